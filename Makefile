@@ -1,0 +1,66 @@
+# cybersafe: `make demo` and `make test` work on a fresh Debian machine as root.
+# They install every system package (apt-get) and Python package (pip, into .venv) they need, then run.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# Firmware extractors unblob needs (feasibility.md 1), test servers (SSH, telnet, TLS), QR/PDF tools,
+# the browser for registry page tests, PostgreSQL for the registry tests, wrk for the registry benchmark.
+APT_PACKAGES := \
+	squashfs-tools 7zip p7zip-full lz4 lzop zstd e2fsprogs mtd-utils android-sdk-libsparse-utils \
+	lziprecover lzip partclone unar cabextract xz-utils cpio erofs-utils u-boot-tools file libmagic1 \
+	busybox-static dropbear-bin openssh-server openssh-client openssl \
+	libzbar0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+	chromium postgresql wrk gcc libc6-dev procps
+
+.PHONY: help demo test lint bench install system-deps schemes clean
+
+help:
+	@echo "make demo   - install everything, assess the bundled example product, write out/demo/"
+	@echo "make test   - install everything and run the whole test suite"
+	@echo "make lint   - ruff, ruff format --check, mypy --strict"
+	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root for apt-get (or install:$$missing)"; exit 2; fi; \
+		apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip check
+	touch $@
+
+install: system-deps $(BIN)/.installed
+
+demo: install
+	$(BIN)/cybersafe demo --out out/demo
+
+test: install
+	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term:skip-covered
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+schemas: install
+	$(BIN)/python -m cybersafe.dossier.schema
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,245 @@
+"""What a check is, what it returns, and the attempt envelope around every run.
+
+A check reads evidence and returns findings with a verdict. It knows nothing about schemes: the scheme
+catalogs say which requirements a check verifies (``verified_by``). Every run of a check is wrapped in a
+``CheckAttempt`` (completed / error / not_run with a classified reason), so an exception inside a check
+becomes an ``error`` attempt and can never read as a pass (sslyze's ``ScanCommandAttempt``).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from cybersafe.errors import CybersafeError
+from cybersafe.evidence.interface import Evidence, EvidenceFailure
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"  # evidence insufficient: needs a declaration or a manual result
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"  # the check or a collector failed; never becomes a pass
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class AttemptStatus(StrEnum):
+    COMPLETED = "completed"
+    ERROR = "error"
+    NOT_RUN = "not_run"
+
+
+class ErrorReason(StrEnum):
+    BUG = "bug"
+    MISSING_EVIDENCE = "missing_evidence"
+    PROBE_UNREACHABLE = "probe_unreachable"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    BAD_INPUT = "bad_input"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding was seen: inside a firmware image, a document, or on the device."""
+
+    path: str | None = None  # path inside the image, or a document path
+    offset: int | None = None  # byte offset in the file
+    line: int | None = None
+    host: str | None = None
+    port: int | None = None
+    protocol: str | None = None  # tcp / udp / tls / ssh / http ...
+    component: str | None = None  # purl of an SBOM component
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+    def __str__(self) -> str:
+        if self.host is not None:
+            text = self.host if self.port is None else f"{self.host}:{self.port}"
+            return f"{self.protocol}://{text}" if self.protocol else text
+        if self.component is not None:
+            return self.component
+        text = self.path or ""
+        if self.line is not None:
+            text += f":{self.line}"
+        elif self.offset is not None:
+            text += f"@0x{self.offset:x}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check_id: str
+    verdict: Verdict
+    severity: Severity
+    message: str
+    locations: tuple[Location, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    remediation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckAttempt:
+    """One run of one check: what happened, and the findings if it completed."""
+
+    check_id: str
+    status: AttemptStatus
+    findings: tuple[Finding, ...] = ()
+    reason: ErrorReason | None = None
+    detail: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def verdict(self) -> Verdict:
+        """The check's overall verdict, as a verified_by leaf sees it."""
+        if self.status is AttemptStatus.NOT_RUN:
+            return Verdict.INCONCLUSIVE
+        if self.status is AttemptStatus.ERROR:
+            # An unreachable device is insufficient evidence, not a broken check (issue: network probe).
+            if self.reason in (ErrorReason.PROBE_UNREACHABLE, ErrorReason.MISSING_EVIDENCE):
+                return Verdict.INCONCLUSIVE
+            return Verdict.ERROR
+        return combine_finding_verdicts(f.verdict for f in self.findings)
+
+
+def combine_finding_verdicts(verdicts: Any) -> Verdict:
+    """Findings of one check: any fail fails; errors and inconclusives block a pass."""
+    seen = set(verdicts)
+    if not seen:
+        return Verdict.ERROR  # a completed check must say something; silence is never a pass
+    for verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.PASS):
+        if verdict in seen:
+            return verdict
+    return Verdict.NOT_APPLICABLE
+
+
+class Check(ABC):
+    """A small class with declarative attributes and one method (unblob's ``Handler``).
+
+    ``REQUIRES`` lists the evidence classes the check reads; when one is absent the engine records a
+    ``not_run`` attempt (missing evidence), when its collector failed an ``error`` attempt with the
+    collector's reason, and the check is never called.
+    """
+
+    ID: ClassVar[str]
+    TITLE: ClassVar[str]
+    SEVERITY: ClassVar[Severity]
+    REQUIRES: ClassVar[tuple[type, ...]]
+    REMEDIATION: ClassVar[str]
+
+    @abstractmethod
+    def run(self, evidence: Evidence) -> Sequence[Finding]:
+        """Return at least one finding; a pass is stated with the evidence behind it."""
+
+    # Finding constructors so checks read as sentences.
+    def finding(
+        self,
+        verdict: Verdict,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        locations: Sequence[Location] = (),
+        facts: Mapping[str, Any] | None = None,
+        remediation: str | None = None,
+    ) -> Finding:
+        failing = verdict in (Verdict.FAIL, Verdict.ERROR)
+        return Finding(
+            check_id=self.ID,
+            verdict=verdict,
+            severity=severity or (self.SEVERITY if failing else Severity.INFO),
+            message=message,
+            locations=tuple(locations),
+            facts=dict(facts or {}),
+            remediation=remediation if remediation is not None else (self.REMEDIATION if failing else None),
+        )
+
+    def passed(self, message: str, **kwargs: Any) -> Finding:
+        return self.finding(Verdict.PASS, message, **kwargs)
+
+    def failed(self, message: str, **kwargs: Any) -> Finding:
+        return self.finding(Verdict.FAIL, message, **kwargs)
+
+    def inconclusive(self, message: str, **kwargs: Any) -> Finding:
+        return self.finding(Verdict.INCONCLUSIVE, message, **kwargs)
+
+    def not_applicable(self, message: str, **kwargs: Any) -> Finding:
+        return self.finding(Verdict.NOT_APPLICABLE, message, **kwargs)
+
+
+def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
+    """Run one check inside the attempt envelope. Nothing is dropped silently."""
+    failure = _failed_requirement(check, evidence)
+    if failure is not None:
+        return CheckAttempt(check.ID, AttemptStatus.ERROR, reason=ErrorReason(failure.reason), detail=failure.detail)
+    missing = [kind.__name__ for kind in check.REQUIRES if evidence.get(kind) is None]
+    if missing:
+        return CheckAttempt(
+            check.ID,
+            AttemptStatus.NOT_RUN,
+            reason=ErrorReason.MISSING_EVIDENCE,
+            detail=f"no {', '.join(missing)} evidence in this assessment",
+        )
+    started = time.perf_counter()
+    try:
+        findings = tuple(check.run(evidence))
+    except CybersafeError as exc:
+        return CheckAttempt(
+            check.ID,
+            AttemptStatus.ERROR,
+            reason=ErrorReason.BAD_INPUT,
+            detail=str(exc),
+            duration_s=time.perf_counter() - started,
+        )
+    except Exception as exc:  # noqa: BLE001 - the envelope's whole point: a crash is an error attempt
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+        return CheckAttempt(
+            check.ID,
+            AttemptStatus.ERROR,
+            reason=ErrorReason.BUG,
+            detail=f"{type(exc).__name__}: {exc}{where}",
+            duration_s=time.perf_counter() - started,
+        )
+    duration = time.perf_counter() - started
+    if not findings:
+        return CheckAttempt(
+            check.ID,
+            AttemptStatus.ERROR,
+            reason=ErrorReason.BUG,
+            detail="the check returned no finding",
+            duration_s=duration,
+        )
+    return CheckAttempt(check.ID, AttemptStatus.COMPLETED, findings=findings, duration_s=duration)
+
+
+def _failed_requirement(check: Check, evidence: Evidence) -> EvidenceFailure | None:
+    for kind in check.REQUIRES:
+        failure = evidence.failure(kind)
+        if failure is not None:
+            return failure
+    return None

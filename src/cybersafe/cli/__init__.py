@@ -1,0 +1,26 @@
+"""The cybersafe command line (Typer + Rich): a thin adapter over the core; the only place that prints."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="cybersafe",
+    help="Assess an IoT product once and see its verdict for every labelling scheme.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Each family registers its commands here; the import order is the help order.
+    from cybersafe.cli import core
+
+    core.register(app)
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,108 @@
+"""Shared pieces of the command line: output format, JSON on stdout, one-line errors and exit codes.
+
+Only the cli package prints or exits. Exit codes: 0 meets all requested schemes / success, 1 does not
+meet / findings, 2 bad input or any cybersafe error (one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from cybersafe.errors import CybersafeError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_NOT_MET = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3  # a bug in cybersafe; CYBERSAFE_DEBUG=1 shows the traceback
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table for people, json for scripts")
+
+
+def emit_json(data: Any) -> None:
+    """JSON on stdout, nothing else, so scripts can pipe it."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Every cybersafe error becomes one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CybersafeError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("CYBERSAFE_DEBUG"):
+                raise
+            fail(
+                f"internal error (a bug in cybersafe, please report it): {type(exc).__name__}: {exc}; "
+                "set CYBERSAFE_DEBUG=1 for the traceback",
+                EXIT_INTERNAL,
+            )
+
+    return wrapper
+
+
+class RichProgress:
+    """The core's ProgressReporter drawn with Rich on stderr (stdout stays clean for JSON)."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}"),
+            console=err_console,
+            transient=True,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._progress.start()
+
+    def start(self, task: str, total: int | None = None) -> None:
+        self._tasks[task] = self._progress.add_task(task, total=total, detail="")
+
+    def advance(self, task: str, amount: int = 1, detail: str | None = None) -> None:
+        if task not in self._tasks:
+            self.start(task)
+        self._progress.update(self._tasks[task], advance=amount, detail=(detail or "")[:60])
+
+    def finish(self, task: str) -> None:
+        if task in self._tasks:
+            self._progress.remove_task(self._tasks.pop(task))
+
+    def close(self) -> None:
+        self._progress.stop()

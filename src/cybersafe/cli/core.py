@@ -1,0 +1,371 @@
+"""Core commands: assess, schemes, scheme show, crosswalk, recognize."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from cybersafe.cli._common import (
+    EXIT_NOT_MET,
+    EXIT_OK,
+    FORMAT_OPTION,
+    OutputFormat,
+    RichProgress,
+    console,
+    emit_json,
+    handle_errors,
+)
+from cybersafe.schemes.catalog import default_catalog
+
+STATUS_STYLE = {
+    "meets": "bold green",
+    "fails": "bold red",
+    "incomplete": "yellow",
+    "not_modelled": "dim",
+    "pass": "green",
+    "fail": "red",
+    "inconclusive": "yellow",
+    "not_applicable": "dim",
+    "error": "bold magenta",
+}
+
+
+def styled(value: str) -> Text:
+    return Text(value, style=STATUS_STYLE.get(value, ""))
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date or date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("assess")(assess_command)
+    app.command("schemes")(schemes_command)
+    scheme_app = typer.Typer(name="scheme", help="Show one scheme's requirements.", no_args_is_help=True)
+    scheme_app.command("show")(scheme_show_command)
+    app.add_typer(scheme_app)
+    app.command("crosswalk")(crosswalk_command)
+    app.command("recognize")(recognize_command)
+
+
+@handle_errors
+def assess_command(
+    dossier: Annotated[Path, typer.Argument(help="The product dossier (YAML).")],
+    scheme: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scheme", "-s", help="Scheme to judge on, ID or ID@VERSION; repeatable. Default: the dossier's markets."
+        ),
+    ] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write assessment.json (and a copy of the SBOM) here.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Assessment time (ISO 8601); default: now. For reproducible output.")
+    ] = None,
+) -> None:
+    """Assess a product against every scheme: verdicts, missing evidence, marginal test plans.
+
+    Exit code 0 when every requested scheme is met, 1 when one is not, 2 on bad input.
+    """
+    from cybersafe.assess import assess, to_assessment
+
+    moment = parse_now(now)
+    progress = RichProgress() if output_format is OutputFormat.TABLE else None
+    try:
+        run = assess(dossier, now=moment, scheme_refs=scheme, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    assessment = to_assessment(run)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "assessment.json").write_text(assessment.to_json() + "\n", encoding="utf-8")
+        if run.dossier.artefacts.sbom:
+            sbom = dossier.parent / run.dossier.artefacts.sbom
+            (out / f"sbom{sbom.suffix or '.json'}").write_bytes(sbom.read_bytes())
+    if output_format is OutputFormat.JSON:
+        emit_json(assessment.model_dump(mode="json", by_alias=True, exclude_none=True))
+    else:
+        _print_assessment(assessment, run.requested, out)
+    raise typer.Exit(EXIT_OK if run.meets_requested else EXIT_NOT_MET)
+
+
+def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -> None:
+    product = assessment.dossier["product"]
+    console.print(
+        f"[bold]{product['manufacturer']['name']} {product['name']}[/] (model {product['model']}, "
+        f"firmware {product.get('firmware_version', '?')})"
+    )
+    table = Table(title="Scheme verdicts", show_lines=False)
+    for column in ("scheme", "version", "status", "level", "pass", "fail", "inconcl.", "n/a", "error", "judged"):
+        table.add_column(column, justify="right" if column in ("pass", "fail", "inconcl.", "n/a", "error") else "left")
+    for result in assessment.schemes:
+        counts = result.counts
+        key = f"{result.scheme}@{result.version}"
+        table.add_row(
+            result.scheme,
+            result.version,
+            styled(str(result.status)),
+            result.highest_level or "",
+            str(counts.get("pass", 0)),
+            str(counts.get("fail", 0)),
+            str(counts.get("inconclusive", 0)),
+            str(counts.get("not_applicable", 0)),
+            str(counts.get("error", 0)),
+            "yes" if key in requested else "",
+        )
+    console.print(table)
+    failing = [
+        (result.scheme, req)
+        for result in assessment.schemes
+        if f"{result.scheme}@{result.version}" in requested
+        for req in result.requirements
+        if req.required and str(req.verdict) in ("fail", "error")
+    ]
+    if failing:
+        fail_table = Table(title="Failed requirements (judged schemes)")
+        for column in ("scheme", "requirement", "verdict", "why"):
+            fail_table.add_column(column, overflow="fold")
+        for scheme_id, req in failing:
+            fail_table.add_row(scheme_id, f"{req.id} {req.title}", styled(str(req.verdict)), req.reason)
+        console.print(fail_table)
+    reuse = assessment.reuse
+    console.print(
+        f"{reuse.checks_run} checks ran once and produced {reuse.requirement_verdicts} requirement verdicts "
+        f"for {reuse.schemes_served} schemes ({reuse.requirements_fed_per_check} requirements fed per check)."
+    )
+    for problem in assessment.problems:
+        console.print(f"[yellow]problem[/] {problem.source}: {problem.message}")
+    if out is not None:
+        console.print(f"written: {out / 'assessment.json'}")
+
+
+@handle_errors
+def schemes_command(output_format: OutputFormat = FORMAT_OPTION) -> None:
+    """List every scheme and version in the catalog."""
+    catalog = default_catalog()
+    rows: list[dict[str, Any]] = [
+        {
+            "id": s.id,
+            "version": s.version,
+            "current": s.current,
+            "title": s.title,
+            "short_title": s.short_title,
+            "kind": s.kind,
+            "jurisdiction": s.jurisdiction,
+            "modelled": s.modelled,
+            "levels": [lv.id for lv in s.levels],
+            "requirements": len(s.requirements),
+            "source": s.source.url or s.source.document,
+        }
+        for s in sorted(catalog.schemes.values(), key=lambda s: (catalog.scheme_ids().index(s.id), not s.current))
+    ]
+    if output_format is OutputFormat.JSON:
+        emit_json(rows)
+        return
+    table = Table(title="Schemes")
+    table.add_column("id", no_wrap=True)
+    for column in ("version", "name", "kind", "levels", "requirements", "modelled"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        version = f"{row['version']}" + (" (current)" if row["current"] else "")
+        table.add_row(
+            row["id"],
+            version,
+            row["short_title"],
+            row["kind"],
+            ", ".join(row["levels"]) or "-",
+            str(row["requirements"]),
+            "yes" if row["modelled"] else "[dim]no[/]",
+        )
+    console.print(table)
+
+
+@handle_errors
+def scheme_show_command(
+    scheme_id: Annotated[str, typer.Argument(metavar="ID[@VERSION]", help="Scheme id, e.g. etsi-en-303-645@2.1.1")],
+    level: Annotated[
+        str | None, typer.Option("--level", "-l", help="Only the requirements that count at this level.")
+    ] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Show a scheme's requirements: obligation, levels, what verifies each, confidence."""
+    from cybersafe.schemes.recognition import validate_level
+
+    catalog = default_catalog()
+    scheme = catalog.scheme(scheme_id)
+    validate_level(scheme, level)
+    reqs = scheme.required_at(level)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "group": r.group,
+            "text": r.text,
+            "obligation": str(r.obligation),
+            "condition": str(r.condition) if r.condition else None,
+            "levels": list(r.levels),
+            "verified_by": _node_text(r.verified_by),
+            "confidence": str(r.confidence),
+            "source": f"{r.source.document}" + (f", {r.source.clause}" if r.source.clause else ""),
+        }
+        for r in reqs
+    ]
+    if output_format is OutputFormat.JSON:
+        emit_json(
+            {
+                "scheme": scheme.id,
+                "version": scheme.version,
+                "title": scheme.title,
+                "modelled": scheme.modelled,
+                "levels": [{"id": lv.id, "title": lv.title, "description": lv.description} for lv in scheme.levels],
+                "requirements": rows,
+            }
+        )
+        return
+    title = f"{scheme.title} ({scheme.key})" + (f", level {level}" if level else "")
+    if not scheme.modelled:
+        console.print(f"[dim]{scheme.key}: requirements not modelled; this scheme never reads as met.[/]")
+    table = Table(title=title, show_lines=False)
+    for column in ("id", "title", "obligation", "levels", "verified by", "confidence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        obligation = row["obligation"] + (f" ({row['condition']})" if row["condition"] else "")
+        table.add_row(
+            row["id"],
+            row["title"],
+            obligation,
+            ", ".join(row["levels"]),
+            row["verified_by"] or "[yellow]manual / not automatable[/]",
+            row["confidence"],
+        )
+    console.print(table)
+
+
+def _node_text(node: Any) -> str:
+    from cybersafe.schemes.interface import AllOf, Leaf
+
+    if node is None:
+        return ""
+    if isinstance(node, Leaf):
+        return str(node)
+    joiner = " and " if isinstance(node, AllOf) else " or "
+    inner = joiner.join(_node_text(child) for child in node.children)
+    return inner if len(node.children) == 1 else f"({inner})"
+
+
+@handle_errors
+def crosswalk_command(
+    source: Annotated[str, typer.Argument(metavar="FROM", help="Scheme id[@version]")],
+    target: Annotated[str, typer.Argument(metavar="TO", help="Scheme id[@version]")],
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Show how two schemes' requirements relate (equal, subset-of, superset-of, intersects-with)."""
+    catalog = default_catalog()
+    edges = catalog.crosswalk_between(source, target)
+    rows = [
+        {
+            "from": e.source,
+            "relationship": str(e.relationship),
+            "to": e.target,
+            "confidence": str(e.confidence),
+            "crosswalk": e.crosswalk,
+            "rationale": e.rationale,
+            "document": e.document,
+        }
+        for e in edges
+    ]
+    if output_format is OutputFormat.JSON:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print(f"no crosswalk edges between {source} and {target}")
+        return
+    table = Table(title=f"Crosswalk {catalog.scheme(source).key} -> {catalog.scheme(target).key}")
+    for column in ("from", "relationship", "to", "confidence", "rationale"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["from"].split(":", 1)[1],
+            row["relationship"],
+            row["to"].split(":", 1)[1],
+            row["confidence"],
+            row["rationale"],
+        )
+    console.print(table)
+
+
+@handle_errors
+def recognize_command(
+    have: Annotated[str, typer.Option("--have", help="Label held: SCHEME[:LEVEL], e.g. sg-cls:2")],
+    want: Annotated[str, typer.Option("--want", help="Target scheme: SCHEME[:LEVEL]")],
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """What a held label already covers in another scheme, and the marginal test plan for the rest.
+
+    Exit code 0 when the held label covers the target fully, 1 when something remains.
+    """
+    from cybersafe.schemes.recognition import recognize
+
+    catalog = default_catalog()
+    result = recognize(catalog, have, want)
+    data = {
+        "have": {"scheme": result.have.key, "level": result.have_level},
+        "want": {"scheme": result.want.key, "level": result.want_level},
+        "arrangements": [
+            {
+                "id": m.arrangement.id,
+                "title": m.arrangement.title,
+                "status": str(m.arrangement.status),
+                "scope": m.recognition.scope,
+                "holder_level": m.recognition.holder_level,
+                "target_level": m.recognition.target_level,
+                "in_force": m.in_force,
+                "source": m.arrangement.source.document,
+            }
+            for m in result.arrangements
+        ],
+        "covered": [{"requirement": k, "basis": v} for k, v in sorted(result.covered.items())],
+        "residual": list(result.residual),
+        "plan": [
+            {"step": str(s.leaf), "kind": str(s.leaf.kind), "automated": s.automated, "closes": list(s.closes)}
+            for s in result.steps
+        ],
+        "notes": list(result.notes),
+        "fully_covered": result.fully_covered,
+    }
+    if output_format is OutputFormat.JSON:
+        emit_json(data)
+    else:
+        level = f" level {result.want_level}" if result.want_level else ""
+        console.print(f"[bold]{have}[/] -> [bold]{result.want.key}{level}[/]")
+        for match in result.arrangements:
+            state = "[green]in force[/]" if match.in_force else f"[yellow]{match.arrangement.status}[/]"
+            console.print(
+                f"  arrangement {match.arrangement.id}: {match.arrangement.title} ({state}, {match.recognition.scope})"
+            )
+        for note in result.notes:
+            console.print(f"  note: {note}")
+        console.print(f"  covered: {len(result.covered)}   residual: {len(result.residual)}")
+        if result.residual:
+            table = Table(title="Marginal test plan")
+            for column in ("step", "kind", "closes"):
+                table.add_column(column, overflow="fold")
+            for step in result.steps:
+                closes = ", ".join(k.split(":", 1)[1] for k in step.closes)
+                table.add_row(str(step.leaf), str(step.leaf.kind), closes)
+            console.print(table)
+    raise typer.Exit(EXIT_OK if result.fully_covered else EXIT_NOT_MET)

@@ -1,0 +1,86 @@
+"""Condition facts of a dossier (EN 303 645 Annex B conditions and the like).
+
+A fact is True, False, or unknown (absent). Explicit ``facts:`` in the dossier win over derived ones.
+An unknown fact makes a conditional requirement inconclusive: we never guess a condition away.
+"""
+
+from __future__ import annotations
+
+from cybersafe.dossier.model import DefaultPasswordApproach, Dossier
+
+KNOWN_FACTS = frozenset(
+    {
+        "uses_passwords",
+        "preinstalled_passwords",
+        "software_updatable",
+        "constrained_device",
+        "telemetry_collected",
+        "consent_based_processing",
+        "user_authentication",
+        "automatic_updates_supported",
+        "update_notifications_supported",
+        "hardcoded_unique_identity",
+        "network_updates",
+        "update_mechanism",
+        "debug_interface_physically_accessible",
+        "processes_personal_data",
+        "sensitive_personal_data",
+        "external_sensors",
+        "wireless",
+        "integrated_into_other_products",
+        "sbom_shared_with_users",
+        "machine_to_machine_authentication",
+    }
+)
+
+
+def derive_facts(dossier: Dossier) -> dict[str, bool]:
+    d = dossier.declarations
+    facts: dict[str, bool] = {}
+
+    def put(name: str, value: bool | None) -> None:
+        if value is not None:
+            facts[name] = value
+
+    put("wireless", dossier.product.wireless)
+    put("constrained_device", dossier.product.constrained_device)
+    if d.authentication is not None:
+        auth = d.authentication
+        put("uses_passwords", auth.uses_passwords)
+        put(
+            "preinstalled_passwords",
+            (auth.uses_passwords and auth.default_password_approach is DefaultPasswordApproach.UNIQUE_PER_DEVICE)
+            or auth.default_password_approach is DefaultPasswordApproach.UNIVERSAL,
+        )
+        put("user_authentication", auth.user_authentication)
+        put("machine_to_machine_authentication", auth.machine_to_machine_passwords)
+    if d.update is not None:
+        upd = d.update
+        put("software_updatable", upd.updatable)
+        put("update_mechanism", upd.updatable)
+        put("automatic_updates_supported", upd.automatic if upd.updatable else False)
+        put("update_notifications_supported", upd.notifications if upd.updatable else False)
+        if upd.delivery is not None:
+            put("network_updates", upd.delivery in ("network", "both"))
+        elif not upd.updatable:
+            put("network_updates", False)
+    if d.personal_data is not None:
+        pd = d.personal_data
+        put("processes_personal_data", pd.processes_personal_data)
+        put("telemetry_collected", pd.telemetry_collected)
+        put("consent_based_processing", pd.consent_based if pd.processes_personal_data else False)
+    if d.communication is not None:
+        put("sensitive_personal_data", any(c.carries_sensitive_personal_data for c in d.communication))
+    if d.sensors is not None:
+        put("external_sensors", bool(d.sensors.capabilities))
+    if d.interfaces is not None:
+        put("debug_interface_physically_accessible", d.interfaces.debug_interface_physically_accessible)
+    if d.security_parameters is not None:
+        put(
+            "hardcoded_unique_identity",
+            any(p.kind == "identity" and p.hard_coded for p in d.security_parameters),
+        )
+    if d.user_information is not None:
+        put("sbom_shared_with_users", d.user_information.sbom_url is not None)
+    facts.update(dossier.facts)
+    return facts

@@ -1,0 +1,78 @@
+"""Read a dossier YAML into the strict model; every problem is one line naming file, line and field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from cybersafe.dossier.facts import KNOWN_FACTS
+from cybersafe.dossier.model import DOSSIER_SCHEMA, Dossier
+from cybersafe.errors import DossierError
+from cybersafe.yamlio import LocatedDocument, first_pydantic_error, load_yaml
+
+_CHECK_ID = re.compile(r"^[a-z]+\.[a-z0-9-]+$")
+
+
+def load_dossier(path: Path, known_check_ids: Collection[str] | None = None) -> Dossier:
+    doc = load_yaml(path, DossierError)
+    dossier = parse_dossier(doc)
+    _check_files(dossier, path.parent, doc)
+    if known_check_ids is not None:
+        _check_manual_ids(dossier, doc, known_check_ids)
+    return dossier
+
+
+def parse_dossier(doc: LocatedDocument) -> Dossier:
+    if not isinstance(doc.data, dict):
+        raise DossierError("expected a mapping at the top level", file=doc.file, line=1)
+    if doc.data.get("schema") != DOSSIER_SCHEMA:
+        raise DossierError(
+            f"expected schema: {DOSSIER_SCHEMA}",
+            file=doc.file,
+            line=doc.line_of(("schema",)),
+            field="schema",
+        )
+    try:
+        dossier = Dossier.model_validate(doc.data)
+    except ValidationError as exc:
+        raise first_pydantic_error(list(exc.errors()), doc, DossierError) from None
+    for name in dossier.facts:
+        if name not in KNOWN_FACTS:
+            raise DossierError(
+                f"unknown fact (known: {', '.join(sorted(KNOWN_FACTS))})",
+                file=doc.file,
+                line=doc.line_of(("facts", name)),
+                field=f"facts.{name}",
+            )
+    return dossier
+
+
+def _check_files(dossier: Dossier, base: Path, doc: LocatedDocument) -> None:
+    """Artefacts named in the dossier must exist: a missing file is bad input, not missing evidence."""
+    named: list[tuple[tuple[str | int, ...], str]] = []
+    art = dossier.artefacts
+    if art.firmware:
+        named.append((("artefacts", "firmware"), art.firmware))
+    if art.sbom:
+        named.append((("artefacts", "sbom"), art.sbom))
+    named.extend((("artefacts", "vex", i), p) for i, p in enumerate(art.vex))
+    for i, result in enumerate(dossier.manual_results):
+        named.extend((("manual_results", i, "evidence", j), p) for j, p in enumerate(result.evidence))
+    for loc, rel in named:
+        if not (base / rel).is_file():
+            field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[")
+            raise DossierError(f"file not found: {rel}", file=doc.file, line=doc.line_of(loc), field=field)
+
+
+def _check_manual_ids(dossier: Dossier, doc: LocatedDocument, known: Collection[str]) -> None:
+    for i, result in enumerate(dossier.manual_results):
+        if _CHECK_ID.match(result.id) and result.id not in known:
+            raise DossierError(
+                f"unknown check id {result.id!r}",
+                file=doc.file,
+                line=doc.line_of(("manual_results", i, "id")),
+                field=f"manual_results[{i}].id",
+            )

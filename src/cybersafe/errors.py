@@ -1,0 +1,132 @@
+"""The one exception tree of cybersafe.
+
+Every error a user can meet is a ``CybersafeError``; the CLI prints ``str(error)`` as one line and exits 2.
+Problems met while reading hostile input (a path traversal in a firmware image, a broken record in an
+OSV dump) are *recorded* as ``Problem`` values in results, not raised.
+
+::
+
+    CybersafeError
+    ├── InputError                  bad user input; names file, line and field
+    │   ├── DossierError            dossier YAML: syntax, unknown field, bad date, missing file
+    │   └── CatalogError            scheme catalog / crosswalk / arrangement data
+    ├── SchemeError                 scheme look-ups and catalog integrity
+    │   ├── UnknownScheme
+    │   ├── UnknownRequirement
+    │   └── UnknownCheckReference
+    ├── EvidenceError               a collector could not produce evidence
+    │   ├── UnpackError             firmware could not be unpacked at all
+    │   ├── SbomError               SBOM / VEX document unreadable
+    │   ├── VulnDbError             vulnerability database import / query
+    │   └── ProbeError              network probe
+    │       ├── ProbeTimeout
+    │       └── TargetRefused       target not named explicitly (safety rule)
+    ├── RenderError                 report / label rendering
+    ├── AttestationError            keys, signing
+    │   └── VerificationFailed      signature, digest, validity or log check failed
+    └── RegistryError               registry client / server
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CybersafeError(Exception):
+    """Root of every error cybersafe raises on purpose."""
+
+
+class InputError(CybersafeError):
+    """Bad input: carries the file, line and field so the user sees one precise line."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.field = field
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class DossierError(InputError):
+    """The product dossier cannot be read or does not validate."""
+
+
+class CatalogError(InputError):
+    """A scheme catalog, crosswalk or arrangement file is malformed."""
+
+
+class SchemeError(CybersafeError):
+    """A scheme, requirement or check reference cannot be resolved."""
+
+
+class UnknownScheme(SchemeError):
+    pass
+
+
+class UnknownRequirement(SchemeError):
+    pass
+
+
+class UnknownCheckReference(SchemeError):
+    pass
+
+
+class EvidenceError(CybersafeError):
+    """A collector could not produce its evidence."""
+
+
+class UnpackError(EvidenceError):
+    pass
+
+
+class SbomError(EvidenceError, InputError):
+    """An SBOM or VEX document is unreadable; names the file and element."""
+
+
+class VulnDbError(EvidenceError):
+    pass
+
+
+class ProbeError(EvidenceError):
+    pass
+
+
+class ProbeTimeout(ProbeError):
+    pass
+
+
+class TargetRefused(ProbeError):
+    """The probe target was not named explicitly (a range, a name with several addresses)."""
+
+
+class RenderError(CybersafeError):
+    pass
+
+
+class AttestationError(CybersafeError):
+    pass
+
+
+class VerificationFailed(AttestationError):
+    """A label or envelope failed verification; the message says which check failed."""
+
+
+class RegistryError(CybersafeError):
+    pass

@@ -1,0 +1,219 @@
+"""The assessment as it goes on the wire: ``cybersafe/assessment/v1``.
+
+Renderers, labels and the registry consume this model (or its JSON) only. It is deterministic apart from
+``generated_at``, which is injected. A JSON Schema of it is published with the package
+(``cybersafe/schemas/assessment-v1.schema.json``) and a test keeps it in step with this model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cybersafe.checks.interface import AttemptStatus, Severity, Verdict
+from cybersafe.errors import InputError
+from cybersafe.evidence.interface import ProblemSeverity
+from cybersafe.schemes.interface import LeafKind, Obligation
+from cybersafe.schemes.status import SchemeStatus
+
+ASSESSMENT_SCHEMA: Literal["cybersafe/assessment/v1"] = "cybersafe/assessment/v1"
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ToolInfo(_Wire):
+    name: str = "cybersafe"
+    version: str
+
+
+class ArtefactOut(_Wire):
+    kind: str
+    name: str
+    sha256: str | None = None
+    size: int | None = None
+
+
+class CatalogOut(_Wire):
+    scheme: str
+    version: str
+    sha256: str
+
+
+class LocationOut(_Wire):
+    path: str | None = None
+    offset: int | None = None
+    line: int | None = None
+    host: str | None = None
+    port: int | None = None
+    protocol: str | None = None
+    component: str | None = None
+
+
+class FindingOut(_Wire):
+    verdict: Verdict
+    severity: Severity
+    message: str
+    locations: list[LocationOut] = Field(default_factory=list)
+    facts: dict[str, Any] = Field(default_factory=dict)
+    remediation: str | None = None
+
+
+class CheckAttemptOut(_Wire):
+    check_id: str
+    title: str
+    severity: Severity
+    status: AttemptStatus
+    verdict: Verdict
+    reason: str | None = None
+    detail: str | None = None
+    remediation: str | None = None
+    findings: list[FindingOut] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)  # requirement keys, in every scheme, this check fed
+
+
+class EvidenceOut(_Wire):
+    """One leaf of a requirement's verified_by tree with the verdict it had."""
+
+    ref: str
+    kind: LeafKind
+    verdict: Verdict
+    detail: str | None = None
+
+
+class RequirementResultOut(_Wire):
+    id: str
+    title: str
+    group: str | None = None
+    obligation: Obligation
+    required: bool  # counts towards the scheme status (mandatory, or conditional whose condition holds)
+    levels: list[str] = Field(default_factory=list)
+    verdict: Verdict
+    reason: str
+    condition: str | None = None
+    confidence: str
+    source: str
+    evidence: list[EvidenceOut] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)  # what would close an inconclusive verdict
+
+
+class LevelResultOut(_Wire):
+    level: str
+    title: str
+    status: SchemeStatus
+    counts: dict[str, int]
+
+
+class SchemeResultOut(_Wire):
+    scheme: str
+    version: str
+    title: str
+    short_title: str
+    jurisdiction: str
+    modelled: bool
+    status: SchemeStatus
+    highest_level: str | None = None
+    levels: list[LevelResultOut] = Field(default_factory=list)
+    counts: dict[str, int]  # verdict -> number of requirements
+    requirements: list[RequirementResultOut] = Field(default_factory=list)
+    missing_evidence: list[str] = Field(default_factory=list)
+
+
+class PlanStepOut(_Wire):
+    """One extra test of a marginal test plan."""
+
+    ref: str
+    kind: LeafKind
+    closes: list[str]  # requirement keys this step helps close
+    automated: bool
+
+
+class MarginalPlanOut(_Wire):
+    have: str | None  # "scheme[:level]" held, or None for "from this assessment"
+    want: str
+    covered: list[str]
+    residual: list[str]
+    steps: list[PlanStepOut]
+
+
+class ReuseOut(_Wire):
+    checks_run: int
+    requirement_verdicts: int
+    schemes_served: int
+    requirements_fed_per_check: float
+
+
+class ProblemOut(_Wire):
+    source: str
+    severity: ProblemSeverity
+    message: str
+    path: str | None = None
+
+
+class Assessment(_Wire):
+    schema_: Literal["cybersafe/assessment/v1"] = Field(ASSESSMENT_SCHEMA, alias="schema")
+    generated_at: dt.datetime
+    tool: ToolInfo
+    dossier: dict[str, Any]  # the dossier as read (wire form), so outputs need nothing else
+    artefacts: list[ArtefactOut]
+    catalogs: list[CatalogOut]
+    checks: list[CheckAttemptOut]
+    schemes: list[SchemeResultOut]
+    plans: list[MarginalPlanOut] = Field(default_factory=list)
+    reuse: ReuseOut
+    problems: list[ProblemOut] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def scheme(self, scheme_id: str) -> SchemeResultOut | None:
+        for result in self.schemes:
+            if scheme_id in (result.scheme, f"{result.scheme}@{result.version}"):
+                return result
+        return None
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2, ensure_ascii=False)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON: what labels and attestations name."""
+        canonical = json.dumps(
+            self.model_dump(mode="json", by_alias=True, exclude_none=True),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_assessment(path: Path) -> Assessment:
+    """Read an assessment JSON; one line naming file and field on any problem."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=path) from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    try:
+        return Assessment.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        raise InputError(message, file=path, field=field or None) from None
+
+
+def assessment_json_schema() -> dict[str, Any]:
+    schema = Assessment.model_json_schema(by_alias=True)
+    schema["$id"] = "https://cybersafe.dev/schemas/assessment/v1.json"
+    schema["title"] = "cybersafe assessment v1"
+    return schema

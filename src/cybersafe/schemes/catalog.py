@@ -1,0 +1,379 @@
+"""Load the scheme catalogs, crosswalks and arrangements (YAML data) into value types.
+
+Every file is validated against its JSON Schema at load time; errors name the file, line and field.
+Integrity (every check reference resolves, every crosswalk endpoint exists, no requirement cycle) is
+checked by ``Catalog.validate_references``; the CLI and the tests call it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from cybersafe.errors import CatalogError, UnknownCheckReference, UnknownRequirement, UnknownScheme
+from cybersafe.schemes.interface import (
+    AllOf,
+    AnyOf,
+    Arrangement,
+    ArrangementStatus,
+    Condition,
+    Confidence,
+    Crosswalk,
+    CrosswalkEdge,
+    Leaf,
+    LeafKind,
+    Level,
+    Node,
+    Obligation,
+    Recognition,
+    Relationship,
+    Requirement,
+    Scheme,
+    Source,
+)
+from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
+
+SCHEME_IDS = (
+    "us-ctm",
+    "etsi-en-303-645",
+    "eu-cra",
+    "uk-psti",
+    "sg-cls",
+    "eu-red-en-18031",
+    "fi-traficom",
+    "de-bsi",
+    "kr-cic",
+    "jp-jc-star",
+)
+
+
+def data_dir() -> Path:
+    return Path(str(resources.files("cybersafe.schemes") / "data"))
+
+
+@functools.cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = json.loads((data_dir() / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _validate(doc: LocatedDocument, schema: str) -> None:
+    errors = sorted(_validator(schema).iter_errors(doc.data), key=lambda e: (len(e.absolute_path), str(e.path)))
+    if errors:
+        # The deepest error is the most precise; oneOf noise is reported at the node that failed.
+        first = max(errors, key=lambda e: len(e.absolute_path))
+        loc = tuple(first.absolute_path)
+        message = first.message if len(first.message) < 200 else first.message[:200] + "..."
+        raise CatalogError(message, file=doc.file, line=doc.line_of(loc), field=dotted(loc) or None)
+
+
+def _source(raw: Mapping[str, Any]) -> Source:
+    return Source(document=raw["document"], clause=raw.get("clause"), url=raw.get("url"))
+
+
+def parse_node(raw: Any) -> Node:
+    if isinstance(raw, str):
+        return parse_leaf(raw)
+    if isinstance(raw, list):
+        return AllOf(tuple(parse_node(x) for x in raw))
+    if "all" in raw:
+        return AllOf(tuple(parse_node(x) for x in raw["all"]))
+    return AnyOf(tuple(parse_node(x) for x in raw["any"]))
+
+
+def parse_leaf(raw: str) -> Leaf:
+    for kind in (LeafKind.DECLARATION, LeafKind.MANUAL, LeafKind.REQUIREMENT):
+        prefix = f"{kind}:"
+        if raw.startswith(prefix):
+            return Leaf(kind, raw[len(prefix) :])
+    return Leaf(LeafKind.CHECK, raw)
+
+
+def parse_condition(raw: Any) -> Condition:
+    if isinstance(raw, str):
+        return Condition("fact", fact=raw)
+    if "not" in raw:
+        return Condition("not", children=(parse_condition(raw["not"]),))
+    op = "all" if "all" in raw else "any"
+    return Condition(op, children=tuple(parse_condition(x) for x in raw[op]))
+
+
+def load_scheme_file(path: Path) -> Scheme:
+    doc = load_yaml(path, CatalogError)
+    _validate(doc, "catalog")
+    raw = doc.data["scheme"]
+    key = f"{raw['id']}@{raw['version']}"
+    levels = tuple(
+        Level(
+            id=str(lv["id"]),
+            title=lv["title"],
+            description=lv["description"],
+            cumulative=lv.get("cumulative", True),
+            assessment=lv.get("assessment"),
+        )
+        for lv in raw.get("levels", [])
+    )
+    level_ids = {lv.id for lv in levels}
+    conditions: dict[str, str] = dict(raw.get("conditions", {}))
+    requirements = []
+    seen: set[str] = set()
+    for i, req in enumerate(doc.data["requirements"]):
+        loc: tuple[str | int, ...] = ("requirements", i)
+        rid = str(req["id"])
+        if rid in seen:
+            raise CatalogError(f"duplicate requirement id {rid!r}", file=path, line=doc.line_of(loc), field="id")
+        seen.add(rid)
+        req_levels = tuple(str(x) for x in req.get("levels", []))
+        unknown_levels = set(req_levels) - level_ids
+        if unknown_levels:
+            raise CatalogError(
+                f"unknown level(s) {sorted(unknown_levels)}",
+                file=path,
+                line=doc.line_of((*loc, "levels")),
+                field=f"requirements[{i}].levels",
+            )
+        requirements.append(
+            Requirement(
+                scheme_key=key,
+                id=rid,
+                title=req["title"],
+                text=req["text"],
+                obligation=Obligation(req["obligation"]),
+                source=_source(req["source"]),
+                group=req.get("group"),
+                condition=parse_condition(req["condition"]) if "condition" in req else None,
+                condition_text=req.get("condition_text"),
+                levels=req_levels,
+                confidence=Confidence(req.get("confidence", "confirmed")),
+                confidence_note=req.get("confidence_note"),
+                verified_by=parse_node(req["verified_by"]) if "verified_by" in req else None,
+                applies_to=req.get("applies_to", "product"),
+            )
+        )
+    return Scheme(
+        id=raw["id"],
+        version=str(raw["version"]),
+        title=raw["title"],
+        short_title=raw["short_title"],
+        jurisdiction=raw["jurisdiction"],
+        kind=raw["kind"],
+        modelled=raw["modelled"],
+        current=raw["current"],
+        source=_source(raw["source"]),
+        published=raw.get("published"),
+        levels=levels,
+        conditions=conditions,
+        requirements=tuple(requirements),
+        notes=raw.get("notes"),
+        catalog_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
+
+
+def load_crosswalk_file(path: Path) -> Crosswalk:
+    doc = load_yaml(path, CatalogError)
+    _validate(doc, "crosswalk")
+    data = doc.data
+    edges = tuple(
+        CrosswalkEdge(
+            source=f"{data['from']}:{edge['from']}",
+            target=f"{data['to']}:{edge['to']}",
+            relationship=Relationship(edge["relationship"]),
+            rationale=edge["rationale"],
+            confidence=Confidence(edge["confidence"]),
+            crosswalk=data["id"],
+            document=edge.get("document", data["document"]),
+        )
+        for edge in data["edges"]
+    )
+    return Crosswalk(
+        id=data["id"],
+        title=data["title"],
+        source_scheme=data["from"],
+        target_scheme=data["to"],
+        authority=data["authority"],
+        document=data["document"],
+        url=data.get("url"),
+        edges=edges,
+    )
+
+
+def load_arrangements_file(path: Path) -> tuple[Arrangement, ...]:
+    doc = load_yaml(path, CatalogError)
+    _validate(doc, "arrangements")
+    out = []
+    for raw in doc.data["arrangements"]:
+        out.append(
+            Arrangement(
+                id=raw["id"],
+                title=raw["title"],
+                parties=tuple(raw["parties"]),
+                status=ArrangementStatus(raw["status"]),
+                signed=raw.get("signed"),
+                effective=raw.get("effective"),
+                recognitions=tuple(
+                    Recognition(
+                        holder=r["holder"],
+                        holder_level=_opt_str(r.get("holder_level")),
+                        target=r["target"],
+                        target_level=_opt_str(r.get("target_level")),
+                        scope=r["scope"],
+                        note=r.get("note"),
+                    )
+                    for r in raw["recognitions"]
+                ),
+                source=_source(raw["source"]),
+                confidence=Confidence(raw["confidence"]),
+                exclusions=raw.get("exclusions"),
+            )
+        )
+    return tuple(out)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass
+class Catalog:
+    """Every scheme version, crosswalk and arrangement, with look-ups."""
+
+    schemes: dict[str, Scheme]  # key "<id>@<version>"
+    crosswalks: tuple[Crosswalk, ...]
+    arrangements: tuple[Arrangement, ...]
+    _requirements: dict[str, Requirement] = field(default_factory=dict, repr=False)
+    _edges: dict[str, list[CrosswalkEdge]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for scheme in self.schemes.values():
+            for req in scheme.requirements:
+                self._requirements[req.key] = req
+        for crosswalk in self.crosswalks:
+            for edge in crosswalk.edges:
+                self._edges.setdefault(edge.source, []).append(edge)
+                inverse = CrosswalkEdge(
+                    source=edge.target,
+                    target=edge.source,
+                    relationship=edge.relationship.inverse(),
+                    rationale=edge.rationale,
+                    confidence=edge.confidence,
+                    crosswalk=edge.crosswalk,
+                    document=edge.document,
+                )
+                self._edges.setdefault(edge.target, []).append(inverse)
+
+    def scheme(self, ref: str) -> Scheme:
+        """``us-ctm`` (current version) or ``etsi-en-303-645@2.1.1``."""
+        scheme_id, _, version = ref.partition("@")
+        if version:
+            found = self.schemes.get(f"{scheme_id}@{version}")
+            if found is None:
+                known = ", ".join(s.version for s in self.schemes.values() if s.id == scheme_id) or "none"
+                raise UnknownScheme(f"unknown scheme version {ref!r} (versions of {scheme_id}: {known})")
+            return found
+        for scheme in self.schemes.values():
+            if scheme.id == scheme_id and scheme.current:
+                return scheme
+        raise UnknownScheme(f"unknown scheme {ref!r} (known: {', '.join(self.scheme_ids())})")
+
+    def scheme_ids(self) -> list[str]:
+        return sorted(
+            {s.id for s in self.schemes.values()}, key=lambda s: SCHEME_IDS.index(s) if s in SCHEME_IDS else 99
+        )
+
+    def current_schemes(self) -> list[Scheme]:
+        return [self.scheme(sid) for sid in self.scheme_ids()]
+
+    def requirement(self, key: str) -> Requirement:
+        """A requirement by key ``<scheme>[@<version>]:<id>``."""
+        found = self._requirements.get(key)
+        if found is not None:
+            return found
+        scheme_ref, sep, req_id = key.partition(":")
+        if not sep:
+            raise UnknownRequirement(f"bad requirement reference {key!r}: expected <scheme>[@<version>]:<id>")
+        scheme = self.scheme(scheme_ref)
+        req = scheme.requirement(req_id)
+        if req is None:
+            raise UnknownRequirement(f"{scheme.key} has no requirement {req_id!r}")
+        return req
+
+    def edges_from(self, key: str) -> list[CrosswalkEdge]:
+        """Edges with ``key`` on either end, oriented so that ``source`` is ``key``."""
+        return self._edges.get(key, [])
+
+    def crosswalk_between(self, a: str, b: str) -> list[CrosswalkEdge]:
+        """Every edge between two schemes (refs with or without version), oriented from ``a`` to ``b``."""
+        sa, sb = self.scheme(a), self.scheme(b)
+        out: list[CrosswalkEdge] = []
+        for req in sa.requirements:
+            out.extend(e for e in self.edges_from(req.key) if e.target.startswith(f"{sb.key}:"))
+        return out
+
+    def validate_references(self, check_ids: Iterable[str]) -> None:
+        """Every check, requirement and crosswalk reference resolves; raises on the first that does not."""
+        known = set(check_ids)
+        for scheme in self.schemes.values():
+            for req in scheme.requirements:
+                for leaf in iter_leaves(req.verified_by):
+                    if leaf.kind is LeafKind.CHECK and leaf.ref not in known:
+                        raise UnknownCheckReference(f"{req.key}: unknown check {leaf.ref!r}")
+                    if leaf.kind is LeafKind.REQUIREMENT:
+                        self.requirement(leaf.ref)
+        for crosswalk in self.crosswalks:
+            for edge in crosswalk.edges:
+                for end in (edge.source, edge.target):
+                    if end not in self._requirements:
+                        raise UnknownRequirement(f"crosswalk {crosswalk.id}: no requirement {end!r}")
+        for arrangement in self.arrangements:
+            for rec in arrangement.recognitions:
+                for sid, level in ((rec.holder, rec.holder_level), (rec.target, rec.target_level)):
+                    scheme = self.scheme(sid)
+                    if level is not None and scheme.levels and level not in {lv.id for lv in scheme.levels}:
+                        raise UnknownRequirement(f"arrangement {arrangement.id}: {sid} has no level {level!r}")
+
+    def referenced_check_ids(self) -> set[str]:
+        return {
+            leaf.ref
+            for scheme in self.schemes.values()
+            for req in scheme.requirements
+            for leaf in iter_leaves(req.verified_by)
+            if leaf.kind is LeafKind.CHECK
+        }
+
+
+def iter_leaves(node: Node | None) -> Iterable[Leaf]:
+    if node is None:
+        return
+    if isinstance(node, Leaf):
+        yield node
+        return
+    for child in node.children:
+        yield from iter_leaves(child)
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    base = root or data_dir()
+    schemes: dict[str, Scheme] = {}
+    for path in sorted((base / "catalogs").glob("*.yaml")):
+        scheme = load_scheme_file(path)
+        if scheme.key in schemes:
+            raise CatalogError(f"scheme {scheme.key} is defined twice", file=path)
+        schemes[scheme.key] = scheme
+    crosswalks = tuple(load_crosswalk_file(p) for p in sorted((base / "crosswalks").glob("*.yaml")))
+    arrangements_path = base / "arrangements.yaml"
+    arrangements = load_arrangements_file(arrangements_path) if arrangements_path.exists() else ()
+    return Catalog(schemes=schemes, crosswalks=crosswalks, arrangements=arrangements)
+
+
+@functools.cache
+def default_catalog() -> Catalog:
+    """The bundled catalog, loaded once per process."""
+    return load_catalog()

@@ -1,0 +1,326 @@
+"""Verdict algebra, requirement verdicts, scheme status per level, and missing evidence.
+
+Rules (DESIGN.md, "Verdict rules"):
+
+- ``all``: fail if any fail; else error if any error; else inconclusive if any inconclusive or missing;
+  else pass if at least one pass; else not_applicable.
+- ``any``: pass if any pass; else fail if any fail and none inconclusive or error; else error if any
+  error; else inconclusive if any inconclusive; else not_applicable.
+- A requirement with nothing that verifies it is inconclusive: unmapped never reads as pass.
+- A scheme level is met when every requirement required at that level is pass or not_applicable, failed
+  when any is fail, incomplete otherwise. Levels are cumulative where the scheme says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cybersafe.checks.interface import CheckAttempt, Verdict
+from cybersafe.dossier.model import Dossier, IcsSupport, ManualResult
+from cybersafe.schemes.catalog import Catalog
+from cybersafe.schemes.interface import (
+    AllOf,
+    Condition,
+    Leaf,
+    LeafKind,
+    Node,
+    Obligation,
+    Requirement,
+    Scheme,
+)
+from cybersafe.schemes.status import SchemeStatus
+
+_P, _F, _I, _N, _E = (
+    Verdict.PASS,
+    Verdict.FAIL,
+    Verdict.INCONCLUSIVE,
+    Verdict.NOT_APPLICABLE,
+    Verdict.ERROR,
+)
+
+UNMAPPED_REASON = "not assessable automatically, needs declaration or manual result"
+ETSI_SCHEME = "etsi-en-303-645"
+
+
+def all_of(verdicts: Iterable[Verdict]) -> Verdict:
+    seen = set(verdicts)
+    if _F in seen:
+        return _F
+    if _E in seen:
+        return _E
+    if _I in seen:
+        return _I
+    if _P in seen:
+        return _P
+    return _N
+
+
+def any_of(verdicts: Iterable[Verdict]) -> Verdict:
+    seen = set(verdicts)
+    if _P in seen:
+        return _P
+    if _F in seen and _I not in seen and _E not in seen:
+        return _F
+    if _E in seen:
+        return _E
+    if _I in seen:
+        return _I
+    return _N
+
+
+def level_status(verdicts: Iterable[Verdict]) -> SchemeStatus:
+    seen = set(verdicts)
+    if _F in seen:
+        return SchemeStatus.FAILS
+    if seen <= {_P, _N}:
+        return SchemeStatus.MEETS
+    return SchemeStatus.INCOMPLETE
+
+
+@dataclass(frozen=True, slots=True)
+class LeafResult:
+    leaf: Leaf
+    verdict: Verdict
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementResult:
+    requirement: Requirement
+    verdict: Verdict
+    reason: str
+    required: bool
+    evidence: tuple[LeafResult, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LevelResult:
+    level: str
+    title: str
+    status: SchemeStatus
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeResult:
+    scheme: Scheme
+    status: SchemeStatus
+    highest_level: str | None
+    levels: tuple[LevelResult, ...]
+    requirements: tuple[RequirementResult, ...]
+    counts: Mapping[str, int]
+    missing_evidence: tuple[str, ...]
+
+
+def evaluate_condition(condition: Condition, facts: Mapping[str, bool]) -> bool | None:
+    """Three-valued: True, False, or None when a fact it needs is unknown."""
+    if condition.op == "fact":
+        return facts.get(condition.fact or "")
+    values = [evaluate_condition(c, facts) for c in condition.children]
+    if condition.op == "not":
+        return None if values[0] is None else not values[0]
+    if condition.op == "all":
+        if False in values:
+            return False
+        return None if None in values else True
+    if True in values:
+        return True
+    return None if None in values else False
+
+
+class Evaluator:
+    """Evaluates requirements of any scheme against one assessment's check attempts and dossier."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        attempts: Mapping[str, CheckAttempt],
+        dossier: Dossier,
+        facts: Mapping[str, bool],
+    ) -> None:
+        self.catalog = catalog
+        self.attempts = attempts
+        self.dossier = dossier
+        self.facts = facts
+        self._manual: dict[str, ManualResult] = {m.id: m for m in dossier.manual_results}
+        self._declarations = dossier.declarations
+        self._leaf_cache: dict[Leaf, LeafResult] = {}
+        self._requirement_cache: dict[str, RequirementResult] = {}
+        self._in_progress: set[str] = set()
+
+    # leaves -------------------------------------------------------------------------------------------
+    def leaf(self, leaf: Leaf) -> LeafResult:
+        cached = self._leaf_cache.get(leaf)
+        if cached is None:
+            cached = self._leaf_cache[leaf] = self._evaluate_leaf(leaf)
+        return cached
+
+    def _evaluate_leaf(self, leaf: Leaf) -> LeafResult:
+        if leaf.kind is LeafKind.CHECK:
+            return self._check_leaf(leaf)
+        if leaf.kind is LeafKind.DECLARATION:
+            return self._declaration_leaf(leaf)
+        if leaf.kind is LeafKind.MANUAL:
+            # A manual test may be recorded as "penetration-test" or as "manual:penetration-test".
+            manual = self._manual.get(leaf.ref) or self._manual.get(f"manual:{leaf.ref}")
+            if manual is None:
+                return LeafResult(leaf, _I, f"needs manual test {leaf.ref}")
+            return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
+        result = self.requirement_key(leaf.ref)
+        return LeafResult(leaf, result.verdict, result.reason)
+
+    def _check_leaf(self, leaf: Leaf) -> LeafResult:
+        attempt = self.attempts.get(leaf.ref)
+        manual = self._manual.get(leaf.ref)
+        if attempt is None:
+            verdict, detail = _I, "check not run in this assessment"
+        else:
+            verdict = attempt.verdict
+            detail = attempt.detail or _summary(attempt)
+        # A lab's manual result closes a check that could not run; it never overrides a fail or an error.
+        if manual is not None and verdict is _I:
+            return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
+        return LeafResult(leaf, verdict, detail)
+
+    def _declaration_leaf(self, leaf: Leaf) -> LeafResult:
+        value: Any = self._declarations
+        for part in leaf.ref.split("."):
+            value = getattr(value, part, None)
+            if value is None:
+                return LeafResult(leaf, _I, f"not declared: declarations.{leaf.ref}")
+        if value is False:
+            return LeafResult(leaf, _F, f"declared false: declarations.{leaf.ref}")
+        if isinstance(value, list | tuple | dict) and not value:
+            return LeafResult(leaf, _I, f"declared empty: declarations.{leaf.ref}")
+        return LeafResult(leaf, _P, f"declared: declarations.{leaf.ref}")
+
+    # trees --------------------------------------------------------------------------------------------
+    def tree(self, node: Node, out: list[LeafResult]) -> Verdict:
+        if isinstance(node, Leaf):
+            result = self.leaf(node)
+            out.append(result)
+            return result.verdict
+        verdicts = [self.tree(child, out) for child in node.children]
+        return all_of(verdicts) if isinstance(node, AllOf) else any_of(verdicts)
+
+    # requirements -------------------------------------------------------------------------------------
+    def requirement_key(self, key: str) -> RequirementResult:
+        cached = self._requirement_cache.get(key)
+        if cached is not None:
+            return cached
+        req = self.catalog.requirement(key)
+        return self.requirement(req)
+
+    def requirement(self, req: Requirement) -> RequirementResult:
+        cached = self._requirement_cache.get(req.key)
+        if cached is not None:
+            return cached
+        if req.key in self._in_progress:  # a cycle in the data: refuse to pretend
+            return RequirementResult(req, _E, "cyclic requirement reference", required=True)
+        self._in_progress.add(req.key)
+        try:
+            result = self._evaluate_requirement(req)
+        finally:
+            self._in_progress.discard(req.key)
+        self._requirement_cache[req.key] = result
+        return result
+
+    def _evaluate_requirement(self, req: Requirement) -> RequirementResult:
+        holds: bool | None = True
+        if req.condition is not None:
+            holds = evaluate_condition(req.condition, self.facts)
+            if holds is False:
+                return RequirementResult(req, _N, f"condition does not hold: {req.condition}", required=False)
+        required = req.obligation is Obligation.MANDATORY or (req.obligation is Obligation.CONDITIONAL)
+        ics = self._ics(req)
+        if ics is not None and ics.support is IcsSupport.NOT_APPLICABLE and req.obligation is not Obligation.MANDATORY:
+            return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", required=False)
+
+        evidence: list[LeafResult] = []
+        if req.verified_by is None:
+            verdict, reason = _I, UNMAPPED_REASON
+        else:
+            verdict = self.tree(req.verified_by, evidence)
+            reason = _reason(verdict, evidence)
+        if ics is not None and ics.support is IcsSupport.NO and verdict is not _F:
+            verdict, reason = _F, f"ICS: not implemented - {ics.justification or 'no justification'}"
+
+        manual = self._requirement_manual(req)
+        if manual is not None and verdict not in (_F, _E):
+            verdict = Verdict(manual.verdict)
+            reason = f"manual result by {manual.by} on {manual.at.isoformat()}" + (
+                f": {manual.summary}" if manual.summary else ""
+            )
+        if holds is None and verdict is not _P:
+            needed = ", ".join(
+                sorted(f for f in (req.condition.facts() if req.condition else ()) if f not in self.facts)
+            )
+            verdict, reason = _I, f"condition not declared (facts: {needed}); {reason}"
+        missing = tuple(dict.fromkeys(self._missing(evidence))) if verdict in (_I, _E) else ()
+        if verdict is _I and req.verified_by is None:
+            missing = (f"declaration or manual result for {req.key}",)
+        return RequirementResult(req, verdict, reason, required=required, evidence=tuple(evidence), missing=missing)
+
+    def _missing(self, evidence: Iterable[LeafResult]) -> Iterable[str]:
+        """What would close an inconclusive verdict; through a referenced requirement, what closes it."""
+        for item in evidence:
+            if item.verdict not in (_I, _E):
+                continue
+            if item.leaf.kind is LeafKind.REQUIREMENT:
+                yield from self.requirement_key(item.leaf.ref).missing
+            else:
+                yield f"{item.leaf}: {item.detail}" if item.detail else str(item.leaf)
+
+    def _ics(self, req: Requirement) -> Any:
+        if not req.scheme_key.startswith(f"{ETSI_SCHEME}@") or not self.dossier.ics:
+            return None
+        return self.dossier.ics.get(req.id)
+
+    def _requirement_manual(self, req: Requirement) -> ManualResult | None:
+        scheme_id = req.scheme_key.split("@", 1)[0]
+        return self._manual.get(req.key) or self._manual.get(f"{scheme_id}:{req.id}")
+
+    # schemes ------------------------------------------------------------------------------------------
+    def scheme(self, scheme: Scheme) -> SchemeResult:
+        results = tuple(self.requirement(req) for req in scheme.requirements)
+        counts = dict(Counter(str(r.verdict) for r in results))
+        if not scheme.modelled:
+            return SchemeResult(scheme, SchemeStatus.NOT_MODELLED, None, (), results, counts, ())
+        by_key = {r.requirement.key: r for r in results}
+        levels: list[LevelResult] = []
+        highest: str | None = None
+        if scheme.levels:
+            for level in scheme.levels:
+                reqs = [by_key[r.key] for r in scheme.required_at(level.id) if by_key[r.key].required]
+                status = level_status(r.verdict for r in reqs)
+                levels.append(LevelResult(level.id, level.title, status, dict(Counter(str(r.verdict) for r in reqs))))
+            for level_result in levels:  # the highest level met counts up from the lowest, without gaps
+                if level_result.status != SchemeStatus.MEETS:
+                    break
+                highest = level_result.level
+            overall = SchemeStatus.MEETS if highest is not None else levels[0].status
+        else:
+            overall = level_status(r.verdict for r in results if r.required)
+        missing = tuple(dict.fromkeys(m for r in results if r.required and r.verdict in (_I, _E) for m in r.missing))
+        return SchemeResult(scheme, overall, highest, tuple(levels), results, counts, missing)
+
+
+def _summary(attempt: CheckAttempt) -> str:
+    failing = [f for f in attempt.findings if f.verdict is attempt.verdict]
+    first = failing[0] if failing else (attempt.findings[0] if attempt.findings else None)
+    return first.message if first is not None else str(attempt.status)
+
+
+def _reason(verdict: Verdict, evidence: list[LeafResult]) -> str:
+    decisive = [e for e in evidence if e.verdict is verdict]
+    if not decisive:
+        return str(verdict)
+    first = decisive[0]
+    more = f" (+{len(decisive) - 1} more)" if len(decisive) > 1 else ""
+    return f"{first.leaf}: {first.detail}{more}" if first.detail else f"{first.leaf}{more}"
+
+

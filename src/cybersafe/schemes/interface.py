@@ -1,0 +1,240 @@
+"""Schemes as data: the value types the catalog loader produces and the evaluator reads.
+
+A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
+
+- a check id, ``firmware.universal-default-password``;
+- a declaration key, ``declaration:support_period.end`` (path inside the dossier's declarations);
+- a manual result, ``manual:<id>``;
+- another scheme's requirement, ``requirement:<scheme>[@<version>]:<id>`` (PSTI deemed compliance,
+  CLS Level 2 = the mandatory EN 303 645 provisions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeAlias
+
+
+class Obligation(StrEnum):
+    MANDATORY = "mandatory"
+    RECOMMENDED = "recommended"
+    CONDITIONAL = "conditional"  # mandatory when its condition holds
+
+
+class Confidence(StrEnum):
+    CONFIRMED = "confirmed"  # read in a primary source
+    SECONDARY = "secondary"  # from a secondary source or transcription
+    UNCONFIRMED = "unconfirmed"  # could not be checked; treat as open
+    DERIVED = "derived"  # our own justified derivation (crosswalk edges)
+
+
+class Relationship(StrEnum):
+    """NIST IR 8477 / OSCAL mapping relationships, read as "source <relationship> target"."""
+
+    EQUAL = "equal"
+    SUBSET_OF = "subset-of"
+    SUPERSET_OF = "superset-of"
+    INTERSECTS_WITH = "intersects-with"
+    NO_RELATIONSHIP = "no-relationship"
+
+    def inverse(self) -> Relationship:
+        if self is Relationship.SUBSET_OF:
+            return Relationship.SUPERSET_OF
+        if self is Relationship.SUPERSET_OF:
+            return Relationship.SUBSET_OF
+        return self
+
+
+class LeafKind(StrEnum):
+    CHECK = "check"
+    DECLARATION = "declaration"
+    MANUAL = "manual"
+    REQUIREMENT = "requirement"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    kind: LeafKind
+    ref: str  # check id, declaration path, manual id, or "scheme@version:requirement"
+
+    def __str__(self) -> str:
+        return self.ref if self.kind is LeafKind.CHECK else f"{self.kind}:{self.ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    children: tuple[Node, ...]
+
+
+Node: TypeAlias = Leaf | AllOf | AnyOf
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A condition over dossier facts: a fact name, or not / all / any of conditions."""
+
+    op: str  # "fact" | "not" | "all" | "any"
+    fact: str | None = None
+    children: tuple[Condition, ...] = ()
+
+    def facts(self) -> set[str]:
+        if self.op == "fact":
+            return {self.fact or ""}
+        out: set[str] = set()
+        for child in self.children:
+            out |= child.facts()
+        return out
+
+    def __str__(self) -> str:
+        if self.op == "fact":
+            return self.fact or ""
+        if self.op == "not":
+            return f"not {self.children[0]}"
+        joiner = " and " if self.op == "all" else " or "
+        return "(" + joiner.join(str(c) for c in self.children) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    document: str
+    clause: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    id: str
+    title: str
+    description: str
+    cumulative: bool = True
+    assessment: str | None = None  # self-declaration / third-party
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    scheme_key: str  # "<scheme>@<version>"
+    id: str
+    title: str
+    text: str  # our paraphrase, never the source text
+    obligation: Obligation
+    source: Source
+    group: str | None = None
+    condition: Condition | None = None
+    condition_text: str | None = None
+    levels: tuple[str, ...] = ()  # level ids where required; empty: every level / no levels
+    confidence: Confidence = Confidence.CONFIRMED
+    confidence_note: str | None = None
+    verified_by: Node | None = None
+    applies_to: str = "product"  # product / label-data (registry disclosures) / process
+
+    @property
+    def key(self) -> str:
+        return f"{self.scheme_key}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    id: str
+    version: str
+    title: str
+    short_title: str
+    jurisdiction: str
+    kind: str
+    modelled: bool
+    current: bool
+    source: Source
+    published: str | None = None
+    levels: tuple[Level, ...] = ()
+    conditions: Mapping[str, str] = field(default_factory=dict)
+    requirements: tuple[Requirement, ...] = ()
+    notes: str | None = None
+    catalog_sha256: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    def requirement(self, req_id: str) -> Requirement | None:
+        for req in self.requirements:
+            if req.id == req_id:
+                return req
+        return None
+
+    def required_at(self, level: str | None) -> tuple[Requirement, ...]:
+        """Requirements that count at ``level`` (cumulative levels include every lower one)."""
+        if not self.levels or level is None:
+            return self.requirements
+        wanted = set(self.levels_up_to(level))
+        return tuple(r for r in self.requirements if not r.levels or wanted & set(r.levels))
+
+    def levels_up_to(self, level: str) -> tuple[str, ...]:
+        ids = [lv.id for lv in self.levels]
+        if level not in ids:
+            return (level,)
+        index = ids.index(level)
+        if self.levels[index].cumulative:
+            return tuple(ids[: index + 1])
+        return (level,)
+
+
+@dataclass(frozen=True, slots=True)
+class CrosswalkEdge:
+    source: str  # requirement key "<scheme>@<version>:<id>"
+    target: str
+    relationship: Relationship
+    rationale: str
+    confidence: Confidence
+    crosswalk: str  # id of the crosswalk file
+    document: str  # source document
+
+
+@dataclass(frozen=True, slots=True)
+class Crosswalk:
+    id: str
+    title: str
+    source_scheme: str  # scheme key
+    target_scheme: str
+    authority: str  # official / legal / derived
+    document: str
+    url: str | None
+    edges: tuple[CrosswalkEdge, ...]
+
+
+class ArrangementStatus(StrEnum):
+    IN_FORCE = "in-force"
+    SIGNED = "signed"  # signed, not yet effective
+    PROPOSED = "proposed"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """One direction of an arrangement: a label of ``holder`` at ``holder_level`` counts as ``target``."""
+
+    holder: str  # scheme id
+    holder_level: str | None
+    target: str
+    target_level: str | None
+    scope: str  # full / simplified-route / deemed-compliance
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrangement:
+    id: str
+    title: str
+    parties: tuple[str, ...]
+    status: ArrangementStatus
+    signed: str | None
+    effective: str | None
+    recognitions: tuple[Recognition, ...]
+    source: Source
+    confidence: Confidence
+    exclusions: str | None = None

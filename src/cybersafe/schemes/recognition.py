@@ -1,0 +1,276 @@
+"""Mutual recognition and marginal test plans: "I hold label A; what does market B still need?"
+
+A target requirement is covered when
+
+- an arrangement in force recognises the held label (scheme, at or above the holder level) as the
+  target scheme at a level that includes the requirement; or
+- a requirement the held label guarantees is ``equal`` to or a ``superset-of`` it (crosswalk edges,
+  followed transitively), or its ``verified_by`` tree passes with only guaranteed requirements as
+  evidence (PSTI deemed compliance through EN 303 645 provisions).
+
+A held label guarantees the requirements required at its level. Everything else is residual, listed
+with the smallest set of checks, declarations and manual tests found that would verify it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from cybersafe.checks.interface import Verdict
+from cybersafe.errors import UnknownScheme
+from cybersafe.schemes.catalog import Catalog
+from cybersafe.schemes.evaluate import all_of, any_of
+from cybersafe.schemes.interface import (
+    AllOf,
+    Arrangement,
+    ArrangementStatus,
+    Leaf,
+    LeafKind,
+    Node,
+    Obligation,
+    Recognition,
+    Relationship,
+    Requirement,
+    Scheme,
+)
+
+_COVERING = (Relationship.EQUAL, Relationship.SUPERSET_OF)
+_LEAF_COST = {LeafKind.CHECK: 1, LeafKind.DECLARATION: 2, LeafKind.MANUAL: 4, LeafKind.REQUIREMENT: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    leaf: Leaf
+    closes: tuple[str, ...]
+
+    @property
+    def automated(self) -> bool:
+        return self.leaf.kind is LeafKind.CHECK
+
+
+@dataclass(frozen=True, slots=True)
+class ArrangementMatch:
+    arrangement: Arrangement
+    recognition: Recognition
+
+    @property
+    def in_force(self) -> bool:
+        return self.arrangement.status is ArrangementStatus.IN_FORCE and self.recognition.scope != "none"
+
+
+@dataclass(frozen=True)
+class RecognitionResult:
+    have: Scheme
+    have_level: str | None
+    want: Scheme
+    want_level: str | None
+    arrangements: tuple[ArrangementMatch, ...]
+    covered: dict[str, str]  # requirement key -> basis
+    residual: tuple[str, ...]
+    steps: tuple[PlanStep, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def fully_covered(self) -> bool:
+        return not self.residual
+
+
+def parse_label_ref(ref: str) -> tuple[str, str | None]:
+    """``sg-cls:2`` -> ("sg-cls", "2"); ``us-ctm`` -> ("us-ctm", None); versions stay on the scheme part."""
+    scheme, sep, level = ref.partition(":")
+    return scheme, (level or None) if sep else None
+
+
+def _level_rank(scheme: Scheme, level: str | None) -> int:
+    ids = [lv.id for lv in scheme.levels]
+    if level is None or level not in ids:
+        return -1 if level is None else len(ids)
+    return ids.index(level)
+
+
+def validate_level(scheme: Scheme, level: str | None) -> None:
+    if level is not None and scheme.levels and level not in {lv.id for lv in scheme.levels}:
+        known = ", ".join(lv.id for lv in scheme.levels)
+        raise UnknownScheme(f"{scheme.id} has no level {level!r} (levels: {known})")
+    if level is not None and not scheme.levels:
+        raise UnknownScheme(f"{scheme.id} has no levels; drop ':{level}'")
+
+
+def matching_arrangements(
+    catalog: Catalog, have: Scheme, have_level: str | None, want: Scheme
+) -> list[ArrangementMatch]:
+    out = []
+    for arrangement in catalog.arrangements:
+        for rec in arrangement.recognitions:
+            if rec.holder != have.id or rec.target != want.id:
+                continue
+            if rec.holder_level is not None and _level_rank(have, have_level) < _level_rank(have, rec.holder_level):
+                continue  # the held label is below the level the arrangement recognises
+            out.append(ArrangementMatch(arrangement, rec))
+    return out
+
+
+def guaranteed_requirements(catalog: Catalog, scheme: Scheme, level: str | None) -> dict[str, str]:
+    """Requirement keys a label of ``scheme`` at ``level`` guarantees, with the basis of each."""
+    if not scheme.modelled:
+        return {}
+    label = f"{scheme.id}:{level}" if level else scheme.id
+    basis: dict[str, str] = {}
+    queue: list[str] = []
+    for req in scheme.required_at(level):
+        if req.obligation is not Obligation.RECOMMENDED:
+            basis[req.key] = f"required by the {label} label"
+            queue.append(req.key)
+    while queue:
+        key = queue.pop()
+        req = catalog.requirement(key)
+        implied: list[tuple[str, str]] = [
+            (leaf.ref, f"verified through {key}") for leaf in _all_path_requirement_leaves(req.verified_by)
+        ]
+        implied.extend(
+            (edge.target, f"{edge.relationship} {key} ({edge.crosswalk})")
+            for edge in catalog.edges_from(key)
+            if edge.relationship in _COVERING
+        )
+        for target, why in implied:
+            target_key = catalog.requirement(target).key
+            if target_key not in basis:
+                basis[target_key] = why
+                queue.append(target_key)
+    return basis
+
+
+def _all_path_requirement_leaves(node: Node | None) -> Iterable[Leaf]:
+    """Requirement leaves reached only through ``all`` nodes: each is necessary, so it is guaranteed."""
+    if node is None:
+        return
+    if isinstance(node, Leaf):
+        if node.kind is LeafKind.REQUIREMENT:
+            yield node
+        return
+    if isinstance(node, AllOf):
+        for child in node.children:
+            yield from _all_path_requirement_leaves(child)
+
+
+def recognize(
+    catalog: Catalog,
+    have_ref: str,
+    want_ref: str,
+    want_level: str | None = None,
+) -> RecognitionResult:
+    have_scheme_ref, have_level = parse_label_ref(have_ref)
+    want_scheme_ref, parsed_want_level = parse_label_ref(want_ref)
+    have = catalog.scheme(have_scheme_ref)
+    want = catalog.scheme(want_scheme_ref)
+    want_level = want_level or parsed_want_level
+    validate_level(have, have_level)
+    validate_level(want, want_level)
+    if have.levels and have_level is None:
+        have_level = have.levels[0].id
+    notes: list[str] = []
+
+    matches = matching_arrangements(catalog, have, have_level, want)
+    covering: list[ArrangementMatch] = []
+    for match in matches:
+        if not match.in_force:
+            scope = f", scope {match.recognition.scope}" if match.recognition.scope != "none" else ""
+            notes.append(f"{match.arrangement.title}: {match.arrangement.status}{scope} - does not cover requirements")
+        elif match.recognition.scope == "simplified-route":
+            notes.append(f"{match.arrangement.title}: a simplified application route, not automatic recognition")
+        else:
+            covering.append(match)
+    # The best covering arrangement decides the target level it reaches.
+    best = max(covering, key=lambda m: _level_rank(want, m.recognition.target_level), default=None)
+    if want.levels and want_level is None:
+        want_level = best.recognition.target_level if best is not None else want.levels[0].id
+    if not want.modelled:
+        notes.append(f"{want.id} requirements are not modelled: only an arrangement can cover it")
+
+    covered: dict[str, str] = {}
+    if best is not None:
+        reached = best.recognition.target_level
+        basis = f"arrangement {best.arrangement.id} ({best.recognition.scope})"
+        for req in want.required_at(reached if want.levels else None):
+            covered[req.key] = basis
+    targets = [r for r in want.required_at(want_level) if r.obligation is not Obligation.RECOMMENDED]
+
+    guaranteed = guaranteed_requirements(catalog, have, have_level)
+    residual: list[str] = []
+    for req in targets:
+        if req.key in covered:
+            continue
+        if req.key in guaranteed:
+            covered[req.key] = guaranteed[req.key]
+        elif _tree_passes_with(catalog, req.verified_by, guaranteed):
+            covered[req.key] = "its verified_by passes on requirements the held label guarantees"
+        else:
+            residual.append(req.key)
+
+    if not want.modelled and best is None:
+        # Nothing to test against: the scheme itself must be applied for.
+        notes.append(f"apply for the {want.short_title} label: no modelled requirements to plan against")
+    steps = plan_steps(
+        catalog, residual, done=lambda leaf: leaf.kind is LeafKind.REQUIREMENT and leaf.ref in guaranteed
+    )
+    return RecognitionResult(
+        have=have,
+        have_level=have_level,
+        want=want,
+        want_level=want_level,
+        arrangements=tuple(matches),
+        covered=covered,
+        residual=tuple(residual),
+        steps=steps,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _tree_passes_with(catalog: Catalog, node: Node | None, guaranteed: dict[str, str]) -> bool:
+    def verdict(n: Node) -> Verdict:
+        if isinstance(n, Leaf):
+            if n.kind is LeafKind.REQUIREMENT and catalog.requirement(n.ref).key in guaranteed:
+                return Verdict.PASS
+            return Verdict.INCONCLUSIVE
+        children = [verdict(c) for c in n.children]
+        return all_of(children) if isinstance(n, AllOf) else any_of(children)
+
+    return node is not None and verdict(node) is Verdict.PASS
+
+
+def plan_steps(catalog: Catalog, requirement_keys: Iterable[str], done: Callable[[Leaf], bool]) -> tuple[PlanStep, ...]:
+    """The smallest set of leaves found that would verify every requirement, reusing steps across them.
+
+    ``all`` needs every child; ``any`` takes the child whose steps cost least given what is already
+    planned (automated checks before declarations before manual tests). A requirement with nothing that
+    verifies it needs a manual result for the requirement itself.
+    """
+    chosen: dict[Leaf, list[str]] = {}
+
+    def cost(leaves: set[Leaf]) -> int:
+        return sum(_LEAF_COST[leaf.kind] for leaf in leaves if leaf not in chosen)
+
+    def needs(node: Node | None, owner: str, seen: frozenset[str]) -> set[Leaf]:
+        if node is None:
+            return {Leaf(LeafKind.MANUAL, owner)}
+        if isinstance(node, Leaf):
+            if done(node):
+                return set()
+            if node.kind is LeafKind.REQUIREMENT:
+                req = catalog.requirement(node.ref)
+                if req.key in seen:
+                    return set()
+                return needs(req.verified_by, req.key, seen | {req.key})
+            return {node}
+        options = [needs(child, owner, seen) for child in node.children]
+        if isinstance(node, AllOf):
+            return set().union(*options)
+        return min(options, key=lambda leaves: (cost(leaves), len(leaves), sorted(map(str, leaves))))
+
+    for key in requirement_keys:
+        req: Requirement = catalog.requirement(key)
+        for leaf in sorted(needs(req.verified_by, req.key, frozenset({req.key})), key=str):
+            chosen.setdefault(leaf, []).append(key)
+    ordered = sorted(chosen.items(), key=lambda item: (_LEAF_COST[item[0].kind], str(item[0])))
+    return tuple(PlanStep(leaf, tuple(keys)) for leaf, keys in ordered)

@@ -1,0 +1,144 @@
+"""YAML in, with the line of every value kept, so a bad field is reported as ``file:line: field: why``.
+
+Only safe YAML: plain mappings, sequences and scalars (dates stay ISO strings and are parsed by the
+pydantic models, so a bad date is reported like any other bad field). Duplicate keys are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cybersafe.errors import InputError
+
+Loc = tuple[str | int, ...]
+
+_MAX_BYTES = 16 * 1024 * 1024  # a dossier or catalog is text written by people; refuse absurd inputs
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """Safe loader that keeps timestamps as strings (pydantic validates them, with a field name)."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class LocatedDocument:
+    """A parsed YAML document and the line (1-based) where each value starts."""
+
+    file: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Iterable[str | int]) -> int | None:
+        """The line of the deepest known node on ``loc`` (a missing field is reported at its parent)."""
+        path = tuple(loc)
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def load_yaml(path: Path, error: type[InputError] = InputError) -> LocatedDocument:
+    """Read a YAML file; any problem raises ``error`` naming the file, the line and the field."""
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            raise error(f"file is larger than {_MAX_BYTES // (1024 * 1024)} MiB", file=path)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error("file not found", file=path) from None
+    except IsADirectoryError:
+        raise error("is a directory, expected a YAML file", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    except OSError as exc:
+        raise error(exc.strerror or str(exc), file=path) from None
+    return parse_yaml(text, str(path), error)
+
+
+def parse_yaml(text: str, file: str, error: type[InputError] = InputError) -> LocatedDocument:
+    try:
+        node = yaml.compose(text, Loader=_NoDatesLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        context = ""
+        if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+            context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        raise error(f"malformed YAML: {exc.problem or exc.context}{context}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise error(f"malformed YAML: {exc}", file=file) from None
+    doc = LocatedDocument(file=file, data=None)
+    if node is None:
+        raise error("empty document", file=file, line=1)
+    doc.data = _construct(node, (), doc, error)
+    return doc
+
+
+def _construct(node: yaml.Node, loc: Loc, doc: LocatedDocument, error: type[InputError]) -> Any:
+    doc.lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise error("YAML merge keys are not supported", file=doc.file, line=key_node.start_mark.line + 1)
+            key = _scalar(key_node, doc, error)
+            if not isinstance(key, str | int | float | bool):
+                raise error("mapping keys must be scalars", file=doc.file, line=key_node.start_mark.line + 1)
+            name = str(key)
+            if name in out:
+                raise error(
+                    "duplicate key", file=doc.file, line=key_node.start_mark.line + 1, field=_dotted((*loc, name))
+                )
+            out[name] = _construct(value_node, (*loc, name), doc, error)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(child, (*loc, i), doc, error) for i, child in enumerate(node.value)]
+    return _scalar(node, doc, error)
+
+
+def _scalar(node: yaml.Node, doc: LocatedDocument, error: type[InputError]) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise error("expected a scalar", file=doc.file, line=node.start_mark.line + 1)
+    try:
+        return _NoDatesLoader("").construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise error(f"bad scalar: {exc}", file=doc.file, line=node.start_mark.line + 1) from None
+
+
+def _dotted(loc: Iterable[str | int]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    """``("declarations", "communication", 0, "protocol")`` -> ``declarations.communication[0].protocol``."""
+    return _dotted(loc)
+
+
+def first_pydantic_error(errors: list[Mapping[str, Any]], doc: LocatedDocument, error: type[InputError]) -> InputError:
+    """Turn the first pydantic validation error into one precise line."""
+    first = errors[0]
+    loc = tuple(p for p in first.get("loc", ()) if not (isinstance(p, str) and p.startswith(("function-", "union["))))
+    message = str(first.get("msg", "invalid value"))
+    if first.get("type") == "extra_forbidden":
+        message = "unknown field"
+    elif first.get("type") == "missing":
+        message = "required field is missing"
+    extra = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return error(message + extra, file=doc.file, line=doc.line_of(loc), field=dotted(loc) or None)

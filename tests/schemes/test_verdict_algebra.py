@@ -1,0 +1,66 @@
+"""Hypothesis properties of the verdict rules (DESIGN.md, "Verdict rules")."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cybersafe.checks.interface import Verdict
+from cybersafe.schemes.evaluate import all_of, any_of, level_status
+from cybersafe.schemes.status import SchemeStatus
+
+verdicts = st.sampled_from(list(Verdict))
+verdict_lists = st.lists(verdicts, max_size=8)
+
+
+@given(verdict_lists)
+def test_one_fail_never_yields_pass_under_all(children: list[Verdict]) -> None:
+    assert all_of([*children, Verdict.FAIL]) is Verdict.FAIL
+
+
+@given(verdict_lists)
+def test_a_fail_under_any_passes_only_with_a_passing_sibling(children: list[Verdict]) -> None:
+    result = any_of([*children, Verdict.FAIL])
+    assert (result is Verdict.PASS) == (Verdict.PASS in children)
+
+
+@given(verdict_lists)
+def test_not_applicable_never_changes_a_verdict(children: list[Verdict]) -> None:
+    assert all_of([*children, Verdict.NOT_APPLICABLE]) is all_of(children)
+    assert any_of([*children, Verdict.NOT_APPLICABLE]) is any_of(children)
+
+
+@given(verdict_lists, st.randoms())
+def test_child_order_does_not_matter(children: list[Verdict], rnd: object) -> None:
+    shuffled = list(children)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert all_of(shuffled) is all_of(children)
+    assert any_of(shuffled) is any_of(children)
+
+
+@given(verdict_lists)
+def test_error_never_becomes_pass_under_all(children: list[Verdict]) -> None:
+    assert all_of([*children, Verdict.ERROR]) is not Verdict.PASS
+
+
+@given(verdict_lists)
+def test_error_or_inconclusive_never_becomes_pass_without_a_passing_child(children: list[Verdict]) -> None:
+    for blocker in (Verdict.ERROR, Verdict.INCONCLUSIVE):
+        result = any_of([*children, blocker])
+        assert result is not Verdict.PASS or Verdict.PASS in children
+
+
+@given(verdict_lists)
+def test_a_level_meets_only_when_every_requirement_passes_or_is_not_applicable(children: list[Verdict]) -> None:
+    status = level_status(children)
+    assert (status is SchemeStatus.MEETS) == (set(children) <= {Verdict.PASS, Verdict.NOT_APPLICABLE})
+    if Verdict.FAIL in children:
+        assert status is SchemeStatus.FAILS
+
+
+def test_empty_all_is_not_applicable_and_single_pass_passes() -> None:
+    assert all_of([]) is Verdict.NOT_APPLICABLE
+    assert all_of([Verdict.PASS, Verdict.NOT_APPLICABLE]) is Verdict.PASS
+    assert any_of([Verdict.FAIL, Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
+    assert any_of([Verdict.FAIL, Verdict.ERROR]) is Verdict.ERROR
+    assert any_of([Verdict.FAIL, Verdict.NOT_APPLICABLE]) is Verdict.FAIL
