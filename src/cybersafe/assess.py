@@ -116,8 +116,16 @@ def select_schemes(catalog: Catalog, refs: Sequence[str] | None, dossier: Dossie
     return chosen, requested
 
 
-def needed_check_ids(catalog: Catalog, schemes: Iterable[Scheme]) -> set[str]:
-    """Check ids the schemes reach, through requirement references too."""
+def needed_check_ids(catalog: Catalog, schemes: Iterable[Scheme]) -> frozenset[str]:
+    """Check ids the schemes reach, through requirement references too (cached per catalog)."""
+    keys = tuple(scheme.key for scheme in schemes)
+    cache: dict[tuple[str, ...], frozenset[str]] = catalog.memo.setdefault("needed_check_ids", {})
+    if keys not in cache:
+        cache[keys] = frozenset(_reachable_checks(catalog, [catalog.scheme(key) for key in keys]))
+    return cache[keys]
+
+
+def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[str]:
     needed: set[str] = set()
     seen: set[str] = set()
     stack = [req for scheme in schemes for req in scheme.requirements]
@@ -134,7 +142,7 @@ def needed_check_ids(catalog: Catalog, schemes: Iterable[Scheme]) -> set[str]:
     return needed
 
 
-def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: set[str]) -> dict[str, CheckAttempt]:
+def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: frozenset[str]) -> dict[str, CheckAttempt]:
     attempts: dict[str, CheckAttempt] = {}
     for check_class in checks:
         if check_class.ID in wanted and check_class.ID not in attempts:

@@ -250,6 +250,7 @@ class Catalog:
     arrangements: tuple[Arrangement, ...]
     _requirements: dict[str, Requirement] = field(default_factory=dict, repr=False)
     _edges: dict[str, list[CrosswalkEdge]] = field(default_factory=dict, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # derived look-ups, computed once
 
     def __post_init__(self) -> None:
         for scheme in self.schemes.values():

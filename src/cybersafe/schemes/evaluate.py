@@ -14,7 +14,7 @@ Rules (DESIGN.md, "Verdict rules"):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +87,57 @@ class LeafResult:
     detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class RequirementResult:
-    requirement: Requirement
-    verdict: Verdict
-    reason: str
-    required: bool
-    evidence: tuple[LeafResult, ...] = ()
-    missing: tuple[str, ...] = ()
+    """A requirement's verdict; the explanation (reason, missing evidence) is worked out when read.
+
+    The engine evaluates hundreds of requirements per dossier; most explanations are never shown, so
+    they are computed on first access from the leaf results kept here.
+    """
+
+    __slots__ = ("_evaluator", "_explain", "_missing", "_reason", "evidence", "required", "requirement", "verdict")
+
+    def __init__(
+        self,
+        requirement: Requirement,
+        verdict: Verdict,
+        reason: str | None = None,
+        *,
+        required: bool,
+        evidence: tuple[LeafResult, ...] = (),
+        explain: Callable[[], str] | None = None,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        self.requirement = requirement
+        self.verdict = verdict
+        self.required = required
+        self.evidence = evidence
+        self._reason = reason
+        self._explain = explain
+        self._evaluator = evaluator
+        self._missing: tuple[str, ...] | None = None
+
+    @property
+    def reason(self) -> str:
+        if self._reason is None:
+            self._reason = self._explain() if self._explain is not None else _reason(self.verdict, self.evidence)
+        return self._reason
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """What would close an inconclusive or errored verdict."""
+        if self._missing is None:
+            if self.verdict not in (_I, _E):
+                self._missing = ()
+            elif self.requirement.verified_by is None:
+                self._missing = (f"declaration or manual result for {self.requirement.key}",)
+            elif self._evaluator is not None:
+                self._missing = tuple(dict.fromkeys(self._evaluator.missing_for(self.evidence)))
+            else:
+                self._missing = ()
+        return self._missing
+
+    def __repr__(self) -> str:
+        return f"RequirementResult({self.requirement.key!r}, {self.verdict})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +156,13 @@ class SchemeResult:
     levels: tuple[LevelResult, ...]
     requirements: tuple[RequirementResult, ...]
     counts: Mapping[str, int]
-    missing_evidence: tuple[str, ...]
+
+    @property
+    def missing_evidence(self) -> tuple[str, ...]:
+        """Everything that would close an inconclusive or errored required requirement, once each."""
+        return tuple(
+            dict.fromkeys(m for r in self.requirements if r.required and r.verdict in (_I, _E) for m in r.missing)
+        )
 
 
 def evaluate_condition(condition: Condition, facts: Mapping[str, bool]) -> bool | None:
@@ -151,13 +200,15 @@ class Evaluator:
         self._leaf_cache: dict[Leaf, LeafResult] = {}
         self._requirement_cache: dict[str, RequirementResult] = {}
         self._in_progress: set[str] = set()
+        self._has_ics = bool(dossier.ics)
 
     # leaves -------------------------------------------------------------------------------------------
     def leaf(self, leaf: Leaf) -> LeafResult:
-        cached = self._leaf_cache.get(leaf)
-        if cached is None:
-            cached = self._leaf_cache[leaf] = self._evaluate_leaf(leaf)
-        return cached
+        try:
+            return self._leaf_cache[leaf]
+        except KeyError:
+            result = self._leaf_cache[leaf] = self._evaluate_leaf(leaf)
+            return result
 
     def _evaluate_leaf(self, leaf: Leaf) -> LeafResult:
         if leaf.kind is LeafKind.CHECK:
@@ -200,72 +251,78 @@ class Evaluator:
 
     # trees --------------------------------------------------------------------------------------------
     def tree(self, node: Node, out: list[LeafResult]) -> Verdict:
-        if isinstance(node, Leaf):
+        if type(node) is Leaf:
             result = self.leaf(node)
             out.append(result)
             return result.verdict
-        verdicts = [self.tree(child, out) for child in node.children]
-        return all_of(verdicts) if isinstance(node, AllOf) else any_of(verdicts)
+        verdicts = [self.tree(child, out) for child in node.children]  # type: ignore[union-attr]
+        return all_of(verdicts) if type(node) is AllOf else any_of(verdicts)
 
     # requirements -------------------------------------------------------------------------------------
     def requirement_key(self, key: str) -> RequirementResult:
         cached = self._requirement_cache.get(key)
         if cached is not None:
             return cached
-        req = self.catalog.requirement(key)
-        return self.requirement(req)
+        return self.requirement(self.catalog.requirement(key))
 
     def requirement(self, req: Requirement) -> RequirementResult:
-        cached = self._requirement_cache.get(req.key)
+        key = req.key
+        cached = self._requirement_cache.get(key)
         if cached is not None:
             return cached
-        if req.key in self._in_progress:  # a cycle in the data: refuse to pretend
+        if key in self._in_progress:  # a cycle in the data: refuse to pretend
             return RequirementResult(req, _E, "cyclic requirement reference", required=True)
-        self._in_progress.add(req.key)
+        self._in_progress.add(key)
         try:
             result = self._evaluate_requirement(req)
         finally:
-            self._in_progress.discard(req.key)
-        self._requirement_cache[req.key] = result
+            self._in_progress.discard(key)
+        self._requirement_cache[key] = result
         return result
 
     def _evaluate_requirement(self, req: Requirement) -> RequirementResult:
         holds: bool | None = True
-        if req.condition is not None:
-            holds = evaluate_condition(req.condition, self.facts)
+        condition = req.condition
+        if condition is not None:
+            holds = evaluate_condition(condition, self.facts)
             if holds is False:
-                return RequirementResult(req, _N, f"condition does not hold: {req.condition}", required=False)
-        required = req.obligation is Obligation.MANDATORY or (req.obligation is Obligation.CONDITIONAL)
-        ics = self._ics(req)
+                return RequirementResult(
+                    req, _N, required=False, explain=lambda: f"condition does not hold: {condition}"
+                )
+        required = req.obligation is not Obligation.RECOMMENDED
+        ics = self._ics(req) if self._has_ics else None
         if ics is not None and ics.support is IcsSupport.NOT_APPLICABLE and req.obligation is not Obligation.MANDATORY:
             return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", required=False)
 
         evidence: list[LeafResult] = []
+        explain: Callable[[], str] | None = None
         if req.verified_by is None:
             verdict, reason = _I, UNMAPPED_REASON
         else:
-            verdict = self.tree(req.verified_by, evidence)
-            reason = _reason(verdict, evidence)
+            verdict, reason = self.tree(req.verified_by, evidence), None
         if ics is not None and ics.support is IcsSupport.NO and verdict is not _F:
             verdict, reason = _F, f"ICS: not implemented - {ics.justification or 'no justification'}"
 
-        manual = self._requirement_manual(req)
+        manual = self._requirement_manual(req) if self._manual else None
         if manual is not None and verdict not in (_F, _E):
             verdict = Verdict(manual.verdict)
             reason = f"manual result by {manual.by} on {manual.at.isoformat()}" + (
                 f": {manual.summary}" if manual.summary else ""
             )
         if holds is None and verdict is not _P:
-            needed = ", ".join(
-                sorted(f for f in (req.condition.facts() if req.condition else ()) if f not in self.facts)
-            )
-            verdict, reason = _I, f"condition not declared (facts: {needed}); {reason}"
-        missing = tuple(dict.fromkeys(self._missing(evidence))) if verdict in (_I, _E) else ()
-        if verdict is _I and req.verified_by is None:
-            missing = (f"declaration or manual result for {req.key}",)
-        return RequirementResult(req, verdict, reason, required=required, evidence=tuple(evidence), missing=missing)
+            base_verdict, base_reason, leaves = verdict, reason, tuple(evidence)
+            verdict = _I
 
-    def _missing(self, evidence: Iterable[LeafResult]) -> Iterable[str]:
+            def explain() -> str:
+                needed = ", ".join(sorted(f for f in (condition.facts() if condition else ()) if f not in self.facts))
+                return f"condition not declared (facts: {needed}); {base_reason or _reason(base_verdict, leaves)}"
+
+            reason = None
+        return RequirementResult(
+            req, verdict, reason, required=required, evidence=tuple(evidence), explain=explain, evaluator=self
+        )
+
+    def missing_for(self, evidence: Iterable[LeafResult]) -> Iterable[str]:
         """What would close an inconclusive verdict; through a referenced requirement, what closes it."""
         for item in evidence:
             if item.verdict not in (_I, _E):
@@ -276,7 +333,7 @@ class Evaluator:
                 yield f"{item.leaf}: {item.detail}" if item.detail else str(item.leaf)
 
     def _ics(self, req: Requirement) -> Any:
-        if not req.scheme_key.startswith(f"{ETSI_SCHEME}@") or not self.dossier.ics:
+        if not req.scheme_key.startswith(f"{ETSI_SCHEME}@"):
             return None
         return self.dossier.ics.get(req.id)
 
@@ -289,7 +346,7 @@ class Evaluator:
         results = tuple(self.requirement(req) for req in scheme.requirements)
         counts = dict(Counter(str(r.verdict) for r in results))
         if not scheme.modelled:
-            return SchemeResult(scheme, SchemeStatus.NOT_MODELLED, None, (), results, counts, ())
+            return SchemeResult(scheme, SchemeStatus.NOT_MODELLED, None, (), results, counts)
         by_key = {r.requirement.key: r for r in results}
         levels: list[LevelResult] = []
         highest: str | None = None
@@ -305,8 +362,7 @@ class Evaluator:
             overall = SchemeStatus.MEETS if highest is not None else levels[0].status
         else:
             overall = level_status(r.verdict for r in results if r.required)
-        missing = tuple(dict.fromkeys(m for r in results if r.required and r.verdict in (_I, _E) for m in r.missing))
-        return SchemeResult(scheme, overall, highest, tuple(levels), results, counts, missing)
+        return SchemeResult(scheme, overall, highest, tuple(levels), results, counts)
 
 
 def _summary(attempt: CheckAttempt) -> str:
@@ -315,12 +371,10 @@ def _summary(attempt: CheckAttempt) -> str:
     return first.message if first is not None else str(attempt.status)
 
 
-def _reason(verdict: Verdict, evidence: list[LeafResult]) -> str:
+def _reason(verdict: Verdict, evidence: Iterable[LeafResult]) -> str:
     decisive = [e for e in evidence if e.verdict is verdict]
     if not decisive:
         return str(verdict)
     first = decisive[0]
     more = f" (+{len(decisive) - 1} more)" if len(decisive) > 1 else ""
     return f"{first.leaf}: {first.detail}{more}" if first.detail else f"{first.leaf}{more}"
-
-

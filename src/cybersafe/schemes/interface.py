@@ -133,10 +133,10 @@ class Requirement:
     confidence_note: str | None = None
     verified_by: Node | None = None
     applies_to: str = "product"  # product / label-data (registry disclosures) / process
+    key: str = field(default="", compare=False)  # "<scheme>@<version>:<id>", filled in on creation
 
-    @property
-    def key(self) -> str:
-        return f"{self.scheme_key}:{self.id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.scheme_key}:{self.id}")
 
 
 @dataclass(frozen=True, slots=True)

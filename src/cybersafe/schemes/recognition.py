@@ -70,10 +70,12 @@ class RecognitionResult:
     residual: tuple[str, ...]
     steps: tuple[PlanStep, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    covering: ArrangementMatch | None = None  # the arrangement in force that recognises the held label
 
     @property
     def fully_covered(self) -> bool:
-        return not self.residual
+        """Nothing residual, and a scheme we do not model is covered only by an arrangement in force."""
+        return not self.residual and (self.want.modelled or self.covering is not None)
 
 
 def parse_label_ref(ref: str) -> tuple[str, str | None]:
@@ -211,6 +213,13 @@ def recognize(
     if not want.modelled and best is None:
         # Nothing to test against: the scheme itself must be applied for.
         notes.append(f"apply for the {want.short_title} label: no modelled requirements to plan against")
+    if best is not None:
+        reached = f" level {best.recognition.target_level}" if best.recognition.target_level else ""
+        notes.insert(
+            0,
+            f"covered by {best.arrangement.title} ({best.recognition.scope}): the held label counts as "
+            f"{want.short_title}{reached}",
+        )
     steps = plan_steps(
         catalog, residual, done=lambda leaf: leaf.kind is LeafKind.REQUIREMENT and leaf.ref in guaranteed
     )
@@ -224,6 +233,7 @@ def recognize(
         residual=tuple(residual),
         steps=steps,
         notes=tuple(dict.fromkeys(notes)),
+        covering=best,
     )
 
 
