@@ -37,7 +37,7 @@ def test_cls_label_wanting_eu_cra_gets_a_residual_list_with_the_checks_that_clos
     assert closed == set(result.residual), "every residual requirement has a step that closes it"
     automated = [step for step in result.steps if step.automated]
     assert automated, "the plan names automated checks"
-    known = {c for c in catalog.referenced_check_ids()}
+    known = catalog.referenced_check_ids()
     assert all(str(step.leaf) in known for step in automated)
 
 

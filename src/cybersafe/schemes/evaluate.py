@@ -94,27 +94,33 @@ class RequirementResult:
     they are computed on first access from the leaf results kept here.
     """
 
-    __slots__ = ("_evaluator", "_explain", "_missing", "_reason", "evidence", "required", "requirement", "verdict")
+    __slots__ = ("_evaluator", "_evidence", "_explain", "_missing", "_reason", "required", "requirement", "verdict")
 
     def __init__(
         self,
         requirement: Requirement,
         verdict: Verdict,
         reason: str | None = None,
-        *,
-        required: bool,
-        evidence: tuple[LeafResult, ...] = (),
+        required: bool = True,
         explain: Callable[[], str] | None = None,
         evaluator: Evaluator | None = None,
     ) -> None:
         self.requirement = requirement
         self.verdict = verdict
         self.required = required
-        self.evidence = evidence
         self._reason = reason
         self._explain = explain
         self._evaluator = evaluator
         self._missing: tuple[str, ...] | None = None
+        self._evidence: tuple[LeafResult, ...] | None = None if evaluator is not None else ()
+
+    @property
+    def evidence(self) -> tuple[LeafResult, ...]:
+        """Every leaf of the verified_by tree with the verdict it had."""
+        if self._evidence is None:
+            assert self._evaluator is not None
+            self._evidence = tuple(self._evaluator.leaf(leaf) for leaf in _leaves(self.requirement.verified_by))
+        return self._evidence
 
     @property
     def reason(self) -> str:
@@ -198,6 +204,7 @@ class Evaluator:
         self._manual: dict[str, ManualResult] = {m.id: m for m in dossier.manual_results}
         self._declarations = dossier.declarations
         self._leaf_cache: dict[Leaf, LeafResult] = {}
+        self._leaf_verdicts: dict[Leaf, Verdict] = {}
         self._requirement_cache: dict[str, RequirementResult] = {}
         self._in_progress: set[str] = set()
         self._has_ics = bool(dossier.ics)
@@ -250,12 +257,14 @@ class Evaluator:
         return LeafResult(leaf, _P, f"declared: declarations.{leaf.ref}")
 
     # trees --------------------------------------------------------------------------------------------
-    def tree(self, node: Node, out: list[LeafResult]) -> Verdict:
+    def tree_verdict(self, node: Node) -> Verdict:
         if type(node) is Leaf:
-            result = self.leaf(node)
-            out.append(result)
-            return result.verdict
-        verdicts = [self.tree(child, out) for child in node.children]  # type: ignore[union-attr]
+            try:
+                return self._leaf_verdicts[node]
+            except KeyError:
+                verdict = self._leaf_verdicts[node] = self.leaf(node).verdict
+                return verdict
+        verdicts = [self.tree_verdict(child) for child in node.children]  # type: ignore[union-attr]
         return all_of(verdicts) if type(node) is AllOf else any_of(verdicts)
 
     # requirements -------------------------------------------------------------------------------------
@@ -271,7 +280,7 @@ class Evaluator:
         if cached is not None:
             return cached
         if key in self._in_progress:  # a cycle in the data: refuse to pretend
-            return RequirementResult(req, _E, "cyclic requirement reference", required=True)
+            return RequirementResult(req, _E, "cyclic requirement reference")
         self._in_progress.add(key)
         try:
             result = self._evaluate_requirement(req)
@@ -286,20 +295,17 @@ class Evaluator:
         if condition is not None:
             holds = evaluate_condition(condition, self.facts)
             if holds is False:
-                return RequirementResult(
-                    req, _N, required=False, explain=lambda: f"condition does not hold: {condition}"
-                )
+                return RequirementResult(req, _N, None, False, lambda: f"condition does not hold: {condition}")
         required = req.obligation is not Obligation.RECOMMENDED
         ics = self._ics(req) if self._has_ics else None
         if ics is not None and ics.support is IcsSupport.NOT_APPLICABLE and req.obligation is not Obligation.MANDATORY:
-            return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", required=False)
+            return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", False)
 
-        evidence: list[LeafResult] = []
         explain: Callable[[], str] | None = None
         if req.verified_by is None:
             verdict, reason = _I, UNMAPPED_REASON
         else:
-            verdict, reason = self.tree(req.verified_by, evidence), None
+            verdict, reason = self.tree_verdict(req.verified_by), None
         if ics is not None and ics.support is IcsSupport.NO and verdict is not _F:
             verdict, reason = _F, f"ICS: not implemented - {ics.justification or 'no justification'}"
 
@@ -310,17 +316,16 @@ class Evaluator:
                 f": {manual.summary}" if manual.summary else ""
             )
         if holds is None and verdict is not _P:
-            base_verdict, base_reason, leaves = verdict, reason, tuple(evidence)
+            base_verdict, base_reason = verdict, reason
             verdict = _I
 
             def explain() -> str:
                 needed = ", ".join(sorted(f for f in (condition.facts() if condition else ()) if f not in self.facts))
+                leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
                 return f"condition not declared (facts: {needed}); {base_reason or _reason(base_verdict, leaves)}"
 
             reason = None
-        return RequirementResult(
-            req, verdict, reason, required=required, evidence=tuple(evidence), explain=explain, evaluator=self
-        )
+        return RequirementResult(req, verdict, reason, required, explain, self)
 
     def missing_for(self, evidence: Iterable[LeafResult]) -> Iterable[str]:
         """What would close an inconclusive verdict; through a referenced requirement, what closes it."""
@@ -344,7 +349,7 @@ class Evaluator:
     # schemes ------------------------------------------------------------------------------------------
     def scheme(self, scheme: Scheme) -> SchemeResult:
         results = tuple(self.requirement(req) for req in scheme.requirements)
-        counts = dict(Counter(str(r.verdict) for r in results))
+        counts = _counts(r.verdict for r in results)
         if not scheme.modelled:
             return SchemeResult(scheme, SchemeStatus.NOT_MODELLED, None, (), results, counts)
         by_key = {r.requirement.key: r for r in results}
@@ -354,7 +359,7 @@ class Evaluator:
             for level in scheme.levels:
                 reqs = [by_key[r.key] for r in scheme.required_at(level.id) if by_key[r.key].required]
                 status = level_status(r.verdict for r in reqs)
-                levels.append(LevelResult(level.id, level.title, status, dict(Counter(str(r.verdict) for r in reqs))))
+                levels.append(LevelResult(level.id, level.title, status, _counts(r.verdict for r in reqs)))
             for level_result in levels:  # the highest level met counts up from the lowest, without gaps
                 if level_result.status != SchemeStatus.MEETS:
                     break
@@ -363,6 +368,20 @@ class Evaluator:
         else:
             overall = level_status(r.verdict for r in results if r.required)
         return SchemeResult(scheme, overall, highest, tuple(levels), results, counts)
+
+
+def _counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
+    return {v.value: n for v, n in Counter(verdicts).items()}
+
+
+def _leaves(node: Node | None) -> Iterable[Leaf]:
+    if node is None:
+        return
+    if type(node) is Leaf:
+        yield node
+        return
+    for child in node.children:  # type: ignore[union-attr]
+        yield from _leaves(child)
 
 
 def _summary(attempt: CheckAttempt) -> str:

@@ -58,6 +58,14 @@ class LeafKind(StrEnum):
 class Leaf:
     kind: LeafKind
     ref: str  # check id, declaration path, manual id, or "scheme@version:requirement"
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Leaves key every evaluation cache; hash them once, not on every look-up.
+        object.__setattr__(self, "_hash", hash((self.kind, self.ref)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return self.ref if self.kind is LeafKind.CHECK else f"{self.kind}:{self.ref}"
