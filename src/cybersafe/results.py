@@ -135,7 +135,7 @@ class PlanStepOut(_Wire):
 
 
 class MarginalPlanOut(_Wire):
-    have: str | None  # "scheme[:level]" held, or None for "from this assessment"
+    have: str | None = None  # "scheme[:level]" held, or None for "from this assessment"
     want: str
     covered: list[str]
     residual: list[str]
