@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from cybersafe.checks.declarations import DECLARATION_CHECKS
 from cybersafe.checks.interface import Check
+from cybersafe.checks.network import CHECKS as NETWORK_CHECKS
 
-BUILTIN_CHECKS: tuple[type[Check], ...] = (*DECLARATION_CHECKS,)
+BUILTIN_CHECKS: tuple[type[Check], ...] = (
+    *DECLARATION_CHECKS,
+    *NETWORK_CHECKS,
+)
 
 
 def builtin_check_ids() -> frozenset[str]:

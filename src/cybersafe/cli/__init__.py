@@ -18,6 +18,13 @@ def _register() -> None:
     from cybersafe.cli import core
 
     core.register(app)
+    from cybersafe.cli import network as network_cli
+
+    network_cli.register(app)
+    from cybersafe.cli import label as label_cli
+
+    label_cli.register(app)
+
 
 _register()
 

@@ -1,0 +1,207 @@
+"""``cybersafe probe HOST``: device tests over the network, on the one host the user names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cybersafe.cli._common import (
+    EXIT_NOT_MET,
+    EXIT_OK,
+    FORMAT_OPTION,
+    OutputFormat,
+    RichProgress,
+    console,
+    emit_json,
+    handle_errors,
+)
+from cybersafe.errors import InputError
+from cybersafe.evidence.network.manual import MANUAL_TESTS
+
+PROBE_SCHEMA = "cybersafe/probe/v1"
+
+_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "inconclusive": "yellow",
+    "not_applicable": "dim",
+    "error": "bold magenta",
+}
+
+_EPILOG = (
+    "Only HOST is touched: a range or a name with several addresses is refused unless --allow-multiple is given. "
+    "Default credentials and repeated failed logins are tried on telnet, SSH, FTP and HTTP basic auth (this can "
+    "lock accounts on the device; --credentials-budget 0 turns it off). ETSI TS 103 701 tests that stay manual: "
+    + ", ".join(t.test_case for t in MANUAL_TESTS)
+    + " (listed with reasons in the JSON output, key manual_tests)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("probe", epilog=_EPILOG)(probe_command)
+
+
+@handle_errors
+def probe_command(
+    host: Annotated[str, typer.Argument(help="The one device to probe: an IP address or a host name.")],
+    ports: Annotated[
+        str | None,
+        typer.Option("--ports", "-p", help="Extra TCP ports, e.g. 22,80,8000-8010, added to the default list."),
+    ] = None,
+    only_ports: Annotated[
+        bool, typer.Option("--only-ports", help="Scan only the --ports given, not the default list.")
+    ] = False,
+    allow_multiple: Annotated[
+        bool,
+        typer.Option("--allow-multiple", help="Accept a small range (<= /24) or a name with several addresses."),
+    ] = False,
+    dossier: Annotated[
+        Path | None,
+        typer.Option("--dossier", "-d", help="Dossier whose declared ports are compared with what is open."),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Connect and read timeout, seconds.")] = 3.0,
+    rate: Annotated[float, typer.Option("--rate", min=0.1, help="New connections per second, at most.")] = 50.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Connections open at once.")] = 16,
+    credentials_budget: Annotated[
+        int, typer.Option("--credentials-budget", min=0, help="Default-credential attempts per login service.")
+    ] = 5,
+    throttle_attempts: Annotated[
+        int, typer.Option("--throttle-attempts", min=0, help="Failed logins in a row to test lockout (5.1-5).")
+    ] = 10,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Probe one device: open ports, TLS, SSH, cleartext services, default credentials, brute-force protection.
+
+    Exit code 0 when no check fails, 1 when one fails, 2 on bad input or an unreachable device.
+    """
+    from cybersafe.checks.interface import AttemptStatus, run_check
+    from cybersafe.checks.network import CHECKS
+    from cybersafe.dossier.loader import load_dossier
+    from cybersafe.evidence.interface import Evidence
+    from cybersafe.evidence.network.collector import declared_ports, settings_for
+    from cybersafe.evidence.network.probe import run_probe
+    from cybersafe.evidence.network.session import DEFAULT_PORTS, ProbeSettings, parse_ports
+
+    extra: tuple[int, ...] = ()
+    if ports:
+        try:
+            extra = parse_ports(ports)
+        except ValueError as exc:
+            raise InputError(str(exc), field="--ports") from None
+    if only_ports and not extra:
+        raise InputError("needs --ports", field="--only-ports")
+    base = () if only_ports else DEFAULT_PORTS
+    settings = ProbeSettings(
+        ports=tuple(dict.fromkeys((*base, *extra))),
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        banner_timeout=min(timeout, 1.5),
+        concurrency=concurrency,
+        rate=rate,
+        credentials_budget=credentials_budget,
+        throttle_attempts=throttle_attempts,
+    )
+    loaded = load_dossier(dossier) if dossier is not None else None
+    if loaded is not None and not only_ports:
+        settings = settings_for(loaded, settings)
+    progress = RichProgress() if output_format is OutputFormat.TABLE else None
+    try:
+        observations = run_probe(
+            host,
+            settings,
+            allow_multiple=allow_multiple,
+            declared_ports=declared_ports(loaded) if loaded is not None else None,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+
+    evidence = Evidence(dossier=loaded if loaded is not None else _anonymous_dossier(host))
+    evidence.add(observations)
+    attempts = [run_check(check(), evidence) for check in CHECKS]
+    failed = any(a.verdict == "fail" for a in attempts)
+    if output_format is OutputFormat.JSON:
+        emit_json(
+            {
+                "schema": PROBE_SCHEMA,
+                "target": observations.target,
+                "probed_at": observations.probed_at,
+                "checks": [_attempt_out(a) for a in attempts],
+                "observations": observations.as_dict(),
+                "manual_tests": [t.as_dict() for t in MANUAL_TESTS],
+            }
+        )
+    else:
+        _print(observations, attempts)
+        if any(a.status is AttemptStatus.ERROR for a in attempts):
+            console.print("[bold magenta]some checks errored; see the table[/]")
+    raise typer.Exit(EXIT_NOT_MET if failed else EXIT_OK)
+
+
+def _anonymous_dossier(host: str) -> Any:
+    """Checks take evidence built around a dossier; a bare probe has none, so a minimal one stands in."""
+    from cybersafe.dossier.model import Dossier, Manufacturer, Product
+
+    return Dossier.model_validate(
+        {
+            "schema": "cybersafe/dossier/v1",
+            "product": Product(manufacturer=Manufacturer(name="unknown"), name=host, model="unknown").model_dump(),
+        }
+    )
+
+
+def _attempt_out(attempt: Any) -> dict[str, Any]:
+    return {
+        "check": attempt.check_id,
+        "status": str(attempt.status),
+        "verdict": str(attempt.verdict),
+        "reason": str(attempt.reason) if attempt.reason else None,
+        "detail": attempt.detail,
+        "findings": [
+            {
+                "verdict": str(f.verdict),
+                "severity": str(f.severity),
+                "message": f.message,
+                "locations": [loc.as_dict() for loc in f.locations],
+                "facts": dict(f.facts),
+                "remediation": f.remediation,
+            }
+            for f in attempt.findings
+        ],
+    }
+
+
+def _print(observations: Any, attempts: list[Any]) -> None:
+    for host in observations.hosts:
+        r = host.reachability
+        console.print(
+            f"[bold]{host.host}[/] ({host.address}): {r.ports_scanned} TCP ports, {r.open_ports} open, "
+            f"{r.closed_ports} closed, {r.filtered_ports} silent; {r.connections} connections in {r.duration_s:.1f} s"
+        )
+        if host.open_ports:
+            ports = Table(title=f"Services on {host.address}")
+            for column in ("port", "proto", "service", "identified by", "banner"):
+                ports.add_column(column)
+            for port in host.open_ports:
+                ports.add_row(str(port.port), port.protocol, port.service, port.basis, (port.banner or "")[:60])
+            console.print(ports)
+        for note in r.incomplete:
+            console.print(f"[yellow]incomplete:[/] {note}", highlight=False)
+    table = Table(title="Checks", show_lines=True)
+    for column in ("check", "verdict", "finding"):
+        table.add_column(column, overflow="fold")
+    for attempt in attempts:
+        verdict = str(attempt.verdict)
+        style = _STYLE.get(verdict, "")
+        if not attempt.findings:
+            table.add_row(attempt.check_id, f"[{style}]{verdict}[/]", f"{attempt.reason}: {attempt.detail}")
+            continue
+        for finding in attempt.findings:
+            shown = str(finding.verdict)
+            table.add_row(attempt.check_id, f"[{_STYLE.get(shown, '')}]{shown}[/]", finding.message)
+    console.print(table)
+    console.print(f"[dim]{len(MANUAL_TESTS)} ETSI TS 103 701 tests stay manual; see `cybersafe probe --help`.[/]")

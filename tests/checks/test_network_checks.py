@@ -1,0 +1,428 @@
+"""network.* checks on hand-built observations: a positive and a negative case per check, plus the edge verdicts.
+
+The live probe against real servers is tested in tests/evidence/network/ and the integration cases in
+tests/integration/network/; here every verdict branch is reached without a socket.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from cybersafe.checks.interface import AttemptStatus, ErrorReason, Verdict, run_check
+from cybersafe.checks.network import (
+    CHECKS,
+    BruteForceProtectionCheck,
+    CleartextServicesCheck,
+    DefaultCredentialsCheck,
+    HttpCleartextLoginCheck,
+    SshPasswordAuthCheck,
+    SshWeakAlgorithmsCheck,
+    TlsCertificateCheck,
+    TlsLegacyProtocolCheck,
+    TlsWeakCipherCheck,
+    UnauthenticatedDisclosureCheck,
+    UndeclaredServicesCheck,
+)
+from cybersafe.dossier.model import Dossier
+from cybersafe.evidence.interface import Evidence
+from cybersafe.evidence.network.model import (
+    CertificateObservation,
+    CipherSuiteObservation,
+    CleartextService,
+    CredentialAttempt,
+    CredentialTest,
+    DeclaredPort,
+    Disclosure,
+    HostObservations,
+    HttpObservation,
+    NetworkObservations,
+    OpenPort,
+    Reachability,
+    SshAlgorithm,
+    SshResult,
+    ThrottleObservation,
+    TlsResult,
+    UdpAnswer,
+)
+
+ADDRESS = "127.0.0.1"
+PROBED_AT = "2026-11-29T12:00:00Z"
+
+
+def _dossier() -> Dossier:
+    return Dossier.model_validate(
+        {"schema": "cybersafe/dossier/v1", "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"}}
+    )
+
+
+def _reach(**kw: Any) -> Reachability:
+    base = {"reachable": True, "ports_scanned": 10, "open_ports": 1, "closed_ports": 9, "filtered_ports": 0,
+            "connections": 20, "udp_datagrams": 2, "duration_s": 1.0}  # fmt: skip
+    base.update(kw)
+    return Reachability(**base)
+
+
+def host(**kw: Any) -> HostObservations:
+    kw.setdefault("reachability", _reach())
+    return HostObservations(host=ADDRESS, address=ADDRESS, **kw)
+
+
+def evidence_of(*hosts: HostObservations, declared: tuple[DeclaredPort, ...] | None = None) -> Evidence:
+    evidence = Evidence(dossier=_dossier())
+    evidence.add(NetworkObservations(target=ADDRESS, hosts=hosts, probed_at=PROBED_AT, declared_ports=declared))
+    return evidence
+
+
+def verdicts(check: Any, evidence: Evidence) -> list[str]:
+    attempt = run_check(check(), evidence)
+    assert attempt.status is AttemptStatus.COMPLETED, attempt.detail
+    return [str(f.verdict) for f in attempt.findings]
+
+
+def attempt(
+    user: str, password: str, outcome: str, evidence: str = "reply", elapsed: float = 0.05
+) -> CredentialAttempt:
+    return CredentialAttempt(user, password, outcome, elapsed, evidence)
+
+
+TELNET = OpenPort(23, "tcp", "telnet", "banner", "login: ")
+FTP = OpenPort(21, "tcp", "ftp", "banner", "220 ready")
+SSH = OpenPort(22, "tcp", "ssh", "banner", "SSH-2.0-OpenSSH_9.2p1")
+HTTP = OpenPort(80, "tcp", "http", "http-response", "HTTP/1.0 401")
+HTTPS = OpenPort(443, "tcp", "https", "http-response", "HTTP/1.0 200", tls=True)
+
+STRONG_SUITE = CipherSuiteObservation("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", 128, True)
+GOOD_CERT = CertificateObservation(
+    "CN=cam", "CN=cam", "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", "EC", 256, "sha256", True, False
+)
+
+
+# --- default credentials --------------------------------------------------------------------------------------
+
+
+class TestDefaultCredentials:
+    def test_accepted_default_login_fails_and_quotes_the_reply(self) -> None:
+        # Given a telnet service that accepted admin/admin
+        test = CredentialTest(
+            23, "telnet", 5, 100, (attempt("root", "x", "rejected"), attempt("admin", "admin", "accepted", "# "))
+        )
+        # When the check runs
+        result = run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(TELNET,), credentials=(test,))))
+        # Then it fails, naming host, port, protocol and the credential
+        finding = result.findings[0]
+        assert result.verdict is Verdict.FAIL
+        assert "telnet://127.0.0.1:23" in finding.message and "'admin' / 'admin'" in finding.message
+        assert finding.locations[0].port == 23 and finding.locations[0].protocol == "telnet"
+
+    def test_all_rejected_passes_with_the_count(self) -> None:
+        test = CredentialTest(
+            21, "ftp", 3, 100, tuple(attempt("root", p, "rejected", "530 Login incorrect") for p in "abc")
+        )
+        result = run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(FTP,), credentials=(test,))))
+        assert result.verdict is Verdict.PASS
+        assert "first 3 of 100" in result.findings[0].message and "530" in result.findings[0].message
+
+    @pytest.mark.parametrize(
+        "attempts",
+        [
+            pytest.param((), id="not-tried"),
+            pytest.param((attempt("root", "x", "error", "timed out"),), id="only-errors"),
+            pytest.param((attempt("root", "x", "locked", "421"),), id="locked-at-once"),
+        ],
+    )
+    def test_nothing_judged_is_inconclusive(self, attempts: tuple[CredentialAttempt, ...]) -> None:
+        tests = (CredentialTest(21, "ftp", 3, 100, attempts),) if attempts else ()
+        assert verdicts(DefaultCredentialsCheck, evidence_of(host(open_ports=(FTP,), credentials=tests))) == [
+            "inconclusive"
+        ]
+
+    def test_no_login_service_is_not_applicable(self) -> None:
+        assert verdicts(DefaultCredentialsCheck, evidence_of(host(open_ports=(HTTPS,)))) == ["not_applicable"]
+
+    def test_ssh_with_keys_only_is_not_a_login_service(self) -> None:
+        ssh = SshResult(22, True, auth_methods=("publickey",), auth_methods_evidence="Permission denied (publickey)")
+        assert verdicts(DefaultCredentialsCheck, evidence_of(host(open_ports=(SSH,), ssh=(ssh,)))) == ["not_applicable"]
+
+
+# --- brute force ------------------------------------------------------------------------------------------------
+
+
+class TestBruteForce:
+    @pytest.mark.parametrize(
+        ("outcome", "expected"),
+        [
+            pytest.param("locked_out", "pass", id="locked-out"),
+            pytest.param("throttled", "pass", id="throttled"),
+            pytest.param("not_throttled", "fail", id="not-throttled"),
+            pytest.param("undetermined", "inconclusive", id="undetermined"),
+        ],
+    )
+    def test_outcome_maps_to_verdict(self, outcome: str, expected: str) -> None:
+        observation = ThrottleObservation(23, "telnet", 10, outcome, 0.05, 0.05, "10 rejected")
+        assert verdicts(
+            BruteForceProtectionCheck, evidence_of(host(open_ports=(TELNET,), throttling=(observation,)))
+        ) == [expected]
+
+    def test_login_service_without_observation_is_inconclusive(self) -> None:
+        assert verdicts(BruteForceProtectionCheck, evidence_of(host(open_ports=(TELNET,)))) == ["inconclusive"]
+
+    def test_no_login_service_is_not_applicable(self) -> None:
+        assert verdicts(BruteForceProtectionCheck, evidence_of(host(open_ports=(HTTPS,)))) == ["not_applicable"]
+
+
+# --- TLS --------------------------------------------------------------------------------------------------------
+
+
+def tls_host(result: TlsResult) -> HostObservations:
+    return host(open_ports=(HTTPS,), tls=(result,))
+
+
+class TestTls:
+    def test_legacy_protocol_fails_and_names_the_versions(self) -> None:
+        result = TlsResult(
+            443,
+            True,
+            protocols=("TLSv1.0", "TLSv1.2"),
+            cipher_suites=(dataclasses.replace(STRONG_SUITE, protocol="TLSv1.0"), STRONG_SUITE),
+        )
+        attempt_ = run_check(TlsLegacyProtocolCheck(), evidence_of(tls_host(result)))
+        assert attempt_.verdict is Verdict.FAIL
+        assert "TLSv1.0 (1 suites)" in attempt_.findings[0].message
+        assert attempt_.findings[0].locations[0].protocol == "tls"
+
+    def test_modern_protocols_pass(self) -> None:
+        result = TlsResult(443, True, protocols=("TLSv1.2", "TLSv1.3"), cipher_suites=(STRONG_SUITE,))
+        assert verdicts(TlsLegacyProtocolCheck, evidence_of(tls_host(result))) == ["pass"]
+
+    def test_incomplete_protocol_scan_is_inconclusive(self) -> None:
+        result = TlsResult(
+            443,
+            False,
+            "TLSv1.0 cipher suites: timeout",
+            protocols=("TLSv1.2",),
+            incomplete=("TLSv1.0 cipher suites: timeout",),
+        )
+        assert verdicts(TlsLegacyProtocolCheck, evidence_of(tls_host(result))) == ["inconclusive"]
+
+    def test_tls_port_without_scan_is_inconclusive_and_no_tls_is_not_applicable(self) -> None:
+        assert verdicts(TlsLegacyProtocolCheck, evidence_of(host(open_ports=(HTTPS,)))) == ["inconclusive"]
+        assert verdicts(TlsWeakCipherCheck, evidence_of(host(open_ports=(TELNET,)))) == ["not_applicable"]
+
+    @pytest.mark.parametrize(
+        ("suite", "reason"),
+        [
+            pytest.param(
+                CipherSuiteObservation("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLSv1.2", 168, False), "3DES", id="3des"
+            ),
+            pytest.param(CipherSuiteObservation("TLS_RSA_WITH_RC4_128_SHA", "TLSv1.2", 128, False), "RC4", id="rc4"),
+            pytest.param(CipherSuiteObservation("TLS_RSA_WITH_NULL_SHA256", "TLSv1.2", 0, False), "NULL", id="null"),
+            pytest.param(
+                CipherSuiteObservation("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", "TLSv1.2", 40, False), "export", id="export"
+            ),
+            pytest.param(
+                CipherSuiteObservation("TLS_ECDH_anon_WITH_AES_128_CBC_SHA", "TLSv1.2", 128, True),
+                "anonymous",
+                id="anon",
+            ),
+            pytest.param(
+                CipherSuiteObservation("TLS_RSA_WITH_AES_128_GCM_SHA256", "TLSv1.2", 128, False),
+                "forward secrecy",
+                id="no-fs",
+            ),
+        ],
+    )
+    def test_weak_suite_fails_with_the_reason(self, suite: CipherSuiteObservation, reason: str) -> None:
+        result = TlsResult(443, True, protocols=("TLSv1.2",), cipher_suites=(STRONG_SUITE, suite))
+        attempt_ = run_check(TlsWeakCipherCheck(), evidence_of(tls_host(result)))
+        assert attempt_.verdict is Verdict.FAIL
+        assert suite.name in attempt_.findings[0].message and reason in attempt_.findings[0].message
+
+    def test_strong_suites_pass(self) -> None:
+        result = TlsResult(443, True, protocols=("TLSv1.2",), cipher_suites=(STRONG_SUITE,), certificate=GOOD_CERT)
+        assert verdicts(TlsWeakCipherCheck, evidence_of(tls_host(result))) == ["pass"]
+
+    @pytest.mark.parametrize(
+        ("cert", "reason"),
+        [
+            pytest.param(dataclasses.replace(GOOD_CERT, not_after="2026-06-01T00:00:00Z"), "expired", id="expired"),
+            pytest.param(
+                dataclasses.replace(GOOD_CERT, not_before="2026-12-24T00:00:00Z"),
+                "not valid before",
+                id="not-yet-valid",
+            ),
+            pytest.param(dataclasses.replace(GOOD_CERT, key_type="RSA", key_size=1024), "1024 bits", id="rsa-1024"),
+            pytest.param(dataclasses.replace(GOOD_CERT, key_size=192), "EC key of 192", id="ec-192"),
+            pytest.param(dataclasses.replace(GOOD_CERT, signature_hash="sha1"), "sha1", id="sha1"),
+        ],
+    )
+    def test_bad_certificate_fails(self, cert: CertificateObservation, reason: str) -> None:
+        result = TlsResult(443, True, protocols=("TLSv1.2",), cipher_suites=(STRONG_SUITE,), certificate=cert)
+        attempt_ = run_check(TlsCertificateCheck(), evidence_of(tls_host(result)))
+        assert attempt_.verdict is Verdict.FAIL
+        assert reason in attempt_.findings[0].message
+
+    def test_good_certificate_passes_and_missing_one_is_inconclusive(self) -> None:
+        good = TlsResult(443, True, protocols=("TLSv1.2",), cipher_suites=(STRONG_SUITE,), certificate=GOOD_CERT)
+        assert verdicts(TlsCertificateCheck, evidence_of(tls_host(good))) == ["pass"]
+        missing = dataclasses.replace(good, certificate=None, completed=False, error="certificate: timeout")
+        assert verdicts(TlsCertificateCheck, evidence_of(tls_host(missing))) == ["inconclusive"]
+
+
+# --- SSH --------------------------------------------------------------------------------------------------------
+
+
+class TestSsh:
+    def test_weak_algorithms_fail_with_names(self) -> None:
+        algorithms = (
+            SshAlgorithm("kex", "diffie-hellman-group1-sha1"),
+            SshAlgorithm("enc", "aes128-ctr"),
+            SshAlgorithm("key", "rsa-sha2-256", key_size=1024),
+            SshAlgorithm("mac", "hmac-md5"),
+        )
+        result = SshResult(22, True, banner="SSH-2.0-dropbear", algorithms=algorithms, auth_methods=("publickey",))
+        attempt_ = run_check(SshWeakAlgorithmsCheck(), evidence_of(host(open_ports=(SSH,), ssh=(result,))))
+        message = attempt_.findings[0].message
+        assert attempt_.verdict is Verdict.FAIL
+        assert "diffie-hellman-group1-sha1" in message and "hmac-md5" in message and "1024-bit RSA host key" in message
+        assert "aes128-ctr" not in message
+
+    def test_modern_algorithms_pass(self) -> None:
+        algorithms = (
+            SshAlgorithm("kex", "curve25519-sha256"),
+            SshAlgorithm("key", "ssh-ed25519", key_size=256),
+            SshAlgorithm("enc", "chacha20-poly1305@openssh.com"),
+            SshAlgorithm("mac", "hmac-sha2-256-etm@openssh.com"),
+        )
+        result = SshResult(22, True, banner="SSH-2.0-OpenSSH_9.2p1", algorithms=algorithms, auth_methods=("publickey",))
+        assert verdicts(SshWeakAlgorithmsCheck, evidence_of(host(open_ports=(SSH,), ssh=(result,)))) == ["pass"]
+
+    def test_incomplete_audit_is_inconclusive_and_no_ssh_not_applicable(self) -> None:
+        result = SshResult(22, False, "ssh-audit timed out")
+        assert verdicts(SshWeakAlgorithmsCheck, evidence_of(host(open_ports=(SSH,), ssh=(result,)))) == ["inconclusive"]
+        assert verdicts(SshPasswordAuthCheck, evidence_of(host(open_ports=(HTTPS,)))) == ["not_applicable"]
+
+    @pytest.mark.parametrize(
+        ("methods", "expected"),
+        [
+            pytest.param(("publickey", "password"), "fail", id="password"),
+            pytest.param(("publickey", "keyboard-interactive"), "fail", id="keyboard-interactive"),
+            pytest.param(("none",), "fail", id="no-authentication"),
+            pytest.param(("publickey",), "pass", id="keys-only"),
+            pytest.param(None, "inconclusive", id="unknown"),
+        ],
+    )
+    def test_password_authentication(self, methods: tuple[str, ...] | None, expected: str) -> None:
+        result = SshResult(22, True, auth_methods=methods, auth_methods_evidence=f"Permission denied ({methods})")
+        assert verdicts(SshPasswordAuthCheck, evidence_of(host(open_ports=(SSH,), ssh=(result,)))) == [expected]
+
+
+# --- cleartext, HTTP login, undeclared services, disclosure ---------------------------------------------------------
+
+
+class TestCleartextAndHttp:
+    def test_telnet_and_ftp_fail_each(self) -> None:
+        services = (CleartextService(23, "telnet", "login: "), CleartextService(21, "ftp", "220 ready"))
+        attempt_ = run_check(CleartextServicesCheck(), evidence_of(host(open_ports=(TELNET, FTP), cleartext=services)))
+        assert [str(f.verdict) for f in attempt_.findings] == ["fail", "fail"]
+        assert "220 ready" in attempt_.findings[1].message
+
+    def test_plain_http_alone_is_not_a_cleartext_login_service(self) -> None:
+        services = (CleartextService(80, "http", "HTTP/1.0 200"),)
+        attempt_ = run_check(CleartextServicesCheck(), evidence_of(host(open_ports=(HTTP, SSH), cleartext=services)))
+        assert attempt_.verdict is Verdict.PASS
+        assert "network.http-cleartext-login" in attempt_.findings[0].message
+
+    @pytest.mark.parametrize(
+        ("page", "expected"),
+        [
+            pytest.param(
+                HttpObservation(
+                    80, False, "/", 401, "HTTP/1.0 401", auth_scheme="Basic", auth_header='Basic realm="x"'
+                ),
+                "fail",
+                id="basic-auth",
+            ),
+            pytest.param(
+                HttpObservation(
+                    80,
+                    False,
+                    "/login",
+                    200,
+                    "HTTP/1.0 200",
+                    login_form=True,
+                    login_form_evidence="<input type=password>",
+                ),
+                "fail",
+                id="login-form",
+            ),
+            pytest.param(HttpObservation(80, False, "/", 301, "HTTP/1.0 301 Moved"), "pass", id="redirect-only"),
+        ],
+    )
+    def test_http_login_in_the_clear(self, page: HttpObservation, expected: str) -> None:
+        assert verdicts(HttpCleartextLoginCheck, evidence_of(host(open_ports=(HTTP,), http=(page,)))) == [expected]
+
+    def test_http_login_unread_page_is_inconclusive_and_https_only_not_applicable(self) -> None:
+        unread = host(open_ports=(HTTP,), reachability=_reach(incomplete=("http://127.0.0.1:80/: TimeoutError",)))
+        assert verdicts(HttpCleartextLoginCheck, evidence_of(unread)) == ["inconclusive"]
+        assert verdicts(HttpCleartextLoginCheck, evidence_of(host(open_ports=(HTTPS,)))) == ["not_applicable"]
+
+    def test_undeclared_service_fails_and_declared_ones_pass(self) -> None:
+        observed = host(open_ports=(SSH, HTTPS, OpenPort(1900, "udp", "ssdp", "udp-answer")))
+        declared = (DeclaredPort(443, "tcp", "https"), DeclaredPort(22, "tcp", "ssh"))
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=declared))
+        assert [str(f.verdict) for f in attempt_.findings] == ["fail"]
+        assert attempt_.findings[0].locations[0].port == 1900
+        everything = (*declared, DeclaredPort(1900, "udp", "ssdp"), DeclaredPort(8443, "tcp", "https"))
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=everything))
+        assert attempt_.verdict is Verdict.PASS and "8443/tcp" in attempt_.findings[0].message
+
+    def test_undeclared_without_declaration_is_inconclusive(self) -> None:
+        assert verdicts(UndeclaredServicesCheck, evidence_of(host(open_ports=(SSH,)), declared=None)) == [
+            "inconclusive"
+        ]
+
+    def test_disclosure_fails_and_clean_web_passes(self) -> None:
+        leak = Disclosure(80, "http", "/config", "password-field", "wifi_psk=hu***")
+        attempt_ = run_check(
+            UnauthenticatedDisclosureCheck(), evidence_of(host(open_ports=(HTTP,), disclosures=(leak,)))
+        )
+        assert attempt_.verdict is Verdict.FAIL and "http://127.0.0.1:80/config" in attempt_.findings[0].message
+        clean = host(open_ports=(HTTP,), http=(HttpObservation(80, False, "/", 200, "HTTP/1.0 200"),),
+                     udp=(UdpAnswer(5353, "mdns", "PTR", "model=x"),))  # fmt: skip
+        assert verdicts(UnauthenticatedDisclosureCheck, evidence_of(clean)) == ["pass"]
+
+    def test_disclosure_not_applicable_without_web_or_discovery(self) -> None:
+        assert verdicts(UnauthenticatedDisclosureCheck, evidence_of(host(open_ports=(SSH,)))) == ["not_applicable"]
+
+
+# --- every check: the envelope ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check", [pytest.param(c, id=c.ID) for c in CHECKS])
+def test_unreachable_device_is_inconclusive_never_pass(check: Any) -> None:
+    # Given the collector failed because the device did not answer
+    evidence = Evidence(dossier=_dossier())
+    evidence.fail(NetworkObservations, "probe_unreachable", "device 127.0.0.1 is unreachable")
+    # When the check runs inside its envelope
+    result = run_check(check(), evidence)
+    # Then the attempt is an error with the probe reason, which reads as inconclusive
+    assert result.status is AttemptStatus.ERROR and result.reason is ErrorReason.PROBE_UNREACHABLE
+    assert result.verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("check", [pytest.param(c, id=c.ID) for c in CHECKS])
+def test_no_reachable_host_is_inconclusive(check: Any) -> None:
+    silent = host(reachability=_reach(reachable=False, open_ports=0, closed_ports=0, filtered_ports=10))
+    assert verdicts(check, evidence_of(silent)) == ["inconclusive"]
+
+
+def test_check_ids_are_the_canonical_network_ids() -> None:
+    assert {c.ID for c in CHECKS} == {
+        "network.default-credentials", "network.brute-force-protection", "network.tls-legacy-protocol",
+        "network.tls-weak-cipher", "network.tls-certificate", "network.ssh-weak-algorithms",
+        "network.ssh-password-auth", "network.cleartext-services", "network.http-cleartext-login",
+        "network.undeclared-services", "network.unauthenticated-disclosure",
+    }  # fmt: skip

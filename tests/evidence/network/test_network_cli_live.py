@@ -1,0 +1,67 @@
+"""``cybersafe probe`` against the weak and strong devices on 127.0.0.1, JSON and table output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cybersafe.cli import app
+
+runner = CliRunner()
+pytestmark = pytest.mark.slow
+
+
+def _ports(device: Any) -> str:
+    return ",".join(str(p) for p in device.tcp.values())
+
+
+def test_json_output_of_weak_device_exits_1(weak_device: Any) -> None:
+    # When the weak device is probed with JSON output and a small credential budget
+    weak_device.reset()
+    result = runner.invoke(
+        app,
+        ["probe", "127.0.0.1", "--ports", _ports(weak_device), "--only-ports", "--timeout", "2",
+         "--credentials-budget", "4", "--throttle-attempts", "3", "--format", "json"],
+    )  # fmt: skip
+    # Then the findings fail, and the output carries observations and the manual test list
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["schema"] == "cybersafe/probe/v1" and data["target"] == "127.0.0.1"
+    verdicts = {c["check"]: c["verdict"] for c in data["checks"]}
+    assert verdicts["network.default-credentials"] == "fail"
+    assert verdicts["network.tls-legacy-protocol"] == "fail"
+    assert verdicts["network.undeclared-services"] == "inconclusive"  # no dossier: nothing declared
+    telnet = next(c for c in data["checks"] if c["check"] == "network.cleartext-services")["findings"][0]
+    assert telnet["locations"][0] == {"host": "127.0.0.1", "port": weak_device.tcp["telnet"], "protocol": "telnet"}
+    assert {t["test_case"] for t in data["manual_tests"]} >= {"5.1-2-2", "5.13-1-2"}
+    assert data["observations"]["hosts"][0]["reachability"]["open_ports"] == 5
+
+
+def test_table_output_with_dossier_declarations(strong_device: Any, tmp_path: Path) -> None:
+    # Given a dossier that declares every port of the strong device
+    ports = "\n".join(
+        f"      - {{port: {port}, protocol: tcp, service: {role}}}" for role, port in strong_device.tcp.items()
+    )
+    dossier = tmp_path / "dossier.yaml"
+    dossier.write_text(
+        "schema: cybersafe/dossier/v1\n"
+        "product: {manufacturer: {name: ACME}, name: Cam, model: C1}\n"
+        f"declarations:\n  interfaces:\n    network_ports:\n{ports}\n",
+        encoding="utf-8",
+    )
+    # When it is probed with the table output
+    strong_device.reset()
+    result = runner.invoke(
+        app,
+        ["probe", "127.0.0.1", "--ports", _ports(strong_device), "--only-ports", "--timeout", "2",
+         "--dossier", str(dossier)],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    # Then nothing fails and the table shows the checks
+    assert result.exit_code == 0, result.output
+    assert "network.undeclared-services" in result.stdout and "every open service is declared" in result.stdout
+    assert "│ fail " not in result.stdout and "│ pass " in result.stdout
