@@ -1,0 +1,211 @@
+"""Label commands: ``label issue``, ``label render``, ``keys generate`` and ``verify``.
+
+``verify`` is built as a list of check results so later steps (the registry, its transparency log) can
+append theirs before the verdict is printed: see ``_run_checks``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from cybersafe.cli._common import (
+    EXIT_NOT_MET,
+    FORMAT_OPTION,
+    OutputFormat,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    handle_errors,
+)
+from cybersafe.errors import VerificationFailed
+from cybersafe.label.issue import DEFAULT_REGISTRY_URL, DEFAULT_VALID_DAYS
+
+_CHECK_STYLE = {"pass": "green", "fail": "bold red", "skipped": "dim"}
+
+
+def register(app: typer.Typer) -> None:
+    label_app = typer.Typer(name="label", help="Issue signed labels and draw their artwork.", no_args_is_help=True)
+    label_app.command("issue")(label_issue_command)
+    label_app.command("render")(label_render_command)
+    app.add_typer(label_app)
+    keys_app = typer.Typer(name="keys", help="Manage Ed25519 issuer keys.", no_args_is_help=True)
+    keys_app.command("generate")(keys_generate_command)
+    app.add_typer(keys_app)
+    app.command("verify")(verify_command)
+
+
+def _now(value: str | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date or date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+NOW_OPTION = typer.Option("--now", help="Time to act at (ISO 8601); default: now. For reproducible runs.")
+
+
+@handle_errors
+def label_issue_command(
+    assessment_file: Annotated[Path, typer.Argument(metavar="ASSESSMENT.json", help="Assessment JSON.")],
+    *,
+    scheme: Annotated[str, typer.Option("--scheme", "-s", help="Scheme ID or ID@VERSION the label is for.")],
+    key: Annotated[Path, typer.Option("--key", "-k", help="Issuer's Ed25519 private key (PEM).")],
+    issuer: Annotated[str, typer.Option("--issuer", help="Issuer (label administrator) name.")] = "unnamed issuer",
+    issuer_contact: Annotated[
+        str | None, typer.Option("--issuer-contact", help="Issuer contact (e-mail or URL).")
+    ] = None,
+    registry: Annotated[
+        str, typer.Option("--registry", envvar="CYBERSAFE_REGISTRY_URL", help="Registry base URL for the QR code.")
+    ] = DEFAULT_REGISTRY_URL,
+    valid_days: Annotated[
+        int, typer.Option("--valid-days", help="Validity in days; always capped at the support-period end.")
+    ] = DEFAULT_VALID_DAYS,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <label id>.label.json.")] = Path(),
+    now: Annotated[str | None, NOW_OPTION] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Issue a signed label for a scheme the assessment meets (refused otherwise, exit 1)."""
+    from cybersafe.attest.keys import load_private_key
+    from cybersafe.label.issue import LabelRefused, issue_label, write_envelope
+    from cybersafe.results import load_assessment
+
+    assessment = load_assessment(assessment_file)
+    private_key = load_private_key(key)
+    try:
+        record, envelope = issue_label(
+            assessment,
+            scheme,
+            private_key,
+            issuer,
+            registry,
+            _now(now),
+            valid_days=valid_days,
+            issuer_contact=issuer_contact,
+        )
+    except LabelRefused as exc:
+        fail(f"{assessment_file}: {exc}", EXIT_NOT_MET)
+    path = write_envelope(envelope, record, out)
+    capped = record.valid_until == record.support_end
+    if output_format is OutputFormat.JSON:
+        emit_json({"label_id": record.label_id, "file": str(path), "capped_at_support_end": capped, **record.wire()})
+        return
+    level = f" level {record.level}" if record.level else ""
+    console.print(f"[bold green]issued[/] {record.label_id}  {record.scheme}@{record.scheme_version}{level}")
+    note = " (capped at the support-period end)" if capped else ""
+    console.print(f"  valid {record.issued} to {record.valid_until}{note}; security updates until {record.support_end}")
+    console.print(f"  QR / registry: {record.registry_url}")
+    console.print(f"  wrote {path}")
+
+
+@handle_errors
+def label_render_command(
+    label: Annotated[Path, typer.Argument(metavar="LABEL", help="Label file (<label id>.label.json).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="svg, png or pdf.")] = "png",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file; default: beside the label.")] = None,
+    dpi: Annotated[int, typer.Option("--dpi", help="PNG resolution (print: 600).")] = 600,
+) -> None:
+    """Draw the label artwork (style by scheme) with its QR code to the registry page."""
+    from cybersafe.label.issue import label_from_envelope, read_envelope
+    from cybersafe.label.render import LabelFormat, render
+
+    try:
+        label_format = LabelFormat(fmt.lower())
+    except ValueError:
+        fail(f"--format: {fmt!r} is not one of svg, png, pdf")
+    record = label_from_envelope(read_envelope(label))
+    target = out or label.parent / f"{record.label_id}.{label_format}"
+    data = render(record, label_format, dpi=dpi)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    console.print(f"wrote {target} ({len(data)} bytes)")
+
+
+@handle_errors
+def keys_generate_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the key files.")] = Path(),
+    name: Annotated[str, typer.Option("--name", help="File name stem: NAME.key and NAME.pub.")] = "issuer",
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Generate an Ed25519 key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub."""
+    from cybersafe.attest.keys import generate_keypair, key_id, load_public_key
+
+    private_path, public_path = generate_keypair(out, name)
+    kid = key_id(load_public_key(public_path))
+    if output_format is OutputFormat.JSON:
+        emit_json({"private_key": str(private_path), "public_key": str(public_path), "key_id": kid})
+        return
+    console.print(f"private key {private_path} (mode 0600: keep it secret)")
+    console.print(f"public key  {public_path}")
+    console.print(f"key id      {kid}")
+
+
+@handle_errors
+def verify_command(
+    label: Annotated[Path, typer.Argument(metavar="LABEL_OR_ENVELOPE", help="Label file (a DSSE envelope).")],
+    *,
+    key: Annotated[Path | None, typer.Option("--key", "-k", help="Issuer's public key (PEM).")] = None,
+    firmware: Annotated[
+        Path | None, typer.Option("--firmware", help="Firmware image: its sha256 must match the label.")
+    ] = None,
+    sbom: Annotated[Path | None, typer.Option("--sbom", help="SBOM file: its sha256 must match the label.")] = None,
+    now: Annotated[str | None, NOW_OPTION] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option("--registry", help="Registry base URL: check status, log inclusion and log consistency."),
+    ] = None,
+    registry_state: Annotated[
+        Path | None,
+        typer.Option(
+            "--registry-state", help="File remembering the registry's last tree head (default: user state dir)."
+        ),
+    ] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Check a label's signature, subject digests and validity; exit 1 with one line per failed check."""
+    from cybersafe.attest.keys import load_public_key
+    from cybersafe.label.issue import read_envelope
+    from cybersafe.label.verify import CheckResult, CheckStatus, VerificationReport, check_label
+
+    public_key = load_public_key(key) if key is not None else None
+    try:
+        envelope = read_envelope(label)
+    except VerificationFailed as exc:
+        report = VerificationReport(None, None, (CheckResult("envelope", CheckStatus.FAIL, str(exc)),))
+    else:
+        report = check_label(envelope, public_key, firmware=firmware, sbom=sbom, now=_now(now))
+        if registry:
+            from cybersafe.registry.client import default_state_file, verify_with_registry
+
+            state = registry_state or default_state_file()
+            report = report.with_checks(*verify_with_registry(envelope, registry, state))
+    # Further steps (registry status, transparency-log inclusion) append here: report.with_checks(...).
+
+    if output_format is OutputFormat.JSON:
+        emit_json(report.as_dict())
+    else:
+        table = Table(title=f"label {report.label_id or label}", show_lines=False)
+        table.add_column("check")
+        table.add_column("result")
+        table.add_column("detail", overflow="fold")
+        for check in report.checks:
+            table.add_row(check.name, Text(str(check.status), style=_CHECK_STYLE[check.status]), check.message)
+        console.print(table)
+        if report.ok:
+            console.print("[bold green]verified[/]")
+    if not report.ok:
+        for check in report.failures:
+            err_console.print(f"[bold red]FAILED[/] {check.line()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_NOT_MET)
+
+
+__all__ = ["register"]

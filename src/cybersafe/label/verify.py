@@ -1,0 +1,221 @@
+"""Verify a label: signature, statement, subject digests, validity window.
+
+``check_label`` runs every check it can and returns a ``VerificationReport`` (one ``CheckResult`` per
+check), so the CLI can print one line per failed check and later steps (the registry and its transparency
+log) can append their own results with ``report.with_checks(...)``. ``verify_label`` is the strict form: it
+raises ``VerificationFailed`` naming every failed check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from cybersafe.attest.dsse import decode_payload, verify_envelope
+from cybersafe.attest.keys import key_id
+from cybersafe.errors import InputError, VerificationFailed
+from cybersafe.label.issue import record_from_statement
+from cybersafe.label.model import LabelRecord
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIPPED = "skipped"  # nothing to check against (no --firmware given); never counts as a pass
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str  # envelope, signature, statement, subjects, issuer, firmware, sbom, validity; registry, log later
+    status: CheckStatus
+    message: str
+
+    def line(self) -> str:
+        return f"{self.name}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.name, "status": str(self.status), "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    label_id: str | None
+    record: LabelRecord | None
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
+
+    @property
+    def ok(self) -> bool:
+        """Verified: no check failed and the signature check passed."""
+        signed = any(c.name == "signature" and c.status is CheckStatus.PASS for c in self.checks)
+        return signed and not self.failures
+
+    def with_checks(self, *more: CheckResult) -> VerificationReport:
+        return VerificationReport(self.label_id, self.record, self.checks + more)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verified": self.ok,
+            "label_id": self.label_id,
+            "scheme": self.record.scheme if self.record else None,
+            "level": self.record.level if self.record else None,
+            "valid_until": self.record.valid_until.isoformat() if self.record else None,
+            "support_end": self.record.support_end.isoformat() if self.record else None,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    return digest.hexdigest()
+
+
+def check_label(
+    envelope: Any,
+    public_key: Ed25519PublicKey | None,
+    *,
+    firmware: Path | None = None,
+    sbom: Path | None = None,
+    now: dt.datetime,
+) -> VerificationReport:
+    """Run every check; never raises for a bad label (only for unreadable --firmware/--sbom files)."""
+    results: list[CheckResult] = []
+
+    def add(name: str, ok: bool, message: str) -> None:
+        results.append(CheckResult(name, CheckStatus.PASS if ok else CheckStatus.FAIL, message))
+
+    # 1. envelope shape and payload
+    try:
+        _body, statement = decode_payload(envelope)
+    except VerificationFailed as exc:
+        add("envelope", False, _strip(str(exc), "envelope"))
+        return VerificationReport(None, None, tuple(results))
+    add("envelope", True, "DSSE envelope with an in-toto payload")
+    signer_ids = [s.get("keyid") for s in envelope.get("signatures") or [] if isinstance(s, dict)]
+
+    # 2. signature
+    if public_key is None:
+        add("signature", False, "not checked: no public key given (--key), so a forgery cannot be told apart")
+    else:
+        kid = key_id(public_key)
+        try:
+            verify_envelope(envelope, {kid: public_key})
+        except VerificationFailed as exc:
+            add("signature", False, _strip(str(exc), "signature"))
+        else:
+            add("signature", True, f"Ed25519 signature verifies with key {kid[:16]}…")
+
+    # 3. statement and label record
+    try:
+        record = record_from_statement(statement)
+    except VerificationFailed as exc:
+        add("statement", False, _strip(str(exc), "statement"))
+        return VerificationReport(None, None, tuple(results))
+    label_id = record.label_id
+    if not record.registry_url.endswith(f"/l/{label_id}"):
+        add("statement", False, f"registry URL {record.registry_url} does not name label {label_id}")
+    else:
+        add("statement", True, f"label {label_id}: {record.scheme}@{record.scheme_version}" + _level(record))
+
+    # 4. the statement's subjects are the record's
+    stated = _statement_subjects(statement)
+    recorded = [(s.name, s.sha256) for s in record.subjects]
+    if stated != recorded:
+        add("subjects", False, "statement subjects differ from the label record's subjects")
+    else:
+        add("subjects", True, ", ".join(f"{n} sha256:{d[:12]}…" for n, d in recorded))
+
+    # 5. the record names the key that signed it
+    if record.issuer.key_id not in signer_ids:
+        add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the signing key")
+    elif public_key is not None and record.issuer.key_id != key_id(public_key):
+        add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the given --key")
+    else:
+        add("issuer", True, f"issued by {record.issuer.name}")
+
+    # 6-7. artefact digests
+    for kind, path in (("firmware", firmware), ("sbom", sbom)):
+        subject = record.subject(kind)
+        if path is None:
+            results.append(CheckResult(kind, CheckStatus.SKIPPED, f"no --{kind} file given"))
+        elif subject is None:
+            add(kind, False, f"the label names no {kind}, but {path} was given")
+        else:
+            actual = sha256_file(path)
+            if actual != subject.sha256:
+                add(kind, False, f"{path.name} has sha256 {actual[:16]}…, the label names {subject.sha256[:16]}…")
+            else:
+                add(kind, True, f"{path.name} matches {subject.name}")
+
+    # 8. validity window
+    today = (now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)).date()
+    if record.valid_until > record.support_end:
+        add("validity", False, f"valid until {record.valid_until} is after the support end {record.support_end}")
+    elif record.valid_until < record.issued:
+        add("validity", False, f"valid until {record.valid_until} is before the issue date {record.issued}")
+    elif today < record.issued:
+        add("validity", False, f"not yet valid: issued {record.issued}, today is {today}")
+    elif today > record.valid_until:
+        add("validity", False, f"label expired on {record.valid_until} (today is {today})")
+    else:
+        add(
+            "validity",
+            True,
+            f"valid {record.issued} to {record.valid_until}; security updates until {record.support_end}",
+        )
+
+    return VerificationReport(label_id, record, tuple(results))
+
+
+def verify_label(
+    envelope: Any,
+    public_key: Ed25519PublicKey,
+    *,
+    firmware: Path | None = None,
+    sbom: Path | None = None,
+    now: dt.datetime,
+) -> VerificationReport:
+    """Strict verification: the report when every check passes, else ``VerificationFailed`` naming each failure."""
+    report = check_label(envelope, public_key, firmware=firmware, sbom=sbom, now=now)
+    if not report.ok:
+        raise VerificationFailed("; ".join(c.line() for c in report.failures))
+    return report
+
+
+def _level(record: LabelRecord) -> str:
+    return f" level {record.level}" if record.level else ""
+
+
+def _statement_subjects(statement: dict[str, Any]) -> list[tuple[str, str]] | None:
+    subjects = statement.get("subject")
+    if not isinstance(subjects, list):
+        return None
+    out: list[tuple[str, str]] = []
+    for entry in subjects:
+        if not isinstance(entry, dict) or not isinstance(entry.get("digest"), dict):
+            return None
+        out.append((str(entry.get("name")), str(entry["digest"].get("sha256"))))
+    return out
+
+
+def _strip(message: str, prefix: str) -> str:
+    """``signature: bad`` -> ``bad`` (the check name is printed in front of it)."""
+    head = f"{prefix}: "
+    return message[len(head) :] if message.startswith(head) else message
