@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
     failures: ClassVar[int] = 0
     lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         return None
 
     def do_GET(self) -> None:
