@@ -21,6 +21,9 @@ def _register() -> None:
     from cybersafe.cli import network as network_cli
 
     network_cli.register(app)
+    from cybersafe.cli import report as report_cli
+
+    report_cli.register(app)
     from cybersafe.cli import label as label_cli
 
     label_cli.register(app)

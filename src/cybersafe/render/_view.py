@@ -1,0 +1,362 @@
+"""Precomputed view of an assessment for the HTML and PDF templates.
+
+Everything the templates show is computed here once (counts, sorting, anchors, location text, chart
+geometry), so the templates only loop and escape. This is what keeps 5,000 findings under the time
+budget (bench/reports.py), and it keeps the templates free of logic worth testing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from cybersafe.results import (
+    Assessment,
+    CheckAttemptOut,
+    FindingOut,
+    LocationOut,
+    RequirementResultOut,
+    SchemeResultOut,
+)
+
+VERDICTS = ("pass", "fail", "inconclusive", "not_applicable", "error")
+VERDICT_LABEL = {
+    "pass": "pass",
+    "fail": "fail",
+    "inconclusive": "inconclusive",
+    "not_applicable": "not applicable",
+    "error": "error",
+}
+# A symbol next to the word: colour is never the only signal.
+VERDICT_SYMBOL = {"pass": "✓", "fail": "✗", "inconclusive": "?", "not_applicable": "–", "error": "!"}
+STATUS_LABEL = {"meets": "meets", "fails": "fails", "incomplete": "incomplete", "not_modelled": "not modelled"}
+STATUS_SYMBOL = {"meets": "✓", "fails": "✗", "incomplete": "?", "not_modelled": "–"}
+_VERDICT_ORDER = {"error": 0, "fail": 1, "inconclusive": 2, "pass": 3, "not_applicable": 4}
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def anchor(prefix: str, text: str) -> str:
+    return prefix + "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def location_text(loc: LocationOut) -> str:
+    """Same reading as ``checks.interface.Location.__str__``: host:port, purl, or path:line / path@0xoff."""
+    if loc.host is not None:
+        text = loc.host if loc.port is None else f"{loc.host}:{loc.port}"
+        return f"{loc.protocol}://{text}" if loc.protocol else text
+    if loc.component is not None:
+        return loc.component
+    text = loc.path or ""
+    if loc.line is not None:
+        text += f":{loc.line}"
+    elif loc.offset is not None:
+        text += f"@0x{loc.offset:x}"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    ref: str
+    kind: str
+    verdict: str
+    href: str | None  # in-page link to the check's findings, when the leaf is a check of this assessment
+    label: str  # "kind:ref" for leaves that are not checks (the ref may already carry its kind)
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementRow:
+    id: str
+    title: str
+    group: str | None
+    obligation: str
+    required: bool
+    levels: str
+    verdict: str
+    reason: str
+    condition: str | None
+    evidence: tuple[EvidenceRow, ...]
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    verdict: str
+    count: int
+    x: float
+    width: float
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeView:
+    key: str
+    anchor: str
+    title: str
+    short_title: str
+    jurisdiction: str
+    modelled: bool
+    status: str
+    highest_level: str | None
+    levels: tuple[tuple[str, str, str, str], ...]  # level, title, status, counts text
+    counts: dict[str, int]
+    counts_text: str
+    total: int
+    requirements: tuple[RequirementRow, ...]
+    missing: tuple[str, ...]
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    verdict: str
+    severity: str
+    message: str
+    locations: tuple[str, ...]
+    remediation: str | None
+    facts: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    check_id: str
+    anchor: str
+    title: str
+    severity: str
+    status: str
+    verdict: str
+    reason: str | None
+    detail: str | None
+    remediation: str | None
+    feeds: tuple[str, ...]
+    findings: tuple[FindingRow, ...]  # every finding that is not a pass / not applicable
+    quiet: tuple[FindingRow, ...]  # passes and not-applicable findings: the evidence behind a pass
+    counts: dict[str, int]
+    print_lines: tuple[str, ...]  # one plain-text line per finding for the print layout
+
+
+@dataclass(frozen=True, slots=True)
+class MissingItem:
+    item: str
+    requirements: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ReportView:
+    title: str
+    product: dict[str, str]
+    generated_at: str
+    now: str
+    digest: str
+    tool: str
+    schemes: list[SchemeView]
+    checks: list[CheckView]
+    missing: list[MissingItem]
+    plans: list[dict[str, Any]]
+    artefacts: list[dict[str, Any]]
+    catalogs: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    reuse: dict[str, Any]
+    finding_counts: dict[str, int]
+    chart: dict[str, Any] = field(default_factory=dict)
+
+
+def _counts(counts: dict[str, int]) -> dict[str, int]:
+    return {v: int(counts.get(v, 0)) for v in VERDICTS}
+
+
+def _levels_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{VERDICT_LABEL.get(k, k)} {n}" for k, n in counts.items() if n)
+
+
+def _requirement_row(req: RequirementResultOut, ran: set[str]) -> RequirementRow:
+    evidence = tuple(
+        EvidenceRow(
+            ref=e.ref,
+            kind=e.kind,
+            verdict=e.verdict,
+            href="#" + anchor("check", e.ref) if e.kind == "check" and e.ref in ran else None,
+            label=e.ref if e.ref.startswith(f"{e.kind}:") else f"{e.kind}:{e.ref}",
+        )
+        for e in req.evidence
+    )
+    return RequirementRow(
+        id=req.id,
+        title=req.title,
+        group=req.group,
+        obligation=req.obligation,
+        required=req.required,
+        levels=", ".join(req.levels),
+        verdict=req.verdict,
+        reason=req.reason,
+        condition=req.condition,
+        evidence=evidence,
+        missing=tuple(req.missing),
+    )
+
+
+CHART_BAR_WIDTH = 500.0
+CHART_ROW = 50
+# Fail, inconclusive and error are patterned as well as coloured, so the bars read in grey print too.
+CHART_FILL = {
+    "pass": "#1a7f37",
+    "fail": "url(#p-fail)",
+    "inconclusive": "url(#p-inconclusive)",
+    "not_applicable": "#aab4be",
+    "error": "url(#p-error)",
+}
+CHART_LEGEND = (
+    ("pass", 0, "pass"),
+    ("fail", 85, "fail"),
+    ("inconclusive", 165, "inconclusive"),
+    ("not_applicable", 315, "n/a"),
+    ("error", 395, "error"),
+)
+
+
+def _segments(counts: dict[str, int]) -> tuple[Segment, ...]:
+    total = sum(counts.values())
+    if total == 0:
+        return ()
+    out: list[Segment] = []
+    x = 0.0
+    for verdict in VERDICTS:
+        n = counts[verdict]
+        if n:
+            width = CHART_BAR_WIDTH * n / total
+            out.append(Segment(verdict, n, round(x, 2), round(width, 2)))
+            x += width
+    return tuple(out)
+
+
+def _scheme_view(result: SchemeResultOut, ran: set[str]) -> SchemeView:
+    key = f"{result.scheme}@{result.version}"
+    counts = _counts(result.counts)
+    return SchemeView(
+        key=key,
+        anchor=anchor("scheme", key),
+        title=result.title,
+        short_title=result.short_title,
+        jurisdiction=result.jurisdiction,
+        modelled=result.modelled,
+        status=result.status,
+        highest_level=result.highest_level,
+        levels=tuple((lv.level, lv.title, lv.status, _levels_text(lv.counts)) for lv in result.levels),
+        counts=counts,
+        counts_text=", ".join(f"{n} {VERDICT_LABEL[v]}" for v, n in counts.items() if n) or "none",
+        total=sum(counts.values()),
+        requirements=tuple(_requirement_row(r, ran) for r in result.requirements),
+        missing=tuple(result.missing_evidence),
+        segments=_segments(counts),
+    )
+
+
+def _finding_row(f: FindingOut) -> FindingRow:
+    facts = ", ".join(f"{k}={v}" for k, v in sorted(f.facts.items()))
+    return FindingRow(
+        verdict=f.verdict,
+        severity=f.severity,
+        message=f.message,
+        locations=tuple(location_text(loc) for loc in f.locations),
+        remediation=f.remediation,
+        facts=facts,
+    )
+
+
+def _check_view(attempt: CheckAttemptOut) -> CheckView:
+    loud: list[FindingRow] = []
+    quiet: list[FindingRow] = []
+    counts = dict.fromkeys(VERDICTS, 0)
+    for f in attempt.findings:
+        counts[f.verdict] += 1
+        (quiet if f.verdict in ("pass", "not_applicable") else loud).append(_finding_row(f))
+    loud.sort(key=lambda r: (_VERDICT_ORDER[r.verdict], _SEVERITY_ORDER[r.severity]))
+    print_lines = tuple(_print_line(r, attempt.remediation) for r in (*loud, *quiet))
+    return CheckView(
+        check_id=attempt.check_id,
+        anchor=anchor("check", attempt.check_id),
+        title=attempt.title,
+        severity=attempt.severity,
+        status=attempt.status,
+        verdict=attempt.verdict,
+        reason=attempt.reason,
+        detail=attempt.detail,
+        remediation=attempt.remediation,
+        feeds=tuple(attempt.feeds),
+        findings=tuple(loud),
+        quiet=tuple(quiet),
+        counts=counts,
+        print_lines=print_lines,
+    )
+
+
+def _print_line(row: FindingRow, check_fix: str | None) -> str:
+    """Verdict word first, then severity, message, locations, facts and a fix when it differs from the check's."""
+    parts = [f"{VERDICT_SYMBOL[row.verdict]} {VERDICT_LABEL[row.verdict]}", row.severity, row.message, *row.locations]
+    if row.facts:
+        parts.append(row.facts)
+    if row.remediation and row.remediation != check_fix:
+        parts.append(f"Fix: {row.remediation}")
+    # One finding is one line: newlines inside hostile text must not split it (white-space: pre-line).
+    return " · ".join(parts).replace("\r", " ").replace("\n", " ")
+
+
+def _product(dossier: dict[str, Any]) -> dict[str, str]:
+    product = dossier.get("product", {})
+    manufacturer = product.get("manufacturer", {})
+    out = {
+        "name": str(product.get("name", "unnamed product")),
+        "model": str(product.get("model", "")),
+        "manufacturer": str(manufacturer.get("name", "")),
+        "hardware_version": str(product.get("hardware_version", "")),
+        "firmware_version": str(product.get("firmware_version", "")),
+    }
+    lab = dossier.get("assessment", {})
+    for key in ("lab", "assessor", "reference"):
+        if lab.get(key):
+            out[key] = str(lab[key])
+    return out
+
+
+def build_view(assessment: Assessment, *, now: str) -> ReportView:
+    ran = {c.check_id for c in assessment.checks}
+    schemes = [_scheme_view(s, ran) for s in assessment.schemes]
+    checks = sorted(
+        (_check_view(c) for c in assessment.checks),
+        key=lambda c: (_VERDICT_ORDER[c.verdict], _SEVERITY_ORDER[c.severity], c.check_id),
+    )
+    missing: dict[str, list[str]] = defaultdict(list)
+    for s in assessment.schemes:
+        for r in s.requirements:
+            for item in r.missing:
+                missing[item].append(f"{s.scheme}@{s.version}:{r.id}")
+    finding_counts = dict.fromkeys(VERDICTS, 0)
+    for c in assessment.checks:
+        for f in c.findings:
+            finding_counts[f.verdict] += 1
+    product = _product(assessment.dossier)
+    return ReportView(
+        title=f"Assessment report: {product['name']} {product['model']}".strip(),
+        product=product,
+        generated_at=assessment.generated_at.isoformat(),
+        now=now,
+        digest=assessment.digest(),
+        tool=f"{assessment.tool.name} {assessment.tool.version}",
+        schemes=schemes,
+        checks=checks,
+        missing=[MissingItem(k, tuple(v)) for k, v in sorted(missing.items())],
+        plans=[p.model_dump(mode="json") for p in assessment.plans],
+        artefacts=[a.model_dump(mode="json") for a in assessment.artefacts],
+        catalogs=[c.model_dump(mode="json") for c in assessment.catalogs],
+        problems=[p.model_dump(mode="json") for p in assessment.problems],
+        reuse=assessment.reuse.model_dump(mode="json"),
+        finding_counts=finding_counts,
+        chart={
+            "bar_width": CHART_BAR_WIDTH,
+            "width": CHART_BAR_WIDTH,
+            "row": CHART_ROW,
+            "height": 36 + CHART_ROW * len(schemes),
+            "fill": CHART_FILL,
+            "legend": CHART_LEGEND,
+        },
+    )

@@ -1,0 +1,106 @@
+"""CLI: `cybersafe report` (every format, to a file or stdout) and `cybersafe paperwork` (exit codes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.render.helpers import SAMPLE
+from typer.testing import CliRunner
+
+from cybersafe.cli import app
+
+runner = CliRunner()
+EPOCH = "1793707200"  # 2026-11-03T12:00:00Z
+
+
+def _run(*args: str, epoch: str = EPOCH) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200", "SOURCE_DATE_EPOCH": epoch})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("fmt", "magic"),
+    [
+        pytest.param("html", b"<!DOCTYPE html>", id="html"),
+        pytest.param("json", b"{", id="json"),
+        pytest.param("oscal", b'{\n  "assessment-results"', id="oscal"),
+        pytest.param("sarif", b'{\n  "$schema"', id="sarif"),
+    ],
+)
+def test_report_writes_each_format(tmp_path: Path, fmt: str, magic: bytes) -> None:
+    out = tmp_path / f"report.{fmt}"
+    code, stdout, _ = _run("report", str(SAMPLE), "--format", fmt, "-o", str(out))
+    assert code == 0
+    assert out.read_bytes().startswith(magic)
+    assert f"wrote {out}" in stdout
+
+
+def test_report_to_stdout_uses_the_injected_time() -> None:
+    # Given SOURCE_DATE_EPOCH, the report time in the HTML is that time, so two runs are identical
+    code, first, _ = _run("report", str(SAMPLE))
+    assert code == 0 and "2026-11-03T12:00:00+00:00" in first
+    assert _run("report", str(SAMPLE))[1] == first
+
+
+@pytest.mark.slow
+def test_report_pdf(tmp_path: Path) -> None:
+    out = tmp_path / "r.pdf"
+    code, _, _ = _run("report", str(SAMPLE), "-f", "pdf", "-o", str(out))
+    assert code == 0 and out.read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["report", "missing.json"], "missing.json: file not found", id="missing-file"),
+        pytest.param(["report", str(SAMPLE), "-f", "docx"], "", id="unknown-format"),
+        pytest.param(
+            ["paperwork", str(SAMPLE), "--kind", "tax-return"], "--kind: unknown kind 'tax-return'", id="kind"
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    code, _, stderr = _run(*args)
+    assert code == 2
+    assert "Traceback" not in stderr
+    assert message in stderr
+
+
+def test_malformed_assessment_names_file_and_field(tmp_path: Path) -> None:
+    data = json.loads(SAMPLE.read_text())
+    data["schemes"][0]["status"] = "great"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    code, _, stderr = _run("report", str(bad))
+    assert code == 2
+    assert f"{bad}: schemes.0.status:" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_bad_source_date_epoch_is_bad_input() -> None:
+    code, _, stderr = _run("report", str(SAMPLE), epoch="yesterday")
+    assert code == 2 and "SOURCE_DATE_EPOCH" in stderr
+
+
+def test_paperwork_all_writes_every_document_and_exits_1_when_input_is_missing(tmp_path: Path) -> None:
+    # Given the sample (CRA Annex II items missing, CRA and CTM not met)
+    code, stdout, _ = _run("paperwork", str(SAMPLE), "-o", str(tmp_path), "--format", "json")
+    # Then every document is written, the summary says what is missing, and the exit code is 1
+    assert code == 1
+    summary = {row["kind"]: row for row in json.loads(stdout)}
+    assert set(summary) == {"psti-statement", "cra-user-info", "eu-doc", "ctm-registry"}
+    assert summary["psti-statement"]["ready"] is True
+    assert any("product.foreseeable_misuse" in m for m in summary["cra-user-info"]["missing"])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(
+        ["psti-statement.md", "psti-statement.html", "cra-user-info.md", "cra-user-info.html", "eu-doc.md",
+         "eu-doc.html", "ctm-registry.md", "ctm-registry.json"]
+    )  # fmt: skip
+
+
+def test_paperwork_one_ready_kind_exits_0(tmp_path: Path) -> None:
+    code, stdout, _ = _run("paperwork", str(SAMPLE), "--kind", "psti-statement", "-o", str(tmp_path))
+    assert code == 0
+    assert "psti-statement" in stdout and (tmp_path / "psti-statement.html").is_file()
