@@ -18,6 +18,11 @@ def _register() -> None:
     from cybersafe.cli import core
 
     core.register(app)
+    from cybersafe.cli import sbom as sbom_cli
+    from cybersafe.cli import sbom_group
+
+    sbom_group.register(app)
+    sbom_cli.register(app)
     from cybersafe.cli import network as network_cli
 
     network_cli.register(app)

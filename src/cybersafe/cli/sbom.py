@@ -1,0 +1,335 @@
+"""``cybersafe sbom check|vulns|vex|compare``, ``cybersafe vulndb import|info`` and ``cybersafe watch``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cybersafe.cli._common import (
+    EXIT_NOT_MET,
+    FORMAT_OPTION,
+    OutputFormat,
+    RichProgress,
+    console,
+    emit_json,
+    handle_errors,
+)
+from cybersafe.cli.sbom_group import sbom_app
+
+DB_OPTION = typer.Option(
+    "--db", help="vulnerability database file (default: $CYBERSAFE_VULNDB, else the user data dir)"
+)
+VEX_OPTION = typer.Option("--vex", help="VEX document (OpenVEX, CycloneDX VEX, CSAF VEX); repeatable")
+STORE_OPTION = typer.Option("--store", help="product store (default: $CYBERSAFE_PRODUCTS, else the user data dir)")
+
+vulndb_app = typer.Typer(
+    name="vulndb", help="The local vulnerability database (OSV, CISA KEV, EPSS).", no_args_is_help=True
+)
+watch_app = typer.Typer(
+    name="watch",
+    help="Re-match the SBOMs of assessed products against a fresh database; CRA Art. 14 deadlines.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    sbom_app.command("check")(check_command)
+    sbom_app.command("vulns")(vulns_command)
+    sbom_app.command("vex")(vex_command)
+    sbom_app.command("compare")(compare_command)
+    vulndb_app.command("import")(import_command)
+    vulndb_app.command("info")(info_command)
+    app.add_typer(vulndb_app)
+    watch_app.command("add")(watch_add_command)
+    watch_app.command("list")(watch_list_command)
+    watch_app.command("run")(watch_run_command)
+    app.add_typer(watch_app)
+
+
+def _now(value: str | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# --- sbom ------------------------------------------------------------------------------------------------
+
+
+@handle_errors
+def check_command(
+    sbom: Annotated[Path, typer.Argument(help="CycloneDX 1.4-1.6 (JSON/XML) or SPDX 2.3 (JSON/tag-value)")],
+    bsi: Annotated[bool, typer.Option("--bsi", help="also require BSI TR-03183-2 (German market)")] = False,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Rate an SBOM against the NTIA minimum elements, CRA Annex I Part II (1) and BSI TR-03183-2."""
+    from cybersafe.evidence.sbom import load_sbom, rate_minimum_elements
+    from cybersafe.evidence.sbom.minimum import BSI
+
+    doc = load_sbom(sbom)
+    rating = rate_minimum_elements(doc)
+    required = [r for r in rating.ratings if r.baseline != BSI or bsi]
+    ok = all(r.met for r in required)
+    if output_format is OutputFormat.JSON:
+        emit_json({"sbom": str(sbom), "format": doc.label, **rating.as_dict(), "met": ok})
+    else:
+        console.print(f"{sbom}: {doc.label}, {rating.component_count} components (including the primary)")
+        for r in rating.ratings:
+            status = "[green]met[/]" if r.met else ("[red]not met[/]" if r in required else "[yellow]not met[/]")
+            note = "" if r in required else " (informational; --bsi to require)"
+            console.print(f"  {r.baseline}: {status}{note}")
+            for m in r.missing:
+                console.print(f"    - {m.element}: {m.message}", highlight=False)
+    if not ok:
+        raise typer.Exit(EXIT_NOT_MET)
+
+
+def _match(sbom: Path, db_path: Path | None, vex: list[Path]) -> Any:
+    from cybersafe.evidence.sbom import load_sbom
+    from cybersafe.evidence.vulndb import VulnDb, load_vex, match_components
+
+    doc = load_sbom(sbom)
+    statements = [st for path in vex for st in load_vex(path)]
+    with VulnDb(db_path, create=False) as db:
+        return match_components(
+            db, doc.components, source=str(sbom), vex=statements, vex_sources=tuple(str(p) for p in vex)
+        )
+
+
+@handle_errors
+def vulns_command(
+    sbom: Annotated[Path, typer.Argument(help="the SBOM to match")],
+    db: Annotated[Path | None, DB_OPTION] = None,
+    vex: Annotated[list[Path] | None, VEX_OPTION] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """List every known vulnerability of the SBOM's components, with its basis and confidence."""
+    report = _match(sbom, db, vex or [])
+    if output_format is OutputFormat.JSON:
+        emit_json(report.as_dict())
+    else:
+        table = Table(title=f"{sbom}: {len(report.active)} vulnerabilities in {report.components_examined} components")
+        for col in ("component", "vulnerability", "severity", "KEV", "fixed in", "confidence", "basis", "VEX"):
+            table.add_column(col, overflow="fold", no_wrap=col in ("vulnerability", "severity", "confidence"))
+        for m in report.matches:
+            table.add_row(
+                m.component,
+                m.vulnerability + (f"\n{', '.join(m.aliases)}" if m.aliases else ""),
+                m.severity,
+                f"yes ({m.kev_date_added})" if m.known_exploited else "",
+                ", ".join(m.fixed_versions),
+                str(m.confidence),
+                m.basis,
+                f"{m.vex_status}: {m.vex_justification or ''}" if m.vex_status else "",
+            )
+        console.print(table)
+        for u in report.unmatched:
+            console.print(f"not matched: {u.component}: {u.reason}", highlight=False)
+        for note in report.notes:
+            console.print(f"[yellow]note:[/] {note}")
+    if report.active:
+        raise typer.Exit(EXIT_NOT_MET)
+
+
+@handle_errors
+def vex_command(
+    sbom: Annotated[Path, typer.Argument(help="the SBOM to match")],
+    db: Annotated[Path | None, DB_OPTION] = None,
+    vex: Annotated[list[Path] | None, VEX_OPTION] = None,
+    author: Annotated[str, typer.Option("--author", help="author of the VEX document")] = "cybersafe",
+    product: Annotated[
+        str | None, typer.Option("--product", help="product purl; components become subcomponents")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+    now: Annotated[str | None, typer.Option("--timestamp", help="document timestamp (ISO); default now")] = None,
+) -> None:
+    """Export an OpenVEX 0.2.0 document: one statement per match (affected, or the VEX status given)."""
+    from cybersafe.evidence.vulndb import export_openvex
+
+    report = _match(sbom, db, vex or [])
+    doc = export_openvex(report, author=author, timestamp=_now(now), product=product)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output} ({len(doc['statements'])} statements)")
+
+
+@handle_errors
+def compare_command(
+    declared: Annotated[Path, typer.Argument(help="the manufacturer's SBOM")],
+    observed: Annotated[Path, typer.Argument(help="an SBOM of what was found (e.g. from `cybersafe sbom generate`)")],
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Declared versus observed: components missing from the SBOM and versions that disagree."""
+    from cybersafe.evidence.sbom import compare_declared_observed, load_sbom
+
+    want, have = load_sbom(declared), load_sbom(observed)
+    result = compare_declared_observed(
+        [c.purl for c in want.all_components() if c.purl], [c.purl for c in have.all_components() if c.purl]
+    )
+    if output_format is OutputFormat.JSON:
+        emit_json(result.as_dict())
+    else:
+        console.print(f"{result.matched} packages agree")
+        for purl in result.undeclared:
+            console.print(f"[red]undeclared:[/] {purl}", highlight=False)
+        for m in result.version_mismatches:
+            console.print(
+                f"[red]version differs:[/] {m.package}: declared {', '.join(m.declared)}, "
+                f"observed {', '.join(m.observed)}",
+                highlight=False,
+            )
+        for purl in result.not_observed:
+            console.print(f"declared, not observed: {purl}", highlight=False)
+    if not result.consistent:
+        raise typer.Exit(EXIT_NOT_MET)
+
+
+# --- vulndb ----------------------------------------------------------------------------------------------
+
+
+@handle_errors
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="OSV all.zip / directory / JSON, KEV JSON or CSV, EPSS CSV")],
+    db: Annotated[Path | None, DB_OPTION] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Import vulnerability data; re-import is incremental and idempotent, broken records are skipped."""
+    from cybersafe.evidence.vulndb import VulnDb
+
+    reports = []
+    progress = RichProgress() if output_format is OutputFormat.TABLE else None
+    try:
+        with VulnDb(db) as store:
+            for path in paths:
+                reports.extend(store.import_path(path, progress))
+            where = store.path
+    finally:
+        if progress is not None:
+            progress.close()
+    if output_format is OutputFormat.JSON:
+        emit_json({"database": str(where), "imports": [r.as_dict() for r in reports]})
+        return
+    for r in reports:
+        console.print(
+            f"{r.source}: {r.kind}: {r.added} added, {r.updated} updated, {r.unchanged} unchanged, {r.skipped} skipped",
+            highlight=False,
+        )
+        for p in r.problems[:20]:
+            console.print(f"  [yellow]skipped[/] {p.path}: {p.message}", highlight=False)
+        if len(r.problems) > 20:
+            console.print(f"  ... and {len(r.problems) - 20} more problems (--format json lists all)")
+    console.print(f"database: {where}", highlight=False)
+
+
+@handle_errors
+def info_command(db: Annotated[Path | None, DB_OPTION] = None, output_format: OutputFormat = FORMAT_OPTION) -> None:
+    """What the database holds and when each source was imported."""
+    from cybersafe.evidence.vulndb import VulnDb
+
+    with VulnDb(db, create=False) as store:
+        info = store.info()
+    if output_format is OutputFormat.JSON:
+        emit_json(info.as_dict())
+        return
+    console.print(f"database: {info.path}", highlight=False)
+    console.print(f"advisories: {info.advisories} ({info.affected_packages} affected-package entries)")
+    console.print(f"CISA KEV entries: {info.kev_entries}; EPSS scores: {info.epss_entries}")
+    if info.ecosystems:
+        console.print("by package type: " + ", ".join(f"{k} {v}" for k, v in sorted(info.ecosystems.items())))
+    table = Table(title="imports")
+    for col in ("imported at", "kind", "source", "added", "updated", "unchanged", "skipped"):
+        table.add_column(col, overflow="fold")
+    for i in info.imports:
+        table.add_row(
+            *(str(i[k]) for k in ("imported_at", "kind", "source", "added", "updated", "unchanged", "skipped"))
+        )
+    console.print(table)
+
+
+# --- watch -----------------------------------------------------------------------------------------------
+
+
+@handle_errors
+def watch_add_command(
+    sbom: Annotated[Path, typer.Argument(help="the assessed product's SBOM (a copy is stored)")],
+    product: Annotated[str, typer.Option("--product", "-p", help="product name, e.g. 'Acme Cam 2 fw 1.4'")],
+    store: Annotated[Path | None, STORE_OPTION] = None,
+) -> None:
+    """Store a copy of an assessed product's SBOM for `cybersafe watch run`."""
+    from cybersafe.evidence.vulndb.watch import ProductStore
+
+    with ProductStore(store) as products:
+        label = products.add(product, sbom, _now(None))
+        console.print(f"watching {product!r}: {sbom} ({label}) in {products.path}", highlight=False)
+
+
+@handle_errors
+def watch_list_command(
+    store: Annotated[Path | None, STORE_OPTION] = None, output_format: OutputFormat = FORMAT_OPTION
+) -> None:
+    """The products being watched and when they were last checked."""
+    from cybersafe.evidence.vulndb.watch import ProductStore
+
+    with ProductStore(store) as products:
+        rows = products.list()
+    if output_format is OutputFormat.JSON:
+        emit_json(rows)
+        return
+    table = Table(title="watched products")
+    for col in ("product", "sbom", "added", "last checked", "known matches"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["sbom"], r["added_at"], r["checked_at"] or "never", str(r["known_matches"] or "-"))
+    console.print(table)
+
+
+@handle_errors
+def watch_run_command(
+    db: Annotated[Path | None, DB_OPTION] = None,
+    store: Annotated[Path | None, STORE_OPTION] = None,
+    aware_at: Annotated[
+        str | None, typer.Option("--aware-at", help="time of awareness for CRA Art. 14 deadlines (ISO); default now")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report changes without updating the baseline")] = False,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Re-match every watched SBOM; report new, resolved and newly known-exploited vulnerabilities."""
+    from cybersafe.evidence.vulndb import VulnDb
+    from cybersafe.evidence.vulndb.watch import ProductStore
+
+    with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
+        result = products.run(vulndb, _now(aware_at), update=not dry_run)
+    if output_format is OutputFormat.JSON:
+        emit_json(result.as_dict())
+    else:
+        console.print(f"{result.products} products re-matched against {result.database}", highlight=False)
+        for c in result.changes:
+            m = c.match
+            console.print(
+                f"[bold]{c.product}[/]: {c.kind}: {m['component']} {m['vulnerability']} ({m['severity']})",
+                highlight=False,
+            )
+            if c.deadlines is not None:
+                d = c.deadlines
+                console.print(
+                    f"  CRA Art. 14: early warning by {d.early_warning_due.isoformat()}, notification by "
+                    f"{d.notification_due.isoformat()}, final report by "
+                    f"{d.final_report_due.isoformat() if d.final_report_due else '14 days after a fix is available'}",
+                    highlight=False,
+                )
+                console.print("  notification draft: --format json", highlight=False)
+        for e in result.errors:
+            console.print(f"[red]error:[/] {e}", highlight=False)
+    if any(c.kind != "resolved" for c in result.changes) or result.errors:
+        raise typer.Exit(EXIT_NOT_MET)

@@ -1,0 +1,268 @@
+"""Match components against the local database: purl first, CPE only as a marked fallback.
+
+Per component: the purl gives the package key (``type/namespace/name``) and the version scheme; every
+affected entry stored under that key is evaluated (OSV ranges compiled once per distinct range text,
+explicit version lists). Only when the database holds nothing for the purl's key, or the component has no
+purl, is its CPE tried, and such a match is LOW confidence. Every match says its basis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packageurl import PackageURL
+
+from cybersafe.evidence.sbom.model import SbomComponent
+from cybersafe.evidence.vulndb.model import (
+    Confidence,
+    Unmatched,
+    VexStatement,
+    VulnerabilityMatch,
+    VulnerabilityReport,
+)
+from cybersafe.evidence.vulndb.osv import US, cpe_key, decode_ranges, purl_key
+from cybersafe.evidence.vulndb.store import VulnDb
+from cybersafe.evidence.vulndb.versions import CompiledRange, compile_range, parse_version, scheme_for, version_in_list
+from cybersafe.evidence.vulndb.vex import apply_vex
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    comp: SbomComponent
+    version: str
+    scheme: str
+    key: str | None
+    distro: str | None
+    cpe: str | None
+
+
+_RANGE_CACHE: dict[tuple[str, str], list[CompiledRange]] = {}
+
+
+def _compiled(scheme: str, ranges_json: str) -> list[CompiledRange]:
+    cached = _RANGE_CACHE.get((scheme, ranges_json))
+    if cached is None:
+        cached = [compile_range(scheme, kind, events) for kind, events in decode_ranges(ranges_json)]
+        if len(_RANGE_CACHE) > 200_000:
+            _RANGE_CACHE.clear()
+        _RANGE_CACHE[(scheme, ranges_json)] = cached
+    return cached
+
+
+_SIMPLE_PURL = re.compile(r"pkg:([a-z0-9.+-]+)/([^@?#]+?)(?:@([^?#]+))?(?:\?([^#]*))?(?:#.*)?", re.IGNORECASE)
+
+
+def _split_purl(text: str) -> tuple[str, str, str | None, str | None] | None:
+    """(package key, purl type, version, distro qualifier); a fast path for plain purls, packageurl otherwise."""
+    m = _SIMPLE_PURL.fullmatch(text)
+    if m is not None and "%" not in text and m.group(1).lower() not in ("pypi", "maven"):
+        ptype = m.group(1).lower()
+        path = m.group(2).strip("/")
+        namespace, _, name = path.rpartition("/")
+        quals = dict(q.partition("=")[::2] for q in (m.group(4) or "").split("&") if q)
+        distro = quals.get("distro")
+        return f"{ptype}/{namespace.lower()}/{name.lower()}", ptype, m.group(3), distro.lower() if distro else None
+    try:
+        purl = PackageURL.from_string(text)
+    except ValueError:
+        return None
+    quals = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    distro = quals.get("distro")
+    return purl_key(purl), purl.type, purl.version, str(distro).lower() if distro else None
+
+
+def _release_matches(ecosystem: str, distro: str | None) -> bool | None:
+    """True/False when both the record and the purl name a release; None when one of them does not."""
+    if ":" not in ecosystem or distro is None:
+        return None
+    release = ecosystem.split(":", 1)[1].lower().removeprefix("v")
+    return distro.endswith(release) or release in distro.split("-")
+
+
+def _targets(components: Iterable[SbomComponent], unmatched: list[Unmatched]) -> list[_Target]:
+    out = []
+    for comp in components:
+        version = comp.version
+        key = distro = None
+        scheme = "generic"
+        if comp.purl:
+            split = _split_purl(comp.purl)
+            if split is not None:
+                key, ptype, purl_version, distro = split
+                scheme = scheme_for(ptype)
+                version = version or purl_version
+        if not version:
+            unmatched.append(Unmatched(comp.ref, comp.display, "no version: cannot be matched"))
+            continue
+        if key is None and not comp.cpe:
+            unmatched.append(Unmatched(comp.ref, comp.display, "neither purl nor CPE: cannot be matched"))
+            continue
+        out.append(_Target(comp, version, scheme, key, distro, comp.cpe))
+    return out
+
+
+def _two_events(ordering: str, events: list[tuple[str, str]], version: Any) -> tuple[bool, list[str]] | None:
+    """The common range, [introduced X, fixed|last_affected Y] with X < Y, without compiling it.
+
+    None means "not this shape" (or a bound the scheme cannot parse): the general path decides.
+    """
+    if len(events) != 2:
+        return None
+    (first, low_text), (second, high_text) = events
+    if first != "introduced" or second not in ("fixed", "last_affected"):
+        return None
+    high, ok_high = parse_version(ordering, high_text)
+    low, ok_low = (None, True) if low_text == "0" else parse_version(ordering, low_text)
+    if not (ok_high and ok_low):
+        return None
+    try:
+        if low is not None and not low < high:
+            return None  # unusual order: let the sorted evaluation decide
+        if low is not None and version < low:
+            return False, []
+        if second == "fixed":
+            return (True, [high_text]) if version < high else (False, [])
+        return (not high < version), []
+    except TypeError:
+        return None
+
+
+def _evaluate(
+    version_text: str, scheme: str, ranges_text: str, versions_text: str
+) -> tuple[bool, bool, list[str], str]:
+    """(affected, exact ordering, fixed versions after it, basis)."""
+    _, exact = parse_version(scheme, version_text)
+    use = scheme if exact else "generic"  # a version the scheme cannot parse: compare everything generically
+    for index, (kind, events) in enumerate(decode_ranges(ranges_text)):
+        ordering = "semver" if kind == "SEMVER" and use != "generic" else use
+        version, ok = parse_version(ordering, version_text)
+        if ok or ordering == "generic":
+            fast = _two_events(ordering, events, version)
+            if fast is not None:
+                if fast[0]:
+                    return True, exact and ok, fast[1], f"{kind} range"
+                continue
+        current = _compiled(use, ranges_text)[index]
+        try:
+            hit = current.contains(version)
+            fixed = current.fixed_after(version) if hit else []
+        except TypeError:  # some bound fell back to libversion ordering: compare everything that way
+            current = _compiled("generic", ranges_text)[index]
+            version, ok = parse_version("generic", version_text)[0], False
+            hit = current.contains(version)
+            fixed = current.fixed_after(version) if hit else []
+        if hit:
+            return True, exact and ok and current.exact, fixed, f"{current.kind} range"
+    listed = versions_text.split(US) if versions_text else []
+    if listed and version_in_list(use, version_text, listed):
+        return True, exact, [], "explicit version list"
+    return False, exact, [], ""
+
+
+def match_components(
+    db: VulnDb,
+    components: Sequence[SbomComponent],
+    *,
+    source: str,
+    vex: Sequence[VexStatement] = (),
+    vex_sources: Sequence[str] = (),
+) -> VulnerabilityReport:
+    unmatched: list[Unmatched] = []
+    targets = _targets(components, unmatched)
+    rows_by_key = db.affected_for(t.key for t in targets if t.key)
+    # CPE fallback only where the purl found nothing in the database.
+    cpe_keys: dict[int, str] = {}
+    for i, t in enumerate(targets):
+        if t.cpe and not (t.key and t.key in rows_by_key):
+            parsed = cpe_key(t.cpe)
+            if parsed is not None:
+                cpe_keys[i] = parsed[0]
+    rows_by_cpe = db.affected_for(cpe_keys.values()) if cpe_keys else {}
+    hits: list[tuple[_Target, int, list[str], str, Confidence]] = []
+    for i, t in enumerate(targets):
+        if t.key and t.key in rows_by_key:
+            for rid, eco, scheme, ranges, versions in rows_by_key[t.key]:
+                release = _release_matches(eco, t.distro)
+                if release is False:
+                    continue
+                use = scheme if scheme not in ("", "generic") else t.scheme
+                affected, exact, fixed, how = _evaluate(t.version, use, ranges, versions)
+                if not affected:
+                    continue
+                confidence = Confidence.HIGH if exact else Confidence.MEDIUM
+                note = ""
+                if ":" in eco and release is None:
+                    confidence = Confidence.MEDIUM
+                    note = f"; record is for {eco}, the purl names no distro release"
+                if not exact:
+                    note += "; version compared with generic ordering"
+                basis = f"purl {t.key} + {how}{f' ({eco})' if eco else ''}{note}"
+                hits.append((t, rid, fixed, basis, confidence))
+        elif i in cpe_keys and cpe_keys[i] in rows_by_cpe:
+            for rid, _eco, _scheme, ranges, versions in rows_by_cpe[cpe_keys[i]]:
+                affected, _exact, fixed, how = _evaluate(t.version, "generic", ranges, versions)
+                if affected:
+                    basis = f"CPE fallback {cpe_keys[i]} + {how}; vendor/product match only, verify by hand"
+                    hits.append((t, rid, fixed, basis, Confidence.LOW))
+        elif t.key is None and t.cpe and cpe_key(t.cpe) is None:
+            unmatched.append(Unmatched(t.comp.ref, t.comp.display, "CPE with a wildcard vendor or product: not used"))
+    advisories = db.advisories(rid for _, rid, _, _, _ in hits)
+    kev = db.kev()
+    cves = {a for adv in advisories.values() for a in (adv["id"], *adv["aliases"]) if a.startswith("CVE-")}
+    epss = db.epss(cves) if cves else {}
+    matches: list[VulnerabilityMatch] = []
+    seen: set[tuple[str, str]] = set()
+    for t, rid, fixed, basis, confidence in hits:
+        adv = advisories[rid]
+        if adv["withdrawn"] or (t.comp.ref, adv["id"]) in seen:
+            continue
+        seen.add((t.comp.ref, adv["id"]))
+        ids = (adv["id"], *adv["aliases"])
+        kev_entry = next((kev[i] for i in ids if i in kev), None)
+        scores = [epss[i] for i in ids if i in epss]
+        matches.append(
+            VulnerabilityMatch(
+                component_ref=t.comp.ref,
+                component=f"{t.comp.name}@{t.version}",
+                purl=t.comp.purl,
+                version=t.version,
+                vulnerability=adv["id"],
+                aliases=tuple(adv["aliases"]),
+                summary=adv["summary"],
+                severity=adv["severity"],
+                score=adv["score"],
+                known_exploited=kev_entry is not None,
+                kev_date_added=kev_entry["date_added"] if kev_entry else None,
+                epss=max(scores) if scores else None,
+                fixed_versions=tuple(sorted(set(fixed))),
+                basis=basis,
+                confidence=confidence,
+                first_seen=adv["first_seen"],
+            )
+        )
+    matches.sort(key=_order)
+    notes = []
+    if db.kev_count() == 0:
+        notes.append("the database holds no CISA KEV catalog: known-exploited status is unknown")
+    report = VulnerabilityReport(
+        source=source,
+        database=str(db.path),
+        osv_imported_at=db.last_import("osv"),
+        kev_imported_at=db.last_import("kev"),
+        components_examined=len(components),
+        matches=tuple(matches),
+        unmatched=tuple(unmatched),
+        vex_sources=tuple(vex_sources),
+        notes=tuple(notes),
+    )
+    return apply_vex(report, vex, list(components))
+
+
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4, "none": 5}
+
+
+def _order(m: VulnerabilityMatch) -> tuple[Any, ...]:
+    return (not m.known_exploited, _SEVERITY_ORDER.get(m.severity, 9), m.component, m.vulnerability)

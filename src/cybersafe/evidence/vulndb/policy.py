@@ -1,0 +1,61 @@
+"""The severity policy for "known vulnerability with a fix available", read from ``policy.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cybersafe.errors import InputError
+
+SEVERITIES = ("none", "low", "medium", "high", "critical")
+CONFIDENCES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class FixPolicy:
+    fail_at_or_above: str
+    unknown_severity_as: str
+    report_only_confidence: str
+    finding_severity: dict[str, str]
+    source: str
+
+    def effective(self, severity: str) -> str:
+        return self.unknown_severity_as if severity not in SEVERITIES else severity
+
+    def fails(self, severity: str, confidence: str) -> bool:
+        if CONFIDENCES.index(confidence) <= CONFIDENCES.index(self.report_only_confidence):
+            return False
+        return SEVERITIES.index(self.effective(severity)) >= SEVERITIES.index(self.fail_at_or_above)
+
+
+def load_policy(path: str | Path | None = None) -> FixPolicy:
+    if path is None:
+        text = resources.files("cybersafe.evidence.vulndb").joinpath("policy.yaml").read_text(encoding="utf-8")
+        source = "cybersafe/evidence/vulndb/policy.yaml"
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+        source = str(path)
+    data: Any = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise InputError("not a mapping", file=source)
+    for key, allowed in (
+        ("fail_at_or_above", SEVERITIES),
+        ("unknown_severity_as", SEVERITIES),
+        ("report_only_confidence", CONFIDENCES),
+    ):
+        if data.get(key) not in allowed:
+            raise InputError(f"must be one of {', '.join(allowed)}", file=source, field=key)
+    mapping = data.get("finding_severity")
+    if not isinstance(mapping, dict):
+        raise InputError("must be a mapping", file=source, field="finding_severity")
+    return FixPolicy(
+        fail_at_or_above=data["fail_at_or_above"],
+        unknown_severity_as=data["unknown_severity_as"],
+        report_only_confidence=data["report_only_confidence"],
+        finding_severity={str(k): str(v) for k, v in mapping.items()},
+        source=source,
+    )

@@ -1,0 +1,614 @@
+"""The local vulnerability database: one SQLite file, imported from OSV, CISA KEV and EPSS files.
+
+Layout: ``advisories`` (one row per OSV id, with ``modified`` and the import dates), ``affected`` (one row
+per affected package of an advisory, keyed by package key, index on the key), ``aliases``, ``kev``,
+``epss`` and ``imports`` (what was imported when). Re-import is incremental and idempotent: a record whose
+``modified`` is not newer than the stored one is left alone. A broken record is recorded as a problem and
+skipped; the rest of the file is imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+import os
+import sqlite3
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cybersafe.errors import VulnDbError
+from cybersafe.evidence.interface import NullProgressReporter, Problem, ProblemSeverity, ProgressReporter
+from cybersafe.evidence.vulndb.osv import OsvRecord, OsvRecordError, parse_osv
+
+ENV_VAR = "CYBERSAFE_VULNDB"
+SCHEMA_VERSION = "2"  # 2: ranges stored pre-split (osv.encode_ranges), not as JSON
+_BATCH = 5000
+_MAX_MEMBER_BYTES = 64 * 1024 * 1024
+
+_ADVISORY_QUERY = (
+    "SELECT rid, id, modified, published, withdrawn, summary, aliases, severity, score, first_seen FROM advisories"
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advisories (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    modified TEXT NOT NULL,
+    published TEXT,
+    withdrawn TEXT,
+    summary TEXT NOT NULL,
+    aliases TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    score REAL,
+    source TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS affected (
+    rid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    ecosystem TEXT NOT NULL,
+    scheme TEXT NOT NULL,
+    ranges TEXT NOT NULL,
+    versions TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS affected_key ON affected (key);
+CREATE INDEX IF NOT EXISTS affected_rid ON affected (rid);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT NOT NULL, rid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS aliases_alias ON aliases (alias);
+CREATE INDEX IF NOT EXISTS aliases_rid ON aliases (rid);
+CREATE TABLE IF NOT EXISTS kev (
+    cve TEXT PRIMARY KEY,
+    vendor TEXT, product TEXT, name TEXT,
+    date_added TEXT, due_date TEXT, ransomware TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, epss REAL NOT NULL, percentile REAL, score_date TEXT);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    added INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    skipped INTEGER NOT NULL
+);
+"""
+
+
+def default_db_path() -> Path:
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cybersafe")) / "vulndb.sqlite"
+
+
+@dataclass
+class ImportReport:
+    source: str
+    kind: str  # osv / kev / epss
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def skip(self, where: str, message: str) -> None:
+        self.skipped += 1
+        self.problems.append(Problem("vulndb.import", ProblemSeverity.WARNING, message, where))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DbInfo:
+    path: str
+    advisories: int
+    affected_packages: int
+    kev_entries: int
+    epss_entries: int
+    imports: tuple[dict[str, Any], ...]
+    ecosystems: dict[str, int]
+
+    @property
+    def last_osv_import(self) -> str | None:
+        return next((i["imported_at"] for i in reversed(self.imports) if i["kind"] == "osv"), None)
+
+    @property
+    def last_kev_import(self) -> str | None:
+        return next((i["imported_at"] for i in reversed(self.imports) if i["kind"] == "kev"), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "advisories": self.advisories,
+            "affected_packages": self.affected_packages,
+            "kev_entries": self.kev_entries,
+            "epss_entries": self.epss_entries,
+            "ecosystems": self.ecosystems,
+            "imports": list(self.imports),
+        }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+class VulnDb:
+    """A handle on the SQLite file. ``create=False`` refuses a missing file instead of making an empty one."""
+
+    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self._existing: dict[str, tuple[int, str]] | None = None  # id -> (rid, modified), loaded once
+        if not create and not self.path.is_file():
+            raise VulnDbError(f"{self.path}: no vulnerability database here; run `cybersafe vulndb import` first")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path)
+            self.conn.executescript(_SCHEMA)
+            # A crash mid-import loses at most the current batch; the next import redoes it (idempotent).
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            self.conn.commit()
+            found = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        except (OSError, sqlite3.Error) as exc:
+            raise VulnDbError(f"{self.path}: cannot open the vulnerability database: {exc}") from exc
+        if found != SCHEMA_VERSION:
+            self.conn.close()
+            raise VulnDbError(
+                f"{self.path}: database format {found}, this cybersafe reads {SCHEMA_VERSION}; import into a new file"
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> VulnDb:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- import -------------------------------------------------------------------------------------
+
+    def import_path(
+        self, path: str | Path, progress: ProgressReporter | None = None, *, now: str | None = None
+    ) -> list[ImportReport]:
+        """Import a file or directory; the kind is recognised from the content. Returns one report per source."""
+        path = Path(path)
+        progress = progress or NullProgressReporter()
+        now = now or _now()
+        if path.is_dir():
+            reports: list[ImportReport] = []
+            json_files = sorted(p for p in path.rglob("*.json") if p.is_file())
+            if json_files:
+                reports.append(self._import_osv(str(path), _dir_records(json_files), progress, now))
+            for other in sorted(p for p in path.rglob("*") if p.suffix in (".zip", ".csv", ".gz") and p.is_file()):
+                reports.extend(self.import_path(other, progress, now=now))
+            if not reports:
+                raise VulnDbError(f"{path}: no OSV JSON, zip, KEV or EPSS file in this directory")
+            return reports
+        if not path.is_file():
+            raise VulnDbError(f"{path}: no such file")
+        if path.suffix == ".zip":
+            try:
+                archive = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise VulnDbError(f"{path}: not a readable zip archive: {exc}") from exc
+            with archive:
+                return [self._import_osv(str(path), _zip_records(path, archive), progress, now)]
+        raw = _read(path)
+        text = raw.lstrip()
+        if text.startswith((b"{", b"[")):
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise VulnDbError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+            if isinstance(data, dict) and isinstance(data.get("vulnerabilities"), list) and "catalogVersion" in data:
+                return [self._import_kev(str(path), _kev_json(data), now)]
+            items = data if isinstance(data, list) else [data]
+            return [self._import_osv(str(path), ((f"{path}[{i}]", d) for i, d in enumerate(items)), progress, now)]
+        first = text.split(b"\n", 2)
+        header = b"\n".join(first[:2]).lower()
+        if b"cveid" in header and b"vendorproject" in header:
+            return [self._import_kev(str(path), _kev_csv(path, raw), now)]
+        if b"epss" in header:
+            return [self._import_epss(str(path), raw, now)]
+        raise VulnDbError(f"{path}: not an OSV record/zip/directory, a KEV catalog (JSON/CSV) or an EPSS CSV")
+
+    def _import_osv(
+        self,
+        source: str,
+        records: Iterable[tuple[str, Any]],
+        progress: ProgressReporter,
+        now: str,
+    ) -> ImportReport:
+        report = ImportReport(source, "osv")
+        conn = self.conn
+        if self._existing is None:
+            self._existing = {
+                row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, rid, modified FROM advisories")
+            }
+        existing = self._existing
+        next_rid = (conn.execute("SELECT max(rid) FROM advisories").fetchone()[0] or 0) + 1
+        new_adv: list[tuple[Any, ...]] = []
+        upd_adv: list[tuple[Any, ...]] = []
+        affected: list[tuple[Any, ...]] = []
+        aliases: list[tuple[str, int]] = []
+        replaced: list[tuple[int]] = []
+        progress.start("vulndb import", None)
+
+        def flush() -> None:
+            with conn:
+                if replaced:
+                    conn.executemany("DELETE FROM affected WHERE rid = ?", replaced)
+                    conn.executemany("DELETE FROM aliases WHERE rid = ?", replaced)
+                conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", new_adv)
+                conn.executemany(
+                    "UPDATE advisories SET modified=?, published=?, withdrawn=?, summary=?, aliases=?, severity=?,"
+                    " score=?, source=?, updated_at=? WHERE rid=?",
+                    upd_adv,
+                )
+                conn.executemany("INSERT INTO affected VALUES (?,?,?,?,?,?)", affected)
+                conn.executemany("INSERT INTO aliases VALUES (?,?)", aliases)
+            progress.advance("vulndb import", len(new_adv) + len(upd_adv))
+            for batch in (new_adv, upd_adv, affected, aliases, replaced):
+                batch.clear()
+
+        for where, data in records:
+            if isinstance(data, _Broken):
+                report.skip(where, data.message)
+                continue
+            if isinstance(data, dict):  # cheap look first: an unchanged record is not parsed at all
+                seen = existing.get(data.get("id"))  # type: ignore[arg-type]
+                if seen is not None and isinstance(data.get("modified"), str) and seen[1] >= data["modified"]:
+                    report.unchanged += 1
+                    continue
+            try:
+                record: OsvRecord = parse_osv(data)
+            except OsvRecordError as exc:
+                report.skip(where, f"skipped: {exc}")
+                continue
+            known = existing.get(record.id)
+            if known is not None and known[1] >= record.modified:
+                report.unchanged += 1
+                continue
+            aliases_json = json.dumps(list(record.aliases))
+            if known is None:
+                rid = next_rid
+                next_rid += 1
+                new_adv.append(
+                    (
+                        rid,
+                        record.id,
+                        record.modified,
+                        record.published,
+                        record.withdrawn,
+                        record.summary,
+                        aliases_json,
+                        record.severity,
+                        record.score,
+                        source,
+                        now,
+                        now,
+                    )
+                )
+                report.added += 1
+            else:
+                rid = known[0]
+                replaced.append((rid,))
+                upd_adv.append(
+                    (
+                        record.modified,
+                        record.published,
+                        record.withdrawn,
+                        record.summary,
+                        aliases_json,
+                        record.severity,
+                        record.score,
+                        source,
+                        now,
+                        rid,
+                    )
+                )
+                report.updated += 1
+            existing[record.id] = (rid, record.modified)
+            affected.extend((rid, a.key, a.ecosystem, a.scheme, a.ranges, a.versions) for a in record.affected)
+            aliases.extend((alias, rid) for alias in {record.id, *record.aliases})
+            if len(new_adv) + len(upd_adv) >= _BATCH:
+                flush()
+        flush()
+        progress.finish("vulndb import")
+        self._log_import(report, now)
+        return report
+
+    def _import_kev(
+        self, source: str, rows: Iterator[tuple[str, dict[str, str] | None, str]], now: str
+    ) -> ImportReport:
+        report = ImportReport(source, "kev")
+        known = {row[0] for row in self.conn.execute("SELECT cve FROM kev")}
+        with self.conn:
+            for where, row, message in rows:
+                if row is None:
+                    report.skip(where, message)
+                    continue
+                cve = row["cve"]
+                if cve in known:
+                    report.unchanged += 1
+                    self.conn.execute(
+                        "UPDATE kev SET vendor=?, product=?, name=?, date_added=?, due_date=?, ransomware=? WHERE cve=?",
+                        (
+                            row["vendor"],
+                            row["product"],
+                            row["name"],
+                            row["date_added"],
+                            row["due_date"],
+                            row["ransomware"],
+                            cve,
+                        ),
+                    )
+                    continue
+                known.add(cve)
+                report.added += 1
+                self.conn.execute(
+                    "INSERT INTO kev VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        cve,
+                        row["vendor"],
+                        row["product"],
+                        row["name"],
+                        row["date_added"],
+                        row["due_date"],
+                        row["ransomware"],
+                        now,
+                    ),
+                )
+        self._log_import(report, now)
+        return report
+
+    def _import_epss(self, source: str, raw: bytes, now: str) -> ImportReport:
+        report = ImportReport(source, "epss")
+        text = raw.decode("utf-8", errors="replace")
+        lines = text.splitlines()
+        score_date = None
+        if lines and lines[0].startswith("#"):
+            for part in lines[0].lstrip("#").split(","):
+                if part.startswith("score_date:"):
+                    score_date = part.split(":", 1)[1][:10]
+            lines = lines[1:]
+        known = {row[0]: row[1] for row in self.conn.execute("SELECT cve, epss FROM epss")}
+        rows: list[tuple[str, float, float | None, str | None]] = []
+        for n, rec in enumerate(csv.DictReader(lines), start=2):
+            try:
+                cve = str(rec["cve"]).strip()
+                value = float(rec["epss"])
+                pct = float(rec["percentile"]) if rec.get("percentile") else None
+                if not cve.startswith("CVE-") or not 0.0 <= value <= 1.0:
+                    raise ValueError("not a CVE id with a probability in [0, 1]")
+            except (KeyError, ValueError, TypeError) as exc:
+                report.skip(f"{source}:{n}", f"skipped EPSS row: {exc}")
+                continue
+            if cve in known:
+                report.unchanged += 1 if known[cve] == value else 0
+                report.updated += 0 if known[cve] == value else 1
+            else:
+                report.added += 1
+            rows.append((cve, value, pct, score_date))
+        with self.conn:
+            self.conn.executemany("INSERT OR REPLACE INTO epss VALUES (?,?,?,?)", rows)
+        self._log_import(report, now)
+        return report
+
+    def _log_import(self, report: ImportReport, now: str) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO imports (source, kind, imported_at, added, updated, unchanged, skipped)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (report.source, report.kind, now, report.added, report.updated, report.unchanged, report.skipped),
+            )
+
+    # --- queries ------------------------------------------------------------------------------------
+
+    def last_import(self, kind: str) -> str | None:
+        row = self.conn.execute("SELECT max(imported_at) FROM imports WHERE kind = ?", (kind,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def kev_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM kev").fetchone()[0])
+
+    def info(self) -> DbInfo:
+        c = self.conn
+        imports = tuple(
+            dict(zip(("source", "kind", "imported_at", "added", "updated", "unchanged", "skipped"), row, strict=True))
+            for row in c.execute(
+                "SELECT source, kind, imported_at, added, updated, unchanged, skipped FROM imports ORDER BY id"
+            )
+        )
+        ecosystems: dict[str, int] = dict(
+            c.execute(
+                "SELECT substr(key, 1, instr(key, '/') - 1), count(*) FROM affected"
+                " WHERE key NOT LIKE 'cpe:%' GROUP BY 1"
+            ).fetchall()
+        )
+        cpe_rows = c.execute("SELECT count(*) FROM affected WHERE key LIKE 'cpe:%'").fetchone()[0]
+        if cpe_rows:
+            ecosystems["cpe"] = cpe_rows
+        return DbInfo(
+            path=str(self.path),
+            advisories=c.execute("SELECT count(*) FROM advisories").fetchone()[0],
+            affected_packages=c.execute("SELECT count(*) FROM affected").fetchone()[0],
+            kev_entries=c.execute("SELECT count(*) FROM kev").fetchone()[0],
+            epss_entries=c.execute("SELECT count(*) FROM epss").fetchone()[0],
+            imports=imports,
+            ecosystems=ecosystems,
+        )
+
+    def affected_for(self, keys: Iterable[str]) -> dict[str, list[tuple[int, str, str, str, str]]]:
+        """key -> [(rid, ecosystem, scheme, ranges json, versions json)] for the given package keys."""
+        out: dict[str, list[tuple[int, str, str, str, str]]] = {}
+        keys = sorted(set(keys))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for rid, key, eco, scheme, ranges, versions in self.conn.execute(
+                f"SELECT rid, key, ecosystem, scheme, ranges, versions FROM affected WHERE key IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                out.setdefault(key, []).append((rid, eco, scheme, ranges, versions))
+        return out
+
+    def advisories(self, rids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        rids = sorted(set(rids))
+        for start in range(0, len(rids), 500):
+            chunk = rids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                _ADVISORY_QUERY + f" WHERE rid IN ({marks})",
+                chunk,
+            ):
+                out[row[0]] = {
+                    "id": row[1],
+                    "modified": row[2],
+                    "published": row[3],
+                    "withdrawn": row[4],
+                    "summary": row[5],
+                    "aliases": tuple(json.loads(row[6])),
+                    "severity": row[7],
+                    "score": row[8],
+                    "first_seen": row[9],
+                }
+        return out
+
+    def kev(self) -> dict[str, dict[str, str]]:
+        cols = ("cve", "vendor", "product", "name", "date_added", "due_date", "ransomware", "first_seen")
+        return {
+            row[0]: dict(zip(cols, row, strict=True))
+            for row in self.conn.execute(f"SELECT {','.join(cols)} FROM kev")  # noqa: S608 - fixed column names
+        }
+
+    def epss(self, cves: Iterable[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        cves = sorted(set(cves))
+        for start in range(0, len(cves), 500):
+            chunk = cves[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.conn.execute(f"SELECT cve, epss FROM epss WHERE cve IN ({marks})", chunk).fetchall())  # noqa: S608
+        return out
+
+
+class _Broken:
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _read(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise VulnDbError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if path.suffix == ".gz":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise VulnDbError(f"{path}: not a readable gzip file: {exc}") from exc
+    return raw
+
+
+def _decode(where: str, raw: bytes) -> tuple[str, Any]:
+    try:
+        return where, json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        return where, _Broken(f"skipped: not valid JSON{f' (line {line})' if line else ''}: {getattr(exc, 'msg', exc)}")
+
+
+def _dir_records(files: list[Path]) -> Iterator[tuple[str, Any]]:
+    for file in files:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            yield str(file), _Broken(f"skipped: cannot read: {exc.strerror or exc}")
+            continue
+        where, data = _decode(str(file), raw)
+        if isinstance(data, list):
+            yield from ((f"{file}[{i}]", d) for i, d in enumerate(data))
+        else:
+            yield where, data
+
+
+def _zip_records(path: Path, archive: zipfile.ZipFile) -> Iterator[tuple[str, Any]]:
+    for info in archive.infolist():
+        if info.is_dir() or not info.filename.endswith(".json"):
+            continue
+        where = f"{path}!{info.filename}"
+        if info.file_size > _MAX_MEMBER_BYTES:
+            yield where, _Broken(f"skipped: member larger than {_MAX_MEMBER_BYTES} bytes")
+            continue
+        try:
+            raw = archive.read(info)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            yield where, _Broken(f"skipped: cannot read member: {exc}")
+            continue
+        yield _decode(where, raw)
+
+
+_KEV_FIELDS = {
+    "cve": "cveID",
+    "vendor": "vendorProject",
+    "product": "product",
+    "name": "vulnerabilityName",
+    "date_added": "dateAdded",
+    "due_date": "dueDate",
+    "ransomware": "knownRansomwareCampaignUse",
+}
+
+
+def _kev_row(item: Any) -> tuple[dict[str, str] | None, str]:
+    if not isinstance(item, dict):
+        return None, "skipped KEV entry: not an object"
+    cve = item.get("cveID")
+    if not isinstance(cve, str) or not cve.startswith("CVE-"):
+        return None, "skipped KEV entry: cveID missing or not a CVE id"
+    added = item.get("dateAdded")
+    try:
+        dt.date.fromisoformat(str(added))
+    except ValueError:
+        return None, f"skipped KEV entry {cve}: dateAdded {added!r} is not a date"
+    return {k: str(item.get(v) or "") for k, v in _KEV_FIELDS.items()}, ""
+
+
+def _kev_json(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, str] | None, str]]:
+    for i, item in enumerate(data["vulnerabilities"]):
+        row, message = _kev_row(item)
+        yield f"vulnerabilities[{i}]", row, message
+
+
+def _kev_csv(path: Path, raw: bytes) -> Iterator[tuple[str, dict[str, str] | None, str]]:
+    reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig", errors="replace")))
+    for n, item in enumerate(reader, start=2):
+        row, message = _kev_row(item)
+        yield f"{path}:{n}", row, message
+
+
+ProgressFactory = Callable[[], ProgressReporter]

@@ -1,0 +1,249 @@
+"""Lifecycle: keep the SBOMs of assessed products, re-match them against a fresh database, report changes.
+
+The product store is a small SQLite file (``--store PATH``, CYBERSAFE_PRODUCTS, default
+``<user data dir>/cybersafe/products.sqlite``) holding a copy of each product's SBOM, so later edits of the
+original file do not change what was assessed, and the matches seen at the last run (the baseline).
+
+For each newly known-exploited vulnerability the CRA Art. 14 deadlines are computed from the time of
+awareness: early warning within 24 hours (Art. 14(2)(a)), vulnerability notification within 72 hours
+(Art. 14(2)(b)), final report no later than 14 days after a corrective or mitigating measure is available
+(Art. 14(2)(c)), and the notification fields are drafted from what the database knows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cybersafe.errors import CybersafeError, VulnDbError
+from cybersafe.evidence.sbom.parse import load_sbom
+from cybersafe.evidence.vulndb.match import match_components
+from cybersafe.evidence.vulndb.model import VulnerabilityMatch
+from cybersafe.evidence.vulndb.store import VulnDb
+
+STORE_ENV_VAR = "CYBERSAFE_PRODUCTS"
+EARLY_WARNING = dt.timedelta(hours=24)
+NOTIFICATION = dt.timedelta(hours=72)
+FINAL_REPORT_AFTER_FIX = dt.timedelta(days=14)
+TO_COMPLETE = "to be completed by the manufacturer"
+
+
+def default_store_path() -> Path:
+    env = os.environ.get(STORE_ENV_VAR)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cybersafe")) / "products.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Art14Deadlines:
+    aware_at: dt.datetime
+    early_warning_due: dt.datetime
+    notification_due: dt.datetime
+    final_report_due: dt.datetime | None  # None until a corrective measure is available
+    fix_available_at: dt.datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(value: dt.datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "aware_at": iso(self.aware_at),
+            "early_warning_due": iso(self.early_warning_due),
+            "notification_due": iso(self.notification_due),
+            "final_report_due": iso(self.final_report_due),
+            "fix_available_at": iso(self.fix_available_at),
+            "basis": "Regulation (EU) 2024/2847 Art. 14(2)(a)-(c)",
+        }
+
+
+def art14_deadlines(aware_at: dt.datetime, fix_available_at: dt.datetime | None) -> Art14Deadlines:
+    if aware_at.tzinfo is None:
+        raise ValueError("awareness time must be timezone-aware")
+    final = None
+    if fix_available_at is not None:
+        final = max(fix_available_at, aware_at) + FINAL_REPORT_AFTER_FIX
+    return Art14Deadlines(aware_at, aware_at + EARLY_WARNING, aware_at + NOTIFICATION, final, fix_available_at)
+
+
+def draft_notification(product: str, product_version: str | None, match: VulnerabilityMatch) -> dict[str, Any]:
+    """The Art. 14(2) fields, filled from the database where it knows them, marked where it does not."""
+    measures = (
+        f"update {match.component} to {', '.join(match.fixed_versions)} or later"
+        if match.fixed_versions
+        else "no fixed version is known yet"
+    )
+    return {
+        "early_warning": {
+            "product": product,
+            "product_version": product_version,
+            "vulnerability": match.vulnerability,
+            "cve": list(match.cve_ids),
+            "actively_exploited_evidence": f"listed in CISA KEV since {match.kev_date_added}",
+            "suspected_malicious_act": TO_COMPLETE,
+            "member_states_where_made_available": TO_COMPLETE,
+        },
+        "notification": {
+            "general_product_information": f"{product} {product_version or ''}".strip()
+            + f" contains {match.component}"
+            + (f" ({match.purl})" if match.purl else ""),
+            "nature_of_exploit_and_vulnerability": match.summary or TO_COMPLETE,
+            "severity": match.severity + (f" (CVSS {match.score})" if match.score is not None else ""),
+            "corrective_or_mitigating_measures_taken": measures,
+            "measures_users_can_take": measures if match.fixed_versions else TO_COMPLETE,
+            "sensitivity_of_information": TO_COMPLETE,
+        },
+        "final_report": {
+            "description": f"{match.vulnerability}: {match.summary}".strip(": "),
+            "severity_and_impact": match.severity,
+            "malicious_actor_information": TO_COMPLETE,
+            "security_update_details": measures,
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class WatchChange:
+    product: str
+    kind: str  # new / resolved / newly-known-exploited
+    match: dict[str, Any]
+    deadlines: Art14Deadlines | None = None
+    draft: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"product": self.product, "kind": self.kind, "match": self.match}
+        if self.deadlines is not None:
+            out["cra_art14_deadlines"] = self.deadlines.as_dict()
+        if self.draft is not None:
+            out["notification_draft"] = self.draft
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class WatchResult:
+    database: str
+    products: int
+    changes: tuple[WatchChange, ...]
+    errors: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "products": self.products,
+            "changes": [c.as_dict() for c in self.changes],
+            "errors": list(self.errors),
+        }
+
+
+_STORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS products (
+    name TEXT PRIMARY KEY,
+    sbom_name TEXT NOT NULL,
+    sbom BLOB NOT NULL,
+    sbom_sha256 TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    checked_at TEXT,
+    baseline TEXT
+);
+"""
+
+
+class ProductStore:
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path)
+            self.conn.executescript(_STORE_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise VulnDbError(f"{self.path}: cannot open the product store: {exc}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> ProductStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, name: str, sbom_path: Path, now: dt.datetime) -> str:
+        doc = load_sbom(sbom_path)  # refuse an unreadable SBOM now, not at the next watch run
+        raw = sbom_path.read_bytes()
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO products (name, sbom_name, sbom, sbom_sha256, added_at) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(name) DO UPDATE SET sbom_name=excluded.sbom_name, sbom=excluded.sbom,"
+                " sbom_sha256=excluded.sbom_sha256, added_at=excluded.added_at, baseline=NULL, checked_at=NULL",
+                (name, sbom_path.name, raw, hashlib.sha256(raw).hexdigest(), now.isoformat()),
+            )
+        return doc.label
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT name, sbom_name, sbom_sha256, added_at, checked_at, baseline FROM products ORDER BY name"
+        )
+        return [
+            {
+                "name": r[0],
+                "sbom": r[1],
+                "sbom_sha256": r[2],
+                "added_at": r[3],
+                "checked_at": r[4],
+                "known_matches": len(json.loads(r[5])) if r[5] else None,
+            }
+            for r in rows
+        ]
+
+    def run(self, db: VulnDb, aware_at: dt.datetime, *, update: bool = True) -> WatchResult:
+        changes: list[WatchChange] = []
+        errors: list[str] = []
+        rows = self.conn.execute("SELECT name, sbom_name, sbom, baseline FROM products ORDER BY name").fetchall()
+        for name, sbom_name, raw, baseline_text in rows:
+            with tempfile.TemporaryDirectory() as tmp:
+                copy = Path(tmp) / sbom_name
+                copy.write_bytes(raw)
+                try:
+                    doc = load_sbom(copy)
+                except CybersafeError as exc:  # one broken product must not stop the others
+                    errors.append(f"{name}: {exc}")
+                    continue
+            report = match_components(db, doc.components, source=f"{name} ({sbom_name})")
+            current = {f"{m.component_ref}|{m.vulnerability}": m for m in report.matches}
+            baseline: dict[str, dict[str, Any]] = json.loads(baseline_text) if baseline_text else {}
+            version = doc.primary.version if doc.primary else None
+            for key, m in current.items():
+                before = baseline.get(key)
+                if before is None or (m.known_exploited and not before.get("known_exploited")):
+                    kind = "newly-known-exploited" if m.known_exploited else "new"
+                    deadlines = draft = None
+                    if m.known_exploited:
+                        fix_at = aware_at if m.fixed_versions else None
+                        if before and before.get("fixed_versions"):
+                            fix_at = dt.datetime.fromisoformat(before.get("seen_at") or aware_at.isoformat())
+                        deadlines = art14_deadlines(aware_at, fix_at)
+                        draft = draft_notification(name, version, m)
+                    changes.append(WatchChange(name, kind, m.as_dict(), deadlines, draft))
+            changes.extend(
+                WatchChange(name, "resolved", before) for key, before in baseline.items() if key not in current
+            )
+            if update:
+                stored = {
+                    key: {**m.as_dict(), "seen_at": (baseline.get(key) or {}).get("seen_at") or aware_at.isoformat()}
+                    for key, m in current.items()
+                }
+                with self.conn:
+                    self.conn.execute(
+                        "UPDATE products SET baseline=?, checked_at=? WHERE name=?",
+                        (json.dumps(stored, sort_keys=True), aware_at.isoformat(), name),
+                    )
+        return WatchResult(str(db.path), len(rows), tuple(changes), tuple(errors))

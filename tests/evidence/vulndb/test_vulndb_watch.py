@@ -1,0 +1,76 @@
+"""Lifecycle: re-match stored SBOMs, report what changed, CRA Art. 14 deadlines and notification drafts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from tests._sbom_builders import kev_catalog, osv_corpus, write_osv_zip
+
+from cybersafe.evidence.vulndb import VulnDb
+from cybersafe.evidence.vulndb.watch import ProductStore, art14_deadlines
+
+AWARE = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+
+
+def test_art14_deadlines():
+    d = art14_deadlines(AWARE, AWARE - dt.timedelta(days=3))
+    assert d.early_warning_due == dt.datetime(2026, 3, 3, 9, 30, tzinfo=dt.UTC)
+    assert d.notification_due == dt.datetime(2026, 3, 5, 9, 30, tzinfo=dt.UTC)
+    # a fix that predates awareness: the 14 days run from awareness, never from before it
+    assert d.final_report_due == dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.UTC)
+    later_fix = art14_deadlines(AWARE, AWARE + dt.timedelta(days=10))
+    assert later_fix.final_report_due == AWARE + dt.timedelta(days=24)
+    assert art14_deadlines(AWARE, None).final_report_due is None
+    with pytest.raises(ValueError, match="timezone"):
+        art14_deadlines(AWARE.replace(tzinfo=None), None)
+
+
+def test_watch_reports_new_and_newly_exploited(tmp_path, fixture_dir):
+    # Given a product watched while the database had no KEV entry and no jinja2 advisory
+    corpus = osv_corpus()
+    with VulnDb(tmp_path / "db.sqlite") as db, ProductStore(tmp_path / "products.sqlite") as store:
+        db.import_path(write_osv_zip(tmp_path / "old.zip", corpus[1:]))
+        store.add("Acme Cam 2", fixture_dir / "bom.json", AWARE)
+        first = store.run(db, AWARE - dt.timedelta(days=30))
+        # When the database gains the jinja2 advisory and a KEV entry for busybox's CVE
+        db.import_path(write_osv_zip(tmp_path / "new.zip", corpus[:1]))
+        (tmp_path / "kev.json").write_text(json.dumps(kev_catalog([("CVE-2022-48174", "2026-03-01")])))
+        db.import_path(tmp_path / "kev.json")
+        second = store.run(db, AWARE)
+        third = store.run(db, AWARE + dt.timedelta(hours=1))
+        listed = store.list()
+    # Then the first run reports everything as new, the second only what changed
+    assert {c.kind for c in first.changes} == {"new"}
+    kinds = {(c.kind, c.match["vulnerability"]) for c in second.changes}
+    assert kinds == {("new", "GHSA-h5c8-rqwp-cp95"), ("newly-known-exploited", "OSV-2026-1")}
+    exploited = next(c for c in second.changes if c.kind == "newly-known-exploited")
+    assert exploited.deadlines is not None
+    assert exploited.deadlines.early_warning_due == AWARE + dt.timedelta(hours=24)
+    assert exploited.deadlines.notification_due == AWARE + dt.timedelta(hours=72)
+    assert exploited.deadlines.final_report_due is None  # no fixed version known for that record
+    draft = exploited.draft
+    assert draft["early_warning"]["cve"] == ["CVE-2022-48174"]
+    assert draft["early_warning"]["actively_exploited_evidence"] == "listed in CISA KEV since 2026-03-01"
+    assert draft["notification"]["general_product_information"].startswith("Acme Cam 2 1.4.0 contains busybox@1.36.1")
+    assert third.changes == ()
+    assert listed[0]["name"] == "Acme Cam 2" and listed[0]["known_matches"] == 6
+
+
+def test_watch_reports_resolved(tmp_path, fixture_dir):
+    with VulnDb(tmp_path / "db.sqlite") as db, ProductStore(tmp_path / "p.sqlite") as store:
+        db.import_path(write_osv_zip(tmp_path / "a.zip", osv_corpus()))
+        store.add("cam", fixture_dir / "bom.json", AWARE)
+        store.run(db, AWARE)
+        # a newer record narrows the jinja2 range so 3.1.2 is no longer affected
+        newer = dict(osv_corpus()[0], modified="2027-01-01T00:00:00Z")
+        newer["affected"] = [
+            {
+                "package": {"ecosystem": "PyPI", "name": "jinja2"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "3.1.3"}]}],
+            }
+        ]
+        db.import_path(write_osv_zip(tmp_path / "b.zip", [newer]))
+        result = store.run(db, AWARE)
+    assert [(c.kind, c.match["vulnerability"]) for c in result.changes] == [("resolved", "GHSA-h5c8-rqwp-cp95")]
