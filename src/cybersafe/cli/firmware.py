@@ -1,0 +1,172 @@
+"""``cybersafe firmware scan IMAGE`` and ``cybersafe sbom generate IMAGE -o FILE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from cybersafe.cli._common import (
+    EXIT_NOT_MET,
+    EXIT_OK,
+    FORMAT_OPTION,
+    OutputFormat,
+    RichProgress,
+    console,
+    emit_json,
+    handle_errors,
+)
+from cybersafe.cli.sbom_group import sbom_app
+from cybersafe.evidence.firmware.budget import BudgetName
+
+firmware_app = typer.Typer(
+    name="firmware", help="Unpack a firmware image safely and find what the schemes forbid.", no_args_is_help=True
+)
+
+IMAGE_ARGUMENT = typer.Argument(..., help="firmware image (squashfs, ext4, jffs2, cpio, uImage, vendor blob ...)")
+BUDGET_OPTION = typer.Option(
+    BudgetName.STANDARD, "--budget", "-b", help="limits on time, bytes, files, depth and password-cracking time"
+)
+OUTPUT_OPTION = typer.Option(..., "--output", "-o", help="where to write the CycloneDX 1.6 JSON SBOM")
+_VERDICT_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "inconclusive": "yellow",
+    "not_applicable": "dim",
+    "error": "red",
+}
+
+
+def register(app: typer.Typer) -> None:
+    firmware_app.command("scan")(scan_command)
+    app.add_typer(firmware_app)
+    sbom_app.command("generate")(generate_command)
+
+
+def _scan(image: Path, budget: BudgetName) -> Any:
+    from cybersafe.errors import InputError
+    from cybersafe.evidence.firmware.budget import budget_for
+    from cybersafe.evidence.firmware.scan import scan_image
+
+    if not image.is_file():
+        raise InputError("file not found", file=image, field="IMAGE")
+    progress = RichProgress()
+    try:
+        return scan_image(image, budget_for(budget), progress)
+    finally:
+        progress.close()
+
+
+def _attempt_out(attempt: Any) -> dict[str, Any]:
+    return {
+        "check": attempt.check_id,
+        "status": str(attempt.status),
+        "verdict": str(attempt.verdict),
+        "reason": str(attempt.reason) if attempt.reason else None,
+        "detail": attempt.detail,
+        "findings": [
+            {
+                "verdict": str(f.verdict),
+                "severity": str(f.severity),
+                "message": f.message,
+                "locations": [loc.as_dict() for loc in f.locations],
+                "facts": dict(f.facts),
+                "remediation": f.remediation,
+            }
+            for f in attempt.findings
+        ],
+    }
+
+
+@handle_errors
+def scan_command(
+    image: Path = IMAGE_ARGUMENT,
+    output_format: OutputFormat = FORMAT_OPTION,
+    budget: BudgetName = BUDGET_OPTION,
+) -> None:
+    """Scan IMAGE: unpack it within a budget, inventory it, run every firmware check.
+
+    Exit code 0 when no check fails, 1 when one does, 2 on bad input.
+    """
+    from cybersafe.checks.firmware_checks import run_firmware_checks
+    from cybersafe.checks.interface import Verdict
+
+    inventory = _scan(image, budget)
+    attempts = run_firmware_checks(inventory)
+    failed = any(a.verdict is Verdict.FAIL for a in attempts)
+    if output_format is OutputFormat.JSON:
+        emit_json(
+            {
+                "schema": "cybersafe/firmware-scan/v1",
+                "inventory": inventory.as_dict(),
+                "checks": [_attempt_out(a) for a in attempts],
+            }
+        )
+    else:
+        _print_table(inventory, attempts)
+    raise typer.Exit(EXIT_NOT_MET if failed else EXIT_OK)
+
+
+def _print_table(inventory: Any, attempts: list[Any]) -> None:
+    fs = ", ".join(
+        f"{f.handler}{' (modes: ' + f.metadata_source + ')' if f.metadata_source else ''}"
+        for f in inventory.filesystems
+    )
+    console.print(
+        f"[bold]{inventory.image}[/] sha256 {inventory.sha256[:16]}…  {inventory.size} bytes  budget {inventory.budget}",
+        highlight=False,
+    )
+    console.print(
+        f"file systems: {fs or 'none'}; {inventory.files_examined} files analysed in {inventory.duration_s:.1f} s "
+        f"(extraction {inventory.extraction_s:.1f} s); {len(inventory.elf)} ELF, {len(inventory.accounts)} accounts, "
+        f"{len(inventory.components)} components",
+        highlight=False,
+    )
+    table = Table(show_lines=False)
+    table.add_column("check", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("where", overflow="fold")
+    table.add_column("finding", overflow="fold")
+    for attempt in attempts:
+        if not attempt.findings:
+            table.add_row(attempt.check_id, f"[red]{attempt.verdict}[/]", "", "", attempt.detail or "")
+        for finding in attempt.findings:
+            style = _VERDICT_STYLE.get(str(finding.verdict), "")
+            where = "; ".join(str(loc) for loc in finding.locations[:3])
+            table.add_row(
+                attempt.check_id,
+                f"[{style}]{finding.verdict}[/]",
+                str(finding.severity),
+                where,
+                finding.message,
+            )
+    console.print(table)
+    if inventory.not_examined:
+        console.print("[yellow]not examined:[/]")
+        for gap in inventory.not_examined[:20]:
+            console.print(f"  {gap.area}: {gap.reason}{' (' + gap.path + ')' if gap.path else ''}", highlight=False)
+    if inventory.problems:
+        console.print(f"[yellow]{len(inventory.problems)} unpacking problem(s):[/]")
+        for problem in inventory.problems[:20]:
+            console.print(f"  {problem.kind}: {problem.message[:160]}", highlight=False)
+
+
+@handle_errors
+def generate_command(
+    image: Path = IMAGE_ARGUMENT,
+    output: Path = OUTPUT_OPTION,
+    budget: BudgetName = BUDGET_OPTION,
+) -> None:
+    """Generate a CycloneDX 1.6 SBOM of what firmware IMAGE contains (package databases and version banners)."""
+    from cybersafe.errors import InputError
+    from cybersafe.evidence.firmware.sbom import to_cyclonedx_json
+
+    inventory = _scan(image, budget)
+    try:
+        output.write_text(to_cyclonedx_json(inventory))
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", file=output, field="--output") from exc
+    console.print(f"wrote {output}: {len(inventory.components)} components", highlight=False)

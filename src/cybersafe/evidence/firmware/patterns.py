@@ -1,0 +1,194 @@
+"""One byte-level Hyperscan pass per file: secrets, PEM blocks and version banners, also inside binaries.
+
+detect-secrets reads files as text and skips everything that is not UTF-8 (feasibility.md section 3); this
+scanner reads bytes (mmap) with one compiled database, so one pass finds every rule at ~400 MB/s. Hyperscan
+reports every possible end of a match; with ``SOM_LEFTMOST`` we keep one match per (rule, start) with its
+longest end, then confirm it with Python ``re`` at that offset (word boundaries, captures).
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyperscan
+
+from cybersafe.evidence.firmware.model import Confidence
+
+_MAX_MATCH = 4096  # bytes of context a confirmation may read
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    kind: str  # secret / pem / banner
+    regex: bytes
+    confidence: Confidence = Confidence.HIGH
+    caseless: bool = False
+    component: str | None = None  # banners: component name; the regex's first group is its version
+    trigger: bytes | None = None  # a short prefix for Hyperscan when the full regex is too large for SOM
+
+
+RULES: tuple[Rule, ...] = (
+    # secrets (kept specific: known token shapes with a fixed prefix, few false positives)
+    Rule("aws-access-key-id", "secret", rb"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"),
+    Rule(
+        "aws-secret-access-key",
+        "secret",
+        rb"aws_?secret_?access_?key[\"']?\s{0,4}[:=]\s{0,4}[\"']?[A-Za-z0-9/+]{40}",
+        caseless=True,
+        trigger=rb"aws_?secret_?access_?key",
+    ),
+    Rule("github-token", "secret", rb"gh[pousr]_[A-Za-z0-9]{36}"),
+    Rule(
+        "github-fine-grained-token", "secret", rb"github_pat_[A-Za-z0-9_]{82}", trigger=rb"github_pat_[A-Za-z0-9_]{16}"
+    ),
+    Rule("gitlab-token", "secret", rb"glpat-[A-Za-z0-9_\-]{20}"),
+    Rule(
+        "slack-token",
+        "secret",
+        rb"xox[baprs]-[0-9A-Za-z]{10,48}-[0-9A-Za-z\-]{10,72}",
+        trigger=rb"xox[baprs]-[0-9A-Za-z]{10}",
+    ),
+    Rule(
+        "slack-webhook",
+        "secret",
+        rb"https://hooks\.slack\.com/services/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{24}",
+        trigger=rb"https://hooks\.slack\.com/services/T",
+    ),
+    Rule("google-api-key", "secret", rb"AIza[0-9A-Za-z_\-]{35}"),
+    Rule(
+        "stripe-live-key", "secret", rb"(?:sk|rk)_live_[0-9a-zA-Z]{24,64}", trigger=rb"(?:sk|rk)_live_[0-9a-zA-Z]{16}"
+    ),
+    Rule(
+        "sendgrid-key", "secret", rb"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}", trigger=rb"SG\.[A-Za-z0-9_\-]{22}\."
+    ),
+    Rule(
+        "jwt",
+        "secret",
+        rb"eyJ[A-Za-z0-9_\-]{10,512}\.eyJ[A-Za-z0-9_\-]{10,2048}\.[A-Za-z0-9_\-]{10,512}",
+        Confidence.MEDIUM,
+        trigger=rb"eyJ[A-Za-z0-9_\-]{10}",
+    ),
+    # PEM blocks: confirmed by parsing in keys.py; a header alone (a string constant in libcrypto) is nothing
+    Rule("pem-private-key", "pem", rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
+    Rule("pem-certificate", "pem", rb"-----BEGIN CERTIFICATE-----"),
+    Rule("pem-public-key", "pem", rb"-----BEGIN (?:RSA )?PUBLIC KEY-----"),
+    # version banners
+    Rule("busybox", "banner", rb"BusyBox v(\d+\.\d+(?:\.\d+)?)", component="busybox"),
+    Rule("openssl", "banner", rb"OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})[ \x00]", component="openssl"),
+    Rule("dropbear", "banner", rb"dropbear_(20\d\d\.\d+)", component="dropbear"),
+    Rule("dnsmasq", "banner", rb"dnsmasq-(\d+\.\d+(?:\.\d+)?)", component="dnsmasq"),
+    Rule("lighttpd", "banner", rb"lighttpd/(\d+\.\d+\.\d+)", component="lighttpd"),
+    Rule(
+        "linux",
+        "banner",
+        rb"Linux version (\d+\.\d+\.\d+)[^\x00]{0,40}\(",
+        component="linux",
+        trigger=rb"Linux version \d+\.\d+\.\d+",
+    ),
+    Rule("curl", "banner", rb"(?:lib)?curl/(\d+\.\d+\.\d+)", component="curl"),
+    Rule("openssh", "banner", rb"OpenSSH_(\d+\.\d+(?:p\d+)?)", component="openssh"),
+    Rule(
+        "glibc",
+        "banner",
+        rb"GNU C Library [^\n\x00]{0,80}? version (\d+\.\d+)",
+        component="glibc",
+        trigger=rb"GNU C Library ",
+    ),
+    Rule("uclibc", "banner", rb"uClibc(?:-ng)? (\d+\.\d+\.\d+)", component="uclibc"),
+    Rule("hostapd", "banner", rb"hostapd v(\d+\.\d+(?:\.\d+)?)", component="hostapd"),
+    Rule("wpa_supplicant", "banner", rb"wpa_supplicant v(\d+\.\d+(?:\.\d+)?)", component="wpa_supplicant"),
+    Rule("zlib", "banner", rb"(?:in|de)flate (\d+\.\d+\.\d+(?:\.\d+)?) Copyright", component="zlib"),
+)
+
+_CONFIRM = [re.compile(rule.regex, re.IGNORECASE if rule.caseless else 0) for rule in RULES]
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule: Rule
+    start: int
+    end: int
+    text: bytes
+    version: str | None = None
+
+
+class _Collector:
+    __slots__ = ("spans",)
+
+    def __init__(self) -> None:
+        self.spans: dict[tuple[int, int], int] = {}
+
+    def reset(self) -> None:
+        self.spans = {}
+
+
+def _on_match(ctx: _Collector, rule_index: int, start: int, end: int) -> Any:
+    key = (rule_index, start)
+    if ctx.spans.get(key, -1) < end:
+        ctx.spans[key] = end
+    return pyperscan.Scan.Continue
+
+
+class ByteScanner:
+    """Compiled once per scan; not thread-safe (one scratch)."""
+
+    def __init__(self) -> None:
+        patterns = []
+        for index, rule in enumerate(RULES):
+            flags = [pyperscan.Flag.SOM_LEFTMOST]
+            if rule.caseless:
+                flags.append(pyperscan.Flag.CASELESS)
+            patterns.append(pyperscan.Pattern(rule.trigger or rule.regex, *flags, tag=index))
+        self._ctx = _Collector()
+        self._scanner = pyperscan.BlockDatabase(*patterns).build(self._ctx, _on_match)
+
+    def scan(self, data: bytes | mmap.mmap) -> list[Match]:
+        self._ctx.reset()
+        self._scanner.scan(data)
+        out: list[Match] = []
+        for (index, start), _end in sorted(self._ctx.spans.items(), key=lambda kv: kv[0][1]):
+            rule = RULES[index]
+            window = data[start : start + _MAX_MATCH]
+            found = _CONFIRM[index].match(window)
+            if found is None:
+                continue
+            text = found.group(0)
+            if rule.kind == "secret" and not _bounded(data, start, start + len(text)):
+                continue
+            version = found.group(1).decode("ascii", "replace") if rule.kind == "banner" else None
+            out.append(Match(rule, start, start + len(text), text, version))
+        return out
+
+    def scan_file(self, path: Path, size: int) -> Iterator[tuple[Match, bytes | mmap.mmap]]:
+        if size == 0:
+            return
+        with path.open("rb") as fh:
+            if size < 65536:
+                data: bytes | mmap.mmap = fh.read()
+                for match in self.scan(data):
+                    yield match, data
+                return
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                for match in self.scan(mapped):
+                    yield match, mapped
+
+
+def _bounded(data: bytes | mmap.mmap, start: int, end: int) -> bool:
+    """A token embedded in a longer alphanumeric run is not that token (base64 blobs, hashes)."""
+    before = data[start - 1] if start > 0 else None
+    after = data[end] if end < len(data) else None
+    return before not in _ALNUM and after not in _ALNUM
+
+
+def redact(text: bytes | str) -> str:
+    value = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    if len(value) <= 8:
+        return "*" * len(value)
+    return f"{value[:4]}…{value[-2:]} ({len(value)} chars)"

@@ -1,0 +1,290 @@
+"""Unpack a firmware image with unblob into a private work dir, within a budget.
+
+unblob runs in a child process (its own session, so the whole group including extractor commands can be
+killed). The parent polls the output tree: it enforces the byte, file-count and wall-time budgets, and it
+hands files that have stopped changing to the analysers while extraction goes on, so analysis overlaps
+extraction on a second core. After the child ends, symlinks that escape the output tree are removed and
+recorded, and every chunk unblob found is listed with its handler and location.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cybersafe.evidence.firmware._sasquatch import install_shim
+from cybersafe.evidence.firmware.budget import Budget
+from cybersafe.evidence.firmware.model import Area, NotExamined, UnpackProblem
+
+# handlers whose output is a file tree (as opposed to one decompressed stream or a carved binary)
+FS_HANDLERS = (
+    "squashfs", "extfs", "cpio", "tar", "zip", "jffs2", "ubi", "ubifs", "romfs", "cramfs", "yaffs", "fat",
+    "iso9660", "sevenzip", "rar", "erofs", "ntfs", "arj", "arc", "cab", "ar", "dmg", "partclone", "minix_fs",
+    "solaris_ufs", "ufs", "btrfs", "ipkg", "lzh", "msi", "stuffit", "qnap", "qnx", "instar", "engenius", "chk",
+    "trx", "fpkg", "bdl", "airoha", "moxa", "shrs", "xalz", "sparse", "uzip", "deafbead", "hdr1", "hdr2",
+)  # fmt: skip
+_POLL_S = 0.1
+# When is an extracted file complete, so analysis can start while unblob goes on? Extractors restore the
+# archive's timestamps after writing a file (unsquashfs, tar, debugfs), so an mtime from before the run means
+# "done"; otherwise the file must be unchanged across two polls and untouched for a while. Parallel unsquashfs
+# creates every file empty first, so size and a fresh mtime alone prove nothing. The final pass re-analyses
+# any file whose size or mtime changed afterwards, so this only decides how much work overlaps.
+_RESTORED_MARGIN_NS = 2_000_000_000
+_STABLE_AGE_NS = 2_000_000_000
+
+# Called with the files that are complete so far and the time the analysers may spend before the next poll.
+FileSink = Callable[[list[tuple[Path, int]], float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    handler: str
+    task: Path
+    start: int
+    end: int
+    chunk_file: Path
+    extract_dir: Path
+
+
+@dataclass
+class UnpackResult:
+    extract_root: Path
+    chunks: list[Chunk] = field(default_factory=list)
+    problems: list[UnpackProblem] = field(default_factory=list)
+    gaps: list[NotExamined] = field(default_factory=list)
+    files: int = 0
+    bytes_written: int = 0
+    duration_s: float = 0.0
+
+
+@dataclass
+class _Snapshot:
+    # path -> (size, mtime_ns); str keys: the tree is walked every poll, Path objects would cost more than the walk
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)
+    entries: int = 0
+    bytes_total: int = 0
+
+
+def walk_tree(root: Path) -> _Snapshot:
+    snap = _Snapshot()
+    stack = [str(root)]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                for entry in it:
+                    snap.entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(entry.path)
+                    elif stat.S_ISREG(st.st_mode):
+                        snap.bytes_total += st.st_size
+                        snap.files[entry.path] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            continue
+    return snap
+
+
+def unpack(image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None) -> UnpackResult:
+    """Extract ``image`` under ``workdir/out``; never raises for hostile content, records problems instead."""
+    started = time.monotonic()
+    extract_root = workdir / "out"
+    extract_root.mkdir(parents=True, exist_ok=True)
+    result = UnpackResult(extract_root=extract_root)
+    bin_dir = install_shim(workdir / "bin")
+    env = dict(os.environ)
+    # the shim, then this interpreter's scripts dir (jefferson, ubireader_* are pip entry points of unblob)
+    env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONWARNINGS"] = "ignore"
+    cmd = [
+        sys.executable,
+        "-m",
+        "cybersafe.evidence.firmware._unblob_child",
+        str(image.resolve()),
+        str(workdir.resolve()),
+        str(budget.depth),
+        str(budget.bytes_written),
+    ]
+    stderr_path = workdir / "child.stderr"
+    with stderr_path.open("wb") as stderr:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            exceeded = _supervise(proc, extract_root, budget, started, sink)
+        finally:
+            _kill_group(proc)
+    result.duration_s = time.monotonic() - started
+    if exceeded is not None:
+        result.problems.append(UnpackProblem("budget-exceeded", exceeded))
+        result.gaps.append(NotExamined(Area.UNPACK, f"extraction stopped: {exceeded}"))
+    _neutralise_links(extract_root, result)
+    final = walk_tree(extract_root)
+    result.files, result.bytes_written = final.entries, final.bytes_total
+    result_file = workdir / "result.json"
+    if result_file.is_file():
+        data = json.loads(result_file.read_text())
+        for chunk in data["chunks"]:
+            result.chunks.append(
+                Chunk(
+                    handler=chunk["handler"],
+                    task=Path(chunk["task"]),
+                    start=int(chunk["start"]),
+                    end=int(chunk["end"]),
+                    chunk_file=Path(chunk["chunk_file"]),
+                    extract_dir=Path(chunk["extract_dir"]),
+                )
+            )
+        for problem in data["problems"]:
+            where = _relative(problem.get("path"), workdir)
+            result.problems.append(UnpackProblem(problem["kind"], problem["message"], where))
+            if problem["kind"] in _FAILED_EXTRACTION and not _inside_rootfs(problem.get("path"), extract_root):
+                result.gaps.append(
+                    NotExamined(Area.UNPACK, f"a part of the image could not be extracted ({problem['kind']})", where)
+                )
+    elif exceeded is None:
+        tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] if stderr_path.exists() else []
+        reason = f"unblob stopped with exit code {proc.returncode}" + (f": {tail[0][:200]}" if tail else "")
+        result.problems.append(UnpackProblem("extractor-failed", reason))
+        result.gaps.append(NotExamined(Area.UNPACK, reason))
+    if not any(c.handler.startswith(FS_HANDLERS) for c in result.chunks) and not result.gaps:
+        found = sorted({c.handler for c in result.chunks})
+        reason = "no file system or archive was found in the image" + (f" (only {', '.join(found)})" if found else "")
+        result.problems.append(UnpackProblem("unknown-format", reason))
+        result.gaps.append(NotExamined(Area.UNPACK, reason))
+    return result
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes], root: Path, budget: Budget, started: float, sink: FileSink | None
+) -> str | None:
+    previous: dict[str, tuple[int, int]] = {}
+    offered: set[str] = set()
+    restored_before = time.time_ns() - _RESTORED_MARGIN_NS
+    walk_every = _POLL_S
+    last_walk = 0.0
+    while proc.poll() is None:
+        now = time.monotonic()
+        if now - started > budget.wall_s:
+            return f"wall-time budget of {budget.wall_s:.0f} s ({budget.name}) reached"
+        if now - last_walk < walk_every:
+            time.sleep(_POLL_S / 2)
+            continue
+        walk_started = time.monotonic()
+        snap = walk_tree(root)
+        last_walk = time.monotonic()
+        # Walking a huge tree often would steal the core the analysis needs: back off with its cost, and
+        # further while nothing changes (unblob scanning extracted files for chunks writes nothing).
+        idle = snap.files.keys() == previous.keys() and snap.bytes_total == sum(m[0] for m in previous.values())
+        walk_every = min(1.0, walk_every * 1.5) if idle else _POLL_S
+        walk_every = max(walk_every, 5 * (last_walk - walk_started))
+        if snap.bytes_total > budget.bytes_written:
+            return f"byte budget of {budget.bytes_written // (1024 * 1024)} MiB ({budget.name}) reached"
+        if snap.entries > budget.files:
+            return f"file-count budget of {budget.files} ({budget.name}) reached"
+        if sink is not None:
+            cutoff = time.time_ns() - _STABLE_AGE_NS
+            ready = [
+                path
+                for path, meta in snap.files.items()
+                if path not in offered
+                and meta[0] > 0
+                and previous.get(path) == meta
+                and (meta[1] < restored_before or meta[1] < cutoff)
+            ]
+            offered.update(ready)
+            sink([(Path(path), snap.files[path][0]) for path in ready], walk_every)
+        else:
+            time.sleep(_POLL_S)
+        previous = snap.files
+    return None
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    else:
+        # unblob's workers or an extractor may outlive the child; the group goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _neutralise_links(root: Path, result: UnpackResult) -> None:
+    """Remove symlinks that point outside the output tree (unblob rewrites most; this is the last guard)."""
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath) / name
+            if not path.is_symlink():
+                continue
+            try:
+                target = str(path.readlink())
+                resolved = (path.parent / target).resolve()
+                escapes = not resolved.is_relative_to(real_root)
+            except (OSError, RuntimeError):
+                escapes, target = True, "<unresolvable>"
+            if escapes:
+                path.unlink(missing_ok=True)
+                result.problems.append(
+                    UnpackProblem(
+                        "symlink-escape",
+                        f"symlink to {target!r} points outside the image and was removed",
+                        str(path.relative_to(root)),
+                    )
+                )
+
+
+_FAILED_EXTRACTION = frozenset(
+    {
+        "ExtractorDependencyNotFoundReport",
+        "ExtractCommandFailedReport",
+        "ExtractorTimedOut",
+        "UnknownError",
+        "CalculateChunkExceptionReport",
+        "CalculateMultiFileExceptionReport",
+        "OutputDirectoryExistsReport",
+    }
+)
+_ROOTFS_MARKERS = ("etc", "bin", "sbin", "usr")
+
+
+def _inside_rootfs(path: str | None, extract_root: Path) -> bool:
+    """A failure on a file inside an unpacked root file system (a misdetected chunk in some binary) leaves
+    the file system itself examined; a failure on the image or its top-level chunks does not."""
+    if not path:
+        return False
+    current = Path(path).parent
+    while current.is_relative_to(extract_root) and current != extract_root:
+        if current.name.endswith("_extract") and any((current / m).is_dir() for m in _ROOTFS_MARKERS):
+            return True
+        current = current.parent
+    return False
+
+
+def _relative(path: str | None, workdir: Path) -> str | None:
+    if not path:
+        return None
+    try:
+        return str(Path(path).relative_to(workdir / "out"))
+    except ValueError:
+        return Path(path).name

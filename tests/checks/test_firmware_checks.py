@@ -1,0 +1,197 @@
+"""The firmware checks over hand-made inventories: fail with locations, pass with what was examined,
+inconclusive (never pass) when something was not examined."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cybersafe.checks import builtin_check_ids
+from cybersafe.checks.firmware_checks import FIRMWARE_CHECKS, run_firmware_checks
+from cybersafe.checks.interface import AttemptStatus, Verdict
+from cybersafe.evidence.firmware.model import (
+    Account,
+    Area,
+    Confidence,
+    CrackStatus,
+    Credential,
+    ElfHardening,
+    FileRisk,
+    Filesystem,
+    FirmwareInventory,
+    KeyMaterial,
+    NotExamined,
+    Secret,
+    Service,
+)
+
+FIRMWARE_IDS = {
+    "firmware.universal-default-password",
+    "firmware.empty-password",
+    "firmware.hard-coded-credential",
+    "firmware.private-key-embedded",
+    "firmware.weak-key",
+    "firmware.expired-certificate",
+    "firmware.hard-coded-secret",
+    "firmware.cleartext-remote-login-enabled",
+    "firmware.debug-interface-enabled",
+    "firmware.binary-hardening",
+    "firmware.setuid-world-writable",
+}
+
+
+def _account(name: str, algorithm: str, status: CrackStatus, password: str | None = None) -> Account:
+    return Account(name, 0, 0, "/root", "/bin/sh", "/etc/shadow", 1, algorithm, algorithm != "locked", status, password)
+
+
+def _elf(path: str, **kw: Any) -> ElfHardening:
+    base = {
+        "arch": "ARM",
+        "elf_type": "pie-executable",
+        "static": False,
+        "stripped": True,
+        "nx": True,
+        "pie": True,
+        "relro": "full",
+        "canary": True,
+        "fortify": True,
+        "rpath": None,
+        "runpath": None,
+    }
+    base.update(kw)
+    return ElfHardening(path=path, **base)
+
+
+CLEAN = FirmwareInventory(
+    image="fw.bin",
+    sha256="0" * 64,
+    size=10,
+    budget="standard",
+    filesystems=(Filesystem("squashfs_v4_le", "", 0, 10, "/", "unsquashfs"),),
+    files_examined=3,
+    accounts=(_account("root", "sha512crypt", CrackStatus.NOT_MATCHED),),
+    keys=(KeyMaterial("/etc/ssl/ca.pem", 0, "certificate", "RSA", 2048, expired=False),),
+    services=(Service("ssh", "remote-login", "inittab", "/etc/inittab", 2, "::respawn:/usr/sbin/dropbear"),),
+    elf=(_elf("/usr/sbin/dropbear"),),
+    stats={"config_files": 4, "boot_files": 2},
+)
+DIRTY = replace(
+    CLEAN,
+    accounts=(
+        _account("root", "md5crypt", CrackStatus.MATCHED, "admin"),
+        _account("guest", "empty", CrackStatus.NO_HASH),
+    ),
+    credentials=(Credential("/etc/app.conf", 3, "password", "hu…r2 (7 chars)", "password", False),),
+    secrets=(Secret("/usr/bin/app", 4096, "aws-access-key-id", "AKIA…PN (20 chars)", True, Confidence.HIGH),),
+    keys=(
+        KeyMaterial("/etc/ssl/key.pem", 0, "private-key", "RSA", 1024, weak_reasons=("RSA key of 1024 bits",)),
+        KeyMaterial("/etc/ssl/old.pem", 0, "certificate", "EC", 256, expired=True, not_after="2020-01-01"),
+    ),
+    services=(
+        Service("telnetd", "cleartext-login", "inittab", "/etc/inittab", 2, "::respawn:/usr/sbin/telnetd"),
+        Service("serial-shell", "debug", "inittab", "/etc/inittab", 3, "ttyS0::respawn:/bin/sh"),
+    ),
+    elf=(_elf("/bin/busybox", elf_type="executable", pie=False, static=True, canary=None),),
+    file_risks=(FileRisk("/bin/busybox", "setuid", "4755", 0, 0),),
+)
+
+
+def _verdicts(inventory: FirmwareInventory) -> dict[str, Verdict]:
+    return {a.check_id: a.verdict for a in run_firmware_checks(inventory)}
+
+
+def test_firmware_check_ids_are_the_canonical_ones_and_builtin() -> None:
+    ids = {check.ID for check in FIRMWARE_CHECKS}
+    assert ids == FIRMWARE_IDS
+    assert ids <= builtin_check_ids()
+
+
+def test_clean_inventory_passes_and_says_what_was_examined() -> None:
+    attempts = run_firmware_checks(CLEAN)
+
+    assert all(a.status is AttemptStatus.COMPLETED for a in attempts)
+    verdicts = {a.check_id: a.verdict for a in attempts}
+    assert set(verdicts.values()) == {Verdict.PASS}
+    messages = {a.check_id: a.findings[0].message for a in attempts}
+    assert "examined 1 accounts in /etc/shadow" in messages["firmware.universal-default-password"]
+    assert "examined 1 ELF files" in messages["firmware.binary-hardening"]
+
+
+def test_dirty_inventory_fails_every_check_with_locations() -> None:
+    attempts = {a.check_id: a for a in run_firmware_checks(DIRTY)}
+
+    assert {k: a.verdict for k, a in attempts.items()} == dict.fromkeys(FIRMWARE_IDS, Verdict.FAIL)
+    root = attempts["firmware.universal-default-password"].findings[0]
+    assert (str(root.locations[0]), root.facts["password"]) == ("/etc/shadow:1", "admin")
+    secret = attempts["firmware.hard-coded-secret"].findings[0]
+    assert (secret.locations[0].path, secret.locations[0].offset) == ("/usr/bin/app", 4096)
+    assert "inside a binary" in secret.message
+    assert attempts["firmware.binary-hardening"].findings[0].message.endswith("not PIE")
+
+
+@pytest.mark.parametrize(
+    ("area", "check_id"),
+    [
+        pytest.param(Area.PASSWORDS, "firmware.universal-default-password", id="cracking-budget"),
+        pytest.param(Area.SECRETS, "firmware.hard-coded-secret", id="big-file-not-scanned"),
+        pytest.param(Area.PERMISSIONS, "firmware.setuid-world-writable", id="modes-unknown"),
+        pytest.param(Area.ELF, "firmware.binary-hardening", id="elf-not-parsed"),
+    ],
+)
+def test_a_gap_in_the_area_makes_the_check_inconclusive(area: Area, check_id: str) -> None:
+    inventory = replace(CLEAN, not_examined=(NotExamined(area, "budget reached", "/big.bin"),))
+
+    verdicts = _verdicts(inventory)
+
+    assert verdicts[check_id] is Verdict.INCONCLUSIVE
+    assert verdicts["firmware.cleartext-remote-login-enabled"] is Verdict.PASS  # other areas are unaffected
+
+
+def test_a_failure_seen_is_kept_even_when_something_was_not_examined() -> None:
+    inventory = replace(DIRTY, not_examined=(NotExamined(Area.UNPACK, "wall-time budget reached"),))
+
+    assert set(_verdicts(inventory).values()) == {Verdict.FAIL}
+
+
+def test_untested_hash_is_inconclusive_not_pass() -> None:
+    inventory = replace(CLEAN, accounts=(_account("root", "bcrypt", CrackStatus.NOT_TESTED),))
+
+    assert _verdicts(inventory)["firmware.universal-default-password"] is Verdict.INCONCLUSIVE
+
+
+def test_image_without_accounts_or_keys() -> None:
+    inventory = replace(CLEAN, accounts=(), keys=(), elf=())
+
+    verdicts = _verdicts(inventory)
+
+    assert verdicts["firmware.universal-default-password"] is Verdict.INCONCLUSIVE
+    assert verdicts["firmware.expired-certificate"] is Verdict.NOT_APPLICABLE
+    assert verdicts["firmware.binary-hardening"] is Verdict.NOT_APPLICABLE
+
+
+def test_public_keys_and_certificates_are_not_private_key_findings() -> None:
+    inventory = replace(CLEAN, keys=(KeyMaterial("/etc/update.pub", 0, "public-key", "Ed25519", 256), *CLEAN.keys))
+
+    assert _verdicts(inventory)["firmware.private-key-embedded"] is Verdict.PASS
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    areas=st.lists(st.sampled_from(list(Area)), min_size=1, max_size=3),
+    dirty=st.booleans(),
+)
+def test_nothing_not_examined_ever_reads_as_pass(areas: list[Area], dirty: bool) -> None:
+    # Property: for every check, a gap in an area it reads (or in unpacking) blocks a pass.
+    base = DIRTY if dirty else CLEAN
+    inventory = replace(base, not_examined=tuple(NotExamined(a, "budget") for a in areas))
+    if Area.UNPACK in areas:
+        assert Verdict.PASS not in _verdicts(inventory).values()
+    clean_verdicts = _verdicts(replace(base, not_examined=()))
+    for check_id, verdict in _verdicts(inventory).items():
+        # a gap can only move a verdict away from pass, never towards it
+        if clean_verdicts[check_id] is not Verdict.PASS:
+            assert verdict is clean_verdicts[check_id]

@@ -1,0 +1,175 @@
+"""Hostile images: nothing written outside the work dir, bounded time and memory, a problem recorded,
+no traceback, temp data removed, and no check turns what was not examined into a pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import resource
+import tarfile
+import time
+import uuid
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.evidence.firmware.fwfixtures import TEST_BUDGET, image
+
+from cybersafe.checks.firmware_checks import run_firmware_checks
+from cybersafe.checks.interface import Verdict
+from cybersafe.evidence.firmware.model import Area
+from cybersafe.evidence.firmware.scan import scan_image
+
+pytestmark = pytest.mark.slow
+
+MiB = 1024 * 1024
+
+
+def _escape_target() -> Path:
+    return Path("/tmp") / f"cybersafe-pwned-{uuid.uuid4().hex}"
+
+
+def _tar_traversal(tmp: Path, target: Path) -> Path:
+    path = tmp / "traversal.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("etc/passwd", b"root:x:0:0::/root:/bin/sh\n"), ("../" * 16 + str(target)[1:], b"pwned")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _zip_traversal(tmp: Path, target: Path) -> Path:
+    path = tmp / "traversal.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("etc/hostname", "device\n")
+        zf.writestr("../" * 16 + str(target)[1:], "pwned")
+    return path
+
+
+def _symlink_escape(tmp: Path, target: Path) -> Path:
+    # a symlink out of the tree, then a file written through it
+    path = tmp / "symlink.tar"
+    with tarfile.open(path, "w") as tar:
+        link = tarfile.TarInfo("etc/link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = str(target.parent)
+        tar.addfile(link)
+        data = b"pwned"
+        info = tarfile.TarInfo(f"etc/link/{target.name}")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _gzip_bomb(tmp: Path, _: Path) -> Path:
+    # 512 MiB of zeros in ~0.5 MiB: far beyond the test budget's 48 MiB
+    path = tmp / "bomb.gz"
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(MiB)
+    with path.open("wb") as fh:
+        for _ in range(512):
+            fh.write(compressor.compress(block))
+        fh.write(compressor.flush())
+    return path
+
+
+def _nested_bomb(tmp: Path, _: Path) -> Path:
+    # zip of zips: 8 x 8 x 8 copies of 2 MiB of zeros = 1 GiB expanded, recursion and bytes both bounded
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", bytes(2 * MiB))
+    data = inner.getvalue()
+    for level in range(3):
+        outer = io.BytesIO()
+        with zipfile.ZipFile(outer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for i in range(8):
+                zf.writestr(f"l{level}-{i}.zip", data)
+        data = outer.getvalue()
+    path = tmp / "nested.zip"
+    path.write_bytes(data)
+    return path
+
+
+def _truncated(tmp: Path, _: Path) -> Path:
+    data = image("vuln-squashfs-xz").read_bytes()
+    path = tmp / "truncated.sqfs"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _random(tmp: Path, _: Path) -> Path:
+    path = tmp / "random.bin"
+    path.write_bytes(os.urandom(256 * 1024))
+    return path
+
+
+CASES: list[tuple[str, Callable[[Path, Path], Path], set[str]]] = [
+    ("tar-traversal", _tar_traversal, set()),
+    ("zip-traversal", _zip_traversal, set()),
+    ("symlink-escape", _symlink_escape, set()),
+    ("gzip-bomb", _gzip_bomb, {"budget"}),
+    ("nested-archive-bomb", _nested_bomb, {"budget"}),
+    ("truncated-filesystem", _truncated, {"gap"}),
+    ("random-bytes", _random, {"gap"}),
+]
+
+
+@pytest.mark.parametrize(("builder", "expect"), [pytest.param(b, e, id=n) for n, b, e in CASES])
+def test_hostile_image_is_contained(tmp_path: Path, builder: Callable[[Path, Path], Path], expect: set[str]) -> None:
+    # Given a hostile image and an empty parent for the private work dir
+    target = _escape_target()
+    hostile = builder(tmp_path, target)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    # When it is scanned within the test budget
+    started = time.monotonic()
+    inv = scan_image(hostile, TEST_BUDGET, now=dt.datetime.now(dt.UTC), workdir_parent=work)
+    elapsed = time.monotonic() - started
+
+    # Then nothing escaped, the work dir is gone, time and memory stayed bounded
+    assert not target.exists()
+    assert not (target.parent / "link").exists()
+    assert list(work.iterdir()) == []
+    assert elapsed < TEST_BUDGET.wall_s + 15
+    peak_child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_child_kib < 1024 * 1024  # < 1 GiB in any extraction process so far
+    # and a problem or a gap says what happened
+    assert inv.problems or inv.not_examined
+    if "budget" in expect:
+        assert any(
+            p.kind == "budget-exceeded"
+            or "EFBIG" in p.message
+            or "File too large" in p.message
+            or p.kind in ("ExtractCommandFailedReport", "UnknownError")
+            for p in inv.problems
+        )
+        assert inv.gaps(Area.SECRETS)
+    if "gap" in expect:
+        assert inv.gaps(Area.SECRETS)
+    # and what was not examined never reads as a pass
+    if inv.gaps(Area.SECRETS):
+        verdicts = {a.check_id: a.verdict for a in run_firmware_checks(inv)}
+        assert Verdict.PASS not in verdicts.values(), verdicts
+
+
+@pytest.mark.parametrize("builder", [pytest.param(_tar_traversal, id="tar"), pytest.param(_zip_traversal, id="zip")])
+def test_traversal_is_recorded_as_a_problem(tmp_path: Path, builder: Callable[[Path, Path], Path]) -> None:
+    target = _escape_target()
+    inv = scan_image(builder(tmp_path, target), TEST_BUDGET, workdir_parent=tmp_path)
+
+    assert not target.exists()
+    traversal = [p for p in inv.problems if p.kind == "path-traversal"]
+    assert traversal and target.name in traversal[0].message
+    assert not inv.gaps(Area.SECRETS)  # the hostile entry is refused, the rest of the archive is examined
+
+
+def test_unreadable_path_is_one_input_error(tmp_path: Path) -> None:
+    from cybersafe.errors import InputError
+
+    with pytest.raises(InputError, match=r"missing\.img: firmware: not a readable file"):
+        scan_image(tmp_path / "missing.img", TEST_BUDGET)

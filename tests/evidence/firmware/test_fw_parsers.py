@@ -1,0 +1,274 @@
+"""The small parsers of the firmware inventory: boot services, config credentials, byte scanner, accounts,
+file modes, keys. Parsers of untrusted input are fuzzed: they never raise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cybersafe.evidence.defaults import default_credentials, default_passwords
+from cybersafe.evidence.firmware import configcreds, keys, services
+from cybersafe.evidence.firmware.accounts import PasswdFile, crack, hash_algorithm, parse_accounts
+from cybersafe.evidence.firmware.metadata import cpio_metadata, jffs2_metadata, parse_mode_string
+from cybersafe.evidence.firmware.model import CrackStatus
+from cybersafe.evidence.firmware.patterns import ByteScanner, redact
+
+
+def _boot(rel: str, text: str) -> services.BootFile:
+    return services.BootFile(rel, "/" + rel, text)
+
+
+@pytest.mark.parametrize(
+    ("files", "links", "expected"),
+    [
+        pytest.param(
+            [("etc/inetd.conf", "telnet stream tcp nowait root /usr/sbin/telnetd telnetd\n")],
+            set(),
+            [("telnetd", "inetd", 1)],
+            id="inetd",
+        ),
+        pytest.param(
+            [("etc/inetd.conf", "#telnet stream tcp nowait root /usr/sbin/telnetd telnetd\n")],
+            set(),
+            [],
+            id="inetd-commented",
+        ),
+        pytest.param(
+            [("etc/xinetd.d/tftp", "service tftp\n{\n  disable = no\n  server = /usr/sbin/in.tftpd\n}\n")],
+            set(),
+            [("tftpd", "xinetd", 1)],
+            id="xinetd",
+        ),
+        pytest.param(
+            [("etc/xinetd.d/tftp", "service tftp\n{\n  disable = yes\n  server = /usr/sbin/in.tftpd\n}\n")],
+            set(),
+            [],
+            id="xinetd-disabled",
+        ),
+        pytest.param(
+            [("lib/systemd/system/telnet.service", "[Service]\nExecStart=/usr/sbin/telnetd -F\n")],
+            {"telnet.service"},
+            [("telnetd", "systemd", 2)],
+            id="systemd-enabled",
+        ),
+        pytest.param(
+            [("lib/systemd/system/telnet.service", "[Service]\nExecStart=/usr/sbin/telnetd -F\n")],
+            set(),
+            [],
+            id="systemd-not-enabled",
+        ),
+        pytest.param(
+            [
+                (
+                    "etc/init.d/telnet",
+                    "start_service() {\n procd_open_instance\n"
+                    " procd_set_param command /usr/sbin/telnetd -F -l /bin/login\n}\n",
+                )
+            ],
+            {"telnet"},
+            [("telnetd", "procd", 3)],
+            id="openwrt-procd",
+        ),
+        pytest.param(
+            [("etc/init.d/S50ftp", "#!/bin/sh\nbusybox tcpsvd 0 21 ftpd -w /\n")],
+            set(),
+            [("ftpd", "init.d", 2)],
+            id="busybox-applet",
+        ),
+        pytest.param(
+            [("etc/inittab", "ttyS0::respawn:/sbin/getty -L ttyS0 115200 vt100\n")],
+            set(),
+            [],
+            id="getty-with-login-is-fine",
+        ),
+        pytest.param(
+            [("etc/inittab", "console::askfirst:-/bin/sh\n")],
+            set(),
+            [("serial-shell", "inittab", 1)],
+            id="askfirst-shell",
+        ),
+    ],
+)
+def test_boot_services(files: list[tuple[str, str]], links: set[str], expected: list[tuple[str, str, int]]) -> None:
+    found = services.find_services([_boot(rel, text) for rel, text in files], links)
+
+    assert [(s.name, s.mechanism, s.line) for s in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param('admin_password = "S3cr3tPass"\n', [("admin_password", "password")], id="ini"),
+        pytest.param('{"wifi": {"psk": "hunter2hunter2"}}\n', [("psk", "psk")], id="json"),
+        pytest.param("<api_key>a8f5f167f44f4964e6c998dee827110c</api_key>\n", [("api_key", "token")], id="xml"),
+        pytest.param("password = ${ADMIN_PASSWORD}\n", [], id="variable"),
+        pytest.param("password = <your password here>\n", [], id="placeholder"),
+        pytest.param("# password = hunter2\n", [], id="comment"),
+        pytest.param("password_file = /etc/secret\n", [], id="file-reference"),
+        pytest.param("password = example\n", [], id="example"),
+        pytest.param('printf "password: %s" "$1"\n', [], id="format-string"),
+    ],
+)
+def test_config_credentials_have_few_false_positives(text: str, expected: list[tuple[str, str]]) -> None:
+    found = configcreds.find_credentials("etc/app.conf", "/etc/app.conf", text.encode())
+
+    assert [(c.key, c.kind) for c in found] == expected
+
+
+def test_config_paths() -> None:
+    assert configcreds.is_config_path("etc/app.conf")
+    assert configcreds.is_config_path("etc/config/network")
+    assert not configcreds.is_config_path("usr/share/doc/app/README.md")
+    assert not configcreds.is_config_path("usr/bin/app")
+
+
+def test_byte_scanner_finds_tokens_in_binaries_and_skips_embedded_runs() -> None:
+    scanner = ByteScanner()
+    data = b"\x00\x01AKIAQ3EGRDHM2XWJ7TPN\x00" + b"xAKIAQ3EGRDHM2XWJ7TPNy" + b"\x00BusyBox v1.36.1 (2024)\x00"
+
+    matches = scanner.scan(data)
+
+    assert [(m.rule.name, m.start) for m in matches if m.rule.kind == "secret"] == [("aws-access-key-id", 2)]
+    assert [(m.rule.component, m.version) for m in matches if m.rule.kind == "banner"] == [("busybox", "1.36.1")]
+
+
+def test_redaction_never_shows_the_whole_value() -> None:
+    assert redact("hunter2") == "*******"
+    assert redact(b"AKIAQ3EGRDHM2XWJ7TPN") == "AKIA…PN (20 chars)"
+
+
+@pytest.mark.parametrize(
+    ("field", "algorithm"),
+    [
+        pytest.param("", "empty", id="empty"),
+        pytest.param("!", "locked", id="locked"),
+        pytest.param("*", "locked", id="star"),
+        pytest.param("abJnggxhB/yWI", "des", id="des"),
+        pytest.param("$1$salt$hash", "md5crypt", id="md5"),
+        pytest.param("$5$salt$hash", "sha256crypt", id="sha256"),
+        pytest.param("$6$salt$hash", "sha512crypt", id="sha512"),
+        pytest.param("$2b$05$abcdefghijklmnopqrstuv", "bcrypt", id="bcrypt"),
+        pytest.param("$y$j9T$salt$hash", "yescrypt", id="yescrypt"),
+        pytest.param("{SSHA}xyz", "unknown", id="unknown"),
+    ],
+)
+def test_hash_algorithms(field: str, algorithm: str) -> None:
+    assert hash_algorithm(field) == algorithm
+
+
+def test_cracking_stops_at_its_budget_and_says_so() -> None:
+    # Given a sha512crypt hash with many rounds and no time at all
+    passwd = PasswdFile("/etc/passwd", "root:x:0:0::/root:/bin/sh\n")
+    shadow = PasswdFile("/etc/shadow", "root:$6$rounds=900000$salt$abc:1::::::\n")
+
+    accounts, complete = crack(parse_accounts([passwd], [shadow]), 0.0)
+
+    assert not complete
+    assert accounts[0].crack_status is CrackStatus.NOT_TESTED
+
+
+def test_default_list_has_mirai_and_vendor_defaults() -> None:
+    pairs = default_credentials()
+    assert ("root", "xc3511") in pairs and ("root", "vizxv") in pairs and ("pi", "raspberry") in pairs
+    assert ("root", "") in pairs  # Mirai's "(none)"
+    assert "" not in default_passwords()
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        pytest.param("-rwsr-xr-x", 0o104755, id="setuid"),
+        pytest.param("drwxrwxrwt", 0o041777, id="sticky"),
+        pytest.param("-rwSr--r--", 0o104644, id="setuid-no-exec"),
+        pytest.param("lrwxrwxrwx", 0o120777, id="symlink"),
+    ],
+)
+def test_mode_strings(text: str, mode: int) -> None:
+    assert parse_mode_string(text) == mode
+
+
+def test_cpio_newc_headers(tmp_path: Path) -> None:
+    def entry(name: str, mode: int, data: bytes = b"") -> bytes:
+        fields = [1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0]
+        head = b"070701" + b"".join(f"{v:08x}".encode() for v in fields) + name.encode() + b"\x00"
+        head += b"\x00" * (-len(head) % 4)
+        return head + data + b"\x00" * (-len(data) % 4)
+
+    archive = entry("bin/su", 0o104755, b"x") + entry("tmp", 0o041777) + entry("TRAILER!!!", 0)
+    path = tmp_path / "a.cpio"
+    path.write_bytes(archive)
+
+    assert cpio_metadata(path) == {"bin/su": (0o104755, 0, 0), "tmp": (0o041777, 0, 0)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=4096))
+def test_untrusted_parsers_never_raise(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.getbasetemp() / "fuzz.bin"
+    path.write_bytes(b"070701" + data)
+    cpio_metadata(path)
+    path.write_bytes(b"\x85\x19\x01\xe0" + data)
+    jffs2_metadata(path)
+    ByteScanner().scan(data)
+    configcreds.find_credentials("etc/x.conf", "/etc/x.conf", data)
+    services.find_services([_boot("etc/inittab", data.decode("latin-1"))], set())
+    keys.parse_key_file("etc/dropbear/dropbear_rsa_host_key", "/x", data, dt.datetime.now(dt.UTC))
+    keys.parse_key_file("etc/ssl/x.der", "/x", data, dt.datetime.now(dt.UTC))
+    keys.parse_pem(
+        "/x",
+        b"-----BEGIN CERTIFICATE-----\n" + data + b"\n-----END CERTIFICATE-----",
+        0,
+        "pem-certificate",
+        dt.datetime.now(dt.UTC),
+    )
+    parse_accounts([PasswdFile("/etc/passwd", data.decode("latin-1"))], [])
+
+
+# Regressions for bugs the fuzz suite (tests/fuzz/test_fuzz_firmware.py) found.
+
+
+def test_nul_in_a_hash_is_unsupported_not_a_crash() -> None:
+    parsed = parse_accounts([], [PasswdFile("/etc/shadow", "root:$1$\x00ab:1::::::")])
+
+    accounts, complete = crack(parsed, 1.0)
+
+    assert complete and accounts[0].crack_status is CrackStatus.UNSUPPORTED
+
+
+def test_negative_cpio_sizes_do_not_loop(tmp_path: Path) -> None:
+    header = b"070707" + b"000000" * 2 + b"100644" + b"000000" * 4 + b"0" * 11 + b"-00046" + b"-0000000046"
+    path = tmp_path / "c.cpio"
+    path.write_bytes(header)
+
+    assert cpio_metadata(path) is None
+
+
+def test_certificate_with_unknown_signature_oid_is_still_described() -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    ecdsa_sha256 = bytes.fromhex("06082a8648ce3d040302")
+    der = cert.public_bytes(serialization.Encoding.DER).replace(ecdsa_sha256, ecdsa_sha256[:-1] + b"\x09")
+
+    found = keys.parse_key_file("etc/cert.der", "/etc/cert.der", der, now)
+
+    assert found is not None and found.kind == "certificate" and found.signature_algorithm == "unknown"
