@@ -18,6 +18,8 @@ from cybersafe.errors import InputError
 Loc = tuple[str | int, ...]
 
 _MAX_BYTES = 16 * 1024 * 1024  # a dossier or catalog is text written by people; refuse absurd inputs
+_MAX_NODES = 100_000  # aliases can multiply a small text into a huge document ("billion laughs")
+_MAX_DEPTH = 200
 
 
 class _NoDatesLoader(yaml.SafeLoader):
@@ -66,6 +68,11 @@ def load_yaml(path: Path, error: type[InputError] = InputError) -> LocatedDocume
     return parse_yaml(text, str(path), error)
 
 
+def _one_line(text: object) -> str:
+    """pyyaml messages carry multi-line marks and keys may hold control characters: one line, always."""
+    return " ".join(str(text).split())
+
+
 def parse_yaml(text: str, file: str, error: type[InputError] = InputError) -> LocatedDocument:
     try:
         node = yaml.compose(text, Loader=_NoDatesLoader)
@@ -75,18 +82,47 @@ def parse_yaml(text: str, file: str, error: type[InputError] = InputError) -> Lo
         context = ""
         if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
             context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
-        raise error(f"malformed YAML: {exc.problem or exc.context}{context}", file=file, line=line) from None
+        problem = _one_line(f"{exc.problem or exc.context}{context}")
+        raise error(f"malformed YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
-        raise error(f"malformed YAML: {exc}", file=file) from None
+        raise error(f"malformed YAML: {_one_line(exc)}", file=file) from None
+    except RecursionError:
+        raise error("malformed YAML: nested too deeply", file=file) from None
     doc = LocatedDocument(file=file, data=None)
     if node is None:
         raise error("empty document", file=file, line=1)
-    doc.data = _construct(node, (), doc, error)
+    doc.data = _construct(node, (), doc, error, _Walk())
     return doc
 
 
-def _construct(node: yaml.Node, loc: Loc, doc: LocatedDocument, error: type[InputError]) -> Any:
-    doc.lines[loc] = node.start_mark.line + 1
+@dataclass
+class _Walk:
+    nodes: int = 0
+    path: set[int] = field(default_factory=set)  # ids of the nodes being built: an alias back to one is a cycle
+
+
+def _construct(node: yaml.Node, loc: Loc, doc: LocatedDocument, error: type[InputError], walk: _Walk) -> Any:
+    doc.lines.setdefault(loc, node.start_mark.line + 1)
+    walk.nodes += 1
+    line = node.start_mark.line + 1
+    if walk.nodes > _MAX_NODES:
+        raise error(f"more than {_MAX_NODES:,} values (an alias bomb?)", file=doc.file, line=line)
+    if len(loc) > _MAX_DEPTH:
+        raise error(f"nested more than {_MAX_DEPTH} levels deep", file=doc.file, line=line)
+    if id(node) in walk.path:
+        raise error("recursive YAML alias", file=doc.file, line=line, field=_dotted(loc) or None)
+    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        return _scalar(node, doc, error)
+    walk.path.add(id(node))
+    try:
+        return _construct_collection(node, loc, doc, error, walk)
+    finally:
+        walk.path.discard(id(node))
+
+
+def _construct_collection(
+    node: yaml.MappingNode | yaml.SequenceNode, loc: Loc, doc: LocatedDocument, error: type[InputError], walk: _Walk
+) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -100,11 +136,9 @@ def _construct(node: yaml.Node, loc: Loc, doc: LocatedDocument, error: type[Inpu
                 raise error(
                     "duplicate key", file=doc.file, line=key_node.start_mark.line + 1, field=_dotted((*loc, name))
                 )
-            out[name] = _construct(value_node, (*loc, name), doc, error)
+            out[name] = _construct(value_node, (*loc, name), doc, error, walk)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(child, (*loc, i), doc, error) for i, child in enumerate(node.value)]
-    return _scalar(node, doc, error)
+    return [_construct(child, (*loc, i), doc, error, walk) for i, child in enumerate(node.value)]
 
 
 def _scalar(node: yaml.Node, doc: LocatedDocument, error: type[InputError]) -> Any:
@@ -112,8 +146,10 @@ def _scalar(node: yaml.Node, doc: LocatedDocument, error: type[InputError]) -> A
         raise error("expected a scalar", file=doc.file, line=node.start_mark.line + 1)
     try:
         return _NoDatesLoader("").construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise error(f"bad scalar: {exc}", file=doc.file, line=node.start_mark.line + 1) from None
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # e.g. "!!int x" or "!!timestamp x": an explicit tag whose constructor rejects the text
+        problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
+        raise error(f"bad scalar {node.tag}: {_one_line(problem)}", file=doc.file, line=node.start_mark.line + 1) from None
 
 
 def _dotted(loc: Iterable[str | int]) -> str:
@@ -122,7 +158,8 @@ def _dotted(loc: Iterable[str | int]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            name = _one_line(part) if any(c.isspace() and c != " " for c in str(part)) else str(part)
+            text += f".{name}" if text else name
     return text
 
 
