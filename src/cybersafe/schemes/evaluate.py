@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cybersafe.checks.interface import CheckAttempt, Verdict
@@ -84,7 +84,15 @@ def level_status(verdicts: Iterable[Verdict]) -> SchemeStatus:
 class LeafResult:
     leaf: Leaf
     verdict: Verdict
-    detail: str | None = None
+    _detail: str | None = None
+    _source: RequirementResult | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def detail(self) -> str | None:
+        """Why the leaf has its verdict; for a requirement reference, that requirement's reason (lazy)."""
+        if self._detail is None and self._source is not None:
+            return self._source.reason
+        return self._detail
 
 
 class RequirementResult:
@@ -229,7 +237,7 @@ class Evaluator:
                 return LeafResult(leaf, _I, f"needs manual test {leaf.ref}")
             return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
         result = self.requirement_key(leaf.ref)
-        return LeafResult(leaf, result.verdict, result.reason)
+        return LeafResult(leaf, result.verdict, None, result)
 
     def _check_leaf(self, leaf: Leaf) -> LeafResult:
         attempt = self.attempts.get(leaf.ref)
@@ -348,7 +356,8 @@ class Evaluator:
 
     # schemes ------------------------------------------------------------------------------------------
     def scheme(self, scheme: Scheme) -> SchemeResult:
-        results = tuple(self.requirement(req) for req in scheme.requirements)
+        cache = self._requirement_cache
+        results = tuple(cache.get(req.key) or self.requirement(req) for req in scheme.requirements)
         counts = _counts(r.verdict for r in results)
         if not scheme.modelled:
             return SchemeResult(scheme, SchemeStatus.NOT_MODELLED, None, (), results, counts)
