@@ -203,13 +203,20 @@ def load_assessment(path: Path) -> Assessment:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("malformed JSON: nested too deeply", file=path) from None
     try:
         return Assessment.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = ".".join(_one_line(str(p)) for p in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise InputError(message, file=path, field=field or None) from None
+
+
+def _one_line(text: str) -> str:
+    """A key of the file as part of a one-line field name: non-printable characters escaped as ``repr`` does."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def assessment_json_schema() -> dict[str, Any]:

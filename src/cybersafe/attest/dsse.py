@@ -64,6 +64,8 @@ def decode_payload(envelope: Any) -> tuple[bytes, dict[str, Any]]:
         statement = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise VerificationFailed("envelope: payload is not JSON") from None
+    except RecursionError:
+        raise VerificationFailed("envelope: payload is JSON nested too deeply") from None
     if not isinstance(statement, dict):
         raise VerificationFailed("envelope: payload is not a JSON object")
     return body, statement
@@ -110,7 +112,19 @@ def verify_envelope(envelope: Any, public_keys: Mapping[str, Ed25519PublicKey]) 
 
 
 def _short(keyid: str) -> str:
-    return keyid[:16] + "…" if len(keyid) > 16 else keyid
+    shown = one_line(keyid)
+    return shown[:16] + "…" if len(shown) > 16 else shown
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to echo into a one-line message: each non-printable character escaped as ``repr`` does.
+
+    Printable text (any script, ``…`` included) is unchanged; line breaks of every kind (``\\n``, ``\\r``,
+    U+2028, ...), other control and format characters become ``\\n``, ``\\x1b``, ``\\u202e`` and so on.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _b64decode(value: Any, what: str) -> bytes:

@@ -12,7 +12,7 @@ from cybersafe.label.render import LabelFormat, render
 from cybersafe.results import Assessment
 
 
-def issue_and_render_all(  # noqa: PLR0917 - signature fixed for make demo
+def issue_and_render_all(  # signature fixed for make demo
     assessment: Assessment,
     out_dir: Path,
     private_key: Ed25519PrivateKey,

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from cybersafe.attest.dsse import STATEMENT_TYPE, decode_payload, sign_statement
+from cybersafe.attest.dsse import STATEMENT_TYPE, decode_payload, one_line, sign_statement
 from cybersafe.attest.keys import key_id
 from cybersafe.dossier.model import DefaultPasswordApproach, Dossier
 from cybersafe.errors import CybersafeError, InputError, UnknownScheme, VerificationFailed
@@ -80,7 +80,7 @@ def label_level(result: SchemeResultOut) -> str | None:
     return None
 
 
-def issue_label(  # noqa: PLR0917 - positional signature fixed by the labels contract
+def issue_label(  # positional signature fixed by the labels contract
     assessment: Assessment,
     scheme_id: str,
     private_key: Ed25519PrivateKey,
@@ -162,7 +162,7 @@ def record_from_statement(statement: dict[str, Any]) -> LabelRecord:
         return LabelRecord.model_validate(statement.get("predicate"))
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = ".".join(one_line(str(p)) for p in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise VerificationFailed(
             f"statement: predicate.{field}: {message}" if field else f"statement: {message}"
@@ -194,6 +194,8 @@ def read_envelope(path: Path) -> dict[str, Any]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise VerificationFailed(f"envelope: {path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise VerificationFailed(f"envelope: {path}: not valid JSON (nested too deeply)") from None
     if isinstance(data, dict) and data.get("schema") == "cybersafe/label/v1":
         raise VerificationFailed(f"envelope: {path} is a bare label record, not a signed envelope")
     if not isinstance(data, dict):
@@ -217,7 +219,7 @@ def _dossier(assessment: Assessment) -> Dossier:
         return Dossier.model_validate(assessment.dossier)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = ".".join(one_line(str(p)) for p in first["loc"])
         raise InputError(first["msg"], field=f"dossier.{field}") from None
 
 

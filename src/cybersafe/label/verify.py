@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from cybersafe.attest.dsse import decode_payload, verify_envelope
+from cybersafe.attest.dsse import decode_payload, one_line, verify_envelope
 from cybersafe.attest.keys import key_id
 from cybersafe.errors import InputError, VerificationFailed
 from cybersafe.label.issue import record_from_statement
@@ -99,7 +99,8 @@ def check_label(
     results: list[CheckResult] = []
 
     def add(name: str, ok: bool, message: str) -> None:
-        results.append(CheckResult(name, CheckStatus.PASS if ok else CheckStatus.FAIL, message))
+        # messages quote the (unverified) record's text: every check line must stay one line
+        results.append(CheckResult(name, CheckStatus.PASS if ok else CheckStatus.FAIL, one_line(message)))
 
     # 1. envelope shape and payload
     try:
@@ -108,7 +109,8 @@ def check_label(
         add("envelope", False, _strip(str(exc), "envelope"))
         return VerificationReport(None, None, tuple(results))
     add("envelope", True, "DSSE envelope with an in-toto payload")
-    signer_ids = [s.get("keyid") for s in envelope.get("signatures") or [] if isinstance(s, dict)]
+    signatures = envelope.get("signatures")
+    signer_ids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
 
     # 2. signature
     if public_key is None:

@@ -176,11 +176,15 @@ async def probe_http(session: ProbeSession, port: int, *, tls: bool) -> HttpFind
 
 
 def _same_host_path(location: str, address: str, port: int) -> str | None:
-    """A redirect is followed only when it stays on the probed host and port."""
-    parts = urlsplit(location)
+    """A redirect is followed only when it stays on the probed host and port (a malformed URL: not followed)."""
+    try:
+        parts = urlsplit(location)
+        target_port = parts.port  # ValueError when out of range or not a number
+    except ValueError:  # e.g. "http://[::1" (unclosed IPv6 bracket) or "http://host:99999/"
+        return None
     if not parts.netloc:
         path = parts.path or "/"
         return path if path.startswith("/") else "/" + path
-    if parts.hostname == address and (parts.port or (443 if parts.scheme == "https" else 80)) == port:
+    if parts.hostname == address and (target_port or (443 if parts.scheme == "https" else 80)) == port:
         return parts.path or "/"
     return None

@@ -46,7 +46,7 @@ async def audit_ssh(session: ProbeSession, port: int) -> SshResult:
         return SshResult(port, False, "ssh-audit timed out", auth_methods=methods, auth_methods_evidence=methods_line)
     try:
         data = json.loads(output[output.index("{") :]) if "{" in output else None
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if code not in _AUDIT_OK or not isinstance(data, dict):
         reason = printable(output.strip().encode(), 160) or f"exit status {code}"
@@ -59,7 +59,12 @@ def parse_audit(
 ) -> SshResult:
     algorithms: list[SshAlgorithm] = []
     for kind in ("kex", "key", "enc", "mac"):
-        for entry in data.get(kind) or []:
+        entries = data.get(kind) or []
+        if not isinstance(entries, list):
+            # not ssh-audit's shape: the algorithm list is unknown, so the audit did not complete (never a pass)
+            reason = f"ssh-audit: unexpected report: {kind!r} is a {type(entries).__name__}, not a list"
+            return SshResult(port, False, reason, auth_methods=methods, auth_methods_evidence=methods_line)
+        for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("algorithm"), str):
                 continue
             notes = entry.get("notes")
@@ -71,8 +76,8 @@ def parse_audit(
                     kind=kind,
                     name=entry["algorithm"],
                     key_size=size if isinstance(size, int) else None,
-                    audit_fail=tuple(str(n) for n in notes.get("fail", []) or []),
-                    audit_warn=tuple(str(n) for n in notes.get("warn", []) or []),
+                    audit_fail=_notes(notes.get("fail")),
+                    audit_warn=_notes(notes.get("warn")),
                 )
             )
     banner = data.get("banner")
@@ -85,6 +90,15 @@ def parse_audit(
         auth_methods=methods,
         auth_methods_evidence=methods_line,
     )
+
+
+def _notes(value: Any) -> tuple[str, ...]:
+    """ssh-audit notes are a list of texts; a single non-empty value of another type still counts as one note."""
+    if not value:
+        return ()
+    if isinstance(value, list):
+        return tuple(str(n) for n in value)
+    return (str(value),)
 
 
 _METHODS = re.compile(r"Permission denied \(([a-z0-9@.,-]+)\)")

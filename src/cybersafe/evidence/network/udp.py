@@ -76,10 +76,14 @@ def ssdp_location(answer: UdpAnswer, address: str) -> tuple[int, str, bool] | No
     location = next((v for k, v in answer.fields if k == "LOCATION"), None)
     if not location:
         return None
-    parts = urlsplit(location)
+    try:
+        parts = urlsplit(location)
+        explicit_port = parts.port  # ValueError when out of range or not a number
+    except ValueError:  # a malformed URL (e.g. "http://[x/", port 70000): nothing to fetch
+        return None
     if parts.hostname != address or parts.scheme not in ("http", "https"):
         return None
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = explicit_port or (443 if parts.scheme == "https" else 80)
     return port, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), parts.scheme == "https"
 
 
