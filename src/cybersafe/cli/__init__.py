@@ -35,6 +35,9 @@ def _register() -> None:
     from cybersafe.cli import label as label_cli
 
     label_cli.register(app)
+    from cybersafe.cli import registry as registry_cli
+
+    registry_cli.register(app)
 
 
 _register()

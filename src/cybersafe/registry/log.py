@@ -1,0 +1,212 @@
+"""The transparency log stored in the registry database.
+
+Every label event is one leaf. ``log_nodes`` keeps the hash of every complete subtree, so a root, an
+inclusion proof or a consistency proof costs one indexed query for at most ~2*log2(n) rows. Appends lock
+the single ``log_state`` row (PostgreSQL ``FOR UPDATE``; SQLite writers start with ``BEGIN IMMEDIATE``), and
+the leaves, nodes, size and the new signed tree head are written in the caller's transaction, together
+with the label change that caused them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from cybersafe.registry import merkle
+from cybersafe.registry.models import LabelEvent, LogKey, LogNode, LogState, TreeHead
+
+LOG_NAME = "cybersafe-registry/v1"
+_SHIFT = 48
+
+
+def node_pos(level: int, index: int) -> int:
+    return (level << _SHIFT) | index
+
+
+def canonical_json(data: object) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sth_message(tree_size: int, timestamp_ms: int, root_hash: bytes) -> bytes:
+    """The bytes a tree head signature covers."""
+    return canonical_json(
+        {"log": LOG_NAME, "tree_size": tree_size, "timestamp": timestamp_ms, "root_hash": root_hash.hex()}
+    )
+
+
+def raw_public_key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedTreeHead:
+    tree_size: int
+    root_hash: bytes
+    timestamp_ms: int
+    signature: bytes
+
+    def as_json(self) -> dict[str, object]:
+        import base64
+
+        return {
+            "log": LOG_NAME,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash.hex(),
+            "timestamp": self.timestamp_ms,
+            "signature": base64.b64encode(self.signature).decode(),
+        }
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    label_id: str
+    kind: str
+    at: dt.datetime
+    entry: bytes
+
+
+def ensure_log_key(engine: Engine) -> Ed25519PrivateKey:
+    """The log signing key, generated and stored on first start."""
+    with engine.begin() as conn:
+        row = conn.execute(select(LogKey.private_key_pem).where(LogKey.id == 1)).scalar_one_or_none()
+        if row is None:
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
+            public = key.public_key()
+            conn.execute(
+                insert(LogKey).values(
+                    id=1,
+                    key_id=raw_public_key_id(public),
+                    private_key_pem=pem,
+                    public_key_pem=public.public_bytes(
+                        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                    ).decode(),
+                    created=dt.datetime.now(dt.UTC),
+                )
+            )
+            return key
+    loaded = serialization.load_pem_private_key(row.encode(), password=None)
+    assert isinstance(loaded, Ed25519PrivateKey)
+    return loaded
+
+
+# Runs one SELECT with "?" placeholders and positional parameters; returns (pos, hash) rows.
+NodeFetcher = Callable[..., Iterable[Sequence[Any]]]
+NODES_SQL = "SELECT pos, hash FROM log_nodes WHERE pos IN (SELECT unnest(CAST(? AS bigint[])))"
+
+
+def fetch_with(run_sql: NodeFetcher, keys: set[merkle.NodeKey], *, postgres: bool) -> dict[merkle.NodeKey, bytes]:
+    """Fetch nodes in one query. PostgreSQL gets one array parameter, so the statement is prepared once
+    and reused; SQLite gets the positions inlined: they are integers computed here, never user text."""
+    if not keys:
+        return {}
+    positions = sorted(node_pos(level, index) for level, index in keys)
+    if postgres:
+        rows = run_sql(NODES_SQL, positions)
+    else:
+        inlined = ",".join(str(int(p)) for p in positions)
+        rows = run_sql(f"SELECT pos, hash FROM log_nodes WHERE pos IN ({inlined})")  # noqa: S608 - integers only
+    mask = (1 << _SHIFT) - 1
+    return {(int(pos) >> _SHIFT, int(pos) & mask): bytes(digest) for pos, digest in rows}
+
+
+def run_with(run_sql: NodeFetcher, algorithm: Callable[[merkle.NodeGetter], merkle.T], *, postgres: bool) -> merkle.T:
+    """Run a proof algorithm: learn the nodes it reads, fetch them in ONE query, run it for real."""
+    nodes = fetch_with(run_sql, merkle.needed_nodes(algorithm), postgres=postgres)
+    return algorithm(merkle.getter_from(nodes))
+
+
+def _sql(conn: Connection) -> NodeFetcher:
+    postgres = conn.dialect.name == "postgresql"
+
+    def run(sql: str, *params: Any) -> Iterable[Sequence[Any]]:
+        if postgres:
+            sql = sql.replace("?", "%s")
+        return conn.exec_driver_sql(sql, params).all() if params else conn.exec_driver_sql(sql).all()
+
+    return run
+
+
+def _fetch(conn: Connection, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+    return fetch_with(_sql(conn), keys, postgres=conn.dialect.name == "postgresql")
+
+
+def _run(conn: Connection, algorithm: Callable[[merkle.NodeGetter], merkle.T]) -> merkle.T:
+    return run_with(_sql(conn), algorithm, postgres=conn.dialect.name == "postgresql")
+
+
+def append(
+    conn: Connection, events: Sequence[NewEvent], key: Ed25519PrivateKey, now: dt.datetime
+) -> tuple[int, SignedTreeHead]:
+    """Append events as leaves, sign the new tree head; returns (index of the first event, tree head)."""
+    size = conn.execute(select(LogState.size).where(LogState.id == 1).with_for_update()).scalar_one()
+    peaks = _fetch(conn, set(merkle.peaks(size)))
+    created = merkle.new_nodes(size, [merkle.leaf_hash(e.entry) for e in events], peaks)
+    if events:
+        conn.execute(
+            insert(LabelEvent),
+            [
+                {"log_index": size + i, "label_id": e.label_id, "kind": e.kind, "at": e.at, "entry": e.entry}
+                for i, e in enumerate(events)
+            ],
+        )
+        conn.execute(insert(LogNode), [{"pos": node_pos(*k), "hash": h} for k, h in created.items()])
+    new_size = size + len(events)
+    conn.execute(update(LogState).where(LogState.id == 1).values(size=new_size))
+    known = {**peaks, **created}
+    root_hash = merkle.root(new_size, merkle.getter_from(known)) if new_size else merkle.EMPTY_ROOT
+    timestamp_ms = int(now.timestamp() * 1000)
+    head = SignedTreeHead(new_size, root_hash, timestamp_ms, key.sign(sth_message(new_size, timestamp_ms, root_hash)))
+    if events:
+        conn.execute(
+            insert(TreeHead).values(
+                tree_size=new_size, root_hash=root_hash, timestamp_ms=timestamp_ms, signature=head.signature
+            )
+        )
+    return size, head
+
+
+def latest_tree_head(conn: Connection) -> SignedTreeHead | None:
+    row = conn.execute(select(TreeHead).order_by(TreeHead.tree_size.desc()).limit(1)).first()
+    return None if row is None else _head(row)
+
+
+def tree_head(conn: Connection, tree_size: int) -> SignedTreeHead | None:
+    row = conn.execute(select(TreeHead).where(TreeHead.tree_size == tree_size)).first()
+    return None if row is None else _head(row)
+
+
+def _head(row: object) -> SignedTreeHead:
+    return SignedTreeHead(
+        int(row.tree_size),  # type: ignore[attr-defined]
+        bytes(row.root_hash),  # type: ignore[attr-defined]
+        int(row.timestamp_ms),  # type: ignore[attr-defined]
+        bytes(row.signature),  # type: ignore[attr-defined]
+    )
+
+
+def inclusion_proof(conn: Connection, index: int, tree_size: int) -> list[bytes]:
+    return _run(conn, lambda get: merkle.inclusion_path(index, tree_size, get))
+
+
+def consistency_proof(conn: Connection, first: int, second: int) -> list[bytes]:
+    return _run(conn, lambda get: merkle.consistency_path(first, second, get))
+
+
+def root_at(conn: Connection, tree_size: int) -> bytes:
+    return _run(conn, lambda get: merkle.root(tree_size, get))
+
+
+def log_size(conn: Connection) -> int:
+    return int(conn.execute(select(LogState.size).where(LogState.id == 1)).scalar_one())

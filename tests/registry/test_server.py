@@ -1,0 +1,272 @@
+"""The registry as users meet it: a real uvicorn process, a browser, a crash, the CLI and `verify`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from registry_support import Actors
+from sqlalchemy import func, select
+
+from conftest import BACKENDS, Server, setup_actors  # type: ignore[import-not-found]
+from cybersafe.attest.keys import load_public_key
+from cybersafe.registry import db, log, merkle
+from cybersafe.registry.client import RegistryClient, verify_with_registry
+from cybersafe.registry.models import Label, LabelEvent, LogNode, LogState, TreeHead
+from cybersafe.registry.verify import check_tree_head, parse_tree_head
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--disable-quic",
+]  # fmt: skip
+
+
+def _prepare(url: str) -> Actors:
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    log.ensure_log_key(engine)
+    actors = setup_actors(engine)
+    engine.dispose()
+    return actors
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Actors]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'registry.sqlite3'}"
+    actors = _prepare(url)
+    server = Server(url).start()
+    yield server, actors
+    server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_label_page_in_headless_chromium(live: tuple[Server, Actors], tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    server, actors = live
+    # Given one valid label and one revoked label in a running registry
+    client = RegistryClient(server.url, actors.issuer)
+    good = client.publish(actors.envelope(model="BR-1", name="Door Camera"))["label_id"]
+    bad = client.publish(actors.envelope(model="BR-2", name="Baby Monitor"))["label_id"]
+    client.revoke(bad, "default password found in firmware 2.3.4")
+    client.close()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            # When a phone-sized browser opens the page behind the QR code
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(f"{server.url}/l/{good}")
+            # Then it shows the status in plain words, the support end and a verified mark
+            assert page.locator("h2[data-status]").inner_text() == "Valid"
+            assert page.locator("#verified").get_attribute("data-verified") == "true"
+            assert "Verified." in page.locator("#verified").inner_text()
+            assert "2031-12-31" in page.content()
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            shot = tmp_path / "label-valid.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            page.goto(f"{server.url}/l/{bad}")
+            assert page.locator("h2[data-status]").inner_text() == "Revoked"
+            assert "default password found" in page.content()
+            page.screenshot(path=str(tmp_path / "label-revoked.png"), full_page=True)
+            # And the home page search leads to the comparison page
+            page.goto(f"{server.url}/?q=widget")
+            page.get_by_label("Product, model, manufacturer or label number").fill("door camera")
+            page.get_by_role("button", name="Search").click()
+            page.locator("input[name=labels]").first.check()
+            page.get_by_role("button", name="Compare selected").click()
+            assert "Door Camera" in page.locator("table").inner_text()
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Actors], tmp_path: Path) -> None:
+    # Given a label file, when the issuer publishes it with the CLI, then `verify_with_registry` passes every
+    # check, remembers the tree head, and later sees the log grow consistently; a revocation fails the status.
+    import subprocess
+    import sys
+
+    server, actors = live
+    envelope = actors.envelope(model="CLI-1")
+    label_file = tmp_path / "label.json"
+    label_file.write_text(json.dumps(envelope))
+    exe = str(Path(sys.executable).parent / "cybersafe")
+    done = subprocess.run(
+        [exe, "registry", "publish", str(label_file), "--token", actors.issuer, "--url", server.url, "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    label_id = json.loads(done.stdout)["label_id"]
+    state = tmp_path / "state.json"
+    first = verify_with_registry(envelope, server.url, state)
+    assert all(c.status == "pass" for c in first), first
+    assert "first contact" in first[-1].message
+    _call(server.url, actors.issuer, "publish", actors.envelope(model="CLI-2"))
+    second = verify_with_registry(envelope, server.url, state)
+    assert all(c.status == "pass" for c in second), second
+    assert "grew consistently" in second[-1].message
+    bad = subprocess.run(
+        [exe, "registry", "revoke", label_id, "--reason", "test", "--token", actors.manufacturer, "--url", server.url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "HTTP 403" in bad.stderr
+    _call(server.url, actors.issuer, "revoke", label_id, "lab found a flaw")
+    third = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
+    assert third["registry.status"].status == "fail"
+    assert third["registry.log-inclusion"].status == "pass"
+
+
+@pytest.mark.slow
+def test_verify_detects_a_rewritten_log(live: tuple[Server, Actors], tmp_path: Path) -> None:
+    # Given a remembered tree head, when the registry later presents a log whose history differs,
+    # then the consistency check fails.
+    server, actors = live
+    envelope = actors.envelope(model="FORK-1")
+    _call(server.url, actors.issuer, "publish", envelope)
+    state = tmp_path / "state.json"
+    assert all(c.status == "pass" for c in verify_with_registry(envelope, server.url, state))
+    remembered = json.loads(state.read_text())
+    entry = remembered["logs"][server.url]
+    entry["root_hash"] = "00" * 32  # what a forked (rewritten) log would look like from here
+    state.write_text(json.dumps(remembered))
+    checks = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
+    assert checks["registry.log-consistency"].status == "fail"
+    other = verify_with_registry(actors.envelope(model="NEVER"), server.url, tmp_path / "s2.json")
+    assert other[0].status == "fail"
+    assert "not found" in other[0].message
+    unreachable = verify_with_registry(envelope, "http://127.0.0.1:9", tmp_path / "s3.json")
+    assert [c.status for c in unreachable] == ["fail"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_during_a_burst_of_publishes_loses_nothing_acknowledged(
+    backend: str, make_database_url: Callable[[str], str]
+) -> None:
+    # Given a registry process taking publishes from 4 concurrent clients
+    url = make_database_url(backend)
+    actors = _prepare(url)
+    server = Server(url).start()
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def burst() -> None:
+        with httpx.Client(base_url=server.url, headers=actors.headers("issuer"), timeout=10) as http:
+            while not stop.is_set():
+                envelope = actors.envelope(model=f"K-{threading.get_ident()}-{time.monotonic_ns()}")
+                try:
+                    response = http.post("/api/v1/labels", json=envelope)
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 201:
+                    with lock:
+                        acknowledged.append(response.json()["label_id"])
+
+    threads = [threading.Thread(target=burst) for _ in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # When the server is killed with SIGKILL mid-burst
+    server.kill()
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert len(acknowledged) >= 40
+    # Then after a restart every acknowledged label is there, the log verifies, and nothing is half-written
+    restarted = Server(url).start()
+    try:
+        with httpx.Client(base_url=restarted.url, timeout=10) as http:
+            for label_id in acknowledged:
+                response = http.get(f"/api/v1/labels/{label_id}")
+                assert response.status_code == 200, label_id
+                assert response.json()["status"] == "active"
+            head = parse_tree_head(http.get("/api/v1/log/sth").json())
+            check_tree_head(head, load_public_key(http.get("/api/v1/log/key").json()["public_key_pem"]))
+            entries: list[bytes] = []
+            for start in range(0, head.tree_size, 1000):
+                rows = http.get(f"/api/v1/log/entries?start={start}&end={min(start + 1000, head.tree_size)}").json()
+                entries += [r["entry"].encode() for r in rows["entries"]]
+        assert len(entries) == head.tree_size
+        assert _rfc_root(entries) == head.root_hash
+        _assert_database_is_whole(url, head.tree_size, set(acknowledged))
+        # And the log carries on: a new publish after the crash extends it
+        after = _call(restarted.url, actors.issuer, "publish", actors.envelope(model="AFTER"))
+        assert after["log_index"] == head.tree_size
+    finally:
+        restarted.stop()
+
+
+def _call(url: str, token: str, method: str, *args: Any) -> dict[str, Any]:
+    with RegistryClient(url, token) as client:
+        return dict(getattr(client, method)(*args))
+
+
+def _rfc_root(entries: list[bytes]) -> bytes:
+    nodes = merkle.new_nodes(0, [merkle.leaf_hash(e) for e in entries], {})
+    return merkle.root(len(entries), merkle.getter_from(nodes))
+
+
+def _assert_database_is_whole(url: str, size: int, acknowledged: set[str]) -> None:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(LogState.size)).scalar_one() == size
+            assert conn.execute(select(func.count()).select_from(LabelEvent)).scalar_one() == size
+            assert conn.execute(select(func.max(TreeHead.tree_size))).scalar_one() == size
+            expected_nodes = sum(size >> level for level in range(size.bit_length()))
+            assert conn.execute(select(func.count()).select_from(LogNode)).scalar_one() == expected_nodes
+            labels = set(conn.execute(select(Label.label_id)).scalars())
+            issued = set(conn.execute(select(LabelEvent.label_id).where(LabelEvent.kind == "issued")).scalars())
+            assert labels == issued  # no label without its log entry, no entry without its label
+            assert acknowledged <= labels
+            docs: list[Any] = list(conn.execute(select(Label.document)).scalars())
+            assert all(json.loads(d)["log"]["events"] for d in docs)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_cybersafe_verify_with_registry_option(live: tuple[Server, Actors], tmp_path: Path) -> None:
+    # Given a published label file and the issuer's public key, when `cybersafe verify --registry` runs,
+    # then the signature checks and the registry checks all pass (exit 0) and appear in the JSON report.
+    import subprocess
+    import sys
+
+    from registry_support import public_pem
+
+    server, actors = live
+    envelope = actors.envelope(model="VERIFY-1")
+    _call(server.url, actors.issuer, "publish", envelope)
+    label_file = tmp_path / "label.json"
+    label_file.write_text(json.dumps(envelope))
+    pub = tmp_path / "issuer.pub"
+    pub.write_text(public_pem(actors.issuer_key))
+    exe = str(Path(sys.executable).parent / "cybersafe")
+    cmd = [exe, "verify", str(label_file), "--key", str(pub), "--registry", server.url,
+           "--registry-state", str(tmp_path / "heads.json"), "--format", "json", "--now", "2026-06-01T00:00:00+00:00"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    names = {c["check"]: c["status"] for c in report["checks"]}
+    assert names["registry.log-inclusion"] == "pass"
+    assert names["registry.status"] == "pass"
+    assert (tmp_path / "heads.json").exists()
