@@ -104,5 +104,9 @@ class RichProgress:
         if task in self._tasks:
             self._progress.remove_task(self._tasks.pop(task))
 
+    def note(self, text: str) -> None:
+        """A step of a longer job, printed above the progress bars."""
+        self._progress.console.print(f"[bold cyan]>[/] {text}")
+
     def close(self) -> None:
         self._progress.stop()

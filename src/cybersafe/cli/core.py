@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(scheme_app)
     app.command("crosswalk")(crosswalk_command)
     app.command("recognize")(recognize_command)
+    app.command("demo")(demo_command)
 
 
 @handle_errors
@@ -369,3 +370,51 @@ def recognize_command(
                 table.add_row(str(step.leaf), str(step.leaf.kind), closes)
             console.print(table)
     raise typer.Exit(EXIT_OK if result.fully_covered else EXIT_NOT_MET)
+
+
+@handle_errors
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where everything is written.")] = Path("out/demo"),
+    device: Annotated[
+        bool, typer.Option("--device/--no-device", help="Probe a simulated camera on loopback (127.77.0.1).")
+    ] = True,
+    now: Annotated[str | None, typer.Option("--now", help="Assessment time (ISO 8601); default: now.")] = None,
+) -> None:
+    """Run the whole job on the bundled example product (examples/smart-camera).
+
+    Builds its firmware, imports its vulnerability data, probes a simulated device, assesses it against every
+    scheme, writes the reports and paperwork, issues a signed label for every scheme met, publishes the labels
+    to an embedded SQLite registry and verifies them against its transparency log.
+    """
+    from cybersafe.demo import run_demo
+
+    progress = RichProgress()
+    try:
+        result = run_demo(
+            out,
+            now=parse_now(now),
+            progress=progress,
+            step=progress.note,
+            with_device=device,
+        )
+    finally:
+        progress.close()
+    table = Table(title="Example product: Nordlicht SecureCam 2 (NL-CAM2), one assessment, every scheme")
+    table.add_column("scheme", no_wrap=True)
+    table.add_column("status")
+    for key, status in result.statuses.items():
+        table.add_row(key, styled(status.split(" ", 1)[0]).append(status[len(status.split(" ", 1)[0]) :]))
+    console.print(table)
+    console.print(f"assessment: {result.assessment}")
+    console.print("reports:    " + ", ".join(p.name for p in result.reports))
+    console.print(f"paperwork:  {len(result.paperwork)} files in {out / 'paperwork'}")
+    envelopes = [p for p in result.labels if p.name.endswith(".label.json")]
+    console.print(f"labels:     {len(envelopes)} signed labels (PNG + SVG + envelope) in {out / 'labels'}")
+    for line in result.verified:
+        console.print(f"  verified: {line}")
+    if result.registry is not None:
+        console.print(
+            f"registry:   {result.registry}  (browse: cybersafe registry serve --db sqlite:///{result.registry})"
+        )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
