@@ -56,11 +56,17 @@ def test_example_dossier_loads(example_dossier_path: Path) -> None:
             "dossier.yaml:7: manual_results[0].id: unknown check id 'firmware.no-such-check'",
             id="unknown-check-id",
         ),
-        pytest.param(MINIMAL + "facts: {flies: true}\n", "dossier.yaml:6: facts.flies: unknown fact", id="unknown-fact"),
+        pytest.param(
+            MINIMAL + "facts: {flies: true}\n", "dossier.yaml:6: facts.flies: unknown fact", id="unknown-fact"
+        ),
         pytest.param(MINIMAL.replace("v1", "v9"), "dossier.yaml:1: schema: expected schema", id="wrong-schema"),
-        pytest.param(MINIMAL.replace("  model: X1\n", ""), "dossier.yaml:3: product.model: required field", id="missing"),
+        pytest.param(
+            MINIMAL.replace("  model: X1\n", ""), "dossier.yaml:3: product.model: required field", id="missing"
+        ),
         pytest.param("", "dossier.yaml:1: empty document", id="empty"),
-        pytest.param(MINIMAL + "markets: [us]\nmarkets: [eu]\n", "dossier.yaml:7: markets: duplicate key", id="dup-key"),
+        pytest.param(
+            MINIMAL + "markets: [us]\nmarkets: [eu]\n", "dossier.yaml:7: markets: duplicate key", id="dup-key"
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_file_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
