@@ -34,7 +34,7 @@ def _loopback_only() -> Iterator[None]:
     def _allowed(address: object) -> bool:
         if isinstance(address, tuple) and address:
             host = str(address[0])
-            return host.startswith("127.") or host in ("::1", "localhost") or host.startswith("::ffff:127.")
+            return host.startswith(("127.", "::ffff:127.")) or host in ("::1", "localhost")
         return True  # unix sockets
 
     def connect(self: socket.socket, address: object) -> None:

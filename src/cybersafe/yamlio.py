@@ -149,7 +149,9 @@ def _scalar(node: yaml.Node, doc: LocatedDocument, error: type[InputError]) -> A
     except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
         # e.g. "!!int x" or "!!timestamp x": an explicit tag whose constructor rejects the text
         problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
-        raise error(f"bad scalar {node.tag}: {_one_line(problem)}", file=doc.file, line=node.start_mark.line + 1) from None
+        raise error(
+            f"bad scalar {node.tag}: {_one_line(problem)}", file=doc.file, line=node.start_mark.line + 1
+        ) from None
 
 
 def _dotted(loc: Iterable[str | int]) -> str:

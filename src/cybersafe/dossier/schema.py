@@ -41,4 +41,4 @@ def write_schemas() -> list[Path]:
 
 if __name__ == "__main__":
     for written_path in write_schemas():
-        print(written_path)  # noqa: T201 - a maintenance entry point
+        print(written_path)

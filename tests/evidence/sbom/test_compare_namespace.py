@@ -15,9 +15,7 @@ def test_observed_generic_without_namespace_matches_declared_namespaced_componen
 
 
 def test_ambiguous_or_other_version_is_still_reported() -> None:
-    ambiguous = compare_declared_observed(
-        ["pkg:generic/a/tool@1", "pkg:generic/b/tool@1"], ["pkg:generic/tool@1"]
-    )
+    ambiguous = compare_declared_observed(["pkg:generic/a/tool@1", "pkg:generic/b/tool@1"], ["pkg:generic/tool@1"])
     assert ambiguous.undeclared == ("pkg:generic/tool@1",)
     mismatch = compare_declared_observed(["pkg:generic/nordlicht/nl-camd@2.4.1"], ["pkg:generic/nl-camd@2.4.0"])
     assert [m.package for m in mismatch.version_mismatches] == ["pkg:generic/nordlicht/nl-camd"]
