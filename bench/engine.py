@@ -1,8 +1,12 @@
 """Engine throughput: evaluate generated dossiers against every scheme, on one core.
 
-Target (issue 2): >= 2,000 dossiers/s. Baseline measured in the same run: the naive way, re-running
-every check for every requirement that names it, scheme by scheme (what testing each scheme separately
-costs), on a sample of the same dossiers.
+Target (issue 2): >= 2,000 dossiers/s. Rates are given in process CPU time (one core; the machine is shared,
+so wall time is printed too). Measured in the same run:
+
+- engine: `assess_dossier` as `cybersafe assess` runs it (declaration checks once each, every scheme);
+- engine without the summary memo: every requirement evaluated in full for every dossier;
+- baseline: the naive way, re-running every check for every requirement that names it, scheme by scheme
+  (what testing each scheme separately costs), on a sample of the same dossiers.
 
     python bench/engine.py [--dossiers 10000] [--baseline 500]
 """
@@ -18,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from cybersafe.assess import assess_dossier, needed_check_ids
+from cybersafe.assess import assess_dossier, needed_check_ids, run_checks
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.interface import Verdict, run_check
 from cybersafe.dossier.facts import derive_facts
@@ -99,6 +103,15 @@ def naive(dossier: Dossier) -> int:
     return runs
 
 
+def full(dossier: Dossier, catalog: Any, schemes: Any) -> None:
+    """The engine with every requirement evaluated in full (no summary memo)."""
+    evidence = Evidence(dossier=dossier, as_of=NOW.date())
+    attempts = run_checks(BUILTIN_CHECKS, evidence, needed_check_ids(catalog, schemes))
+    evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier))
+    for scheme in schemes:
+        evaluator._scheme_in_full(scheme)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dossiers", type=int, default=10_000)
@@ -111,31 +124,44 @@ def main() -> None:
     generated = time.perf_counter() - started
     wanted = len(needed_check_ids(catalog, schemes))
 
-    started = time.perf_counter()
-    verdicts = 0
+    assess_dossier(dossiers[0], now=NOW, catalog=catalog, plans=False)  # warm the per-catalog look-ups
+    wall, cpu = time.perf_counter(), time.process_time()
+    statuses = 0
     for dossier in dossiers:
         run = assess_dossier(dossier, now=NOW, catalog=catalog, plans=False)
-        verdicts += sum(len(r.requirements) for r in run.results)
-    engine = time.perf_counter() - started
-    engine_rate = len(dossiers) / engine
+        statuses += len(run.results)
+    engine_cpu, engine_wall = time.process_time() - cpu, time.perf_counter() - wall
+    engine_rate = len(dossiers) / engine_cpu
+    verdicts = sum(len(s.requirements) for s in schemes)
 
     sample = dossiers[: args.baseline]
-    started = time.perf_counter()
+    cpu = time.process_time()
+    for dossier in sample:
+        full(dossier, catalog, schemes)
+    full_rate = len(sample) / (time.process_time() - cpu)
+
+    cpu = time.process_time()
     naive_runs = sum(naive(d) for d in sample)
-    baseline = time.perf_counter() - started
+    baseline = time.process_time() - cpu
     baseline_rate = len(sample) / baseline
 
     print(
         f"schemes: {len(schemes)} ({sum(len(s.requirements) for s in schemes)} requirements); checks needed: {wanted}"
     )
     print(f"generated {len(dossiers)} dossiers in {generated:.1f} s")
-    print(f"engine: {len(dossiers)} dossiers in {engine:.2f} s = {engine_rate:,.0f} dossiers/s (target >= 2,000)")
-    print(f"        {verdicts / len(dossiers):.0f} requirement verdicts per dossier, each check run once")
+    print(
+        f"engine: {len(dossiers)} dossiers in {engine_cpu:.2f} s CPU ({engine_wall:.2f} s wall) = "
+        f"{engine_rate:,.0f} dossiers/s on one core (target >= 2,000)"
+    )
+    print(f"        {verdicts} requirement verdicts and {statuses // len(dossiers)} scheme statuses per dossier")
+    print(f"engine without the summary memo: {full_rate:,.0f} dossiers/s")
     print(
         f"baseline (naive, check re-run per requirement): {len(sample)} dossiers in {baseline:.2f} s = "
         f"{baseline_rate:,.0f} dossiers/s, {naive_runs / len(sample):.0f} check runs per dossier"
     )
-    print(f"ratio: engine is {engine_rate / baseline_rate:.1f}x the naive baseline")
+    print(
+        f"ratio: engine is {engine_rate / baseline_rate:.1f}x the naive baseline ({full_rate / baseline_rate:.1f}x without the memo)"
+    )
 
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ def assess_dossier(
     attempts = run_checks(checks, evidence, wanted)
     progress.finish("checks")
     evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier))
-    results = [evaluator.scheme(scheme) for scheme in schemes]
+    results = evaluator.schemes(schemes)
     run = AssessmentRun(
         dossier=dossier,
         evidence=evidence,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from registry_harness import setup_actors
 from registry_support import Actors, make_envelope, make_record
 
 from cybersafe.registry import merkle
@@ -322,7 +323,6 @@ def test_a_change_made_by_another_process_shows_within_the_cache_window(tmp_path
     import time
     import warnings
 
-    from conftest import setup_actors  # type: ignore[import-not-found]
     from cybersafe.registry.app import create_app
 
     with warnings.catch_warnings():

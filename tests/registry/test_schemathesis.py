@@ -16,7 +16,8 @@ with warnings.catch_warnings():
     from schemathesis import GenerationMode
     from schemathesis.checks import not_a_server_error
 
-from conftest import BACKENDS, setup_actors  # type: ignore[import-not-found]
+from registry_harness import BACKENDS, setup_actors
+
 from cybersafe.registry.app import create_app
 
 STATE: dict[str, Any] = {}

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from registry_harness import BACKENDS, Server, setup_actors
 from registry_support import Actors
 from sqlalchemy import func, select
 
-from conftest import BACKENDS, Server, setup_actors  # type: ignore[import-not-found]
 from cybersafe.attest.keys import load_public_key
 from cybersafe.registry import db, log, merkle
 from cybersafe.registry.client import RegistryClient, verify_with_registry

@@ -113,9 +113,12 @@ class CheckAttempt:
     reason: ErrorReason | None = None
     detail: str | None = None
     duration_s: float = 0.0
+    verdict: Verdict = field(init=False, compare=False)
 
-    @property
-    def verdict(self) -> Verdict:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", self._verdict())
+
+    def _verdict(self) -> Verdict:
         """The check's overall verdict, as a verified_by leaf sees it."""
         if self.status is AttemptStatus.NOT_RUN:
             return Verdict.INCONCLUSIVE
@@ -191,19 +194,26 @@ class Check(ABC):
         return self.finding(Verdict.NOT_APPLICABLE, message, **kwargs)
 
 
+_NOT_RUN: dict[tuple[str, tuple[str, ...]], CheckAttempt] = {}
+
+
 def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
     """Run one check inside the attempt envelope. Nothing is dropped silently."""
-    failure = _failed_requirement(check, evidence)
+    failure = _failed_requirement(check, evidence) if evidence.failures else None
     if failure is not None:
         return CheckAttempt(check.ID, AttemptStatus.ERROR, reason=ErrorReason(failure.reason), detail=failure.detail)
-    missing = [kind.__name__ for kind in check.REQUIRES if evidence.get(kind) is None]
+    missing = tuple(kind.__name__ for kind in check.REQUIRES if kind not in evidence.items)
     if missing:
-        return CheckAttempt(
-            check.ID,
-            AttemptStatus.NOT_RUN,
-            reason=ErrorReason.MISSING_EVIDENCE,
-            detail=f"no {', '.join(missing)} evidence in this assessment",
-        )
+        # The same check without the same evidence always gives the same (immutable) attempt.
+        attempt = _NOT_RUN.get((check.ID, missing))
+        if attempt is None:
+            attempt = _NOT_RUN[(check.ID, missing)] = CheckAttempt(
+                check.ID,
+                AttemptStatus.NOT_RUN,
+                reason=ErrorReason.MISSING_EVIDENCE,
+                detail=f"no {', '.join(missing)} evidence in this assessment",
+            )
+        return attempt
     started = time.perf_counter()
     try:
         findings = tuple(check.run(evidence))

@@ -14,7 +14,7 @@ Rules (DESIGN.md, "Verdict rules"):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,14 +162,32 @@ class LevelResult:
     counts: Mapping[str, int]
 
 
-@dataclass(frozen=True, slots=True)
 class SchemeResult:
-    scheme: Scheme
-    status: SchemeStatus
-    highest_level: str | None
-    levels: tuple[LevelResult, ...]
-    requirements: tuple[RequirementResult, ...]
-    counts: Mapping[str, int]
+    """A scheme's status, levels and counts; its requirement results are built when first read."""
+
+    __slots__ = ("_requirements", "counts", "highest_level", "levels", "scheme", "status")
+
+    def __init__(
+        self,
+        scheme: Scheme,
+        status: SchemeStatus,
+        highest_level: str | None,
+        levels: tuple[LevelResult, ...],
+        requirements: tuple[RequirementResult, ...] | Callable[[], tuple[RequirementResult, ...]],
+        counts: Mapping[str, int],
+    ) -> None:
+        self.scheme = scheme
+        self.status = status
+        self.highest_level = highest_level
+        self.levels = levels
+        self.counts = counts
+        self._requirements = requirements
+
+    @property
+    def requirements(self) -> tuple[RequirementResult, ...]:
+        if callable(self._requirements):
+            self._requirements = self._requirements()
+        return self._requirements
 
     @property
     def missing_evidence(self) -> tuple[str, ...]:
@@ -177,6 +195,58 @@ class SchemeResult:
         return tuple(
             dict.fromkeys(m for r in self.requirements if r.required and r.verdict in (_I, _E) for m in r.missing)
         )
+
+
+@dataclass
+class _SchemePlan:
+    """What a scheme's verdicts depend on, found once per catalog: the key of the summary memo.
+
+    A scheme's status, levels and counts are a pure function of the verdicts of every leaf it reaches
+    (through requirement references too), the facts its conditions read, the ICS rows and the
+    requirement-level manual results of the requirements it reaches. Assessing many variants of a product
+    repeats those inputs, so the summary is memoised on exactly them; requirement results (with their
+    explanations) are still built from this dossier's own evidence when read.
+    """
+
+    leaves: tuple[Leaf, ...]
+    facts: tuple[str, ...]
+    requirements: tuple[Requirement, ...]
+    etsi_ids: tuple[str, ...]
+    memo: dict[tuple[object, ...], tuple[_Summary, ...]] = field(default_factory=dict)
+
+
+_Summary = tuple[SchemeStatus, str | None, tuple[LevelResult, ...], Mapping[str, int]]
+
+
+_MEMO_LIMIT = 4096
+
+
+def _scheme_plan(catalog: Catalog, schemes: tuple[Scheme, ...]) -> _SchemePlan:
+    """The plan of a set of schemes evaluated together (one memo key per dossier, not one per scheme)."""
+    plans: dict[tuple[str, ...], _SchemePlan] = catalog.memo.setdefault("scheme_plans", {})
+    keys = tuple(scheme.key for scheme in schemes)
+    plan = plans.get(keys)
+    if plan is None:
+        leaves: dict[Leaf, None] = {}
+        facts: dict[str, None] = {}
+        reached: dict[str, Requirement] = {}
+        stack = [req for scheme in schemes for req in scheme.requirements]
+        while stack:
+            req = stack.pop()
+            if req.key in reached:
+                continue
+            reached[req.key] = req
+            if req.condition is not None:
+                facts.update(dict.fromkeys(sorted(req.condition.facts())))
+            for leaf in _leaves(req.verified_by):
+                if leaf.kind is LeafKind.REQUIREMENT:
+                    stack.append(catalog.requirement(leaf.ref))
+                else:
+                    leaves[leaf] = None
+        requirements = tuple(reached.values())
+        etsi = tuple(r.id for r in requirements if r.scheme_key.startswith(f"{ETSI_SCHEME}@"))
+        plan = plans[keys] = _SchemePlan(tuple(leaves), tuple(facts), requirements, etsi)
+    return plan
 
 
 def evaluate_condition(condition: Condition, facts: Mapping[str, bool]) -> bool | None:
@@ -253,25 +323,32 @@ class Evaluator:
         return LeafResult(leaf, verdict, detail)
 
     def _declaration_leaf(self, leaf: Leaf) -> LeafResult:
-        value: Any = self._declarations
-        for part in leaf.ref.split("."):
-            value = getattr(value, part, None)
-            if value is None:
-                return LeafResult(leaf, _I, f"not declared: declarations.{leaf.ref}")
-        if value is False:
-            return LeafResult(leaf, _F, f"declared false: declarations.{leaf.ref}")
-        if isinstance(value, list | tuple | dict) and not value:
-            return LeafResult(leaf, _I, f"declared empty: declarations.{leaf.ref}")
-        return LeafResult(leaf, _P, f"declared: declarations.{leaf.ref}")
+        verdict = _declared(self._declarations, leaf.ref)
+        state = _DECLARED_STATE[verdict] if verdict is not _I else _undeclared_state(self._declarations, leaf.ref)
+        return LeafResult(leaf, verdict, f"{state}: declarations.{leaf.ref}")
 
     # trees --------------------------------------------------------------------------------------------
+    def leaf_verdict(self, leaf: Leaf) -> Verdict:
+        """A leaf's verdict alone (the explanation is built only when a report asks for it)."""
+        verdict = self._leaf_verdicts.get(leaf)
+        if verdict is not None:
+            return verdict
+        kind = leaf.kind
+        if kind is LeafKind.CHECK:
+            attempt = self.attempts.get(leaf.ref)
+            verdict = attempt.verdict if attempt is not None else _I
+            if verdict is _I and leaf.ref in self._manual:
+                verdict = Verdict(self._manual[leaf.ref].verdict)
+        elif kind is LeafKind.DECLARATION:
+            verdict = _declared(self._declarations, leaf.ref)
+        else:
+            verdict = self.leaf(leaf).verdict
+        self._leaf_verdicts[leaf] = verdict
+        return verdict
+
     def tree_verdict(self, node: Node) -> Verdict:
         if type(node) is Leaf:
-            try:
-                return self._leaf_verdicts[node]
-            except KeyError:
-                verdict = self._leaf_verdicts[node] = self.leaf(node).verdict
-                return verdict
+            return self._leaf_verdicts.get(node) or self.leaf_verdict(node)
         verdicts = [self.tree_verdict(child) for child in node.children]  # type: ignore[union-attr]
         return all_of(verdicts) if type(node) is AllOf else any_of(verdicts)
 
@@ -356,6 +433,49 @@ class Evaluator:
 
     # schemes ------------------------------------------------------------------------------------------
     def scheme(self, scheme: Scheme) -> SchemeResult:
+        return self.schemes((scheme,))[0]
+
+    def schemes(self, schemes: Sequence[Scheme]) -> list[SchemeResult]:
+        """Results of several schemes; their summaries are memoised on exactly the inputs they depend on."""
+        together = tuple(schemes)
+        plan = _scheme_plan(self.catalog, together)
+        key = self._plan_key(plan)
+        summaries = plan.memo.get(key)
+        if summaries is None:
+            results = [self._scheme_in_full(scheme) for scheme in together]
+            if len(plan.memo) >= _MEMO_LIMIT:
+                plan.memo.clear()
+            plan.memo[key] = tuple((r.status, r.highest_level, r.levels, r.counts) for r in results)
+            return results
+        return [
+            SchemeResult(scheme, status, highest, levels, self._requirements_of(scheme), counts)
+            for scheme, (status, highest, levels, counts) in zip(together, summaries, strict=True)
+        ]
+
+    def _requirements_of(self, scheme: Scheme) -> Callable[[], tuple[RequirementResult, ...]]:
+        cache = self._requirement_cache
+
+        def requirements() -> tuple[RequirementResult, ...]:
+            return tuple(cache.get(req.key) or self.requirement(req) for req in scheme.requirements)
+
+        return requirements
+
+    def _plan_key(self, plan: _SchemePlan) -> tuple[object, ...]:
+        verdicts = self._leaf_verdicts
+        verdict = self.leaf_verdict
+        facts = self.facts
+        key: tuple[object, ...] = (
+            tuple(verdicts.get(x) or verdict(x) for x in plan.leaves),
+            tuple(facts.get(f) for f in plan.facts),
+        )
+        if self._has_ics:
+            ics = self.dossier.ics
+            key += (tuple((e.support, bool(e.justification)) if (e := ics.get(i)) else None for i in plan.etsi_ids),)
+        if self._manual:
+            key += (tuple(m.verdict if (m := self._requirement_manual(r)) else None for r in plan.requirements),)
+        return key
+
+    def _scheme_in_full(self, scheme: Scheme) -> SchemeResult:
         cache = self._requirement_cache
         results = tuple(cache.get(req.key) or self.requirement(req) for req in scheme.requirements)
         counts = _counts(r.verdict for r in results)
@@ -377,6 +497,32 @@ class Evaluator:
         else:
             overall = level_status(r.verdict for r in results if r.required)
         return SchemeResult(scheme, overall, highest, tuple(levels), results, counts)
+
+
+_DECLARED_STATE = {_P: "declared", _F: "declared false"}
+
+
+def _declared(declarations: Any, path: str) -> Verdict:
+    """A declaration key: absent or empty is inconclusive, False fails, anything else passes."""
+    value: Any = declarations
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return _I
+    if value is False:
+        return _F
+    if isinstance(value, list | tuple | dict) and not value:
+        return _I
+    return _P
+
+
+def _undeclared_state(declarations: Any, path: str) -> str:
+    value: Any = declarations
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return "not declared"
+    return "declared empty"
 
 
 def _counts(verdicts: Iterable[Verdict]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
 
 class Obligation(StrEnum):
@@ -54,18 +54,20 @@ class LeafKind(StrEnum):
     REQUIREMENT = "requirement"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Leaf:
+    """A verified_by leaf. Interned: equal leaves are one object, so identity is equality and hashing is cheap
+    (leaves key every evaluation cache)."""
+
     kind: LeafKind
     ref: str  # check id, declaration path, manual id, or "scheme@version:requirement"
-    _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _interned: ClassVar[dict[tuple[LeafKind, str], Leaf]] = {}
 
-    def __post_init__(self) -> None:
-        # Leaves key every evaluation cache; hash them once, not on every look-up.
-        object.__setattr__(self, "_hash", hash((self.kind, self.ref)))
-
-    def __hash__(self) -> int:
-        return self._hash
+    def __new__(cls, kind: LeafKind, ref: str) -> Leaf:
+        found = cls._interned.get((kind, ref))
+        if found is None:
+            found = cls._interned[(kind, ref)] = object.__new__(cls)
+        return found
 
     def __str__(self) -> str:
         return self.ref if self.kind is LeafKind.CHECK else f"{self.kind}:{self.ref}"
