@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import EXAMPLE_DOSSIER
 
 from cybersafe.assess import needed_check_ids, run_checks, select_schemes
 from cybersafe.checks import BUILTIN_CHECKS
@@ -17,7 +18,6 @@ from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Evidence
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.evaluate import Evaluator
-from tests.conftest import EXAMPLE_DOSSIER
 
 BASE = yaml.safe_load(EXAMPLE_DOSSIER.read_text(encoding="utf-8"))
 BASE.pop("artefacts", None)
