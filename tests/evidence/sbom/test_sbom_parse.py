@@ -192,6 +192,33 @@ BAD = [
         id="tag-value-incomplete",
     ),
     pytest.param("hello world", "not a CycloneDX (JSON/XML) or SPDX", id="not-an-sbom"),
+    # found by fuzzing (tests/fuzz/test_fuzz_sbom.py)
+    pytest.param('{"a":' + "[" * 100_000, "bom.json: nested too deeply to read", id="json-nested-100000-deep"),
+    pytest.param(
+        "<bom xmlns='http://cyclonedx.org/schema/bom/1.6'><components>"
+        + "<component type='library'><name>c</name><components>" * 3000
+        + "</components></component>" * 3000
+        + "</components></bom>",
+        "bom.json: nested too deeply to read",
+        id="xml-components-nested-3000-deep",
+    ),
+    pytest.param(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library", "name": "a",'
+        ' "hashes": [{"alg": "SHA-256", "content": 5}]}]}',
+        "components[0].hashes[0].content: missing or not a string",
+        id="hash-content-a-number",
+    ),
+    pytest.param(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"component": {"type": "device", "name": "d",'
+        ' "hashes": {"alg": "SHA-256"}}}}',
+        "metadata.component[0].hashes: must be a list",
+        id="hashes-not-a-list",
+    ),
+    pytest.param(
+        '{"spdxVersion": "SPDX-2.3", "packages": [{"SPDXID": "SPDXRef-a", "name": "a", "externalRefs": true}]}',
+        "packages[0].externalRefs: must be a list",
+        id="spdx-external-refs-not-a-list",
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,13 @@ def load_sbom(path: str | Path) -> SbomDocument:
         raise SbomError(f"larger than {_MAX_BYTES // (1024 * 1024)} MiB, refusing to read", file=path)
     digest = hashlib.sha256(raw).hexdigest()
     text = raw.decode("utf-8-sig", errors="replace")
+    try:
+        return _load_text(path, raw, text, digest)
+    except RecursionError as exc:  # a document nested deeper than the readers' recursion allows
+        raise SbomError("nested too deeply to read (hostile or broken document)", file=path) from exc
+
+
+def _load_text(path: Path, raw: bytes, text: str, digest: str) -> SbomDocument:
     head = text.lstrip()[:4096]
     if head.startswith("{"):
         try:
@@ -77,7 +84,21 @@ def _check_cdx_components(path: Path, items: Any, where: str) -> None:
                 raise SbomError("must be a string", file=path, field=f"{here}.{key}")
         if isinstance(item.get("purl"), str):
             _check_purl(path, item["purl"], f"{here}.purl")
+        _check_cdx_hashes(path, item.get("hashes"), f"{here}.hashes")
         _check_cdx_components(path, item.get("components"), f"{here}.components")
+
+
+def _check_cdx_hashes(path: Path, hashes: Any, where: str) -> None:
+    if hashes is None:
+        return
+    if not isinstance(hashes, list):
+        raise SbomError("must be a list", file=path, field=where)
+    for j, item in enumerate(hashes):
+        if not isinstance(item, dict):
+            raise SbomError("must be an object", file=path, field=f"{where}[{j}]")
+        for key in ("alg", "content"):
+            if not isinstance(item.get(key), str):
+                raise SbomError(f"missing or not a string: {key!r}", file=path, field=f"{where}[{j}].{key}")
 
 
 def _check_purl(path: Path, purl: str, where: str) -> None:
@@ -112,9 +133,11 @@ def _cyclonedx_json(path: Path, data: dict[str, Any], digest: str) -> SbomDocume
 
     try:
         bom = Bom.from_json(data)  # type: ignore[attr-defined]
+    except RecursionError:
+        raise  # load_sbom says "nested too deeply"
     except Exception as exc:
         raise SbomError(f"not a valid CycloneDX {version} document: {_short(exc)}", file=path, field="bom") from exc
-    return _from_bom(path, bom, version, "json", digest)
+    return _converted(path, f"CycloneDX {version}", lambda: _from_bom(path, bom, version, "json", digest))
 
 
 def _cyclonedx_xml(path: Path, raw: bytes, digest: str) -> SbomDocument:
@@ -146,9 +169,21 @@ def _cyclonedx_xml(path: Path, raw: bytes, digest: str) -> SbomDocument:
 
     try:
         bom = Bom.from_xml(root)  # type: ignore[attr-defined]
+    except RecursionError:
+        raise  # load_sbom says "nested too deeply"
     except Exception as exc:
         raise SbomError(f"not a valid CycloneDX {version} document: {_short(exc)}", file=path, field="bom") from exc
-    return _from_bom(path, bom, version, "xml", digest)
+    return _converted(path, f"CycloneDX {version}", lambda: _from_bom(path, bom, version, "xml", digest))
+
+
+def _converted(path: Path, kind: str, convert: Callable[[], SbomDocument]) -> SbomDocument:
+    """Run the library-model -> SbomDocument conversion; a value of a shape the element checks did not
+    foresee (the libraries accept more than they type) becomes an SbomError, never a traceback."""
+    try:
+        return convert()
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        field = "spdx" if kind.startswith("SPDX") else "bom"
+        raise SbomError(f"unexpected value in the {kind} document: {_short(exc)}", file=path, field=field) from exc
 
 
 def _walk(components: Iterable[Any]) -> Iterator[Any]:
@@ -259,7 +294,10 @@ def _spdx(path: Path, data: dict[str, Any] | None, digest: str, encoding: str) -
             for key in ("SPDXID", "name"):
                 if not isinstance(pkg.get(key), str):
                     raise SbomError(f"missing or not a string: {key!r}", file=path, field=f"packages[{i}].{key}")
-            for j, ref in enumerate(pkg.get("externalRefs") or []):
+            refs = pkg.get("externalRefs")
+            if refs is not None and not isinstance(refs, list):
+                raise SbomError("must be a list", file=path, field=f"packages[{i}].externalRefs")
+            for j, ref in enumerate(refs or []):
                 if isinstance(ref, dict) and ref.get("referenceType") == "purl":
                     _check_purl(path, str(ref.get("referenceLocator")), f"packages[{i}].externalRefs[{j}]")
     from spdx_tools.spdx.parser.error import SPDXParsingError
@@ -276,10 +314,13 @@ def _spdx(path: Path, data: dict[str, Any] | None, digest: str, encoding: str) -
         messages = exc.get_messages()  # type: ignore[no-untyped-call]
         first = messages[0] if messages else "unknown error"
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        first = " ".join(str(first).split())
         raise SbomError(f"not a valid SPDX 2.3 document: {first}{more}", file=path, field="spdx") from exc
+    except RecursionError:
+        raise  # load_sbom says "nested too deeply"
     except Exception as exc:
         raise SbomError(f"not a valid SPDX 2.3 document: {_short(exc)}", file=path, field="spdx") from exc
-    return _from_spdx(path, doc, encoding, digest)
+    return _converted(path, "SPDX 2.3", lambda: _from_spdx(path, doc, encoding, digest))
 
 
 def _parse_tagvalue_text(path: Path) -> Any:

@@ -25,7 +25,14 @@ from cybersafe.evidence.vulndb.model import (
 )
 from cybersafe.evidence.vulndb.osv import US, cpe_key, decode_ranges, purl_key
 from cybersafe.evidence.vulndb.store import VulnDb
-from cybersafe.evidence.vulndb.versions import CompiledRange, compile_range, parse_version, scheme_for, version_in_list
+from cybersafe.evidence.vulndb.versions import (
+    CompiledRange,
+    RangeNotEvaluable,
+    compile_range,
+    parse_version,
+    scheme_for,
+    version_in_list,
+)
 from cybersafe.evidence.vulndb.vex import apply_vex
 
 
@@ -39,13 +46,24 @@ class _Target:
     cpe: str | None
 
 
-_RANGE_CACHE: dict[tuple[str, str], list[CompiledRange]] = {}
+# A range that cannot be compiled is cached as the reason why (a str), so each one is reported, never raised.
+_RANGE_CACHE: dict[tuple[str, str], list[CompiledRange | str]] = {}
+_MAX_RANGE_NOTES = 20
 
 
-def _compiled(scheme: str, ranges_json: str) -> list[CompiledRange]:
+def _compile_one(scheme: str, kind: str, events: list[tuple[str, str]]) -> CompiledRange | str:
+    try:
+        return compile_range(scheme, kind, events)
+    except RangeNotEvaluable as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bound univers cannot order: this range only is not evaluable
+        return f"{kind} range cannot be ordered ({type(exc).__name__})"
+
+
+def _compiled(scheme: str, ranges_json: str) -> list[CompiledRange | str]:
     cached = _RANGE_CACHE.get((scheme, ranges_json))
     if cached is None:
-        cached = [compile_range(scheme, kind, events) for kind, events in decode_ranges(ranges_json)]
+        cached = [_compile_one(scheme, kind, events) for kind, events in decode_ranges(ranges_json)]
         if len(_RANGE_CACHE) > 200_000:
             _RANGE_CACHE.clear()
         _RANGE_CACHE[(scheme, ranges_json)] = cached
@@ -130,36 +148,48 @@ def _two_events(ordering: str, events: list[tuple[str, str]], version: Any) -> t
         return None
 
 
+def _range_hit(scheme: str, ranges_text: str, index: int, version: Any) -> tuple[bool, list[str], CompiledRange]:
+    current = _compiled(scheme, ranges_text)[index]
+    if isinstance(current, str):
+        raise RangeNotEvaluable(current)
+    hit = current.contains(version)
+    return hit, (current.fixed_after(version) if hit else []), current
+
+
 def _evaluate(
     version_text: str, scheme: str, ranges_text: str, versions_text: str
-) -> tuple[bool, bool, list[str], str]:
-    """(affected, exact ordering, fixed versions after it, basis)."""
+) -> tuple[bool, bool, list[str], str, str]:
+    """(affected, exact ordering, fixed versions after it, basis, why a range was not evaluable or "")."""
     _, exact = parse_version(scheme, version_text)
     use = scheme if exact else "generic"  # a version the scheme cannot parse: compare everything generically
+    problem = ""
     for index, (kind, events) in enumerate(decode_ranges(ranges_text)):
-        ordering = "semver" if kind == "SEMVER" and use != "generic" else use
-        version, ok = parse_version(ordering, version_text)
-        if ok or ordering == "generic":
-            fast = _two_events(ordering, events, version)
-            if fast is not None:
-                if fast[0]:
-                    return True, exact and ok, fast[1], f"{kind} range"
-                continue
-        current = _compiled(use, ranges_text)[index]
         try:
-            hit = current.contains(version)
-            fixed = current.fixed_after(version) if hit else []
-        except TypeError:  # some bound fell back to libversion ordering: compare everything that way
-            current = _compiled("generic", ranges_text)[index]
-            version, ok = parse_version("generic", version_text)[0], False
-            hit = current.contains(version)
-            fixed = current.fixed_after(version) if hit else []
+            ordering = "semver" if kind == "SEMVER" and use != "generic" else use
+            version, ok = parse_version(ordering, version_text)
+            if ok or ordering == "generic":
+                fast = _two_events(ordering, events, version)
+                if fast is not None:
+                    if fast[0]:
+                        return True, exact and ok, fast[1], f"{kind} range", problem
+                    continue
+            try:
+                hit, fixed, current = _range_hit(use, ranges_text, index, version)
+            except TypeError:  # some bound fell back to libversion ordering: compare everything that way
+                version, ok = parse_version("generic", version_text)[0], False
+                hit, fixed, current = _range_hit("generic", ranges_text, index, version)
+        except RangeNotEvaluable as exc:
+            problem = problem or str(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad range of one record must not stop the matching
+            problem = problem or f"{kind} range cannot be evaluated ({type(exc).__name__})"
+            continue
         if hit:
-            return True, exact and ok and current.exact, fixed, f"{current.kind} range"
+            return True, exact and ok and current.exact, fixed, f"{current.kind} range", problem
     listed = versions_text.split(US) if versions_text else []
     if listed and version_in_list(use, version_text, listed):
-        return True, exact, [], "explicit version list"
-    return False, exact, [], ""
+        return True, exact, [], "explicit version list", problem
+    return False, exact, [], "", problem
 
 
 def match_components(
@@ -182,6 +212,7 @@ def match_components(
                 cpe_keys[i] = parsed[0]
     rows_by_cpe = db.affected_for(cpe_keys.values()) if cpe_keys else {}
     hits: list[tuple[_Target, int, list[str], str, Confidence]] = []
+    unevaluable: dict[int, tuple[str, str]] = {}  # rid -> (component, why): the first range skipped per record
     for i, t in enumerate(targets):
         if t.key and t.key in rows_by_key:
             for rid, eco, scheme, ranges, versions in rows_by_key[t.key]:
@@ -189,7 +220,9 @@ def match_components(
                 if release is False:
                     continue
                 use = scheme if scheme not in ("", "generic") else t.scheme
-                affected, exact, fixed, how = _evaluate(t.version, use, ranges, versions)
+                affected, exact, fixed, how, problem = _evaluate(t.version, use, ranges, versions)
+                if problem and rid not in unevaluable:
+                    unevaluable[rid] = (f"{t.comp.name}@{t.version}", problem)
                 if not affected:
                     continue
                 confidence = Confidence.HIGH if exact else Confidence.MEDIUM
@@ -203,13 +236,15 @@ def match_components(
                 hits.append((t, rid, fixed, basis, confidence))
         elif i in cpe_keys and cpe_keys[i] in rows_by_cpe:
             for rid, _eco, _scheme, ranges, versions in rows_by_cpe[cpe_keys[i]]:
-                affected, _exact, fixed, how = _evaluate(t.version, "generic", ranges, versions)
+                affected, _exact, fixed, how, problem = _evaluate(t.version, "generic", ranges, versions)
+                if problem and rid not in unevaluable:
+                    unevaluable[rid] = (f"{t.comp.name}@{t.version}", problem)
                 if affected:
                     basis = f"CPE fallback {cpe_keys[i]} + {how}; vendor/product match only, verify by hand"
                     hits.append((t, rid, fixed, basis, Confidence.LOW))
         elif t.key is None and t.cpe and cpe_key(t.cpe) is None:
             unmatched.append(Unmatched(t.comp.ref, t.comp.display, "CPE with a wildcard vendor or product: not used"))
-    advisories = db.advisories(rid for _, rid, _, _, _ in hits)
+    advisories = db.advisories([*(rid for _, rid, _, _, _ in hits), *unevaluable])
     kev = db.kev()
     cves = {a for adv in advisories.values() for a in (adv["id"], *adv["aliases"]) if a.startswith("CVE-")}
     epss = db.epss(cves) if cves else {}
@@ -247,6 +282,7 @@ def match_components(
     notes = []
     if db.kev_count() == 0:
         notes.append("the database holds no CISA KEV catalog: known-exploited status is unknown")
+    notes.extend(_range_notes(unevaluable, advisories))
     report = VulnerabilityReport(
         source=source,
         database=str(db.path),
@@ -259,6 +295,27 @@ def match_components(
         notes=tuple(notes),
     )
     return apply_vex(report, vex, list(components))
+
+
+def _range_notes(unevaluable: dict[int, tuple[str, str]], advisories: dict[int, dict[str, Any]]) -> list[str]:
+    """One note per advisory holding a range that could not be evaluated (at most _MAX_RANGE_NOTES)."""
+    items = sorted(
+        (_one_line(str(advisories[rid]["id"])), _one_line(component), why)
+        for rid, (component, why) in unevaluable.items()
+        if rid in advisories and not advisories[rid]["withdrawn"]
+    )
+    notes = [
+        f"advisory {ident}: a version range is not evaluable ({why}); it was skipped when matching {component}"
+        for ident, component, why in items[:_MAX_RANGE_NOTES]
+    ]
+    if len(items) > _MAX_RANGE_NOTES:
+        notes.append(f"{len(items) - _MAX_RANGE_NOTES} more advisories hold a version range that is not evaluable")
+    return notes
+
+
+def _one_line(text: str) -> str:
+    text = text if text.isprintable() else ascii(text)[1:-1]
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4, "none": 5}

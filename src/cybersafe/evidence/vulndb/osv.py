@@ -151,6 +151,7 @@ def parse_osv(data: Any) -> OsvRecord:
     ident, modified = data.get("id"), data.get("modified")
     if not isinstance(ident, str) or not ident:
         raise OsvRecordError("id", "missing or not a string")
+    ident = _label(ident)  # for the element names of the messages; the record keeps data["id"]
     if not isinstance(modified, str) or not modified:
         raise OsvRecordError(f"{ident}.modified", "missing or not a string")
     aliases = data.get("aliases") or []
@@ -160,7 +161,7 @@ def parse_osv(data: Any) -> OsvRecord:
     if not isinstance(affected, list):
         raise OsvRecordError(f"{ident}.affected", "must be a list")
     rows: list[AffectedRow] = []
-    severity, score = _severity(data)
+    severity, score = _severity(data, ident)
     for i, entry in enumerate(affected):
         where = f"{ident}.affected[{i}]"
         if not isinstance(entry, dict):
@@ -217,8 +218,8 @@ def parse_osv(data: Any) -> OsvRecord:
                     cpe_versions = US.join(sorted({*versions, parsed_cpe[1]}))
                 rows.append(AffectedRow(parsed_cpe[0], "", "generic", ranges_json, cpe_versions))
     summary = data.get("summary") or data.get("details") or ""
-    return OsvRecord(
-        id=ident,
+    record = OsvRecord(
+        id=data["id"],
         modified=modified,
         published=data.get("published") if isinstance(data.get("published"), str) else None,
         withdrawn=data.get("withdrawn") if isinstance(data.get("withdrawn"), str) else None,
@@ -228,6 +229,49 @@ def parse_osv(data: Any) -> OsvRecord:
         score=score,
         affected=tuple(rows),
     )
+    _check_encodable(record, ident)
+    return record
+
+
+def _label(ident: str) -> str:
+    """The id as it may appear in a one-line message: control characters and lone surrogates escaped."""
+    if ident.isprintable() and len(ident) <= 120:
+        return ident
+    text = ascii(ident)[1:-1] if not ident.isprintable() else ident
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _check_encodable(record: OsvRecord, ident: str) -> None:
+    """Every stored text must be encodable as UTF-8: JSON escapes can produce lone surrogates (``\\ud800``),
+    which SQLite refuses, and one such value would abort the whole batch. One join and, only when the text is
+    not ASCII, one encode per record."""
+    texts = [record.id, record.modified, record.published or "", record.withdrawn or "", record.summary]
+    texts.extend(record.aliases)
+    for row in record.affected:
+        texts.extend((row.key, row.ecosystem, row.ranges, row.versions))
+    blob = "".join(texts)
+    if blob.isascii():
+        return
+    try:
+        blob.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    named = [("id", record.id), ("modified", record.modified), ("published", record.published or "")]
+    named += [("withdrawn", record.withdrawn or ""), ("summary", record.summary)]
+    named += [(f"aliases[{i}]", alias) for i, alias in enumerate(record.aliases)]
+    named += [("affected", "".join((r.key, r.ecosystem, r.ranges, r.versions))) for r in record.affected]
+    element = next((name for name, text in named if not _encodable(text)), "record")
+    raise OsvRecordError(f"{ident}.{element}", "not valid Unicode text (a lone surrogate escape)")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _cpes(entry: dict[str, Any]) -> list[str]:
@@ -243,9 +287,12 @@ def _cpes(entry: dict[str, Any]) -> list[str]:
     return out
 
 
-def _severity(data: dict[str, Any]) -> tuple[str, float | None]:
+def _severity(data: dict[str, Any], ident: str) -> tuple[str, float | None]:
     score: float | None = None
-    for item in data.get("severity") or []:
+    items = data.get("severity")
+    if items is not None and not isinstance(items, list):
+        raise OsvRecordError(f"{ident}.severity", "must be a list")
+    for item in items or []:
         if isinstance(item, dict) and str(item.get("type", "")).startswith("CVSS_V3"):
             score = cvss3_base_score(str(item.get("score", "")))
             if score is not None:

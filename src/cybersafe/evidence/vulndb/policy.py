@@ -7,9 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cybersafe.errors import InputError
+from cybersafe.yamlio import load_yaml, parse_yaml
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
 CONFIDENCES = ("low", "medium", "high")
@@ -33,25 +32,28 @@ class FixPolicy:
 
 
 def load_policy(path: str | Path | None = None) -> FixPolicy:
+    """The packaged policy, or the one at ``path``; a bad file raises ``InputError`` (file, line, field)."""
     if path is None:
         text = resources.files("cybersafe.evidence.vulndb").joinpath("policy.yaml").read_text(encoding="utf-8")
-        source = "cybersafe/evidence/vulndb/policy.yaml"
+        doc = parse_yaml(text, "cybersafe/evidence/vulndb/policy.yaml")
     else:
-        text = Path(path).read_text(encoding="utf-8")
-        source = str(path)
-    data: Any = yaml.safe_load(text)
+        doc = load_yaml(Path(path))  # malformed YAML, alias bombs, deep nesting: one-line InputError
+    source = doc.file
+    data: Any = doc.data
     if not isinstance(data, dict):
-        raise InputError("not a mapping", file=source)
+        raise InputError("not a mapping", file=source, line=doc.line_of(()))
     for key, allowed in (
         ("fail_at_or_above", SEVERITIES),
         ("unknown_severity_as", SEVERITIES),
         ("report_only_confidence", CONFIDENCES),
     ):
         if data.get(key) not in allowed:
-            raise InputError(f"must be one of {', '.join(allowed)}", file=source, field=key)
+            raise InputError(f"must be one of {', '.join(allowed)}", file=source, line=doc.line_of((key,)), field=key)
     mapping = data.get("finding_severity")
     if not isinstance(mapping, dict):
-        raise InputError("must be a mapping", file=source, field="finding_severity")
+        raise InputError(
+            "must be a mapping", file=source, line=doc.line_of(("finding_severity",)), field="finding_severity"
+        )
     return FixPolicy(
         fail_at_or_above=data["fail_at_or_above"],
         unknown_severity_as=data["unknown_severity_as"],

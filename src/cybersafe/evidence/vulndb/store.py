@@ -4,7 +4,10 @@ Layout: ``advisories`` (one row per OSV id, with ``modified`` and the import dat
 per affected package of an advisory, keyed by package key, index on the key), ``aliases``, ``kev``,
 ``epss`` and ``imports`` (what was imported when). Re-import is incremental and idempotent: a record whose
 ``modified`` is not newer than the stored one is left alone. A broken record is recorded as a problem and
-skipped; the rest of the file is imported.
+skipped; the rest of the file is imported. A file that cannot be read at all (not UTF-8 JSON, nested deeper
+than the JSON reader allows, a corrupt gzip stream, a header row that is no CSV) raises ``VulnDbError``
+naming the file. A ``.gz`` file is decompressed as a stream and refused beyond ``MAX_GZIP_BYTES`` (a gzip
+bomb must not take the machine's memory).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,8 @@ ENV_VAR = "CYBERSAFE_VULNDB"
 SCHEMA_VERSION = "2"  # 2: ranges stored pre-split (osv.encode_ranges), not as JSON
 _BATCH = 5000
 _MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_GZIP_BYTES = 512 * 1024 * 1024  # decompressed size of one .gz file; the EPSS CSV is ~10 MiB
+_GZIP_CHUNK = 1024 * 1024
 
 _ADVISORY_QUERY = (
     "SELECT rid, id, modified, published, withdrawn, summary, aliases, severity, score, first_seen FROM advisories"
@@ -211,7 +217,7 @@ class VulnDb:
         if path.suffix == ".zip":
             try:
                 archive = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a member name not UTF-8
                 raise VulnDbError(f"{path}: not a readable zip archive: {exc}") from exc
             with archive:
                 return [self._import_osv(str(path), _zip_records(path, archive), progress, now)]
@@ -222,6 +228,10 @@ class VulnDb:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise VulnDbError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+            except UnicodeDecodeError as exc:
+                raise VulnDbError(f"{path}: not valid JSON: not UTF-8 text (byte {exc.start})") from exc
+            except RecursionError as exc:
+                raise VulnDbError(f"{path}: not readable JSON: nested too deeply") from exc
             if isinstance(data, dict) and isinstance(data.get("vulnerabilities"), list) and "catalogVersion" in data:
                 return [self._import_kev(str(path), _kev_json(data), now)]
             items = data if isinstance(data, list) else [data]
@@ -278,7 +288,8 @@ class VulnDb:
                 report.skip(where, data.message)
                 continue
             if isinstance(data, dict):  # cheap look first: an unchanged record is not parsed at all
-                seen = existing.get(data.get("id"))  # type: ignore[arg-type]
+                ident = data.get("id")
+                seen = existing.get(ident) if isinstance(ident, str) else None
                 if seen is not None and isinstance(data.get("modified"), str) and seen[1] >= data["modified"]:
                     report.unchanged += 1
                     continue
@@ -389,14 +400,20 @@ class VulnDb:
         text = raw.decode("utf-8", errors="replace")
         lines = text.splitlines()
         score_date = None
+        skipped_lines = 0
         if lines and lines[0].startswith("#"):
             for part in lines[0].lstrip("#").split(","):
                 if part.startswith("score_date:"):
                     score_date = part.split(":", 1)[1][:10]
             lines = lines[1:]
+            skipped_lines = 1
         known = {row[0]: row[1] for row in self.conn.execute("SELECT cve, epss FROM epss")}
         rows: list[tuple[str, float, float | None, str | None]] = []
-        for n, rec in enumerate(csv.DictReader(lines), start=2):
+        for line, rec, error in _csv_records(source, lines):
+            n = line + skipped_lines
+            if rec is None:
+                report.skip(f"{source}:{n}", f"skipped EPSS row: {error}")
+                continue
             try:
                 cve = str(rec["cve"]).strip()
                 value = float(rec["epss"])
@@ -404,7 +421,7 @@ class VulnDb:
                 if not cve.startswith("CVE-") or not 0.0 <= value <= 1.0:
                     raise ValueError("not a CVE id with a probability in [0, 1]")
             except (KeyError, ValueError, TypeError) as exc:
-                report.skip(f"{source}:{n}", f"skipped EPSS row: {exc}")
+                report.skip(f"{source}:{n}", f"skipped EPSS row: {str(exc)[:200]}")
                 continue
             if cve in known:
                 report.unchanged += 1 if known[cve] == value else 0
@@ -523,21 +540,62 @@ class _Broken:
 
 
 def _read(path: Path) -> bytes:
+    if path.suffix == ".gz":
+        return _gunzip(path)
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise VulnDbError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if path.suffix == ".gz":
+
+
+def _gunzip(path: Path) -> bytes:
+    """Decompress a .gz file as a stream, refusing more than ``MAX_GZIP_BYTES`` bytes of output."""
+    limit = MAX_GZIP_BYTES
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(_GZIP_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
+                    raise VulnDbError(f"{path}: decompresses to more than {size}, refusing it (a gzip bomb?)")
+                chunks.append(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # not gzip, truncated, a corrupt deflate stream
+        raise VulnDbError(f"{path}: not a readable gzip file: {exc}") from exc
+    except OSError as exc:
+        raise VulnDbError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return b"".join(chunks)
+
+
+def _csv_records(source: str, lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """(line number, row or None, why not) for each CSV row; an unreadable row (a field over the csv module's
+    128 KiB limit, say) is reported and the reader goes on with the next line. A header that is no CSV
+    makes the whole file unreadable."""
+    reader = csv.DictReader(lines)
+    try:
+        reader.fieldnames  # noqa: B018 - reads the header row
+    except csv.Error as exc:
+        raise VulnDbError(f"{source}: the header row is not readable CSV: {exc}") from exc
+    failed = 0  # the csv reader does not count a line it raised on: count those here
+    while True:
         try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise VulnDbError(f"{path}: not a readable gzip file: {exc}") from exc
-    return raw
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            failed += 1
+            yield reader.line_num + failed, None, f"not readable CSV: {exc}"
+            continue
+        failed = 0
+        yield reader.line_num, row, ""
 
 
 def _decode(where: str, raw: bytes) -> tuple[str, Any]:
     try:
         return where, json.loads(raw)
+    except RecursionError:
+        return where, _Broken("skipped: not readable JSON: nested too deeply")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         return where, _Broken(f"skipped: not valid JSON{f' (line {line})' if line else ''}: {getattr(exc, 'msg', exc)}")
@@ -567,7 +625,16 @@ def _zip_records(path: Path, archive: zipfile.ZipFile) -> Iterator[tuple[str, An
             continue
         try:
             raw = archive.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            zlib.error,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
+            # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression method
             yield where, _Broken(f"skipped: cannot read member: {exc}")
             continue
         yield _decode(where, raw)
@@ -590,12 +657,20 @@ def _kev_row(item: Any) -> tuple[dict[str, str] | None, str]:
     cve = item.get("cveID")
     if not isinstance(cve, str) or not cve.startswith("CVE-"):
         return None, "skipped KEV entry: cveID missing or not a CVE id"
+    row = {k: str(item.get(v) or "") for k, v in _KEV_FIELDS.items()}
+    label = cve if cve.isprintable() else ascii(cve)[1:-1]
+    for key, value in row.items():
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate escape: SQLite refuses it
+                return None, f"skipped KEV entry {label[:60]}: {_KEV_FIELDS[key]} is not valid Unicode text"
     added = item.get("dateAdded")
     try:
         dt.date.fromisoformat(str(added))
     except ValueError:
-        return None, f"skipped KEV entry {cve}: dateAdded {added!r} is not a date"
-    return {k: str(item.get(v) or "") for k, v in _KEV_FIELDS.items()}, ""
+        return None, f"skipped KEV entry {label[:60]}: dateAdded {str(added)[:40]!r} is not a date"
+    return row, ""
 
 
 def _kev_json(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, str] | None, str]]:
@@ -605,8 +680,10 @@ def _kev_json(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, str] | None
 
 
 def _kev_csv(path: Path, raw: bytes) -> Iterator[tuple[str, dict[str, str] | None, str]]:
-    reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig", errors="replace")))
-    for n, item in enumerate(reader, start=2):
+    for n, item, error in _csv_records(str(path), io.StringIO(raw.decode("utf-8-sig", errors="replace"))):
+        if item is None:
+            yield f"{path}:{n}", None, f"skipped KEV row: {error}"
+            continue
         row, message = _kev_row(item)
         yield f"{path}:{n}", row, message
 

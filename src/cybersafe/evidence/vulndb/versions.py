@@ -8,6 +8,9 @@ ntp ``4.2.8p18``, after it). See https://github.com/repology/libversion/blob/mas
 
 OSV range evaluation follows the OSV schema's pseudo-code: events sorted by version, ``introduced``
 opens, ``fixed`` closes at the version, ``last_affected`` closes after it, ``limit`` bounds the range.
+A bound that is no version at all (``*`` other than as a limit, an empty string: no digit and no letter)
+makes the range not evaluable: ``compile_range`` raises ``RangeNotEvaluable`` and the matcher skips that
+range of that record with a note, instead of guessing an ordering for it.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ class LibVersion:
             return NotImplemented
         return self._key == other._key
 
-    def __lt__(self, other: LibVersion) -> bool:
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, LibVersion):
+            return NotImplemented  # a univers value: Python raises TypeError, which the matcher handles
         return self._key < other._key
 
     def __hash__(self) -> int:
@@ -144,9 +149,16 @@ def scheme_for(purl_type: str) -> str:
     return purl_type if purl_type in _SCHEMES else "generic"
 
 
+class RangeNotEvaluable(ValueError):
+    """An OSV range with a bound that is no version: the range cannot be evaluated for any version."""
+
+
 @functools.lru_cache(maxsize=500_000)
 def parse_version(scheme: str, text: str) -> tuple[Any, bool]:
-    """(version, exact): exact is False when the text is not valid for the scheme and libversion was used."""
+    """(version, exact): exact is False when the text is not valid for the scheme and libversion was used,
+    or when it holds no digit and no letter at all (``*``, ``""``: no scheme orders those)."""
+    if _TOKEN.search(text) is None:
+        return LibVersion(text), False
     parser = _SCHEMES.get(scheme, LibVersion)
     if scheme in ("semver", "npm", "cargo", "golang") and text[:1] in ("v", "V") and scheme != "golang":
         text = text[1:]
@@ -203,6 +215,8 @@ def compile_range(scheme: str, kind: str, events: Sequence[tuple[str, str]]) -> 
         if name == "limit" and text == "*":
             unbounded = True
             continue
+        if name in _EVENT_NAMES and _TOKEN.search(text) is None:
+            raise RangeNotEvaluable(f"{name} {text[:40]!r} is not a version")
         parsed, ok = parse_version(use, text)
         exact = exact and ok
         if name == "limit":
@@ -216,6 +230,9 @@ def compile_range(scheme: str, kind: str, events: Sequence[tuple[str, str]]) -> 
     except TypeError:  # a univers object and a libversion fallback: order pairwise, text as tie-break
         rest.sort(key=functools.cmp_to_key(_cmp_events))
     return CompiledRange(kind, (*zero, *rest), tuple(limits), unbounded, exact)
+
+
+_EVENT_NAMES = frozenset({"introduced", "fixed", "last_affected", "limit"})
 
 
 def _bound(event: tuple[str, Any, str]) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,8 @@ def load_vex(path: str | Path) -> list[VexStatement]:
         raise SbomError(f"not valid JSON: {exc.msg}", file=path, line=exc.lineno) from exc
     except UnicodeDecodeError as exc:
         raise SbomError("not UTF-8 text", file=path) from exc
+    except RecursionError as exc:
+        raise SbomError("not readable JSON: nested too deeply", file=path) from exc
     if not isinstance(data, dict):
         raise SbomError("top level is not a JSON object", file=path)
     if str(data.get("@context", "")).startswith("https://openvex.dev/ns"):
@@ -85,13 +87,18 @@ def load_vex(path: str | Path) -> list[VexStatement]:
         raise SbomError("not an OpenVEX, CycloneDX VEX or CSAF VEX document", file=path, field="@context")
     try:
         return reader(path, data)
-    except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a shape the element checks did not foresee
-        raise SbomError(f"malformed {kind} document: {type(exc).__name__}: {exc}", file=path) from exc
+    except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:  # a shape not foreseen
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise SbomError(f"malformed {kind} document: {text}", file=path) from exc
 
 
-def _opt_list(value: Any) -> list[Any]:
-    """An optional list element: absent or of another type reads as empty (the required ones use _need)."""
-    return value if isinstance(value, list) else []
+def _opt_list(path: Path, value: Any, where: str) -> list[Any]:
+    """An optional list element: absent (or null) reads as empty; present, it must be a list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SbomError("must be a list", file=path, field=where)
+    return value
 
 
 def _need(path: Path, value: Any, where: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -116,15 +123,16 @@ def _openvex(path: Path, data: dict[str, Any]) -> list[VexStatement]:
         for j, prod in enumerate(_need(path, st.get("products", []), f"{where}.products", list, "a list")):
             _need(path, prod, f"{where}.products[{j}]", dict, "an object")
             products.append(str(prod.get("@id", "")))
-            products.extend(
-                str(sub.get("@id", "")) for sub in _opt_list(prod.get("subcomponents")) if isinstance(sub, dict)
-            )
+            subs = _opt_list(path, prod.get("subcomponents"), f"{where}.products[{j}].subcomponents")
+            products.extend(str(sub.get("@id", "")) for sub in subs if isinstance(sub, dict))
         if status is VexStatus.NOT_AFFECTED and not (st.get("justification") or st.get("impact_statement")):
             raise SbomError("not_affected needs a justification or impact_statement", file=path, field=where)
         out.append(
             VexStatement(
                 vulnerability=name,
-                aliases=frozenset(str(a) for a in _opt_list(vuln.get("aliases"))),
+                aliases=frozenset(
+                    str(a) for a in _opt_list(path, vuln.get("aliases"), f"{where}.vulnerability.aliases")
+                ),
                 products=tuple(p for p in products if p),
                 status=status,
                 justification=st.get("justification"),
@@ -138,7 +146,7 @@ def _openvex(path: Path, data: dict[str, Any]) -> list[VexStatement]:
 def _cyclonedx(path: Path, data: dict[str, Any]) -> list[VexStatement]:
     out = []
     refs: dict[str, str] = {}
-    for comp in _opt_list(data.get("components")):
+    for comp in _opt_list(path, data.get("components"), "components"):
         if isinstance(comp, dict) and comp.get("bom-ref") and comp.get("purl"):
             refs[str(comp["bom-ref"])] = str(comp["purl"])
     for i, vuln in enumerate(_need(path, data.get("vulnerabilities"), "vulnerabilities", list, "a list")):
@@ -157,7 +165,8 @@ def _cyclonedx(path: Path, data: dict[str, Any]) -> list[VexStatement]:
             products.append(refs.get(ref, ref))
             if ref in refs:
                 products.append(ref)
-        aliases = {str(r.get("id")) for r in _opt_list(vuln.get("references")) if isinstance(r, dict) and r.get("id")}
+        references = _opt_list(path, vuln.get("references"), f"{where}.references")
+        aliases = {str(r.get("id")) for r in references if isinstance(r, dict) and r.get("id")}
         justification = analysis.get("justification")
         out.append(
             VexStatement(
@@ -173,7 +182,7 @@ def _cyclonedx(path: Path, data: dict[str, Any]) -> list[VexStatement]:
     return out
 
 
-def _csaf_products(tree: dict[str, Any]) -> dict[str, list[str]]:
+def _csaf_products(path: Path, tree: dict[str, Any]) -> dict[str, list[str]]:
     """product_id -> purls (and CPEs) named for it anywhere in the product tree."""
     out: dict[str, list[str]] = {}
 
@@ -183,19 +192,26 @@ def _csaf_products(tree: dict[str, Any]) -> dict[str, list[str]]:
         names = [str(helper[k]) for k in ("purl", "cpe") if isinstance(helper, dict) and helper.get(k)]
         out.setdefault(pid, []).extend(names or [pid])
 
-    def walk(branches: list[Any]) -> None:
-        for branch in branches:
-            if not isinstance(branch, dict):
-                continue
-            if isinstance(branch.get("product"), dict):
-                add(branch["product"])
-            walk(_opt_list(branch.get("branches")))
-
-    walk(_opt_list(tree.get("branches")))
-    for fpn in _opt_list(tree.get("full_product_names")):
+    # Depth first in document order, with an explicit stack: branches nest as deep as the JSON does.
+    top = _opt_list(path, tree.get("branches"), "product_tree.branches")
+    stack: list[tuple[str, Iterator[tuple[int, Any]]]] = [("product_tree.branches", enumerate(top))]
+    while stack:
+        where, items = stack[-1]
+        step = next(items, None)
+        if step is None:
+            stack.pop()
+            continue
+        i, branch = step
+        if not isinstance(branch, dict):
+            continue
+        if isinstance(branch.get("product"), dict):
+            add(branch["product"])
+        here = f"{where}[{i}].branches"
+        stack.append((here, enumerate(_opt_list(path, branch.get("branches"), here))))
+    for fpn in _opt_list(path, tree.get("full_product_names"), "product_tree.full_product_names"):
         if isinstance(fpn, dict):
             add(fpn)
-    for rel in _opt_list(tree.get("relationships")):
+    for rel in _opt_list(path, tree.get("relationships"), "product_tree.relationships"):
         if isinstance(rel, dict) and isinstance(rel.get("full_product_name"), dict):
             # "component X installed on product Y": the statement is about component X inside Y.
             pid = str(rel["full_product_name"].get("product_id", ""))
@@ -205,24 +221,29 @@ def _csaf_products(tree: dict[str, Any]) -> dict[str, list[str]]:
 
 def _csaf(path: Path, data: dict[str, Any]) -> list[VexStatement]:
     tree = data.get("product_tree")
-    products = _csaf_products(tree) if isinstance(tree, dict) else {}
+    products = _csaf_products(path, tree) if isinstance(tree, dict) else {}
     out = []
     for i, vuln in enumerate(_need(path, data.get("vulnerabilities"), "vulnerabilities", list, "a list")):
         where = f"vulnerabilities[{i}]"
         _need(path, vuln, where, dict, "an object")
         ids = [str(vuln["cve"])] if vuln.get("cve") else []
-        ids += [str(x.get("text")) for x in _opt_list(vuln.get("ids")) if isinstance(x, dict) and x.get("text")]
+        ids += [
+            str(x.get("text"))
+            for x in _opt_list(path, vuln.get("ids"), f"{where}.ids")
+            if isinstance(x, dict) and x.get("text")
+        ]
         if not ids:
             raise SbomError("needs cve or ids", file=path, field=where)
         status_map = _need(path, vuln.get("product_status"), f"{where}.product_status", dict, "an object")
         flags: dict[str, str] = {}
-        for flag in _opt_list(vuln.get("flags")):
-            for pid in _opt_list(flag.get("product_ids")) if isinstance(flag, dict) else []:
-                flags[str(pid)] = str(flag.get("label"))
+        for j, flag in enumerate(_opt_list(path, vuln.get("flags"), f"{where}.flags")):
+            if isinstance(flag, dict):
+                for pid in _opt_list(path, flag.get("product_ids"), f"{where}.flags[{j}].product_ids"):
+                    flags[str(pid)] = str(flag.get("label"))
         impacts: dict[str, str] = {}
-        for threat in _opt_list(vuln.get("threats")):
+        for j, threat in enumerate(_opt_list(path, vuln.get("threats"), f"{where}.threats")):
             if isinstance(threat, dict) and threat.get("category") == "impact":
-                for pid in _opt_list(threat.get("product_ids")):
+                for pid in _opt_list(path, threat.get("product_ids"), f"{where}.threats[{j}].product_ids"):
                     impacts[str(pid)] = str(threat.get("details"))
         for key, status in _CSAF_STATUS.items():
             pids = status_map.get(key) or []
