@@ -8,6 +8,7 @@ declaration that contradicts the requirement is ``fail``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -20,8 +21,9 @@ from cybersafe.evidence.interface import Evidence
 CRA_MINIMUM_SUPPORT_YEARS = 5
 
 
+@functools.cache
 def _where(field: str) -> tuple[Location, ...]:
-    return (Location(path=f"dossier:{field}"),)
+    return (Location(path=f"dossier:{field}"),)  # immutable, so one per field is shared
 
 
 class _DeclarationCheck(Check):

@@ -13,6 +13,7 @@ Rules (DESIGN.md, "Verdict rules"):
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -502,10 +503,15 @@ class Evaluator:
 _DECLARED_STATE = {_P: "declared", _F: "declared false"}
 
 
+@functools.cache
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def _declared(declarations: Any, path: str) -> Verdict:
     """A declaration key: absent or empty is inconclusive, False fails, anything else passes."""
     value: Any = declarations
-    for part in path.split("."):
+    for part in _parts(path):
         value = getattr(value, part, None)
         if value is None:
             return _I
