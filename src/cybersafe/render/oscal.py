@@ -1,6 +1,6 @@
 """OSCAL Assessment Results (1.1.2) JSON from an assessment.
 
-Mapping (documented in docs/sections/reports.md):
+Mapping (documented in the README, "Reports and scheme paperwork"):
 
 - one ``result`` for the assessment, ``start``/``end`` = the assessment's ``generated_at``;
 - one ``observation`` per check attempt (method ``TEST``; ``EXAMINE`` for ``declaration.*`` checks and
