@@ -8,6 +8,7 @@ inconclusive for that service, never a pass.
 from __future__ import annotations
 
 import datetime as dt
+from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 
 from cybersafe.checks.interface import Check, Finding, Location, Severity
@@ -240,8 +241,9 @@ class _TlsCheck(Check):
                 findings.extend(self.judge(observations, host, result))
         return findings or [self.inconclusive("the probe reached no host")]
 
+    @abstractmethod
     def judge(self, observations: NetworkObservations, host: HostObservations, result: TlsResult) -> list[Finding]:
-        raise NotImplementedError
+        """The findings of one TLS result under this check's rule."""
 
 
 class TlsLegacyProtocolCheck(_TlsCheck):

@@ -6,6 +6,7 @@ meet / findings, 2 bad input or any cybersafe error (one line, no traceback).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -110,3 +111,36 @@ class RichProgress:
 
     def close(self) -> None:
         self._progress.stop()
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    """``--now``: an ISO 8601 date or date-time (UTC when no zone is given); default: now."""
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date or date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def attempt_json(attempt: Any) -> dict[str, Any]:
+    """A check attempt as the JSON output of `firmware scan` and `probe` shows it."""
+    return {
+        "check": attempt.check_id,
+        "status": str(attempt.status),
+        "verdict": str(attempt.verdict),
+        "reason": str(attempt.reason) if attempt.reason else None,
+        "detail": attempt.detail,
+        "findings": [
+            {
+                "verdict": str(f.verdict),
+                "severity": str(f.severity),
+                "message": f.message,
+                "locations": [loc.as_dict() for loc in f.locations],
+                "facts": dict(f.facts),
+                "remediation": f.remediation,
+            }
+            for f in attempt.findings
+        ],
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from cybersafe.cli._common import (
     console,
     emit_json,
     handle_errors,
+    parse_now,
 )
 from cybersafe.schemes.catalog import default_catalog
 
@@ -37,16 +37,6 @@ STATUS_STYLE = {
 
 def styled(value: str) -> Text:
     return Text(value, style=STATUS_STYLE.get(value, ""))
-
-
-def parse_now(value: str | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO date or date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def register(app: typer.Typer) -> None:

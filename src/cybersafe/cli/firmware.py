@@ -14,6 +14,7 @@ from cybersafe.cli._common import (
     FORMAT_OPTION,
     OutputFormat,
     RichProgress,
+    attempt_json,
     console,
     emit_json,
     handle_errors,
@@ -59,27 +60,6 @@ def _scan(image: Path, budget: BudgetName) -> Any:
         progress.close()
 
 
-def _attempt_out(attempt: Any) -> dict[str, Any]:
-    return {
-        "check": attempt.check_id,
-        "status": str(attempt.status),
-        "verdict": str(attempt.verdict),
-        "reason": str(attempt.reason) if attempt.reason else None,
-        "detail": attempt.detail,
-        "findings": [
-            {
-                "verdict": str(f.verdict),
-                "severity": str(f.severity),
-                "message": f.message,
-                "locations": [loc.as_dict() for loc in f.locations],
-                "facts": dict(f.facts),
-                "remediation": f.remediation,
-            }
-            for f in attempt.findings
-        ],
-    }
-
-
 @handle_errors
 def scan_command(
     image: Path = IMAGE_ARGUMENT,
@@ -101,7 +81,7 @@ def scan_command(
             {
                 "schema": "cybersafe/firmware-scan/v1",
                 "inventory": inventory.as_dict(),
-                "checks": [_attempt_out(a) for a in attempts],
+                "checks": [attempt_json(a) for a in attempts],
             }
         )
     else:

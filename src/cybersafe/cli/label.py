@@ -6,7 +6,6 @@ append theirs before the verdict is printed: see ``_run_checks``.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from cybersafe.cli._common import (
     err_console,
     fail,
     handle_errors,
+    parse_now,
 )
 from cybersafe.errors import VerificationFailed
 from cybersafe.label.issue import DEFAULT_REGISTRY_URL, DEFAULT_VALID_DAYS
@@ -39,16 +39,6 @@ def register(app: typer.Typer) -> None:
     keys_app.command("generate")(keys_generate_command)
     app.add_typer(keys_app)
     app.command("verify")(verify_command)
-
-
-def _now(value: str | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO date or date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 NOW_OPTION = typer.Option("--now", help="Time to act at (ISO 8601); default: now. For reproducible runs.")
@@ -88,7 +78,7 @@ def label_issue_command(
             private_key,
             issuer,
             registry,
-            _now(now),
+            parse_now(now),
             valid_days=valid_days,
             issuer_contact=issuer_contact,
         )
@@ -182,7 +172,7 @@ def verify_command(
     except VerificationFailed as exc:
         report = VerificationReport(None, None, (CheckResult("envelope", CheckStatus.FAIL, str(exc)),))
     else:
-        report = check_label(envelope, public_key, firmware=firmware, sbom=sbom, now=_now(now))
+        report = check_label(envelope, public_key, firmware=firmware, sbom=sbom, now=parse_now(now))
         if registry:
             from cybersafe.registry.client import default_state_file, verify_with_registry
 

@@ -14,6 +14,7 @@ from cybersafe.cli._common import (
     FORMAT_OPTION,
     OutputFormat,
     RichProgress,
+    attempt_json,
     console,
     emit_json,
     handle_errors,
@@ -130,7 +131,7 @@ def probe_command(
                 "schema": PROBE_SCHEMA,
                 "target": observations.target,
                 "probed_at": observations.probed_at,
-                "checks": [_attempt_out(a) for a in attempts],
+                "checks": [attempt_json(a) for a in attempts],
                 "observations": observations.as_dict(),
                 "manual_tests": [t.as_dict() for t in MANUAL_TESTS],
             }
@@ -152,27 +153,6 @@ def _anonymous_dossier(host: str) -> Any:
             "product": Product(manufacturer=Manufacturer(name="unknown"), name=host, model="unknown").model_dump(),
         }
     )
-
-
-def _attempt_out(attempt: Any) -> dict[str, Any]:
-    return {
-        "check": attempt.check_id,
-        "status": str(attempt.status),
-        "verdict": str(attempt.verdict),
-        "reason": str(attempt.reason) if attempt.reason else None,
-        "detail": attempt.detail,
-        "findings": [
-            {
-                "verdict": str(f.verdict),
-                "severity": str(f.severity),
-                "message": f.message,
-                "locations": [loc.as_dict() for loc in f.locations],
-                "facts": dict(f.facts),
-                "remediation": f.remediation,
-            }
-            for f in attempt.findings
-        ],
-    }
 
 
 def _print(observations: Any, attempts: list[Any]) -> None:

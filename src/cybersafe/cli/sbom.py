@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from cybersafe.cli._common import (
     console,
     emit_json,
     handle_errors,
+    parse_now,
 )
 from cybersafe.cli.sbom_group import sbom_app
 
@@ -49,16 +49,6 @@ def register(app: typer.Typer) -> None:
     watch_app.command("list")(watch_list_command)
     watch_app.command("run")(watch_run_command)
     app.add_typer(watch_app)
-
-
-def _now(value: str | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 # --- sbom ------------------------------------------------------------------------------------------------
@@ -155,7 +145,7 @@ def vex_command(
     from cybersafe.evidence.vulndb import export_openvex
 
     report = _match(sbom, db, vex or [])
-    doc = export_openvex(report, author=author, timestamp=_now(now), product=product)
+    doc = export_openvex(report, author=author, timestamp=parse_now(now), product=product)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -270,7 +260,7 @@ def watch_add_command(
     from cybersafe.evidence.vulndb.watch import ProductStore
 
     with ProductStore(store) as products:
-        label = products.add(product, sbom, _now(None))
+        label = products.add(product, sbom, parse_now(None))
         console.print(f"watching {product!r}: {sbom} ({label}) in {products.path}", highlight=False)
 
 
@@ -309,7 +299,7 @@ def watch_run_command(
     from cybersafe.evidence.vulndb.watch import ProductStore
 
     with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
-        result = products.run(vulndb, _now(aware_at), update=not dry_run)
+        result = products.run(vulndb, parse_now(aware_at), update=not dry_run)
     if output_format is OutputFormat.JSON:
         emit_json(result.as_dict())
     else:

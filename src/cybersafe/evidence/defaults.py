@@ -8,8 +8,14 @@ from importlib import resources
 
 @cache
 def default_credentials() -> tuple[tuple[str, str], ...]:
-    """(user, password) pairs in file order, without duplicates."""
-    text = resources.files("cybersafe.evidence").joinpath("credentials_defaults.txt").read_text("utf-8")
+    """(user, password) pairs of the built-in list, in file order, without duplicates."""
+    return parse_credentials(
+        resources.files("cybersafe.evidence").joinpath("credentials_defaults.txt").read_text("utf-8")
+    )
+
+
+def parse_credentials(text: str) -> tuple[tuple[str, str], ...]:
+    """``user:password`` lines (``user:`` is an empty password), ``#`` comments, duplicates dropped."""
     seen: set[tuple[str, str]] = set()
     out: list[tuple[str, str]] = []
     for raw in text.splitlines():

@@ -17,9 +17,9 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from cybersafe.evidence.defaults import default_credentials, parse_credentials
 from cybersafe.evidence.network.http import basic_auth, http_get
 from cybersafe.evidence.network.model import (
     ACCEPTED,
@@ -37,7 +37,6 @@ from cybersafe.evidence.network.model import (
 from cybersafe.evidence.network.scan import IAC
 from cybersafe.evidence.network.session import ProbeSession, printable
 
-CREDENTIALS_FILE = "credentials_defaults.txt"
 
 _LOCK_WORDS = re.compile(r"(?i)too many|locked|lockout|try again later|temporarily|blocked|banned|wait \d+")
 _REJECT_WORDS = re.compile(r"(?i)incorrect|invalid|fail|denied|wrong|bad password|not allowed|unauthori[sz]ed")
@@ -57,19 +56,9 @@ class Credential:
 
 
 def load_default_credentials(path: Path | None = None) -> tuple[Credential, ...]:
-    """The shared list: ``user:password`` lines, ``#`` comments; an empty password is ``user:``."""
-    if path is None:
-        text = resources.files("cybersafe.evidence").joinpath(CREDENTIALS_FILE).read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    seen: dict[tuple[str, str], None] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or ":" not in line:
-            continue
-        user, _, password = line.partition(":")
-        seen.setdefault((user, password), None)
-    return tuple(Credential(u, p) for u, p in seen)
+    """The list shared with the firmware scanner, or a list of the same format at ``path``."""
+    pairs = default_credentials() if path is None else parse_credentials(path.read_text(encoding="utf-8"))
+    return tuple(Credential(user, password) for user, password in pairs)
 
 
 # --- one login attempt per protocol: returns (outcome, evidence) ------------------------------------------------
