@@ -37,7 +37,6 @@ from cybersafe.evidence.network.model import (
 from cybersafe.evidence.network.scan import IAC
 from cybersafe.evidence.network.session import ProbeSession, printable
 
-
 _LOCK_WORDS = re.compile(r"(?i)too many|locked|lockout|try again later|temporarily|blocked|banned|wait \d+")
 _REJECT_WORDS = re.compile(r"(?i)incorrect|invalid|fail|denied|wrong|bad password|not allowed|unauthori[sz]ed")
 _LOGIN_PROMPT = re.compile(r"(?i)(login|username|user name|user)\s*:\s*$")
