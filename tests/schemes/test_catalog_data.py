@@ -20,6 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from cybersafe.dossier.facts import KNOWN_FACTS
 from cybersafe.dossier.model import Declarations
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "cybersafe" / "schemes" / "data"
@@ -27,31 +28,8 @@ CATALOG_FILES = sorted((DATA / "catalogs").glob("*.yaml"))
 CROSSWALK_FILES = sorted((DATA / "crosswalks").glob("*.yaml"))
 ARRANGEMENTS = DATA / "arrangements.yaml"
 
-# Dossier facts a condition may name (the project's fixed fact vocabulary, see the helper notes / DESIGN).
-FACTS = frozenset(
-    {
-        "uses_passwords",
-        "preinstalled_passwords",
-        "software_updatable",
-        "constrained_device",
-        "telemetry_collected",
-        "consent_based_processing",
-        "user_authentication",
-        "automatic_updates_supported",
-        "update_notifications_supported",
-        "hardcoded_unique_identity",
-        "network_updates",
-        "update_mechanism",
-        "debug_interface_physically_accessible",
-        "processes_personal_data",
-        "sensitive_personal_data",
-        "external_sensors",
-        "wireless",
-        "integrated_into_other_products",
-        "sbom_shared_with_users",
-        "machine_to_machine_authentication",
-    }
-)
+# Dossier facts a condition may name: the dossier's own fact vocabulary.
+FACTS = KNOWN_FACTS
 
 
 class _NoDatesLoader(yaml.SafeLoader):

@@ -101,11 +101,8 @@ def publish(
     """Publish a signed label (issuer token)."""
     from cybersafe.registry.client import RegistryClient, read_envelope
 
-    client = RegistryClient(url, token)
-    try:
+    with RegistryClient(url, token) as client:
         result = client.publish(read_envelope(label))
-    finally:
-        client.close()
     result.pop("tree_head", None)
     _show(result, fmt)
 
@@ -122,11 +119,8 @@ def revoke(
     """Revoke one of your labels (issuer token)."""
     from cybersafe.registry.client import RegistryClient
 
-    client = RegistryClient(url, token)
-    try:
+    with RegistryClient(url, token) as client:
         result = client.revoke(label_id, reason)
-    finally:
-        client.close()
     result.pop("tree_head", None)
     _show(result, fmt)
 
@@ -143,11 +137,8 @@ def support(
     """Extend a product's support period (manufacturer token)."""
     from cybersafe.registry.client import RegistryClient
 
-    client = RegistryClient(url, token)
-    try:
+    with RegistryClient(url, token) as client:
         result = client.update_support(product_id, {"support_end": support_end})
-    finally:
-        client.close()
     result.pop("tree_head", None)
     _show(result, fmt)
 
