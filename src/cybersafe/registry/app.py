@@ -10,37 +10,26 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import hashlib
+import gc
 import json
 import os
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
 
-from cybersafe.attest.dsse import verify_envelope
-from cybersafe.attest.keys import load_public_key
-from cybersafe.errors import RegistryError, VerificationFailed
-from cybersafe.label.model import LABEL_ID_PATTERN
+from cybersafe.errors import RegistryError
+from cybersafe.label.model import LABEL_ID_PATTERN, LABEL_ID_RE
 from cybersafe.registry import db, log, merkle, service
 from cybersafe.registry.interface import Forbidden, NotFound, Principal, Rejected, Role
-from cybersafe.registry.models import Issuer, LogKey
-from cybersafe.registry.verify import (
-    LogCheckFailed,
-    TreeHeadView,
-    check_inclusion,
-    check_tree_head,
-    parse_entry,
-)
+from cybersafe.registry.models import LogKey
+from cybersafe.registry.reads import LabelCache, Reader, open_database
+from cybersafe.registry.views import LabelViews, today
 
 API = "/api/v1"
 MAX_BODY_BYTES = 256 * 1024
@@ -176,127 +165,6 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class ReadPath:
-    """One DBAPI connection per process (and thread) for the hot reads, in autocommit mode."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.local = threading.local()
-        self.opened: list[Any] = []
-        self.lock = threading.Lock()
-        self.generation = 0  # bumped by close(): every thread then opens a fresh connection
-        self.sqlite = engine.dialect.name == "sqlite"
-        self.param = "?" if self.sqlite else "%s"
-
-    def _connection(self) -> Any:
-        conn = getattr(self.local, "conn", None)
-        if conn is None or getattr(self.local, "generation", -1) != self.generation:
-            raw = self.engine.raw_connection()
-            conn = raw.driver_connection
-            assert conn is not None
-            if not self.sqlite:
-                conn.rollback()
-                conn.autocommit = True
-            self.local.raw = raw  # keep the pool's proxy alive with the connection
-            self.local.conn = conn
-            self.local.generation = self.generation
-            with self.lock:
-                self.opened.append(raw)
-        return conn
-
-    def fetchone(self, sql: str, *params: Any) -> Any:
-        rows = self.fetchall(sql, *params)
-        return rows[0] if rows else None
-
-    def fetchall(self, sql: str, *params: Any) -> list[Any]:
-        sql = sql.replace("?", self.param)
-        for attempt in range(2):
-            conn = self._connection()
-            try:
-                cur = conn.cursor()
-                try:
-                    cur.execute(sql, params)
-                    return list(cur.fetchall())
-                finally:
-                    cur.close()
-            except Exception:
-                # A broken connection (database restarted): drop it and retry once on a fresh one.
-                self.local.conn = None
-                raw = getattr(self.local, "raw", None)
-                if raw is not None and raw.dbapi_connection is not None:
-                    raw.invalidate()
-                if attempt:
-                    raise
-        return []  # pragma: no cover
-
-    def close(self) -> None:
-        """Hand every read connection back (on shutdown)."""
-        with self.lock:
-            opened, self.opened = self.opened, []
-            self.generation += 1
-        for raw in opened:
-            # A connection that is already gone needs no closing.
-            with contextlib.suppress(Exception):
-                if raw.driver_connection is not None and not self.sqlite:
-                    raw.driver_connection.autocommit = False
-                raw.close()
-
-    def latest_head(self) -> log.SignedTreeHead | None:
-        row = self.fetchone(
-            "SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads ORDER BY tree_size DESC LIMIT 1"
-        )
-        if row is None:
-            return None
-        return log.SignedTreeHead(int(row[0]), bytes(row[1]), int(row[2]), bytes(row[3]))
-
-    def log_size(self) -> int:
-        return int(self.fetchone("SELECT size FROM log_state WHERE id = 1")[0])
-
-
-class DocumentCache:
-    """Label JSON kept per process, keyed by label id, for the QR-code read path.
-
-    Every label change appends to the transparency log, so the log size names the registry's state: the
-    cache is emptied whenever this process writes, and whenever a check (at most every ``recheck``
-    seconds) sees the log size or the date (``expired`` is computed per day) change. A change made by
-    another worker is therefore visible here within ``recheck`` seconds.
-    """
-
-    def __init__(self, reads: ReadPath, capacity: int, recheck: float) -> None:
-        self.reads = reads
-        self.capacity = capacity
-        self.recheck = recheck
-        self.entries: OrderedDict[str, str] = OrderedDict()
-        self.state: tuple[int, dt.date] | None = None
-        self.checked_at = 0.0
-
-    def clear(self) -> None:
-        self.entries.clear()
-        self.state = None
-
-    def get(self, label_id: str, load: Callable[[str], str | None]) -> str | None:
-        if self.capacity <= 0:
-            return load(label_id)
-        now = time.monotonic()
-        if self.state is None or now - self.checked_at >= self.recheck:
-            state = (self.reads.log_size(), dt.datetime.now(dt.UTC).date())
-            if state != self.state:
-                self.entries.clear()
-                self.state = state
-            self.checked_at = now
-        found = self.entries.get(label_id)
-        if found is not None:
-            with contextlib.suppress(KeyError):  # a write in another thread may have just emptied the cache
-                self.entries.move_to_end(label_id)
-            return found
-        loaded = load(label_id)
-        if loaded is not None:
-            self.entries[label_id] = loaded
-            if len(self.entries) > self.capacity:
-                self.entries.popitem(last=False)
-        return loaded
-
-
 def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal | None:
     """The caller named by ``Authorization: Bearer <token>``, or None for the public."""
     if not authorization:
@@ -348,21 +216,26 @@ def create_app(
         db.migrate(engine)
     log_key = log.ensure_log_key(engine)
     log_public = log_key.public_key()
-    reads = ReadPath(read_engine)
-    cache = DocumentCache(reads, cache_size, cache_seconds)
+    reader = Reader(open_database(read_engine))
+    cache = LabelCache(reader, cache_size, cache_seconds)
     templates = Environment(
-        loader=PackageLoader("cybersafe.registry", "templates"), autoescape=select_autoescape(["html"])
+        loader=PackageLoader("cybersafe.registry", "templates"),
+        autoescape=select_autoescape(["html"]),
+        auto_reload=False,  # package files: no stat() of every template on every page
     )
-    verified_cache: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
-    issuer_keys: dict[str, Ed25519PublicKey] = {}
+    views = LabelViews(reader, cache, log_public, templates)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded so far (modules, templates, the app) lives as long as the worker: keep it out of
+        # the collector's full passes, which otherwise stall a worker for tens of milliseconds (bench/README.md).
+        gc.freeze()
         yield
+        await reader.close()
         shutdown()
 
     def shutdown() -> None:
-        reads.close()
+        reader.close_now()
         read_engine.dispose()
         engine.dispose()
 
@@ -380,6 +253,7 @@ def create_app(
     app.state.read_engine = read_engine
     app.state.shutdown = shutdown
     app.state.log_key = log_key
+    app.state.reader = reader
 
     @app.exception_handler(RegistryError)
     async def _registry_error(_: Request, exc: RegistryError) -> JSONResponse:
@@ -388,24 +262,11 @@ def create_app(
     def base(request: Request) -> str:
         return base_url or str(request.base_url).rstrip("/")
 
-    def today() -> dt.date:
-        return dt.datetime.now(dt.UTC).date()
-
     # --- public JSON ---------------------------------------------------------------------------------
 
     @app.get(f"{API}/hello", tags=["meta"], summary="Trivial liveness endpoint")
     async def hello() -> Response:
         return Response(b'{"hello":"world"}', media_type="application/json")
-
-    def read_document(label_id: str) -> str | None:
-        return cache.get(label_id, load_document)
-
-    def load_document(label_id: str) -> str | None:
-        row = reads.fetchone("SELECT document, envelope, status, valid_until FROM labels WHERE label_id = ?", label_id)
-        if row is None:
-            return None
-        valid_until = row[3] if isinstance(row[3], dt.date) else dt.date.fromisoformat(str(row[3]))
-        return service.splice_envelope(service.effective_document(row[0], row[2], valid_until, today()), row[1])
 
     @app.get(
         f"{API}/labels/{{label_id}}",
@@ -414,7 +275,7 @@ def create_app(
         responses={404: {"description": "no such label"}},
     )
     async def get_label(label_id: LabelId) -> Response:
-        document = read_document(label_id)
+        document = await views.label_json(label_id)
         if document is None:
             return JSONResponse({"detail": f"no label {label_id}"}, status_code=404)
         return Response(document.encode(), media_type="application/json")
@@ -517,7 +378,7 @@ def create_app(
     @app.get(f"{API}/log/sth", tags=["log"], summary="The latest signed tree head, or the one of a given size")
     async def get_sth(tree_size: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None) -> dict[str, Any]:
         if tree_size is None:
-            head = reads.latest_head()
+            head = await reader.latest_head()
             if head is None:
                 return {"log": log.LOG_NAME, "tree_size": 0, "root_hash": merkle.EMPTY_ROOT.hex()}
             return head.as_json()
@@ -532,13 +393,15 @@ def create_app(
         leaf_index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
         tree_size: Annotated[int, Query(ge=1, le=MAX_INDEX)],
     ) -> dict[str, Any]:
-        if tree_size > reads.log_size():
+        head = await reader.latest_head()
+        if head is None or tree_size > head.tree_size:
             raise NotFound(f"the log has fewer than {tree_size} entries")
         if leaf_index >= tree_size:
             raise Rejected("leaf_index must be smaller than tree_size")
-        path = log.run_with(
-            reads.fetchall, lambda get: merkle.inclusion_path(leaf_index, tree_size, get), postgres=not reads.sqlite
-        )
+
+        algorithm = functools.partial(merkle.inclusion_path, leaf_index, tree_size)
+        nodes = await reader.log_nodes(merkle.needed_nodes(algorithm))
+        path = algorithm(merkle.getter_from(nodes))
         return {"leaf_index": leaf_index, "tree_size": tree_size, "audit_path": [h.hex() for h in path]}
 
     @app.get(f"{API}/log/proof/consistency", tags=["log"], summary="Consistency proof between two tree sizes")
@@ -563,68 +426,6 @@ def create_app(
 
     # --- pages ---------------------------------------------------------------------------------------
 
-    def issuer_key(kid: str) -> Ed25519PublicKey | None:
-        if kid not in issuer_keys:
-            with read_engine.connect() as conn:
-                pem = conn.execute(select(Issuer.public_key_pem).where(Issuer.key_id == kid)).scalar_one_or_none()
-            if pem is None:
-                return None
-            issuer_keys[kid] = load_public_key(pem)
-        return issuer_keys[kid]
-
-    checked_heads: dict[int, bool] = {}
-
-    def verification(doc: dict[str, Any]) -> dict[str, Any]:
-        """Re-check the label's signature and its log entries against the latest signed tree head."""
-        head = reads.latest_head()
-        size = 0 if head is None else head.tree_size
-        cache_key = (doc["label_id"], size)
-        if cache_key in verified_cache:
-            verified_cache.move_to_end(cache_key)
-            return verified_cache[cache_key]
-        result: dict[str, Any] = {"signature": False, "log": False, "tree_size": size, "problems": []}
-        key = issuer_key(doc["issuer"]["key_id"])
-        if key is None:
-            result["problems"].append("the issuer's key is not on record")
-        else:
-            try:
-                verify_envelope(doc["envelope"], {doc["issuer"]["key_id"]: key})
-                result["signature"] = True
-            except VerificationFailed as exc:
-                result["problems"].append(str(exc))
-        try:
-            if head is None:
-                raise LogCheckFailed("the log is empty")
-            view = TreeHeadView(head.tree_size, head.root_hash, head.timestamp_ms, head.signature)
-            if not checked_heads.get(view.tree_size):
-                check_tree_head(view, log_public)
-                checked_heads.clear()
-                checked_heads[view.tree_size] = True
-            digest = hashlib.sha256(log.canonical_json(doc["envelope"])).hexdigest()
-            indices = [int(e["log_index"]) for e in doc["log"]["events"]]
-            for index in indices:
-                row = reads.fetchone("SELECT entry FROM label_events WHERE log_index = ?", index)
-                if row is None:
-                    raise LogCheckFailed(f"log entry {index} is missing")
-                entry = bytes(row[0])
-                body = parse_entry(entry)
-                if body.get("label_id") != doc["label_id"]:
-                    raise LogCheckFailed(f"log entry {index} names another label")
-                if body.get("kind") == "issued" and body.get("envelope_sha256") != digest:
-                    raise LogCheckFailed("the logged envelope digest differs from the label shown")
-                path = log.run_with(
-                    reads.fetchall, functools.partial(_path_of, index, view.tree_size), postgres=not reads.sqlite
-                )
-                check_inclusion(entry, index, view, path)
-            result["log"] = bool(indices)
-        except (LogCheckFailed, KeyError, merkle.ProofError) as exc:
-            result["problems"].append(str(exc))
-        result["verified"] = result["signature"] and result["log"]
-        verified_cache[cache_key] = result
-        if len(verified_cache) > 20_000:
-            verified_cache.popitem(last=False)
-        return result
-
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
 
@@ -636,59 +437,22 @@ def create_app(
                 results = service.search(conn, _clean_query(q), 50, 0, today())
         return page("home.html", q=q, results=results, searched=bool(q.strip()))
 
-    def render_label_page(key: str) -> str | None:
-        document = read_document(key.removeprefix("page:"))
-        if document is None:
-            return None
-        doc = json.loads(document)
-        siblings = [
-            {"label_id": r[0], "scheme": r[1], "scheme_version": r[2], "level": r[3], "status": _status(r[4], r[5])}
-            for r in reads.fetchall(
-                "SELECT label_id, scheme, scheme_version, level, status, valid_until FROM labels "
-                "WHERE product_id = ? ORDER BY scheme, issued DESC LIMIT 50",
-                int(doc["product"]["id"]),
-            )
-        ]
-        return templates.get_template("label.html").render(doc=doc, check=verification(doc), schemes=siblings)
-
     @app.get("/l/{label_id}", include_in_schema=False)
     async def label_page(label_id: Annotated[str, Path(max_length=80)]) -> HTMLResponse:
-        import re
-
-        # The rendered page is cached like the JSON: emptied on every label change, so the verified mark
-        # always reflects the current tree head.
-        html = cache.get("page:" + label_id, render_label_page) if re.fullmatch(LABEL_ID_PATTERN, label_id) else None
+        html = await views.label_page(label_id) if LABEL_ID_RE.fullmatch(label_id) else None
         if html is None:
             return page("not_found.html", status=404, label_id=label_id)
         return HTMLResponse(html)
 
     @app.get("/compare", include_in_schema=False)
-    def compare(labels: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
-        import re
-
-        ids = [i for i in dict.fromkeys(labels.replace(",", " ").split()) if re.fullmatch(LABEL_ID_PATTERN, i)][:6]
-        docs = []
-        missing = []
-        for lid in ids:
-            document = read_document(lid)
-            if document is None:
-                missing.append(lid)
-            else:
-                docs.append(json.loads(document))
+    async def compare(labels: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
+        ids = [i for i in dict.fromkeys(labels.replace(",", " ").split()) if LABEL_ID_RE.fullmatch(i)][:6]
+        found = await views.documents(ids)
+        docs = [found[i] for i in ids if i in found]
+        missing = [i for i in ids if i not in found]
         return page("compare.html", docs=docs, missing=missing, requested=labels)
 
     return app
-
-
-def _status(status: str, valid_until: Any) -> str:
-    until = valid_until if isinstance(valid_until, dt.date) else dt.date.fromisoformat(str(valid_until))
-    if status == "active" and until < dt.datetime.now(dt.UTC).date():
-        return "expired"
-    return status
-
-
-def _path_of(index: int, tree_size: int, get: merkle.NodeGetter) -> list[bytes]:
-    return merkle.inclusion_path(index, tree_size, get)
 
 
 def _clean_query(q: str) -> str:

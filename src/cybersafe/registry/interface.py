@@ -55,3 +55,9 @@ class Rejected(RegistryError):
     """The request is well formed but refused (bad signature, shortened support end, bad record)."""
 
     status_code = 422
+
+
+class Unavailable(RegistryError):
+    """The database cannot be reached; the request may be retried."""
+
+    status_code = 503
