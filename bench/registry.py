@@ -368,16 +368,20 @@ def measure_http(url: str, ids: list[str], duration: int, connections: int, work
             wait_http(f"http://127.0.0.1:{static_port}/", static)
             ids_file = work / "ids.txt"
             ids_file.write_text("\n".join(ids) + "\n")
+            script = work / "random.lua"
+            script.write_text(LUA)
             # QR scans are skewed towards popular products: Zipf (s = 1.1) over the same ids, as a line list
             # that wrk samples uniformly.
             ranked = random.Random(3).sample(ids, len(ids))
             weights = [1 / (rank + 1) ** 1.1 for rank in range(len(ranked))]
             zipf_file = work / "zipf.txt"
             zipf_file.write_text("\n".join(random.Random(4).choices(ranked, weights, k=200_000)) + "\n")
-            script = work / "random.lua"
-            script.write_text(LUA)
-            # warm both servers' workers
+            # Warm both servers' workers and the registry's read path (database connections, prepared
+            # statements, the log's upper nodes): the targets are about a registry that is up and serving.
             wrk(base + "/api/v1/hello", 2, connections)
+            wrk(f"http://127.0.0.1:{static_port}/", 2, connections)
+            for prefix in ("/api/v1/labels/", "/l/"):
+                wrk(base, 3, connections, script, [str(ids_file), prefix])
             results = {
                 "hello (same server)": wrk(base + "/api/v1/hello", duration, connections),
                 "static JSON (uvicorn, raw ASGI)": wrk(f"http://127.0.0.1:{static_port}/", duration, connections),

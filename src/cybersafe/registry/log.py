@@ -24,11 +24,11 @@ from cybersafe.registry import merkle
 from cybersafe.registry.models import LabelEvent, LogKey, LogNode, LogState, TreeHead
 
 LOG_NAME = "cybersafe-registry/v1"
-_SHIFT = 48
+POS_SHIFT = 48  # a node is stored at (level << 48) | index
 
 
 def node_pos(level: int, index: int) -> int:
-    return (level << _SHIFT) | index
+    return (level << POS_SHIFT) | index
 
 
 def canonical_json(data: object) -> bytes:
@@ -117,8 +117,8 @@ def fetch_with(run_sql: NodeFetcher, keys: set[merkle.NodeKey], *, postgres: boo
     else:
         inlined = ",".join(str(int(p)) for p in positions)
         rows = run_sql(f"SELECT pos, hash FROM log_nodes WHERE pos IN ({inlined})")  # noqa: S608 - integers only
-    mask = (1 << _SHIFT) - 1
-    return {(int(pos) >> _SHIFT, int(pos) & mask): bytes(digest) for pos, digest in rows}
+    mask = (1 << POS_SHIFT) - 1
+    return {(int(pos) >> POS_SHIFT, int(pos) & mask): bytes(digest) for pos, digest in rows}
 
 
 def run_with(run_sql: NodeFetcher, algorithm: Callable[[merkle.NodeGetter], merkle.T], *, postgres: bool) -> merkle.T:

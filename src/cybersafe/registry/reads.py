@@ -270,7 +270,8 @@ class Reader:
         )
         self.product_labels: Batched[int, list[Row]] = Batched(self._product_labels)
         self.heads: Batched[None, log.SignedTreeHead] = Batched(self._latest_head)
-        self.node_cache: dict[tuple[int, int], bytes] = {}
+        self.node_cache: dict[int, bytes] = {}
+        self.nodes_loaded = False
 
     def _query_by(
         self, sql: str, sql_type: str, pair: Callable[[Row], tuple[K, V]]
@@ -305,13 +306,16 @@ class Reader:
     async def log_nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """Hashes of complete subtrees. They never change once written (the log only grows), so the upper
         levels, which every proof shares, are kept here and only the lower ones are queried."""
+        if not self.nodes_loaded:
+            await self._load_upper_nodes()
         out: dict[tuple[int, int], bytes] = {}
         missing: dict[int, tuple[int, int]] = {}
-        cache = self.node_cache
+        cache = self.node_cache  # keyed by position: plain ints keep the garbage collector out of it
         for key in keys:
-            digest = cache.get(key)
+            pos = log.node_pos(*key)
+            digest = cache.get(pos)
             if digest is None:
-                missing[log.node_pos(*key)] = key
+                missing[pos] = key
             else:
                 out[key] = digest
         if missing:
@@ -319,8 +323,19 @@ class Reader:
                 key = missing[pos]
                 out[key] = digest
                 if key[0] >= CACHED_NODE_LEVEL and len(cache) < NODE_CACHE_LIMIT:
-                    cache[key] = digest
+                    cache[pos] = digest
         return out
+
+    async def _load_upper_nodes(self) -> None:
+        """Fill the node cache with the top of the tree in one range scan (positions sort by level), so a
+        proof reads only its few lowest nodes from the database. The top grows with the log; the level
+        is picked to stay within the cache limit."""
+        self.nodes_loaded = True
+        head = await self.latest_head()
+        size = 0 if head is None else head.tree_size
+        level = max(CACHED_NODE_LEVEL, (2 * size // NODE_CACHE_LIMIT).bit_length())
+        rows = await self.db.rows("SELECT pos, hash FROM log_nodes WHERE pos >= ?", [log.node_pos(level, 0)])
+        self.node_cache.update((int(pos), bytes(digest)) for pos, digest in rows[:NODE_CACHE_LIMIT])
 
     async def close(self) -> None:
         await self.db.close()
