@@ -139,7 +139,9 @@ def test_a_batch_left_behind_by_a_closed_event_loop_does_not_block_the_next_loop
 
 
 @pytest.fixture(params=BACKENDS)
-def published(request: pytest.FixtureRequest, make_database_url: Callable[[str], str]) -> Iterator[tuple[Any, Actors, list[str]]]:
+def published(
+    request: pytest.FixtureRequest, make_database_url: Callable[[str], str]
+) -> Iterator[tuple[Any, Actors, list[str]]]:
     """An app on each backend with three labels of one product and one of another."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
