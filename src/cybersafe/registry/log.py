@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -101,49 +100,25 @@ def ensure_log_key(engine: Engine) -> Ed25519PrivateKey:
     return loaded
 
 
-# Runs one SELECT with "?" placeholders and positional parameters; returns (pos, hash) rows.
-NodeFetcher = Callable[..., Iterable[Sequence[Any]]]
-NODES_SQL = "SELECT pos, hash FROM log_nodes WHERE pos IN (SELECT unnest(CAST(? AS bigint[])))"
-
-
-def fetch_with(run_sql: NodeFetcher, keys: set[merkle.NodeKey], *, postgres: bool) -> dict[merkle.NodeKey, bytes]:
+def _fetch(conn: Connection, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
     """Fetch nodes in one query. PostgreSQL gets one array parameter, so the statement is prepared once
     and reused; SQLite gets the positions inlined: they are integers computed here, never user text."""
     if not keys:
         return {}
     positions = sorted(node_pos(level, index) for level, index in keys)
-    if postgres:
-        rows = run_sql(NODES_SQL, positions)
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql("SELECT pos, hash FROM log_nodes WHERE pos = ANY(%s::bigint[])", (positions,))
     else:
         inlined = ",".join(str(int(p)) for p in positions)
-        rows = run_sql(f"SELECT pos, hash FROM log_nodes WHERE pos IN ({inlined})")  # noqa: S608 - integers only
+        rows = conn.exec_driver_sql(f"SELECT pos, hash FROM log_nodes WHERE pos IN ({inlined})")  # noqa: S608 - integers only
     mask = (1 << POS_SHIFT) - 1
     return {(int(pos) >> POS_SHIFT, int(pos) & mask): bytes(digest) for pos, digest in rows}
 
 
-def run_with(run_sql: NodeFetcher, algorithm: Callable[[merkle.NodeGetter], merkle.T], *, postgres: bool) -> merkle.T:
-    """Run a proof algorithm: learn the nodes it reads, fetch them in ONE query, run it for real."""
-    nodes = fetch_with(run_sql, merkle.needed_nodes(algorithm), postgres=postgres)
-    return algorithm(merkle.getter_from(nodes))
-
-
-def _sql(conn: Connection) -> NodeFetcher:
-    postgres = conn.dialect.name == "postgresql"
-
-    def run(sql: str, *params: Any) -> Iterable[Sequence[Any]]:
-        if postgres:
-            sql = sql.replace("?", "%s")
-        return conn.exec_driver_sql(sql, params).all() if params else conn.exec_driver_sql(sql).all()
-
-    return run
-
-
-def _fetch(conn: Connection, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
-    return fetch_with(_sql(conn), keys, postgres=conn.dialect.name == "postgresql")
-
-
 def _run(conn: Connection, algorithm: Callable[[merkle.NodeGetter], merkle.T]) -> merkle.T:
-    return run_with(_sql(conn), algorithm, postgres=conn.dialect.name == "postgresql")
+    """Run a proof algorithm: learn the nodes it reads, fetch them in ONE query, run it for real."""
+    nodes = _fetch(conn, merkle.needed_nodes(algorithm))
+    return algorithm(merkle.getter_from(nodes))
 
 
 def append(

@@ -13,6 +13,7 @@ import abc
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import time
 from collections import OrderedDict
@@ -22,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from cybersafe.registry import log
+from cybersafe.registry import log, merkle
 from cybersafe.registry.interface import Unavailable
 
 K = TypeVar("K", bound=Hashable)
@@ -214,6 +215,11 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
+def as_date(value: Any) -> dt.date:
+    """A DATE column: a date from PostgreSQL, ISO text from SQLite."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
 class LabelRow:
     """The stored public JSON of a label and what the read path needs beside it."""
 
@@ -223,7 +229,7 @@ class LabelRow:
         self.document = document
         self.envelope = envelope
         self.status = status
-        self.valid_until = valid_until if isinstance(valid_until, dt.date) else dt.date.fromisoformat(valid_until)
+        self.valid_until = as_date(valid_until)
         self.product_id = int(product_id)
 
 
@@ -326,6 +332,12 @@ class Reader:
                     cache[pos] = digest
         return out
 
+    async def inclusion_path(self, index: int, tree_size: int) -> list[bytes]:
+        """RFC 9162 audit path of leaf ``index`` in the tree of ``tree_size`` leaves."""
+        algorithm = functools.partial(merkle.inclusion_path, index, tree_size)
+        nodes = await self.log_nodes(merkle.needed_nodes(algorithm))
+        return algorithm(merkle.getter_from(nodes))
+
     async def _load_upper_nodes(self) -> None:
         """Fill the node cache with the top of the tree in one range scan (positions sort by level), so a
         proof reads only its few lowest nodes from the database. The top grows with the log; the level
@@ -361,8 +373,6 @@ class LabelCache:
         self.state: tuple[int, dt.date] | None = None
         self.checked_at = 0.0
         self.head_seen: log.SignedTreeHead | None = None
-        self.hits = 0
-        self.misses = 0
 
     def clear(self) -> None:
         self.entries.clear()
@@ -387,11 +397,9 @@ class LabelCache:
         await self.head()
         found = self.entries.get(key)
         if found is not None:
-            self.hits += 1
             with contextlib.suppress(KeyError):  # a write may have emptied the cache meanwhile
                 self.entries.move_to_end(key)
             return found
-        self.misses += 1
         generation = self.state
         loaded = await load(key)
         # Keep only what was read in the state it belongs to: a write or a new day while loading

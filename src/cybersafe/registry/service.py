@@ -502,9 +502,14 @@ def _iso(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def shown_status(status: str, valid_until: dt.date, today: dt.date) -> str:
+    """The stored status, or ``expired`` for an active label whose validity has ended (computed per day)."""
+    return "expired" if status == "active" and valid_until < today else status
+
+
 def effective_document(document: str, status: str, valid_until: dt.date, today: dt.date) -> str:
     """The stored JSON, with ``expired`` applied when an active label's validity has ended."""
-    if status == "active" and valid_until < today:
+    if shown_status(status, valid_until, today) != status:
         doc = json.loads(document)
         doc["status"] = "expired"
         doc["status_text"] = STATUS_TEXT["expired"]
@@ -515,16 +520,6 @@ def effective_document(document: str, status: str, valid_until: dt.date, today: 
 def splice_envelope(document: str, envelope: str) -> str:
     """Add the stored envelope to the stored document without parsing either (both are JSON objects)."""
     return document[:-1] + ',"envelope":' + envelope + "}"
-
-
-def label_document(conn: Connection, label_id: str, today: dt.date) -> str | None:
-    """The full public JSON of a label, envelope included, or None."""
-    row = conn.execute(
-        select(Label.document, Label.envelope, Label.status, Label.valid_until).where(Label.label_id == label_id)
-    ).first()
-    if row is None:
-        return None
-    return splice_envelope(effective_document(row.document, row.status, row.valid_until, today), row.envelope)
 
 
 _SAFE_LIKE = re.compile(r"([%_\\])")

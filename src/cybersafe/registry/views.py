@@ -2,13 +2,13 @@
 
 The page re-checks, against the newest signed tree head, that the label's signature matches its issuer's
 registered key and that every event of the label is in the transparency log with the envelope shown. The
-result is kept per (label, tree size): a new tree head re-checks it.
+rendered page is cached until the tree head changes; the signature result, which cannot change, is kept
+longer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from collections import OrderedDict
@@ -21,10 +21,9 @@ from cybersafe.attest.dsse import verify_envelope
 from cybersafe.attest.keys import load_public_key
 from cybersafe.errors import VerificationFailed
 from cybersafe.registry import log, merkle, service
-from cybersafe.registry.reads import LabelCache, LabelRow, Reader
+from cybersafe.registry.reads import LabelCache, LabelRow, Reader, as_date
 from cybersafe.registry.verify import LogCheckFailed, TreeHeadView, check_inclusion, check_tree_head, parse_entry
 
-VERIFIED_KEEP = 20_000
 SIGNATURES_KEEP = 200_000
 
 
@@ -39,18 +38,12 @@ def public_json(row: LabelRow, on: dt.date) -> str:
     )
 
 
-def shown_status(status: str, valid_until: Any, on: dt.date) -> str:
-    until = valid_until if isinstance(valid_until, dt.date) else dt.date.fromisoformat(str(valid_until))
-    return "expired" if status == "active" and until < on else status
-
-
 class LabelViews:
     def __init__(self, reader: Reader, cache: LabelCache, log_public: Ed25519PublicKey, templates: Environment) -> None:
         self.reader = reader
         self.cache = cache
         self.log_public = log_public
         self.templates = templates
-        self.verified: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
         # An envelope and an issuer key never change, so neither does their signature check: it outlives
         # new tree heads, which only re-check the log.
         self.signatures: OrderedDict[tuple[str, str], str | None] = OrderedDict()
@@ -82,7 +75,7 @@ class LabelViews:
                 "scheme": r[1],
                 "scheme_version": r[2],
                 "level": r[3],
-                "status": shown_status(r[4], r[5], on),
+                "status": service.shown_status(r[4], as_date(r[5]), on),
             }
             for r in (await self.reader.product_labels.get(row.product_id)) or []
         ]
@@ -109,11 +102,6 @@ class LabelViews:
         """Re-check the label's signature and its log entries against the newest signed tree head."""
         head = await self.cache.head()
         size = 0 if head is None else head.tree_size
-        cache_key = (doc["label_id"], size)
-        found = self.verified.get(cache_key)
-        if found is not None:
-            self.verified.move_to_end(cache_key)
-            return found
         result: dict[str, Any] = {"signature": False, "log": False, "tree_size": size, "problems": []}
         digest = hashlib.sha256(log.canonical_json(doc["envelope"])).hexdigest()
         problem = await self._signature_problem(doc, digest)
@@ -126,9 +114,6 @@ class LabelViews:
         except (LogCheckFailed, KeyError, ValueError, merkle.ProofError) as exc:
             result["problems"].append(str(exc))
         result["verified"] = result["signature"] and result["log"]
-        self.verified[cache_key] = result
-        if len(self.verified) > VERIFIED_KEEP:
-            self.verified.popitem(last=False)
         return result
 
     async def _signature_problem(self, doc: dict[str, Any], digest: str) -> str | None:
@@ -164,13 +149,10 @@ class LabelViews:
         indices = [int(e["log_index"]) for e in doc["log"]["events"]]
         if not indices:
             return False
-        wanted: set[merkle.NodeKey] = set()
         for index in indices:
             if not 0 <= index < view.tree_size:
                 raise LogCheckFailed(f"log entry {index} is beyond the signed tree head")
-            wanted |= merkle.needed_nodes(functools.partial(merkle.inclusion_path, index, view.tree_size))
         entries = await self.reader.entries.get_many(indices)
-        nodes = await self.reader.log_nodes(wanted)
         for index in indices:
             entry = entries.get(index)
             if entry is None:
@@ -180,5 +162,5 @@ class LabelViews:
                 raise LogCheckFailed(f"log entry {index} names another label")
             if body.get("kind") == "issued" and body.get("envelope_sha256") != digest:
                 raise LogCheckFailed("the logged envelope digest differs from the label shown")
-            check_inclusion(entry, index, view, merkle.inclusion_path(index, view.tree_size, merkle.getter_from(nodes)))
+            check_inclusion(entry, index, view, await self.reader.inclusion_path(index, view.tree_size))
         return True
