@@ -24,13 +24,14 @@ import yaml
 
 from cybersafe.assess import assess_dossier, needed_check_ids, run_checks
 from cybersafe.checks import BUILTIN_CHECKS
-from cybersafe.checks.interface import Verdict, run_check
+from cybersafe.checks.interface import run_check
 from cybersafe.dossier.facts import derive_facts
 from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Evidence
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.evaluate import Evaluator, all_of, any_of
 from cybersafe.schemes.interface import AllOf, Leaf, LeafKind, Node
+from cybersafe.verdict import Verdict
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "smart-camera" / "dossier.yaml"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)

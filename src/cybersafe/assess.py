@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from cybersafe.checks import BUILTIN_CHECKS
-from cybersafe.checks.interface import Check, CheckAttempt, Finding, Location, Severity, Verdict, run_check
+from cybersafe.checks.interface import Check, CheckAttempt, Finding, Location, run_check
 from cybersafe.dossier.facts import derive_facts
 from cybersafe.dossier.loader import load_dossier
 from cybersafe.dossier.model import Dossier, Market
@@ -51,6 +51,7 @@ from cybersafe.schemes.evaluate import Evaluator, SchemeResult
 from cybersafe.schemes.interface import Leaf, LeafKind, Scheme
 from cybersafe.schemes.recognition import plan_steps, recognize
 from cybersafe.schemes.status import SchemeStatus
+from cybersafe.verdict import ErrorReason, Severity, Verdict
 
 MARKET_SCHEMES: Mapping[Market, str] = {
     Market.US: "us-ctm",
@@ -161,20 +162,19 @@ def collect(
         try:
             result = collector.collect(evidence.dossier, evidence.base_dir, progress)
         except EvidenceError as exc:
-            reason = getattr(exc, "reason", "bad_input")
             for kind in collector.PRODUCES:
-                evidence.fail(kind, reason, str(exc))
+                evidence.fail(kind, exc.reason, str(exc))
             evidence.problems.append(Problem(collector.NAME, ProblemSeverity.ERROR, str(exc)))
             continue
         except CybersafeError as exc:
             for kind in collector.PRODUCES:
-                evidence.fail(kind, "bad_input", str(exc))
+                evidence.fail(kind, ErrorReason.BAD_INPUT, str(exc))
             evidence.problems.append(Problem(collector.NAME, ProblemSeverity.ERROR, str(exc)))
             continue
         except Exception as exc:  # noqa: BLE001 - a crashing collector is recorded, its checks become errors
             detail = f"{collector.NAME} collector crashed: {type(exc).__name__}: {exc}"
             for kind in collector.PRODUCES:
-                evidence.fail(kind, "bug", detail)
+                evidence.fail(kind, ErrorReason.BUG, detail)
             evidence.problems.append(Problem(collector.NAME, ProblemSeverity.ERROR, detail))
             continue
         for item in result.items:

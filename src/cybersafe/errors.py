@@ -16,6 +16,7 @@ OSV dump) are *recorded* as ``Problem`` values in results, not raised.
     │   └── UnknownCheckReference
     ├── EvidenceError               a collector could not produce evidence
     │   ├── UnpackError             firmware could not be unpacked at all
+    │   ├── BudgetExceeded          a collector stopped at a budget before producing evidence
     │   ├── SbomError               SBOM / VEX document unreadable
     │   ├── VulnDbError             vulnerability database import / query
     │   └── ProbeError              network probe
@@ -30,6 +31,8 @@ OSV dump) are *recorded* as ``Problem`` values in results, not raised.
 from __future__ import annotations
 
 from pathlib import Path
+
+from cybersafe.verdict import ErrorReason
 
 
 class CybersafeError(Exception):
@@ -89,11 +92,20 @@ class UnknownCheckReference(SchemeError):
 
 
 class EvidenceError(CybersafeError):
-    """A collector could not produce its evidence."""
+    """A collector could not produce its evidence; ``reason`` classifies the failure for the attempts it
+    turns into errors (bad input, an unreachable device, a budget)."""
+
+    reason: ErrorReason = ErrorReason.BAD_INPUT
 
 
 class UnpackError(EvidenceError):
     pass
+
+
+class BudgetExceeded(EvidenceError):
+    """A collector stopped at one of its budgets (bytes, files, time) before producing usable evidence."""
+
+    reason = ErrorReason.BUDGET_EXCEEDED
 
 
 class SbomError(EvidenceError, InputError):
@@ -109,7 +121,7 @@ class ProbeError(EvidenceError):
 
 
 class ProbeTimeout(ProbeError):
-    pass
+    reason = ErrorReason.PROBE_UNREACHABLE
 
 
 class TargetRefused(ProbeError):

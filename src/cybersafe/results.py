@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cybersafe.checks.interface import AttemptStatus, Severity, Verdict
 from cybersafe.errors import InputError
 from cybersafe.evidence.interface import ProblemSeverity
 from cybersafe.schemes.interface import LeafKind, Obligation
 from cybersafe.schemes.status import SchemeStatus
+from cybersafe.verdict import AttemptStatus, Severity, Verdict
 
 ASSESSMENT_SCHEMA: Literal["cybersafe/assessment/v1"] = "cybersafe/assessment/v1"
 

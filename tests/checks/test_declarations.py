@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from cybersafe.checks.declarations import DECLARATION_CHECKS
-from cybersafe.checks.interface import AttemptStatus, run_check
+from cybersafe.checks.interface import run_check
 from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Evidence
+from cybersafe.verdict import AttemptStatus
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "declaration"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "smart-camera" / "dossier.yaml"

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from cybersafe.checks import builtin_check_ids
 from cybersafe.checks.firmware_checks import FIRMWARE_CHECKS, run_firmware_checks
-from cybersafe.checks.interface import AttemptStatus, Verdict
 from cybersafe.evidence.firmware.model import (
     Account,
     Area,
@@ -28,6 +27,7 @@ from cybersafe.evidence.firmware.model import (
     Secret,
     Service,
 )
+from cybersafe.verdict import AttemptStatus, Verdict
 
 FIRMWARE_IDS = {
     "firmware.universal-default-password",

@@ -12,11 +12,12 @@ import pytest
 from tests.evidence.firmware.fwfixtures import image
 
 from cybersafe.checks import BUILTIN_CHECKS
-from cybersafe.checks.interface import AttemptStatus, CheckAttempt, Verdict, run_check
+from cybersafe.checks.interface import CheckAttempt, run_check
 from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.firmware.collector import FirmwareCollector
 from cybersafe.evidence.firmware.model import FirmwareInventory
 from cybersafe.evidence.interface import Evidence, NullProgressReporter
+from cybersafe.verdict import AttemptStatus, Verdict
 
 CASES = Path(__file__).resolve().parent.parent / "integration" / "firmware"
 FIRMWARE_CHECKS = {c.ID: c for c in BUILTIN_CHECKS if c.ID.startswith("firmware.")}

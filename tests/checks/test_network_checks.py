@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cybersafe.checks.interface import AttemptStatus, ErrorReason, Verdict, run_check
+from cybersafe.checks.interface import run_check
 from cybersafe.checks.network import (
     CHECKS,
     BruteForceProtectionCheck,
@@ -47,6 +47,7 @@ from cybersafe.evidence.network.model import (
     TlsResult,
     UdpAnswer,
 )
+from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
 
 ADDRESS = "127.0.0.1"
 PROBED_AT = "2026-11-29T12:00:00Z"
@@ -405,7 +406,7 @@ class TestCleartextAndHttp:
 def test_unreachable_device_is_inconclusive_never_pass(check: Any) -> None:
     # Given the collector failed because the device did not answer
     evidence = Evidence(dossier=_dossier())
-    evidence.fail(NetworkObservations, "probe_unreachable", "device 127.0.0.1 is unreachable")
+    evidence.fail(NetworkObservations, ErrorReason.PROBE_UNREACHABLE, "device 127.0.0.1 is unreachable")
     # When the check runs inside its envelope
     result = run_check(check(), evidence)
     # Then the attempt is an error with the probe reason, which reads as inconclusive

@@ -10,12 +10,13 @@ import pytest
 from tests._sbom_builders import write_cyclonedx
 
 from cybersafe.checks import BUILTIN_CHECKS
-from cybersafe.checks.interface import AttemptStatus, Verdict, run_check
+from cybersafe.checks.interface import run_check
 from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.firmware.model import Area, Component, Confidence, FirmwareInventory, NotExamined
 from cybersafe.evidence.interface import Evidence, NullProgressReporter
 from cybersafe.evidence.sbom import SbomCollector, SbomDocument, load_sbom
 from cybersafe.evidence.vulndb import VulnDb, VulnerabilityCollector, VulnerabilityReport
+from cybersafe.verdict import AttemptStatus, Verdict
 
 CASES = Path(__file__).resolve().parent.parent / "integration" / "sbom"
 SBOM_CHECKS = {c.ID: c for c in BUILTIN_CHECKS if c.ID.startswith("sbom.")}

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from cybersafe.checks.interface import AttemptStatus, CheckAttempt, ErrorReason, Finding, Severity, Verdict
+from cybersafe.checks.interface import CheckAttempt, Finding
 from cybersafe.dossier.facts import derive_facts
 from cybersafe.dossier.model import Dossier
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.evaluate import UNMAPPED_REASON, Evaluator, evaluate_condition
 from cybersafe.schemes.interface import Condition
 from cybersafe.schemes.status import SchemeStatus
+from cybersafe.verdict import AttemptStatus, ErrorReason, Severity, Verdict
 
 
 def _dossier(**declarations: Any) -> Dossier:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cybersafe.checks.interface import Verdict
 from cybersafe.schemes.evaluate import all_of, any_of, level_status
 from cybersafe.schemes.status import SchemeStatus
+from cybersafe.verdict import Verdict
 
 verdicts = st.sampled_from(list(Verdict))
 verdict_lists = st.lists(verdicts, max_size=8)

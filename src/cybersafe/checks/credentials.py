@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cybersafe.checks._firmware import conclude, image_facts
-from cybersafe.checks.interface import Check, Finding, Location, Severity
+from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.evidence.defaults import default_passwords
 from cybersafe.evidence.firmware.model import Area, CrackStatus, FirmwareInventory
 from cybersafe.evidence.interface import Evidence
+from cybersafe.verdict import Severity
 
 
 class UniversalDefaultPasswordCheck(Check):

@@ -13,9 +13,10 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
-from cybersafe.checks.interface import Check, Finding, Location, Severity
+from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.dossier.model import DefaultPasswordApproach, Dossier, IcsSupport, Market
 from cybersafe.evidence.interface import Evidence
+from cybersafe.verdict import Severity
 
 # CRA Art. 13(8): at least five years, shorter only when the product is expected to be used for less.
 CRA_MINIMUM_SUPPORT_YEARS = 5

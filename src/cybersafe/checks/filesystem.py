@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cybersafe.checks._firmware import conclude, image_facts
-from cybersafe.checks.interface import Check, Finding, Location, Severity
+from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.evidence.firmware.model import Area, FirmwareInventory
 from cybersafe.evidence.interface import Evidence
+from cybersafe.verdict import Severity
 
 
 class SetuidWorldWritableCheck(Check):

@@ -13,54 +13,11 @@ import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from cybersafe.errors import CybersafeError
 from cybersafe.evidence.interface import Evidence, EvidenceFailure
-
-
-class Verdict(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"  # evidence insufficient: needs a declaration or a manual result
-    NOT_APPLICABLE = "not_applicable"
-    ERROR = "error"  # the check or a collector failed; never becomes a pass
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {
-    Severity.INFO: 0,
-    Severity.LOW: 1,
-    Severity.MEDIUM: 2,
-    Severity.HIGH: 3,
-    Severity.CRITICAL: 4,
-}
-
-
-class AttemptStatus(StrEnum):
-    COMPLETED = "completed"
-    ERROR = "error"
-    NOT_RUN = "not_run"
-
-
-class ErrorReason(StrEnum):
-    BUG = "bug"
-    MISSING_EVIDENCE = "missing_evidence"
-    PROBE_UNREACHABLE = "probe_unreachable"
-    BUDGET_EXCEEDED = "budget_exceeded"
-    BAD_INPUT = "bad_input"
+from cybersafe.verdict import AttemptStatus, ErrorReason, Severity, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +158,7 @@ def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
     """Run one check inside the attempt envelope. Nothing is dropped silently."""
     failure = _failed_requirement(check, evidence) if evidence.failures else None
     if failure is not None:
-        return CheckAttempt(check.ID, AttemptStatus.ERROR, reason=ErrorReason(failure.reason), detail=failure.detail)
+        return CheckAttempt(check.ID, AttemptStatus.ERROR, reason=failure.reason, detail=failure.detail)
     missing = tuple(kind.__name__ for kind in check.REQUIRES if kind not in evidence.items)
     if missing:
         # The same check without the same evidence always gives the same (immutable) attempt.

@@ -11,7 +11,7 @@ import datetime as dt
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 
-from cybersafe.checks.interface import Check, Finding, Location, Severity
+from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
     LOCKED_OUT,
@@ -24,6 +24,7 @@ from cybersafe.evidence.network.model import (
     TlsResult,
 )
 from cybersafe.evidence.network.policy import default_policy
+from cybersafe.verdict import Severity
 
 _SHOWN = 8
 LOGIN_SERVICES = ("telnet", "ftp", "ssh", "http-basic")

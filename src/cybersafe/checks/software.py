@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cybersafe.checks.interface import Check, Finding, Location, Severity
+from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.dossier.model import Market
 from cybersafe.evidence.firmware.model import Area, FirmwareInventory
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.sbom.compare import compare_declared_observed
 from cybersafe.evidence.sbom.minimum import BSI, CRA, NTIA, rate_minimum_elements
 from cybersafe.evidence.sbom.model import SbomDocument
+from cybersafe.verdict import Severity
 
 _NAMES = {NTIA: "NTIA minimum elements", BSI: "BSI TR-03183-2", CRA: "CRA Annex I Part II (1)"}
 _SHOWN = 10

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cybersafe.checks.interface import Check, Finding, Location, Severity
+from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.vulndb.model import VulnerabilityMatch, VulnerabilityReport
 from cybersafe.evidence.vulndb.policy import load_policy
+from cybersafe.verdict import Severity
 
 _SHOWN = 10
 

@@ -71,7 +71,7 @@ def scan_command(
     Exit code 0 when no check fails, 1 when one does, 2 on bad input.
     """
     from cybersafe.checks.firmware_checks import run_firmware_checks
-    from cybersafe.checks.interface import Verdict
+    from cybersafe.verdict import Verdict
 
     inventory = _scan(image, budget)
     attempts = run_firmware_checks(inventory)

@@ -78,13 +78,14 @@ def probe_command(
 
     Exit code 0 when no check fails, 1 when one fails, 2 on bad input or an unreachable device.
     """
-    from cybersafe.checks.interface import AttemptStatus, run_check
+    from cybersafe.checks.interface import run_check
     from cybersafe.checks.network import CHECKS
     from cybersafe.dossier.loader import load_dossier
     from cybersafe.evidence.interface import Evidence
     from cybersafe.evidence.network.collector import declared_ports, settings_for
     from cybersafe.evidence.network.probe import run_probe
     from cybersafe.evidence.network.session import DEFAULT_PORTS, ProbeSettings, parse_ports
+    from cybersafe.verdict import AttemptStatus
 
     extra: tuple[int, ...] = ()
     if ports:

@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from cybersafe.verdict import ErrorReason
+
 if TYPE_CHECKING:
     from cybersafe.dossier.model import Dossier
 
@@ -59,7 +61,7 @@ class Artefact:
 class EvidenceFailure:
     """A collector failed: checks that need this evidence become error attempts with this reason."""
 
-    reason: str  # an ErrorReason value: bad_input / budget_exceeded / probe_unreachable / bug
+    reason: ErrorReason
     detail: str
 
 
@@ -113,7 +115,7 @@ class Evidence:
     def add(self, item: object) -> None:
         self.items[type(item)] = item
 
-    def fail(self, kind: type, reason: str, detail: str) -> None:
+    def fail(self, kind: type, reason: ErrorReason, detail: str) -> None:
         self.failures[kind] = EvidenceFailure(reason, detail)
 
     def failure(self, kind: type) -> EvidenceFailure | None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cybersafe.checks.interface import CheckAttempt, Verdict
+from cybersafe.checks.interface import CheckAttempt
 from cybersafe.dossier.model import Dossier, IcsSupport, ManualResult
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.interface import (
@@ -33,6 +33,7 @@ from cybersafe.schemes.interface import (
     Scheme,
 )
 from cybersafe.schemes.status import SchemeStatus
+from cybersafe.verdict import Verdict
 
 _P, _F, _I, _N, _E = (
     Verdict.PASS,

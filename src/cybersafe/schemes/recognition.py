@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from cybersafe.checks.interface import Verdict
 from cybersafe.errors import UnknownScheme
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.evaluate import all_of, any_of
@@ -34,6 +33,7 @@ from cybersafe.schemes.interface import (
     Requirement,
     Scheme,
 )
+from cybersafe.verdict import Verdict
 
 _COVERING = (Relationship.EQUAL, Relationship.SUPERSET_OF)
 _LEAF_COST = {LeafKind.CHECK: 1, LeafKind.DECLARATION: 2, LeafKind.MANUAL: 4, LeafKind.REQUIREMENT: 0}

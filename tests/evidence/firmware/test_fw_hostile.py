@@ -19,9 +19,9 @@ import pytest
 from tests.evidence.firmware.fwfixtures import TEST_BUDGET, image
 
 from cybersafe.checks.firmware_checks import run_firmware_checks
-from cybersafe.checks.interface import Verdict
 from cybersafe.evidence.firmware.model import Area
 from cybersafe.evidence.firmware.scan import scan_image
+from cybersafe.verdict import Verdict
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import pytest
 from _network_servers import HOST, Blackhole
 
 from cybersafe.assess import collect
-from cybersafe.checks.interface import ErrorReason, Verdict, run_check
+from cybersafe.checks.interface import run_check
 from cybersafe.checks.network import CHECKS
 from cybersafe.dossier.model import Dossier
 from cybersafe.errors import ProbeTimeout
@@ -23,6 +23,7 @@ from cybersafe.evidence.network.collector import NetworkCollector, settings_for
 from cybersafe.evidence.network.model import NetworkObservations
 from cybersafe.evidence.network.probe import run_probe
 from cybersafe.evidence.network.session import ProbeSession, ProbeSettings
+from cybersafe.verdict import ErrorReason, Verdict
 
 pytestmark = pytest.mark.slow
 

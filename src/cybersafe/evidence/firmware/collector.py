@@ -38,15 +38,11 @@ class FirmwareCollector:
             return CollectorResult()
         path = base_dir / relative
         if not path.is_file():
-            error = UnpackError(f"{path}: artefacts.firmware: file not found")
-            error.reason = "bad_input"  # type: ignore[attr-defined]
-            raise error
+            raise UnpackError(f"{path}: artefacts.firmware: file not found")
         try:
             inventory = scan_image(path, self.budget, progress)
         except InputError as exc:
-            error = UnpackError(str(exc))
-            error.reason = "bad_input"  # type: ignore[attr-defined]
-            raise error from exc
+            raise UnpackError(str(exc)) from exc
         return CollectorResult(
             items=(inventory,),
             problems=tuple(

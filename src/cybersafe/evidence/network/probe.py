@@ -110,12 +110,10 @@ async def probe(
     hosts = [await probe_address(named, address, settings, progress, creds) for address in target.addresses]
     if not any(h.reachability.reachable for h in hosts):
         timeout = settings.connect_timeout
-        error = ProbeTimeout(
+        raise ProbeTimeout(
             f"device {named} is unreachable: none of {len(settings.ports)} TCP ports answered within "
             f"{timeout:g} s (no connection accepted or refused)"
         )
-        error.reason = "probe_unreachable"  # type: ignore[attr-defined]
-        raise error
     return NetworkObservations(
         target=named,
         hosts=tuple(hosts),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cybersafe.errors import CybersafeError
 from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, ProblemSeverity, ProgressReporter
 from cybersafe.evidence.sbom.model import SbomDocument
 from cybersafe.evidence.sbom.parse import load_sbom
@@ -26,10 +25,7 @@ class SbomCollector:
         path = base_dir / dossier.artefacts.sbom
         progress.start("sbom", 1)
         try:
-            doc = load_sbom(path)  # SbomError (an EvidenceError with file and element) when unreadable
-        except CybersafeError as exc:  # unreadable input; anything else is a bug and stays one
-            exc.reason = "bad_input"  # type: ignore[attr-defined]
-            raise
+            doc = load_sbom(path)  # SbomError (an EvidenceError, reason bad_input) when unreadable
         finally:
             progress.finish("sbom")
         problems = []

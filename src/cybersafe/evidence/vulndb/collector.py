@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from packageurl import PackageURL
 
-from cybersafe.errors import CybersafeError, VulnDbError
+from cybersafe.errors import VulnDbError
 from cybersafe.evidence.interface import CollectorResult, Problem, ProblemSeverity, ProgressReporter
 from cybersafe.evidence.sbom.model import SbomComponent
 from cybersafe.evidence.sbom.parse import load_sbom
@@ -58,17 +58,11 @@ class VulnerabilityCollector:
         assert dossier.artefacts.sbom is not None
         path = _db_path(dossier, base_dir)
         if path is None or not path.is_file():
-            error = VulnDbError(f"{path}: no vulnerability database here; run `cybersafe vulndb import` first")
-            error.reason = "bad_input"  # type: ignore[attr-defined]
-            raise error
-        try:
-            sbom = load_sbom(base_dir / dossier.artefacts.sbom)
-            vex: list[VexStatement] = []
-            for name in dossier.artefacts.vex:
-                vex.extend(load_vex(base_dir / name))
-        except CybersafeError as exc:  # unreadable input; anything else is a bug and stays one
-            exc.reason = "bad_input"  # type: ignore[attr-defined]
-            raise
+            raise VulnDbError(f"{path}: no vulnerability database here; run `cybersafe vulndb import` first")
+        sbom = load_sbom(base_dir / dossier.artefacts.sbom)  # SbomError (reason bad_input) when unreadable
+        vex: list[VexStatement] = []
+        for name in dossier.artefacts.vex:
+            vex.extend(load_vex(base_dir / name))
         progress.start("vulnerability matching", len(sbom.components))
         with VulnDb(path, create=False) as db:
             report = match_components(
