@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from cybersafe.assess import assess_dossier, needed_check_ids, run_checks
+from cybersafe.assess import assess_dossier, needed_checks, run_checks
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.interface import run_check
 from cybersafe.dossier.facts import derive_facts
@@ -31,6 +31,7 @@ from cybersafe.evidence.interface import Evidence
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.evaluate import Evaluator, all_of, any_of
 from cybersafe.schemes.interface import AllOf, Leaf, LeafKind, Node
+from cybersafe.schemes.memo import SummaryMemo
 from cybersafe.verdict import Verdict
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "smart-camera" / "dossier.yaml"
@@ -107,10 +108,9 @@ def naive(dossier: Dossier) -> int:
 def full(dossier: Dossier, catalog: Any, schemes: Any) -> None:
     """The engine with every requirement evaluated in full (no summary memo)."""
     evidence = Evidence(dossier=dossier, as_of=NOW.date())
-    attempts = run_checks(BUILTIN_CHECKS, evidence, needed_check_ids(catalog, schemes))
+    attempts = run_checks(BUILTIN_CHECKS, evidence, needed_checks(catalog, schemes))
     evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier))
-    for scheme in schemes:
-        evaluator._scheme_in_full(scheme)
+    evaluator.schemes(schemes)
 
 
 def main() -> None:
@@ -123,13 +123,14 @@ def main() -> None:
     started = time.perf_counter()
     dossiers = generate(args.dossiers)
     generated = time.perf_counter() - started
-    wanted = len(needed_check_ids(catalog, schemes))
+    wanted = len(needed_checks(catalog, schemes))
 
-    assess_dossier(dossiers[0], now=NOW, catalog=catalog, plans=False)  # warm the per-catalog look-ups
+    memo = SummaryMemo(catalog)  # batch work opts in to the summary memo
+    assess_dossier(dossiers[0], now=NOW, catalog=catalog, plans=False, memo=memo)  # warm the per-catalog look-ups
     wall, cpu = time.perf_counter(), time.process_time()
     statuses = 0
     for dossier in dossiers:
-        run = assess_dossier(dossier, now=NOW, catalog=catalog, plans=False)
+        run = assess_dossier(dossier, now=NOW, catalog=catalog, plans=False, memo=memo)
         statuses += len(run.results)
     engine_cpu, engine_wall = time.process_time() - cpu, time.perf_counter() - wall
     engine_rate = len(dossiers) / engine_cpu

@@ -14,11 +14,11 @@ from importlib import metadata
 from pathlib import Path
 
 from cybersafe.checks import BUILTIN_CHECKS
-from cybersafe.checks.interface import Check, CheckAttempt, Finding, Location, run_check
+from cybersafe.checks.interface import Check, CheckAttempt, run_check
 from cybersafe.dossier.facts import derive_facts
 from cybersafe.dossier.loader import load_dossier
-from cybersafe.dossier.model import Dossier, Market
-from cybersafe.errors import CybersafeError, EvidenceError
+from cybersafe.dossier.model import Dossier
+from cybersafe.errors import CybersafeError, DossierError, EvidenceError, UnknownScheme
 from cybersafe.evidence.interface import (
     Artefact,
     Collector,
@@ -28,41 +28,14 @@ from cybersafe.evidence.interface import (
     ProblemSeverity,
     ProgressReporter,
 )
-from cybersafe.results import (
-    ASSESSMENT_SCHEMA,
-    ArtefactOut,
-    Assessment,
-    CatalogOut,
-    CheckAttemptOut,
-    EvidenceOut,
-    FindingOut,
-    LevelResultOut,
-    LocationOut,
-    MarginalPlanOut,
-    PlanStepOut,
-    ProblemOut,
-    RequirementResultOut,
-    ReuseOut,
-    SchemeResultOut,
-    ToolInfo,
-)
+from cybersafe.results import MarginalPlanOut, PlanStepOut
 from cybersafe.schemes.catalog import Catalog, default_catalog, iter_leaves
 from cybersafe.schemes.evaluate import Evaluator, SchemeResult
 from cybersafe.schemes.interface import Leaf, LeafKind, Scheme
+from cybersafe.schemes.memo import SummaryMemo
 from cybersafe.schemes.recognition import plan_steps, recognize
 from cybersafe.schemes.status import SchemeStatus
-from cybersafe.verdict import ErrorReason, Severity, Verdict
-
-MARKET_SCHEMES: Mapping[Market, str] = {
-    Market.US: "us-ctm",
-    Market.EU: "eu-cra",
-    Market.UK: "uk-psti",
-    Market.SG: "sg-cls",
-    Market.FI: "fi-traficom",
-    Market.DE: "de-bsi",
-    Market.KR: "kr-cic",
-    Market.JP: "jp-jc-star",
-}
+from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
 
 
 def tool_version() -> str:
@@ -110,24 +83,30 @@ def select_schemes(catalog: Catalog, refs: Sequence[str] | None, dossier: Dossie
         by_key = {scheme.key: scheme for scheme in (catalog.scheme(ref) for ref in refs)}
         return list(by_key.values()), list(by_key)
     chosen = catalog.current_schemes()
-    if dossier.markets:
-        requested = [catalog.scheme(MARKET_SCHEMES[m]).key for m in dict.fromkeys(dossier.markets)]
-    else:
-        requested = [s.key for s in chosen if s.modelled]
-    return chosen, requested
+    if not dossier.markets:
+        return chosen, [s.key for s in chosen if s.modelled]
+    requested: dict[str, None] = {}
+    for market in dict.fromkeys(dossier.markets):
+        try:
+            requested.update(dict.fromkeys(s.key for s in catalog.market_schemes(market)))
+        except UnknownScheme as exc:
+            raise DossierError(str(exc), field="markets") from None
+    return chosen, list(requested)
 
 
-def needed_check_ids(catalog: Catalog, schemes: Iterable[Scheme]) -> frozenset[str]:
-    """Check ids the schemes reach, through requirement references too (cached per catalog)."""
+def needed_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> tuple[Leaf, ...]:
+    """The check runs the schemes reach (a check id with the parameters a requirement sets), through
+    requirement references too; cached per catalog and scheme set."""
     keys = tuple(scheme.key for scheme in schemes)
-    cache: dict[tuple[str, ...], frozenset[str]] = catalog.memo.setdefault("needed_check_ids", {})
+    cache: dict[tuple[str, ...], tuple[Leaf, ...]] = catalog.memo.setdefault("needed_checks", {})
     if keys not in cache:
-        cache[keys] = frozenset(_reachable_checks(catalog, [catalog.scheme(key) for key in keys]))
+        found = _reachable_checks(catalog, [catalog.scheme(key) for key in keys])
+        cache[keys] = tuple(sorted(found, key=str))
     return cache[keys]
 
 
-def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[str]:
-    needed: set[str] = set()
+def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[Leaf]:
+    needed: set[Leaf] = set()
     seen: set[str] = set()
     stack = [req for scheme in schemes for req in scheme.requirements]
     while stack:
@@ -137,17 +116,33 @@ def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[str]:
         seen.add(req.key)
         for leaf in iter_leaves(req.verified_by):
             if leaf.kind is LeafKind.CHECK:
-                needed.add(leaf.ref)
+                needed.add(leaf)
             elif leaf.kind is LeafKind.REQUIREMENT:
                 stack.append(catalog.requirement(leaf.ref))
     return needed
 
 
-def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: frozenset[str]) -> dict[str, CheckAttempt]:
+def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: Iterable[Leaf]) -> dict[str, CheckAttempt]:
+    """Run each wanted check once per distinct parameter set; attempts keyed by ``attempt.key``."""
+    by_id = {check.ID: check for check in checks}
     attempts: dict[str, CheckAttempt] = {}
-    for check_class in checks:
-        if check_class.ID in wanted and check_class.ID not in attempts:
-            attempts[check_class.ID] = run_check(check_class(), evidence)
+    for leaf in wanted:
+        key = str(leaf)
+        check_class = by_id.get(leaf.ref)
+        if check_class is None or key in attempts:
+            continue  # an unknown check reads "check not run" in the evaluator, never pass
+        try:
+            check = check_class.with_parameters(leaf.params)
+        except (TypeError, ValueError) as exc:
+            attempts[key] = CheckAttempt(
+                leaf.ref,
+                AttemptStatus.ERROR,
+                reason=ErrorReason.BAD_INPUT,
+                detail=f"catalog parameters {key}: {exc}",
+                parameters=leaf.params,
+            )
+            continue
+        attempts[key] = run_check(check, evidence, leaf.params)
     return attempts
 
 
@@ -203,20 +198,21 @@ def assess_dossier(
     progress: ProgressReporter | None = None,
     artefacts: Sequence[Artefact] = (),
     plans: bool = True,
+    memo: SummaryMemo | None = None,
 ) -> AssessmentRun:
-    """Assess an already loaded dossier. The engine benchmark calls this with no collectors."""
+    """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``."""
     catalog = catalog or default_catalog()
     progress = progress or NullProgressReporter()
     schemes, requested = select_schemes(catalog, scheme_refs, dossier)
     evidence = Evidence(dossier=dossier, base_dir=base_dir or Path.cwd(), as_of=now.date())
     evidence.artefacts.extend(artefacts)
     collect(evidence, collectors, progress)
-    wanted = needed_check_ids(catalog, schemes)
+    wanted = needed_checks(catalog, schemes)
     progress.start("checks", total=len(wanted))
     attempts = run_checks(checks, evidence, wanted)
     progress.finish("checks")
     evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier))
-    results = evaluator.schemes(schemes)
+    results = memo.schemes(evaluator, schemes) if memo is not None else evaluator.schemes(schemes)
     run = AssessmentRun(
         dossier=dossier,
         evidence=evidence,
@@ -302,141 +298,3 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
 
 def _step_out(leaf: Leaf, closes: Sequence[str]) -> PlanStepOut:
     return PlanStepOut(ref=str(leaf), kind=leaf.kind, closes=list(closes), automated=leaf.kind is LeafKind.CHECK)
-
-
-# --- wire form ---------------------------------------------------------------------------------------
-
-
-def check_feeds(catalog: Catalog, results: Iterable[SchemeResult]) -> dict[str, list[str]]:
-    """Check id -> every requirement key, in every evaluated scheme, whose verdict it fed."""
-    memo: dict[str, set[str]] = {}
-
-    def reached(key: str, seen: frozenset[str]) -> set[str]:
-        if key in memo:
-            return memo[key]
-        req = catalog.requirement(key)
-        out: set[str] = set()
-        for leaf in iter_leaves(req.verified_by):
-            if leaf.kind is LeafKind.CHECK:
-                out.add(leaf.ref)
-            elif leaf.kind is LeafKind.REQUIREMENT:
-                target = catalog.requirement(leaf.ref).key
-                if target not in seen:
-                    out |= reached(target, seen | {target})
-        memo[key] = out
-        return out
-
-    feeds: dict[str, list[str]] = {}
-    for result in results:
-        for req_result in result.requirements:
-            if req_result.verdict is Verdict.NOT_APPLICABLE and not req_result.evidence:
-                continue  # a condition ruled it out before any check was read
-            for check_id in reached(req_result.requirement.key, frozenset({req_result.requirement.key})):
-                feeds.setdefault(check_id, []).append(req_result.requirement.key)
-    return feeds
-
-
-def to_assessment(run: AssessmentRun) -> Assessment:
-    feeds = check_feeds(run.catalog, run.results)
-    checks_out = []
-    for check_id in sorted(run.attempts):
-        attempt = run.attempts[check_id]
-        check_class = run.checks.get(check_id)
-        checks_out.append(
-            CheckAttemptOut(
-                check_id=check_id,
-                title=check_class.TITLE if check_class else check_id,
-                severity=check_class.SEVERITY if check_class else Severity.INFO,
-                status=attempt.status,
-                verdict=attempt.verdict,
-                reason=str(attempt.reason) if attempt.reason else None,
-                detail=attempt.detail,
-                remediation=check_class.REMEDIATION if check_class else None,
-                findings=[_finding_out(f) for f in attempt.findings],
-                feeds=sorted(feeds.get(check_id, [])),
-            )
-        )
-    schemes_out = [_scheme_out(r) for r in run.results]
-    completed = [a for a in run.attempts.values() if a.findings]
-    fed = [len(feeds.get(a.check_id, [])) for a in completed]
-    return Assessment(
-        schema=ASSESSMENT_SCHEMA,
-        generated_at=run.now,
-        tool=ToolInfo(version=tool_version()),
-        dossier=run.dossier.wire(),
-        artefacts=[ArtefactOut(**a.as_dict()) for a in run.evidence.artefacts],
-        catalogs=[
-            CatalogOut(scheme=r.scheme.id, version=r.scheme.version, sha256=r.scheme.catalog_sha256)
-            for r in run.results
-        ],
-        checks=checks_out,
-        schemes=schemes_out,
-        plans=run.plans,
-        reuse=ReuseOut(
-            checks_run=len(completed),
-            requirement_verdicts=sum(len(r.requirements) for r in run.results),
-            schemes_served=sum(1 for r in run.results if r.scheme.modelled),
-            requirements_fed_per_check=round(sum(fed) / len(fed), 2) if fed else 0.0,
-        ),
-        problems=[ProblemOut(**p.as_dict()) for p in run.evidence.problems],
-    )
-
-
-def _finding_out(finding: Finding) -> FindingOut:
-    return FindingOut(
-        verdict=finding.verdict,
-        severity=finding.severity,
-        message=finding.message,
-        locations=[_location_out(loc) for loc in finding.locations],
-        facts=dict(finding.facts),
-        remediation=finding.remediation,
-    )
-
-
-def _location_out(loc: Location) -> LocationOut:
-    return LocationOut(**loc.as_dict())
-
-
-def _scheme_out(result: SchemeResult) -> SchemeResultOut:
-    scheme = result.scheme
-    return SchemeResultOut(
-        scheme=scheme.id,
-        version=scheme.version,
-        title=scheme.title,
-        short_title=scheme.short_title,
-        jurisdiction=scheme.jurisdiction,
-        modelled=scheme.modelled,
-        status=result.status,
-        highest_level=result.highest_level,
-        levels=[
-            LevelResultOut(level=lv.level, title=lv.title, status=lv.status, counts=dict(lv.counts))
-            for lv in result.levels
-        ],
-        counts=dict(result.counts),
-        requirements=[
-            RequirementResultOut(
-                id=r.requirement.id,
-                title=r.requirement.title,
-                group=r.requirement.group,
-                obligation=r.requirement.obligation,
-                required=r.required,
-                levels=list(r.requirement.levels),
-                verdict=r.verdict,
-                reason=r.reason,
-                condition=str(r.requirement.condition) if r.requirement.condition else None,
-                confidence=str(r.requirement.confidence),
-                source=_source_text(r.requirement.source.document, r.requirement.source.clause),
-                evidence=[
-                    EvidenceOut(ref=str(e.leaf), kind=e.leaf.kind, verdict=e.verdict, detail=e.detail)
-                    for e in r.evidence
-                ],
-                missing=list(r.missing),
-            )
-            for r in result.requirements
-        ],
-        missing_evidence=list(result.missing_evidence),
-    )
-
-
-def _source_text(document: str, clause: str | None) -> str:
-    return f"{document}, {clause}" if clause else document

@@ -55,9 +55,10 @@ def run_demo(
     step: Callable[[str], None] = lambda _: None,
     with_device: bool = True,
 ) -> DemoResult:
-    from cybersafe.assess import assess, to_assessment
+    from cybersafe.assess import assess
     from cybersafe.demo_product import prepare_example
     from cybersafe.evidence.vulndb.store import VulnDb
+    from cybersafe.to_wire import to_assessment
 
     out.mkdir(parents=True, exist_ok=True)
     example = example_dir()

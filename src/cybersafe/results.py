@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cybersafe.checks.interface import attempt_key
 from cybersafe.errors import InputError
 from cybersafe.evidence.interface import ProblemSeverity
-from cybersafe.schemes.interface import LeafKind, Obligation
+from cybersafe.schemes.interface import LabelStyle, LeafKind, Obligation
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, Severity, Verdict
 
@@ -67,6 +68,7 @@ class FindingOut(_Wire):
 
 class CheckAttemptOut(_Wire):
     check_id: str
+    parameters: dict[str, Any] | None = None  # set by the requirements that asked for this run, if any
     title: str
     severity: Severity
     status: AttemptStatus
@@ -76,6 +78,13 @@ class CheckAttemptOut(_Wire):
     remediation: str | None = None
     findings: list[FindingOut] = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list)  # requirement keys, in every scheme, this check fed
+
+    @property
+    def key(self) -> str:
+        """The check id, or ``id[name=value,...]`` for a run with parameters: what evidence refs name."""
+        given = self.parameters or {}
+        params = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in given.items()))
+        return attempt_key(self.check_id, params)
 
 
 class EvidenceOut(_Wire):
@@ -110,12 +119,31 @@ class LevelResultOut(_Wire):
     counts: dict[str, int]
 
 
+class SchemeLabelOut(_Wire):
+    name: str
+    style: LabelStyle
+
+
+class SchemeDatesOut(_Wire):
+    confidence: str
+    published: str | None = None
+    in_force: str | None = None
+    reporting_from: str | None = None
+    applies_from: str | None = None
+    superseded_by: str | None = None
+    note: str | None = None
+
+
 class SchemeResultOut(_Wire):
     scheme: str
     version: str
     title: str
     short_title: str
     jurisdiction: str
+    kind: str | None = None  # law / standard / label (absent in assessments written before it was recorded)
+    markets: list[str] = Field(default_factory=list)  # the dossier markets whose verdict this scheme decides
+    label: SchemeLabelOut | None = None  # the label artwork of this scheme, if it has one
+    dates: SchemeDatesOut | None = None
     modelled: bool
     status: SchemeStatus
     highest_level: str | None = None

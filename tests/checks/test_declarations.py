@@ -48,8 +48,9 @@ def test_declaration_case(check_id: str, case: dict[str, Any]) -> None:
     base = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     dossier = Dossier.model_validate(_merge(base, case["patch"]))
     check_class = {c.ID: c for c in DECLARATION_CHECKS}[check_id]
-    # When the check runs
-    attempt = run_check(check_class(), Evidence(dossier=dossier, as_of=AS_OF))
+    parameters = tuple(sorted(case.get("parameters", {}).items()))
+    # When the check runs (with the parameters a requirement would set)
+    attempt = run_check(check_class.with_parameters(parameters), Evidence(dossier=dossier, as_of=AS_OF), parameters)
     # Then it completes with the expected verdict and says why
     assert attempt.status is AttemptStatus.COMPLETED, attempt.detail
     assert str(attempt.verdict) == case["expected"]["verdict"], [f.message for f in attempt.findings]

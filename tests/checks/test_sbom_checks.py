@@ -72,7 +72,11 @@ def test_every_sbom_check_has_an_integration_case():
 def test_integration_case(check_id, tmp_path):
     # Given the case's real input files; When the collectors and the check run
     evidence = collect(CASES / check_id, tmp_path)
-    attempt = run_check(SBOM_CHECKS[check_id](), evidence)
+    case = json.loads((CASES / check_id / "case.json").read_text())
+    parameters = tuple(
+        sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in case.get("parameters", {}).items())
+    )
+    attempt = run_check(SBOM_CHECKS[check_id].with_parameters(parameters), evidence, parameters)
     assert attempt.status is AttemptStatus.COMPLETED, attempt.detail
     expected = json.loads((CASES / check_id / "expected.json").read_text())
     failing = [f for f in attempt.findings if f.verdict is not Verdict.PASS]
@@ -145,13 +149,22 @@ def test_unversioned_component_makes_the_vulnerability_checks_inconclusive(tmp_p
         assert "mystery-blob" in attempt.findings[0].message
 
 
-def test_bsi_is_informational_outside_germany(tmp_path):
+def test_the_baselines_come_from_the_requirement_never_from_the_markets(tmp_path):
+    # Given the same SBOM in a dossier for Germany and in one for the EU
     evidence = collect(CASES / "sbom.minimum-elements", tmp_path)
-    evidence.dossier = dossier({"sbom": "sbom.cdx.json"}, ["eu"])
-    attempt = run_check(SBOM_CHECKS["sbom.minimum-elements"](), evidence)
-    bsi = [f for f in attempt.findings if "BSI" in f.message]
-    assert bsi and bsi[0].verdict is Verdict.PASS and "German market only" in bsi[0].message
-    assert attempt.verdict is Verdict.FAIL  # NTIA and CRA still fail
+    check = SBOM_CHECKS["sbom.minimum-elements"]
+    verdicts = {}
+    for markets in (["de"], ["eu"], []):
+        evidence.dossier = dossier({"sbom": "sbom.cdx.json"}, markets)
+        # When the check runs with and without the BSI baseline asked
+        for baselines in (("ntia-2021",), ("bsi-tr-03183-2",)):
+            attempt = run_check(check(baselines=baselines), evidence)
+            verdicts[(tuple(markets), baselines)] = (attempt.verdict, [f.message for f in attempt.findings])
+    # Then the markets change nothing, and BSI is judged only where a requirement asks for it
+    for baselines in (("ntia-2021",), ("bsi-tr-03183-2",)):
+        assert len({str(verdicts[(m, baselines)]) for m in (("de",), ("eu",), ())}) == 1
+    assert not any("BSI" in m for m in verdicts[((), ("ntia-2021",))][1])
+    assert any("BSI" in m for m in verdicts[((), ("bsi-tr-03183-2",))][1])
 
 
 def test_undeclared_components_inconclusive_when_inventory_incomplete(tmp_path):

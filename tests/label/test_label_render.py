@@ -35,7 +35,7 @@ Issued = dict[str, tuple[LabelRecord, dict[str, Any]]]
 STYLES = [
     pytest.param("us-ctm", LabelStyle.TRUST, id="trust-us-ctm"),
     pytest.param("sg-cls", LabelStyle.LEVELLED, id="levelled-sg-cls"),
-    pytest.param("eu-cra", LabelStyle.EU, id="eu-cra"),
+    pytest.param("eu-cra", LabelStyle.SUPPORT_END, id="support-end-eu-cra"),
     pytest.param("etsi-en-303-645", LabelStyle.GENERIC, id="generic-etsi"),
 ]
 

@@ -22,8 +22,9 @@ NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def engine_assessment(example_dossier_path: Path) -> Assessment:
-    from cybersafe.assess import assess_dossier, to_assessment
+    from cybersafe.assess import assess_dossier
     from cybersafe.dossier.loader import load_dossier
+    from cybersafe.to_wire import to_assessment
 
     dossier = load_dossier(example_dossier_path)
     run = assess_dossier(dossier, now=NOW, base_dir=example_dossier_path.parent)

@@ -38,7 +38,7 @@ def test_cls_label_wanting_eu_cra_gets_a_residual_list_with_the_checks_that_clos
     automated = [step for step in result.steps if step.automated]
     assert automated, "the plan names automated checks"
     known = catalog.referenced_check_ids()
-    assert all(str(step.leaf) in known for step in automated)
+    assert all(step.leaf.ref in known for step in automated)
 
 
 def test_us_eu_arrangement_is_proposed_and_covers_nothing() -> None:

@@ -11,15 +11,12 @@ import datetime as dt
 import functools
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cybersafe.checks.interface import Check, Finding, Location
-from cybersafe.dossier.model import DefaultPasswordApproach, Dossier, IcsSupport, Market
+from cybersafe.dossier.model import DefaultPasswordApproach, Dossier, IcsSupport, SupportPeriod
 from cybersafe.evidence.interface import Evidence
 from cybersafe.verdict import Severity
-
-# CRA Art. 13(8): at least five years, shorter only when the product is expected to be used for less.
-CRA_MINIMUM_SUPPORT_YEARS = 5
 
 
 @functools.cache
@@ -51,65 +48,72 @@ def _add_years(day: dt.date, years: float) -> dt.date:
 
 
 class SupportPeriodCheck(_DeclarationCheck):
+    """The support period is declared and not over; with ``min_years``, it is at least that long from its start.
+
+    ``min_years`` and ``shorter_for_shorter_use`` are set by the requirement that asks for them (the CRA's
+    Art. 13(8): at least five years, shorter only when the product is expected to be in use for less and
+    the reason is stated); the check itself knows no market.
+    """
+
     ID = "declaration.support-period"
-    TITLE = "Support period declared, in the future and long enough for each market"
+    TITLE = "Support period declared, in the future, and as long as the requirement asks"
     SEVERITY = Severity.HIGH
     REMEDIATION = (
-        "Declare the support period end date; for the EU market it must cover at least five years from "
-        "placing on the market unless the product is expected to be used for less (CRA Art. 13(8))."
+        "Declare the support period end date (declarations.support_period.end); where a minimum length applies, "
+        "cover at least that many years from placing on the market, or declare a shorter expected use with its reason."
     )
+
+    def __init__(self, *, min_years: float | None = None, shorter_for_shorter_use: bool = False) -> None:
+        if min_years is not None and not 0 < min_years <= 50:
+            raise ValueError(f"min_years must be between 0 and 50, not {min_years}")
+        self.min_years = min_years
+        self.shorter_for_shorter_use = shorter_for_shorter_use
 
     def evaluate(self, dossier: Dossier, today: dt.date) -> Sequence[Finding]:
         period = dossier.declarations.support_period
         if period is None:
             return [self.missing("declarations.support_period", "a support period")]
         where = _where("declarations.support_period.end")
-        findings: list[Finding] = []
         facts = {"support_end": period.end.isoformat(), "as_of": today.isoformat()}
         if period.end <= today:
             return [self.failed(f"the support period ended on {period.end.isoformat()}", locations=where, facts=facts)]
-        if Market.EU in dossier.markets:
-            start = period.start or today
-            minimum_end = _add_years(start, CRA_MINIMUM_SUPPORT_YEARS)
-            years = (period.end - start).days / 365.25
-            eu_facts = {**facts, "start": start.isoformat(), "years": round(years, 2)}
-            if period.end >= minimum_end:
-                findings.append(
-                    self.passed(
-                        f"EU: {years:.1f} years of support from {start.isoformat()}, at least the 5 years of "
-                        "CRA Art. 13(8)",
-                        locations=where,
-                        facts=eu_facts,
-                    )
-                )
-            elif (
-                period.expected_use_years is not None
-                and period.expected_use_years < CRA_MINIMUM_SUPPORT_YEARS
-                and period.shorter_period_reason
-                and period.end >= _add_years(start, period.expected_use_years)
-            ):
-                findings.append(
-                    self.passed(
-                        f"EU: {years:.1f} years of support, shorter than 5 years but covering the declared "
-                        f"expected use of {period.expected_use_years:g} years with a stated reason",
-                        locations=where,
-                        facts={**eu_facts, "expected_use_years": period.expected_use_years},
-                    )
-                )
-            else:
-                findings.append(
-                    self.failed(
-                        f"EU: {years:.1f} years of support from {start.isoformat()} is under the 5 years of CRA "
-                        "Art. 13(8), and no shorter expected use with a reason is declared",
-                        locations=where,
-                        facts=eu_facts,
-                    )
-                )
-        if not findings:
-            findings.append(
+        if self.min_years is None:
+            return [
                 self.passed(f"support period declared until {period.end.isoformat()}", locations=where, facts=facts)
+            ]
+        return [self._long_enough(period, today, self.min_years, facts)]
+
+    def _long_enough(self, period: SupportPeriod, today: dt.date, minimum: float, facts: dict[str, Any]) -> Finding:
+        where = _where("declarations.support_period.end")
+        start = period.start or today
+        years = (period.end - start).days / 365.25
+        facts = {**facts, "start": start.isoformat(), "years": round(years, 2), "min_years": minimum}
+        if period.end >= _add_years(start, minimum):
+            return self.passed(
+                f"{years:.1f} years of support from {start.isoformat()}, at least the {minimum:g} years asked",
+                locations=where,
+                facts=facts,
             )
-        return findings
+        expected = period.expected_use_years
+        if (
+            self.shorter_for_shorter_use
+            and expected is not None
+            and expected < minimum
+            and period.shorter_period_reason
+            and period.end >= _add_years(start, expected)
+        ):
+            return self.passed(
+                f"{years:.1f} years of support, shorter than {minimum:g} years but covering the declared expected "
+                f"use of {expected:g} years with a stated reason",
+                locations=where,
+                facts={**facts, "expected_use_years": expected},
+            )
+        exception = " and no shorter expected use with a reason is declared" if self.shorter_for_shorter_use else ""
+        return self.failed(
+            f"{years:.1f} years of support from {start.isoformat()} is under the {minimum:g} years asked{exception}",
+            locations=where,
+            facts=facts,
+        )
 
 
 class SupportPeriodPublishedCheck(_DeclarationCheck):

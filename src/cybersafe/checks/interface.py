@@ -8,16 +8,35 @@ becomes an ``error`` attempt and can never read as a pass (sslyze's ``ScanComman
 
 from __future__ import annotations
 
+import inspect
 import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from cybersafe.errors import CybersafeError
 from cybersafe.evidence.interface import Evidence, EvidenceFailure
 from cybersafe.verdict import AttemptStatus, ErrorReason, Severity, Verdict
+
+ParamValue: TypeAlias = str | int | float | bool | tuple[str | int | float | bool, ...]
+Params: TypeAlias = tuple[tuple[str, ParamValue], ...]  # sorted by name: hashable and canonical
+
+
+def attempt_key(check_id: str, params: Params = ()) -> str:
+    """The key of one check run: ``declaration.support-period[min_years=5]``, or the bare id without parameters."""
+    if not params:
+        return check_id
+    return check_id + "[" + ",".join(f"{name}={_param_text(value)}" for name, value in params) + "]"
+
+
+def _param_text(value: ParamValue) -> str:
+    if isinstance(value, tuple):
+        return "|".join(_param_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,13 @@ class CheckAttempt:
     reason: ErrorReason | None = None
     detail: str | None = None
     duration_s: float = 0.0
+    parameters: Params = ()  # set by the requirement that asked for this run (catalog ``with:``)
     verdict: Verdict = field(init=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """``check id`` or ``check id[name=value,...]``: one run per distinct parameter set."""
+        return attempt_key(self.check_id, self.parameters)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", self._verdict())
@@ -104,6 +129,10 @@ class Check(ABC):
     ``REQUIRES`` lists the evidence classes the check reads; when one is absent the engine records a
     ``not_run`` attempt (missing evidence), when its collector failed an ``error`` attempt with the
     collector's reason, and the check is never called.
+
+    A check with parameters (a threshold that differs between schemes) takes them as keyword-only arguments
+    of its own ``__init__``; a requirement sets them in the catalog (``{check: ID, with: {...}}``) and the
+    catalog's integrity check validates every ``with:`` against that signature.
     """
 
     ID: ClassVar[str]
@@ -111,6 +140,16 @@ class Check(ABC):
     SEVERITY: ClassVar[Severity]
     REQUIRES: ClassVar[tuple[type, ...]]
     REMEDIATION: ClassVar[str]
+
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        signature = inspect.signature(cls.__init__)
+        return tuple(p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+    @classmethod
+    def with_parameters(cls, parameters: Params) -> Check:
+        """An instance for one run; a bad parameter raises ``TypeError``/``ValueError`` naming it."""
+        return cls(**dict(parameters))
 
     @abstractmethod
     def run(self, evidence: Evidence) -> Sequence[Finding]:
@@ -151,24 +190,27 @@ class Check(ABC):
         return self.finding(Verdict.NOT_APPLICABLE, message, **kwargs)
 
 
-_NOT_RUN: dict[tuple[str, tuple[str, ...]], CheckAttempt] = {}
+_NOT_RUN: dict[tuple[str, Params, tuple[str, ...]], CheckAttempt] = {}
 
 
-def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
-    """Run one check inside the attempt envelope. Nothing is dropped silently."""
+def run_check(check: Check, evidence: Evidence, parameters: Params = ()) -> CheckAttempt:
+    """Run one check (built with ``parameters``) inside the attempt envelope. Nothing is dropped silently."""
     failure = _failed_requirement(check, evidence) if evidence.failures else None
     if failure is not None:
-        return CheckAttempt(check.ID, AttemptStatus.ERROR, reason=failure.reason, detail=failure.detail)
+        return CheckAttempt(
+            check.ID, AttemptStatus.ERROR, reason=failure.reason, detail=failure.detail, parameters=parameters
+        )
     missing = tuple(kind.__name__ for kind in check.REQUIRES if kind not in evidence.items)
     if missing:
         # The same check without the same evidence always gives the same (immutable) attempt.
-        attempt = _NOT_RUN.get((check.ID, missing))
+        attempt = _NOT_RUN.get((check.ID, parameters, missing))
         if attempt is None:
-            attempt = _NOT_RUN[(check.ID, missing)] = CheckAttempt(
+            attempt = _NOT_RUN[(check.ID, parameters, missing)] = CheckAttempt(
                 check.ID,
                 AttemptStatus.NOT_RUN,
                 reason=ErrorReason.MISSING_EVIDENCE,
                 detail=f"no {', '.join(missing)} evidence in this assessment",
+                parameters=parameters,
             )
         return attempt
     started = time.perf_counter()
@@ -181,6 +223,7 @@ def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
             reason=ErrorReason.BAD_INPUT,
             detail=str(exc),
             duration_s=time.perf_counter() - started,
+            parameters=parameters,
         )
     except Exception as exc:  # noqa: BLE001 - the envelope's whole point: a crash is an error attempt
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -191,6 +234,7 @@ def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
             reason=ErrorReason.BUG,
             detail=f"{type(exc).__name__}: {exc}{where}",
             duration_s=time.perf_counter() - started,
+            parameters=parameters,
         )
     duration = time.perf_counter() - started
     if not findings:
@@ -200,8 +244,11 @@ def run_check(check: Check, evidence: Evidence) -> CheckAttempt:
             reason=ErrorReason.BUG,
             detail="the check returned no finding",
             duration_s=duration,
+            parameters=parameters,
         )
-    return CheckAttempt(check.ID, AttemptStatus.COMPLETED, findings=findings, duration_s=duration)
+    return CheckAttempt(
+        check.ID, AttemptStatus.COMPLETED, findings=findings, duration_s=duration, parameters=parameters
+    )
 
 
 def _failed_requirement(check: Check, evidence: Evidence) -> EvidenceFailure | None:

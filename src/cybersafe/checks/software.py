@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cybersafe.checks.interface import Check, Finding, Location
-from cybersafe.dossier.model import Market
 from cybersafe.evidence.firmware.model import Area, FirmwareInventory
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.sbom.compare import compare_declared_observed
-from cybersafe.evidence.sbom.minimum import BSI, CRA, NTIA, rate_minimum_elements
+from cybersafe.evidence.sbom.minimum import BASELINES, BSI, CRA, NTIA, rate_minimum_elements
 from cybersafe.evidence.sbom.model import SbomDocument
 from cybersafe.verdict import Severity
 
@@ -18,8 +17,14 @@ _SHOWN = 10
 
 
 class SbomMinimumElementsCheck(Check):
+    """The SBOM has the minimum elements of the baselines the requirement names (``baselines`` parameter).
+
+    Which baseline binds is the scheme's business: the CRA asks for its own Annex I Part II (1), the Cyber
+    Trust Mark for NTIA's minimum elements; BSI TR-03183-2 only where a requirement names it.
+    """
+
     ID = "sbom.minimum-elements"
-    TITLE = "The SBOM has the minimum elements (NTIA; CRA Annex I Part II (1); BSI TR-03183-2 for Germany)"
+    TITLE = "The SBOM has the minimum elements of the baselines asked (NTIA, CRA Annex I Part II (1), BSI TR-03183-2)"
     SEVERITY = Severity.MEDIUM
     REQUIRES = (SbomDocument,)
     REMEDIATION = (
@@ -27,13 +32,19 @@ class SbomMinimumElementsCheck(Check):
         "product (metadata.component / SPDX DESCRIBES) to its direct dependencies."
     )
 
+    def __init__(self, *, baselines: Sequence[str] = (NTIA, CRA)) -> None:
+        unknown = sorted(set(baselines) - set(BASELINES))
+        if unknown or not baselines:
+            raise ValueError(f"baselines must name some of {', '.join(BASELINES)} (got {', '.join(unknown) or 'none'})")
+        self.baselines = tuple(baselines)
+
     def run(self, evidence: Evidence) -> Sequence[Finding]:
         doc = evidence.require(SbomDocument)
         rating = rate_minimum_elements(doc)
-        # BSI TR-03183-2 is the German baseline: binding only when the product is placed on the German market.
-        german = Market.DE in evidence.dossier.markets
         findings: list[Finding] = []
         for baseline in rating.ratings:
+            if baseline.baseline not in self.baselines:
+                continue
             name = _NAMES[baseline.baseline]
             where = [Location(path=doc.path)]
             if baseline.met:
@@ -47,16 +58,6 @@ class SbomMinimumElementsCheck(Check):
                 continue
             missing = "; ".join(m.message for m in baseline.missing)
             facts = {"baseline": baseline.baseline, "missing": [m.element for m in baseline.missing]}
-            if baseline.baseline == BSI and not german:
-                findings.append(
-                    self.passed(
-                        f"{name} applies to the German market only, which the dossier does not name; for "
-                        f"information, {doc.path} lacks: {missing}",
-                        locations=where,
-                        facts=facts,
-                    )
-                )
-                continue
             findings.append(self.failed(f"{doc.path} does not meet {name}: {missing}", locations=where, facts=facts))
         return findings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,7 +72,8 @@ def assess_command(
 
     Exit code 0 when every requested scheme is met, 1 when one is not, 2 on bad input.
     """
-    from cybersafe.assess import assess, to_assessment
+    from cybersafe.assess import assess
+    from cybersafe.to_wire import to_assessment
 
     moment = parse_now(now)
     progress = RichProgress() if output_format is OutputFormat.TABLE else None
@@ -157,6 +159,9 @@ def schemes_command(output_format: OutputFormat = FORMAT_OPTION) -> None:
             "short_title": s.short_title,
             "kind": s.kind,
             "jurisdiction": s.jurisdiction,
+            "markets": list(s.markets),
+            "label": {"name": s.label.name, "style": s.label.style} if s.label else None,
+            "dates": {k: v for k, v in dataclasses.asdict(s.dates).items() if v is not None},
             "modelled": s.modelled,
             "levels": [lv.id for lv in s.levels],
             "requirements": len(s.requirements),
@@ -169,7 +174,7 @@ def schemes_command(output_format: OutputFormat = FORMAT_OPTION) -> None:
         return
     table = Table(title="Schemes")
     table.add_column("id", no_wrap=True)
-    for column in ("version", "name", "kind", "levels", "requirements", "modelled"):
+    for column in ("version", "name", "kind", "markets", "levels", "requirements", "modelled"):
         table.add_column(column, overflow="fold")
     for row in rows:
         version = f"{row['version']}" + (" (current)" if row["current"] else "")
@@ -178,6 +183,7 @@ def schemes_command(output_format: OutputFormat = FORMAT_OPTION) -> None:
             version,
             row["short_title"],
             row["kind"],
+            ", ".join(row["markets"]) or "-",
             ", ".join(row["levels"]) or "-",
             str(row["requirements"]),
             "yes" if row["modelled"] else "[dim]no[/]",
@@ -187,7 +193,12 @@ def schemes_command(output_format: OutputFormat = FORMAT_OPTION) -> None:
 
 @handle_errors
 def scheme_show_command(
-    scheme_id: Annotated[str, typer.Argument(metavar="ID[@VERSION]", help="Scheme id, e.g. etsi-en-303-645@2.1.1")],
+    scheme_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID[@VERSION]", help="Scheme id, or ID@VERSION for another version (see cybersafe schemes)"
+        ),
+    ],
     level: Annotated[
         str | None, typer.Option("--level", "-l", help="Only the requirements that count at this level.")
     ] = None,
@@ -301,7 +312,12 @@ def crosswalk_command(
 
 @handle_errors
 def recognize_command(
-    have: Annotated[str, typer.Option("--have", help="Label held: SCHEME[:LEVEL], e.g. sg-cls:2")],
+    have: Annotated[
+        str,
+        typer.Option(
+            "--have", help="Label held: SCHEME[:LEVEL], a scheme id from cybersafe schemes and a level it defines"
+        ),
+    ],
     want: Annotated[str, typer.Option("--want", help="Target scheme: SCHEME[:LEVEL]")],
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:

@@ -29,15 +29,9 @@ class CraProductClass(StrEnum):
     CRITICAL = "critical"
 
 
-class Market(StrEnum):
-    US = "us"
-    EU = "eu"
-    UK = "uk"
-    SG = "sg"
-    FI = "fi"
-    DE = "de"
-    KR = "kr"
-    JP = "jp"
+# A market code: ISO 3166-1 alpha-2 in lower case, or "eu". Which schemes decide a market is catalog data
+# (a scheme's ``markets``); the engine refuses a market no scheme decides.
+MarketCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 
 
 class Contact(_Strict):
@@ -347,10 +341,10 @@ class AssessmentInfo(_Strict):
 class Dossier(_Strict):
     schema_: Literal["cybersafe/dossier/v1"] = Field(alias="schema")
     product: Product
-    markets: list[Market] = Field(default_factory=list)
+    markets: list[MarketCode] = Field(default_factory=list)
     facts: dict[str, bool] = Field(default_factory=dict)  # explicit condition facts, override derived ones
     declarations: Declarations = Field(default_factory=Declarations)
-    ics: dict[str, IcsEntry] = Field(default_factory=dict)  # key: provision id of etsi-en-303-645
+    ics: dict[str, IcsEntry] = Field(default_factory=dict)  # key: requirement id in the schemes with ``ics: true``
     artefacts: Artefacts = Field(default_factory=Artefacts)
     manual_results: list[ManualResult] = Field(default_factory=list)
     assessment: AssessmentInfo = Field(default_factory=AssessmentInfo)

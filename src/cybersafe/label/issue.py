@@ -70,11 +70,11 @@ def label_level(result: SchemeResultOut) -> str | None:
     if not result.modelled or result.status == "not_modelled":
         raise LabelRefused(f"{key}: scheme is not modelled, so nothing of it can be shown as met; no label issued")
     if result.levels:
-        met = [lv.level for lv in result.levels if lv.status == "meets"]
-        level = result.highest_level if result.highest_level is not None else (met[-1] if met else None)
-        if level is None:
+        # The evaluator's highest level met (counted up from the lowest without gaps) is the only one a label may
+        # state; a higher level met above a failed one proves nothing.
+        if result.highest_level is None:
             raise LabelRefused(f"{key}: no level is met (status {result.status}); no label issued")
-        return level
+        return result.highest_level
     if result.status != "meets":
         raise LabelRefused(f"{key}: status is {result.status}, not meets; no label issued")
     return None
@@ -125,6 +125,8 @@ def issue_label(  # positional signature fixed by the labels contract
         label_id=label_id,
         scheme=result.scheme,
         scheme_version=result.version,
+        scheme_name=result.label.name if result.label else result.short_title,
+        label_style=result.label.style if result.label else None,
         level=level,
         product=_product(dossier),
         subjects=_subjects(assessment),

@@ -12,6 +12,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cybersafe.schemes.interface import LabelStyle
+
 LABEL_SCHEMA: Final = "cybersafe/label/v1"
 PREDICATE_TYPE = "https://cybersafe.dev/attestation/label/v1"
 LABEL_ID_PATTERN = r"^CSL-[A-Z0-9]{1,24}-[0-9A-HJKMNP-TV-Z]{26}$"
@@ -79,6 +81,8 @@ class LabelRecord(_Wire):
     label_id: Annotated[str, StringConstraints(pattern=LABEL_ID_PATTERN)]
     scheme: Text
     scheme_version: Text
+    scheme_name: str | None = None  # the name the scheme's catalog prints on its label
+    label_style: LabelStyle | None = None  # the artwork the scheme's catalog names
     level: str | None = None
     product: LabelProduct
     subjects: list[Subject] = Field(min_length=1)

@@ -3,12 +3,14 @@
 Every style is our own artwork (no official mark is reproduced) and carries a QR code (segno) to the label's
 registry page, ``<registry>/l/<label id>``, with a 4-module quiet zone:
 
-- ``trust`` (us-ctm): a binary "trust" label, an original round badge beside the QR code (the FCC label is a
+The style and the name printed come from the scheme's catalog (``label:``), carried in the label record:
+
+- ``trust``: a binary "trust" label, an original round badge beside the QR code (the FCC label is a
   mark plus a QR code, no tiers). No expiry date is printed (the FCC rejected one, standards.md 2.4); the
   support end is.
-- ``levelled`` (sg-cls, and any label with a numeric level): the level as 1-4 stars with the registration id
+- ``levelled``: the level as 1-4 stars with the registration id
   and its expiry (standards.md 5.2).
-- ``eu`` (eu-cra, eu-red-en-18031): the end of the support period, month and year in large type
+- ``support-end``: the end of the support period, month and year in large type
   (CRA Art. 13(19)).
 - ``generic``: any other scheme: scheme name, "meets", level, support end, validity.
 
@@ -34,6 +36,7 @@ import segno
 
 from cybersafe.errors import RenderError
 from cybersafe.label.model import LabelRecord
+from cybersafe.schemes.interface import LabelStyle
 
 FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
 MONO_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, monospace"
@@ -42,18 +45,6 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-SCHEME_NAMES = {
-    "us-ctm": "US Cyber Trust Mark",
-    "etsi-en-303-645": "ETSI EN 303 645",
-    "eu-cra": "EU Cyber Resilience Act",
-    "uk-psti": "UK PSTI",
-    "sg-cls": "Singapore CLS(IoT)",
-    "eu-red-en-18031": "EU RED · EN 18031",
-    "fi-traficom": "Traficom Cybersecurity Label",
-    "de-bsi": "BSI IT Security Label",
-    "kr-cic": "KISA IoT Certification",
-    "jp-jc-star": "JC-STAR",
-}
 
 
 class LabelFormat(StrEnum):
@@ -62,25 +53,13 @@ class LabelFormat(StrEnum):
     PDF = "pdf"
 
 
-class LabelStyle(StrEnum):
-    TRUST = "trust"
-    LEVELLED = "levelled"
-    EU = "eu"
-    GENERIC = "generic"
-
-
 def style_for(record: LabelRecord) -> LabelStyle:
-    if record.scheme == "us-ctm":
-        return LabelStyle.TRUST
-    if record.scheme.startswith("eu-"):
-        return LabelStyle.EU
-    if record.level is not None and record.level.isdigit() and 1 <= int(record.level) <= 9:
-        return LabelStyle.LEVELLED
-    return LabelStyle.GENERIC
+    """The style the scheme's catalog names (carried in the record); a record without one is drawn generic."""
+    return record.label_style or LabelStyle.GENERIC
 
 
-def scheme_name(scheme: str) -> str:
-    return SCHEME_NAMES.get(scheme, scheme.upper())
+def scheme_name(record: LabelRecord) -> str:
+    return record.scheme_name or record.scheme.upper()
 
 
 def month_year(date: dt.date) -> str:
@@ -100,7 +79,7 @@ def render_svg(record: LabelRecord) -> str:
         return _trust(record)
     if style is LabelStyle.LEVELLED:
         return _levelled(record)
-    if style is LabelStyle.EU:
+    if style is LabelStyle.SUPPORT_END:
         return _eu(record)
     if style is LabelStyle.GENERIC:
         return _generic(record)
@@ -346,7 +325,7 @@ def _model_line(record: LabelRecord) -> str:
 
 def _title(record: LabelRecord) -> str:
     level = f" level {record.level}" if record.level else ""
-    return f"{scheme_name(record.scheme)}{level} label {record.label_id} for {_product_line(record)}"
+    return f"{scheme_name(record)}{level} label {record.label_id} for {_product_line(record)}"
 
 
 # --------------------------------------------------------------------------------------------- styles
@@ -393,7 +372,7 @@ def _levelled(record: LabelRecord) -> str:
     c.top_band(13, teal)
     mid = width / 2
     c.text(mid, 6.6, "CYBERSECURITY", 3.9, fill="#ffffff", bold=True, anchor="middle", max_width=40, min_size=3)
-    c.text(mid, 10.8, scheme_name(record.scheme), 2.3, fill="#d8f0ec", bold=True, anchor="middle",
+    c.text(mid, 10.8, scheme_name(record), 2.3, fill="#d8f0ec", bold=True, anchor="middle",
            max_width=40, min_size=1.6)  # fmt: skip
     step = min(9.5, (width - 8) / stars)
     first = mid - step * (stars - 1) / 2
@@ -428,7 +407,7 @@ def _eu(record: LabelRecord) -> str:
     c.text(4.5, 40.9, _product_line(record), 2.2, fill=_INK, bold=True, max_width=37, min_size=1.7)
     c.qr(record.registry_url, 44.5, 13.5, 24)
     c.text(56.5, 40.9, "Scan for details", 2.2, fill=blue, bold=True, anchor="middle", max_width=25, min_size=1.7)
-    note = f"{scheme_name(record.scheme)} · {record.scheme_version}"
+    note = f"{scheme_name(record)} · {record.scheme_version}"
     c.text(4.5, 45.2, note, 1.55, fill="#4a5568", max_width=30, min_size=1.3)
     c.text(67.5, 45.2, record.label_id, 1.5, fill="#4a5568", mono=True, anchor="end", max_width=33, min_size=1.2)
     return c.svg()
@@ -440,7 +419,7 @@ def _generic(record: LabelRecord) -> str:
     c = _Canvas(72, 48, _title(record))
     c.frame(slate)
     c.top_band(11, slate)
-    c.text(4.5, 7.5, scheme_name(record.scheme), 3.5, fill="#ffffff", bold=True, max_width=63, min_size=2.2)
+    c.text(4.5, 7.5, scheme_name(record), 3.5, fill="#ffffff", bold=True, max_width=63, min_size=2.2)
     c.raw(f'<circle cx="8.6" cy="17.6" r="4.1" fill="{green}"/>')
     c.raw('<path d="M6.6 17.8 L8.1 19.3 L10.8 16" fill="none" stroke="#ffffff" stroke-width="1" '
           'stroke-linecap="round" stroke-linejoin="round"/>')  # fmt: skip

@@ -273,8 +273,8 @@ def _check_view(attempt: CheckAttemptOut) -> CheckView:
     loud.sort(key=lambda r: (_VERDICT_ORDER[r.verdict], _SEVERITY_ORDER[r.severity]))
     print_lines = tuple(_print_line(r, attempt.remediation) for r in (*loud, *quiet))
     return CheckView(
-        check_id=attempt.check_id,
-        anchor=anchor("check", attempt.check_id),
+        check_id=attempt.key,
+        anchor=anchor("check", attempt.key),
         title=attempt.title,
         severity=attempt.severity,
         status=attempt.status,
@@ -319,7 +319,7 @@ def _product(dossier: dict[str, Any]) -> dict[str, str]:
 
 
 def build_view(assessment: Assessment, *, now: str) -> ReportView:
-    ran = {c.check_id for c in assessment.checks}
+    ran = {c.key for c in assessment.checks}
     schemes = [_scheme_view(s, ran) for s in assessment.schemes]
     checks = sorted(
         (_check_view(c) for c in assessment.checks),

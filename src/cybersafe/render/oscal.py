@@ -75,8 +75,8 @@ def _check_observation(ids: _Ids, attempt: CheckAttemptOut, product_uuid: str, c
     if attempt.detail:
         description += f" {attempt.detail}"
     obs: dict[str, Any] = {
-        "uuid": ids("observation", "check", attempt.check_id),
-        "title": f"{attempt.check_id}: {attempt.title}",
+        "uuid": ids("observation", "check", attempt.key),
+        "title": f"{attempt.key}: {attempt.title}",
         "description": description,
         "props": [
             _prop("check-id", token(attempt.check_id)),
@@ -202,7 +202,7 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
     for attempt in assessment.checks:
         obs = _check_observation(ids, attempt, product_uuid, collected)
         observations.append(obs)
-        observation_of[("check", attempt.check_id)] = obs["uuid"]
+        observation_of[("check", attempt.key)] = obs["uuid"]
     for scheme in assessment.schemes:
         for req in scheme.requirements:
             for leaf in req.evidence:

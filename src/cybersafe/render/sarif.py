@@ -93,6 +93,8 @@ def _result(attempt: CheckAttemptOut, index: int, finding: FindingOut) -> dict[s
         "message": {"text": message},
         "properties": {"verdict": finding.verdict, "severity": finding.severity},
     }
+    if attempt.parameters:
+        result["properties"]["parameters"] = attempt.parameters
     base = DOSSIER_DIR if attempt.check_id.startswith("declaration.") else FIRMWARE_ROOT
     locations = _locations(finding.locations, base)
     if locations:
@@ -108,8 +110,12 @@ def build_sarif(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
-    for index, attempt in enumerate(assessment.checks):
-        rules.append(_rule(attempt))
+    rule_index: dict[str, int] = {}  # one rule per check id; runs with other parameters share it
+    for attempt in assessment.checks:
+        index = rule_index.get(attempt.check_id)
+        if index is None:
+            index = rule_index[attempt.check_id] = len(rules)
+            rules.append(_rule(attempt))
         results.extend(_result(attempt, index, f) for f in attempt.findings if f.verdict in ("fail", "error"))
         if attempt.status == "error" and not attempt.findings:
             notifications.append(

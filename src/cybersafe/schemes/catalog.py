@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from cybersafe.checks.interface import Check, Params
 from cybersafe.errors import CatalogError, UnknownCheckReference, UnknownRequirement, UnknownScheme
 from cybersafe.schemes.interface import (
     AllOf,
@@ -28,6 +29,7 @@ from cybersafe.schemes.interface import (
     Confidence,
     Crosswalk,
     CrosswalkEdge,
+    LabelStyle,
     Leaf,
     LeafKind,
     Level,
@@ -37,22 +39,12 @@ from cybersafe.schemes.interface import (
     Relationship,
     Requirement,
     Scheme,
+    SchemeDates,
+    SchemeKind,
+    SchemeLabel,
     Source,
 )
 from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
-
-SCHEME_IDS = (
-    "us-ctm",
-    "etsi-en-303-645",
-    "eu-cra",
-    "uk-psti",
-    "sg-cls",
-    "eu-red-en-18031",
-    "fi-traficom",
-    "de-bsi",
-    "kr-cic",
-    "jp-jc-star",
-)
 
 
 def data_dir() -> Path:
@@ -84,6 +76,8 @@ def parse_node(raw: Any) -> Node:
         return parse_leaf(raw)
     if isinstance(raw, list):
         return AllOf(tuple(parse_node(x) for x in raw))
+    if "check" in raw:
+        return Leaf(LeafKind.CHECK, raw["check"], _params(raw["with"]))
     if "all" in raw:
         return AllOf(tuple(parse_node(x) for x in raw["all"]))
     return AnyOf(tuple(parse_node(x) for x in raw["any"]))
@@ -95,6 +89,27 @@ def parse_leaf(raw: str) -> Leaf:
         if raw.startswith(prefix):
             return Leaf(kind, raw[len(prefix) :])
     return Leaf(LeafKind.CHECK, raw)
+
+
+def _params(raw: Mapping[str, Any]) -> Params:
+    """Check parameters in canonical form: sorted by name, lists as tuples (hashable, one key per run)."""
+    return tuple(sorted((str(k), tuple(v) if isinstance(v, list) else v) for k, v in raw.items()))
+
+
+def _dates(raw: Mapping[str, Any]) -> SchemeDates:
+    return SchemeDates(
+        confidence=Confidence(raw["confidence"]),
+        published=raw.get("published"),
+        in_force=raw.get("in_force"),
+        reporting_from=raw.get("reporting_from"),
+        applies_from=raw.get("applies_from"),
+        superseded_by=raw.get("superseded_by"),
+        note=raw.get("note"),
+    )
+
+
+def _label(raw: Mapping[str, Any] | None) -> SchemeLabel | None:
+    return None if raw is None else SchemeLabel(name=raw["name"], style=LabelStyle(raw["style"]))
 
 
 def parse_condition(raw: Any) -> Condition:
@@ -164,11 +179,14 @@ def load_scheme_file(path: Path) -> Scheme:
         title=raw["title"],
         short_title=raw["short_title"],
         jurisdiction=raw["jurisdiction"],
-        kind=raw["kind"],
+        kind=SchemeKind(raw["kind"]),
         modelled=raw["modelled"],
         current=raw["current"],
         source=_source(raw["source"]),
-        published=raw.get("published"),
+        dates=_dates(raw["dates"]),
+        markets=tuple(raw["markets"]),
+        label=_label(raw.get("label")),
+        ics=raw.get("ics", False),
         levels=levels,
         conditions=conditions,
         requirements=tuple(requirements),
@@ -250,12 +268,23 @@ class Catalog:
     arrangements: tuple[Arrangement, ...]
     _requirements: dict[str, Requirement] = field(default_factory=dict, repr=False)
     _edges: dict[str, list[CrosswalkEdge]] = field(default_factory=dict, repr=False)
+    _current: dict[str, Scheme] = field(default_factory=dict, repr=False)  # id -> current version
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # derived look-ups, computed once
 
     def __post_init__(self) -> None:
         for scheme in self.schemes.values():
             for req in scheme.requirements:
                 self._requirements[req.key] = req
+            if scheme.current:
+                if scheme.id in self._current:
+                    raise CatalogError(
+                        f"scheme {scheme.id}: versions {self._current[scheme.id].version} and "
+                        f"{scheme.version} are both marked current"
+                    )
+                self._current[scheme.id] = scheme
+        for scheme in self.schemes.values():
+            if scheme.id not in self._current:
+                raise CatalogError(f"scheme {scheme.id}: no version is marked current")
         for crosswalk in self.crosswalks:
             for edge in crosswalk.edges:
                 self._edges.setdefault(edge.source, []).append(edge)
@@ -279,18 +308,30 @@ class Catalog:
                 known = ", ".join(s.version for s in self.schemes.values() if s.id == scheme_id) or "none"
                 raise UnknownScheme(f"unknown scheme version {ref!r} (versions of {scheme_id}: {known})")
             return found
-        for scheme in self.schemes.values():
-            if scheme.id == scheme_id and scheme.current:
-                return scheme
+        current = self._current.get(scheme_id)
+        if current is not None:
+            return current
         raise UnknownScheme(f"unknown scheme {ref!r} (known: {', '.join(self.scheme_ids())})")
 
     def scheme_ids(self) -> list[str]:
-        return sorted(
-            {s.id for s in self.schemes.values()}, key=lambda s: SCHEME_IDS.index(s) if s in SCHEME_IDS else 99
-        )
+        """Every scheme id in the catalog, in a stable order: labels and laws of markets, then standards."""
+        return [s.id for s in sorted(self._current.values(), key=_listing_order)]
 
     def current_schemes(self) -> list[Scheme]:
-        return [self.scheme(sid) for sid in self.scheme_ids()]
+        return [self._current[sid] for sid in self.scheme_ids()]
+
+    def markets(self) -> list[str]:
+        """Every market code some scheme decides, sorted."""
+        return sorted({m for s in self._current.values() for m in s.markets})
+
+    def market_schemes(self, market: str) -> list[Scheme]:
+        """The current schemes whose verdict decides ``market`` (its laws and labels, from the catalog data)."""
+        found = [s for s in self.current_schemes() if market in s.markets]
+        if not found:
+            raise UnknownScheme(
+                f"no scheme in the catalog decides market {market!r} (markets: {', '.join(self.markets()) or 'none'})"
+            )
+        return found
 
     def requirement(self, key: str) -> Requirement:
         """A requirement by key ``<scheme>[@<version>]:<id>``."""
@@ -318,14 +359,15 @@ class Catalog:
             out.extend(e for e in self.edges_from(req.key) if e.target.startswith(f"{sb.key}:"))
         return out
 
-    def validate_references(self, check_ids: Iterable[str]) -> None:
-        """Every check, requirement and crosswalk reference resolves; raises on the first that does not."""
-        known = set(check_ids)
+    def validate_references(self, checks: Iterable[type[Check]]) -> None:
+        """Every check (with its parameters), requirement and crosswalk reference resolves; raises on the first
+        that does not."""
+        known = {check.ID: check for check in checks}
         for scheme in self.schemes.values():
             for req in scheme.requirements:
                 for leaf in iter_leaves(req.verified_by):
-                    if leaf.kind is LeafKind.CHECK and leaf.ref not in known:
-                        raise UnknownCheckReference(f"{req.key}: unknown check {leaf.ref!r}")
+                    if leaf.kind is LeafKind.CHECK:
+                        _validate_check_leaf(req, leaf, known)
                     if leaf.kind is LeafKind.REQUIREMENT:
                         self.requirement(leaf.ref)
         for crosswalk in self.crosswalks:
@@ -348,6 +390,32 @@ class Catalog:
             for leaf in iter_leaves(req.verified_by)
             if leaf.kind is LeafKind.CHECK
         }
+
+
+def _validate_check_leaf(req: Requirement, leaf: Leaf, known: Mapping[str, type[Check]]) -> None:
+    check = known.get(leaf.ref)
+    if check is None:
+        raise UnknownCheckReference(f"{req.key}: unknown check {leaf.ref!r}")
+    if not leaf.params:
+        return
+    accepted = check.parameter_names()
+    unknown = [name for name, _ in leaf.params if name not in accepted]
+    if unknown:
+        raise UnknownCheckReference(
+            f"{req.key}: check {leaf.ref} has no parameter {unknown[0]!r} (parameters: {', '.join(accepted) or 'none'})"
+        )
+    try:
+        check.with_parameters(leaf.params)
+    except (TypeError, ValueError) as exc:
+        raise UnknownCheckReference(f"{req.key}: check {leaf.ref}: bad parameters: {exc}") from None
+
+
+_KIND_ORDER = {SchemeKind.LABEL: 0, SchemeKind.LAW: 1, SchemeKind.STANDARD: 2}
+
+
+def _listing_order(scheme: Scheme) -> tuple[int, int, str]:
+    """Modelled schemes first; within them labels, laws, standards; then by id."""
+    return (0 if scheme.modelled else 1, _KIND_ORDER[scheme.kind], scheme.id)
 
 
 def iter_leaves(node: Node | None) -> Iterable[Leaf]:

@@ -9,6 +9,10 @@ Rules (DESIGN.md, "Verdict rules"):
 - A requirement with nothing that verifies it is inconclusive: unmapped never reads as pass.
 - A scheme level is met when every requirement required at that level is pass or not_applicable, failed
   when any is fail, incomplete otherwise. Levels are cumulative where the scheme says so.
+
+``Evaluator`` is the whole of these rules and is pure: the same attempts, dossier and facts give the same
+results. ``SummaryMemo`` is an opt-in wrapper for batch work (many variants of a product): it remembers a
+scheme set's summaries keyed on exactly the inputs they depend on, and a test holds it to the same answers.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ _P, _F, _I, _N, _E = (
 )
 
 UNMAPPED_REASON = "not assessable automatically, needs declaration or manual result"
-ETSI_SCHEME = "etsi-en-303-645"
 
 
 def all_of(verdicts: Iterable[Verdict]) -> Verdict:
@@ -199,58 +202,6 @@ class SchemeResult:
         )
 
 
-@dataclass
-class _SchemePlan:
-    """What a scheme's verdicts depend on, found once per catalog: the key of the summary memo.
-
-    A scheme's status, levels and counts are a pure function of the verdicts of every leaf it reaches
-    (through requirement references too), the facts its conditions read, the ICS rows and the
-    requirement-level manual results of the requirements it reaches. Assessing many variants of a product
-    repeats those inputs, so the summary is memoised on exactly them; requirement results (with their
-    explanations) are still built from this dossier's own evidence when read.
-    """
-
-    leaves: tuple[Leaf, ...]
-    facts: tuple[str, ...]
-    requirements: tuple[Requirement, ...]
-    etsi_ids: tuple[str, ...]
-    memo: dict[tuple[object, ...], tuple[_Summary, ...]] = field(default_factory=dict)
-
-
-_Summary = tuple[SchemeStatus, str | None, tuple[LevelResult, ...], Mapping[str, int]]
-
-
-_MEMO_LIMIT = 4096
-
-
-def _scheme_plan(catalog: Catalog, schemes: tuple[Scheme, ...]) -> _SchemePlan:
-    """The plan of a set of schemes evaluated together (one memo key per dossier, not one per scheme)."""
-    plans: dict[tuple[str, ...], _SchemePlan] = catalog.memo.setdefault("scheme_plans", {})
-    keys = tuple(scheme.key for scheme in schemes)
-    plan = plans.get(keys)
-    if plan is None:
-        leaves: dict[Leaf, None] = {}
-        facts: dict[str, None] = {}
-        reached: dict[str, Requirement] = {}
-        stack = [req for scheme in schemes for req in scheme.requirements]
-        while stack:
-            req = stack.pop()
-            if req.key in reached:
-                continue
-            reached[req.key] = req
-            if req.condition is not None:
-                facts.update(dict.fromkeys(sorted(req.condition.facts())))
-            for leaf in _leaves(req.verified_by):
-                if leaf.kind is LeafKind.REQUIREMENT:
-                    stack.append(catalog.requirement(leaf.ref))
-                else:
-                    leaves[leaf] = None
-        requirements = tuple(reached.values())
-        etsi = tuple(r.id for r in requirements if r.scheme_key.startswith(f"{ETSI_SCHEME}@"))
-        plan = plans[keys] = _SchemePlan(tuple(leaves), tuple(facts), requirements, etsi)
-    return plan
-
-
 def evaluate_condition(condition: Condition, facts: Mapping[str, bool]) -> bool | None:
     """Three-valued: True, False, or None when a fact it needs is unknown."""
     if condition.op == "fact":
@@ -287,7 +238,8 @@ class Evaluator:
         self._leaf_verdicts: dict[Leaf, Verdict] = {}
         self._requirement_cache: dict[str, RequirementResult] = {}
         self._in_progress: set[str] = set()
-        self._has_ics = bool(dossier.ics)
+        # The dossier's ICS rows apply to the schemes whose catalog says so (``ics: true``).
+        self._ics_schemes = frozenset(s.key for s in catalog.schemes.values() if s.ics) if dossier.ics else frozenset()
 
     # leaves -------------------------------------------------------------------------------------------
     def leaf(self, leaf: Leaf) -> LeafResult:
@@ -312,7 +264,7 @@ class Evaluator:
         return LeafResult(leaf, result.verdict, None, result)
 
     def _check_leaf(self, leaf: Leaf) -> LeafResult:
-        attempt = self.attempts.get(leaf.ref)
+        attempt = self.attempts.get(str(leaf))  # keyed by check id and the parameters this leaf sets
         manual = self._manual.get(leaf.ref)
         if attempt is None:
             verdict, detail = _I, "check not run in this assessment"
@@ -337,7 +289,7 @@ class Evaluator:
             return verdict
         kind = leaf.kind
         if kind is LeafKind.CHECK:
-            attempt = self.attempts.get(leaf.ref)
+            attempt = self.attempts.get(str(leaf))
             verdict = attempt.verdict if attempt is not None else _I
             if verdict is _I and leaf.ref in self._manual:
                 verdict = Verdict(self._manual[leaf.ref].verdict)
@@ -384,7 +336,7 @@ class Evaluator:
             if holds is False:
                 return RequirementResult(req, _N, None, False, lambda: f"condition does not hold: {condition}")
         required = req.obligation is not Obligation.RECOMMENDED
-        ics = self._ics(req) if self._has_ics else None
+        ics = self.dossier.ics.get(req.id) if req.scheme_key in self._ics_schemes else None
         if ics is not None and ics.support is IcsSupport.NOT_APPLICABLE and req.obligation is not Obligation.MANDATORY:
             return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", False)
 
@@ -396,7 +348,7 @@ class Evaluator:
         if ics is not None and ics.support is IcsSupport.NO and verdict is not _F:
             verdict, reason = _F, f"ICS: not implemented - {ics.justification or 'no justification'}"
 
-        manual = self._requirement_manual(req) if self._manual else None
+        manual = self.requirement_manual(req) if self._manual else None
         if manual is not None and verdict not in (_F, _E):
             verdict = Verdict(manual.verdict)
             reason = f"manual result by {manual.by} on {manual.at.isoformat()}" + (
@@ -424,37 +376,16 @@ class Evaluator:
             else:
                 yield f"{item.leaf}: {item.detail}" if item.detail else str(item.leaf)
 
-    def _ics(self, req: Requirement) -> Any:
-        if not req.scheme_key.startswith(f"{ETSI_SCHEME}@"):
-            return None
-        return self.dossier.ics.get(req.id)
-
-    def _requirement_manual(self, req: Requirement) -> ManualResult | None:
+    def requirement_manual(self, req: Requirement) -> ManualResult | None:
         scheme_id = req.scheme_key.split("@", 1)[0]
         return self._manual.get(req.key) or self._manual.get(f"{scheme_id}:{req.id}")
 
     # schemes ------------------------------------------------------------------------------------------
-    def scheme(self, scheme: Scheme) -> SchemeResult:
-        return self.schemes((scheme,))[0]
-
     def schemes(self, schemes: Sequence[Scheme]) -> list[SchemeResult]:
-        """Results of several schemes; their summaries are memoised on exactly the inputs they depend on."""
-        together = tuple(schemes)
-        plan = _scheme_plan(self.catalog, together)
-        key = self._plan_key(plan)
-        summaries = plan.memo.get(key)
-        if summaries is None:
-            results = [self._scheme_in_full(scheme) for scheme in together]
-            if len(plan.memo) >= _MEMO_LIMIT:
-                plan.memo.clear()
-            plan.memo[key] = tuple((r.status, r.highest_level, r.levels, r.counts) for r in results)
-            return results
-        return [
-            SchemeResult(scheme, status, highest, levels, self._requirements_of(scheme), counts)
-            for scheme, (status, highest, levels, counts) in zip(together, summaries, strict=True)
-        ]
+        return [self.scheme(scheme) for scheme in schemes]
 
-    def _requirements_of(self, scheme: Scheme) -> Callable[[], tuple[RequirementResult, ...]]:
+    def requirements_of(self, scheme: Scheme) -> Callable[[], tuple[RequirementResult, ...]]:
+        """The scheme's requirement results, built when first read."""
         cache = self._requirement_cache
 
         def requirements() -> tuple[RequirementResult, ...]:
@@ -462,22 +393,8 @@ class Evaluator:
 
         return requirements
 
-    def _plan_key(self, plan: _SchemePlan) -> tuple[object, ...]:
-        verdicts = self._leaf_verdicts
-        verdict = self.leaf_verdict
-        facts = self.facts
-        key: tuple[object, ...] = (
-            tuple(verdicts.get(x) or verdict(x) for x in plan.leaves),
-            tuple(facts.get(f) for f in plan.facts),
-        )
-        if self._has_ics:
-            ics = self.dossier.ics
-            key += (tuple((e.support, bool(e.justification)) if (e := ics.get(i)) else None for i in plan.etsi_ids),)
-        if self._manual:
-            key += (tuple(m.verdict if (m := self._requirement_manual(r)) else None for r in plan.requirements),)
-        return key
-
-    def _scheme_in_full(self, scheme: Scheme) -> SchemeResult:
+    def scheme(self, scheme: Scheme) -> SchemeResult:
+        """A scheme's status, its levels (the highest met counting up from the lowest) and its requirements."""
         cache = self._requirement_cache
         results = tuple(cache.get(req.key) or self.requirement(req) for req in scheme.requirements)
         counts = _counts(r.verdict for r in results)

@@ -2,7 +2,9 @@
 
 A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
 
-- a check id, ``firmware.universal-default-password``;
+- a check id, ``firmware.universal-default-password``, optionally with parameters this requirement sets
+  (``{check: declaration.support-period, with: {min_years: 5}}``): a threshold that differs between
+  schemes is a parameter, so a check never reads the market or the scheme;
 - a declaration key, ``declaration:support_period.end`` (path inside the dossier's declarations);
 - a manual result, ``manual:<id>``;
 - another scheme's requirement, ``requirement:<scheme>[@<version>]:<id>`` (PSTI deemed compliance,
@@ -15,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, TypeAlias
+
+from cybersafe.checks.interface import Params, attempt_key
 
 
 class Obligation(StrEnum):
@@ -61,16 +65,19 @@ class Leaf:
 
     kind: LeafKind
     ref: str  # check id, declaration path, manual id, or "scheme@version:requirement"
-    _interned: ClassVar[dict[tuple[LeafKind, str], Leaf]] = {}
+    params: Params = ()  # check parameters set by the requirement (checks only)
+    _interned: ClassVar[dict[tuple[LeafKind, str, Params], Leaf]] = {}
 
-    def __new__(cls, kind: LeafKind, ref: str) -> Leaf:
-        found = cls._interned.get((kind, ref))
+    def __new__(cls, kind: LeafKind, ref: str, params: Params = ()) -> Leaf:
+        found = cls._interned.get((kind, ref, params))
         if found is None:
-            found = cls._interned[(kind, ref)] = object.__new__(cls)
+            found = cls._interned[(kind, ref, params)] = object.__new__(cls)
         return found
 
     def __str__(self) -> str:
-        return self.ref if self.kind is LeafKind.CHECK else f"{self.kind}:{self.ref}"
+        if self.kind is LeafKind.CHECK:
+            return attempt_key(self.ref, self.params)
+        return f"{self.kind}:{self.ref}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,40 @@ class Requirement:
         object.__setattr__(self, "key", f"{self.scheme_key}:{self.id}")
 
 
+class SchemeKind(StrEnum):
+    LAW = "law"  # binding where it applies (CRA, PSTI, RED)
+    STANDARD = "standard"  # a technical standard, harmonised or not (EN 303 645, EN 18031)
+    LABEL = "label"  # a labelling scheme (Cyber Trust Mark, CLS)
+
+
+class LabelStyle(StrEnum):
+    """The artwork drawn for a scheme's label (label/render.py draws one per style)."""
+
+    TRUST = "trust"
+    LEVELLED = "levelled"
+    SUPPORT_END = "support-end"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeLabel:
+    name: str  # printed on the artwork
+    style: LabelStyle
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeDates:
+    """When a scheme was published, came into force and applies. A date left out is unknown, never invented."""
+
+    confidence: Confidence
+    published: str | None = None  # YYYY, YYYY-MM or YYYY-MM-DD
+    in_force: str | None = None
+    reporting_from: str | None = None
+    applies_from: str | None = None
+    superseded_by: str | None = None  # scheme ref
+    note: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Scheme:
     id: str
@@ -156,11 +197,14 @@ class Scheme:
     title: str
     short_title: str
     jurisdiction: str
-    kind: str
+    kind: SchemeKind
     modelled: bool
     current: bool
     source: Source
-    published: str | None = None
+    dates: SchemeDates
+    markets: tuple[str, ...] = ()  # dossier market codes whose verdict this scheme decides
+    label: SchemeLabel | None = None
+    ics: bool = False  # the dossier's ICS rows (keyed by requirement id) apply to this scheme
     levels: tuple[Level, ...] = ()
     conditions: Mapping[str, str] = field(default_factory=dict)
     requirements: tuple[Requirement, ...] = ()

@@ -1,0 +1,99 @@
+"""An opt-in memo of scheme summaries for batch work; the evaluator itself stays pure.
+
+A scheme set's status, levels and counts are a pure function of the verdicts of every leaf it reaches
+(through requirement references too), the facts its conditions read, the ICS rows and the requirement-level
+manual results of the requirements it reaches. Assessing many variants of a product repeats those inputs,
+so ``SummaryMemo`` remembers the summaries keyed on exactly them; requirement results (with their
+explanations) are still built from each dossier's own evidence when read. A property test holds memoised
+and plain evaluation to the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cybersafe.schemes.catalog import Catalog, iter_leaves
+from cybersafe.schemes.evaluate import Evaluator, LevelResult, SchemeResult
+from cybersafe.schemes.interface import Leaf, LeafKind, Requirement, Scheme
+from cybersafe.schemes.status import SchemeStatus
+
+_Summary = tuple[SchemeStatus, str | None, tuple[LevelResult, ...], Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a scheme set's summaries depend on, found once per scheme set."""
+
+    leaves: tuple[Leaf, ...]
+    facts: tuple[str, ...]
+    requirements: tuple[Requirement, ...]
+    ics_ids: tuple[str, ...]  # requirement ids of schemes that read the dossier's ICS
+
+
+@dataclass
+class SummaryMemo:
+    """Scheme summaries remembered per scheme set, bounded to ``limit`` entries per set."""
+
+    catalog: Catalog
+    limit: int = 4096
+    _plans: dict[tuple[str, ...], _Plan] = field(default_factory=dict)
+    _memo: dict[tuple[str, ...], dict[tuple[object, ...], tuple[_Summary, ...]]] = field(default_factory=dict)
+
+    def schemes(self, evaluator: Evaluator, schemes: Sequence[Scheme]) -> list[SchemeResult]:
+        """The same results as ``evaluator.schemes(schemes)``, from the memo when its inputs were seen."""
+        together = tuple(schemes)
+        keys = tuple(s.key for s in together)
+        plan = self._plans.get(keys) or self._plans.setdefault(keys, self._plan(together))
+        memo = self._memo.setdefault(keys, {})
+        key = _inputs(evaluator, plan)
+        summaries = memo.get(key)
+        if summaries is None:
+            results = evaluator.schemes(together)
+            if len(memo) >= self.limit:
+                memo.clear()
+            memo[key] = tuple((r.status, r.highest_level, r.levels, r.counts) for r in results)
+            return results
+        return [
+            SchemeResult(scheme, status, highest, levels, evaluator.requirements_of(scheme), counts)
+            for scheme, (status, highest, levels, counts) in zip(together, summaries, strict=True)
+        ]
+
+    def _plan(self, schemes: tuple[Scheme, ...]) -> _Plan:
+        leaves: dict[Leaf, None] = {}
+        facts: dict[str, None] = {}
+        reached: dict[str, Requirement] = {}
+        stack = [req for scheme in schemes for req in scheme.requirements]
+        while stack:
+            req = stack.pop()
+            if req.key in reached:
+                continue
+            reached[req.key] = req
+            if req.condition is not None:
+                facts.update(dict.fromkeys(sorted(req.condition.facts())))
+            for leaf in iter_leaves(req.verified_by):
+                if leaf.kind is LeafKind.REQUIREMENT:
+                    stack.append(self.catalog.requirement(leaf.ref))
+                else:
+                    leaves[leaf] = None
+        requirements = tuple(reached.values())
+        ics_schemes = {s.key for s in self.catalog.schemes.values() if s.ics}
+        ics_ids = tuple(r.id for r in requirements if r.scheme_key in ics_schemes)
+        return _Plan(tuple(leaves), tuple(facts), requirements, ics_ids)
+
+
+def _inputs(evaluator: Evaluator, plan: _Plan) -> tuple[object, ...]:
+    """Exactly the inputs a scheme set's summaries depend on."""
+    verdict = evaluator.leaf_verdict
+    facts = evaluator.facts
+    key: tuple[object, ...] = (
+        tuple(verdict(x) for x in plan.leaves),
+        tuple(facts.get(f) for f in plan.facts),
+    )
+    dossier = evaluator.dossier
+    if dossier.ics:
+        key += (tuple((e.support, bool(e.justification)) if (e := dossier.ics.get(i)) else None for i in plan.ics_ids),)
+    if dossier.manual_results:
+        manual = evaluator.requirement_manual
+        key += (tuple(m.verdict if (m := manual(r)) else None for r in plan.requirements),)
+    return key

@@ -1,0 +1,186 @@
+"""Put an assessment run (domain values) on the wire: the ``Assessment`` of results.py.
+
+Renderers, labels, paperwork and the registry read only what this produces; nothing here decides a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cybersafe.assess import AssessmentRun, tool_version
+from cybersafe.checks.interface import Finding, Location
+from cybersafe.results import (
+    ASSESSMENT_SCHEMA,
+    ArtefactOut,
+    Assessment,
+    CatalogOut,
+    CheckAttemptOut,
+    EvidenceOut,
+    FindingOut,
+    LevelResultOut,
+    LocationOut,
+    ProblemOut,
+    RequirementResultOut,
+    ReuseOut,
+    SchemeDatesOut,
+    SchemeLabelOut,
+    SchemeResultOut,
+    ToolInfo,
+)
+from cybersafe.schemes.catalog import Catalog, iter_leaves
+from cybersafe.schemes.evaluate import SchemeResult
+from cybersafe.schemes.interface import LeafKind, SchemeDates
+from cybersafe.verdict import Severity, Verdict
+
+
+def check_feeds(catalog: Catalog, results: Iterable[SchemeResult]) -> dict[str, list[str]]:
+    """Attempt key -> every requirement key, in every evaluated scheme, whose verdict it fed."""
+    memo: dict[str, set[str]] = {}
+
+    def reached(key: str, seen: frozenset[str]) -> set[str]:
+        if key in memo:
+            return memo[key]
+        req = catalog.requirement(key)
+        out: set[str] = set()
+        for leaf in iter_leaves(req.verified_by):
+            if leaf.kind is LeafKind.CHECK:
+                out.add(str(leaf))
+            elif leaf.kind is LeafKind.REQUIREMENT:
+                target = catalog.requirement(leaf.ref).key
+                if target not in seen:
+                    out |= reached(target, seen | {target})
+        memo[key] = out
+        return out
+
+    feeds: dict[str, list[str]] = {}
+    for result in results:
+        for req_result in result.requirements:
+            if req_result.verdict is Verdict.NOT_APPLICABLE and not req_result.evidence:
+                continue  # a condition ruled it out before any check was read
+            for check_id in reached(req_result.requirement.key, frozenset({req_result.requirement.key})):
+                feeds.setdefault(check_id, []).append(req_result.requirement.key)
+    return feeds
+
+
+def to_assessment(run: AssessmentRun) -> Assessment:
+    feeds = check_feeds(run.catalog, run.results)
+    checks_out = []
+    for key in sorted(run.attempts):
+        attempt = run.attempts[key]
+        check_id = attempt.check_id
+        check_class = run.checks.get(check_id)
+        checks_out.append(
+            CheckAttemptOut(
+                check_id=check_id,
+                parameters={n: list(v) if isinstance(v, tuple) else v for n, v in attempt.parameters} or None,
+                title=check_class.TITLE if check_class else check_id,
+                severity=check_class.SEVERITY if check_class else Severity.INFO,
+                status=attempt.status,
+                verdict=attempt.verdict,
+                reason=str(attempt.reason) if attempt.reason else None,
+                detail=attempt.detail,
+                remediation=check_class.REMEDIATION if check_class else None,
+                findings=[_finding_out(f) for f in attempt.findings],
+                feeds=sorted(feeds.get(key, [])),
+            )
+        )
+    schemes_out = [_scheme_out(r) for r in run.results]
+    completed = [a for a in run.attempts.values() if a.findings]
+    fed = [len(feeds.get(a.key, [])) for a in completed]
+    return Assessment(
+        schema=ASSESSMENT_SCHEMA,
+        generated_at=run.now,
+        tool=ToolInfo(version=tool_version()),
+        dossier=run.dossier.wire(),
+        artefacts=[ArtefactOut(**a.as_dict()) for a in run.evidence.artefacts],
+        catalogs=[
+            CatalogOut(scheme=r.scheme.id, version=r.scheme.version, sha256=r.scheme.catalog_sha256)
+            for r in run.results
+        ],
+        checks=checks_out,
+        schemes=schemes_out,
+        plans=run.plans,
+        reuse=ReuseOut(
+            checks_run=len(completed),
+            requirement_verdicts=sum(len(r.requirements) for r in run.results),
+            schemes_served=sum(1 for r in run.results if r.scheme.modelled),
+            requirements_fed_per_check=round(sum(fed) / len(fed), 2) if fed else 0.0,
+        ),
+        problems=[ProblemOut(**p.as_dict()) for p in run.evidence.problems],
+    )
+
+
+def _finding_out(finding: Finding) -> FindingOut:
+    return FindingOut(
+        verdict=finding.verdict,
+        severity=finding.severity,
+        message=finding.message,
+        locations=[_location_out(loc) for loc in finding.locations],
+        facts=dict(finding.facts),
+        remediation=finding.remediation,
+    )
+
+
+def _location_out(loc: Location) -> LocationOut:
+    return LocationOut(**loc.as_dict())
+
+
+def _scheme_out(result: SchemeResult) -> SchemeResultOut:
+    scheme = result.scheme
+    return SchemeResultOut(
+        scheme=scheme.id,
+        version=scheme.version,
+        title=scheme.title,
+        short_title=scheme.short_title,
+        jurisdiction=scheme.jurisdiction,
+        kind=scheme.kind,
+        markets=list(scheme.markets),
+        label=SchemeLabelOut(name=scheme.label.name, style=scheme.label.style) if scheme.label else None,
+        dates=_dates_out(scheme.dates),
+        modelled=scheme.modelled,
+        status=result.status,
+        highest_level=result.highest_level,
+        levels=[
+            LevelResultOut(level=lv.level, title=lv.title, status=lv.status, counts=dict(lv.counts))
+            for lv in result.levels
+        ],
+        counts=dict(result.counts),
+        requirements=[
+            RequirementResultOut(
+                id=r.requirement.id,
+                title=r.requirement.title,
+                group=r.requirement.group,
+                obligation=r.requirement.obligation,
+                required=r.required,
+                levels=list(r.requirement.levels),
+                verdict=r.verdict,
+                reason=r.reason,
+                condition=str(r.requirement.condition) if r.requirement.condition else None,
+                confidence=str(r.requirement.confidence),
+                source=_source_text(r.requirement.source.document, r.requirement.source.clause),
+                evidence=[
+                    EvidenceOut(ref=str(e.leaf), kind=e.leaf.kind, verdict=e.verdict, detail=e.detail)
+                    for e in r.evidence
+                ],
+                missing=list(r.missing),
+            )
+            for r in result.requirements
+        ],
+        missing_evidence=list(result.missing_evidence),
+    )
+
+
+def _dates_out(dates: SchemeDates) -> SchemeDatesOut:
+    return SchemeDatesOut(
+        confidence=dates.confidence,
+        published=dates.published,
+        in_force=dates.in_force,
+        reporting_from=dates.reporting_from,
+        applies_from=dates.applies_from,
+        superseded_by=dates.superseded_by,
+        note=dates.note,
+    )
+
+
+def _source_text(document: str, clause: str | None) -> str:
+    return f"{document}, {clause}" if clause else document
