@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.interface import Check, CheckAttempt, run_check
@@ -70,6 +71,23 @@ class AssessmentRun:
     def meets_requested(self) -> bool:
         by_key = {r.scheme.key: r for r in self.results}
         return all(by_key[key].status == SchemeStatus.MEETS for key in self.requested)
+
+
+def anonymous_dossier(name: str, *, firmware: Path | None = None, device: str | None = None) -> Dossier:
+    """A product known only by an artefact (``firmware scan IMAGE``, ``probe HOST``): no declarations, no
+    markets, so every declaration-backed verdict stays inconclusive and nothing is judged on a market."""
+    artefacts: dict[str, Any] = {}
+    if firmware is not None:
+        artefacts["firmware"] = str(firmware)
+    if device is not None:
+        artefacts["device"] = {"host": device}
+    return Dossier.model_validate(
+        {
+            "schema": "cybersafe/dossier/v1",
+            "product": {"manufacturer": {"name": "unknown"}, "name": name, "model": "unknown"},
+            "artefacts": artefacts,
+        }
+    )
 
 
 def select_schemes(catalog: Catalog, refs: Sequence[str] | None, dossier: Dossier) -> tuple[list[Scheme], list[str]]:
@@ -199,8 +217,10 @@ def assess_dossier(
     artefacts: Sequence[Artefact] = (),
     plans: bool = True,
     memo: SummaryMemo | None = None,
+    families: Collection[str] | None = None,
 ) -> AssessmentRun:
-    """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``."""
+    """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``;
+    ``firmware scan`` and ``probe`` pass ``families`` to run only their checks (the rest read not run)."""
     catalog = catalog or default_catalog()
     progress = progress or NullProgressReporter()
     schemes, requested = select_schemes(catalog, scheme_refs, dossier)
@@ -208,6 +228,8 @@ def assess_dossier(
     evidence.artefacts.extend(artefacts)
     collect(evidence, collectors, progress)
     wanted = needed_checks(catalog, schemes)
+    if families is not None:
+        wanted = tuple(leaf for leaf in wanted if leaf.ref.split(".", 1)[0] in families)
     progress.start("checks", total=len(wanted))
     attempts = run_checks(checks, evidence, wanted)
     progress.finish("checks")

@@ -13,13 +13,17 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from cybersafe.errors import CybersafeError
+
+if TYPE_CHECKING:
+    from cybersafe.schemes.catalog import Catalog
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,6 +43,24 @@ class OutputFormat(StrEnum):
 
 
 FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table for people, json for scripts")
+CATALOG_OPTION = typer.Option(
+    "--catalog",
+    metavar="DIR",
+    envvar="CYBERSAFE_CATALOG",
+    help="Extra catalog directory (scheme YAML files, crosswalks, arrangements) read with the bundled one; repeatable.",
+)
+
+
+def catalog_for(extra: list[Path] | None) -> Catalog:
+    """The bundled catalog, or the bundled one plus extra directories, checked against the built-in checks."""
+    from cybersafe.checks import BUILTIN_CHECKS
+    from cybersafe.schemes.catalog import default_catalog, load_catalog
+
+    if not extra:
+        return default_catalog()
+    catalog = load_catalog(extra=extra)
+    catalog.validate_references(BUILTIN_CHECKS)
+    return catalog
 
 
 def emit_json(data: Any) -> None:

@@ -11,17 +11,18 @@ from rich.table import Table
 from rich.text import Text
 
 from cybersafe.cli._common import (
+    CATALOG_OPTION,
     EXIT_NOT_MET,
     EXIT_OK,
     FORMAT_OPTION,
     OutputFormat,
     RichProgress,
+    catalog_for,
     console,
     emit_json,
     handle_errors,
     parse_now,
 )
-from cybersafe.schemes.catalog import default_catalog
 
 STATUS_STYLE = {
     "meets": "bold green",
@@ -61,6 +62,7 @@ def assess_command(
         ),
     ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
+    catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write assessment.json (and a copy of the SBOM) here.")
     ] = None,
@@ -78,7 +80,7 @@ def assess_command(
     moment = parse_now(now)
     progress = RichProgress() if output_format is OutputFormat.TABLE else None
     try:
-        run = assess(dossier, now=moment, scheme_refs=scheme, progress=progress)
+        run = assess(dossier, now=moment, scheme_refs=scheme, progress=progress, catalog=catalog_for(catalog_dirs))
     finally:
         if progress is not None:
             progress.close()
@@ -147,9 +149,12 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
 
 
 @handle_errors
-def schemes_command(output_format: OutputFormat = FORMAT_OPTION) -> None:
+def schemes_command(
+    output_format: OutputFormat = FORMAT_OPTION,
+    catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
+) -> None:
     """List every scheme and version in the catalog."""
-    catalog = default_catalog()
+    catalog = catalog_for(catalog_dirs)
     rows: list[dict[str, Any]] = [
         {
             "id": s.id,
@@ -203,11 +208,12 @@ def scheme_show_command(
         str | None, typer.Option("--level", "-l", help="Only the requirements that count at this level.")
     ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
+    catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
 ) -> None:
     """Show a scheme's requirements: obligation, levels, what verifies each, confidence."""
     from cybersafe.schemes.recognition import validate_level
 
-    catalog = default_catalog()
+    catalog = catalog_for(catalog_dirs)
     scheme = catalog.scheme(scheme_id)
     validate_level(scheme, level)
     reqs = scheme.required_at(level)
@@ -274,9 +280,10 @@ def crosswalk_command(
     source: Annotated[str, typer.Argument(metavar="FROM", help="Scheme id[@version]")],
     target: Annotated[str, typer.Argument(metavar="TO", help="Scheme id[@version]")],
     output_format: OutputFormat = FORMAT_OPTION,
+    catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
 ) -> None:
     """Show how two schemes' requirements relate (equal, subset-of, superset-of, intersects-with)."""
-    catalog = default_catalog()
+    catalog = catalog_for(catalog_dirs)
     edges = catalog.crosswalk_between(source, target)
     rows = [
         {
@@ -320,6 +327,7 @@ def recognize_command(
     ],
     want: Annotated[str, typer.Option("--want", help="Target scheme: SCHEME[:LEVEL]")],
     output_format: OutputFormat = FORMAT_OPTION,
+    catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
 ) -> None:
     """What a held label already covers in another scheme, and the marginal test plan for the rest.
 
@@ -327,7 +335,7 @@ def recognize_command(
     """
     from cybersafe.schemes.recognition import recognize
 
-    catalog = default_catalog()
+    catalog = catalog_for(catalog_dirs)
     result = recognize(catalog, have, want)
     data = {
         "have": {"scheme": result.have.key, "level": result.have_level},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -428,18 +428,33 @@ def iter_leaves(node: Node | None) -> Iterable[Leaf]:
         yield from iter_leaves(child)
 
 
-def load_catalog(root: Path | None = None) -> Catalog:
-    base = root or data_dir()
+def load_catalog(root: Path | None = None, extra: Sequence[Path] = ()) -> Catalog:
+    """The catalog under ``root`` (default: the bundled one) plus every ``extra`` catalog directory.
+
+    A catalog directory holds ``catalogs/*.yaml`` (one scheme version each), optionally ``crosswalks/*.yaml``
+    and ``arrangements.yaml``; a directory with only scheme files directly in it is read too. A scheme
+    version defined twice is an error naming both files.
+    """
     schemes: dict[str, Scheme] = {}
-    for path in sorted((base / "catalogs").glob("*.yaml")):
-        scheme = load_scheme_file(path)
-        if scheme.key in schemes:
-            raise CatalogError(f"scheme {scheme.key} is defined twice", file=path)
-        schemes[scheme.key] = scheme
-    crosswalks = tuple(load_crosswalk_file(p) for p in sorted((base / "crosswalks").glob("*.yaml")))
-    arrangements_path = base / "arrangements.yaml"
-    arrangements = load_arrangements_file(arrangements_path) if arrangements_path.exists() else ()
-    return Catalog(schemes=schemes, crosswalks=crosswalks, arrangements=arrangements)
+    files: dict[str, Path] = {}
+    crosswalks: list[Crosswalk] = []
+    arrangements: list[Arrangement] = []
+    for base in (root or data_dir(), *extra):
+        if not base.is_dir():
+            raise CatalogError("not a catalog directory", file=base)
+        scheme_dir = base / "catalogs" if (base / "catalogs").is_dir() else base
+        for path in sorted(scheme_dir.glob("*.yaml")):
+            if path.name == "arrangements.yaml":
+                continue
+            scheme = load_scheme_file(path)
+            if scheme.key in schemes:
+                raise CatalogError(f"scheme {scheme.key} is defined twice (also in {files[scheme.key]})", file=path)
+            schemes[scheme.key], files[scheme.key] = scheme, path
+        crosswalks.extend(load_crosswalk_file(p) for p in sorted((base / "crosswalks").glob("*.yaml")))
+        arrangements_path = base / "arrangements.yaml"
+        if arrangements_path.exists():
+            arrangements.extend(load_arrangements_file(arrangements_path))
+    return Catalog(schemes=schemes, crosswalks=tuple(crosswalks), arrangements=tuple(arrangements))
 
 
 @functools.cache
