@@ -16,13 +16,14 @@ APT_PACKAGES := \
 	libzbar0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
 	chromium postgresql wrk gcc libc6-dev procps
 
-.PHONY: help demo test lint bench install system-deps schemes clean
+.PHONY: help demo test lint bench install system-deps schemas docs clean
 
 help:
 	@echo "make demo   - install everything, assess the bundled example product, write out/demo/"
 	@echo "make test   - install everything and run the whole test suite"
 	@echo "make lint   - ruff, ruff format --check, mypy --strict"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
+	@echo "make docs   - regenerate JSON Schemas, README blocks and golden files after a catalog change"
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -61,6 +62,11 @@ bench: install
 
 schemas: install
 	$(BIN)/python -m cybersafe.dossier.schema
+
+# After a catalog or output change: the published JSON Schemas, the README's generated blocks and every golden file.
+docs: install schemas
+	$(BIN)/python -m cybersafe.docs README.md
+	CYBERSAFE_UPDATE_GOLDEN=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_assess.py tests/render tests/label/test_label_golden.py
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .coverage

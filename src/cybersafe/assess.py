@@ -31,6 +31,7 @@ from cybersafe.evidence.interface import (
 )
 from cybersafe.results import MarginalPlanOut, PlanStepOut
 from cybersafe.schemes.catalog import Catalog, default_catalog, iter_leaves
+from cybersafe.schemes.classification import Classification, classify
 from cybersafe.schemes.evaluate import Evaluator, SchemeResult
 from cybersafe.schemes.interface import Leaf, LeafKind, Scheme
 from cybersafe.schemes.memo import SummaryMemo
@@ -67,10 +68,54 @@ class AssessmentRun:
     now: dt.datetime
     plans: list[MarginalPlanOut] = field(default_factory=list)
 
+    def classification(self, scheme: Scheme) -> Classification | None:
+        """The product's class under a law with product classes, and the routes open on the date."""
+        return classify(scheme, self.dossier, self.now.date())
+
+    @property
+    def markets(self) -> list[MarketResult]:
+        """Each market of the dossier with the verdict of its laws and labels on the assessment date."""
+        by_id = {r.scheme.id: r for r in self.results}
+        out = []
+        for market in dict.fromkeys(self.dossier.markets):
+            results = tuple(by_id[s.id] for s in self.catalog.market_schemes(market) if s.id in by_id)
+            out.append(MarketResult(market, market_status(r.status for r in results), results))
+        return out
+
     @property
     def meets_requested(self) -> bool:
+        """Every judged scheme (or market) is met, pending only a scheme body's step, applies only later, or
+        does not cover this product."""
         by_key = {r.scheme.key: r for r in self.results}
-        return all(by_key[key].status == SchemeStatus.MEETS for key in self.requested)
+        return all(by_key[key].status in JUDGED_OK for key in self.requested)
+
+
+# What the exit code accepts as "nothing to fix today": met, pending a scheme body's step (a grant), a law
+# that applies only later (prepare), or a scheme whose scope excludes the product.
+JUDGED_OK = frozenset({SchemeStatus.MEETS, SchemeStatus.PENDING, SchemeStatus.PREPARE, SchemeStatus.OUT_OF_SCOPE})
+
+
+@dataclass(frozen=True)
+class MarketResult:
+    market: str
+    status: SchemeStatus
+    schemes: tuple[SchemeResult, ...]
+
+
+def market_status(statuses: Iterable[SchemeStatus]) -> SchemeStatus:
+    """A market's status on the date: its schemes that apply today decide; later and out-of-scope ones wait."""
+    seen = list(statuses)
+    today = [s for s in seen if s not in (SchemeStatus.PREPARE, SchemeStatus.OUT_OF_SCOPE)]
+    if not today:
+        return SchemeStatus.PREPARE if SchemeStatus.PREPARE in seen else SchemeStatus.OUT_OF_SCOPE
+    for status in (SchemeStatus.FAILS, SchemeStatus.INCOMPLETE):
+        if status in today:
+            return status
+    if all(s is SchemeStatus.NOT_MODELLED for s in today):
+        return SchemeStatus.NOT_MODELLED
+    if SchemeStatus.NOT_MODELLED in today:
+        return SchemeStatus.INCOMPLETE
+    return SchemeStatus.PENDING if SchemeStatus.PENDING in today else SchemeStatus.MEETS
 
 
 def anonymous_dossier(name: str, *, firmware: Path | None = None, device: str | None = None) -> Dossier:
@@ -137,6 +182,8 @@ def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[Leaf]:
                 needed.add(leaf)
             elif leaf.kind is LeafKind.REQUIREMENT:
                 stack.append(catalog.requirement(leaf.ref))
+            elif leaf.kind is LeafKind.SCHEME:
+                stack.extend(catalog.scheme(leaf.ref).requirements)
     return needed
 
 
@@ -233,7 +280,7 @@ def assess_dossier(
     progress.start("checks", total=len(wanted))
     attempts = run_checks(checks, evidence, wanted)
     progress.finish("checks")
-    evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier))
+    evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier), as_of=now.date())
     results = memo.schemes(evaluator, schemes) if memo is not None else evaluator.schemes(schemes)
     run = AssessmentRun(
         dossier=dossier,
@@ -261,7 +308,8 @@ def assess(
     progress: ProgressReporter | None = None,
 ) -> AssessmentRun:
     """Assess the product a dossier file describes, running the collectors for its artefacts."""
-    dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks})
+    catalog = catalog or default_catalog()
+    dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
     return assess_dossier(
         dossier,
         now=now,
@@ -280,16 +328,17 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
     plans: list[MarginalPlanOut] = []
 
     def done(leaf: Leaf) -> bool:
-        return evaluator.leaf(leaf).verdict in (Verdict.PASS, Verdict.NOT_APPLICABLE)
+        return evaluator.leaf(leaf).verdict in _CLOSED
 
     for result in run.results:
-        if not result.scheme.modelled or result.status == SchemeStatus.MEETS:
+        if result.status in _NOTHING_TO_PLAN:
             continue
-        open_keys = [
-            r.requirement.key
-            for r in result.requirements
-            if r.required and r.verdict not in (Verdict.PASS, Verdict.NOT_APPLICABLE)
-        ]
+        # A law that applies later is planned for too: what it will need is what to prepare now; and a law
+        # with product classes always shows its route to market (a notified body is a step of its own).
+        open_keys = [r.requirement.key for r in result.requirements if r.required and r.verdict not in _CLOSED]
+        route = route_steps(run.classification(result.scheme))
+        if not open_keys and not route:
+            continue
         covered = [r.requirement.key for r in result.requirements if r.verdict is Verdict.PASS]
         steps = plan_steps(run.catalog, open_keys, done)
         plans.append(
@@ -299,13 +348,20 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
                 covered=covered,
                 residual=open_keys,
                 steps=[_step_out(s.leaf, s.closes) for s in steps],
+                route=route,
             )
         )
     for held in run.dossier.declarations.labels_held:
         for key in run.requested:
             if key.split("@", 1)[0] == held.split(":", 1)[0].split("@", 1)[0]:
                 continue
-            recognised = recognize(run.catalog, held, key.split("@", 1)[0])
+            recognised = recognize(
+                run.catalog,
+                held,
+                key.split("@", 1)[0],
+                product_types=run.dossier.product.types or None,
+                as_of=run.now.date(),
+            )
             plans.append(
                 MarginalPlanOut(
                     have=held,
@@ -316,6 +372,26 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
                 )
             )
     return plans
+
+
+def route_steps(found: Classification | None) -> list[str]:
+    """The route to market in words: the class and why, then the routes, the notified body's step first."""
+    if found is None:
+        return []
+    pc = found.product_class
+    via = "; ".join(f"{category.id} via product type {t}" for category, t in found.matched) or "no category matched"
+    lines = [f"classification: {pc.title} ({pc.annex}; {via})", *found.notes]
+    if found.notified_body_required:
+        bodies = " or ".join(r.title for r in found.routes if r.notified_body and r.open)
+        lines.append(f"notified body required: {bodies}")
+    for route in found.routes:
+        state = "open" if route.open else ("closed" if route.open is False else "not confirmed")
+        lines.append(f"route {route.id} ({state}): {route.why}")
+    return lines
+
+
+_CLOSED = frozenset({Verdict.PASS, Verdict.NOT_APPLICABLE, Verdict.JUSTIFIED})
+_NOTHING_TO_PLAN = frozenset({SchemeStatus.NOT_MODELLED, SchemeStatus.OUT_OF_SCOPE})
 
 
 def _step_out(leaf: Leaf, closes: Sequence[str]) -> PlanStepOut:

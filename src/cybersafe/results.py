@@ -110,12 +110,24 @@ class RequirementResultOut(_Wire):
     source: str
     evidence: list[EvidenceOut] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)  # what would close an inconclusive verdict
+    applies_from: str | None = None  # the date it applies from, when it has one
+    applies: bool = True  # False: it applies only after the assessment date (shown, not judged)
+    justified_by: list[str] = Field(default_factory=list)  # risk decision ids, for a justified verdict
 
 
 class LevelResultOut(_Wire):
     level: str
     title: str
     status: SchemeStatus
+    counts: dict[str, int]
+
+
+class LaterOut(_Wire):
+    """The status once the requirements due by ``date`` apply too, on the same evidence."""
+
+    date: str
+    status: SchemeStatus
+    highest_level: str | None = None
     counts: dict[str, int]
 
 
@@ -151,6 +163,50 @@ class SchemeResultOut(_Wire):
     counts: dict[str, int]  # verdict -> number of requirements
     requirements: list[RequirementResultOut] = Field(default_factory=list)
     missing_evidence: list[str] = Field(default_factory=list)
+    as_of: dt.date | None = None  # the date the status holds for
+    later: list[LaterOut] = Field(default_factory=list)  # what changes when later requirements apply
+    in_scope: bool | None = None  # None: not evaluated, or the facts the scope needs are not declared
+    scope: str | None = None  # the scheme's scope, in words
+    classification: ClassificationOut | None = None  # for a law with product classes (the CRA)
+
+
+class RouteOut(_Wire):
+    id: str
+    title: str
+    notified_body: bool
+    open: bool | None = None  # None (or absent): depends on something the catalog does not record
+    why: str
+
+
+class ClassificationOut(_Wire):
+    """A law's product class for this product and the conformity-assessment routes open on the date."""
+
+    product_class: str
+    title: str
+    annex: str
+    matched: list[str] = Field(default_factory=list)  # "<category id> (<category title>) via <product type>"
+    declared_class: str | None = None
+    declared_category: str | None = None
+    routes: list[RouteOut]
+    notified_body_required: bool
+    notes: list[str] = Field(default_factory=list)
+
+
+class MarketSchemeOut(_Wire):
+    scheme: str  # key "<id>@<version>"
+    kind: str | None = None
+    status: SchemeStatus
+    applies_from: str | None = None
+    later: list[LaterOut] = Field(default_factory=list)
+
+
+class MarketResultOut(_Wire):
+    """A market's verdict on the assessment date: its laws and labels, what applies today and what later."""
+
+    market: str
+    as_of: dt.date
+    status: SchemeStatus
+    schemes: list[MarketSchemeOut]
 
 
 class PlanStepOut(_Wire):
@@ -168,6 +224,7 @@ class MarginalPlanOut(_Wire):
     covered: list[str]
     residual: list[str]
     steps: list[PlanStepOut]
+    route: list[str] = Field(default_factory=list)  # the conformity-assessment route, a notified body's step first
 
 
 class ReuseOut(_Wire):
@@ -194,6 +251,7 @@ class Assessment(_Wire):
     checks: list[CheckAttemptOut]
     schemes: list[SchemeResultOut]
     plans: list[MarginalPlanOut] = Field(default_factory=list)
+    markets: list[MarketResultOut] = Field(default_factory=list)
     reuse: ReuseOut
     problems: list[ProblemOut] = Field(default_factory=list)
 

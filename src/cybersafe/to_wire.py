@@ -5,9 +5,10 @@ Renderers, labels, paperwork and the registry read only what this produces; noth
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from cybersafe.assess import AssessmentRun, tool_version
+from cybersafe.assess import AssessmentRun, MarketResult, tool_version
 from cybersafe.checks.interface import Finding, Location
 from cybersafe.results import (
     ASSESSMENT_SCHEMA,
@@ -15,20 +16,26 @@ from cybersafe.results import (
     Assessment,
     CatalogOut,
     CheckAttemptOut,
+    ClassificationOut,
     EvidenceOut,
     FindingOut,
+    LaterOut,
     LevelResultOut,
     LocationOut,
+    MarketResultOut,
+    MarketSchemeOut,
     ProblemOut,
     RequirementResultOut,
     ReuseOut,
+    RouteOut,
     SchemeDatesOut,
     SchemeLabelOut,
     SchemeResultOut,
     ToolInfo,
 )
 from cybersafe.schemes.catalog import Catalog, iter_leaves
-from cybersafe.schemes.evaluate import SchemeResult
+from cybersafe.schemes.classification import Classification
+from cybersafe.schemes.evaluate import LaterResult, SchemeResult
 from cybersafe.schemes.interface import LeafKind, SchemeDates
 from cybersafe.verdict import Severity, Verdict
 
@@ -48,6 +55,9 @@ def check_feeds(catalog: Catalog, results: Iterable[SchemeResult]) -> dict[str, 
             elif leaf.kind is LeafKind.REQUIREMENT:
                 target = catalog.requirement(leaf.ref).key
                 if target not in seen:
+                    out |= reached(target, seen | {target})
+            elif leaf.kind is LeafKind.SCHEME:
+                for target in (r.key for r in catalog.scheme(leaf.ref).requirements if r.key not in seen):
                     out |= reached(target, seen | {target})
         memo[key] = out
         return out
@@ -84,7 +94,7 @@ def to_assessment(run: AssessmentRun) -> Assessment:
                 feeds=sorted(feeds.get(key, [])),
             )
         )
-    schemes_out = [_scheme_out(r) for r in run.results]
+    schemes_out = [_scheme_out(r, run.now.date(), run.classification(r.scheme)) for r in run.results]
     completed = [a for a in run.attempts.values() if a.findings]
     fed = [len(feeds.get(a.key, [])) for a in completed]
     return Assessment(
@@ -100,6 +110,7 @@ def to_assessment(run: AssessmentRun) -> Assessment:
         checks=checks_out,
         schemes=schemes_out,
         plans=run.plans,
+        markets=[_market_out(m, run) for m in run.markets],
         reuse=ReuseOut(
             checks_run=len(completed),
             requirement_verdicts=sum(len(r.requirements) for r in run.results),
@@ -125,7 +136,7 @@ def _location_out(loc: Location) -> LocationOut:
     return LocationOut(**loc.as_dict())
 
 
-def _scheme_out(result: SchemeResult) -> SchemeResultOut:
+def _scheme_out(result: SchemeResult, as_of: dt.date, classification: Classification | None) -> SchemeResultOut:
     scheme = result.scheme
     return SchemeResultOut(
         scheme=scheme.id,
@@ -163,10 +174,58 @@ def _scheme_out(result: SchemeResult) -> SchemeResultOut:
                     for e in r.evidence
                 ],
                 missing=list(r.missing),
+                applies_from=r.requirement.applies_from,
+                applies=r.applies,
+                justified_by=list(r.justified_by),
             )
             for r in result.requirements
         ],
         missing_evidence=list(result.missing_evidence),
+        as_of=as_of,
+        later=[_later_out(lr) for lr in result.later],
+        in_scope=result.summary.in_scope if scheme.scope is not None else None,
+        scope=scheme.scope_text,
+        classification=_classification_out(classification) if classification is not None else None,
+    )
+
+
+def _classification_out(found: Classification) -> ClassificationOut:
+    pc = found.product_class
+    return ClassificationOut(
+        product_class=pc.id,
+        title=pc.title,
+        annex=pc.annex,
+        matched=[f"{c.id} ({c.title}) via {t}" for c, t in found.matched],
+        declared_class=found.declared_class,
+        declared_category=found.declared_category,
+        routes=[
+            RouteOut(id=r.id, title=r.title, notified_body=r.notified_body, open=r.open, why=r.why)
+            for r in found.routes
+        ],
+        notified_body_required=found.notified_body_required,
+        notes=list(found.notes),
+    )
+
+
+def _later_out(later: LaterResult) -> LaterOut:
+    return LaterOut(date=later.date, status=later.status, highest_level=later.highest_level, counts=dict(later.counts))
+
+
+def _market_out(market: MarketResult, run: AssessmentRun) -> MarketResultOut:
+    return MarketResultOut(
+        market=market.market,
+        as_of=run.now.date(),
+        status=market.status,
+        schemes=[
+            MarketSchemeOut(
+                scheme=r.scheme.key,
+                kind=r.scheme.kind,
+                status=r.status,
+                applies_from=r.scheme.dates.applies_from,
+                later=[_later_out(lr) for lr in r.later],
+            )
+            for r in market.schemes
+        ],
     )
 
 

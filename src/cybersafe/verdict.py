@@ -15,6 +15,9 @@ class Verdict(StrEnum):
     INCONCLUSIVE = "inconclusive"  # evidence insufficient: needs a declaration or a manual result
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"  # the check or a collector failed; never becomes a pass
+    # Requirement verdicts only (a check never returns these):
+    JUSTIFIED = "justified"  # failed, but every failing finding is covered by a documented risk decision
+    PENDING = "pending"  # a step only a scheme body can take (a grant, a certificate) is not yet recorded
 
 
 class Severity(StrEnum):

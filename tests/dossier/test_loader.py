@@ -11,6 +11,7 @@ from cybersafe.dossier.facts import derive_facts
 from cybersafe.dossier.loader import load_dossier
 from cybersafe.dossier.model import Dossier
 from cybersafe.errors import DossierError
+from cybersafe.schemes.catalog import default_catalog
 
 MINIMAL = """\
 schema: cybersafe/dossier/v1
@@ -72,7 +73,7 @@ def test_example_dossier_loads(example_dossier_path: Path) -> None:
 def test_bad_input_is_one_line_naming_file_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(DossierError) as info:
-        load_dossier(path, builtin_check_ids())
+        load_dossier(path, builtin_check_ids(), known_facts=default_catalog().condition_facts())
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(str(tmp_path / expected.split(":", 1)[0]))

@@ -43,3 +43,13 @@ def test_the_report_time_is_injected_not_read(sample: Assessment, report_now: dt
 def test_a_naive_report_time_is_refused(sample: Assessment) -> None:
     with pytest.raises(RenderError, match="timezone"):
         render(sample, OutputFormat.JSON, now=dt.datetime(2026, 1, 1))
+
+
+def test_the_report_view_names_every_verdict_and_status() -> None:
+    # A verdict or status the view cannot name would break the report template (it indexes these tables)
+    from cybersafe.render._view import STATUS_LABEL, STATUS_SYMBOL, VERDICT_LABEL, VERDICT_SYMBOL, VERDICTS
+    from cybersafe.schemes.status import SchemeStatus
+    from cybersafe.verdict import Verdict
+
+    assert set(VERDICTS) == set(VERDICT_LABEL) == set(VERDICT_SYMBOL) == {v.value for v in Verdict}
+    assert set(STATUS_LABEL) == set(STATUS_SYMBOL) == {s.value for s in SchemeStatus}

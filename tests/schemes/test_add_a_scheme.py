@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 
 import yaml
+from tests.conftest import EXAMPLE_DOSSIER, NOW
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
-from tests.conftest import EXAMPLE_DOSSIER, NOW
 
 TOY = """
 schema: cybersafe/catalog/v1

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+import pytest
+
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.recognition import recognize
 
 
 def test_cls_level_2_wanting_the_german_bsi_label_is_covered_by_the_arrangement() -> None:
-    result = recognize(default_catalog(), "sg-cls:2", "de-bsi")
+    # (for a product type the arrangement does not exclude)
+    result = recognize(default_catalog(), "sg-cls:2", "de-bsi", product_types=["security-camera"])
     assert result.covering is not None
     assert (
         result.covering.arrangement.parties == ("sg-cls", "de-bsi") or "de-bsi" in result.covering.arrangement.parties
@@ -50,3 +56,68 @@ def test_us_eu_arrangement_is_proposed_and_covers_nothing() -> None:
 def test_unmodelled_target_without_arrangement_is_never_covered() -> None:
     result = recognize(default_catalog(), "us-ctm", "de-bsi")
     assert not result.fully_covered
+
+
+# ---------------------------------------------------------------------------------- over-claims (issue: route to market)
+
+
+def _over_claims() -> list[Any]:
+    """Every recognition of every arrangement, asking one level above the level it gives (where there is one)."""
+    catalog = default_catalog()
+    cases = []
+    for arrangement in catalog.arrangements:
+        for rec in arrangement.recognitions:
+            target = catalog.scheme(rec.target)
+            ids = [lv.id for lv in target.levels]
+            if rec.target_level is None or rec.target_level not in ids or ids.index(rec.target_level) + 1 >= len(ids):
+                continue
+            above = ids[ids.index(rec.target_level) + 1]
+            have = f"{rec.holder}:{rec.holder_level}" if rec.holder_level else rec.holder
+            cases.append(
+                pytest.param(have, f"{rec.target}:{above}", id=f"{arrangement.id}:{have}->{rec.target}:{above}")
+            )
+    return cases
+
+
+@pytest.mark.parametrize(("have", "want"), _over_claims())
+def test_recognize_never_claims_a_level_above_what_an_arrangement_gives(have: str, want: str) -> None:
+    # Given a label and a target level above the one the arrangement recognises
+    result = recognize(default_catalog(), have, want, product_types=["security-camera"], as_of=dt.date(2026, 12, 5))
+    # Then it is never fully covered, whether or not the target scheme is modelled
+    assert not result.fully_covered, result.notes
+
+
+def test_every_arrangement_direction_is_tested_for_over_claims() -> None:
+    # both directions of the levelled arrangements produce a case (the KR CIC and CLS ones included)
+    ids = {p.id for p in _over_claims()}
+    assert any("kr-cic" in i.split("->")[0] for i in ids) and any("->kr-cic" in i for i in ids)
+
+
+def test_the_kr_cic_standard_level_is_not_covered_by_cls_level_4() -> None:
+    # CSA-KISA MRA: CLS L3+ counts as CIC Basic, so CIC Standard is not covered
+    result = recognize(default_catalog(), "sg-cls:4", "kr-cic:Standard", as_of=dt.date(2026, 12, 5))
+    assert not result.fully_covered
+    assert any("level Basic" in c and "Standard" in c for c in result.open_conditions)
+
+
+@pytest.mark.parametrize(
+    ("types", "covered"),
+    [
+        pytest.param(["smart-door-lock"], False, id="door-lock-excluded"),
+        pytest.param(["gas-detector"], False, id="gas-detector-excluded"),
+        pytest.param(["security-camera"], True, id="camera-covered"),
+        pytest.param(None, False, id="type-unknown-stays-open"),
+    ],
+)
+def test_germanys_exclusions_are_checked_against_the_product(types: list[str] | None, covered: bool) -> None:
+    # CSA-BSI MRA (2022): smart door locks, fire/gas/water detectors and general computing devices excluded
+    result = recognize(default_catalog(), "sg-cls:2", "de-bsi", product_types=types, as_of=dt.date(2026, 12, 5))
+    assert result.fully_covered is covered
+
+
+def test_an_arrangement_does_not_cover_before_it_takes_effect() -> None:
+    # CSA-KISA MRA signed 16 Oct 2024, effective 1 Jan 2025
+    before = recognize(default_catalog(), "sg-cls:3", "kr-cic", as_of=dt.date(2024, 12, 1))
+    after = recognize(default_catalog(), "sg-cls:3", "kr-cic", as_of=dt.date(2025, 1, 1))
+    assert not before.fully_covered and any("takes effect on 2025-01-01" in n for n in before.notes)
+    assert after.fully_covered

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cybersafe.schemes.evaluate import all_of, any_of, level_status
+from cybersafe.schemes.algebra import all_of, any_of, level_status
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import Verdict
 
@@ -22,6 +22,16 @@ def test_one_fail_never_yields_pass_under_all(children: list[Verdict]) -> None:
 def test_a_fail_under_any_passes_only_with_a_passing_sibling(children: list[Verdict]) -> None:
     result = any_of([*children, Verdict.FAIL])
     assert (result is Verdict.PASS) == (Verdict.PASS in children)
+    # a justification is never a pass, and only a justified sibling makes a failing "any" justified
+    assert (result is Verdict.JUSTIFIED) == (Verdict.JUSTIFIED in children and Verdict.PASS not in children)
+
+
+@given(verdict_lists)
+def test_justified_and_pending_never_read_as_pass(children: list[Verdict]) -> None:
+    for marker in (Verdict.JUSTIFIED, Verdict.PENDING):
+        assert all_of([*children, marker]) is not Verdict.PASS
+    # pending blocks "met" but is not a failure: only a scheme body's step is missing
+    assert level_status([*children, Verdict.PENDING]) is not SchemeStatus.MEETS
 
 
 @given(verdict_lists)
@@ -45,15 +55,21 @@ def test_error_never_becomes_pass_under_all(children: list[Verdict]) -> None:
 
 @given(verdict_lists)
 def test_error_or_inconclusive_never_becomes_pass_without_a_passing_child(children: list[Verdict]) -> None:
-    for blocker in (Verdict.ERROR, Verdict.INCONCLUSIVE):
+    for blocker in (Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.PENDING):
         result = any_of([*children, blocker])
         assert result is not Verdict.PASS or Verdict.PASS in children
 
 
 @given(verdict_lists)
-def test_a_level_meets_only_when_every_requirement_passes_or_is_not_applicable(children: list[Verdict]) -> None:
+def test_a_level_meets_only_when_every_requirement_passes_is_justified_or_not_applicable(
+    children: list[Verdict],
+) -> None:
     status = level_status(children)
-    assert (status is SchemeStatus.MEETS) == (set(children) <= {Verdict.PASS, Verdict.NOT_APPLICABLE})
+    met = {Verdict.PASS, Verdict.NOT_APPLICABLE, Verdict.JUSTIFIED}
+    assert (status is SchemeStatus.MEETS) == (set(children) <= met)
+    assert (status is SchemeStatus.PENDING) == (
+        Verdict.PENDING in children and set(children) <= met | {Verdict.PENDING}
+    )
     if Verdict.FAIL in children:
         assert status is SchemeStatus.FAILS
 

@@ -29,7 +29,11 @@ STATUS_STYLE = {
     "fails": "bold red",
     "incomplete": "yellow",
     "not_modelled": "dim",
+    "pending": "cyan",
+    "prepare": "blue",
+    "out_of_scope": "dim",
     "pass": "green",
+    "justified": "cyan",
     "fail": "red",
     "inconclusive": "yellow",
     "not_applicable": "dim",
@@ -38,7 +42,7 @@ STATUS_STYLE = {
 
 
 def styled(value: str) -> Text:
-    return Text(value, style=STATUS_STYLE.get(value, ""))
+    return Text(value, style=STATUS_STYLE.get(value.split(" ", 1)[0], ""))
 
 
 def register(app: typer.Typer) -> None:
@@ -98,31 +102,59 @@ def assess_command(
     raise typer.Exit(EXIT_OK if run.meets_requested else EXIT_NOT_MET)
 
 
+def _status_text(result: Any) -> str:
+    """The status as a person reads it: a justified count, and what a 'prepare' waits for."""
+    text = str(result.status)
+    justified = result.counts.get("justified", 0)
+    if justified:
+        text += f" ({justified} justified)"
+    pending = result.counts.get("pending", 0)
+    if pending:
+        text += f" ({pending} pending a grant)"
+    return text
+
+
 def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -> None:
     product = assessment.dossier["product"]
     console.print(
         f"[bold]{product['manufacturer']['name']} {product['name']}[/] (model {product['model']}, "
         f"firmware {product.get('firmware_version', '?')})"
     )
-    table = Table(title="Scheme verdicts", show_lines=False)
-    for column in ("scheme", "version", "status", "level", "pass", "fail", "inconcl.", "n/a", "error", "judged"):
-        table.add_column(column, justify="right" if column in ("pass", "fail", "inconcl.", "n/a", "error") else "left")
+    as_of = assessment.schemes[0].as_of if assessment.schemes else None
+    table = Table(title=f"Scheme verdicts as of {as_of}" if as_of else "Scheme verdicts", show_lines=False)
+    columns = ("scheme", "version", "status", "level", "pass", "fail", "inconcl.", "n/a", "error", "later", "judged")
+    numeric = ("pass", "fail", "inconcl.", "n/a", "error")
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
     for result in assessment.schemes:
         counts = result.counts
         key = f"{result.scheme}@{result.version}"
         table.add_row(
             result.scheme,
             result.version,
-            styled(str(result.status)),
+            styled(_status_text(result)),
             result.highest_level or "",
             str(counts.get("pass", 0)),
             str(counts.get("fail", 0)),
             str(counts.get("inconclusive", 0)),
             str(counts.get("not_applicable", 0)),
             str(counts.get("error", 0)),
+            "; ".join(f"from {later.date}: {later.status}" for later in result.later),
             "yes" if key in requested else "",
         )
     console.print(table)
+    if assessment.markets:
+        markets = Table(title="Markets: what applies today, and what later")
+        for column in ("market", "status", "laws and labels"):
+            markets.add_column(column, overflow="fold")
+        for market in assessment.markets:
+            parts = []
+            for entry in market.schemes:
+                text = f"{entry.scheme}: {entry.status}"
+                text += "".join(f"; from {later.date}: {later.status}" for later in entry.later)
+                parts.append(text)
+            markets.add_row(market.market, styled(str(market.status)), "\n".join(parts))
+        console.print(markets)
     failing = [
         (result.scheme, req)
         for result in assessment.schemes
@@ -326,6 +358,21 @@ def recognize_command(
         ),
     ],
     want: Annotated[str, typer.Option("--want", help="Target scheme: SCHEME[:LEVEL]")],
+    product_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="The product's type (catalog words, e.g. security-camera); repeatable. Checked against the "
+            "arrangements' exclusions.",
+        ),
+    ] = None,
+    dossier: Annotated[
+        Path | None, typer.Option("--dossier", "-d", help="Read the product's types from this dossier instead.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="The date recognition is asked for (ISO 8601); default: today.")
+    ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
     catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
 ) -> None:
@@ -336,7 +383,12 @@ def recognize_command(
     from cybersafe.schemes.recognition import recognize
 
     catalog = catalog_for(catalog_dirs)
-    result = recognize(catalog, have, want)
+    types: list[str] | None = list(product_type) if product_type else None
+    if dossier is not None:
+        from cybersafe.dossier.loader import load_dossier
+
+        types = [*(types or []), *load_dossier(dossier).product.types]
+    result = recognize(catalog, have, want, product_types=types, as_of=parse_now(now).date())
     data = {
         "have": {"scheme": result.have.key, "level": result.have_level},
         "want": {"scheme": result.want.key, "level": result.want_level},
@@ -360,6 +412,7 @@ def recognize_command(
             for s in result.steps
         ],
         "notes": list(result.notes),
+        "open": list(result.open_conditions),
         "fully_covered": result.fully_covered,
     }
     if output_format is OutputFormat.JSON:
@@ -374,6 +427,8 @@ def recognize_command(
             )
         for note in result.notes:
             console.print(f"  note: {note}")
+        for condition in result.open_conditions:
+            console.print(f"  [yellow]open:[/] {condition}")
         console.print(f"  covered: {len(result.covered)}   residual: {len(result.residual)}")
         if result.residual:
             table = Table(title="Marginal test plan")

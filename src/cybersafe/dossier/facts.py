@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from cybersafe.dossier.model import DefaultPasswordApproach, Dossier
 
-KNOWN_FACTS = frozenset(
+# The facts derive_facts() can work out from declarations. A dossier may also state any fact a scheme's
+# catalog declares in its ``conditions:`` (the catalog is the list of those).
+DERIVED_FACTS = frozenset(
     {
         "uses_passwords",
         "preinstalled_passwords",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cybersafe.dossier.facts import KNOWN_FACTS
+from cybersafe.dossier.facts import DERIVED_FACTS
 from cybersafe.dossier.model import DOSSIER_SCHEMA, Dossier
 from cybersafe.errors import DossierError
 from cybersafe.yamlio import LocatedDocument, first_pydantic_error, load_yaml
@@ -16,16 +16,20 @@ from cybersafe.yamlio import LocatedDocument, first_pydantic_error, load_yaml
 _CHECK_ID = re.compile(r"^[a-z]+\.[a-z0-9-]+$")
 
 
-def load_dossier(path: Path, known_check_ids: Collection[str] | None = None) -> Dossier:
+def load_dossier(
+    path: Path, known_check_ids: Collection[str] | None = None, known_facts: Collection[str] | None = None
+) -> Dossier:
+    """Read and validate a dossier. ``known_facts`` (the facts the catalog's conditions read, and the derived
+    ones) refuses a misspelt fact, which would otherwise leave a condition silently unknown."""
     doc = load_yaml(path, DossierError)
-    dossier = parse_dossier(doc)
+    dossier = parse_dossier(doc, known_facts)
     _check_files(dossier, path.parent, doc)
     if known_check_ids is not None:
         _check_manual_ids(dossier, doc, known_check_ids)
     return dossier
 
 
-def parse_dossier(doc: LocatedDocument) -> Dossier:
+def parse_dossier(doc: LocatedDocument, known_facts: Collection[str] | None = None) -> Dossier:
     if not isinstance(doc.data, dict):
         raise DossierError("expected a mapping at the top level", file=doc.file, line=1)
     if doc.data.get("schema") != DOSSIER_SCHEMA:
@@ -39,10 +43,13 @@ def parse_dossier(doc: LocatedDocument) -> Dossier:
         dossier = Dossier.model_validate(doc.data)
     except ValidationError as exc:
         raise first_pydantic_error(list(exc.errors()), doc, DossierError) from None
+    if known_facts is None:  # no catalog to say which facts its conditions read
+        return dossier
+    known = set(known_facts) | DERIVED_FACTS
     for name in dossier.facts:
-        if name not in KNOWN_FACTS:
+        if name not in known:
             raise DossierError(
-                f"unknown fact (known: {', '.join(sorted(KNOWN_FACTS))})",
+                f"unknown fact (known: {', '.join(sorted(known))})",
                 file=doc.file,
                 line=doc.line_of(("facts", name)),
                 field=f"facts.{name}",

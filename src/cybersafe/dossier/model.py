@@ -61,7 +61,10 @@ class Product(_Strict):
     description: NonEmpty | None = None
     intended_purpose: NonEmpty | None = None
     foreseeable_misuse: NonEmpty | None = None  # CRA Annex II 5
-    cra_product_class: CraProductClass = CraProductClass.DEFAULT
+    # What the product is, in the catalogs' product-type words (e.g. security-camera, router): a law's
+    # classification aid matches them with its categories (the CRA's Annex III/IV).
+    types: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]] = Field(default_factory=list)
+    cra_product_class: CraProductClass | None = None  # the manufacturer's own classification, if declared
     cra_category: NonEmpty | None = None  # e.g. "annex-iii-class-i-17" (smart-home products with security functions)
     components: list[NonEmpty] = Field(default_factory=list)  # device, companion app, cloud backend (IR 8425 scope)
     wireless: bool | None = None  # FCC program scope: intentional radiators only
@@ -338,6 +341,37 @@ class AssessmentInfo(_Strict):
     reference: NonEmpty | None = None
 
 
+class RiskCover(_Strict):
+    """Which failing findings a risk decision covers: a check, and optionally the locations (paths) it names."""
+
+    check: NonEmpty
+    paths: list[NonEmpty] = Field(default_factory=list)  # empty: every failing finding of the check
+
+
+class RiskDecision(_Strict):
+    """A documented risk decision on a risk-based requirement (the CRA's Annex I Part I (2) applies "on the
+    basis of the cybersecurity risk assessment"): what the risk is, the measure taken, who decided, when.
+    It turns the failing findings it covers into ``justified``, never into a silent pass."""
+
+    id: NonEmpty
+    requirement: NonEmpty  # "<scheme>[@<version>]:<requirement id>"
+    covers: list[RiskCover] = Field(min_length=1)
+    risk: NonEmpty
+    measure: NonEmpty
+    decided_by: NonEmpty
+    decided_at: dt.date
+
+
+class Grant(_Strict):
+    """A step only a scheme body can take, recorded once it is taken: an authorisation to use a label, a
+    certificate. Requirements that need it read ``pending`` until the dossier records it."""
+
+    id: NonEmpty  # what was granted, as the catalog names it: "us-ctm" (CLA authorisation) ...
+    by: NonEmpty
+    at: dt.date
+    reference: NonEmpty | None = None
+
+
 class Dossier(_Strict):
     schema_: Literal["cybersafe/dossier/v1"] = Field(alias="schema")
     product: Product
@@ -347,6 +381,8 @@ class Dossier(_Strict):
     ics: dict[str, IcsEntry] = Field(default_factory=dict)  # key: requirement id in the schemes with ``ics: true``
     artefacts: Artefacts = Field(default_factory=Artefacts)
     manual_results: list[ManualResult] = Field(default_factory=list)
+    risk_decisions: list[RiskDecision] = Field(default_factory=list)
+    grants: list[Grant] = Field(default_factory=list)
     assessment: AssessmentInfo = Field(default_factory=AssessmentInfo)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

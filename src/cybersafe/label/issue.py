@@ -67,6 +67,15 @@ def new_label_id(scheme_id: str, now: dt.datetime, random_bytes: Callable[[int],
 def label_level(result: SchemeResultOut) -> str | None:
     """The level a label may state, or None for a binary scheme; raises ``LabelRefused`` when not met."""
     key = f"{result.scheme}@{result.version}"
+    if result.status in ("prepare", "out_of_scope"):
+        raise LabelRefused(f"{key}: status is {result.status} on the assessment date; no label issued")
+    unmet_later = [later for later in result.later if later.status not in ("meets", "pending")]
+    if unmet_later:
+        first = unmet_later[0]
+        raise LabelRefused(
+            f"{key}: meets only what applies on {result.as_of}; from {first.date} it would be {first.status}, "
+            "so a label would vouch for more than was shown; no label issued"
+        )
     if not result.modelled or result.status == "not_modelled":
         raise LabelRefused(f"{key}: scheme is not modelled, so nothing of it can be shown as met; no label issued")
     if result.levels:
@@ -75,9 +84,17 @@ def label_level(result: SchemeResultOut) -> str | None:
         if result.highest_level is None:
             raise LabelRefused(f"{key}: no level is met (status {result.status}); no label issued")
         return result.highest_level
+    if result.status == "pending" and _only_grants_pending(result):
+        return None  # the label is the grant: issuing it is the step the scheme body's verdict waits for
     if result.status != "meets":
         raise LabelRefused(f"{key}: status is {result.status}, not meets; no label issued")
     return None
+
+
+def _only_grants_pending(result: SchemeResultOut) -> bool:
+    """Every pending requirement waits only on a grant (the label administrator's own step)."""
+    pending = [r for r in result.requirements if r.required and r.verdict == "pending"]
+    return bool(pending) and all(e.kind == "grant" for r in pending for e in r.evidence if e.verdict == "pending")
 
 
 def issue_label(  # positional signature fixed by the labels contract

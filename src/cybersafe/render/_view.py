@@ -21,19 +21,53 @@ from cybersafe.results import (
     SchemeResultOut,
 )
 
-VERDICTS = ("pass", "fail", "inconclusive", "not_applicable", "error")
+VERDICTS = ("pass", "justified", "fail", "inconclusive", "pending", "not_applicable", "error")
 VERDICT_LABEL = {
     "pass": "pass",
+    "justified": "justified",
     "fail": "fail",
     "inconclusive": "inconclusive",
+    "pending": "pending",
     "not_applicable": "not applicable",
     "error": "error",
 }
 # A symbol next to the word: colour is never the only signal.
-VERDICT_SYMBOL = {"pass": "✓", "fail": "✗", "inconclusive": "?", "not_applicable": "–", "error": "!"}
-STATUS_LABEL = {"meets": "meets", "fails": "fails", "incomplete": "incomplete", "not_modelled": "not modelled"}
-STATUS_SYMBOL = {"meets": "✓", "fails": "✗", "incomplete": "?", "not_modelled": "–"}
-_VERDICT_ORDER = {"error": 0, "fail": 1, "inconclusive": 2, "pass": 3, "not_applicable": 4}
+VERDICT_SYMBOL = {
+    "pass": "✓",
+    "justified": "§",
+    "fail": "✗",
+    "inconclusive": "?",
+    "pending": "…",
+    "not_applicable": "–",
+    "error": "!",
+}
+STATUS_LABEL = {
+    "meets": "meets",
+    "fails": "fails",
+    "incomplete": "incomplete",
+    "pending": "pending a scheme body's step",
+    "prepare": "applies later: prepare",
+    "out_of_scope": "out of scope",
+    "not_modelled": "not modelled",
+}
+STATUS_SYMBOL = {
+    "meets": "✓",
+    "fails": "✗",
+    "incomplete": "?",
+    "pending": "…",
+    "prepare": "→",
+    "out_of_scope": "–",
+    "not_modelled": "–",
+}
+_VERDICT_ORDER = {
+    "error": 0,
+    "fail": 1,
+    "inconclusive": 2,
+    "pending": 3,
+    "justified": 4,
+    "pass": 5,
+    "not_applicable": 6,
+}
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
@@ -200,6 +234,8 @@ CHART_ROW = 50
 # Fail, inconclusive and error are patterned as well as coloured, so the bars read in grey print too.
 CHART_FILL = {
     "pass": "#1a7f37",
+    "justified": "#4f8f6a",
+    "pending": "#5b8db8",
     "fail": "url(#p-fail)",
     "inconclusive": "url(#p-inconclusive)",
     "not_applicable": "#aab4be",
@@ -207,10 +243,12 @@ CHART_FILL = {
 }
 CHART_LEGEND = (
     ("pass", 0, "pass"),
-    ("fail", 85, "fail"),
-    ("inconclusive", 165, "inconclusive"),
-    ("not_applicable", 315, "n/a"),
-    ("error", 395, "error"),
+    ("justified", 70, "justified"),
+    ("fail", 185, "fail"),
+    ("inconclusive", 250, "inconclusive"),
+    ("pending", 385, "pending"),
+    ("not_applicable", 485, "n/a"),
+    ("error", 550, "error"),
 )
 
 
@@ -353,7 +391,7 @@ def build_view(assessment: Assessment, *, now: str) -> ReportView:
         finding_counts=finding_counts,
         chart={
             "bar_width": CHART_BAR_WIDTH,
-            "width": CHART_BAR_WIDTH,
+            "width": CHART_BAR_WIDTH + 120,  # room for the legend of every verdict
             "row": CHART_ROW,
             "height": 36 + CHART_ROW * len(schemes),
             "fill": CHART_FILL,

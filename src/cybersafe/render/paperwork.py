@@ -522,7 +522,7 @@ _ROUTES = {
 def _eu_doc(a: Assessment, d: Dossier) -> Paperwork:
     p, m = d.product, d.product.manufacturer
     result = a.scheme("eu-cra")
-    route, notified_body = _ROUTES[p.cra_product_class]
+    route, notified_body = _ROUTES[p.cra_product_class or CraProductClass.DEFAULT]
     ident = _join(
         p.name,
         p.model,
@@ -580,7 +580,7 @@ def _eu_doc(a: Assessment, d: Dossier) -> Paperwork:
             "procedure",
             "Annex V 7",
             "Conformity assessment procedure",
-            f"CRA product class '{p.cra_product_class.value}': {route}.",
+            f"CRA product class '{(p.cra_product_class or CraProductClass.DEFAULT).value}': {route}.",
             "product.cra_product_class (Art. 32)",
         ),
         _by_hand(

@@ -27,14 +27,18 @@ from cybersafe.schemes.interface import (
     ArrangementStatus,
     Condition,
     Confidence,
+    ConformityRoute,
     Crosswalk,
     CrosswalkEdge,
+    HarmonisedStandard,
     LabelStyle,
     Leaf,
     LeafKind,
     Level,
     Node,
     Obligation,
+    ProductCategory,
+    ProductClass,
     Recognition,
     Relationship,
     Requirement,
@@ -84,7 +88,7 @@ def parse_node(raw: Any) -> Node:
 
 
 def parse_leaf(raw: str) -> Leaf:
-    for kind in (LeafKind.DECLARATION, LeafKind.MANUAL, LeafKind.REQUIREMENT):
+    for kind in (LeafKind.DECLARATION, LeafKind.MANUAL, LeafKind.REQUIREMENT, LeafKind.GRANT, LeafKind.SCHEME):
         prefix = f"{kind}:"
         if raw.startswith(prefix):
             return Leaf(kind, raw[len(prefix) :])
@@ -94,6 +98,22 @@ def parse_leaf(raw: str) -> Leaf:
 def _params(raw: Mapping[str, Any]) -> Params:
     """Check parameters in canonical form: sorted by name, lists as tuples (hashable, one key per run)."""
     return tuple(sorted((str(k), tuple(v) if isinstance(v, list) else v) for k, v in raw.items()))
+
+
+def _product_class(raw: Mapping[str, Any]) -> ProductClass:
+    return ProductClass(
+        id=raw["id"],
+        title=raw["title"],
+        annex=raw["annex"],
+        categories=tuple(
+            ProductCategory(c["id"], c["title"], tuple(c.get("product_types", []))) for c in raw["categories"]
+        ),
+        routes=tuple(
+            ConformityRoute(r["id"], r["title"], r.get("condition"), r.get("notified_body", False), r.get("needs"))
+            for r in raw["routes"]
+        ),
+        source=_source(raw["source"]) if "source" in raw else None,
+    )
 
 
 def _dates(raw: Mapping[str, Any]) -> SchemeDates:
@@ -171,8 +191,11 @@ def load_scheme_file(path: Path) -> Scheme:
                 confidence_note=req.get("confidence_note"),
                 verified_by=parse_node(req["verified_by"]) if "verified_by" in req else None,
                 applies_to=req.get("applies_to", "product"),
+                applies_from=req.get("applies_from", raw["dates"].get("applies_from")),
+                risk_based=req.get("risk_based", False),
             )
         )
+    _check_condition_facts(path, doc, conditions, raw, requirements)
     return Scheme(
         id=raw["id"],
         version=str(raw["version"]),
@@ -187,12 +210,45 @@ def load_scheme_file(path: Path) -> Scheme:
         markets=tuple(raw["markets"]),
         label=_label(raw.get("label")),
         ics=raw.get("ics", False),
+        scope=parse_condition(raw["scope"]["condition"]) if "scope" in raw else None,
+        scope_text=raw["scope"]["text"] if "scope" in raw else None,
+        product_classes=tuple(_product_class(c) for c in doc.data.get("product_classes", [])),
+        classification_paths=(
+            (raw["classification"]["declared_class"], raw["classification"].get("declared_category"))
+            if "classification" in raw
+            else None
+        ),
+        harmonised_standards=tuple(
+            HarmonisedStandard(h["reference"], h["cited"], h.get("restrictions"))
+            for h in raw.get("harmonised_standards", [])
+        ),
         levels=levels,
         conditions=conditions,
         requirements=tuple(requirements),
         notes=raw.get("notes"),
         catalog_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
+
+
+def _check_condition_facts(
+    path: Path, doc: LocatedDocument, declared: Mapping[str, str], raw: Mapping[str, Any], reqs: list[Requirement]
+) -> None:
+    """Every fact a condition or the scope reads is declared in the scheme's ``conditions:`` with its meaning:
+    the catalog is the one list of the facts a dossier may state."""
+    used: list[tuple[tuple[str | int, ...], str]] = []
+    if "scope" in raw:
+        used.extend((("scheme", "scope"), f) for f in sorted(parse_condition(raw["scope"]["condition"]).facts()))
+    for i, req in enumerate(reqs):
+        if req.condition is not None:
+            used.extend((("requirements", i, "condition"), f) for f in sorted(req.condition.facts()))
+    for loc, fact in used:
+        if fact not in declared:
+            raise CatalogError(
+                f"fact {fact!r} is not declared in scheme.conditions",
+                file=path,
+                line=doc.line_of(loc),
+                field=dotted(loc),
+            )
 
 
 def load_crosswalk_file(path: Path) -> Crosswalk:
@@ -249,7 +305,8 @@ def load_arrangements_file(path: Path) -> tuple[Arrangement, ...]:
                 ),
                 source=_source(raw["source"]),
                 confidence=Confidence(raw["confidence"]),
-                exclusions=raw.get("exclusions"),
+                excluded_types=tuple(raw.get("exclusions", {}).get("product_types", [])),
+                exclusions_note=raw.get("exclusions", {}).get("note"),
             )
         )
     return tuple(out)
@@ -320,6 +377,14 @@ class Catalog:
     def current_schemes(self) -> list[Scheme]:
         return [self._current[sid] for sid in self.scheme_ids()]
 
+    def condition_facts(self) -> dict[str, str]:
+        """Every fact a scheme's conditions or scope may read, with its meaning (the first scheme's wording)."""
+        facts: dict[str, str] = {}
+        for scheme in self.schemes.values():
+            for name, meaning in scheme.conditions.items():
+                facts.setdefault(name, meaning)
+        return facts
+
     def markets(self) -> list[str]:
         """Every market code some scheme decides, sorted."""
         return sorted({m for s in self._current.values() for m in s.markets})
@@ -370,6 +435,8 @@ class Catalog:
                         _validate_check_leaf(req, leaf, known)
                     if leaf.kind is LeafKind.REQUIREMENT:
                         self.requirement(leaf.ref)
+                    if leaf.kind is LeafKind.SCHEME:
+                        self.scheme(leaf.ref)
         for crosswalk in self.crosswalks:
             for edge in crosswalk.edges:
                 for end in (edge.source, edge.target):

@@ -1,22 +1,24 @@
-"""Verdict algebra, requirement verdicts, scheme status per level, and missing evidence.
+"""Requirement verdicts, scheme status per level and per date, and missing evidence.
 
-Rules (DESIGN.md, "Verdict rules"):
+The verdict algebra is in algebra.py. Here (DESIGN.md, "Verdict rules"):
 
-- ``all``: fail if any fail; else error if any error; else inconclusive if any inconclusive or missing;
-  else pass if at least one pass; else not_applicable.
-- ``any``: pass if any pass; else fail if any fail and none inconclusive or error; else error if any
-  error; else inconclusive if any inconclusive; else not_applicable.
 - A requirement with nothing that verifies it is inconclusive: unmapped never reads as pass.
-- A scheme level is met when every requirement required at that level is pass or not_applicable, failed
-  when any is fail, incomplete otherwise. Levels are cumulative where the scheme says so.
+- A requirement applies from its own date or its scheme's (``applies_from``); the scheme's status is
+  judged on the requirements that apply on the assessment date (``as_of``), and each later date says
+  what the status would be then. A scheme nothing of which applies yet reads ``prepare``.
+- A product outside the scheme's scope (a condition over dossier facts) reads ``out_of_scope``.
+- A failing risk-based requirement whose every failing finding is covered by a documented risk decision
+  in the dossier reads ``justified`` (never ``pass``); a step only the scheme body can take (a grant) reads
+  ``pending`` until the dossier records it.
+- Levels are cumulative where the scheme says so; the highest level met counts up from the lowest.
 
-``Evaluator`` is the whole of these rules and is pure: the same attempts, dossier and facts give the same
-results. ``SummaryMemo`` is an opt-in wrapper for batch work (many variants of a product): it remembers a
-scheme set's summaries keyed on exactly the inputs they depend on, and a test holds it to the same answers.
+``Evaluator`` is the whole of these rules and is pure: the same attempts, dossier, facts and date give the
+same results. ``SummaryMemo`` (memo.py) is an opt-in wrapper for batch work, held to the same answers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,11 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cybersafe.checks.interface import CheckAttempt
-from cybersafe.dossier.model import Dossier, IcsSupport, ManualResult
+from cybersafe.dossier.model import Dossier, IcsSupport, ManualResult, RiskDecision
+from cybersafe.errors import DossierError, SchemeError
+from cybersafe.schemes.algebra import all_of, any_of, evaluate_condition, level_status
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.interface import (
     AllOf,
-    Condition,
     Leaf,
     LeafKind,
     Node,
@@ -39,50 +42,17 @@ from cybersafe.schemes.interface import (
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import Verdict
 
-_P, _F, _I, _N, _E = (
+_P, _F, _I, _N, _E, _J, _W = (
     Verdict.PASS,
     Verdict.FAIL,
     Verdict.INCONCLUSIVE,
     Verdict.NOT_APPLICABLE,
     Verdict.ERROR,
+    Verdict.JUSTIFIED,
+    Verdict.PENDING,
 )
 
 UNMAPPED_REASON = "not assessable automatically, needs declaration or manual result"
-
-
-def all_of(verdicts: Iterable[Verdict]) -> Verdict:
-    seen = set(verdicts)
-    if _F in seen:
-        return _F
-    if _E in seen:
-        return _E
-    if _I in seen:
-        return _I
-    if _P in seen:
-        return _P
-    return _N
-
-
-def any_of(verdicts: Iterable[Verdict]) -> Verdict:
-    seen = set(verdicts)
-    if _P in seen:
-        return _P
-    if _F in seen and _I not in seen and _E not in seen:
-        return _F
-    if _E in seen:
-        return _E
-    if _I in seen:
-        return _I
-    return _N
-
-
-def level_status(verdicts: Iterable[Verdict]) -> SchemeStatus:
-    seen = set(verdicts)
-    if _F in seen:
-        return SchemeStatus.FAILS
-    if seen <= {_P, _N}:
-        return SchemeStatus.MEETS
-    return SchemeStatus.INCOMPLETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +77,18 @@ class RequirementResult:
     they are computed on first access from the leaf results kept here.
     """
 
-    __slots__ = ("_evaluator", "_evidence", "_explain", "_missing", "_reason", "required", "requirement", "verdict")
+    __slots__ = (
+        "_evaluator",
+        "_evidence",
+        "_explain",
+        "_missing",
+        "_reason",
+        "applies",
+        "justified_by",
+        "required",
+        "requirement",
+        "verdict",
+    )
 
     def __init__(
         self,
@@ -117,10 +98,15 @@ class RequirementResult:
         required: bool = True,
         explain: Callable[[], str] | None = None,
         evaluator: Evaluator | None = None,
+        *,
+        applies: bool = True,
+        justified_by: tuple[str, ...] = (),
     ) -> None:
         self.requirement = requirement
         self.verdict = verdict
         self.required = required
+        self.applies = applies  # False: applies only from requirement.applies_from, after the assessment date
+        self.justified_by = justified_by  # ids of the risk decisions that justify it
         self._reason = reason
         self._explain = explain
         self._evaluator = evaluator
@@ -143,9 +129,9 @@ class RequirementResult:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """What would close an inconclusive or errored verdict."""
+        """What would close an inconclusive, errored or pending verdict."""
         if self._missing is None:
-            if self.verdict not in (_I, _E):
+            if self.verdict not in (_I, _E, _W):
                 self._missing = ()
             elif self.requirement.verified_by is None:
                 self._missing = (f"declaration or manual result for {self.requirement.key}",)
@@ -167,26 +153,63 @@ class LevelResult:
     counts: Mapping[str, int]
 
 
-class SchemeResult:
-    """A scheme's status, levels and counts; its requirement results are built when first read."""
+@dataclass(frozen=True, slots=True)
+class LaterResult:
+    """What the status will be once the requirements that apply from ``date`` apply too (same evidence)."""
 
-    __slots__ = ("_requirements", "counts", "highest_level", "levels", "scheme", "status")
+    date: str
+    status: SchemeStatus
+    highest_level: str | None
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeSummary:
+    """A scheme's status on the assessment date and after it: everything but the requirement results."""
+
+    status: SchemeStatus
+    highest_level: str | None
+    levels: tuple[LevelResult, ...]
+    counts: Mapping[str, int]  # verdicts of the requirements that apply on the assessment date
+    later: tuple[LaterResult, ...] = ()
+    in_scope: bool | None = True  # None: the facts the scope needs are not declared
+    scope_missing: tuple[str, ...] = ()
+
+
+class SchemeResult:
+    """A scheme's summary; its requirement results are built when first read."""
+
+    __slots__ = ("_requirements", "scheme", "summary")
 
     def __init__(
         self,
         scheme: Scheme,
-        status: SchemeStatus,
-        highest_level: str | None,
-        levels: tuple[LevelResult, ...],
+        summary: SchemeSummary,
         requirements: tuple[RequirementResult, ...] | Callable[[], tuple[RequirementResult, ...]],
-        counts: Mapping[str, int],
     ) -> None:
         self.scheme = scheme
-        self.status = status
-        self.highest_level = highest_level
-        self.levels = levels
-        self.counts = counts
+        self.summary = summary
         self._requirements = requirements
+
+    @property
+    def status(self) -> SchemeStatus:
+        return self.summary.status
+
+    @property
+    def highest_level(self) -> str | None:
+        return self.summary.highest_level
+
+    @property
+    def levels(self) -> tuple[LevelResult, ...]:
+        return self.summary.levels
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        return self.summary.counts
+
+    @property
+    def later(self) -> tuple[LaterResult, ...]:
+        return self.summary.later
 
     @property
     def requirements(self) -> tuple[RequirementResult, ...]:
@@ -196,30 +219,15 @@ class SchemeResult:
 
     @property
     def missing_evidence(self) -> tuple[str, ...]:
-        """Everything that would close an inconclusive or errored required requirement, once each."""
-        return tuple(
-            dict.fromkeys(m for r in self.requirements if r.required and r.verdict in (_I, _E) for m in r.missing)
+        """Everything that would close an inconclusive, errored or pending requirement that applies, once each."""
+        needed = (
+            m for r in self.requirements if r.required and r.applies and r.verdict in (_I, _E, _W) for m in r.missing
         )
-
-
-def evaluate_condition(condition: Condition, facts: Mapping[str, bool]) -> bool | None:
-    """Three-valued: True, False, or None when a fact it needs is unknown."""
-    if condition.op == "fact":
-        return facts.get(condition.fact or "")
-    values = [evaluate_condition(c, facts) for c in condition.children]
-    if condition.op == "not":
-        return None if values[0] is None else not values[0]
-    if condition.op == "all":
-        if False in values:
-            return False
-        return None if None in values else True
-    if True in values:
-        return True
-    return None if None in values else False
+        return tuple(dict.fromkeys((*self.summary.scope_missing, *needed)))
 
 
 class Evaluator:
-    """Evaluates requirements of any scheme against one assessment's check attempts and dossier."""
+    """Evaluates requirements of any scheme against one assessment's check attempts, dossier and date."""
 
     def __init__(
         self,
@@ -227,11 +235,13 @@ class Evaluator:
         attempts: Mapping[str, CheckAttempt],
         dossier: Dossier,
         facts: Mapping[str, bool],
+        as_of: dt.date | None = None,
     ) -> None:
         self.catalog = catalog
         self.attempts = attempts
         self.dossier = dossier
         self.facts = facts
+        self.as_of = as_of  # None: every requirement applies, whatever its date
         self._manual: dict[str, ManualResult] = {m.id: m for m in dossier.manual_results}
         self._declarations = dossier.declarations
         self._leaf_cache: dict[Leaf, LeafResult] = {}
@@ -240,6 +250,8 @@ class Evaluator:
         self._in_progress: set[str] = set()
         # The dossier's ICS rows apply to the schemes whose catalog says so (``ics: true``).
         self._ics_schemes = frozenset(s.key for s in catalog.schemes.values() if s.ics) if dossier.ics else frozenset()
+        self._grants = {g.id: g for g in dossier.grants if as_of is None or g.at <= as_of}
+        self._decisions = _risk_decisions(catalog, dossier, as_of)
 
     # leaves -------------------------------------------------------------------------------------------
     def leaf(self, leaf: Leaf) -> LeafResult:
@@ -260,8 +272,30 @@ class Evaluator:
             if manual is None:
                 return LeafResult(leaf, _I, f"needs manual test {leaf.ref}")
             return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
+        if leaf.kind is LeafKind.GRANT:
+            grant = self._grants.get(leaf.ref)
+            if grant is None:
+                return LeafResult(leaf, _W, f"pending: no {leaf.ref} grant recorded in the dossier (grants)")
+            return LeafResult(leaf, _P, f"granted by {grant.by} on {grant.at.isoformat()}")
+        if leaf.kind is LeafKind.SCHEME:
+            return self._scheme_leaf(leaf)
         result = self.requirement_key(leaf.ref)
         return LeafResult(leaf, result.verdict, None, result)
+
+    def _scheme_leaf(self, leaf: Leaf) -> LeafResult:
+        scheme = self.catalog.scheme(leaf.ref)
+        marker = f"scheme:{scheme.key}"
+        if marker in self._in_progress:  # a cycle in the data: refuse to pretend
+            return LeafResult(leaf, _E, "cyclic scheme reference")
+        self._in_progress.add(marker)
+        try:
+            result = self.scheme(scheme)
+        finally:
+            self._in_progress.discard(marker)
+        verdict = _SCHEME_VERDICT.get(result.status, _I)
+        if verdict is _P and any(r.verdict is _J for r in result.requirements if r.applies):
+            verdict = _J  # met with a justified risk decision: say so upstream too
+        return LeafResult(leaf, verdict, f"{scheme.short_title} {scheme.version}: {result.status}")
 
     def _check_leaf(self, leaf: Leaf) -> LeafResult:
         attempt = self.attempts.get(str(leaf))  # keyed by check id and the parameters this leaf sets
@@ -300,10 +334,12 @@ class Evaluator:
         self._leaf_verdicts[leaf] = verdict
         return verdict
 
-    def tree_verdict(self, node: Node) -> Verdict:
+    def tree_verdict(self, node: Node, override: Mapping[Leaf, Verdict] | None = None) -> Verdict:
         if type(node) is Leaf:
+            if override and node in override:
+                return override[node]
             return self._leaf_verdicts.get(node) or self.leaf_verdict(node)
-        verdicts = [self.tree_verdict(child) for child in node.children]  # type: ignore[union-attr]
+        verdicts = [self.tree_verdict(child, override) for child in node.children]  # type: ignore[union-attr]
         return all_of(verdicts) if type(node) is AllOf else any_of(verdicts)
 
     # requirements -------------------------------------------------------------------------------------
@@ -328,28 +364,38 @@ class Evaluator:
         self._requirement_cache[key] = result
         return result
 
+    def applies(self, req: Requirement) -> bool:
+        """Whether the requirement applies on the assessment date (an undated one always does)."""
+        return self.as_of is None or req.applies_from is None or _date(req.applies_from) <= self.as_of
+
     def _evaluate_requirement(self, req: Requirement) -> RequirementResult:
+        applies = self.applies(req)
         holds: bool | None = True
         condition = req.condition
         if condition is not None:
             holds = evaluate_condition(condition, self.facts)
             if holds is False:
-                return RequirementResult(req, _N, None, False, lambda: f"condition does not hold: {condition}")
+                return RequirementResult(
+                    req, _N, None, False, lambda: f"condition does not hold: {condition}", applies=applies
+                )
         required = req.obligation is not Obligation.RECOMMENDED
         ics = self.dossier.ics.get(req.id) if req.scheme_key in self._ics_schemes else None
         if ics is not None and ics.support is IcsSupport.NOT_APPLICABLE and req.obligation is not Obligation.MANDATORY:
-            return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", False)
+            return RequirementResult(req, _N, f"ICS: not applicable - {ics.justification}", False, applies=applies)
 
         explain: Callable[[], str] | None = None
+        justified: tuple[RiskDecision, ...] = ()
         if req.verified_by is None:
             verdict, reason = _I, UNMAPPED_REASON
         else:
             verdict, reason = self.tree_verdict(req.verified_by), None
         if ics is not None and ics.support is IcsSupport.NO and verdict is not _F:
             verdict, reason = _F, f"ICS: not implemented - {ics.justification or 'no justification'}"
+        elif verdict is _F and req.risk_based and req.key in self._decisions:
+            verdict, reason, justified = self._justify(req, self._decisions[req.key])
 
         manual = self.requirement_manual(req) if self._manual else None
-        if manual is not None and verdict not in (_F, _E):
+        if manual is not None and verdict not in (_F, _E, _J):
             verdict = Verdict(manual.verdict)
             reason = f"manual result by {manual.by} on {manual.at.isoformat()}" + (
                 f": {manual.summary}" if manual.summary else ""
@@ -364,12 +410,37 @@ class Evaluator:
                 return f"condition not declared (facts: {needed}); {base_reason or _reason(base_verdict, leaves)}"
 
             reason = None
-        return RequirementResult(req, verdict, reason, required, explain, self)
+        return RequirementResult(
+            req, verdict, reason, required, explain, self, applies=applies, justified_by=tuple(d.id for d in justified)
+        )
+
+    def _justify(
+        self, req: Requirement, decisions: tuple[RiskDecision, ...]
+    ) -> tuple[Verdict, str | None, tuple[RiskDecision, ...]]:
+        """A failing risk-based requirement: each failing check leaf whose every failing finding a decision
+        covers counts as justified; the tree is then re-evaluated (so an open or failing leaf still decides)."""
+        assert req.verified_by is not None
+        override: dict[Leaf, Verdict] = {}
+        used: dict[str, RiskDecision] = {}
+        for leaf in _leaves(req.verified_by):
+            if leaf.kind is not LeafKind.CHECK or self.leaf_verdict(leaf) is not _F:
+                continue
+            attempt = self.attempts.get(str(leaf))
+            failing = [f for f in attempt.findings if f.verdict is _F] if attempt is not None else []
+            covering = _covering(decisions, leaf.ref, failing)
+            if covering:
+                override[leaf] = _J
+                used.update((d.id, d) for d in covering)
+        verdict = self.tree_verdict(req.verified_by, override)
+        if verdict is not _J:
+            return (verdict, None, ()) if verdict is not _F else (_F, None, ())
+        names = "; ".join(f"{d.id} ({d.decided_by}, {d.decided_at.isoformat()}): {d.measure}" for d in used.values())
+        return _J, f"justified by risk decision {names}", tuple(used.values())
 
     def missing_for(self, evidence: Iterable[LeafResult]) -> Iterable[str]:
         """What would close an inconclusive verdict; through a referenced requirement, what closes it."""
         for item in evidence:
-            if item.verdict not in (_I, _E):
+            if item.verdict not in (_I, _E, _W):
                 continue
             if item.leaf.kind is LeafKind.REQUIREMENT:
                 yield from self.requirement_key(item.leaf.ref).missing
@@ -394,28 +465,111 @@ class Evaluator:
         return requirements
 
     def scheme(self, scheme: Scheme) -> SchemeResult:
-        """A scheme's status, its levels (the highest met counting up from the lowest) and its requirements."""
+        """A scheme's status on the assessment date, its levels, what changes later, and its requirements."""
         cache = self._requirement_cache
         results = tuple(cache.get(req.key) or self.requirement(req) for req in scheme.requirements)
-        counts = _counts(r.verdict for r in results)
+        return SchemeResult(scheme, self._summary(scheme, results), results)
+
+    def _summary(self, scheme: Scheme, results: tuple[RequirementResult, ...]) -> SchemeSummary:
+        applying = tuple(r for r in results if r.applies)
+        counts = _counts(r.verdict for r in applying)
         if not scheme.modelled:
-            return SchemeResult(scheme, SchemeStatus.NOT_MODELLED, None, (), results, counts)
-        by_key = {r.requirement.key: r for r in results}
-        levels: list[LevelResult] = []
-        highest: str | None = None
-        if scheme.levels:
-            for level in scheme.levels:
-                reqs = [by_key[r.key] for r in scheme.required_at(level.id) if by_key[r.key].required]
-                status = level_status(r.verdict for r in reqs)
-                levels.append(LevelResult(level.id, level.title, status, _counts(r.verdict for r in reqs)))
-            for level_result in levels:  # the highest level met counts up from the lowest, without gaps
-                if level_result.status != SchemeStatus.MEETS:
-                    break
-                highest = level_result.level
-            overall = SchemeStatus.MEETS if highest is not None else levels[0].status
-        else:
-            overall = level_status(r.verdict for r in results if r.required)
-        return SchemeResult(scheme, overall, highest, tuple(levels), results, counts)
+            return SchemeSummary(SchemeStatus.NOT_MODELLED, None, (), _counts(r.verdict for r in results))
+        status, highest, levels = _status(scheme, applying)
+        later = _later(scheme, results) if len(applying) < len(results) else ()
+        in_scope = evaluate_condition(scheme.scope, self.facts) if scheme.scope is not None else True
+        scope_missing: tuple[str, ...] = ()
+        if in_scope is False:
+            status, highest = SchemeStatus.OUT_OF_SCOPE, None
+        elif in_scope is None:
+            assert scheme.scope is not None
+            facts = ", ".join(sorted(f for f in scheme.scope.facts() if f not in self.facts))
+            scope_missing = (f"scope of {scheme.key} ({scheme.scope_text}): declare facts {facts}",)
+            if status in (SchemeStatus.MEETS, SchemeStatus.PENDING):
+                status, highest = SchemeStatus.INCOMPLETE, None
+        elif not applying:
+            status = SchemeStatus.PREPARE
+        return SchemeSummary(status, highest, levels, counts, later, in_scope, scope_missing)
+
+
+def _status(
+    scheme: Scheme, results: Sequence[RequirementResult]
+) -> tuple[SchemeStatus, str | None, tuple[LevelResult, ...]]:
+    """Status and levels over ``results`` (the requirements that count on some date)."""
+    if not scheme.levels:
+        return level_status(r.verdict for r in results if r.required), None, ()
+    by_key = {r.requirement.key: r for r in results}
+    levels: list[LevelResult] = []
+    for level in scheme.levels:
+        reqs = [by_key[r.key] for r in scheme.required_at(level.id) if r.key in by_key and by_key[r.key].required]
+        status = level_status(r.verdict for r in reqs)
+        levels.append(LevelResult(level.id, level.title, status, _counts(r.verdict for r in reqs)))
+    highest: str | None = None
+    for level_result in levels:  # the highest level met counts up from the lowest, without gaps
+        if level_result.status is not SchemeStatus.MEETS:
+            break
+        highest = level_result.level
+    return (SchemeStatus.MEETS if highest is not None else levels[0].status), highest, tuple(levels)
+
+
+def _later(scheme: Scheme, results: tuple[RequirementResult, ...]) -> tuple[LaterResult, ...]:
+    """For each later date a requirement applies from: the status once everything due by then applies."""
+    dates = sorted({r.requirement.applies_from for r in results if not r.applies and r.requirement.applies_from})
+    out = []
+    for date in dates:
+        due = [r for r in results if r.applies or (r.requirement.applies_from or "") <= date]
+        status, highest, _ = _status(scheme, due)
+        out.append(LaterResult(date, status, highest, _counts(r.verdict for r in due)))
+    return tuple(out)
+
+
+def _risk_decisions(catalog: Catalog, dossier: Dossier, as_of: dt.date | None) -> dict[str, tuple[RiskDecision, ...]]:
+    """Decisions by requirement key; a decision naming no known requirement is a dossier error."""
+    out: dict[str, list[RiskDecision]] = {}
+    for i, decision in enumerate(dossier.risk_decisions):
+        try:
+            key = catalog.requirement(decision.requirement).key
+        except SchemeError as exc:
+            raise DossierError(str(exc), field=f"risk_decisions[{i}].requirement") from None
+        if as_of is None or decision.decided_at <= as_of:  # a decision dated after the assessment does not count
+            out.setdefault(key, []).append(decision)
+    return {key: tuple(found) for key, found in out.items()}
+
+
+def _covering(decisions: Sequence[RiskDecision], check_id: str, failing: Sequence[Any]) -> list[RiskDecision]:
+    """The decisions that together cover every failing finding of a check; empty when one is uncovered."""
+    used: dict[str, RiskDecision] = {}
+    if not failing:
+        return []
+    for finding in failing:
+        paths = {loc.path for loc in finding.locations if loc.path}
+        cover = next(
+            (
+                d
+                for d in decisions
+                for c in d.covers
+                if c.check == check_id and (not c.paths or (paths and paths <= set(c.paths)))
+            ),
+            None,
+        )
+        if cover is None:
+            return []
+        used[cover.id] = cover
+    return list(used.values())
+
+
+# A scheme referenced as a whole (a law met through its harmonised standard): what its status says of it.
+_SCHEME_VERDICT = {
+    SchemeStatus.MEETS: _P,
+    SchemeStatus.FAILS: _F,
+    SchemeStatus.PENDING: _W,
+    SchemeStatus.OUT_OF_SCOPE: _N,
+}
+
+
+@functools.cache
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
 
 
 _DECLARED_STATE = {_P: "declared", _F: "declared false"}

@@ -8,7 +8,9 @@ A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
 - a declaration key, ``declaration:support_period.end`` (path inside the dossier's declarations);
 - a manual result, ``manual:<id>``;
 - another scheme's requirement, ``requirement:<scheme>[@<version>]:<id>`` (PSTI deemed compliance,
-  CLS Level 2 = the mandatory EN 303 645 provisions).
+  CLS Level 2 = the mandatory EN 303 645 provisions);
+- another scheme as a whole, ``scheme:<scheme>[@<version>]`` (a law met through its harmonised standard);
+- a step only a scheme body can take, ``grant:<id>`` (pending until the dossier's ``grants`` records it).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class LeafKind(StrEnum):
     DECLARATION = "declaration"
     MANUAL = "manual"
     REQUIREMENT = "requirement"
+    GRANT = "grant"  # a step only the scheme body can take: pending until the dossier records it
+    SCHEME = "scheme"  # another scheme's status (a law met through its harmonised standard)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -150,6 +154,8 @@ class Requirement:
     confidence_note: str | None = None
     verified_by: Node | None = None
     applies_to: str = "product"  # product / label-data (registry disclosures) / process
+    applies_from: str | None = None  # YYYY-MM-DD: the requirement's own date, else the scheme's applies_from
+    risk_based: bool = False  # applies on the basis of the risk assessment: a documented decision can justify it
     key: str = field(default="", compare=False)  # "<scheme>@<version>:<id>", filled in on creation
 
     def __post_init__(self) -> None:
@@ -191,6 +197,41 @@ class SchemeDates:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductCategory:
+    id: str
+    title: str
+    product_types: tuple[str, ...] = ()  # dossier product.types this category covers
+
+
+@dataclass(frozen=True, slots=True)
+class ConformityRoute:
+    id: str
+    title: str
+    condition: str | None = None
+    notified_body: bool = False
+    needs: str | None = None  # "harmonised-standard" | "certification-scheme"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductClass:
+    """A class of a law (the CRA's default, Annex III Class I/II, Annex IV), in rising order of scrutiny."""
+
+    id: str
+    title: str
+    annex: str
+    categories: tuple[ProductCategory, ...]
+    routes: tuple[ConformityRoute, ...]
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HarmonisedStandard:
+    reference: str
+    cited: str  # YYYY-MM-DD
+    restrictions: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Scheme:
     id: str
     version: str
@@ -205,6 +246,11 @@ class Scheme:
     markets: tuple[str, ...] = ()  # dossier market codes whose verdict this scheme decides
     label: SchemeLabel | None = None
     ics: bool = False  # the dossier's ICS rows (keyed by requirement id) apply to this scheme
+    scope: Condition | None = None  # over dossier facts; false: the product is out of the scheme's scope
+    scope_text: str | None = None
+    product_classes: tuple[ProductClass, ...] = ()  # in rising order of scrutiny
+    classification_paths: tuple[str, str | None] | None = None  # dossier paths of the declared class and category
+    harmonised_standards: tuple[HarmonisedStandard, ...] = ()
     levels: tuple[Level, ...] = ()
     conditions: Mapping[str, str] = field(default_factory=dict)
     requirements: tuple[Requirement, ...] = ()
@@ -291,4 +337,9 @@ class Arrangement:
     recognitions: tuple[Recognition, ...]
     source: Source
     confidence: Confidence
-    exclusions: str | None = None
+    excluded_types: tuple[str, ...] = ()  # product types the arrangement does not cover
+    exclusions_note: str | None = None
+
+    def takes_effect(self) -> str | None:
+        """The date (YYYY-MM-DD, or a coarser YYYY-MM) from which the arrangement applies."""
+        return self.effective or self.signed

@@ -1,8 +1,9 @@
 """An opt-in memo of scheme summaries for batch work; the evaluator itself stays pure.
 
-A scheme set's status, levels and counts are a pure function of the verdicts of every leaf it reaches
-(through requirement references too), the facts its conditions read, the ICS rows and the requirement-level
-manual results of the requirements it reaches. Assessing many variants of a product repeats those inputs,
+A scheme set's status, levels and counts are a pure function of the assessment date, the verdicts of every
+leaf it reaches (through requirement references too), the facts its conditions and scopes read, the ICS rows
+and the requirement-level manual results of the requirements it reaches (a dossier with risk decisions is
+evaluated in full: a justified verdict depends on the findings themselves). Assessing many variants of a product repeats those inputs,
 so ``SummaryMemo`` remembers the summaries keyed on exactly them; requirement results (with their
 explanations) are still built from each dossier's own evidence when read. A property test holds memoised
 and plain evaluation to the same answers.
@@ -10,15 +11,12 @@ and plain evaluation to the same answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cybersafe.schemes.catalog import Catalog, iter_leaves
-from cybersafe.schemes.evaluate import Evaluator, LevelResult, SchemeResult
+from cybersafe.schemes.evaluate import Evaluator, SchemeResult, SchemeSummary
 from cybersafe.schemes.interface import Leaf, LeafKind, Requirement, Scheme
-from cybersafe.schemes.status import SchemeStatus
-
-_Summary = tuple[SchemeStatus, str | None, tuple[LevelResult, ...], Mapping[str, int]]
 
 
 @dataclass(frozen=True)
@@ -38,11 +36,14 @@ class SummaryMemo:
     catalog: Catalog
     limit: int = 4096
     _plans: dict[tuple[str, ...], _Plan] = field(default_factory=dict)
-    _memo: dict[tuple[str, ...], dict[tuple[object, ...], tuple[_Summary, ...]]] = field(default_factory=dict)
+    _memo: dict[tuple[str, ...], dict[tuple[object, ...], tuple[SchemeSummary, ...]]] = field(default_factory=dict)
 
     def schemes(self, evaluator: Evaluator, schemes: Sequence[Scheme]) -> list[SchemeResult]:
         """The same results as ``evaluator.schemes(schemes)``, from the memo when its inputs were seen."""
         together = tuple(schemes)
+        if evaluator.dossier.risk_decisions:
+            # A justified verdict depends on the failing findings themselves, not only on leaf verdicts.
+            return evaluator.schemes(together)
         keys = tuple(s.key for s in together)
         plan = self._plans.get(keys) or self._plans.setdefault(keys, self._plan(together))
         memo = self._memo.setdefault(keys, {})
@@ -52,17 +53,20 @@ class SummaryMemo:
             results = evaluator.schemes(together)
             if len(memo) >= self.limit:
                 memo.clear()
-            memo[key] = tuple((r.status, r.highest_level, r.levels, r.counts) for r in results)
+            memo[key] = tuple(r.summary for r in results)
             return results
         return [
-            SchemeResult(scheme, status, highest, levels, evaluator.requirements_of(scheme), counts)
-            for scheme, (status, highest, levels, counts) in zip(together, summaries, strict=True)
+            SchemeResult(scheme, summary, evaluator.requirements_of(scheme))
+            for scheme, summary in zip(together, summaries, strict=True)
         ]
 
     def _plan(self, schemes: tuple[Scheme, ...]) -> _Plan:
         leaves: dict[Leaf, None] = {}
         facts: dict[str, None] = {}
         reached: dict[str, Requirement] = {}
+        for scheme in schemes:
+            if scheme.scope is not None:
+                facts.update(dict.fromkeys(sorted(scheme.scope.facts())))
         stack = [req for scheme in schemes for req in scheme.requirements]
         while stack:
             req = stack.pop()
@@ -74,7 +78,7 @@ class SummaryMemo:
             for leaf in iter_leaves(req.verified_by):
                 if leaf.kind is LeafKind.REQUIREMENT:
                     stack.append(self.catalog.requirement(leaf.ref))
-                else:
+                else:  # a scheme reference is one leaf: its verdict is its status
                     leaves[leaf] = None
         requirements = tuple(reached.values())
         ics_schemes = {s.key for s in self.catalog.schemes.values() if s.ics}
@@ -87,6 +91,7 @@ def _inputs(evaluator: Evaluator, plan: _Plan) -> tuple[object, ...]:
     verdict = evaluator.leaf_verdict
     facts = evaluator.facts
     key: tuple[object, ...] = (
+        evaluator.as_of,
         tuple(verdict(x) for x in plan.leaves),
         tuple(facts.get(f) for f in plan.facts),
     )

@@ -10,16 +10,22 @@ A target requirement is covered when
 
 A held label guarantees the requirements required at its level. Everything else is residual, listed
 with the smallest set of checks, declarations and manual tests found that would verify it.
+
+An arrangement covers only up to the level it gives: a higher level asked is never "covered", for a
+scheme we model or not. It covers only from the date it takes effect (``as_of``), and never a product of
+a type it excludes; when the product's types are not given and the arrangement excludes some, coverage
+stays open until they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from cybersafe.errors import UnknownScheme
+from cybersafe.schemes.algebra import all_of, any_of
 from cybersafe.schemes.catalog import Catalog
-from cybersafe.schemes.evaluate import all_of, any_of
 from cybersafe.schemes.interface import (
     AllOf,
     Arrangement,
@@ -36,7 +42,14 @@ from cybersafe.schemes.interface import (
 from cybersafe.verdict import Verdict
 
 _COVERING = (Relationship.EQUAL, Relationship.SUPERSET_OF)
-_LEAF_COST = {LeafKind.CHECK: 1, LeafKind.DECLARATION: 2, LeafKind.MANUAL: 4, LeafKind.REQUIREMENT: 0}
+_LEAF_COST = {
+    LeafKind.CHECK: 1,
+    LeafKind.DECLARATION: 2,
+    LeafKind.MANUAL: 4,
+    LeafKind.GRANT: 8,  # a scheme body's step: the costliest route
+    LeafKind.REQUIREMENT: 0,
+    LeafKind.SCHEME: 0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +67,14 @@ class ArrangementMatch:
     arrangement: Arrangement
     recognition: Recognition
 
+    as_of: dt.date | None = None
+
     @property
     def in_force(self) -> bool:
-        return self.arrangement.status is ArrangementStatus.IN_FORCE and self.recognition.scope != "none"
+        if self.arrangement.status is not ArrangementStatus.IN_FORCE or self.recognition.scope == "none":
+            return False
+        start = self.arrangement.takes_effect()
+        return self.as_of is None or start is None or _start_date(start) <= self.as_of
 
 
 @dataclass(frozen=True)
@@ -71,11 +89,12 @@ class RecognitionResult:
     steps: tuple[PlanStep, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
     covering: ArrangementMatch | None = None  # the arrangement in force that recognises the held label
+    open_conditions: tuple[str, ...] = ()  # why coverage cannot be claimed yet (a level short, an exclusion)
 
     @property
     def fully_covered(self) -> bool:
-        """Nothing residual, and a scheme we do not model is covered only by an arrangement in force."""
-        return not self.residual and (self.want.modelled or self.covering is not None)
+        """Nothing residual, nothing open, and a scheme we do not model is covered only by an arrangement."""
+        return not self.residual and not self.open_conditions and (self.want.modelled or self.covering is not None)
 
 
 def parse_label_ref(ref: str) -> tuple[str, str | None]:
@@ -161,7 +180,12 @@ def recognize(
     have_ref: str,
     want_ref: str,
     want_level: str | None = None,
+    *,
+    product_types: Collection[str] | None = None,
+    as_of: dt.date | None = None,
 ) -> RecognitionResult:
+    """What a label of ``have_ref`` covers of ``want_ref``. ``product_types`` (None: not given) and ``as_of``
+    are checked against each arrangement's exclusions and effective date."""
     have_scheme_ref, have_level = parse_label_ref(have_ref)
     want_scheme_ref, parsed_want_level = parse_label_ref(want_ref)
     have = catalog.scheme(have_scheme_ref)
@@ -173,20 +197,19 @@ def recognize(
         have_level = have.levels[0].id
     notes: list[str] = []
 
-    matches = matching_arrangements(catalog, have, have_level, want)
-    covering: list[ArrangementMatch] = []
-    for match in matches:
-        if not match.in_force:
-            scope = f", scope {match.recognition.scope}" if match.recognition.scope != "none" else ""
-            notes.append(f"{match.arrangement.title}: {match.arrangement.status}{scope} - does not cover requirements")
-        elif match.recognition.scope == "simplified-route":
-            notes.append(f"{match.arrangement.title}: a simplified application route, not automatic recognition")
-        else:
-            covering.append(match)
+    asked_level = want_level
+    matches = [
+        ArrangementMatch(m.arrangement, m.recognition, as_of)
+        for m in matching_arrangements(catalog, have, have_level, want)
+    ]
+    covering, open_conditions = _sort_matches(matches, product_types, as_of, notes)
     # The best covering arrangement decides the target level it reaches.
     best = max(covering, key=lambda m: _level_rank(want, m.recognition.target_level), default=None)
     if want.levels and want_level is None:
         want_level = best.recognition.target_level if best is not None else want.levels[0].id
+    short = _level_short(want, asked_level, best)
+    if short is not None:
+        open_conditions.append(short)
     if not want.modelled:
         notes.append(f"{want.id} requirements are not modelled: only an arrangement can cover it")
 
@@ -199,16 +222,7 @@ def recognize(
     targets = [r for r in want.required_at(want_level) if r.obligation is not Obligation.RECOMMENDED]
 
     guaranteed = guaranteed_requirements(catalog, have, have_level)
-    residual: list[str] = []
-    for req in targets:
-        if req.key in covered:
-            continue
-        if req.key in guaranteed:
-            covered[req.key] = guaranteed[req.key]
-        elif _tree_passes_with(catalog, req.verified_by, guaranteed):
-            covered[req.key] = "its verified_by passes on requirements the held label guarantees"
-        else:
-            residual.append(req.key)
+    residual = _residual(catalog, targets, covered, guaranteed)
 
     if not want.modelled and best is None:
         # Nothing to test against: the scheme itself must be applied for.
@@ -234,6 +248,91 @@ def recognize(
         steps=steps,
         notes=tuple(dict.fromkeys(notes)),
         covering=best,
+        open_conditions=tuple(dict.fromkeys(open_conditions)),
+    )
+
+
+def _sort_matches(
+    matches: Iterable[ArrangementMatch], product_types: Collection[str] | None, as_of: dt.date | None, notes: list[str]
+) -> tuple[list[ArrangementMatch], list[str]]:
+    """The arrangements that cover, and what keeps coverage open; every other match is explained in ``notes``."""
+    covering: list[ArrangementMatch] = []
+    open_conditions: list[str] = []
+    for match in matches:
+        excluded = _excluded(match, product_types)
+        if excluded is not None and product_types is not None:
+            notes.append(excluded)
+            continue
+        if excluded is not None:
+            open_conditions.append(excluded)
+        if match.arrangement.status is ArrangementStatus.IN_FORCE and not match.in_force and as_of is not None:
+            notes.append(
+                f"{match.arrangement.title}: takes effect on {match.arrangement.takes_effect()}, after "
+                f"{as_of.isoformat()} - does not cover requirements yet"
+            )
+        elif not match.in_force:
+            scope = f", scope {match.recognition.scope}" if match.recognition.scope != "none" else ""
+            notes.append(f"{match.arrangement.title}: {match.arrangement.status}{scope} - does not cover requirements")
+        elif match.recognition.scope == "simplified-route":
+            notes.append(f"{match.arrangement.title}: a simplified application route, not automatic recognition")
+        else:
+            covering.append(match)
+    return covering, open_conditions
+
+
+def _residual(
+    catalog: Catalog, targets: Iterable[Requirement], covered: dict[str, str], guaranteed: dict[str, str]
+) -> list[str]:
+    """Target requirements neither an arrangement nor the held label's guarantees cover (``covered`` grows)."""
+    residual: list[str] = []
+    for req in targets:
+        if req.key in covered:
+            continue
+        if req.key in guaranteed:
+            covered[req.key] = guaranteed[req.key]
+        elif _tree_passes_with(catalog, req.verified_by, guaranteed):
+            covered[req.key] = "its verified_by passes on requirements the held label guarantees"
+        else:
+            residual.append(req.key)
+    return residual
+
+
+def _start_date(text: str) -> dt.date:
+    """YYYY-MM-DD, or the last day of a YYYY-MM whose day is not confirmed (never earlier than true)."""
+    if len(text) == 7:
+        year, month = map(int, text.split("-"))
+        first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
+        return first_of_next - dt.timedelta(days=1)
+    return dt.date.fromisoformat(text)
+
+
+def _excluded(match: ArrangementMatch, product_types: Collection[str] | None) -> str | None:
+    """Why an arrangement does not cover this product (or may not, when its types are not given)."""
+    excluded = match.arrangement.excluded_types
+    if not excluded:
+        return None
+    names = ", ".join(excluded)
+    if product_types is None:
+        return (
+            f"{match.arrangement.title} excludes some product types ({names}): give the product's types "
+            f"(--type or a dossier's product.types) to know whether it covers this product"
+        )
+    hit = sorted(set(excluded) & set(product_types))
+    if not hit:
+        return None
+    return f"{match.arrangement.title} excludes {', '.join(hit)}: it does not cover this product"
+
+
+def _level_short(want: Scheme, asked: str | None, best: ArrangementMatch | None) -> str | None:
+    """An asked level above the level the covering arrangement gives is never covered."""
+    if best is None or asked is None or not want.levels:
+        return None
+    reached = best.recognition.target_level
+    if _level_rank(want, reached) >= _level_rank(want, asked):
+        return None
+    return (
+        f"{best.arrangement.title} gives {want.short_title} level {reached}; level {asked} asked is not covered "
+        f"by it and needs {want.short_title}'s own assessment"
     )
 
 
@@ -272,6 +371,9 @@ def plan_steps(catalog: Catalog, requirement_keys: Iterable[str], done: Callable
                 if req.key in seen:
                     return set()
                 return needs(req.verified_by, req.key, seen | {req.key})
+            if node.kind is LeafKind.SCHEME:  # every requirement that scheme requires
+                reqs = [r for r in catalog.scheme(node.ref).requirements if r.obligation is not Obligation.RECOMMENDED]
+                return set().union(*(needs(r.verified_by, r.key, seen | {r.key}) for r in reqs if r.key not in seen))
             return {node}
         options = [needs(child, owner, seen) for child in node.children]
         if isinstance(node, AllOf):
