@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from pathlib import Path
@@ -361,3 +362,18 @@ def test_blocking_work_that_hangs_is_abandoned_within_its_timeout() -> None:
 
     with pytest.raises(TimeoutError, match="library's own"):
         asyncio.run(in_thread(broken, 5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_ipv4_mapped_form_is_judged_like_its_ipv4_address(value: int) -> None:
+    # For every IPv4 address, its IPv4-mapped IPv6 form is refused or probed exactly as the address itself.
+    ipv4 = str(ipaddress.IPv4Address(value))
+
+    def outcome(named: str) -> tuple[str, ...] | str:
+        try:
+            return resolve_target(named).addresses
+        except TargetRefused:
+            return "refused"
+
+    assert outcome(f"::ffff:{ipv4}") == outcome(ipv4)
