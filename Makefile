@@ -7,12 +7,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# Firmware extractors unblob needs (feasibility.md 1), test servers (SSH, telnet, TLS), QR/PDF tools,
+# Firmware extractors unblob needs (feasibility.md 1), test servers (SSH, telnet, FTP, TLS), QR/PDF tools,
 # the browser for registry page tests, PostgreSQL for the registry tests, wrk for the registry benchmark.
 APT_PACKAGES := \
 	squashfs-tools 7zip p7zip-full lz4 lzop zstd e2fsprogs mtd-utils android-sdk-libsparse-utils \
 	lziprecover lzip partclone unar cabextract xz-utils cpio erofs-utils u-boot-tools file libmagic1 \
-	busybox-static dropbear-bin openssh-server openssh-client openssl \
+	busybox-static dropbear-bin openssh-server openssh-client openssl vsftpd \
 	libzbar0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
 	chromium postgresql wrk gcc libc6-dev procps
 

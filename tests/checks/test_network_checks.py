@@ -18,6 +18,7 @@ from cybersafe.checks.network import (
     CleartextServicesCheck,
     DefaultCredentialsCheck,
     HttpCleartextLoginCheck,
+    LoginWithoutCredentialsCheck,
     SshPasswordAuthCheck,
     SshWeakAlgorithmsCheck,
     TlsCertificateCheck,
@@ -29,6 +30,7 @@ from cybersafe.checks.network import (
 from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
+    AccessWithoutCredentials,
     CertificateObservation,
     CipherSuiteObservation,
     CleartextService,
@@ -376,9 +378,13 @@ class TestCleartextAndHttp:
         attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=declared))
         assert [str(f.verdict) for f in attempt_.findings] == ["fail"]
         assert attempt_.findings[0].locations[0].port == 1900
-        everything = (*declared, DeclaredPort(1900, "udp", "ssdp"), DeclaredPort(8443, "tcp", "https"))
+        everything = (*declared, DeclaredPort(1900, "udp", "ssdp"))
         attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=everything))
-        assert attempt_.verdict is Verdict.PASS and "8443/tcp" in attempt_.findings[0].message
+        assert attempt_.verdict is Verdict.PASS and "every open service is declared" in attempt_.findings[0].message
+        # a declared TCP service that is not open keeps the pass from standing (the device is not all there)
+        absent = (*everything, DeclaredPort(8443, "tcp", "https"))
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=absent))
+        assert attempt_.verdict is Verdict.INCONCLUSIVE and "declared service 8443/tcp" in attempt_.findings[0].message
 
     def test_undeclared_without_declaration_is_inconclusive(self) -> None:
         assert verdicts(UndeclaredServicesCheck, evidence_of(host(open_ports=(SSH,)), declared=None)) == [
@@ -425,5 +431,134 @@ def test_check_ids_are_the_canonical_network_ids() -> None:
         "network.default-credentials", "network.brute-force-protection", "network.tls-legacy-protocol",
         "network.tls-weak-cipher", "network.tls-certificate", "network.ssh-weak-algorithms",
         "network.ssh-password-auth", "network.cleartext-services", "network.http-cleartext-login",
-        "network.undeclared-services", "network.unauthenticated-disclosure",
+        "network.undeclared-services", "network.unauthenticated-disclosure", "network.login-without-credentials",
     }  # fmt: skip
+
+
+# --- access without credentials -------------------------------------------------------------------------------
+
+
+class TestLoginWithoutCredentials:
+    @pytest.mark.parametrize(
+        ("port", "access", "expected"),
+        [
+            pytest.param(TELNET, AccessWithoutCredentials(23, "telnet", "wait", "granted", "# "), "fail", id="shell"),
+            pytest.param(
+                FTP, AccessWithoutCredentials(21, "ftp", "USER anonymous", "granted", "230"), "fail", id="anon"
+            ),
+            pytest.param(
+                FTP, AccessWithoutCredentials(21, "ftp", "USER anonymous", "refused", "530"), "pass", id="ftp-ok"
+            ),
+            pytest.param(
+                TELNET, AccessWithoutCredentials(23, "telnet", "wait", "unconfirmed", "> "), "inconclusive", id="prompt"
+            ),
+            pytest.param(
+                TELNET, AccessWithoutCredentials(23, "telnet", "wait", "error", "x"), "inconclusive", id="error"
+            ),
+            pytest.param(TELNET, None, "inconclusive", id="not-tried"),
+        ],
+    )
+    def test_outcome_maps_to_verdict(
+        self, port: OpenPort, access: AccessWithoutCredentials | None, expected: str
+    ) -> None:
+        observed = host(open_ports=(port,), access=(access,) if access else ())
+        assert verdicts(LoginWithoutCredentialsCheck, evidence_of(observed)) == [expected]
+
+    def test_anonymous_ftp_is_high_and_a_shell_critical(self) -> None:
+        observed = host(
+            open_ports=(TELNET, FTP),
+            access=(
+                AccessWithoutCredentials(23, "telnet", "wait", "granted", "shell"),
+                AccessWithoutCredentials(21, "ftp", "USER anonymous", "granted", "230 Login successful."),
+            ),
+        )
+        result = run_check(LoginWithoutCredentialsCheck(), evidence_of(observed))
+        assert {f.locations[0].protocol: str(f.severity) for f in result.findings} == {
+            "telnet": "critical",
+            "ftp": "high",
+        }
+
+    def test_no_login_service_is_not_applicable(self) -> None:
+        assert verdicts(LoginWithoutCredentialsCheck, evidence_of(host(open_ports=(HTTPS,)))) == ["not_applicable"]
+
+    def test_shell_without_login_fails_default_credentials_too(self) -> None:
+        # Given a telnet service that ran our command without any login
+        shell = AccessWithoutCredentials(23, "telnet", "wait", "granted", "printed cybersafe-42049-probe")
+        observed = host(open_ports=(TELNET,), access=(shell,))
+        # Then every default credential works: default-credentials fails, brute force has nothing to judge
+        result = run_check(DefaultCredentialsCheck(), evidence_of(observed))
+        assert result.verdict is Verdict.FAIL and "without asking for any credential" in result.findings[0].message
+        assert verdicts(BruteForceProtectionCheck, evidence_of(observed)) == ["inconclusive"]
+
+
+# --- a device that is not (all) there ---------------------------------------------------------------------------
+
+
+def _passing_host(**kw: Any) -> HostObservations:
+    ssh = SshResult(22, True, banner="SSH-2.0-x", algorithms=(SshAlgorithm("kex", "curve25519-sha256"),),
+                    auth_methods=("publickey",), auth_methods_evidence="Permission denied (publickey)")  # fmt: skip
+    return host(open_ports=(SSH,), ssh=(ssh,), ports_probed=(22, 443), **kw)
+
+
+@pytest.mark.parametrize("check", [pytest.param(c, id=c.ID) for c in CHECKS])
+def test_switched_off_device_makes_every_check_inconclusive(check: Any) -> None:
+    # Given a host that answered with closed ports only, while the dossier declares 443 and 22
+    closed = host(reachability=_reach(open_ports=0, closed_ports=10), ports_probed=(22, 443))
+    declared = (DeclaredPort(443, "tcp", "https"), DeclaredPort(22, "tcp", "ssh"))
+    # When the check runs
+    result = run_check(check(), evidence_of(closed, declared=declared))
+    # Then it is inconclusive, and says why: never a pass, never not_applicable
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert all(
+        "answered on none of its declared ports (443/tcp (https), 22/tcp (ssh))" in f.message for f in result.findings
+    )
+
+
+@pytest.mark.parametrize("check", [pytest.param(c, id=c.ID) for c in CHECKS])
+def test_silent_device_without_declarations_is_inconclusive(check: Any) -> None:
+    closed = host(reachability=_reach(open_ports=0, closed_ports=10))
+    result = run_check(check(), evidence_of(closed, declared=None))
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert any("no service answered" in f.message or "declares no network" in f.message for f in result.findings)
+
+
+def test_silent_device_that_declares_no_port_stays_not_applicable() -> None:
+    # The dossier says the device listens on nothing, and nothing answered: the declaration is corroborated.
+    closed = host(reachability=_reach(open_ports=0, closed_ports=10))
+    assert verdicts(TlsLegacyProtocolCheck, evidence_of(closed, declared=())) == ["not_applicable"]
+
+
+def test_absent_declared_service_makes_passes_inconclusive_and_keeps_fails() -> None:
+    # Given SSH seen and judged, but the declared HTTPS service absent
+    declared = (DeclaredPort(443, "tcp", "https"), DeclaredPort(22, "tcp", "ssh"))
+    evidence = evidence_of(_passing_host(), declared=declared)
+    # Then the SSH pass does not stand, and the reason names the absent service
+    result = run_check(SshPasswordAuthCheck(), evidence)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "declared service 443/tcp (https) not found open" in result.findings[0].message
+    assert result.findings[0].facts["seen"] == "pass"
+    # And a fail found on what was there still fails
+    weak = dataclasses.replace(_passing_host().ssh[0], auth_methods=("password",))
+    failing = dataclasses.replace(_passing_host(), ssh=(weak,))
+    assert run_check(SshPasswordAuthCheck(), evidence_of(failing, declared=declared)).verdict is Verdict.FAIL
+
+
+def test_probe_cut_by_its_budget_never_passes() -> None:
+    stop = "probe budget of 60 s used up during TLS scan; not run: SSH audit, HTTP, logins"
+    cut = _passing_host(reachability=_reach(budget_stop=stop, incomplete=(stop,)))
+    declared = (DeclaredPort(22, "tcp", "ssh"),)
+    result = run_check(SshPasswordAuthCheck(), evidence_of(cut, declared=declared))
+    assert result.verdict is Verdict.INCONCLUSIVE and stop in result.findings[0].message
+
+
+def test_tls_port_whose_handshake_failed_is_inconclusive_not_not_applicable() -> None:
+    # Given a port that answered in TLS but whose handshake failed, and whose scan failed too
+    port = OpenPort(
+        443, "tcp", "tls", "tls-handshake", None, True, tls_error="TLS handshake failed: EXCESSIVE_MESSAGE_SIZE"
+    )
+    failed = TlsResult(443, False, "TLS connectivity: could not find a TLS version and cipher suite")
+    for check in (TlsLegacyProtocolCheck, TlsWeakCipherCheck, TlsCertificateCheck):
+        assert verdicts(check, evidence_of(host(open_ports=(port,), tls=(failed,)))) == ["inconclusive"]
+        # and without any scan result (the budget stopped before the TLS scan) it says why
+        attempt_ = run_check(check(), evidence_of(host(open_ports=(port,))))
+        assert attempt_.verdict is Verdict.INCONCLUSIVE and "EXCESSIVE_MESSAGE_SIZE" in attempt_.findings[0].message

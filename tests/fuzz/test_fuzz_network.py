@@ -15,11 +15,12 @@ from fuzz_support import clean_call, fuzz, json_values, mutated, mutated_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cybersafe.evidence.network.credentials import _judge_telnet, _Telnet
+from cybersafe.evidence.network.credentials import _judge_telnet
 from cybersafe.evidence.network.http import _same_host_path, find_disclosures, observe, parse_response
 from cybersafe.evidence.network.scan import classify_banner
 from cybersafe.evidence.network.session import parse_ports, printable
 from cybersafe.evidence.network.ssh import parse_audit
+from cybersafe.evidence.network.telnet import TelnetClient
 from cybersafe.evidence.network.udp import mdns_answer, mdns_query, ssdp_answer, ssdp_location
 
 HTTP = (
@@ -123,21 +124,16 @@ def test_mdns(data: bytes) -> None:
         assert "\n" not in answer.summary
 
 
-class _FakeWriter:
-    def __init__(self) -> None:
-        self.sent = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-
-
 @fuzz(200)
 @given(st.binary(max_size=300))
 def test_telnet_stream(data: bytes) -> None:
-    writer = _FakeWriter()
-    telnet = _Telnet(None, writer)  # type: ignore[arg-type]
-    text = telnet._strip(data)
+    telnet = TelnetClient(None, None, None)  # type: ignore[arg-type]
+    text, replies = telnet.strip(data)
     assert len(text) <= len(data)
+    # each option request is refused at most once: a flood of negotiation never makes a flood of replies
+    again, more = telnet.strip(data)
+    assert again == text and more == b"" and len(replies) <= 3 * 512
+    assert len(set(zip(replies[1::3], replies[2::3], strict=False))) * 3 == len(replies)
     outcome, shown = _judge_telnet(text, no_password_prompt=False)
     assert outcome and "\n" not in shown
 

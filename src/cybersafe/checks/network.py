@@ -1,12 +1,16 @@
-"""Checks on what the running device exposes over the network (issue 5).
+"""Checks on what the running device exposes over the network.
 
 Every finding names the host, the port, the protocol and what the probe saw (banner, reply, suite,
 algorithm). A part of the probe that did not finish (a timeout, a tool that failed) makes the check
-inconclusive for that service, never a pass.
+inconclusive for that service, never a pass. A probe that did not see the device it was meant to see (none
+of the declared ports answered, a declared service is absent, nothing answered and nothing is declared, or
+the probe's budget ran out) turns every pass and not_applicable of a network check into inconclusive with
+that reason: silence from a switched-off device is not evidence of a secure one. Fails stay fails.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
@@ -14,17 +18,25 @@ from collections.abc import Iterable, Sequence
 from cybersafe.checks.interface import Check, Finding, Location
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
+    GRANTED,
     LOCKED_OUT,
     NOT_THROTTLED,
+    REFUSED,
     REJECTED,
     THROTTLED,
+    UNCONFIRMED,
+    AccessWithoutCredentials,
+    CredentialTest,
+    DeclaredPort,
     HostObservations,
     NetworkObservations,
     OpenPort,
+    SshResult,
+    ThrottleObservation,
     TlsResult,
 )
 from cybersafe.evidence.network.policy import default_policy
-from cybersafe.verdict import Severity
+from cybersafe.verdict import Severity, Verdict
 
 _SHOWN = 8
 LOGIN_SERVICES = ("telnet", "ftp", "ssh", "http-basic")
@@ -71,6 +83,71 @@ def _scan_summary(host: HostObservations) -> str:
     return text
 
 
+def _declared_label(declared: DeclaredPort, host: HostObservations) -> str:
+    probed = "" if declared.port in host.ports_probed else ", not probed"
+    return f"{declared.port}/{declared.protocol} ({declared.service}{probed})"
+
+
+def device_gap(observations: NetworkObservations, host: HostObservations) -> str | None:
+    """Why the probe of ``host`` cannot support a pass: the device it saw is not (all of) the declared one."""
+    declared = observations.declared_ports
+    tcp = [d for d in declared or () if d.protocol == "tcp"]
+    open_tcp = {p.port for p in host.open_ports if p.protocol == "tcp"}
+    absent = [d for d in tcp if d.port not in open_tcp]
+    gaps: list[str] = []
+    if tcp and len(absent) == len(tcp):
+        gaps.append(
+            f"{host.address} answered on none of its declared ports ({_some(_declared_label(d, host) for d in tcp)}): "
+            "the device may be switched off, still starting, or at another address"
+        )
+    elif absent:
+        noun = "service" if len(absent) == 1 else "services"
+        gaps.append(
+            f"declared {noun} {_some(_declared_label(d, host) for d in absent)} not found open on {host.address}"
+        )
+    elif declared is None and not host.open_ports:
+        gaps.append(
+            f"no service answered ({_scan_summary(host)}) and the dossier declares no network ports: a "
+            "switched-off device or a wrong address cannot be ruled out"
+        )
+    if host.reachability.budget_stop:
+        gaps.append(host.reachability.budget_stop)
+    return "; ".join(gaps) or None
+
+
+class _HostCheck(Check):
+    """A network check judged host by host; a device gap keeps any pass or not_applicable from standing."""
+
+    REQUIRES = (NetworkObservations,)
+
+    def run(self, evidence: Evidence) -> Sequence[Finding]:
+        observations, hosts = _hosts(evidence)
+        findings: list[Finding] = []
+        for host in hosts:
+            judged = self.judge_host(observations, host)
+            gap = device_gap(observations, host)
+            findings.extend(judged if gap is None else [self._under_gap(f, gap) for f in judged])
+        return findings or [self.inconclusive("the probe reached no host")]
+
+    @abstractmethod
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        """The findings for one reachable host."""
+
+    def _under_gap(self, finding: Finding, gap: str) -> Finding:
+        if finding.verdict not in (Verdict.PASS, Verdict.NOT_APPLICABLE):
+            return finding
+        return dataclasses.replace(
+            finding,
+            verdict=Verdict.INCONCLUSIVE,
+            message=f"{gap}; so this cannot count as {finding.verdict}: {finding.message}",
+            facts={**finding.facts, "device_gap": gap, "seen": str(finding.verdict)},
+        )
+
+
+def _ports_of(host: HostObservations, service: str) -> list[OpenPort]:
+    return [p for p in host.open_ports if p.protocol == "tcp" and p.service == service]
+
+
 def _login_ports(host: HostObservations) -> list[tuple[int, str]]:
     """Login services the probe recognised: telnet, FTP, SSH with passwords, HTTP basic auth."""
     found: list[tuple[int, str]] = []
@@ -88,163 +165,227 @@ def _login_ports(host: HostObservations) -> list[tuple[int, str]]:
     return found
 
 
-class DefaultCredentialsCheck(Check):
+def _access_of(host: HostObservations) -> dict[tuple[int, str], AccessWithoutCredentials]:
+    return {(a.port, a.protocol): a for a in host.access}
+
+
+class DefaultCredentialsCheck(_HostCheck):
     ID = "network.default-credentials"
     TITLE = "No login service on the device accepts a well-known default credential (EN 303 645 5.1-1)"
     SEVERITY = Severity.CRITICAL
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Remove universal default passwords: use a unique per-device password or make the user set one before "
         "any network service is usable (EN 303 645 5.1-1, 5.1-2; UK PSTI Schedule 1 para 1)."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        observations, hosts = _hosts(evidence)
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        logins = _login_ports(host)
+        if not logins:
+            return [
+                self.not_applicable(
+                    f"no login service (telnet, FTP, SSH with passwords, HTTP basic auth) found: {_scan_summary(host)}"
+                )
+            ]
+        tested = {(t.port, t.protocol): t for t in host.credentials}
+        access = _access_of(host)
         findings: list[Finding] = []
-        for host in hosts:
-            logins = _login_ports(host)
-            tested = {(t.port, t.protocol): t for t in host.credentials}
-            for port, protocol in logins:
-                test = tested.get((port, protocol))
-                url, where = _login_loc(host, port, protocol)
-                if test is None or not test.attempts:
-                    findings.append(
-                        self.inconclusive(
-                            f"{url}: default credentials were not tried (attempt budget 0 or probe stopped)",
-                            locations=where,
-                        )
-                    )
-                    continue
-                accepted = test.accepted
-                if accepted:
-                    for attempt in accepted:
-                        findings.append(
-                            self.failed(
-                                f"{url} accepted the default login {attempt.username!r} / {attempt.password!r}: {attempt.evidence}",
-                                locations=where,
-                                facts={
-                                    "username": attempt.username,
-                                    "password": attempt.password,
-                                    "reply": attempt.evidence,
-                                },
-                            )
-                        )
-                    continue
-                rejected = [a for a in test.attempts if a.outcome == REJECTED]
-                if not rejected:
-                    reason = test.attempts[0].evidence
-                    findings.append(
-                        self.inconclusive(
-                            f"{url}: no default credential could be judged ({test.attempts[0].outcome}: {reason})",
-                            locations=where,
-                        )
-                    )
-                    continue
-                note = f"; {test.note}" if test.note else ""
-                findings.append(
-                    self.passed(
-                        f"{url} rejected the first {len(rejected)} of {test.list_size} default credentials of "
-                        f"{observations.credentials_source} ({_some(f'{a.username}/{a.password}' for a in rejected)}){note}; "
-                        f"reply: {rejected[-1].evidence}",
-                        locations=where,
-                        facts={"tried": len(test.attempts), "budget": test.budget},
-                    )
+        for port, protocol in logins:
+            url, where = _login_loc(host, port, protocol)
+            opened = access.get((port, protocol)) if protocol == "telnet" else None
+            if opened is not None and opened.outcome in (GRANTED, UNCONFIRMED):
+                findings.append(self._open_telnet(url, where, opened))
+            else:
+                findings.extend(self._judge_test(observations, url, where, tested.get((port, protocol))))
+        return findings
+
+    def _open_telnet(self, url: str, where: list[Location], opened: AccessWithoutCredentials) -> Finding:
+        if opened.outcome == GRANTED:
+            return self.failed(
+                f"{url} grants a shell without asking for any credential, so every default credential works: "
+                f"{opened.evidence}",
+                locations=where,
+                facts={"reply": opened.evidence},
+            )
+        return self.inconclusive(
+            f"{url} shows a prompt without a login; no credential could be tried: {opened.evidence}", locations=where
+        )
+
+    def _judge_test(
+        self, observations: NetworkObservations, url: str, where: list[Location], test: CredentialTest | None
+    ) -> list[Finding]:
+        if test is None or not test.attempts:
+            return [
+                self.inconclusive(
+                    f"{url}: default credentials were not tried (attempt budget 0 or probe stopped)", locations=where
                 )
-            if not logins:
-                findings.append(
-                    self.not_applicable(
-                        f"no login service (telnet, FTP, SSH with passwords, HTTP basic auth) found: {_scan_summary(host)}"
-                    )
+            ]
+        if test.accepted:
+            return [
+                self.failed(
+                    f"{url} accepted the default login {a.username!r} / {a.password!r}: {a.evidence}",
+                    locations=where,
+                    facts={"username": a.username, "password": a.password, "reply": a.evidence},
                 )
-        return findings or [self.inconclusive("the probe reached no host")]
+                for a in test.accepted
+            ]
+        rejected = [a for a in test.attempts if a.outcome == REJECTED]
+        if not rejected:
+            first = test.attempts[0]
+            return [
+                self.inconclusive(
+                    f"{url}: no default credential could be judged ({first.outcome}: {first.evidence})",
+                    locations=where,
+                )
+            ]
+        note = f"; {test.note}" if test.note else ""
+        return [
+            self.passed(
+                f"{url} rejected the first {len(rejected)} of {test.list_size} default credentials of "
+                f"{observations.credentials_source} ({_some(f'{a.username}/{a.password}' for a in rejected)}){note}; "
+                f"reply: {rejected[-1].evidence}",
+                locations=where,
+                facts={"tried": len(test.attempts), "budget": test.budget},
+            )
+        ]
 
 
-class BruteForceProtectionCheck(Check):
+class LoginWithoutCredentialsCheck(_HostCheck):
+    ID = "network.login-without-credentials"
+    TITLE = "No network service grants a shell or a session without credentials (telnet without login, anonymous FTP, SSH 'none')"
+    SEVERITY = Severity.CRITICAL
+    REMEDIATION = (
+        "Require authentication on every login service: run telnetd (if at all) with a login program, never with "
+        "a shell (busybox telnetd -l /bin/sh); disable anonymous FTP (vsftpd anonymous_enable=NO); never permit "
+        "SSH's 'none' method or empty passwords (EN 303 645 5.1-1, 5.5-5; CRA Annex I Part I (2)(d))."
+    )
+
+    _SERVICES = ("telnet", "ftp", "ssh")
+
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        services = [p for p in host.open_ports if p.protocol == "tcp" and p.service in self._SERVICES]
+        if not services:
+            return [self.not_applicable(f"no telnet, FTP or SSH service found: {_scan_summary(host)}")]
+        access = _access_of(host)
+        return [self._judge(host, port, access.get((port.port, port.service))) for port in services]
+
+    def _judge(self, host: HostObservations, port: OpenPort, seen: AccessWithoutCredentials | None) -> Finding:
+        url, where = _url(host, port.port, port.service), [_loc(host, port.port, port.service)]
+        if seen is None:
+            return self.inconclusive(
+                f"{url}: access without credentials was not tried (credential tests turned off, SSH audit off, or "
+                "the probe stopped)",
+                locations=where,
+            )
+        facts = {"method": seen.method, "outcome": seen.outcome, "reply": seen.evidence}
+        if seen.outcome == GRANTED:
+            anonymous = port.service == "ftp"
+            return self.failed(
+                f"{url} let the probe in without credentials ({seen.method}): {seen.evidence}",
+                locations=where,
+                facts=facts,
+                severity=Severity.HIGH if anonymous else Severity.CRITICAL,
+            )
+        if seen.outcome == REFUSED:
+            return self.passed(f"{url} refused access without credentials ({seen.method}): {seen.evidence}",
+                               locations=where, facts=facts)  # fmt: skip
+        return self.inconclusive(
+            f"{url}: access without credentials could not be judged ({seen.method}, {seen.outcome}): {seen.evidence}",
+            locations=where,
+            facts=facts,
+        )
+
+
+class BruteForceProtectionCheck(_HostCheck):
     ID = "network.brute-force-protection"
     TITLE = "Repeated failed logins over the network are throttled or locked out (EN 303 645 5.1-5)"
     SEVERITY = Severity.HIGH
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Limit failed authentication attempts on every network login: an increasing delay between attempts or a "
         "temporary lockout after a few failures (EN 303 645 5.1-5; NIST IR 8425 Interface Access Control)."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        _observations, hosts = _hosts(evidence)
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        logins = _login_ports(host)
+        if not logins:
+            return [self.not_applicable(f"no network login service found: {_scan_summary(host)}")]
+        seen = {(o.port, o.protocol): o for o in host.throttling}
+        access = _access_of(host)
         findings: list[Finding] = []
-        for host in hosts:
-            logins = _login_ports(host)
-            seen = {(o.port, o.protocol): o for o in host.throttling}
-            for port, protocol in logins:
-                url, where = _login_loc(host, port, protocol)
-                observation = seen.get((port, protocol))
-                if observation is None:
-                    findings.append(self.inconclusive(f"{url}: repeated failed logins were not tried", locations=where))
-                    continue
-                facts = {
-                    "attempts": observation.attempts,
-                    "outcome": observation.outcome,
-                    "first_latency_s": observation.first_latency_s,
-                    "last_latency_s": observation.last_latency_s,
-                }
-                if observation.outcome == LOCKED_OUT:
-                    findings.append(
-                        self.passed(
-                            f"{url} locked out repeated failed logins: {observation.evidence}",
-                            locations=where,
-                            facts=facts,
-                        )
+        for port, protocol in logins:
+            url, where = _login_loc(host, port, protocol)
+            observation = seen.get((port, protocol))
+            opened = access.get((port, protocol)) if protocol == "telnet" else None
+            if observation is None and opened is not None and opened.outcome in (GRANTED, UNCONFIRMED):
+                findings.append(
+                    self.inconclusive(
+                        f"{url}: no login to protect: the service grants a prompt without credentials "
+                        "(judged by network.login-without-credentials)",
+                        locations=where,
                     )
-                elif observation.outcome == THROTTLED:
-                    findings.append(
-                        self.passed(
-                            f"{url} throttled repeated failed logins: {observation.evidence}",
-                            locations=where,
-                            facts=facts,
-                        )
-                    )
-                elif observation.outcome == NOT_THROTTLED:
-                    findings.append(self.failed(f"{url}: {observation.evidence}", locations=where, facts=facts))
-                else:
-                    findings.append(
-                        self.inconclusive(
-                            f"{url}: brute-force protection undetermined: {observation.evidence}",
-                            locations=where,
-                            facts=facts,
-                        )
-                    )
-            if not logins:
-                findings.append(self.not_applicable(f"no network login service found: {_scan_summary(host)}"))
-        return findings or [self.inconclusive("the probe reached no host")]
+                )
+            elif observation is None:
+                findings.append(self.inconclusive(f"{url}: repeated failed logins were not tried", locations=where))
+            else:
+                findings.append(self._judge(url, where, observation))
+        return findings
+
+    def _judge(self, url: str, where: list[Location], observation: ThrottleObservation) -> Finding:
+        facts = {
+            "attempts": observation.attempts,
+            "outcome": observation.outcome,
+            "first_latency_s": observation.first_latency_s,
+            "last_latency_s": observation.last_latency_s,
+            "baseline_s": observation.baseline_s,
+            "fixed_delay_s": observation.fixed_delay_s,
+        }
+        if observation.outcome == LOCKED_OUT:
+            return self.passed(f"{url} locked out repeated failed logins: {observation.evidence}", locations=where,
+                               facts=facts)  # fmt: skip
+        if observation.outcome == THROTTLED:
+            return self.passed(f"{url} throttled repeated failed logins: {observation.evidence}", locations=where,
+                               facts=facts)  # fmt: skip
+        if observation.outcome == NOT_THROTTLED:
+            return self.failed(f"{url}: {observation.evidence}", locations=where, facts=facts)
+        return self.inconclusive(
+            f"{url}: brute-force protection undetermined: {observation.evidence}", locations=where, facts=facts
+        )
 
 
-class _TlsCheck(Check):
+class _TlsCheck(_HostCheck):
     """Shared walk over the TLS results; subclasses judge one result."""
 
-    REQUIRES = (NetworkObservations,)
-
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        observations, hosts = _hosts(evidence)
-        findings: list[Finding] = []
-        for host in hosts:
-            if not host.tls:
-                tls_ports = [p for p in host.open_ports if p.tls]
-                if tls_ports:
-                    findings.append(
-                        self.inconclusive(
-                            f"TLS ports {_some(str(p.port) for p in tls_ports)} of {host.address} were not scanned"
-                        )
-                    )
-                else:
-                    findings.append(self.not_applicable(f"no TLS service found: {_scan_summary(host)}"))
-                continue
-            for result in host.tls:
-                findings.extend(self.judge(observations, host, result))
-        return findings or [self.inconclusive("the probe reached no host")]
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        tls_ports = [p for p in host.open_ports if p.tls]
+        if not tls_ports and not host.tls:
+            return [self.not_applicable(f"no TLS service found: {_scan_summary(host)}")]
+        scanned = {r.port for r in host.tls}
+        unscanned = [p for p in tls_ports if p.port not in scanned]
+        handshakes = {p.port: p.tls_error for p in tls_ports if p.tls_error}
+        findings = [
+            self._with_handshake(f, handshakes.get(result.port))
+            for result in host.tls
+            for f in self.judge(observations, host, result)
+        ]
+        if unscanned:
+            why = _some(p.tls_error for p in unscanned if p.tls_error)
+            findings.append(
+                self.inconclusive(
+                    f"TLS ports {_some(str(p.port) for p in unscanned)} of {host.address} were not scanned"
+                    + (f" ({why})" if why else "")
+                )
+            )
+        return findings
 
     @abstractmethod
     def judge(self, observations: NetworkObservations, host: HostObservations, result: TlsResult) -> list[Finding]:
         """The findings of one TLS result under this check's rule."""
+
+    @staticmethod
+    def _with_handshake(finding: Finding, handshake: str | None) -> Finding:
+        """An inconclusive finding on a port whose handshake failed says so (a huge or malformed chain)."""
+        if handshake is None or finding.verdict is not Verdict.INCONCLUSIVE:
+            return finding
+        return dataclasses.replace(finding, message=f"{finding.message}; the probe's own handshake: {handshake}")
 
 
 class TlsLegacyProtocolCheck(_TlsCheck):
@@ -371,177 +512,146 @@ class TlsCertificateCheck(_TlsCheck):
         ]
 
 
-class SshWeakAlgorithmsCheck(Check):
+def _ssh_results(check: Check, host: HostObservations) -> tuple[list[SshResult], list[Finding]]:
+    """The SSH results of a host, and inconclusive findings for SSH ports that were not audited."""
+    audited = {r.port for r in host.ssh}
+    missing = [p for p in _ports_of(host, "ssh") if p.port not in audited]
+    gaps = [
+        check.inconclusive(f"{_url(host, p.port, 'ssh')}: the SSH service was not audited",
+                           locations=[_loc(host, p.port, "ssh")])
+        for p in missing
+    ]  # fmt: skip
+    return list(host.ssh), gaps
+
+
+class SshWeakAlgorithmsCheck(_HostCheck):
     ID = "network.ssh-weak-algorithms"
     TITLE = "SSH services offer no weak key exchange, host key, cipher or MAC algorithm (EN 303 645 5.5-1)"
     SEVERITY = Severity.HIGH
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Remove SHA-1 and 1024-bit key exchanges, ssh-rsa/ssh-dss host-key signatures, 3DES/RC4/Blowfish/CBC-era "
         "ciphers and MD5 or truncated MACs; use RSA host keys of 2048 bits or more, or Ed25519 (RFC 9142)."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        _observations, hosts = _hosts(evidence)
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        results, gaps = _ssh_results(self, host)
+        if not results and not gaps:
+            return [self.not_applicable(f"no SSH service found: {_scan_summary(host)}")]
+        return [self._judge(host, result) for result in results] + gaps
+
+    def _judge(self, host: HostObservations, result: SshResult) -> Finding:
         policy = default_policy()
-        findings: list[Finding] = []
-        for host in hosts:
-            if not host.ssh:
-                findings.append(self.not_applicable(f"no SSH service found: {_scan_summary(host)}"))
-                continue
-            for result in host.ssh:
-                url = _url(host, result.port, "ssh")
-                where = [_loc(host, result.port, "ssh")]
-                if not result.completed:
-                    findings.append(
-                        self.inconclusive(f"{url}: SSH audit did not complete: {result.error}", locations=where)
-                    )
-                    continue
-                weak = [(a, why) for a in result.algorithms if (why := policy.ssh_problem(a)) is not None]
-                if weak:
-                    findings.append(
-                        self.failed(
-                            f"{url} ({result.banner}) offers {len(weak)} algorithms that policy {policy.label} forbids: "
-                            f"{_some((f'{a.kind} {a.name} ({why})' for a, why in weak), 6)}",
-                            locations=where,
-                            facts={
-                                "weak": [f"{a.kind} {a.name}: {why}" for a, why in weak],
-                                "ssh_audit_fail": sorted(
-                                    {f"{a.kind} {a.name}: {n}" for a in result.algorithms for n in a.audit_fail}
-                                ),
-                            },
-                        )
-                    )
-                else:
-                    findings.append(
-                        self.passed(
-                            f"{url} ({result.banner}): all {len(result.algorithms)} offered algorithms meet policy {policy.label}",
-                            locations=where,
-                            facts={
-                                "ssh_audit_fail": sorted(
-                                    {f"{a.kind} {a.name}: {n}" for a in result.algorithms for n in a.audit_fail}
-                                )
-                            },
-                        )
-                    )
-        return findings or [self.inconclusive("the probe reached no host")]
+        url = _url(host, result.port, "ssh")
+        where = [_loc(host, result.port, "ssh")]
+        if not result.completed:
+            return self.inconclusive(f"{url}: SSH audit did not complete: {result.error}", locations=where)
+        audit_fail = sorted({f"{a.kind} {a.name}: {n}" for a in result.algorithms for n in a.audit_fail})
+        weak = [(a, why) for a in result.algorithms if (why := policy.ssh_problem(a)) is not None]
+        if weak:
+            return self.failed(
+                f"{url} ({result.banner}) offers {len(weak)} algorithms that policy {policy.label} forbids: "
+                f"{_some((f'{a.kind} {a.name} ({why})' for a, why in weak), 6)}",
+                locations=where,
+                facts={"weak": [f"{a.kind} {a.name}: {why}" for a, why in weak], "ssh_audit_fail": audit_fail},
+            )
+        return self.passed(
+            f"{url} ({result.banner}): all {len(result.algorithms)} offered algorithms meet policy {policy.label}",
+            locations=where,
+            facts={"ssh_audit_fail": audit_fail},
+        )
 
 
-class SshPasswordAuthCheck(Check):
+class SshPasswordAuthCheck(_HostCheck):
     ID = "network.ssh-password-auth"
     TITLE = "SSH services do not offer password authentication"
     SEVERITY = Severity.MEDIUM
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Offer public-key authentication only (PasswordAuthentication no, KbdInteractiveAuthentication no); if "
         "passwords must stay, make them unique per device and rate-limit failures (EN 303 645 5.1-1, 5.1-5)."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        _observations, hosts = _hosts(evidence)
-        findings: list[Finding] = []
-        for host in hosts:
-            if not host.ssh:
-                findings.append(self.not_applicable(f"no SSH service found: {_scan_summary(host)}"))
-                continue
-            for result in host.ssh:
-                url = _url(host, result.port, "ssh")
-                where = [_loc(host, result.port, "ssh")]
-                methods = result.auth_methods
-                if methods is None:
-                    findings.append(
-                        self.inconclusive(
-                            f"{url}: the offered authentication methods could not be read ({result.auth_methods_evidence or 'no reply'})",
-                            locations=where,
-                        )
-                    )
-                elif "none" in methods:
-                    findings.append(
-                        self.failed(
-                            f"{url} lets a client in without any authentication: {result.auth_methods_evidence}",
-                            locations=where,
-                            severity=Severity.CRITICAL,
-                        )
-                    )
-                elif {"password", "keyboard-interactive"} & set(methods):
-                    findings.append(
-                        self.failed(
-                            f"{url} offers password authentication: server replied {result.auth_methods_evidence!r}",
-                            locations=where,
-                            facts={"methods": list(methods)},
-                        )
-                    )
-                else:
-                    findings.append(
-                        self.passed(
-                            f"{url} offers only {', '.join(methods)}: server replied {result.auth_methods_evidence!r}",
-                            locations=where,
-                            facts={"methods": list(methods)},
-                        )
-                    )
-        return findings or [self.inconclusive("the probe reached no host")]
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        results, gaps = _ssh_results(self, host)
+        if not results and not gaps:
+            return [self.not_applicable(f"no SSH service found: {_scan_summary(host)}")]
+        return [self._judge(host, result) for result in results] + gaps
+
+    def _judge(self, host: HostObservations, result: SshResult) -> Finding:
+        url = _url(host, result.port, "ssh")
+        where = [_loc(host, result.port, "ssh")]
+        methods = result.auth_methods
+        if methods is None:
+            return self.inconclusive(
+                f"{url}: the offered authentication methods could not be read ({result.auth_methods_evidence or 'no reply'})",
+                locations=where,
+            )
+        if "none" in methods:
+            return self.failed(
+                f"{url} lets a client in without any authentication: {result.auth_methods_evidence}",
+                locations=where,
+                severity=Severity.CRITICAL,
+            )
+        if {"password", "keyboard-interactive"} & set(methods):
+            return self.failed(
+                f"{url} offers password authentication: server replied {result.auth_methods_evidence!r}",
+                locations=where,
+                facts={"methods": list(methods)},
+            )
+        return self.passed(
+            f"{url} offers only {', '.join(methods)}: server replied {result.auth_methods_evidence!r}",
+            locations=where,
+            facts={"methods": list(methods)},
+        )
 
 
-class CleartextServicesCheck(Check):
+class CleartextServicesCheck(_HostCheck):
     ID = "network.cleartext-services"
     TITLE = "No cleartext remote-login or file-transfer service is exposed (telnet, FTP, r-services, POP3/IMAP)"
     SEVERITY = Severity.HIGH
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Disable telnet, FTP, rlogin/rsh/rexec and cleartext mail protocols; use SSH, SFTP or TLS-protected "
         "equivalents (EN 303 645 5.5-1, 5.6-1; CRA Annex I (2)(e))."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        _observations, hosts = _hosts(evidence)
-        findings: list[Finding] = []
-        for host in hosts:
-            bad = [c for c in host.cleartext if c.protocol in CLEARTEXT_LOGIN]
-            for service in bad:
-                findings.append(
-                    self.failed(
-                        f"{_url(host, service.port, service.protocol)} speaks {service.protocol} in the clear; the probe saw: {service.evidence}",
-                        locations=[_loc(host, service.port, service.protocol)],
-                        facts={"protocol": service.protocol, "evidence": service.evidence},
-                    )
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        bad = [c for c in host.cleartext if c.protocol in CLEARTEXT_LOGIN]
+        if bad:
+            return [
+                self.failed(
+                    f"{_url(host, service.port, service.protocol)} speaks {service.protocol} in the clear; the probe saw: {service.evidence}",
+                    locations=[_loc(host, service.port, service.protocol)],
+                    facts={"protocol": service.protocol, "evidence": service.evidence},
                 )
-            if not bad:
-                plain_http = [c.port for c in host.cleartext if c.protocol == "http"]
-                extra = (
-                    f"; plain HTTP on {_some(map(str, plain_http))} is judged by network.http-cleartext-login"
-                    if plain_http
-                    else ""
-                )
-                services = _some(f"{p.port}/{p.service}" for p in host.open_ports if p.protocol == "tcp") or "none"
-                findings.append(
-                    self.passed(
-                        f"no telnet, FTP, r-service or cleartext mail service: {_scan_summary(host)} (open: {services}){extra}"
-                    )
-                )
-        return findings or [self.inconclusive("the probe reached no host")]
+                for service in bad
+            ]
+        plain_http = [c.port for c in host.cleartext if c.protocol == "http"]
+        extra = (
+            f"; plain HTTP on {_some(map(str, plain_http))} is judged by network.http-cleartext-login"
+            if plain_http
+            else ""
+        )
+        services = _some(f"{p.port}/{p.service}" for p in host.open_ports if p.protocol == "tcp") or "none"
+        return [
+            self.passed(
+                f"no telnet, FTP, r-service or cleartext mail service: {_scan_summary(host)} (open: {services}){extra}"
+            )
+        ]
 
 
-class HttpCleartextLoginCheck(Check):
+class HttpCleartextLoginCheck(_HostCheck):
     ID = "network.http-cleartext-login"
     TITLE = "No login page or HTTP authentication is served over plain HTTP"
     SEVERITY = Severity.HIGH
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Serve the web interface over HTTPS only and redirect plain HTTP to it; never ask for credentials "
         "(login form, Basic or Digest authentication) without TLS (EN 303 645 5.5-1, 5.5-5)."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        _observations, hosts = _hosts(evidence)
-        findings: list[Finding] = []
-        for host in hosts:
-            plain = [p for p in host.open_ports if p.protocol == "tcp" and p.service == "http" and not p.tls]
-            if not plain:
-                findings.append(self.not_applicable(f"no plain-HTTP service found: {_scan_summary(host)}"))
-                continue
-            for port in plain:
-                findings.extend(self._judge_port(host, port))
-        return findings or [self.inconclusive("the probe reached no host")]
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        plain = [p for p in _ports_of(host, "http") if not p.tls]
+        if not plain:
+            return [self.not_applicable(f"no plain-HTTP service found: {_scan_summary(host)}")]
+        return [finding for port in plain for finding in self._judge_port(host, port)]
 
     def _judge_port(self, host: HostObservations, port: OpenPort) -> list[Finding]:
         url = _url(host, port.port, "http")
@@ -579,100 +689,83 @@ class HttpCleartextLoginCheck(Check):
         return [self.passed(f"{url} asks for no credentials in the clear ({seen})", locations=where)]
 
 
-class UndeclaredServicesCheck(Check):
+class UndeclaredServicesCheck(_HostCheck):
     ID = "network.undeclared-services"
     TITLE = "Every open port and answering service is declared in the dossier (EN 303 645 5.6-1)"
     SEVERITY = Severity.MEDIUM
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Disable network services the product does not need, or declare each one (port, protocol, purpose) in "
         "declarations.interfaces.network_ports (EN 303 645 5.6-1, 5.6-3; CRA Annex I (2)(j))."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        observations, hosts = _hosts(evidence)
-        findings: list[Finding] = []
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         declared = observations.declared_ports
-        for host in hosts:
-            observed = list(host.open_ports)
-            listing = _some(f"{p.port}/{p.protocol} ({p.service})" for p in observed) or "none"
-            if declared is None:
-                findings.append(
-                    self.inconclusive(
-                        f"the dossier declares no network interfaces (declarations.interfaces), so observed services "
-                        f"cannot be compared; open on {host.address}: {listing}",
-                        facts={"observed": [f"{p.port}/{p.protocol}" for p in observed]},
-                    )
+        observed = list(host.open_ports)
+        listing = _some(f"{p.port}/{p.protocol} ({p.service})" for p in observed) or "none"
+        if declared is None:
+            return [
+                self.inconclusive(
+                    f"the dossier declares no network interfaces (declarations.interfaces), so observed services "
+                    f"cannot be compared; open on {host.address}: {listing}",
+                    facts={"observed": [f"{p.port}/{p.protocol}" for p in observed]},
                 )
-                continue
-            allowed = {(d.port, d.protocol) for d in declared}
-            undeclared = [p for p in observed if (p.port, p.protocol) not in allowed]
-            for port in undeclared:
-                findings.append(
-                    self.failed(
-                        f"{_url(host, port.port, port.service)} ({port.protocol}) is open but not declared: {port.service} "
-                        f"identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}",
-                        locations=[_loc(host, port.port, port.protocol)],
-                        facts={"port": port.port, "protocol": port.protocol, "service": port.service},
-                    )
+            ]
+        allowed = {(d.port, d.protocol) for d in declared}
+        undeclared = [p for p in observed if (p.port, p.protocol) not in allowed]
+        if undeclared:
+            return [
+                self.failed(
+                    f"{_url(host, port.port, port.service)} ({port.protocol}) is open but not declared: {port.service} "
+                    f"identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}",
+                    locations=[_loc(host, port.port, port.protocol)],
+                    facts={"port": port.port, "protocol": port.protocol, "service": port.service},
                 )
-            if not undeclared:
-                absent = [
-                    f"{d.port}/{d.protocol}"
-                    for d in declared
-                    if not any((p.port, p.protocol) == (d.port, d.protocol) for p in observed)
-                ]
-                note = f"; declared but not seen open: {_some(absent)}" if absent else ""
-                findings.append(self.passed(f"every open service is declared ({listing}); {_scan_summary(host)}{note}"))
-        return findings or [self.inconclusive("the probe reached no host")]
+                for port in undeclared
+            ]
+        seen = {(p.port, p.protocol) for p in observed}
+        absent = [f"{d.port}/{d.protocol}" for d in declared if (d.port, d.protocol) not in seen]
+        note = f"; declared but not seen open: {_some(absent)}" if absent else ""
+        return [self.passed(f"every open service is declared ({listing}); {_scan_summary(host)}{note}")]
 
 
-class UnauthenticatedDisclosureCheck(Check):
+class UnauthenticatedDisclosureCheck(_HostCheck):
     ID = "network.unauthenticated-disclosure"
     TITLE = "No security-relevant information is served without authentication (EN 303 645 5.6-2)"
     SEVERITY = Severity.HIGH
-    REQUIRES = (NetworkObservations,)
     REMEDIATION = (
         "Require authentication for configuration, credential and identity data; remove secrets and serial "
         "numbers from unauthenticated pages and discovery answers (EN 303 645 5.6-2, 5.5-4)."
     )
 
-    def run(self, evidence: Evidence) -> Sequence[Finding]:
-        _observations, hosts = _hosts(evidence)
-        findings: list[Finding] = []
-        for host in hosts:
-            for item in host.disclosures:
-                findings.append(
-                    self.failed(
-                        f"{_url(host, item.port, item.protocol)}{item.source if item.source.startswith('/') else ' ' + item.source} "
-                        f"reveals {item.marker} without authentication: {item.excerpt}",
-                        locations=[_loc(host, item.port, item.protocol)],
-                        facts={"marker": item.marker, "source": item.source, "excerpt": item.excerpt},
-                    )
+    def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
+        if host.disclosures:
+            return [
+                self.failed(
+                    f"{_url(host, item.port, item.protocol)}{item.source if item.source.startswith('/') else ' ' + item.source} "
+                    f"reveals {item.marker} without authentication: {item.excerpt}",
+                    locations=[_loc(host, item.port, item.protocol)],
+                    facts={"marker": item.marker, "source": item.source, "excerpt": item.excerpt},
                 )
-            if host.disclosures:
-                continue
-            web = [p for p in host.open_ports if p.service in ("http", "https")]
-            if not web and not host.udp:
-                findings.append(self.not_applicable(f"no web or discovery service answered: {_scan_summary(host)}"))
-                continue
-            gaps = _incomplete(host, "http") + _incomplete(host, "upnp") + _incomplete(host, "udp")
-            pages = len(host.http)
-            if gaps:
-                findings.append(self.inconclusive(f"part of the web or discovery probe did not finish: {_some(gaps)}"))
-                continue
-            answers = _some(f"{a.protocol}: {a.summary[:60]}" for a in host.udp) or "no SSDP or mDNS answer"
-            findings.append(
-                self.passed(
-                    f"nothing security-relevant was served without authentication on {len(web)} web ports "
-                    f"({pages} landing pages and the well-known configuration paths fetched); discovery: {answers}"
-                )
+                for item in host.disclosures
+            ]
+        web = [p for p in host.open_ports if p.service in ("http", "https")]
+        if not web and not host.udp:
+            return [self.not_applicable(f"no web or discovery service answered: {_scan_summary(host)}")]
+        gaps = _incomplete(host, "http") + _incomplete(host, "upnp") + _incomplete(host, "udp")
+        if gaps:
+            return [self.inconclusive(f"part of the web or discovery probe did not finish: {_some(gaps)}")]
+        answers = _some(f"{a.protocol}: {a.summary[:60]}" for a in host.udp) or "no SSDP or mDNS answer"
+        return [
+            self.passed(
+                f"nothing security-relevant was served without authentication on {len(web)} web ports "
+                f"({len(host.http)} landing pages and the well-known configuration paths fetched); discovery: {answers}"
             )
-        return findings or [self.inconclusive("the probe reached no host")]
+        ]
 
 
 CHECKS: tuple[type[Check], ...] = (
     DefaultCredentialsCheck,
+    LoginWithoutCredentialsCheck,
     BruteForceProtectionCheck,
     TlsLegacyProtocolCheck,
     TlsWeakCipherCheck,

@@ -76,6 +76,9 @@ def assess_command(
 ) -> None:
     """Assess a product against every scheme: verdicts, missing evidence, marginal test plans.
 
+    A device named in the dossier (artefacts.device) is probed within a wall-clock budget of 5 minutes (300 s);
+    a probe that was cut, or that saw none of the declared ports, passes no network check.
+
     Exit code 0 when every requested scheme is met, 1 when one is not, 2 on bad input.
     """
     from cybersafe.assess import assess

@@ -21,6 +21,7 @@ from cybersafe.cli._common import (
 )
 from cybersafe.errors import InputError
 from cybersafe.evidence.network.manual import MANUAL_TESTS
+from cybersafe.evidence.network.session import DEFAULT_BUDGET_S
 
 PROBE_SCHEMA = "cybersafe/probe/v1"
 
@@ -35,7 +36,10 @@ _STYLE = {
 _EPILOG = (
     "Only HOST is touched: a range or a name with several addresses is refused unless --allow-multiple is given. "
     "Default credentials and repeated failed logins are tried on telnet, SSH, FTP and HTTP basic auth (this can "
-    "lock accounts on the device; --credentials-budget 0 turns it off). ETSI TS 103 701 tests that stay manual: "
+    "lock accounts on the device; --credentials-budget 0 turns it off, and with it the anonymous FTP login). "
+    f"The whole probe stops after --budget seconds (default {DEFAULT_BUDGET_S:g} s = 5 minutes); what it did not "
+    "finish is recorded, and no check passes on a probe that was cut or that did not see the declared ports. "
+    "ETSI TS 103 701 tests that stay manual: "
     + ", ".join(t.test_case for t in MANUAL_TESTS)
     + " (listed with reasons in the JSON output, key manual_tests)."
 )
@@ -72,9 +76,20 @@ def probe_command(
     throttle_attempts: Annotated[
         int, typer.Option("--throttle-attempts", min=0, help="Failed logins in a row to test lockout (5.1-5).")
     ] = 10,
+    budget: Annotated[
+        float,
+        typer.Option(
+            "--budget",
+            min=1.0,
+            help="Wall-clock budget of the whole probe, seconds; stages past it are not run and are recorded.",
+        ),
+    ] = DEFAULT_BUDGET_S,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Probe one device: open ports, TLS, SSH, cleartext services, default credentials, brute-force protection.
+    """Probe one device: open ports, TLS, SSH, cleartext services, logins, brute-force protection.
+
+    Logins are tried without credentials and with default ones. The whole probe keeps to a wall-clock budget
+    (--budget, default 5 minutes).
 
     Exit code 0 when no check fails, 1 when one fails, 2 on bad input or an unreachable device.
     """
@@ -84,27 +99,19 @@ def probe_command(
     from cybersafe.evidence.interface import Evidence
     from cybersafe.evidence.network.collector import declared_ports, settings_for
     from cybersafe.evidence.network.probe import run_probe
-    from cybersafe.evidence.network.session import DEFAULT_PORTS, ProbeSettings, parse_ports
-    from cybersafe.verdict import AttemptStatus
+    from cybersafe.evidence.network.session import ProbeSettings
 
-    extra: tuple[int, ...] = ()
-    if ports:
-        try:
-            extra = parse_ports(ports)
-        except ValueError as exc:
-            raise InputError(str(exc), field="--ports") from None
-    if only_ports and not extra:
-        raise InputError("needs --ports", field="--only-ports")
-    base = () if only_ports else DEFAULT_PORTS
     settings = ProbeSettings(
-        ports=tuple(dict.fromkeys((*base, *extra))),
+        ports=_port_list(ports, only_ports=only_ports),
         connect_timeout=timeout,
         read_timeout=timeout,
         banner_timeout=min(timeout, 1.5),
+        login_timeout=max(ProbeSettings().login_timeout, timeout),
         concurrency=concurrency,
         rate=rate,
         credentials_budget=credentials_budget,
         throttle_attempts=throttle_attempts,
+        budget_s=budget,
     )
     loaded = load_dossier(dossier) if dossier is not None else None
     if loaded is not None and not only_ports:
@@ -125,7 +132,28 @@ def probe_command(
     evidence = Evidence(dossier=loaded if loaded is not None else _anonymous_dossier(host))
     evidence.add(observations)
     attempts = [run_check(check(), evidence) for check in CHECKS]
-    failed = any(a.verdict == "fail" for a in attempts)
+    _emit(observations, attempts, output_format)
+    raise typer.Exit(EXIT_NOT_MET if any(a.verdict == "fail" for a in attempts) else EXIT_OK)
+
+
+def _port_list(ports: str | None, *, only_ports: bool) -> tuple[int, ...]:
+    from cybersafe.evidence.network.session import DEFAULT_PORTS, parse_ports
+
+    extra: tuple[int, ...] = ()
+    if ports:
+        try:
+            extra = parse_ports(ports)
+        except ValueError as exc:
+            raise InputError(str(exc), field="--ports") from None
+    if only_ports and not extra:
+        raise InputError("needs --ports", field="--only-ports")
+    base = () if only_ports else DEFAULT_PORTS
+    return tuple(dict.fromkeys((*base, *extra)))
+
+
+def _emit(observations: Any, attempts: list[Any], output_format: OutputFormat) -> None:
+    from cybersafe.verdict import AttemptStatus
+
     if output_format is OutputFormat.JSON:
         emit_json(
             {
@@ -137,11 +165,10 @@ def probe_command(
                 "manual_tests": [t.as_dict() for t in MANUAL_TESTS],
             }
         )
-    else:
-        _print(observations, attempts)
-        if any(a.status is AttemptStatus.ERROR for a in attempts):
-            console.print("[bold magenta]some checks errored; see the table[/]")
-    raise typer.Exit(EXIT_NOT_MET if failed else EXIT_OK)
+        return
+    _print(observations, attempts)
+    if any(a.status is AttemptStatus.ERROR for a in attempts):
+        console.print("[bold magenta]some checks errored; see the table[/]")
 
 
 def _anonymous_dossier(host: str) -> Any:

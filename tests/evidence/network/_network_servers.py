@@ -1,8 +1,9 @@
 """Real servers on 127.0.0.1 for the network probe tests: weak and strong TLS, SSH, telnet, FTP, HTTP, SSDP, mDNS.
 
-Every server binds 127.0.0.1 on a free high port. Small asyncio servers (telnet, FTP, SSDP, mDNS) run on one
-background event loop; HTTP(S) servers run in threads; openssl s_server and sshd are subprocesses from the
-Debian packages. ``Device`` groups the servers that make up one simulated product.
+Every server binds 127.0.0.1 on a free high port. Small asyncio servers (telnet, FTP, SSDP, mDNS, a telnet
+option flooder) run on one background event loop; HTTP(S) servers run in threads; openssl s_server, sshd,
+busybox telnetd and vsftpd are subprocesses from the Debian packages. ``Device`` groups the servers that make
+up one simulated product.
 """
 
 from __future__ import annotations
@@ -504,8 +505,134 @@ def start_blackhole() -> Blackhole:
 
 
 def tools_available() -> list[str]:
-    """Binaries the live tests need (the Makefile installs them: openssh-server, openssh-client, openssl)."""
-    missing = [tool for tool in ("openssl", "ssh", "ssh-keygen") if shutil.which(tool) is None]
-    if shutil.which("sshd") is None and not os.path.exists("/usr/sbin/sshd"):
-        missing.append("sshd")
+    """Binaries the live tests need (the Makefile installs them: openssh-server, openssh-client, openssl,
+    busybox-static, vsftpd)."""
+    missing = [tool for tool in ("openssl", "ssh", "ssh-keygen", "busybox") if shutil.which(tool) is None]
+    for daemon in ("sshd", "vsftpd"):
+        if shutil.which(daemon) is None and not os.path.exists(f"/usr/sbin/{daemon}"):
+            missing.append(daemon)
     return missing
+
+
+# --- the open device: busybox telnetd with a shell, vsftpd, a TLS port with a huge certificate chain --------------
+
+
+def start_busybox_telnetd(program: str) -> Process:
+    """Debian's busybox telnetd on loopback, running ``program`` for each connection (``/bin/sh``: no login)."""
+    port = free_port()
+    popen = subprocess.Popen(
+        ["busybox", "telnetd", "-F", "-b", f"{HOST}", "-p", str(port), "-l", program],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(port)
+    return Process(popen, port)
+
+
+VSFTPD_COMMON = """\
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+background=NO
+write_enable=NO
+seccomp_sandbox=NO
+xferlog_enable=NO
+pasv_enable=NO
+"""
+
+
+def start_vsftpd(directory: Path, *, anonymous: bool, delay_failed_login: int = 0) -> Process:
+    """Debian's vsftpd with a config in ``directory``: anonymous read-only, or local (PAM) logins only,
+    answering each failed login after ``delay_failed_login`` seconds (vsftpd's own setting)."""
+    name = "anonymous" if anonymous else "local"
+    empty = directory / f"vsftpd-{name}-empty"
+    root = directory / f"vsftpd-{name}-root"
+    for folder in (empty, root):
+        folder.mkdir(mode=0o755, exist_ok=True)
+    port = free_port()
+    settings = (
+        f"anonymous_enable=YES\nlocal_enable=NO\nanon_root={root}\nftp_username=daemon\n"
+        if anonymous
+        else f"anonymous_enable=NO\nlocal_enable=YES\npam_service_name=vsftpd\ndelay_failed_login={delay_failed_login}\n"
+    )
+    config = directory / f"vsftpd-{name}.conf"
+    config.write_text(VSFTPD_COMMON + f"listen_port={port}\nsecure_chroot_dir={empty}\n" + settings, encoding="utf-8")
+    vsftpd = shutil.which("vsftpd") or "/usr/sbin/vsftpd"
+    popen = subprocess.Popen(
+        [vsftpd, str(config)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_for_port(port)
+    return Process(popen, port)
+
+
+def write_huge_chain(directory: Path, count: int = 400) -> tuple[Path, Path, Path]:
+    """A leaf and ``count`` extra certificates (about 600 bytes each): a chain far past the 100 KiB that
+    OpenSSL clients accept by default."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(serial: int) -> bytes:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"huge-chain-{serial}"),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x" * 60)])  # fmt: skip
+        built = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(serial + 1).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+        )  # fmt: skip
+        return built.public_bytes(serialization.Encoding.PEM)
+
+    leaf, chain, key_path = directory / "huge-leaf.pem", directory / "huge-chain.pem", directory / "huge-leaf.key"
+    leaf.write_bytes(certificate(0))
+    chain.write_bytes(b"".join(certificate(i) for i in range(1, count)))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return leaf, chain, key_path
+
+
+def start_openssl_huge_chain(directory: Path) -> Process:
+    leaf, chain, key = write_huge_chain(directory)
+    port = free_port()
+    popen = subprocess.Popen(
+        ["openssl", "s_server", "-accept", f"{HOST}:{port}", "-cert", str(leaf), "-key", str(key),
+         "-cert_chain", str(chain), "-quiet", "-naccept", "1000000", "-www"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(port)
+    return Process(popen, port)
+
+
+def malformed_tls_handler() -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+    """Answers a ClientHello with a TLS handshake record whose ServerHello is cut short and garbled."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await asyncio.wait_for(reader.read(4096), 5)
+            body = b"\x02\x00\x00\x30" + b"\x03\x03" + b"\xee" * 20  # ServerHello claiming 48 bytes, 22 sent
+            writer.write(b"\x16\x03\x03" + len(body).to_bytes(2, "big") + body)
+            writer.write(b"\x16\x03\x03\x00\x04\x0b\xff\xff\xff")  # a Certificate message of 16 MiB
+            await writer.drain()
+            await asyncio.sleep(1)
+        except (TimeoutError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    return handle
+
+
+def telnet_flood_handler() -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+    """A hostile telnet peer: floods option negotiation for up to 30 s and never reads what it is sent."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        options = bytes(range(256))
+        try:
+            for round_ in range(20000):
+                command = DO if round_ % 2 else WILL
+                writer.write(b"".join(bytes([IAC, command, o]) for o in options))
+                await asyncio.wait_for(writer.drain(), 30)
+        except (TimeoutError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    return handle

@@ -9,6 +9,11 @@ strong device: Python ssl (TLS 1.2+, ECDHE AEAD only, valid P-256 certificate) s
 locks out after 3 failures, a plain-HTTP port that only redirects to HTTPS, and sshd with modern algorithms and
 public-key authentication only.
 
+open device: Debian's busybox telnetd giving a shell without any login (``-l /bin/sh``), vsftpd accepting
+anonymous logins, vsftpd with local logins that answers each failed login after a fixed delay
+(``delay_failed_login``), openssl s_server with a certificate chain far past 100 KiB, and a TLS port that
+answers with a malformed handshake.
+
 The repository-wide guard in tests/conftest.py refuses any packet outside 127.0.0.0/8.
 """
 
@@ -33,14 +38,18 @@ from _network_servers import (
     LoopThread,
     free_port,
     ftp_handler,
+    malformed_tls_handler,
     mdns_reply,
     ssdp_reply,
     start_blackhole,
+    start_busybox_telnetd,
     start_http,
+    start_openssl_huge_chain,
     start_openssl_weak,
     start_sshd,
     start_tcp,
     start_udp,
+    start_vsftpd,
     strong_tls_context,
     telnet_handler,
     tools_available,
@@ -178,6 +187,43 @@ def strong_device(network_tools: None, tmp_path_factory: pytest.TempPathFactory)
         https.stop()
         redirect.stop()
         sshd.stop()
+
+
+@pytest.fixture(scope="session")
+def open_device(
+    network_tools: None, server_loop: LoopThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Device]:
+    directory = tmp_path_factory.mktemp("open-device")
+    shell = start_busybox_telnetd("/bin/sh")
+    anonymous = start_vsftpd(directory, anonymous=True)
+    delayed = start_vsftpd(directory, anonymous=False, delay_failed_login=1)
+    huge = start_openssl_huge_chain(directory)
+    malformed, malformed_port = server_loop.run(start_tcp(malformed_tls_handler()))  # type: ignore[misc]
+    server_loop.closers.append(malformed.close)
+    tcp = {
+        "telnet-shell": shell.port,
+        "ftp-anonymous": anonymous.port,
+        "ftp-delay": delayed.port,
+        "tls-huge-chain": huge.port,
+        "tls-malformed": malformed_port,
+    }
+    device = Device(
+        "open",
+        tcp=tcp,
+        declared=tuple(DeclaredPort(port, "tcp", role) for role, port in tcp.items()),
+        closed_port=free_port(),
+    )
+    try:
+        yield device
+    finally:
+        for process in (shell, anonymous, delayed, huge):
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def open_observations(open_device: Device) -> NetworkObservations:
+    settings = open_device.settings(credentials_budget=2, throttle_attempts=3)
+    return run_probe(HOST, settings, declared_ports=open_device.declared)
 
 
 @pytest.fixture(scope="session")

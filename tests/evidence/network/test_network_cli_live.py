@@ -65,3 +65,14 @@ def test_table_output_with_dossier_declarations(strong_device: Any, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "network.undeclared-services" in result.stdout and "every open service is declared" in result.stdout
     assert "│ fail " not in result.stdout and "│ pass " in result.stdout
+
+
+@pytest.mark.parametrize("command", ["probe", "assess"])
+def test_help_states_the_probe_budget(command: str) -> None:
+    # The wall-clock budget of the whole probe is stated where a user looks for it.
+    from cybersafe.evidence.network.session import DEFAULT_BUDGET_S
+
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert DEFAULT_BUDGET_S <= 300 and f"{DEFAULT_BUDGET_S:g} s" in text and "5 minutes" in text

@@ -1,13 +1,15 @@
 """network.* checks, driven by the integration cases in tests/integration/network/<check-id>/cases.json.
 
-Each case names a simulated device (weak, strong: real servers on 127.0.0.1; unreachable: a port that drops
-every SYN) and the expected findings: verdict, the server role whose port the finding names, the protocol,
-and a phrase of the message. The findings must match exactly, in any order.
+Each case names a simulated device (weak, strong, open: real servers on 127.0.0.1; unreachable: a port that
+drops every SYN; off: a dossier whose declared port is closed, as on a switched-off device) and the expected
+findings: verdict, the server role whose port the finding names, the protocol, and a phrase of the message.
+The findings must match exactly, in any order.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,14 +40,18 @@ def _cases() -> Iterator[Any]:
             yield pytest.param(document["check"], case, id=f"{document['check']}:{case['name']}")
 
 
-def _dossier() -> Dossier:
-    return Dossier.model_validate(
-        {
-            "schema": "cybersafe/dossier/v1",
-            "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"},
-            "artefacts": {"device": {"host": HOST}},
-        }
-    )
+OFF_ADDRESS = "127.88.0.10"  # a loopback address of its own: nothing listens there
+
+
+def _dossier(host: str = HOST, declared: list[dict[str, Any]] | None = None) -> Dossier:
+    data: dict[str, Any] = {
+        "schema": "cybersafe/dossier/v1",
+        "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"},
+        "artefacts": {"device": {"host": host}},
+    }
+    if declared is not None:
+        data["declarations"] = {"interfaces": {"network_ports": declared}}
+    return Dossier.model_validate(data)
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +63,20 @@ def unreachable_evidence() -> Evidence:
         collect(evidence, [collector], NullProgressReporter())
     finally:
         hole.stop()
+    return evidence
+
+
+@pytest.fixture(scope="session")
+def off_evidence() -> Evidence:
+    """A device that is switched off: every declared port answers with a reset (a closed loopback port)."""
+    with socket.socket() as sock:
+        sock.bind((OFF_ADDRESS, 0))
+        closed = int(sock.getsockname()[1])
+    dossier = _dossier(OFF_ADDRESS, [{"port": closed, "protocol": "tcp", "service": "https"}])
+    evidence = Evidence(dossier=dossier)
+    collect(
+        evidence, [NetworkCollector(ProbeSettings(ports=(), connect_timeout=1.0, udp=False))], NullProgressReporter()
+    )
     return evidence
 
 
@@ -73,8 +93,8 @@ def test_every_network_check_has_cases() -> None:
 def test_case(check_id: str, case: dict[str, Any], request: pytest.FixtureRequest) -> None:
     # Given the evidence of the named device
     device_name = case["device"]
-    if device_name == "unreachable":
-        evidence = request.getfixturevalue("unreachable_evidence")
+    if device_name in ("unreachable", "off"):
+        evidence = request.getfixturevalue(f"{device_name}_evidence")
         roles: dict[int, str] = {}
     else:
         device = request.getfixturevalue(f"{device_name}_device")

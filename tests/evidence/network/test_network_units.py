@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from pathlib import Path
@@ -13,15 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cybersafe.errors import InputError, TargetRefused
-from cybersafe.evidence.network.credentials import judge_throttling, load_default_credentials
+from cybersafe.evidence.network.credentials import load_default_credentials
 from cybersafe.evidence.network.http import find_disclosures, parse_response
 from cybersafe.evidence.network.manual import MANUAL_TESTS
 from cybersafe.evidence.network.model import CredentialAttempt
 from cybersafe.evidence.network.policy import POLICY_FILE, default_policy, load_policy
+from cybersafe.evidence.network.probe import WorkAbandoned, in_thread
 from cybersafe.evidence.network.scan import classify_banner
 from cybersafe.evidence.network.session import RateLimiter, parse_ports, printable
 from cybersafe.evidence.network.ssh import parse_audit
 from cybersafe.evidence.network.target import resolve_target
+from cybersafe.evidence.network.throttle import judge_throttling
 from cybersafe.evidence.network.udp import mdns_answer, mdns_query, ssdp_answer, ssdp_location
 
 # --- target: only the host the user names -------------------------------------------------------------------------
@@ -38,11 +41,38 @@ from cybersafe.evidence.network.udp import mdns_answer, mdns_query, ssdp_answer,
         pytest.param("127.0.0.1,127.0.0.2", id="list"),
         pytest.param("127.0.0.*", id="wildcard"),
         pytest.param("", id="empty"),
+        pytest.param("::", id="ipv6-unspecified"),
+        # IPv6 forms that carry an IPv4 address are judged like that address
+        pytest.param("::ffff:0.0.0.0", id="mapped-unspecified"),
+        pytest.param("[::ffff:0.0.0.0]", id="mapped-unspecified-brackets"),
+        pytest.param("0:0:0:0:0:ffff:0:0", id="mapped-unspecified-hex"),
+        pytest.param("::ffff:224.0.0.251", id="mapped-multicast"),
+        pytest.param("::ffff:255.255.255.255", id="mapped-broadcast"),
+        pytest.param("::ffff:0:0.0.0.0", id="translated-unspecified"),
+        pytest.param("64:ff9b::0.0.0.0", id="nat64-unspecified"),
+        pytest.param("64:ff9b::e000:fb", id="nat64-multicast"),
+        pytest.param("::ffff:0.0.0.0/128", id="mapped-unspecified-as-network"),
+        pytest.param("::ffff:10.0.0.0/120", id="mapped-range"),
     ],
 )
 def test_target_not_one_host_is_refused(named: str) -> None:
     with pytest.raises(TargetRefused):
         resolve_target(named)
+
+
+def test_ipv4_mapped_addresses_are_probed_as_their_ipv4_host() -> None:
+    assert resolve_target("::ffff:10.0.0.1").addresses == ("10.0.0.1",)
+    assert resolve_target("[::ffff:127.0.0.1]").addresses == ("127.0.0.1",)
+    assert resolve_target("::ffff:7f00:1").addresses == ("127.0.0.1",)
+    assert "carries 0.0.0.0" in _refusal("::ffff:0.0.0.0")
+    # a range of mapped addresses with the flag: the unspecified one is left out, the rest are IPv4 hosts
+    assert resolve_target("::ffff:0.0.0.0/126", allow_multiple=True).addresses == ("0.0.0.1", "0.0.0.2", "0.0.0.3")
+
+
+def _refusal(named: str) -> str:
+    with pytest.raises(TargetRefused) as info:
+        resolve_target(named)
+    return str(info.value)
 
 
 def test_explicit_flag_accepts_a_small_range_but_never_a_huge_one() -> None:
@@ -248,6 +278,29 @@ def test_judge_throttling(outcomes: list[str], latencies: list[float], expected:
         assert observation.evidence.startswith("attempt 4 refused after 3 failures")
 
 
+@pytest.mark.parametrize(
+    ("latencies", "baseline", "expected", "delay"),
+    [
+        pytest.param([3.05, 3.02, 3.1, 3.04], 0.02, "throttled", 3.02, id="fixed-3s"),
+        pytest.param([1.2, 1.25, 1.22], 0.1, "throttled", 1.12, id="fixed-1.1s"),
+        pytest.param([0.6, 0.62, 0.61, 0.6], 0.05, "not_throttled", None, id="too-short"),
+        pytest.param([3.0, 3.0, 0.1, 3.0], 0.02, "not_throttled", None, id="one-fast-failure"),
+        pytest.param([2.1, 2.2, 2.0], 1.9, "not_throttled", None, id="slow-device-not-a-delay"),
+        pytest.param([3.0, 3.0, 3.0], None, "undetermined", None, id="no-baseline"),
+    ],
+)
+def test_fixed_delay_is_throttling_with_its_length(
+    latencies: list[float], baseline: float | None, expected: str, delay: float | None
+) -> None:
+    # Given failed logins that each took about as long, and the service's reply time without a credential
+    observation = judge_throttling(23, "telnet", _attempts(["rejected"] * len(latencies), latencies), baseline)
+    # Then a delay of a second or more over the baseline on every failure is throttling, with its length
+    assert observation.outcome == expected, observation.evidence
+    assert observation.fixed_delay_s == delay
+    if delay is not None:
+        assert f"fixed delay of about {delay:.1f} s" in observation.evidence
+
+
 # --- policy and SSH audit parsing -----------------------------------------------------------------------------------
 
 
@@ -291,3 +344,36 @@ def test_manual_tests_name_ts_103_701_cases() -> None:
     ids = [t.test_case for t in MANUAL_TESTS]
     assert len(ids) == len(set(ids)) >= 15
     assert all(t.test_case.startswith(t.provision + "-") for t in MANUAL_TESTS)
+
+
+def test_blocking_work_that_hangs_is_abandoned_within_its_timeout() -> None:
+    # Given blocking work (like a TLS scan) that would take far longer than allowed
+    async def main() -> float:
+        began = time.monotonic()
+        with pytest.raises(WorkAbandoned, match=r"did not finish within 0\.2 s"):
+            await in_thread(lambda: time.sleep(3), 0.2)
+        return time.monotonic() - began
+
+    # Then the waiting coroutine goes on after the timeout, and the work's own errors still arrive as they are
+    assert asyncio.run(main()) < 1.5
+
+    def broken() -> None:
+        raise TimeoutError("the library's own timeout")
+
+    with pytest.raises(TimeoutError, match="library's own"):
+        asyncio.run(in_thread(broken, 5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_ipv4_mapped_form_is_judged_like_its_ipv4_address(value: int) -> None:
+    # For every IPv4 address, its IPv4-mapped IPv6 form is refused or probed exactly as the address itself.
+    ipv4 = str(ipaddress.IPv4Address(value))
+
+    def outcome(named: str) -> tuple[str, ...] | str:
+        try:
+            return resolve_target(named).addresses
+        except TargetRefused:
+            return "refused"
+
+    assert outcome(f"::ffff:{ipv4}") == outcome(ipv4)

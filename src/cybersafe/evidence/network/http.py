@@ -67,9 +67,16 @@ def basic_auth(username: str, password: str) -> str:
 
 
 async def http_get(
-    session: ProbeSession, port: int, path: str, *, tls: bool, authorization: str | None = None
+    session: ProbeSession,
+    port: int,
+    path: str,
+    *,
+    tls: bool,
+    authorization: str | None = None,
+    timeout: float | None = None,
 ) -> HttpResponse:
-    """One GET; raises OSError / TimeoutError / ssl.SSLError / ValueError (not HTTP)."""
+    """One GET, its reply read for at most ``timeout`` (default: the read timeout); raises OSError /
+    TimeoutError / ssl.SSLError / ValueError (not HTTP)."""
     host = session.address if ":" not in session.address else f"[{session.address}]"
     lines = [
         f"GET {path} HTTP/1.0",
@@ -82,9 +89,8 @@ async def http_get(
         lines.append(f"Authorization: {authorization}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     async with session.connect(port, tls=lenient_tls_context() if tls else None) as (reader, writer):
-        writer.write(request)
-        await writer.drain()
-        data = await read_some(reader, session.settings.read_timeout, limit=MAX_BODY)
+        await session.send(writer, request)
+        data = await read_some(reader, timeout or session.settings.read_timeout, limit=MAX_BODY)
     return parse_response(data)
 
 

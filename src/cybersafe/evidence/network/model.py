@@ -16,6 +16,11 @@ REJECTED = "rejected"
 LOCKED = "locked"  # the service refused further attempts (lockout, "too many", HTTP 429, FTP 421, reset)
 ATTEMPT_ERROR = "error"  # timeout, unexpected reply: says nothing about the credential
 
+# Outcomes of asking a login service for access without any credential.
+GRANTED = "granted"  # a shell ran our command, an anonymous FTP login was accepted, SSH's 'none' method succeeded
+REFUSED = "refused"  # the service asked for credentials or refused the anonymous login
+UNCONFIRMED = "unconfirmed"  # a prompt without a login, but our harmless command showed no effect
+
 # Outcomes of a brute-force (5.1-5) observation.
 LOCKED_OUT = "locked_out"
 THROTTLED = "throttled"
@@ -40,6 +45,7 @@ class OpenPort:
     basis: str  # what the guess rests on: banner / tls-handshake / http-response / port-number / udp-answer
     banner: str | None = None  # first bytes the service sent, escaped and truncated
     tls: bool = False
+    tls_error: str | None = None  # the service answered in TLS but our handshake failed (huge or malformed chain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,19 @@ class ThrottleObservation:
     first_latency_s: float
     last_latency_s: float
     evidence: str
+    baseline_s: float | None = None  # the same service's round trip without a credential (median)
+    fixed_delay_s: float | None = None  # failed logins answered at least this much later than the baseline
+
+
+@dataclass(frozen=True, slots=True)
+class AccessWithoutCredentials:
+    """A login service asked for access without any credential: a shell, an anonymous session, SSH 'none'."""
+
+    port: int
+    protocol: str  # telnet / ftp / ssh
+    method: str  # what was tried: "connect and wait for a prompt", "USER anonymous", "SSH 'none' method"
+    outcome: str  # granted / refused / unconfirmed / error
+    evidence: str  # the reply that decided the outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +206,8 @@ class Reachability:
     udp_datagrams: int
     duration_s: float
     incomplete: tuple[str, ...] = ()  # parts that did not finish, with the reason
+    budget_s: float | None = None  # the probe's wall-clock budget
+    budget_stop: str | None = None  # set when the budget ran out: the stage it stopped and what was not run
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +222,7 @@ class HostObservations:
     http: tuple[HttpObservation, ...] = ()
     credentials: tuple[CredentialTest, ...] = ()
     throttling: tuple[ThrottleObservation, ...] = ()
+    access: tuple[AccessWithoutCredentials, ...] = ()
     udp: tuple[UdpAnswer, ...] = ()
     disclosures: tuple[Disclosure, ...] = ()
     ports_probed: tuple[int, ...] = ()

@@ -35,21 +35,31 @@ class PortState:
     detail: str = ""
 
 
-async def connect_scan(session: ProbeSession, ports: tuple[int, ...]) -> list[PortState]:
-    """Plain connect() to every port, limited by the session; no payload is sent."""
+async def connect_scan(
+    session: ProbeSession, ports: tuple[int, ...], found: list[PortState] | None = None
+) -> list[PortState]:
+    """Plain connect() to every port, limited by the session; no payload is sent.
 
-    async def one(port: int) -> PortState:
+    ``found`` collects the states as they come, so a scan cut short by the probe budget keeps what it saw.
+    """
+    states = found if found is not None else []
+
+    async def one(port: int) -> None:
         try:
             async with session.connect(port):
-                return PortState(port, OPEN)
+                state = PortState(port, OPEN)
         except TimeoutError:
-            return PortState(port, FILTERED, "connect timed out")
+            state = PortState(port, FILTERED, "connect timed out")
         except ConnectionRefusedError:
-            return PortState(port, CLOSED)
+            state = PortState(port, CLOSED)
         except OSError as exc:
-            return PortState(port, FILTERED, exc.strerror or type(exc).__name__)
+            state = PortState(port, FILTERED, exc.strerror or type(exc).__name__)
+        states.append(state)
 
-    return list(await asyncio.gather(*(one(port) for port in ports)))
+    await asyncio.gather(*(one(port) for port in ports))
+    order = {port: index for index, port in enumerate(ports)}
+    states.sort(key=lambda s: order.get(s.port, len(order)))
+    return states
 
 
 async def read_some(reader: asyncio.StreamReader, timeout: float, limit: int = 4096) -> bytes:
@@ -106,19 +116,77 @@ def classify_banner(port: int, banner: bytes) -> str:
 HTTP_PROBE = b"GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: cybersafe-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
 
 
-async def try_tls(session: ProbeSession, port: int) -> bool:
+@dataclass(frozen=True, slots=True)
+class TlsHandshake:
+    speaks_tls: bool  # the service answered our ClientHello with a TLS record (handshake or alert)
+    completed: bool
+    detail: str = ""
+
+
+MAX_HANDSHAKE_BYTES = 1 << 20  # a server flight past 1 MiB is refused (the chain is judged, not downloaded)
+
+
+def _tls_record(first: bytes) -> bool:
+    """A TLS record header: alert (21) or handshake (22), protocol version 3.0 to 3.4."""
+    return len(first) >= 3 and first[0] in (0x15, 0x16) and first[1] == 3 and first[2] <= 4
+
+
+class _BioTls:
+    """A client TLS object over memory BIOs: we move the bytes, so every read and write has our timeout."""
+
+    def __init__(self) -> None:
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.tls = lenient_tls_context().wrap_bio(self.incoming, self.outgoing, server_side=False)
+        self.received = bytearray()
+
+    async def handshake(
+        self, session: ProbeSession, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + session.settings.read_timeout
+        while True:
+            try:
+                self.tls.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                pass
+            pending = self.outgoing.read()
+            if pending:
+                await session.send(writer, pending)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("no complete handshake within the read timeout")
+            chunk = await asyncio.wait_for(reader.read(65536), remaining)
+            if not chunk:
+                self.incoming.write_eof()
+                continue
+            self.received += chunk
+            if len(self.received) > MAX_HANDSHAKE_BYTES:
+                raise ValueError(f"server handshake larger than {MAX_HANDSHAKE_BYTES // 1024} KiB")
+            self.incoming.write(chunk)
+
+
+async def tls_handshake(session: ProbeSession, port: int) -> TlsHandshake:
+    """One lenient TLS handshake: tells a TLS service whose handshake fails (a huge or malformed certificate
+    chain, no shared protocol version) from a service that does not speak TLS at all."""
+    client = _BioTls()
     try:
-        async with session.connect(port, tls=lenient_tls_context()):
-            return True
-    except (OSError, ssl.SSLError, TimeoutError, EOFError):
-        return False
+        async with session.connect(port) as (reader, writer):
+            await client.handshake(session, reader, writer)
+    except ssl.SSLError as exc:
+        reason = exc.reason or type(exc).__name__
+        return TlsHandshake(_tls_record(bytes(client.received[:5])), False, f"TLS handshake failed: {reason}")
+    except (OSError, TimeoutError, EOFError, ValueError) as exc:
+        detail = f"TLS handshake failed: {type(exc).__name__}{f': {exc}' if str(exc) else ''}"[:160]
+        return TlsHandshake(_tls_record(bytes(client.received[:5])), False, detail)
+    return TlsHandshake(True, True)
 
 
 async def try_http(session: ProbeSession, port: int, *, tls: bool) -> bytes | None:
     try:
         async with session.connect(port, tls=lenient_tls_context() if tls else None) as (reader, writer):
-            writer.write(HTTP_PROBE % session.address.encode())
-            await writer.drain()
+            await session.send(writer, HTTP_PROBE % session.address.encode())
             data = await read_some(reader, session.settings.read_timeout, limit=1024)
     except (OSError, ssl.SSLError, TimeoutError, EOFError):
         return None
@@ -133,11 +201,17 @@ async def identify(session: ProbeSession, port: int) -> OpenPort:
     if banner:
         return OpenPort(port, "tcp", classify_banner(port, banner), "banner", printable(banner))
     # Silent services: TLS first (so a TLS port is never fed cleartext HTTP), then plain HTTP.
-    if session.settings.tls and await try_tls(session, port):
-        response = await try_http(session, port, tls=True)
-        if response is not None:
-            return OpenPort(port, "tcp", "https", "http-response", printable(response.split(b"\r\n\r\n")[0]), True)
-        return OpenPort(port, "tcp", "tls", "tls-handshake", None, True)
+    if session.settings.tls:
+        handshake = await tls_handshake(session, port)
+        if handshake.completed:
+            response = await try_http(session, port, tls=True)
+            if response is not None:
+                head = printable(response.split(b"\r\n\r\n")[0])
+                return OpenPort(port, "tcp", "https", "http-response", head, True)
+            return OpenPort(port, "tcp", "tls", "tls-handshake", None, True)
+        if handshake.speaks_tls:
+            # it answered in TLS, so it is a TLS service: the failed handshake is a gap, never "not TLS"
+            return OpenPort(port, "tcp", "tls", "tls-handshake", None, True, tls_error=handshake.detail)
     response = await try_http(session, port, tls=False)
     if response is not None:
         return OpenPort(port, "tcp", "http", "http-response", printable(response.split(b"\r\n\r\n")[0]))

@@ -12,8 +12,13 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_BUDGET_S = 300.0  # the whole probe's wall-clock budget: 5 minutes
 
 DEFAULT_PORTS: tuple[int, ...] = (
     # remote login and file transfer
@@ -33,6 +38,7 @@ class ProbeSettings:
     connect_timeout: float = 3.0
     read_timeout: float = 3.0
     banner_timeout: float = 1.5
+    login_timeout: float = 15.0  # the verdict on a credential: a throttling device answers late on purpose
     concurrency: int = 16  # connections open at once
     rate: float = 50.0  # new connections per second
     credentials_budget: int = 5  # default-credential attempts per login service
@@ -41,7 +47,8 @@ class ProbeSettings:
     tls: bool = True
     ssh: bool = True
     credentials: bool = True
-    subprocess_timeout: float = 60.0
+    subprocess_timeout: float = 60.0  # one ssh-audit run, one sslyze scan of one port
+    budget_s: float = DEFAULT_BUDGET_S  # the whole probe, every address: stages past it are not run
     ssdp_port: int = 1900  # the standard ports; tests point them at their own responders
     mdns_port: int = 5353
 
@@ -49,10 +56,12 @@ class ProbeSettings:
         return (
             ("ports", str(len(self.ports))),
             ("connect_timeout_s", f"{self.connect_timeout:g}"),
+            ("login_timeout_s", f"{self.login_timeout:g}"),
             ("concurrency", str(self.concurrency)),
             ("rate_per_s", f"{self.rate:g}"),
             ("credentials_budget", str(self.credentials_budget)),
             ("throttle_attempts", str(self.throttle_attempts)),
+            ("budget_s", f"{self.budget_s:g}"),
         )
 
 
@@ -77,9 +86,11 @@ class RateLimiter:
 class ProbeSession:
     address: str
     settings: ProbeSettings
+    deadline: float | None = None  # time.monotonic() past which no stage starts or goes on (the probe budget)
     connections: int = 0
     udp_datagrams: int = 0
     incomplete: list[str] = field(default_factory=list)
+    budget_stop: str | None = None
     _semaphore: asyncio.Semaphore | None = None
     _rate: RateLimiter | None = None
 
@@ -111,13 +122,62 @@ class ProbeSession:
             try:
                 yield reader, writer
             finally:
-                writer.close()
-                with contextlib.suppress(OSError, asyncio.TimeoutError, ssl.SSLError):
-                    await asyncio.wait_for(writer.wait_closed(), 1.0)
+                await _close(writer)
 
     def note_incomplete(self, what: str) -> None:
         if what not in self.incomplete:
             self.incomplete.append(what)
+
+    async def send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Write and wait until the peer takes it, at most ``read_timeout``: a peer that never reads cannot hang
+        the probe (raises TimeoutError)."""
+        writer.write(data)
+        await asyncio.wait_for(writer.drain(), self.settings.read_timeout)
+
+    def remaining(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    async def stage(self, name: str, work: Coroutine[Any, Any, T], *, later: tuple[str, ...] = ()) -> T | None:
+        """Run one probe stage inside what is left of the budget; None when the budget ran out before or during it.
+
+        A stage keeps what it found so far in the accumulators it was given; the stop is recorded once, with
+        the stages that were not run, so every check can tell a finished probe from a cut one.
+        """
+        remaining = self.remaining()
+        if remaining <= 0 or self.budget_stop is not None:
+            work.close()
+            self._stopped(name, later, during=False)
+            return None
+        timer = asyncio.timeout(remaining if remaining != float("inf") else None)
+        try:
+            async with timer:
+                return await work
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            self._stopped(name, later, during=True)
+            return None
+
+    def _stopped(self, name: str, later: tuple[str, ...], *, during: bool) -> None:
+        if self.budget_stop is not None:
+            return
+        where = f"during {name}" if during else f"before {name}"
+        not_run = later if during else (name, *later)
+        skipped = f"; not run: {', '.join(not_run)}" if not_run else ""
+        self.budget_stop = f"probe budget of {self.settings.budget_s:g} s used up {where}{skipped}"
+        self.note_incomplete(self.budget_stop)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close politely for a second, then drop the connection: data a peer never read cannot keep it open."""
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
+    except (OSError, TimeoutError, ssl.SSLError):
+        writer.transport.abort()
+    except BaseException:  # cancelled by the probe budget while closing
+        writer.transport.abort()
+        raise
 
 
 def lenient_tls_context() -> ssl.SSLContext:
