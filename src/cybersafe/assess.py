@@ -182,7 +182,7 @@ def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[Leaf]:
                 needed.add(leaf)
             elif leaf.kind is LeafKind.REQUIREMENT:
                 stack.append(catalog.requirement(leaf.ref))
-            elif leaf.kind is LeafKind.SCHEME:
+            elif leaf.kind in (LeafKind.SCHEME, LeafKind.ICS):
                 stack.extend(catalog.scheme(leaf.ref).requirements)
     return needed
 

@@ -56,7 +56,7 @@ def check_feeds(catalog: Catalog, results: Iterable[SchemeResult]) -> dict[str, 
                 target = catalog.requirement(leaf.ref).key
                 if target not in seen:
                     out |= reached(target, seen | {target})
-            elif leaf.kind is LeafKind.SCHEME:
+            elif leaf.kind is LeafKind.SCHEME:  # (an ics: leaf reads verdicts, it feeds no check)
                 for target in (r.key for r in catalog.scheme(leaf.ref).requirements if r.key not in seen):
                     out |= reached(target, seen | {target})
         memo[key] = out

@@ -241,3 +241,23 @@ def test_the_eu_plan_lists_the_route_with_the_notified_body_step() -> None:
 def test_an_anonymous_product_is_judged_on_no_market() -> None:
     run = _run(anonymous_dossier("image.bin"))
     assert run.requested and run.markets == []
+
+
+# ------------------------------------------------------------------------------------------ EN 303 645 5.0-1
+
+
+def _etsi_501(ics: dict[str, Any], hardening: Verdict) -> Verdict:
+    dossier = _dossier(ics=ics)
+    finding = Finding(HARDENING, hardening, Severity.MEDIUM, "hardening", (Location(path="/bin/busybox"),))
+    attempts = {HARDENING: CheckAttempt(HARDENING, AttemptStatus.COMPLETED, findings=(finding,))}
+    evaluator = Evaluator(default_catalog(), attempts, dossier, derive_facts(dossier), TODAY_DATE)
+    return evaluator.requirement_key("etsi-en-303-645@3.1.3:5.0-1").verdict
+
+
+def test_501_fails_when_a_recommendation_fails_without_an_ics_justification() -> None:
+    # EN 303 645 V3.1.3 5.0-1 (V2.1.1 4-1): recommendations not fulfilled are justified.
+    ics = {k: v for k, v in BASE["ics"].items() if k != "5.6-8"}
+    assert _etsi_501(ics, Verdict.FAIL) is Verdict.FAIL
+    justified = {**ics, "5.6-8": {"support": "no", "justification": "NX is used; PIE rebuild planned for 2.5"}}
+    assert _etsi_501(justified, Verdict.FAIL) is not Verdict.FAIL
+    assert _etsi_501(ics, Verdict.PASS) is not Verdict.FAIL

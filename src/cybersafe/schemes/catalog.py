@@ -88,7 +88,14 @@ def parse_node(raw: Any) -> Node:
 
 
 def parse_leaf(raw: str) -> Leaf:
-    for kind in (LeafKind.DECLARATION, LeafKind.MANUAL, LeafKind.REQUIREMENT, LeafKind.GRANT, LeafKind.SCHEME):
+    for kind in (
+        LeafKind.DECLARATION,
+        LeafKind.MANUAL,
+        LeafKind.REQUIREMENT,
+        LeafKind.GRANT,
+        LeafKind.SCHEME,
+        LeafKind.ICS,
+    ):
         prefix = f"{kind}:"
         if raw.startswith(prefix):
             return Leaf(kind, raw[len(prefix) :])
@@ -435,7 +442,7 @@ class Catalog:
                         _validate_check_leaf(req, leaf, known)
                     if leaf.kind is LeafKind.REQUIREMENT:
                         self.requirement(leaf.ref)
-                    if leaf.kind is LeafKind.SCHEME:
+                    if leaf.kind in (LeafKind.SCHEME, LeafKind.ICS):
                         self.scheme(leaf.ref)
         for crosswalk in self.crosswalks:
             for edge in crosswalk.edges:

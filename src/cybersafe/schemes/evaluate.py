@@ -279,6 +279,8 @@ class Evaluator:
             return LeafResult(leaf, _P, f"granted by {grant.by} on {grant.at.isoformat()}")
         if leaf.kind is LeafKind.SCHEME:
             return self._scheme_leaf(leaf)
+        if leaf.kind is LeafKind.ICS:
+            return self._ics_leaf(leaf)
         result = self.requirement_key(leaf.ref)
         return LeafResult(leaf, result.verdict, None, result)
 
@@ -296,6 +298,32 @@ class Evaluator:
         if verdict is _P and any(r.verdict is _J for r in result.requirements if r.applies):
             verdict = _J  # met with a justified risk decision: say so upstream too
         return LeafResult(leaf, verdict, f"{scheme.short_title} {scheme.version}: {result.status}")
+
+    def _ics_leaf(self, leaf: Leaf) -> LeafResult:
+        """EN 303 645 5.0-1 (formerly 4-1): a recommendation the product does not fulfil is answered "no" with a
+        justification in the ICS. A recommendation that fails here without one fails this leaf; one whose
+        verdict is still open cannot contradict the ICS, so it does not."""
+        scheme = self.catalog.scheme(leaf.ref)
+        marker = f"ics:{scheme.key}"
+        if marker in self._in_progress:
+            return LeafResult(leaf, _E, "cyclic ICS reference")
+        self._in_progress.add(marker)
+        try:
+            unjustified = [
+                req.id
+                for req in scheme.requirements
+                if req.obligation is Obligation.RECOMMENDED
+                and not (req.verified_by is not None and leaf in _leaves(req.verified_by))
+                and self.requirement(req).verdict is _F
+                and not _justified_in_ics(self.dossier.ics.get(req.id))
+            ]
+        finally:
+            self._in_progress.discard(marker)
+        if unjustified:
+            return LeafResult(
+                leaf, _F, "recommendations not fulfilled without an ICS justification: " + ", ".join(unjustified)
+            )
+        return LeafResult(leaf, _P, "every recommendation not fulfilled has an ICS justification")
 
     def _check_leaf(self, leaf: Leaf) -> LeafResult:
         attempt = self.attempts.get(str(leaf))  # keyed by check id and the parameters this leaf sets
@@ -565,6 +593,10 @@ _SCHEME_VERDICT = {
     SchemeStatus.PENDING: _W,
     SchemeStatus.OUT_OF_SCOPE: _N,
 }
+
+
+def _justified_in_ics(entry: Any) -> bool:
+    return entry is not None and entry.support is not IcsSupport.YES and bool(entry.justification)
 
 
 @functools.cache

@@ -10,7 +10,9 @@ A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
 - another scheme's requirement, ``requirement:<scheme>[@<version>]:<id>`` (PSTI deemed compliance,
   CLS Level 2 = the mandatory EN 303 645 provisions);
 - another scheme as a whole, ``scheme:<scheme>[@<version>]`` (a law met through its harmonised standard);
-- a step only a scheme body can take, ``grant:<id>`` (pending until the dossier's ``grants`` records it).
+- a step only a scheme body can take, ``grant:<id>`` (pending until the dossier's ``grants`` records it);
+- ``ics:<scheme>@<version>``: every recommendation of that scheme that fails in this assessment is answered
+  "no" with a justification in the dossier's ICS (EN 303 645 5.0-1, formerly 4-1).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class LeafKind(StrEnum):
     REQUIREMENT = "requirement"
     GRANT = "grant"  # a step only the scheme body can take: pending until the dossier records it
     SCHEME = "scheme"  # another scheme's status (a law met through its harmonised standard)
+    ICS = "ics"  # every recommendation of the scheme that fails is justified in the dossier's ICS
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -47,6 +47,7 @@ _LEAF_COST = {
     LeafKind.DECLARATION: 2,
     LeafKind.MANUAL: 4,
     LeafKind.GRANT: 8,  # a scheme body's step: the costliest route
+    LeafKind.ICS: 2,  # justify in the ICS: a declaration
     LeafKind.REQUIREMENT: 0,
     LeafKind.SCHEME: 0,
 }
