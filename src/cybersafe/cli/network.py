@@ -18,6 +18,7 @@ from cybersafe.cli._common import (
     console,
     emit_json,
     handle_errors,
+    parse_now,
 )
 from cybersafe.errors import InputError
 from cybersafe.evidence.network.manual import MANUAL_TESTS
@@ -93,12 +94,8 @@ def probe_command(
 
     Exit code 0 when no check fails, 1 when one fails, 2 on bad input or an unreachable device.
     """
-    from cybersafe.checks.interface import run_check
-    from cybersafe.checks.network import CHECKS
-    from cybersafe.dossier.loader import load_dossier
-    from cybersafe.evidence.interface import Evidence
-    from cybersafe.evidence.network.collector import declared_ports, settings_for
-    from cybersafe.evidence.network.probe import run_probe
+    from cybersafe.assess import assess_dossier
+    from cybersafe.evidence.network.collector import NetworkCollector
     from cybersafe.evidence.network.session import ProbeSettings
 
     settings = ProbeSettings(
@@ -113,27 +110,54 @@ def probe_command(
         throttle_attempts=throttle_attempts,
         budget_s=budget,
     )
-    loaded = load_dossier(dossier) if dossier is not None else None
-    if loaded is not None and not only_ports:
-        settings = settings_for(loaded, settings)
+    product = _product_for(host, dossier, allow_multiple=allow_multiple)
     progress = RichProgress() if output_format is OutputFormat.TABLE else None
     try:
-        observations = run_probe(
-            host,
-            settings,
-            allow_multiple=allow_multiple,
-            declared_ports=declared_ports(loaded) if loaded is not None else None,
+        # The same assessment path as `assess`: the device collector, then the network checks once each.
+        run = assess_dossier(
+            product,
+            now=parse_now(None),
+            base_dir=dossier.parent if dossier is not None else Path.cwd(),
+            collectors=[NetworkCollector(settings, add_declared_ports=not only_ports)],
+            families={"network"},
             progress=progress,
+            plans=False,
         )
     finally:
         if progress is not None:
             progress.close()
-
-    evidence = Evidence(dossier=loaded if loaded is not None else _anonymous_dossier(host))
-    evidence.add(observations)
-    attempts = [run_check(check(), evidence) for check in CHECKS]
+    observations = _observations_or_fail(run)
+    attempts = list(run.attempts.values())
     _emit(observations, attempts, output_format)
     raise typer.Exit(EXIT_NOT_MET if any(a.verdict == "fail" for a in attempts) else EXIT_OK)
+
+
+def _product_for(host: str, dossier: Path | None, *, allow_multiple: bool) -> Any:
+    """The dossier's product with HOST as its device, or an anonymous product known only by HOST."""
+    from cybersafe.assess import anonymous_dossier
+    from cybersafe.dossier.loader import load_dossier
+    from cybersafe.dossier.model import DeviceArtefact
+
+    product = anonymous_dossier(host) if dossier is None else load_dossier(dossier)
+    declared = product.artefacts.device
+    device = DeviceArtefact(
+        host=host,
+        ports=declared.ports if declared is not None else [],
+        allow_multiple_addresses=allow_multiple,
+        credentials_budget=None,  # the command's --credentials-budget is in the settings
+    )
+    return product.model_copy(update={"artefacts": product.artefacts.model_copy(update={"device": device})})
+
+
+def _observations_or_fail(run: Any) -> Any:
+    """The probe's observations; a refused target or a device that answers nothing is one line, exit 2."""
+    from cybersafe.errors import ProbeError
+    from cybersafe.evidence.network.model import NetworkObservations
+
+    failure = run.evidence.failure(NetworkObservations)
+    if failure is not None:
+        raise ProbeError(failure.detail)
+    return run.evidence.require(NetworkObservations)
 
 
 def _port_list(ports: str | None, *, only_ports: bool) -> tuple[int, ...]:
@@ -169,18 +193,6 @@ def _emit(observations: Any, attempts: list[Any], output_format: OutputFormat) -
     _print(observations, attempts)
     if any(a.status is AttemptStatus.ERROR for a in attempts):
         console.print("[bold magenta]some checks errored; see the table[/]")
-
-
-def _anonymous_dossier(host: str) -> Any:
-    """Checks take evidence built around a dossier; a bare probe has none, so a minimal one stands in."""
-    from cybersafe.dossier.model import Dossier, Manufacturer, Product
-
-    return Dossier.model_validate(
-        {
-            "schema": "cybersafe/dossier/v1",
-            "product": Product(manufacturer=Manufacturer(name="unknown"), name=host, model="unknown").model_dump(),
-        }
-    )
 
 
 def _print(observations: Any, attempts: list[Any]) -> None:

@@ -45,9 +45,16 @@ class NetworkCollector:
     NAME = "device"
     PRODUCES: tuple[type, ...] = (NetworkObservations,)
 
-    def __init__(self, settings: ProbeSettings | None = None, now: Callable[[], dt.datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: ProbeSettings | None = None,
+        now: Callable[[], dt.datetime] = utc_now,
+        *,
+        add_declared_ports: bool = True,
+    ) -> None:
         self.settings = settings or ProbeSettings(ports=DEFAULT_PORTS)
         self.now = now
+        self.add_declared_ports = add_declared_ports  # False: probe exactly settings.ports (probe --only-ports)
 
     def applies(self, dossier: Dossier) -> bool:
         return dossier.artefacts.device is not None
@@ -57,7 +64,7 @@ class NetworkCollector:
         assert device is not None  # applies() said so
         observations = run_probe(
             device.host,
-            settings_for(dossier, self.settings),
+            settings_for(dossier, self.settings) if self.add_declared_ports else self.settings,
             allow_multiple=device.allow_multiple_addresses,
             declared_ports=declared_ports(dossier),
             progress=progress,
