@@ -1,16 +1,73 @@
-"""The cybersafe command line (Typer + Rich): a thin adapter over the core; the only place that prints."""
+"""The cybersafe command line (Typer + Rich): a thin adapter over the core; the only place that prints.
+
+Root options: ``--version``, ``-q/--quiet``, ``-v/--verbose``, ``--config FILE``. Every option of every
+command can also come from ``CYBERSAFE_<COMMAND>_<OPTION>`` or the config file (cli/conventions.py).
+"""
 
 from __future__ import annotations
 
+import atexit
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from cybersafe.cli._common import EXIT_BAD_INPUT, err_console, set_verbosity
+from cybersafe.cli.conventions import HumanGroup
 
 app = typer.Typer(
     name="cybersafe",
     help="Assess an IoT product once and see its verdict for every labelling scheme.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    cls=HumanGroup,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from cybersafe.assess import tool_version
+
+        typer.echo(f"cybersafe {tool_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no notes.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail: -v notes and timings, -vv debug logs.")
+    ] = 0,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            envvar="CYBERSAFE_CONFIG",
+            help="Settings file (TOML); default ./cybersafe.toml, else cybersafe.toml in the user config directory.",
+        ),
+    ] = None,
+) -> None:
+    """Assess an IoT product once and see its verdict for every labelling scheme."""
+    from cybersafe.cli.conventions import config_path, load_config
+    from cybersafe.errors import CybersafeError
+
+    set_verbosity(quiet=quiet, verbose=verbose)
+    path = config_path(config)
+    if path is not None:
+        try:
+            ctx.default_map = load_config(path, ctx.command)
+        except CybersafeError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _register() -> None:
@@ -43,5 +100,14 @@ def _register() -> None:
 _register()
 
 
+def _quiet_native_leak_reports() -> None:
+    # lief's bindings report objects still alive at interpreter exit; they are the process's own, not leaks
+    # anyone can act on, and they drown the output of every firmware command.
+    lief = sys.modules.get("lief")
+    if lief is not None:
+        lief.disable_leak_warning()
+
+
 def main() -> None:
+    atexit.register(_quiet_native_leak_reports)
     app()

@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from cybersafe.errors import CybersafeError
+from cybersafe.errors import CybersafeError, InputError
 
 if TYPE_CHECKING:
     from cybersafe.schemes.catalog import Catalog
@@ -33,8 +33,22 @@ EXIT_NOT_MET = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3  # a bug in cybersafe; CYBERSAFE_DEBUG=1 shows the traceback
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped into a CI log, a table is never squeezed to 80 columns: it is as wide as its content.
+console = Console(width=None if sys.stdout.isatty() else 100_000)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
+
+
+def set_verbosity(*, quiet: bool, verbose: int) -> None:
+    """-q: results and errors only (no progress, no notes); -v: notes and timings; -vv: debug logs too."""
+    import logging
+
+    console.quiet = quiet and sys.stdout.isatty() is not False and quiet
+    VERBOSITY["quiet"], VERBOSITY["verbose"] = quiet, verbose
+    level = logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+
+
+VERBOSITY: dict[str, Any] = {"quiet": False, "verbose": 0}
 
 
 class OutputFormat(StrEnum):
@@ -43,6 +57,34 @@ class OutputFormat(StrEnum):
 
 
 FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table for people, json for scripts")
+
+
+class FailOn(StrEnum):
+    """The CI gate: exit 1 when a failing finding is at or above this severity (grype --fail-on)."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+FAIL_ON_HELP = (
+    "Exit 1 when a failing finding is at or above this severity; none: never on findings "
+    "(exit 2 stays bad input, 3 a bug)."
+)
+
+
+def gate(failing: Iterable[Any], fail_on: FailOn) -> bool:
+    """Whether failing findings (anything with a ``severity``) trip the gate."""
+    if fail_on is FailOn.NONE:
+        return False
+    from cybersafe.verdict import Severity
+
+    floor = Severity(fail_on.value).rank
+    return any(Severity(str(f.severity)).rank >= floor for f in failing)
+
+
 CATALOG_OPTION = typer.Option(
     "--catalog",
     metavar="DIR",
@@ -82,6 +124,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except CybersafeError as exc:
             fail(str(exc))
+        except typer.BadParameter as exc:
+            fail(exc.format_message())
+        except OSError as exc:
+            # The environment said no (a file in the way, no permission, a port in use): the user's to fix.
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except (typer.Exit, typer.Abort, SystemExit):
@@ -142,7 +190,7 @@ def parse_now(value: str | None) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"not an ISO date or date-time: {value!r}") from None
+        raise InputError(f"not an ISO 8601 date or date-time: {value!r}", field="--now") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

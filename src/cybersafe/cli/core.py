@@ -15,11 +15,13 @@ from cybersafe.cli._common import (
     EXIT_NOT_MET,
     EXIT_OK,
     FORMAT_OPTION,
+    FailOn,
     OutputFormat,
     RichProgress,
     catalog_for,
     console,
     emit_json,
+    gate,
     handle_errors,
     parse_now,
 )
@@ -73,13 +75,23 @@ def assess_command(
     now: Annotated[
         str | None, typer.Option("--now", help="Assessment time (ISO 8601); default: now. For reproducible output.")
     ] = None,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            help="Judge the exit code on findings instead of verdicts: exit 1 when a check that feeds a judged scheme "
+            "has a failing finding at or above this severity.",
+        ),
+    ] = None,
 ) -> None:
     """Assess a product against every scheme: verdicts, missing evidence, marginal test plans.
 
+    Exit codes: 0 every judged market (or --scheme) is met, pending a scheme body's step, applies only later or
+    does not cover the product; 1 one is not (with --fail-on: a failing finding at or above that severity);
+    2 bad input or usage, one line naming the input; 3 a bug in cybersafe.
+
     A device named in the dossier (artefacts.device) is probed within a wall-clock budget of 5 minutes (300 s);
     a probe that was cut, or that saw none of the declared ports, passes no network check.
-
-    Exit code 0 when every requested scheme is met, 1 when one is not, 2 on bad input.
     """
     from cybersafe.assess import assess
     from cybersafe.to_wire import to_assessment
@@ -102,6 +114,16 @@ def assess_command(
         emit_json(assessment.model_dump(mode="json", by_alias=True, exclude_none=True))
     else:
         _print_assessment(assessment, run.requested, out)
+    if fail_on is not None:
+        judged = set(run.requested)
+        failing = [
+            f
+            for c in assessment.checks
+            if any(key.split(":", 1)[0] in judged for key in c.feeds)
+            for f in c.findings
+            if f.verdict == "fail"
+        ]
+        raise typer.Exit(EXIT_NOT_MET if gate(failing, fail_on) else EXIT_OK)
     raise typer.Exit(EXIT_OK if run.meets_requested else EXIT_NOT_MET)
 
 

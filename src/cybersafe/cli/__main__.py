@@ -1,0 +1,5 @@
+"""python -m cybersafe.cli"""
+
+from cybersafe.cli import main
+
+main()
