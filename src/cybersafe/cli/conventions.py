@@ -127,9 +127,7 @@ def load_config(path: Path, root: Any) -> dict[str, Any]:
 def _default_map(table: dict[str, Any], command: Any, path: Path, where: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # A setting is named like its option on the command line (``fail-on`` for --fail-on).
-    options = {
-        _long_name(p): p.name for p in command.params if isinstance(p, TyperOption) and p.name not in _NO_ENV
-    }
+    options = {_long_name(p): p.name for p in command.params if isinstance(p, TyperOption) and p.name not in _NO_ENV}
     subcommands = getattr(command, "commands", {})
     for key, value in table.items():
         dotted = ".".join((*where, key))
