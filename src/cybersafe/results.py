@@ -146,6 +146,22 @@ class SchemeDatesOut(_Wire):
     note: str | None = None
 
 
+class PresumptionOut(_Wire):
+    """A restriction on the presumption of conformity a harmonised standard gives (Implementing Decision (EU)
+    2025/138 for EN 18031) that applies, or may apply, to this product. Shown beside the status, never in it."""
+
+    restriction: str
+    state: Literal["lost", "undetermined"]  # lost: it applies; undetermined: a fact it depends on is not declared
+    requirements: list[str] = Field(default_factory=list)
+    clauses: str
+    presumes: str  # the legal requirement the standard would presume conformity with, e.g. "RED Art. 3(3)(d)"
+    act: str  # the act that sets the restriction
+    text: str
+    effect: str  # what the manufacturer must do instead
+    detail: str
+    confidence: str
+
+
 class SchemeResultOut(_Wire):
     scheme: str
     version: str
@@ -168,6 +184,7 @@ class SchemeResultOut(_Wire):
     in_scope: bool | None = None  # None: not evaluated, or the facts the scope needs are not declared
     scope: str | None = None  # the scheme's scope, in words
     classification: ClassificationOut | None = None  # for a law with product classes (the CRA)
+    presumption: list[PresumptionOut] = Field(default_factory=list)  # restrictions on its presumption of conformity
 
 
 class RouteOut(_Wire):

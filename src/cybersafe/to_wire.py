@@ -6,10 +6,11 @@ Renderers, labels, paperwork and the registry read only what this produces; noth
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from cybersafe.assess import AssessmentRun, MarketResult, tool_version
 from cybersafe.checks.interface import Finding, Location
+from cybersafe.dossier.facts import derive_facts
 from cybersafe.results import (
     ASSESSMENT_SCHEMA,
     ArtefactOut,
@@ -24,6 +25,7 @@ from cybersafe.results import (
     LocationOut,
     MarketResultOut,
     MarketSchemeOut,
+    PresumptionOut,
     ProblemOut,
     RequirementResultOut,
     ReuseOut,
@@ -33,10 +35,13 @@ from cybersafe.results import (
     SchemeResultOut,
     ToolInfo,
 )
+from cybersafe.schemes.algebra import evaluate_condition
 from cybersafe.schemes.catalog import Catalog, iter_leaves
 from cybersafe.schemes.classification import Classification
 from cybersafe.schemes.evaluate import LaterResult, SchemeResult
 from cybersafe.schemes.interface import LeafKind, SchemeDates
+from cybersafe.schemes.status import SchemeStatus
+from cybersafe.schemes.trees import presumption_flags
 from cybersafe.verdict import Severity, Verdict
 
 
@@ -94,7 +99,8 @@ def to_assessment(run: AssessmentRun) -> Assessment:
                 feeds=sorted(feeds.get(key, [])),
             )
         )
-    schemes_out = [_scheme_out(r, run.now.date(), run.classification(r.scheme)) for r in run.results]
+    facts = derive_facts(run.dossier)
+    schemes_out = [_scheme_out(r, run.now.date(), run.classification(r.scheme), facts) for r in run.results]
     completed = [a for a in run.attempts.values() if a.findings]
     fed = [len(feeds.get(a.key, [])) for a in completed]
     return Assessment(
@@ -136,7 +142,9 @@ def _location_out(loc: Location) -> LocationOut:
     return LocationOut(**loc.as_dict())
 
 
-def _scheme_out(result: SchemeResult, as_of: dt.date, classification: Classification | None) -> SchemeResultOut:
+def _scheme_out(
+    result: SchemeResult, as_of: dt.date, classification: Classification | None, facts: Mapping[str, bool]
+) -> SchemeResultOut:
     scheme = result.scheme
     return SchemeResultOut(
         scheme=scheme.id,
@@ -186,7 +194,31 @@ def _scheme_out(result: SchemeResult, as_of: dt.date, classification: Classifica
         in_scope=result.summary.in_scope if scheme.scope is not None else None,
         scope=scheme.scope_text,
         classification=_classification_out(classification) if classification is not None else None,
+        presumption=_presumption_out(result, facts),
     )
+
+
+def _presumption_out(result: SchemeResult, facts: Mapping[str, bool]) -> list[PresumptionOut]:
+    presumption = result.scheme.presumption
+    if presumption is None or result.status in (SchemeStatus.OUT_OF_SCOPE, SchemeStatus.NOT_MODELLED):
+        return []
+    verdicts = {r.requirement.id: r.verdict for r in result.requirements}
+    flags = presumption_flags(result.scheme, facts, lambda rid: verdicts[rid], evaluate_condition)
+    return [
+        PresumptionOut(
+            restriction=f.restriction.id,
+            state=f.state.value,
+            requirements=list(f.restriction.requirements),
+            clauses=f.restriction.clauses,
+            presumes=presumption.presumes,
+            act=presumption.act.document,
+            text=f.restriction.text,
+            effect=f.restriction.effect,
+            detail=f.detail,
+            confidence=str(f.restriction.confidence),
+        )
+        for f in flags
+    ]
 
 
 def _classification_out(found: Classification) -> ClassificationOut:

@@ -24,7 +24,16 @@ BASE = yaml.safe_load(EXAMPLE_DOSSIER.read_text(encoding="utf-8"))
 BASE.pop("artefacts", None)
 
 
-def _variant(approach: str, signed: bool, end: str, markets: list[str], manual: bool, ics_no: bool) -> Dossier:
+def _variant(
+    approach: str,
+    signed: bool,
+    end: str,
+    markets: list[str],
+    manual: bool,
+    ics_no: bool,
+    decisions: bool = True,
+    tree_fact: bool | None = False,
+) -> Dossier:
     data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
     auth = data["declarations"]["authentication"]
     auth["default_password_approach"] = approach
@@ -36,6 +45,13 @@ def _variant(approach: str, signed: bool, end: str, markets: list[str], manual: 
         data["manual_results"] = []
     if ics_no:
         data["ics"]["5.6-7"] = {"support": "no"}
+    if not decisions:  # decision-tree answers are an input of the summaries too
+        data["decisions"] = []
+    # a fact a decision tree and a scheme scope read (EN 18031: toy answers DT.ACM-3.DN-1; transfers_money scopes -3)
+    for fact in ("toy", "transfers_money"):
+        data["facts"].pop(fact, None)
+        if tree_fact is not None:
+            data["facts"][fact] = tree_fact
     return Dossier.model_validate(data)
 
 
@@ -49,6 +65,8 @@ def _variant(approach: str, signed: bool, end: str, markets: list[str], manual: 
             st.sampled_from([["us"], ["eu", "uk"], ["sg"]]),
             st.booleans(),
             st.booleans(),
+            st.booleans(),
+            st.sampled_from([True, False, None]),
         ),
         min_size=2,
         max_size=6,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -139,6 +140,49 @@ def _status_text(result: Any) -> str:
     return text
 
 
+def _requirement_row(r: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": r.id,
+        "title": r.title,
+        "group": r.group,
+        "text": r.text,
+        "obligation": str(r.obligation),
+        "condition": str(r.condition) if r.condition else None,
+        "levels": list(r.levels),
+        "verified_by": _node_text(r.verified_by),
+        "confidence": str(r.confidence),
+        "source": f"{r.source.document}" + (f", {r.source.clause}" if r.source.clause else ""),
+    }
+    tree = r.decision_tree
+    if tree is not None:
+        row["decision_tree"] = {
+            "id": tree.id,
+            "subject": tree.subject,
+            "confidence": str(tree.confidence),
+            "nodes": [
+                {
+                    "id": n.id,
+                    "question": n.question,
+                    "yes": n.yes,
+                    "no": n.no,
+                    "answered_by": [x.source() for x in n.rules],
+                }
+                for n in tree.nodes
+            ],
+            "functional": _node_text(tree.functional),
+        }
+    return row
+
+
+def _print_presumption(assessment: Any) -> None:
+    """Restrictions on a harmonised standard's presumption of conformity (shown beside the status, not in it)."""
+    from cybersafe.render._view import presumption_text
+
+    for result in assessment.schemes:
+        for line in (presumption_text(p) for p in result.presumption):
+            console.print(f"[yellow]{escape(result.short_title)}[/]: {escape(line)}")
+
+
 def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -> None:
     product = assessment.dossier["product"]
     console.print(
@@ -180,6 +224,7 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
                 parts.append(text)
             markets.add_row(market.market, styled(str(market.status)), "\n".join(parts))
         console.print(markets)
+    _print_presumption(assessment)
     failing = [
         (result.scheme, req)
         for result in assessment.schemes
@@ -273,22 +318,7 @@ def scheme_show_command(
     catalog = catalog_for(catalog_dirs)
     scheme = catalog.scheme(scheme_id)
     validate_level(scheme, level)
-    reqs = scheme.required_at(level)
-    rows: list[dict[str, Any]] = [
-        {
-            "id": r.id,
-            "title": r.title,
-            "group": r.group,
-            "text": r.text,
-            "obligation": str(r.obligation),
-            "condition": str(r.condition) if r.condition else None,
-            "levels": list(r.levels),
-            "verified_by": _node_text(r.verified_by),
-            "confidence": str(r.confidence),
-            "source": f"{r.source.document}" + (f", {r.source.clause}" if r.source.clause else ""),
-        }
-        for r in reqs
-    ]
+    rows = [_requirement_row(r) for r in scheme.required_at(level)]
     if output_format is OutputFormat.JSON:
         emit_json(
             {
@@ -309,12 +339,16 @@ def scheme_show_command(
         table.add_column(column, overflow="fold")
     for row in rows:
         obligation = row["obligation"] + (f" ({row['condition']})" if row["condition"] else "")
+        tree = row.get("decision_tree")
+        tree_text = (
+            f"decision tree {tree['id']} ({len(tree['nodes'])} nodes, {tree['confidence']}) reading: " if tree else ""
+        )
         table.add_row(
             row["id"],
             row["title"],
             obligation,
             ", ".join(row["levels"]),
-            row["verified_by"] or "[yellow]manual / not automatable[/]",
+            tree_text + (row["verified_by"] or "[yellow]manual / not automatable[/]"),
             row["confidence"],
         )
     console.print(table)

@@ -32,6 +32,7 @@ DERIVED_FACTS = frozenset(
         "integrated_into_other_products",
         "sbom_shared_with_users",
         "machine_to_machine_authentication",
+        "password_optional",  # the user may choose not to set or use a password (Decision (EU) 2025/138)
     }
 )
 
@@ -56,6 +57,7 @@ def derive_facts(dossier: Dossier) -> dict[str, bool]:
         )
         put("user_authentication", auth.user_authentication)
         put("machine_to_machine_authentication", auth.machine_to_machine_passwords)
+        put("password_optional", auth.password_optional if auth.uses_passwords else False)
     if d.update is not None:
         upd = d.update
         put("software_updatable", upd.updatable)

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 DOSSIER_SCHEMA = "cybersafe/dossier/v1"
 
@@ -90,6 +90,7 @@ class AuthenticationDeclaration(_Strict):
     change_password_instructions: NonEmpty | None = None  # 47 CFR 8.222(b)(6)
     brute_force_protection: NonEmpty | None = None  # 5.1-5: rate limit / lockout description
     user_authentication: bool | None = None  # EN 303 645 condition 8
+    password_optional: bool | None = None  # the user may choose not to set or use a password (EN 18031 AUM-5)
 
 
 class VulnerabilityDisclosure(_Strict):
@@ -335,6 +336,29 @@ class ManualResult(_Strict):
     evidence: list[NonEmpty] = Field(default_factory=list)  # files relative to the dossier
 
 
+class DecisionAnswer(_Strict):
+    """An answer to one node of a requirement's decision tree (EN 18031: ``DT.ACM-1.DN-2``), with its
+    justification (the standard's [E.Just.DT.*] information). ``node`` may carry a scheme prefix
+    (``eu-red-en-18031-2:DT.ACM-1.DN-2``) to answer for that scheme only; ``subject`` names the asset,
+    interface or mechanism answered for (absent: the equipment as a whole). Evidence that answers the node
+    takes precedence over this answer."""
+
+    node: Annotated[str, StringConstraints(pattern=r"^([a-z0-9-]+(@[^:@\s]+)?:)?DT\.[A-Za-z0-9.-]+\.DN-[0-9]+$")]
+    answer: Literal["yes", "no"]
+    justification: NonEmpty
+    subject: NonEmpty | None = None
+    by: NonEmpty | None = None
+    at: dt.date | None = None
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _yaml_boolean(cls, value: Any) -> Any:
+        """YAML 1.1 reads an unquoted ``yes``/``no`` as a boolean: take it as the answer it spells."""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return value
+
+
 class AssessmentInfo(_Strict):
     lab: NonEmpty | None = None  # 47 CFR 8.222(b)(5)
     assessor: NonEmpty | None = None
@@ -383,6 +407,7 @@ class Dossier(_Strict):
     manual_results: list[ManualResult] = Field(default_factory=list)
     risk_decisions: list[RiskDecision] = Field(default_factory=list)
     grants: list[Grant] = Field(default_factory=list)
+    decisions: list[DecisionAnswer] = Field(default_factory=list)  # answers to decision-tree nodes
     assessment: AssessmentInfo = Field(default_factory=AssessmentInfo)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

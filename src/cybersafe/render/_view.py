@@ -17,6 +17,7 @@ from cybersafe.results import (
     CheckAttemptOut,
     FindingOut,
     LocationOut,
+    PresumptionOut,
     RequirementResultOut,
     SchemeResultOut,
 )
@@ -139,6 +140,7 @@ class SchemeView:
     requirements: tuple[RequirementRow, ...]
     missing: tuple[str, ...]
     segments: tuple[Segment, ...]
+    presumption: tuple[str, ...] = ()  # restrictions on a harmonised standard's presumption of conformity
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +288,21 @@ def _scheme_view(result: SchemeResultOut, ran: set[str]) -> SchemeView:
         requirements=tuple(_requirement_row(r, ran) for r in result.requirements),
         missing=tuple(result.missing_evidence),
         segments=_segments(counts),
+        presumption=tuple(presumption_text(p) for p in result.presumption),
     )
+
+
+def presumption_text(p: PresumptionOut) -> str:
+    """One line: what the restriction takes away, why, and what to do instead."""
+    which = f" for {', '.join(p.requirements)}" if p.requirements else ""
+    clauses = f"clause {p.clauses}" if re.fullmatch(r"[0-9.]+", p.clauses) else f"clauses {p.clauses}"
+    reference = re.search(r"\(EU\) [0-9]{4}/[0-9]+", p.act)
+    act = f"; Decision {reference.group(0)}" if reference else f"; {p.act}"
+    if p.state == "lost":
+        head = f"No presumption of conformity with {p.presumes}{which} ({clauses}{act})"
+    else:
+        head = f"Presumption of conformity with {p.presumes}{which} undetermined ({clauses}{act})"
+    return f"{head}: {p.text} {p.detail[0].upper()}{p.detail[1:]}. {p.effect}"
 
 
 def _finding_row(f: FindingOut) -> FindingRow:

@@ -48,6 +48,7 @@ from cybersafe.schemes.interface import (
     SchemeLabel,
     Source,
 )
+from cybersafe.schemes.trees import AssetClass, DecisionTree, Presumption, Restriction, TreeDataError, parse_tree
 from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
 
 
@@ -168,42 +169,15 @@ def load_scheme_file(path: Path) -> Scheme:
     requirements = []
     seen: set[str] = set()
     for i, req in enumerate(doc.data["requirements"]):
-        loc: tuple[str | int, ...] = ("requirements", i)
         rid = str(req["id"])
         if rid in seen:
-            raise CatalogError(f"duplicate requirement id {rid!r}", file=path, line=doc.line_of(loc), field="id")
-        seen.add(rid)
-        req_levels = tuple(str(x) for x in req.get("levels", []))
-        unknown_levels = set(req_levels) - level_ids
-        if unknown_levels:
             raise CatalogError(
-                f"unknown level(s) {sorted(unknown_levels)}",
-                file=path,
-                line=doc.line_of((*loc, "levels")),
-                field=f"requirements[{i}].levels",
+                f"duplicate requirement id {rid!r}", file=path, line=doc.line_of(("requirements", i)), field="id"
             )
-        requirements.append(
-            Requirement(
-                scheme_key=key,
-                id=rid,
-                title=req["title"],
-                text=req["text"],
-                obligation=Obligation(req["obligation"]),
-                source=_source(req["source"]),
-                group=req.get("group"),
-                condition=parse_condition(req["condition"]) if "condition" in req else None,
-                condition_text=req.get("condition_text"),
-                levels=req_levels,
-                confidence=Confidence(req.get("confidence", "confirmed")),
-                confidence_note=req.get("confidence_note"),
-                verified_by=parse_node(req["verified_by"]) if "verified_by" in req else None,
-                applies_to=req.get("applies_to", "product"),
-                applies_from=req.get("applies_from", raw["dates"].get("applies_from")),
-                risk_based=req.get("risk_based", False),
-            )
-        )
+        seen.add(rid)
+        requirements.append(_requirement(doc, i, key, level_ids))
     _check_condition_facts(path, doc, conditions, raw, requirements)
-    return Scheme(
+    scheme = Scheme(
         id=raw["id"],
         version=str(raw["version"]),
         title=raw["title"],
@@ -229,25 +203,137 @@ def load_scheme_file(path: Path) -> Scheme:
             HarmonisedStandard(h["reference"], h["cited"], h.get("restrictions"))
             for h in raw.get("harmonised_standards", [])
         ),
+        assets=tuple(_asset(a) for a in raw.get("assets", ())),
+        presumption=_presumption(raw["presumption"]) if "presumption" in raw else None,
         levels=levels,
         conditions=conditions,
         requirements=tuple(requirements),
         notes=raw.get("notes"),
         catalog_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
+    _check_tree_references(scheme, doc)
+    return scheme
+
+
+def _requirement(doc: LocatedDocument, i: int, key: str, level_ids: set[str]) -> Requirement:
+    req = doc.data["requirements"][i]
+    loc: tuple[str | int, ...] = ("requirements", i)
+    req_levels = tuple(str(x) for x in req.get("levels", []))
+    unknown_levels = set(req_levels) - level_ids
+    if unknown_levels:
+        raise CatalogError(
+            f"unknown level(s) {sorted(unknown_levels)}",
+            file=doc.file,
+            line=doc.line_of((*loc, "levels")),
+            field=f"requirements[{i}].levels",
+        )
+    tree = _decision_tree(doc, i) if "decision_tree" in req else None
+    verified_by = parse_node(req["verified_by"]) if "verified_by" in req else None
+    if tree is not None and verified_by is None:
+        verified_by = tree.evidence(key)  # the leaves the tree reads: what runs its checks and feeds the figures
+    return Requirement(
+        scheme_key=key,
+        id=str(req["id"]),
+        title=req["title"],
+        text=req["text"],
+        obligation=Obligation(req["obligation"]),
+        source=_source(req["source"]),
+        group=req.get("group"),
+        condition=parse_condition(req["condition"]) if "condition" in req else None,
+        condition_text=req.get("condition_text"),
+        levels=req_levels,
+        confidence=Confidence(req.get("confidence", "confirmed")),
+        confidence_note=req.get("confidence_note"),
+        verified_by=verified_by,
+        applies_to=req.get("applies_to", "product"),
+        applies_from=req.get("applies_from", doc.data["scheme"]["dates"].get("applies_from")),
+        risk_based=req.get("risk_based", False),
+        decision_tree=tree,
+    )
+
+
+def _decision_tree(doc: LocatedDocument, i: int) -> DecisionTree:
+    loc: tuple[str | int, ...] = ("requirements", i, "decision_tree")
+    try:
+        return parse_tree(doc.data["requirements"][i]["decision_tree"], parse_node)
+    except TreeDataError as exc:
+        where = (*loc, *exc.where)
+        raise CatalogError(str(exc), file=doc.file, line=doc.line_of(where), field=dotted(where)) from None
+
+
+def _asset(raw: Mapping[str, Any]) -> AssetClass:
+    return AssetClass(
+        id=raw["id"],
+        name=raw["name"],
+        description=raw["description"],
+        examples=tuple(raw.get("examples", ())),
+    )
+
+
+def _presumption(raw: Mapping[str, Any]) -> Presumption:
+    return Presumption(
+        act=_source(raw["act"]),
+        presumes=raw["presumes"],
+        note=raw.get("note"),
+        restrictions=tuple(
+            Restriction(
+                id=r["id"],
+                requirements=tuple(r["requirements"]),
+                clauses=r["clauses"],
+                text=r["text"],
+                effect=r["effect"],
+                confidence=Confidence(r["confidence"]),
+                when=parse_condition(r["when"]) if "when" in r else None,
+                note=r.get("note"),
+            )
+            for r in raw.get("restrictions", ())
+        ),
+    )
+
+
+def _check_tree_references(scheme: Scheme, doc: LocatedDocument) -> None:
+    """Trees name assets and prerequisite requirements of their own scheme; restrictions name its requirements."""
+    ids = [req.id for req in scheme.requirements]
+    assets = {asset.id for asset in scheme.assets}
+
+    def fail(message: str, loc: tuple[str | int, ...]) -> None:
+        raise CatalogError(message, file=doc.file, line=doc.line_of(loc), field=dotted(loc))
+
+    for i, req in enumerate(scheme.requirements):
+        tree = req.decision_tree
+        if tree is None:
+            continue
+        loc: tuple[str | int, ...] = ("requirements", i, "decision_tree")
+        for name in tree.assets:
+            if name not in assets:
+                fail(f"unknown asset class {name!r} (scheme assets: {sorted(assets)})", (*loc, "assets"))
+        for dep in tree.needs:
+            if dep not in ids or dep == req.id:
+                fail(f"needs {dep!r}, which is not another requirement of {scheme.key}", (*loc, "needs"))
+    restrictions = scheme.presumption.restrictions if scheme.presumption else ()
+    for j, restriction in enumerate(restrictions):
+        for rid in restriction.requirements:
+            if rid not in ids:
+                fail(f"restriction names unknown requirement {rid!r}", ("scheme", "presumption", "restrictions", j))
 
 
 def _check_condition_facts(
     path: Path, doc: LocatedDocument, declared: Mapping[str, str], raw: Mapping[str, Any], reqs: list[Requirement]
 ) -> None:
-    """Every fact a condition or the scope reads is declared in the scheme's ``conditions:`` with its meaning:
-    the catalog is the one list of the facts a dossier may state."""
+    """Every fact a condition, the scope, a decision tree or a presumption restriction reads is declared in the
+    scheme's ``conditions:`` with its meaning: the catalog is the one list of the facts a dossier may state."""
     used: list[tuple[tuple[str | int, ...], str]] = []
     if "scope" in raw:
         used.extend((("scheme", "scope"), f) for f in sorted(parse_condition(raw["scope"]["condition"]).facts()))
     for i, req in enumerate(reqs):
         if req.condition is not None:
             used.extend((("requirements", i, "condition"), f) for f in sorted(req.condition.facts()))
+        if req.decision_tree is not None:
+            used.extend((("requirements", i, "decision_tree"), f) for f in sorted(req.decision_tree.facts()))
+    for j, restriction in enumerate(raw.get("presumption", {}).get("restrictions", ())):
+        if "when" in restriction:
+            where: tuple[str | int, ...] = ("scheme", "presumption", "restrictions", j, "when")
+            used.extend((where, f) for f in sorted(parse_condition(restriction["when"]).facts()))
     for loc, fact in used:
         if fact not in declared:
             raise CatalogError(

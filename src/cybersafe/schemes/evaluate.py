@@ -40,6 +40,15 @@ from cybersafe.schemes.interface import (
     Scheme,
 )
 from cybersafe.schemes.status import SchemeStatus
+from cybersafe.schemes.trees import (
+    DossierAnswers,
+    PresumptionState,
+    TreeJudge,
+    decide,
+    node_refs,
+    presumption_flags,
+    split_node_ref,
+)
 from cybersafe.verdict import Verdict
 
 _P, _F, _I, _N, _E, _J, _W = (
@@ -101,6 +110,7 @@ class RequirementResult:
         *,
         applies: bool = True,
         justified_by: tuple[str, ...] = (),
+        missing: tuple[str, ...] | None = None,
     ) -> None:
         self.requirement = requirement
         self.verdict = verdict
@@ -110,7 +120,7 @@ class RequirementResult:
         self._reason = reason
         self._explain = explain
         self._evaluator = evaluator
-        self._missing: tuple[str, ...] | None = None
+        self._missing = missing if verdict in (_I, _E) else None  # a decision tree's open questions
         self._evidence: tuple[LeafResult, ...] | None = None if evaluator is not None else ()
 
     @property
@@ -252,6 +262,7 @@ class Evaluator:
         self._ics_schemes = frozenset(s.key for s in catalog.schemes.values() if s.ics) if dossier.ics else frozenset()
         self._grants = {g.id: g for g in dossier.grants if as_of is None or g.at <= as_of}
         self._decisions = _risk_decisions(catalog, dossier, as_of)
+        self._judge = TreeJudge(self, _checked_answers(dossier, catalog)) if dossier.decisions else None
 
     # leaves -------------------------------------------------------------------------------------------
     def leaf(self, leaf: Leaf) -> LeafResult:
@@ -297,7 +308,26 @@ class Evaluator:
         verdict = _SCHEME_VERDICT.get(result.status, _I)
         if verdict is _P and any(r.verdict is _J for r in result.requirements if r.applies):
             verdict = _J  # met with a justified risk decision: say so upstream too
-        return LeafResult(leaf, verdict, f"{scheme.short_title} {scheme.version}: {result.status}")
+        detail = f"{scheme.short_title} {scheme.version}: {result.status}"
+        if verdict in (_P, _J) and scheme.presumption is not None:
+            verdict, detail = self._presumption(scheme, result, verdict, detail)
+        return LeafResult(leaf, verdict, detail)
+
+    def _presumption(self, scheme: Scheme, result: SchemeResult, verdict: Verdict, detail: str) -> tuple[Verdict, str]:
+        """A harmonised standard met without its presumption of conformity (a restriction of the act citing it
+        bites, or may) is no route to the law: the law reads inconclusive and says why, never met."""
+        assert scheme.presumption is not None
+        verdicts = {r.requirement.id: r.verdict for r in result.requirements}
+        flags = presumption_flags(scheme, self.facts, lambda rid: verdicts[rid], evaluate_condition)
+        lost = [f for f in flags if f.state is PresumptionState.LOST]
+        undetermined = [f for f in flags if f.state is PresumptionState.UNDETERMINED]
+        if lost:
+            which = ", ".join(f"{f.restriction.id} ({f.restriction.clauses})" for f in lost)
+            return _I, f"{detail}, but gives no presumption of conformity with {scheme.presumption.presumes}: {which}"
+        if undetermined:
+            which = "; ".join(f"{f.restriction.id}: {f.detail}" for f in undetermined)
+            return _I, f"{detail}, but its presumption of conformity is undetermined: {which}"
+        return verdict, detail
 
     def _ics_leaf(self, leaf: Leaf) -> LeafResult:
         """EN 303 645 5.0-1 (formerly 4-1): a recommendation the product does not fulfil is answered "no" with a
@@ -413,7 +443,11 @@ class Evaluator:
 
         explain: Callable[[], str] | None = None
         justified: tuple[RiskDecision, ...] = ()
-        if req.verified_by is None:
+        missing: tuple[str, ...] | None = None
+        if req.decision_tree is not None:
+            decision = decide(req, req.decision_tree, self.judge())
+            verdict, reason, missing = decision.verdict, decision.reason, decision.missing or None
+        elif req.verified_by is None:
             verdict, reason = _I, UNMAPPED_REASON
         else:
             verdict, reason = self.tree_verdict(req.verified_by), None
@@ -439,7 +473,15 @@ class Evaluator:
 
             reason = None
         return RequirementResult(
-            req, verdict, reason, required, explain, self, applies=applies, justified_by=tuple(d.id for d in justified)
+            req,
+            verdict,
+            reason,
+            required,
+            explain,
+            self,
+            applies=applies,
+            justified_by=tuple(d.id for d in justified),
+            missing=missing,
         )
 
     def _justify(
@@ -474,6 +516,21 @@ class Evaluator:
                 yield from self.requirement_key(item.leaf.ref).missing
             else:
                 yield f"{item.leaf}: {item.detail}" if item.detail else str(item.leaf)
+
+    # decision trees (trees.py) --------------------------------------------------------------------------
+    def leaf_detail(self, leaf: Leaf) -> str | None:
+        return self.leaf(leaf).detail
+
+    def requirement_verdict(self, key: str) -> Verdict:
+        return self.requirement_key(key).verdict
+
+    def missing_in(self, node: Node) -> Iterable[str]:
+        return self.missing_for(self.leaf(leaf) for leaf in _leaves(node))
+
+    def judge(self) -> TreeJudge:
+        if self._judge is None:
+            self._judge = TreeJudge(self, DossierAnswers())
+        return self._judge
 
     def requirement_manual(self, req: Requirement) -> ManualResult | None:
         scheme_id = req.scheme_key.split("@", 1)[0]
@@ -633,6 +690,19 @@ def _undeclared_state(declarations: Any, path: str) -> str:
         if value is None:
             return "not declared"
     return "declared empty"
+
+
+def _checked_answers(dossier: Dossier, catalog: Catalog) -> DossierAnswers:
+    """The dossier's decision answers, each naming a node some tree of the catalog has (one line otherwise)."""
+    refs = node_refs(list(catalog.schemes.values()))
+    every = set().union(*refs.values()) if refs else set()
+    for i, given in enumerate(dossier.decisions):
+        scheme_id, node_ref = split_node_ref(given.node)
+        known = refs.get(scheme_id, set()) if scheme_id is not None else every
+        if node_ref not in known:
+            where = f"scheme {scheme_id}" if scheme_id is not None else "any scheme of the catalog"
+            raise DossierError(f"no decision node {node_ref} in {where}", field=f"decisions[{i}].node")
+    return DossierAnswers.of(dossier)
 
 
 def _counts(verdicts: Iterable[Verdict]) -> dict[str, int]:

@@ -20,9 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from cybersafe.checks.interface import Params, attempt_key
+
+if TYPE_CHECKING:
+    from cybersafe.schemes.trees import AssetClass, DecisionTree, Presumption
 
 
 class Obligation(StrEnum):
@@ -159,6 +162,7 @@ class Requirement:
     applies_to: str = "product"  # product / label-data (registry disclosures) / process
     applies_from: str | None = None  # YYYY-MM-DD: the requirement's own date, else the scheme's applies_from
     risk_based: bool = False  # applies on the basis of the risk assessment: a documented decision can justify it
+    decision_tree: DecisionTree | None = None  # walked instead of verified_by (trees.py); verified_by = its leaves
     key: str = field(default="", compare=False)  # "<scheme>@<version>:<id>", filled in on creation
 
     def __post_init__(self) -> None:
@@ -254,6 +258,8 @@ class Scheme:
     product_classes: tuple[ProductClass, ...] = ()  # in rising order of scrutiny
     classification_paths: tuple[str, str | None] | None = None  # dossier paths of the declared class and category
     harmonised_standards: tuple[HarmonisedStandard, ...] = ()
+    assets: tuple[AssetClass, ...] = ()  # the kinds of asset its requirements protect (decision-tree subjects)
+    presumption: Presumption | None = None  # harmonised standard: the restrictions on its presumption of conformity
     levels: tuple[Level, ...] = ()
     conditions: Mapping[str, str] = field(default_factory=dict)
     requirements: tuple[Requirement, ...] = ()

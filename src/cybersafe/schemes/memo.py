@@ -1,8 +1,9 @@
 """An opt-in memo of scheme summaries for batch work; the evaluator itself stays pure.
 
 A scheme set's status, levels and counts are a pure function of the assessment date, the verdicts of every
-leaf it reaches (through requirement references too), the facts its conditions and scopes read, the ICS rows
-and the requirement-level manual results of the requirements it reaches (a dossier with risk decisions is
+leaf it reaches (through requirement references too), the facts its conditions, scopes and decision trees read,
+the ICS rows, the requirement-level manual results of the requirements it reaches and the dossier's answers to
+decision-tree nodes (a dossier with risk decisions is
 evaluated in full: a justified verdict depends on the findings themselves). Assessing many variants of a product repeats those inputs,
 so ``SummaryMemo`` remembers the summaries keyed on exactly them; requirement results (with their
 explanations) are still built from each dossier's own evidence when read. A property test holds memoised
@@ -75,6 +76,8 @@ class SummaryMemo:
             reached[req.key] = req
             if req.condition is not None:
                 facts.update(dict.fromkeys(sorted(req.condition.facts())))
+            if req.decision_tree is not None:
+                facts.update(dict.fromkeys(sorted(req.decision_tree.facts())))
             for leaf in iter_leaves(req.verified_by):
                 if leaf.kind is LeafKind.REQUIREMENT:
                     stack.append(self.catalog.requirement(leaf.ref))
@@ -98,6 +101,8 @@ def _inputs(evaluator: Evaluator, plan: _Plan) -> tuple[object, ...]:
     dossier = evaluator.dossier
     if dossier.ics:
         key += (tuple((e.support, bool(e.justification)) if (e := dossier.ics.get(i)) else None for i in plan.ics_ids),)
+    if dossier.decisions:
+        key += (tuple((d.node, d.subject, d.answer) for d in dossier.decisions),)
     if dossier.manual_results:
         manual = evaluator.requirement_manual
         key += (tuple(m.verdict if (m := manual(r)) else None for r in plan.requirements),)
