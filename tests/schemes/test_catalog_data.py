@@ -329,9 +329,65 @@ def test_cls_has_four_cumulative_levels_and_level_2_is_the_mandatory_en_provisio
     assert level2 == mandatory_en
 
 
-def test_red_families() -> None:
-    assert _ids("eu-red-en-18031@2024") == [
-        "ACM", "AUM", "SUM", "SSM", "SCM", "RLM", "NMM", "TCM", "CCK", "GEC", "CRY", "LGM", "DLM", "UNM"
+def test_en_18031_requirement_ids_per_part() -> None:
+    # The requirement lists of a public technical-documentation template that follows the standards (Zealience
+    # v1.3); families per part agree with Espressif's EN 18031 mapping (RLM, NMM, TCM: -1; LGM: -2, -3; DLM,
+    # UNM: -2). AUM-2 is numbered AUM-2-1 in parts 2 and 3.
+    common_head = [
+        "AUM-3",
+        "AUM-4",
+        "AUM-5-1",
+        "AUM-5-2",
+        "AUM-6",
+        "SUM-1",
+        "SUM-2",
+        "SUM-3",
+        "SSM-1",
+        "SSM-2",
+        "SSM-3",
+        "SCM-1",
+        "SCM-2",
+        "SCM-3",
+        "SCM-4",
+    ]
+    cck_gec = ["CCK-1", "CCK-2", "CCK-3", "GEC-1", "GEC-2", "GEC-3", "GEC-4", "GEC-5", "GEC-6"]
+    lgm = ["LGM-1", "LGM-2", "LGM-3", "LGM-4"]
+    assert _ids("eu-red-en-18031-1@2024") == [
+        "ACM-1",
+        "ACM-2",
+        "AUM-1-1",
+        "AUM-1-2",
+        "AUM-2",
+        *common_head,
+        "RLM-1",
+        "NMM-1",
+        "TCM-1",
+        *cck_gec,
+        "CRY-1",
+    ]
+    assert _ids("eu-red-en-18031-2@2024") == [
+        "ACM-1",
+        "ACM-2",
+        "ACM-3",
+        "ACM-4",
+        "ACM-5",
+        "ACM-6",
+        "AUM-1-1",
+        "AUM-1-2",
+        "AUM-2-1",
+        "AUM-2-2",
+        *common_head,
+        *lgm,
+        "DLM-1",
+        "UNM-1",
+        "UNM-2",
+        *cck_gec,
+        "GEC-7",
+        "CRY-1",
+    ]
+    assert _ids("eu-red-en-18031-3@2024") == [
+        "ACM-1", "ACM-2", "AUM-1-1", "AUM-1-2", "AUM-1-3", "AUM-2-1", "AUM-2-2", *common_head, *lgm, *cck_gec,
+        "GEC-8", "CRY-1"
     ]  # fmt: skip
 
 
@@ -355,7 +411,7 @@ def test_declaration_leaves_name_dossier_declarations() -> None:
     bad = [
         (key, req["id"], leaf)
         for key, req in _all_requirements()
-        for leaf in _leaves(req.get("verified_by", []))
+        for leaf in [*_leaves(req.get("verified_by", [])), *_leaves(req.get("decision_tree", {}))]
         if leaf.startswith("declaration:") and not _declaration_path_exists(leaf.removeprefix("declaration:"))
     ]
     assert bad == []
