@@ -259,3 +259,13 @@ def test_the_red_law_is_met_through_en_18031_only_with_its_presumption(
     if password_optional:
         assert str(harmonised.verdict) == "inconclusive"
         assert any(m.startswith("grant:eu-red-da.notified-body-certificate") for m in art_d.missing)
+
+
+def test_the_red_law_lists_the_open_questions_of_its_harmonised_standard() -> None:
+    # The EU market's law (eu-red-da) is met through EN 18031: what it still misses is what the parts miss
+    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
+    run = assess_dossier(Dossier.model_validate(data), now=NOW, scheme_refs=("eu-red-da",), plans=False)
+    red = next(s for s in to_assessment(run).schemes if s.scheme == "eu-red-da")
+    assert red.status == SchemeStatus.INCOMPLETE
+    assert "scheme:eu-red-en-18031-1: EN 18031-1 2024: incomplete" in red.missing_evidence
+    assert any(m.startswith("DT.GEC-1.DN-1") for m in red.missing_evidence)

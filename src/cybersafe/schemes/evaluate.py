@@ -508,14 +508,17 @@ class Evaluator:
         return _J, f"justified by risk decision {names}", tuple(used.values())
 
     def missing_for(self, evidence: Iterable[LeafResult]) -> Iterable[str]:
-        """What would close an inconclusive verdict; through a referenced requirement, what closes it."""
+        """What would close an inconclusive verdict; through a referenced requirement, what closes it; through a
+        referenced scheme (a law met through its harmonised standard), what that scheme still misses."""
         for item in evidence:
             if item.verdict not in (_I, _E, _W):
                 continue
             if item.leaf.kind is LeafKind.REQUIREMENT:
                 yield from self.requirement_key(item.leaf.ref).missing
-            else:
-                yield f"{item.leaf}: {item.detail}" if item.detail else str(item.leaf)
+                continue
+            yield f"{item.leaf}: {item.detail}" if item.detail else str(item.leaf)
+            if item.leaf.kind is LeafKind.SCHEME:
+                yield from self.scheme(self.catalog.scheme(item.leaf.ref)).missing_evidence
 
     # decision trees (trees.py) --------------------------------------------------------------------------
     def leaf_detail(self, leaf: Leaf) -> str | None:
