@@ -7,26 +7,30 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# Firmware extractors unblob needs (feasibility.md 1), test servers (SSH, telnet, FTP, TLS), QR/PDF tools,
-# the browser for registry page tests, PostgreSQL for the registry tests, wrk for the registry benchmark.
-APT_PACKAGES := \
+# What `make demo` runs: the firmware extractors unblob needs (feasibility.md 1), the tools and binaries the
+# example firmware is built from, poppler and pango for PDF reports and label PNGs.
+DEMO_APT := \
 	squashfs-tools 7zip p7zip-full lz4 lzop zstd e2fsprogs mtd-utils android-sdk-libsparse-utils \
 	lziprecover lzip partclone unar cabextract xz-utils cpio erofs-utils u-boot-tools file libmagic1 \
-	busybox-static dropbear-bin openssh-server openssh-client openssl vsftpd \
-	libzbar0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
-	chromium postgresql wrk gcc libc6-dev procps
+	busybox-static dropbear-bin gcc libc6-dev \
+	poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# What only the tests need: real SSH, FTP and TLS servers, a QR decoder, a browser, PostgreSQL.
+TEST_APT := openssh-server openssh-client openssl vsftpd libzbar0 chromium postgresql procps
+# What only the benchmarks need.
+BENCH_APT := wrk hyperfine
 
-.PHONY: help demo test lint bench install system-deps schemas docs clean
+.PHONY: help demo test lint bench install install-test system-deps system-deps-test system-deps-bench schemas docs clean
 
 help:
-	@echo "make demo   - install everything, assess the bundled example product, write out/demo/"
-	@echo "make test   - install everything and run the whole test suite"
+	@echo "make demo   - install what the demo runs, assess the bundled example product, write out/demo/"
+	@echo "make test   - install the test tools too and run the whole test suite"
 	@echo "make lint   - ruff, ruff format --check, mypy --strict"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 	@echo "make docs   - regenerate JSON Schemas, README blocks and golden files after a catalog change"
 
-system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# $(call apt,PACKAGES): install the Debian packages of the list that are missing (as root).
+define apt
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
@@ -36,35 +40,53 @@ system-deps:
 		apt-get update -qq; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
 
-$(BIN)/.installed: pyproject.toml
+system-deps:
+	$(call apt,$(DEMO_APT))
+
+system-deps-test: system-deps
+	$(call apt,$(TEST_APT))
+
+system-deps-bench: system-deps-test
+	$(call apt,$(BENCH_APT))
+
+# The demo's venv holds cybersafe with every extra; the test venv adds the test and lint tools.
+$(BIN)/.installed-all: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[all]'
+	$(BIN)/pip check
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed-all
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	$(BIN)/pip check
 	touch $@
 
-install: system-deps $(BIN)/.installed
+install: system-deps $(BIN)/.installed-all
+
+install-test: system-deps-test $(BIN)/.installed-dev
 
 demo: install
 	$(BIN)/cybersafe demo --out out/demo
 
-test: install
+test: install-test
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term:skip-covered
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: install
+bench: install-test system-deps-bench
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
-schemas: install
+schemas: install-test
 	$(BIN)/python -m cybersafe.dossier.schema
 
 # After a catalog or output change: the published JSON Schemas, the README's generated blocks and every golden file.
-docs: install schemas
+docs: install-test schemas
 	$(BIN)/python -m cybersafe.docs README.md
 	CYBERSAFE_UPDATE_GOLDEN=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_assess.py tests/render tests/label/test_label_golden.py
 

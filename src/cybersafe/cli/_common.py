@@ -111,7 +111,10 @@ def emit_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # The message is data (file names, SBOM elements, "cybersafe[firmware]"), never markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -126,6 +129,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc))
         except typer.BadParameter as exc:
             fail(exc.format_message())
+        except ImportError as exc:
+            from cybersafe.extras import missing_extra
+
+            hint = missing_extra(exc)
+            if hint is None:
+                raise
+            fail(hint)
         except OSError as exc:
             # The environment said no (a file in the way, no permission, a port in use): the user's to fix.
             where = f"{exc.filename}: " if exc.filename else ""

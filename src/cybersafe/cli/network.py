@@ -95,7 +95,7 @@ def probe_command(
     Exit code 0 when no check fails, 1 when one fails, 2 on bad input or an unreachable device.
     """
     from cybersafe.assess import assess_dossier
-    from cybersafe.evidence.network.collector import NetworkCollector
+    from cybersafe.evidence.collectors import device_collector
     from cybersafe.evidence.network.session import ProbeSettings
 
     settings = ProbeSettings(
@@ -118,7 +118,7 @@ def probe_command(
             product,
             now=parse_now(None),
             base_dir=dossier.parent if dossier is not None else Path.cwd(),
-            collectors=[NetworkCollector(settings, add_declared_ports=not only_ports)],
+            collectors=[device_collector(settings, add_declared_ports=not only_ports)],
             families={"network"},
             progress=progress,
             plans=False,
