@@ -27,14 +27,14 @@ class Package:
 
 
 def licence_of(dist: metadata.Distribution) -> str:
-    meta = dist.metadata
-    expression = meta["License-Expression"] if "License-Expression" in meta else None
+    meta = dist.metadata.json  # lower-case keys, lists for repeated fields
+    expression = meta.get("license_expression")
     if expression:
         return str(expression)
-    text = (meta["License"] if "License" in meta else "").strip()
+    text = str(meta.get("license") or "").strip()
     if text and "\n" not in text and len(text) <= 60:
         return text
-    classifiers = [c.split(" :: ")[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    classifiers = [c.split(" :: ")[-1] for c in meta.get("classifier", []) if c.startswith("License ::")]
     return "; ".join(classifiers) or "unknown (see the package)"
 
 
