@@ -1,4 +1,4 @@
-"""SBOM in: CycloneDX 1.4-1.6 (JSON, XML) and SPDX 2.3 (JSON, tag-value), minimum elements, declared vs observed."""
+"""SBOM in: CycloneDX 1.0-1.7 (JSON, XML) and SPDX 2.1-2.3 (JSON, tag-value), minimum elements, declared vs observed."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ class SbomCollector:
             doc = load_sbom(path)  # SbomError (an EvidenceError, reason bad_input) when unreadable
         finally:
             progress.finish("sbom")
-        problems = []
+        problems = [Problem("sbom", ProblemSeverity.WARNING, f"left out: {text}", str(path)) for text in doc.problems]
         if not doc.components:
             problems.append(Problem("sbom", ProblemSeverity.WARNING, "the SBOM lists no component", str(path)))
         artefact = Artefact("sbom", path.name, sha256=doc.sha256, size=path.stat().st_size)

@@ -76,6 +76,7 @@ class SbomDocument:
     author_contacts: tuple[str, ...] = ()  # e-mail addresses or URLs of the SBOM's creator
     tools: tuple[str, ...] = ()
     serial: str | None = None  # serialNumber / documentNamespace
+    problems: tuple[str, ...] = ()  # fields that could not be used and were left out ("components[3].purl: ...")
 
     @property
     def label(self) -> str:
@@ -110,4 +111,6 @@ class SbomDocument:
             out["tools"] = list(self.tools)
         if self.serial:
             out["serial"] = self.serial
+        if self.problems:
+            out["problems"] = list(self.problems)
         return out
