@@ -9,10 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packageurl import PackageURL
 
 from cybersafe.errors import SbomError
 from cybersafe.evidence.sbom import load_sbom, parse
-from cybersafe.evidence.sbom._fields import parse_timestamp
+from cybersafe.evidence.sbom._fields import _PLAIN_PURL, parse_timestamp, valid_purl
 
 
 def _cdx(version: str, **extra: object) -> dict[str, object]:
@@ -188,3 +191,14 @@ def test_broken_json_in_a_stream_is_one_line(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(SbomError, match="not valid JSON") as err:
         load_sbom(path)
     assert "\n" not in str(err.value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.from_regex(_PLAIN_PURL, fullmatch=True))
+def test_the_purl_fast_path_accepts_only_what_packageurl_accepts(purl: str) -> None:
+    PackageURL.from_string(purl)  # raises if the shortcut ever let an invalid purl through
+
+
+@pytest.mark.parametrize("purl", ["pkg:bad", "pkg:npm/", "npm/x@1", "pkg:c2+x/a", "pkg:npm/a?9k=v"])
+def test_invalid_purls_are_still_refused(purl: str) -> None:
+    assert not valid_purl(purl)
