@@ -100,9 +100,7 @@ def main() -> None:
             for label, src in runs:
                 started = time.perf_counter()
                 seconds, rss, outcome = measure(src, path)
-                line = (
-                    f"| {n:,} | {size / 1e6:.0f} MB | {label} | {seconds:.1f} s | {rss:,.0f} MiB | {outcome[:90]} |"
-                )
+                line = f"| {n:,} | {size / 1e6:.0f} MB | {label} | {seconds:.1f} s | {rss:,.0f} MiB | {outcome[:90]} |"
                 print(line, f"(wall incl. start-up {time.perf_counter() - started:.1f} s)", flush=True)
                 lines.append(line)
     load = os.getloadavg()
