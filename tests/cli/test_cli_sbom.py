@@ -80,9 +80,11 @@ def test_sbom_vulns_json_and_exit_code(files):
     assert result.exit_code == 1  # findings
     report = json.loads(result.stdout)
     first = report["matches"][0]
-    assert first["vulnerability"] == "OSV-2026-1" and first["known_exploited"]
+    assert (
+        first["sources"] == ["OSV-2026-1"] and first["vulnerability"] == "CVE-2022-48174" and first["known_exploited"]
+    )
     assert {"component", "aliases", "severity", "fixed_versions", "basis", "confidence"} <= set(first)
-    jinja = next(m for m in report["matches"] if m["vulnerability"] == "GHSA-h5c8-rqwp-cp95")
+    jinja = next(m for m in report["matches"] if m["sources"] == ["GHSA-h5c8-rqwp-cp95"])
     assert jinja["vex"]["status"] == "not_affected"
 
 

@@ -40,7 +40,7 @@ from tests._sbom_builders import csaf_vex, kev_catalog, openvex_doc, osv_corpus,
 from cybersafe.errors import SbomError, VulnDbError
 from cybersafe.evidence.sbom.parse import load_sbom
 from cybersafe.evidence.vulndb.match import match_components
-from cybersafe.evidence.vulndb.osv import OsvRecordError, cvss3_base_score, parse_osv
+from cybersafe.evidence.vulndb.osv import OsvRecordError, cvss_base_score, parse_osv
 from cybersafe.evidence.vulndb.store import ImportReport, VulnDb
 from cybersafe.evidence.vulndb.vex import load_vex
 
@@ -129,8 +129,9 @@ def test_parse_osv_any_json(value: Any) -> None:
 @fuzz(200)
 @given(st.text(max_size=60))
 def test_cvss_vector_text(vector: str) -> None:
-    score = cvss3_base_score(vector)
-    assert score is None or 0.0 <= score <= 10.0
+    for version in ("2", "3", "4"):
+        scored = cvss_base_score(version, vector)
+        assert scored is None or 0.0 <= scored[0] <= 10.0
 
 
 @fuzz(120)

@@ -9,7 +9,7 @@ from cybersafe.evidence.vulndb import Confidence, VulnDb, match_components
 
 
 def by_vuln(report):
-    return {m.vulnerability: m for m in report.matches}
+    return {source: m for m in report.matches for source in m.sources}
 
 
 def test_matches_carry_basis_confidence_fix_and_kev(db, sbom):

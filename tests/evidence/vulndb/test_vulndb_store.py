@@ -10,7 +10,7 @@ from tests._sbom_builders import kev_catalog, osv, osv_corpus, pkg, rng, validat
 
 from cybersafe.errors import VulnDbError
 from cybersafe.evidence.vulndb import VulnDb
-from cybersafe.evidence.vulndb.osv import cvss3_base_score, parse_osv
+from cybersafe.evidence.vulndb.osv import cvss_base_score, parse_osv
 
 
 def test_fixtures_are_valid_osv():
@@ -158,9 +158,9 @@ def test_default_path_from_environment(tmp_path, monkeypatch):
 
 
 def test_severity_from_cvss_and_database_specific():
-    assert cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") == 9.8
-    assert cvss3_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N") == 6.1
-    assert cvss3_base_score("garbage") is None
+    assert cvss_base_score("3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") == (9.8, "critical")
+    assert cvss_base_score("3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N") == (6.1, "medium")
+    assert cvss_base_score("3", "garbage") is None
     record = parse_osv(osv("GHSA-aaaa-bbbb-cccc", [], severity="MODERATE"))
     assert record.severity == "medium"
     assert parse_osv(osv("GHSA-aaaa-bbbb-cccd", [])).severity == "unknown"

@@ -70,7 +70,7 @@ def test_vex_marks_not_affected_with_justification(tmp_path, db, sbom, name, doc
     statements = load_vex(_write(tmp_path, name, doc))
     # When matching with it
     report = match_components(db, sbom.components, source="bom.json", vex=statements)
-    match = next(m for m in report.matches if m.vulnerability == vuln)
+    match = next(m for m in report.matches if vuln in m.sources)
     # Then that match is suppressed with the justification, and the others are untouched
     assert match.vex_status is VexStatus.NOT_AFFECTED and match.suppressed
     assert match.vex_justification == justification
@@ -157,8 +157,12 @@ def test_our_openvex_validates_and_round_trips(tmp_path, db, sbom):
     assert doc == export_openvex(report, author="ACME PSIRT", timestamp=when, product="pkg:generic/acme-cam-fw@1.4.0")
     assert doc["timestamp"] == "2026-03-01T12:00:00Z"
     back = load_vex(_write(tmp_path, "out.json", doc))
-    statuses = {st.vulnerability: st.status for st in back}
+    statuses = {ident: st.status for st in back for ident in st.ids()}
     assert statuses["GHSA-h5c8-rqwp-cp95"] is VexStatus.NOT_AFFECTED
     assert statuses["OSV-2026-1"] is VexStatus.AFFECTED
-    affected = next(s for s in doc["statements"] if s["vulnerability"]["name"] == "ALPINE-CVE-2023-45853")
+    affected = next(
+        s
+        for s in doc["statements"]
+        if "ALPINE-CVE-2023-45853" in s["vulnerability"].get("aliases", [s["vulnerability"]["name"]])
+    )
     assert affected["action_statement"] == "Update zlib@1.2.13-r0 to 1.2.13-r1 or later"

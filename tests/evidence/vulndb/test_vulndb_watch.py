@@ -43,7 +43,7 @@ def test_watch_reports_new_and_newly_exploited(tmp_path, fixture_dir):
         listed = store.list()
     # Then the first run reports everything as new, the second only what changed
     assert {c.kind for c in first.changes} == {"new"}
-    kinds = {(c.kind, c.match["vulnerability"]) for c in second.changes}
+    kinds = {(c.kind, c.match["sources"][0]) for c in second.changes}
     assert kinds == {("new", "GHSA-h5c8-rqwp-cp95"), ("newly-known-exploited", "OSV-2026-1")}
     exploited = next(c for c in second.changes if c.kind == "newly-known-exploited")
     assert exploited.deadlines is not None
@@ -73,4 +73,4 @@ def test_watch_reports_resolved(tmp_path, fixture_dir):
         ]
         db.import_path(write_osv_zip(tmp_path / "b.zip", [newer]))
         result = store.run(db, AWARE)
-    assert [(c.kind, c.match["vulnerability"]) for c in result.changes] == [("resolved", "GHSA-h5c8-rqwp-cp95")]
+    assert [(c.kind, c.match["sources"][0]) for c in result.changes] == [("resolved", "GHSA-h5c8-rqwp-cp95")]

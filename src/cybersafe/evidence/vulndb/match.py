@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packageurl import PackageURL
@@ -23,7 +23,7 @@ from cybersafe.evidence.vulndb.model import (
     VulnerabilityMatch,
     VulnerabilityReport,
 )
-from cybersafe.evidence.vulndb.osv import US, cpe_key, decode_ranges, purl_key
+from cybersafe.evidence.vulndb.osv import SEVERITY_ORDER, US, cpe_key, decode_ranges, purl_key
 from cybersafe.evidence.vulndb.store import VulnDb
 from cybersafe.evidence.vulndb.versions import (
     CompiledRange,
@@ -192,6 +192,9 @@ def _evaluate(
     return False, exact, [], "", problem
 
 
+_Hit = tuple[_Target, int, list[str], str, Confidence]  # target, advisory rid, fixed versions, basis, confidence
+
+
 def match_components(
     db: VulnDb,
     components: Sequence[SbomComponent],
@@ -200,8 +203,40 @@ def match_components(
     vex: Sequence[VexStatement] = (),
     vex_sources: Sequence[str] = (),
 ) -> VulnerabilityReport:
+    """Every known vulnerability of the components: one per alias group and component, with its basis."""
     unmatched: list[Unmatched] = []
     targets = _targets(components, unmatched)
+    unevaluable: dict[int, tuple[str, str]] = {}  # rid -> (component, why): the first range skipped per record
+    hits = _find_hits(db, targets, unmatched, unevaluable)
+    advisories = db.advisories([*(h[1] for h in hits), *unevaluable])
+    matches = group_aliases(_matches(db, hits, advisories))
+    notes = []
+    kev_entries = db.kev_count()
+    kev_imported = db.last_import("kev")
+    if kev_imported is None:
+        notes.append("the database holds no CISA KEV catalog: known-exploited status is unknown")
+    elif kev_entries == 0:
+        notes.append("the CISA KEV catalog in the database has no entry: known-exploited status is unknown")
+    notes.extend(_range_notes(unevaluable, advisories))
+    report = VulnerabilityReport(
+        source=source,
+        database=str(db.path),
+        osv_imported_at=db.last_import("osv"),
+        kev_imported_at=kev_imported,
+        components_examined=len(components),
+        matches=tuple(sorted(matches, key=_order)),
+        unmatched=tuple(unmatched),
+        vex_sources=tuple(vex_sources),
+        notes=tuple(notes),
+        kev_entries=kev_entries,
+        kev_released=db.kev_catalog()[1],
+    )
+    return apply_vex(report, vex, list(components))
+
+
+def _find_hits(
+    db: VulnDb, targets: list[_Target], unmatched: list[Unmatched], unevaluable: dict[int, tuple[str, str]]
+) -> list[_Hit]:
     rows_by_key = db.affected_for(t.key for t in targets if t.key)
     # CPE fallback only where the purl found nothing in the database.
     cpe_keys: dict[int, str] = {}
@@ -211,40 +246,58 @@ def match_components(
             if parsed is not None:
                 cpe_keys[i] = parsed[0]
     rows_by_cpe = db.affected_for(cpe_keys.values()) if cpe_keys else {}
-    hits: list[tuple[_Target, int, list[str], str, Confidence]] = []
-    unevaluable: dict[int, tuple[str, str]] = {}  # rid -> (component, why): the first range skipped per record
+    hits: list[_Hit] = []
     for i, t in enumerate(targets):
         if t.key and t.key in rows_by_key:
-            for rid, eco, scheme, ranges, versions in rows_by_key[t.key]:
-                release = _release_matches(eco, t.distro)
-                if release is False:
-                    continue
-                use = scheme if scheme not in ("", "generic") else t.scheme
-                affected, exact, fixed, how, problem = _evaluate(t.version, use, ranges, versions)
-                if problem and rid not in unevaluable:
-                    unevaluable[rid] = (f"{t.comp.name}@{t.version}", problem)
-                if not affected:
-                    continue
-                confidence = Confidence.HIGH if exact else Confidence.MEDIUM
-                note = ""
-                if ":" in eco and release is None:
-                    confidence = Confidence.MEDIUM
-                    note = f"; record is for {eco}, the purl names no distro release"
-                if not exact:
-                    note += "; version compared with generic ordering"
-                basis = f"purl {t.key} + {how}{f' ({eco})' if eco else ''}{note}"
-                hits.append((t, rid, fixed, basis, confidence))
+            hits.extend(_purl_hits(t, rows_by_key[t.key], unevaluable))
         elif i in cpe_keys and cpe_keys[i] in rows_by_cpe:
-            for rid, _eco, _scheme, ranges, versions in rows_by_cpe[cpe_keys[i]]:
-                affected, _exact, fixed, how, problem = _evaluate(t.version, "generic", ranges, versions)
-                if problem and rid not in unevaluable:
-                    unevaluable[rid] = (f"{t.comp.name}@{t.version}", problem)
-                if affected:
-                    basis = f"CPE fallback {cpe_keys[i]} + {how}; vendor/product match only, verify by hand"
-                    hits.append((t, rid, fixed, basis, Confidence.LOW))
+            hits.extend(_cpe_hits(t, cpe_keys[i], rows_by_cpe[cpe_keys[i]], unevaluable))
         elif t.key is None and t.cpe and cpe_key(t.cpe) is None:
             unmatched.append(Unmatched(t.comp.ref, t.comp.display, "CPE with a wildcard vendor or product: not used"))
-    advisories = db.advisories([*(rid for _, rid, _, _, _ in hits), *unevaluable])
+    return hits
+
+
+def _purl_hits(
+    t: _Target, rows: list[tuple[int, str, str, str, str]], unevaluable: dict[int, tuple[str, str]]
+) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for rid, eco, scheme, ranges, versions in rows:
+        release = _release_matches(eco, t.distro)
+        if release is False:
+            continue
+        use = scheme if scheme not in ("", "generic") else t.scheme
+        affected, exact, fixed, how, problem = _evaluate(t.version, use, ranges, versions)
+        if problem and rid not in unevaluable:
+            unevaluable[rid] = (f"{t.comp.name}@{t.version}", problem)
+        if not affected:
+            continue
+        confidence = Confidence.HIGH if exact else Confidence.MEDIUM
+        note = ""
+        if ":" in eco and release is None:
+            confidence = Confidence.MEDIUM
+            note = f"; record is for {eco}, the purl names no distro release"
+        if not exact:
+            note += "; version compared with generic ordering"
+        hits.append((t, rid, fixed, f"purl {t.key} + {how}{f' ({eco})' if eco else ''}{note}", confidence))
+    return hits
+
+
+def _cpe_hits(
+    t: _Target, key: str, rows: list[tuple[int, str, str, str, str]], unevaluable: dict[int, tuple[str, str]]
+) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for rid, _eco, _scheme, ranges, versions in rows:
+        affected, _exact, fixed, how, problem = _evaluate(t.version, "generic", ranges, versions)
+        if problem and rid not in unevaluable:
+            unevaluable[rid] = (f"{t.comp.name}@{t.version}", problem)
+        if affected:
+            basis = f"CPE fallback {key} + {how}; vendor/product match only, verify by hand"
+            hits.append((t, rid, fixed, basis, Confidence.LOW))
+    return hits
+
+
+def _matches(db: VulnDb, hits: list[_Hit], advisories: dict[int, dict[str, Any]]) -> list[VulnerabilityMatch]:
+    """One match per component and advisory record, with its KEV and EPSS facts."""
     kev = db.kev()
     cves = {a for adv in advisories.values() for a in (adv["id"], *adv["aliases"]) if a.startswith("CVE-")}
     epss = db.epss(cves) if cves else {}
@@ -263,6 +316,7 @@ def match_components(
                 component_ref=t.comp.ref,
                 component=f"{t.comp.name}@{t.version}",
                 purl=t.comp.purl,
+                cpe=t.comp.cpe,
                 version=t.version,
                 vulnerability=adv["id"],
                 aliases=tuple(adv["aliases"]),
@@ -276,25 +330,73 @@ def match_components(
                 basis=basis,
                 confidence=confidence,
                 first_seen=adv["first_seen"],
+                sources=(adv["id"],),
+                severity_basis=f"{adv['id']}: {adv['severity_basis']}" if adv.get("severity_basis") else "",
             )
         )
-    matches.sort(key=_order)
-    notes = []
-    if db.kev_count() == 0:
-        notes.append("the database holds no CISA KEV catalog: known-exploited status is unknown")
-    notes.extend(_range_notes(unevaluable, advisories))
-    report = VulnerabilityReport(
-        source=source,
-        database=str(db.path),
-        osv_imported_at=db.last_import("osv"),
-        kev_imported_at=db.last_import("kev"),
-        components_examined=len(components),
-        matches=tuple(matches),
-        unmatched=tuple(unmatched),
-        vex_sources=tuple(vex_sources),
-        notes=tuple(notes),
+    return matches
+
+
+# --- alias groups --------------------------------------------------------------------------------------
+
+_ID_PREFERENCE = ("CVE-", "GHSA-")
+_CONFIDENCE_ORDER = (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)
+
+
+def group_aliases(matches: Sequence[VulnerabilityMatch]) -> list[VulnerabilityMatch]:
+    """One vulnerability per alias group and component.
+
+    Databases publish one vulnerability under several ids (GitHub's GHSA, PyPA's PYSEC, Go's GO-, the
+    CVE), each record naming some of the others as aliases. Records of one component that share any id,
+    directly or through another record, are one vulnerability: its id is the CVE when there is one, its
+    aliases every other id, its sources the records merged, its severity the highest any of them states.
+    """
+    groups: dict[str, list[list[VulnerabilityMatch]]] = {}
+    for m in matches:
+        groups.setdefault(m.component_ref, [])
+        bucket = groups[m.component_ref]
+        joined = [g for g in bucket if any(m.ids & other.ids for other in g)]
+        merged = [m, *(x for g in joined for x in g)]
+        bucket[:] = [g for g in bucket if g not in joined] + [merged]
+    return [_merge(g) for bucket in groups.values() for g in bucket]
+
+
+def _preferred_id(ids: set[str]) -> str:
+    for prefix in _ID_PREFERENCE:
+        chosen = sorted(i for i in ids if i.startswith(prefix))
+        if chosen:
+            return chosen[0]
+    return sorted(ids)[0]
+
+
+def _merge(group: list[VulnerabilityMatch]) -> VulnerabilityMatch:
+    ids = set().union(*(m.ids for m in group))
+    primary = _preferred_id(ids)
+    if len(group) == 1:
+        return replace(group[0], vulnerability=primary, aliases=tuple(sorted(ids - {primary})))
+    top = max(
+        group, key=lambda m: (SEVERITY_ORDER.index(m.severity) if m.severity in SEVERITY_ORDER else 0, m.score or 0)
     )
-    return apply_vex(report, vex, list(components))
+    best = max(group, key=lambda m: _CONFIDENCE_ORDER.index(m.confidence))
+    scores = [m.score for m in group if m.score is not None]
+    epss = [m.epss for m in group if m.epss is not None]
+    kev_dates = sorted(m.kev_date_added for m in group if m.kev_date_added)
+    seen = sorted(m.first_seen for m in group if m.first_seen)
+    return replace(
+        best,
+        vulnerability=primary,
+        aliases=tuple(sorted(ids - {primary})),
+        summary=next((m.summary for m in (top, *group) if m.summary), ""),
+        severity=top.severity,
+        score=max(scores) if scores else None,
+        known_exploited=any(m.known_exploited for m in group),
+        kev_date_added=kev_dates[0] if kev_dates else None,
+        epss=max(epss) if epss else None,
+        fixed_versions=tuple(sorted({v for m in group for v in m.fixed_versions})),
+        first_seen=seen[0] if seen else None,
+        sources=tuple(sorted({s for m in group for s in m.sources})),
+        severity_basis="; ".join(m.severity_basis for m in sorted(group, key=lambda m: m.sources) if m.severity_basis),
+    )
 
 
 def _range_notes(unevaluable: dict[int, tuple[str, str]], advisories: dict[int, dict[str, Any]]) -> list[str]:

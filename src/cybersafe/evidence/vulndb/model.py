@@ -40,11 +40,11 @@ class VulnerabilityMatch:
     component: str  # name@version
     purl: str | None
     version: str
-    vulnerability: str  # OSV id
-    aliases: tuple[str, ...]
+    vulnerability: str  # the group's id: a CVE when one is known, else the advisory's own id
+    aliases: tuple[str, ...]  # every other id of the alias group (GHSA, PYSEC, GO, OSV ...)
     summary: str
-    severity: str  # critical / high / medium / low / unknown
-    score: float | None
+    severity: str  # the highest any source states: critical / high / medium / low / none / unknown
+    score: float | None  # the highest CVSS base score any source states
     known_exploited: bool
     kev_date_added: str | None
     epss: float | None
@@ -52,9 +52,16 @@ class VulnerabilityMatch:
     basis: str  # e.g. "purl pkg:pypi/jinja2 + ECOSYSTEM range (PyPI)"
     confidence: Confidence
     first_seen: str | None = None  # when the advisory entered the local database
+    sources: tuple[str, ...] = ()  # the advisory records merged into this one vulnerability
+    cpe: str | None = None  # the component's CPE, when it has one
+    severity_basis: str = ""  # what the severity was read from, per source
     vex_status: VexStatus | None = None
     vex_justification: str | None = None
     vex_source: str | None = None
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset((self.vulnerability, *self.aliases))
 
     @property
     def cve_ids(self) -> tuple[str, ...]:
@@ -87,6 +94,8 @@ class VulnerabilityMatch:
             "summary": self.summary,
             "severity": self.severity,
             "score": self.score,
+            "severity_basis": self.severity_basis,
+            "sources": list(self.sources),
             "known_exploited": self.known_exploited,
             "kev_date_added": self.kev_date_added,
             "epss": self.epss,
@@ -128,6 +137,8 @@ class VulnerabilityReport:
     unmatched: tuple[Unmatched, ...] = ()
     vex_sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    kev_entries: int = 0  # entries of the CISA KEV catalog in the database
+    kev_released: str | None = None  # the catalog's dateReleased (JSON imports; unknown for CSV)
 
     @property
     def active(self) -> tuple[VulnerabilityMatch, ...]:
@@ -144,4 +155,6 @@ class VulnerabilityReport:
             "unmatched": [u.as_dict() for u in self.unmatched],
             "vex_sources": list(self.vex_sources),
             "notes": list(self.notes),
+            "kev_entries": self.kev_entries,
+            "kev_released": self.kev_released,
         }

@@ -9,7 +9,6 @@ element; the importer records it as a problem and goes on.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +56,6 @@ def decode_ranges(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 _EVENT_KINDS = frozenset({"introduced", "fixed", "last_affected", "limit"})
-_GHSA_SEVERITY = {"LOW": "low", "MODERATE": "medium", "MEDIUM": "medium", "HIGH": "high", "CRITICAL": "critical"}
 
 
 class OsvRecordError(ValueError):
@@ -140,83 +138,21 @@ class OsvRecord:
     withdrawn: str | None
     summary: str
     aliases: tuple[str, ...]
-    severity: str  # critical / high / medium / low / unknown
-    score: float | None
+    severity: str  # the highest stated: critical / high / medium / low / none / unknown
+    score: float | None  # the highest CVSS base score (any version)
     affected: tuple[AffectedRow, ...]
+    severity_basis: str = ""  # what the severity was read from: "CVSS:3.1 9.8; database rating HIGH"
 
 
 def parse_osv(data: Any) -> OsvRecord:
-    if not isinstance(data, dict):
-        raise OsvRecordError("record", "not a JSON object")
-    ident, modified = data.get("id"), data.get("modified")
-    if not isinstance(ident, str) or not ident:
-        raise OsvRecordError("id", "missing or not a string")
-    ident = _label(ident)  # for the element names of the messages; the record keeps data["id"]
-    if not isinstance(modified, str) or not modified:
-        raise OsvRecordError(f"{ident}.modified", "missing or not a string")
-    aliases = data.get("aliases") or []
-    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-        raise OsvRecordError(f"{ident}.aliases", "must be a list of strings")
+    ident, modified, aliases = _head(data)
+    severity, score, basis = _severity(data, ident)
     affected = data.get("affected") or []
     if not isinstance(affected, list):
         raise OsvRecordError(f"{ident}.affected", "must be a list")
     rows: list[AffectedRow] = []
-    severity, score = _severity(data, ident)
     for i, entry in enumerate(affected):
-        where = f"{ident}.affected[{i}]"
-        if not isinstance(entry, dict):
-            raise OsvRecordError(where, "must be an object")
-        ranges = entry.get("ranges") or []
-        versions = entry.get("versions") or []
-        if not isinstance(versions, list) or not all(isinstance(v, str) and not _SEPARATORS & set(v) for v in versions):
-            raise OsvRecordError(f"{where}.versions", "must be a list of strings")
-        if not isinstance(ranges, list):
-            raise OsvRecordError(f"{where}.ranges", "must be a list")
-        kept: list[tuple[str, list[tuple[str, str]]]] = []
-        for j, rng in enumerate(ranges):
-            here = f"{where}.ranges[{j}]"
-            if not isinstance(rng, dict) or rng.get("type") not in ("SEMVER", "ECOSYSTEM", "GIT"):
-                raise OsvRecordError(f"{here}.type", "must be SEMVER, ECOSYSTEM or GIT")
-            events = rng.get("events")
-            if not isinstance(events, list) or not events:
-                raise OsvRecordError(f"{here}.events", "must be a non-empty list")
-            pairs: list[tuple[str, str]] = []
-            for k, event in enumerate(events):
-                if not isinstance(event, dict) or len(event) != 1:
-                    raise OsvRecordError(f"{here}.events[{k}]", "must be one of introduced/fixed/last_affected/limit")
-                for name, value in event.items():
-                    if name not in _EVENT_KINDS or not isinstance(value, str) or _SEPARATORS & set(value):
-                        raise OsvRecordError(
-                            f"{here}.events[{k}]", "must be one of introduced/fixed/last_affected/limit"
-                        )
-                    pairs.append((name, value))
-            if rng["type"] != "GIT":  # commit ranges need the API's commit index; not evaluable offline
-                kept.append((rng["type"], pairs))
-        ranges_json = encode_ranges(kept)
-        versions_json = US.join(versions)
-        package = entry.get("package")
-        if package is not None:
-            if not isinstance(package, dict):
-                raise OsvRecordError(f"{where}.package", "must be an object")
-            eco, name, purl = package.get("ecosystem"), package.get("name"), package.get("purl")
-            if purl is not None:
-                parsed_key = _purl_key_text(str(purl))
-                if parsed_key is None:
-                    raise OsvRecordError(f"{where}.package.purl", f"not a valid purl: {purl!r}")
-                key, scheme = parsed_key
-            elif isinstance(eco, str) and isinstance(name, str) and eco and name:
-                key = ecosystem_key(eco, name)
-                scheme = key.split("/", 1)[0]
-            else:
-                raise OsvRecordError(f"{where}.package", "needs ecosystem and name, or purl")
-            rows.append(AffectedRow(key, str(eco or ""), scheme, ranges_json, versions_json))
-        for cpe in _cpes(entry):
-            parsed_cpe = cpe_key(cpe)
-            if parsed_cpe is not None:
-                cpe_versions = versions_json
-                if parsed_cpe[1] is not None and not kept:
-                    cpe_versions = US.join(sorted({*versions, parsed_cpe[1]}))
-                rows.append(AffectedRow(parsed_cpe[0], "", "generic", ranges_json, cpe_versions))
+        rows.extend(_affected_rows(entry, f"{ident}.affected[{i}]"))
     summary = data.get("summary") or data.get("details") or ""
     record = OsvRecord(
         id=data["id"],
@@ -228,9 +164,94 @@ def parse_osv(data: Any) -> OsvRecord:
         severity=severity,
         score=score,
         affected=tuple(rows),
+        severity_basis=basis,
     )
     _check_encodable(record, ident)
     return record
+
+
+def _head(data: Any) -> tuple[str, str, list[str]]:
+    """(id for messages, modified, aliases) after checking the record's top-level shape."""
+    if not isinstance(data, dict):
+        raise OsvRecordError("record", "not a JSON object")
+    ident, modified = data.get("id"), data.get("modified")
+    if not isinstance(ident, str) or not ident:
+        raise OsvRecordError("id", "missing or not a string")
+    ident = _label(ident)  # for the element names of the messages; the record keeps data["id"]
+    if not isinstance(modified, str) or not modified:
+        raise OsvRecordError(f"{ident}.modified", "missing or not a string")
+    aliases = data.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise OsvRecordError(f"{ident}.aliases", "must be a list of strings")
+    return ident, modified, aliases
+
+
+def _events(rng: Any, here: str) -> list[tuple[str, str]]:
+    if not isinstance(rng, dict) or rng.get("type") not in ("SEMVER", "ECOSYSTEM", "GIT"):
+        raise OsvRecordError(f"{here}.type", "must be SEMVER, ECOSYSTEM or GIT")
+    events = rng.get("events")
+    if not isinstance(events, list) or not events:
+        raise OsvRecordError(f"{here}.events", "must be a non-empty list")
+    pairs: list[tuple[str, str]] = []
+    for k, event in enumerate(events):
+        if not isinstance(event, dict) or len(event) != 1:
+            raise OsvRecordError(f"{here}.events[{k}]", "must be one of introduced/fixed/last_affected/limit")
+        for name, value in event.items():
+            if name not in _EVENT_KINDS or not isinstance(value, str) or _SEPARATORS & set(value):
+                raise OsvRecordError(f"{here}.events[{k}]", "must be one of introduced/fixed/last_affected/limit")
+            pairs.append((name, value))
+    return pairs
+
+
+def _ranges(entry: dict[str, Any], where: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    ranges = entry.get("ranges") or []
+    if not isinstance(ranges, list):
+        raise OsvRecordError(f"{where}.ranges", "must be a list")
+    kept: list[tuple[str, list[tuple[str, str]]]] = []
+    for j, rng in enumerate(ranges):
+        pairs = _events(rng, f"{where}.ranges[{j}]")
+        if rng["type"] != "GIT":  # commit ranges need the API's commit index; not evaluable offline
+            kept.append((rng["type"], pairs))
+    return kept
+
+
+def _package_key(package: Any, where: str) -> tuple[str, str, str]:
+    """(package key, version scheme, ecosystem) of an ``affected[].package``."""
+    if not isinstance(package, dict):
+        raise OsvRecordError(f"{where}.package", "must be an object")
+    eco, name, purl = package.get("ecosystem"), package.get("name"), package.get("purl")
+    if purl is not None:
+        parsed_key = _purl_key_text(str(purl))
+        if parsed_key is None:
+            raise OsvRecordError(f"{where}.package.purl", f"not a valid purl: {purl!r}")
+        return parsed_key[0], parsed_key[1], str(eco or "")
+    if isinstance(eco, str) and isinstance(name, str) and eco and name:
+        key = ecosystem_key(eco, name)
+        return key, key.split("/", 1)[0], eco
+    raise OsvRecordError(f"{where}.package", "needs ecosystem and name, or purl")
+
+
+def _affected_rows(entry: Any, where: str) -> list[AffectedRow]:
+    if not isinstance(entry, dict):
+        raise OsvRecordError(where, "must be an object")
+    versions = entry.get("versions") or []
+    if not isinstance(versions, list) or not all(isinstance(v, str) and not _SEPARATORS & set(v) for v in versions):
+        raise OsvRecordError(f"{where}.versions", "must be a list of strings")
+    kept = _ranges(entry, where)
+    ranges_text = encode_ranges(kept)
+    versions_text = US.join(versions)
+    rows: list[AffectedRow] = []
+    if entry.get("package") is not None:
+        key, scheme, eco = _package_key(entry["package"], where)
+        rows.append(AffectedRow(key, eco, scheme, ranges_text, versions_text))
+    for cpe in _cpes(entry):
+        parsed_cpe = cpe_key(cpe)
+        if parsed_cpe is not None:
+            cpe_versions = versions_text
+            if parsed_cpe[1] is not None and not kept:
+                cpe_versions = US.join(sorted({*versions, parsed_cpe[1]}))
+            rows.append(AffectedRow(parsed_cpe[0], "", "generic", ranges_text, cpe_versions))
+    return rows
 
 
 def _label(ident: str) -> str:
@@ -287,27 +308,57 @@ def _cpes(entry: dict[str, Any]) -> list[str]:
     return out
 
 
-def _severity(data: dict[str, Any], ident: str) -> tuple[str, float | None]:
-    score: float | None = None
+SEVERITY_ORDER = ("unknown", "none", "low", "medium", "high", "critical")
+_CVSS_KINDS = {"CVSS_V2": "2", "CVSS_V3": "3", "CVSS_V4": "4"}
+
+
+def _severity(data: dict[str, Any], ident: str) -> tuple[str, float | None, str]:
+    """(the highest severity the record states, the highest CVSS base score, what they were read from).
+
+    Every statement counts: each CVSS v2, v3 or v4 vector (scored with the ``cvss`` library), a textual
+    rating (OSV ``Ubuntu`` entries) and the database's own label (GitHub's ``database_specific.severity``).
+    A record that states none is ``unknown``; the caller decides what unknown weighs.
+    """
     items = data.get("severity")
     if items is not None and not isinstance(items, list):
         raise OsvRecordError(f"{ident}.severity", "must be a list")
+    stated: list[tuple[str, float | None, str]] = []
     for item in items or []:
-        if isinstance(item, dict) and str(item.get("type", "")).startswith("CVSS_V3"):
-            score = cvss3_base_score(str(item.get("score", "")))
-            if score is not None:
-                break
+        if not isinstance(item, dict) or not isinstance(item.get("score"), str):
+            continue
+        kind, text = str(item.get("type", "")), item["score"]
+        if kind in _CVSS_KINDS:
+            scored = cvss_base_score(_CVSS_KINDS[kind], text)
+            if scored is not None:
+                label = "CVSS:2.0" if kind == "CVSS_V2" else text.split("/", 1)[0]
+                stated.append((scored[1], scored[0], f"{label} {scored[0]}"))
+        elif text.strip().lower() in _TEXT_SEVERITY:
+            stated.append((_TEXT_SEVERITY[text.strip().lower()], None, f"{kind} rating {text.strip()}"))
     specific = data.get("database_specific")
     if isinstance(specific, dict) and isinstance(specific.get("severity"), str):
-        label = _GHSA_SEVERITY.get(specific["severity"].upper())
+        label = _TEXT_SEVERITY.get(specific["severity"].strip().lower())
         if label:
-            return label, score
-    if score is None:
-        return "unknown", None
-    return rating(score), score
+            stated.append((label, None, f"database rating {specific['severity'].strip()}"))
+    if not stated:
+        return "unknown", None, ""
+    top = max(stated, key=lambda s: (SEVERITY_ORDER.index(s[0]), s[1] or 0.0))
+    scores = [s[1] for s in stated if s[1] is not None]
+    return top[0], (max(scores) if scores else None), "; ".join(dict.fromkeys(s[2] for s in stated))
+
+
+_TEXT_SEVERITY = {
+    "low": "low",
+    "negligible": "low",
+    "moderate": "medium",
+    "medium": "medium",
+    "high": "high",
+    "important": "high",
+    "critical": "critical",
+}
 
 
 def rating(score: float) -> str:
+    """The CVSS v3/v4 qualitative rating of a base score (FIRST CVSS v3.1 and v4.0 specifications)."""
     if score >= 9.0:
         return "critical"
     if score >= 7.0:
@@ -319,35 +370,20 @@ def rating(score: float) -> str:
     return "none"
 
 
-_W = {
-    "AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2},
-    "AC": {"L": 0.77, "H": 0.44},
-    "UI": {"N": 0.85, "R": 0.62},
-    "C": {"H": 0.56, "L": 0.22, "N": 0.0},
-}
+@functools.lru_cache(maxsize=8192)
+def cvss_base_score(version: str, vector: str) -> tuple[float, str] | None:
+    """(base score, rating) of a CVSS v2, v3.x or v4.0 vector, scored by the ``cvss`` library (FIRST's
+    equations); None when the vector does not parse. v2 has no "critical": its ratings are NVD's."""
+    from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 
-
-def _roundup(value: float) -> float:
-    scaled = round(value * 100000)
-    if scaled % 10000 == 0:
-        return scaled / 100000.0
-    return (math.floor(scaled / 10000) + 1) / 10.0
-
-
-@functools.lru_cache(maxsize=4096)
-def cvss3_base_score(vector: str) -> float | None:
-    """CVSS v3.0/v3.1 base score from a vector string (FIRST CVSS v3.1 specification, section 7.1)."""
     try:
-        parts = dict(p.split(":", 1) for p in vector.split("/")[1:])
-        scope_changed = parts["S"] == "C"
-        pr = {"N": 0.85, "L": 0.68 if scope_changed else 0.62, "H": 0.5 if scope_changed else 0.27}[parts["PR"]]
-        iss = 1 - (1 - _W["C"][parts["C"]]) * (1 - _W["C"][parts["I"]]) * (1 - _W["C"][parts["A"]])
-        exploitability = 8.22 * _W["AV"][parts["AV"]] * _W["AC"][parts["AC"]] * pr * _W["UI"][parts["UI"]]
-    except (KeyError, ValueError):
+        if version == "2":
+            v2 = CVSS2(vector.removeprefix("CVSS:2.0/"))
+            return float(v2.base_score), str(v2.severities()[0]).lower()
+        if version == "3":
+            score = float(CVSS3(vector).base_score)
+            return score, rating(score)
+        v4 = CVSS4(vector)
+        return float(v4.base_score), str(v4.severity).lower()
+    except (CVSSError, ValueError, KeyError, IndexError, TypeError):
         return None
-    impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 if scope_changed else 6.42 * iss
-    if impact <= 0:
-        return 0.0
-    if scope_changed:
-        return _roundup(min(1.08 * (impact + exploitability), 10))
-    return _roundup(min(impact + exploitability, 10))

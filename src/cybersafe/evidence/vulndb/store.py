@@ -1,8 +1,10 @@
-"""The local vulnerability database: one SQLite file, imported from OSV, CISA KEV and EPSS files.
+"""The local vulnerability database: one SQLite file, imported from OSV (JSON or YAML), CISA KEV and EPSS files.
 
 Layout: ``advisories`` (one row per OSV id, with ``modified`` and the import dates), ``affected`` (one row
 per affected package of an advisory, keyed by package key, index on the key), ``aliases``, ``kev``,
-``epss`` and ``imports`` (what was imported when). Re-import is incremental and idempotent: a record whose
+``epss`` and ``imports`` (what was imported when); ``meta`` keeps the KEV catalog's version and release date.
+OSV records come as JSON (one record or a list), per-ecosystem ``all.zip`` dumps, or YAML as the PyPA
+advisory database publishes them (``vulns/<package>/PYSEC-*.yaml``; safe YAML, dates kept as text). Re-import is incremental and idempotent: a record whose
 ``modified`` is not newer than the stored one is left alone. A broken record is recorded as a problem and
 skipped; the rest of the file is imported. A file that cannot be read at all (not UTF-8 JSON, nested deeper
 than the JSON reader allows, a corrupt gzip stream, a header row that is no CSV) raises ``VulnDbError``
@@ -26,20 +28,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cybersafe.errors import VulnDbError
+from cybersafe.errors import InputError, VulnDbError
 from cybersafe.evidence.interface import NullProgressReporter, Problem, ProblemSeverity, ProgressReporter
 from cybersafe.evidence.vulndb.osv import OsvRecord, OsvRecordError, parse_osv
+from cybersafe.yamlio import parse_yaml
 
 ENV_VAR = "CYBERSAFE_VULNDB"
-SCHEMA_VERSION = "2"  # 2: ranges stored pre-split (osv.encode_ranges), not as JSON
+SCHEMA_VERSION = "3"  # 2: ranges stored pre-split (osv.encode_ranges); 3: severity_basis, KEV catalog dates
 _BATCH = 5000
 _MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_GZIP_BYTES = 512 * 1024 * 1024  # decompressed size of one .gz file; the EPSS CSV is ~10 MiB
 _GZIP_CHUNK = 1024 * 1024
 
 _ADVISORY_QUERY = (
-    "SELECT rid, id, modified, published, withdrawn, summary, aliases, severity, score, first_seen FROM advisories"
+    "SELECT rid, id, modified, published, withdrawn, summary, aliases, severity, score, first_seen, severity_basis"
+    " FROM advisories"
 )
+_OSV_SUFFIXES = (".json", ".yaml", ".yml")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS advisories (
@@ -54,7 +59,8 @@ CREATE TABLE IF NOT EXISTS advisories (
     score REAL,
     source TEXT NOT NULL,
     first_seen TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    severity_basis TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS affected (
     rid INTEGER NOT NULL,
@@ -203,15 +209,7 @@ class VulnDb:
         progress = progress or NullProgressReporter()
         now = now or _now()
         if path.is_dir():
-            reports: list[ImportReport] = []
-            json_files = sorted(p for p in path.rglob("*.json") if p.is_file())
-            if json_files:
-                reports.append(self._import_osv(str(path), _dir_records(json_files), progress, now))
-            for other in sorted(p for p in path.rglob("*") if p.suffix in (".zip", ".csv", ".gz") and p.is_file()):
-                reports.extend(self.import_path(other, progress, now=now))
-            if not reports:
-                raise VulnDbError(f"{path}: no OSV JSON, zip, KEV or EPSS file in this directory")
-            return reports
+            return self._import_dir(path, progress, now)
         if not path.is_file():
             raise VulnDbError(f"{path}: no such file")
         if path.suffix == ".zip":
@@ -221,28 +219,45 @@ class VulnDb:
                 raise VulnDbError(f"{path}: not a readable zip archive: {exc}") from exc
             with archive:
                 return [self._import_osv(str(path), _zip_records(path, archive), progress, now)]
+        if path.suffix in (".yaml", ".yml"):  # OSV in YAML, as the PyPA advisory database publishes it
+            return [self._import_osv(str(path), _dir_records([path]), progress, now)]
         raw = _read(path)
         text = raw.lstrip()
         if text.startswith((b"{", b"[")):
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise VulnDbError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
-            except UnicodeDecodeError as exc:
-                raise VulnDbError(f"{path}: not valid JSON: not UTF-8 text (byte {exc.start})") from exc
-            except RecursionError as exc:
-                raise VulnDbError(f"{path}: not readable JSON: nested too deeply") from exc
-            if isinstance(data, dict) and isinstance(data.get("vulnerabilities"), list) and "catalogVersion" in data:
-                return [self._import_kev(str(path), _kev_json(data), now)]
-            items = data if isinstance(data, list) else [data]
-            return [self._import_osv(str(path), ((f"{path}[{i}]", d) for i, d in enumerate(items)), progress, now)]
+            return [self._import_json(path, raw, progress, now)]
         first = text.split(b"\n", 2)
         header = b"\n".join(first[:2]).lower()
         if b"cveid" in header and b"vendorproject" in header:
-            return [self._import_kev(str(path), _kev_csv(path, raw), now)]
+            return [self._import_kev(str(path), _kev_csv(path, raw), now, catalog=(None, None))]
         if b"epss" in header:
             return [self._import_epss(str(path), raw, now)]
         raise VulnDbError(f"{path}: not an OSV record/zip/directory, a KEV catalog (JSON/CSV) or an EPSS CSV")
+
+    def _import_dir(self, path: Path, progress: ProgressReporter, now: str) -> list[ImportReport]:
+        reports: list[ImportReport] = []
+        osv_files = sorted(p for p in path.rglob("*") if p.suffix in _OSV_SUFFIXES and p.is_file())
+        if osv_files:
+            reports.append(self._import_osv(str(path), _dir_records(osv_files), progress, now))
+        for other in sorted(p for p in path.rglob("*") if p.suffix in (".zip", ".csv", ".gz") and p.is_file()):
+            reports.extend(self.import_path(other, progress, now=now))
+        if not reports:
+            raise VulnDbError(f"{path}: no OSV JSON or YAML, zip, KEV or EPSS file in this directory")
+        return reports
+
+    def _import_json(self, path: Path, raw: bytes, progress: ProgressReporter, now: str) -> ImportReport:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise VulnDbError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
+        except UnicodeDecodeError as exc:
+            raise VulnDbError(f"{path}: not valid JSON: not UTF-8 text (byte {exc.start})") from exc
+        except RecursionError as exc:
+            raise VulnDbError(f"{path}: not readable JSON: nested too deeply") from exc
+        if isinstance(data, dict) and isinstance(data.get("vulnerabilities"), list) and "catalogVersion" in data:
+            catalog = (_text_or_none(data.get("catalogVersion")), _text_or_none(data.get("dateReleased")))
+            return self._import_kev(str(path), _kev_json(data), now, catalog=catalog)
+        items = data if isinstance(data, list) else [data]
+        return self._import_osv(str(path), ((f"{path}[{i}]", d) for i, d in enumerate(items)), progress, now)
 
     def _import_osv(
         self,
@@ -271,10 +286,10 @@ class VulnDb:
                 if replaced:
                     conn.executemany("DELETE FROM affected WHERE rid = ?", replaced)
                     conn.executemany("DELETE FROM aliases WHERE rid = ?", replaced)
-                conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", new_adv)
+                conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", new_adv)
                 conn.executemany(
                     "UPDATE advisories SET modified=?, published=?, withdrawn=?, summary=?, aliases=?, severity=?,"
-                    " score=?, source=?, updated_at=? WHERE rid=?",
+                    " score=?, source=?, updated_at=?, severity_basis=? WHERE rid=?",
                     upd_adv,
                 )
                 conn.executemany("INSERT INTO affected VALUES (?,?,?,?,?,?)", affected)
@@ -320,6 +335,7 @@ class VulnDb:
                         source,
                         now,
                         now,
+                        record.severity_basis,
                     )
                 )
                 report.added += 1
@@ -337,6 +353,7 @@ class VulnDb:
                         record.score,
                         source,
                         now,
+                        record.severity_basis,
                         rid,
                     )
                 )
@@ -352,9 +369,19 @@ class VulnDb:
         return report
 
     def _import_kev(
-        self, source: str, rows: Iterator[tuple[str, dict[str, str] | None, str]], now: str
+        self,
+        source: str,
+        rows: Iterator[tuple[str, dict[str, str] | None, str]],
+        now: str,
+        *,
+        catalog: tuple[str | None, str | None],
     ) -> ImportReport:
+        """Entries are added or refreshed; the catalog's version and release date (JSON only; the CSV has
+        neither) are kept, so a check can say how old the known-exploited list is."""
         report = ImportReport(source, "kev")
+        with self.conn:
+            for key, value in zip(("kev_catalog_version", "kev_date_released"), catalog, strict=True):
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value or ""))
         known = {row[0] for row in self.conn.execute("SELECT cve FROM kev")}
         with self.conn:
             for where, row, message in rows:
@@ -451,6 +478,13 @@ class VulnDb:
     def kev_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM kev").fetchone()[0])
 
+    def kev_catalog(self) -> tuple[str | None, str | None]:
+        """(catalog version, date released) of the last KEV catalog imported; None when not known."""
+        rows = dict(
+            self.conn.execute("SELECT key, value FROM meta WHERE key IN ('kev_catalog_version', 'kev_date_released')")
+        )
+        return rows.get("kev_catalog_version") or None, rows.get("kev_date_released") or None
+
     def info(self) -> DbInfo:
         c = self.conn
         imports = tuple(
@@ -512,6 +546,7 @@ class VulnDb:
                     "severity": row[7],
                     "score": row[8],
                     "first_seen": row[9],
+                    "severity_basis": row[10],
                 }
         return out
 
@@ -530,6 +565,10 @@ class VulnDb:
             marks = ",".join("?" * len(chunk))
             out.update(self.conn.execute(f"SELECT cve, epss FROM epss WHERE cve IN ({marks})", chunk).fetchall())  # noqa: S608
         return out
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.isprintable() and len(value) <= 64 else None
 
 
 class _Broken:
@@ -601,6 +640,18 @@ def _decode(where: str, raw: bytes) -> tuple[str, Any]:
         return where, _Broken(f"skipped: not valid JSON{f' (line {line})' if line else ''}: {getattr(exc, 'msg', exc)}")
 
 
+def _decode_yaml(where: str, raw: bytes) -> tuple[str, Any]:
+    """An OSV record in YAML: safe YAML only, dates kept as text, alias bombs and deep nesting refused."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return where, _Broken(f"skipped: not UTF-8 text (byte {exc.start})")
+    try:
+        return where, parse_yaml(text, where).data
+    except InputError as exc:
+        return where, _Broken(f"skipped: {exc.message}{f' (line {exc.line})' if exc.line else ''}")
+
+
 def _dir_records(files: list[Path]) -> Iterator[tuple[str, Any]]:
     for file in files:
         try:
@@ -608,7 +659,8 @@ def _dir_records(files: list[Path]) -> Iterator[tuple[str, Any]]:
         except OSError as exc:
             yield str(file), _Broken(f"skipped: cannot read: {exc.strerror or exc}")
             continue
-        where, data = _decode(str(file), raw)
+        decode = _decode_yaml if file.suffix in (".yaml", ".yml") else _decode
+        where, data = decode(str(file), raw)
         if isinstance(data, list):
             yield from ((f"{file}[{i}]", d) for i, d in enumerate(data))
         else:
@@ -617,7 +669,7 @@ def _dir_records(files: list[Path]) -> Iterator[tuple[str, Any]]:
 
 def _zip_records(path: Path, archive: zipfile.ZipFile) -> Iterator[tuple[str, Any]]:
     for info in archive.infolist():
-        if info.is_dir() or not info.filename.endswith(".json"):
+        if info.is_dir() or not info.filename.endswith(_OSV_SUFFIXES):
             continue
         where = f"{path}!{info.filename}"
         if info.file_size > _MAX_MEMBER_BYTES:
@@ -637,7 +689,7 @@ def _zip_records(path: Path, archive: zipfile.ZipFile) -> Iterator[tuple[str, An
             # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression method
             yield where, _Broken(f"skipped: cannot read member: {exc}")
             continue
-        yield _decode(where, raw)
+        yield (_decode_yaml if info.filename.endswith((".yaml", ".yml")) else _decode)(where, raw)
 
 
 _KEV_FIELDS = {

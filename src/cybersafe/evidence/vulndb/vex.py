@@ -8,8 +8,10 @@ component's bom-ref. ``not_affected`` and ``fixed`` suppress a match; the justif
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from packageurl import PackageURL
 
-from cybersafe.errors import SbomError
+from cybersafe.errors import InputError, SbomError
 from cybersafe.evidence.vulndb.model import VexStatement, VexStatus
 
 if TYPE_CHECKING:
@@ -306,36 +308,83 @@ def apply_vex(
     return replace(report, matches=tuple(out))
 
 
+# Provenance of the schema file: openvex/spec, openvex_json_schema.json at d29fab0c81cfea04159436d54c3edc32947039ac
+# (last changed in a68ccd19b15a9604d28ef66ebf33f27a772ba4ec), sha256 9373597734ed1d3ea5161a8b46d3866c4a8cfe76fd632fdd16aef01fb34b3238,
+# CC0-1.0 (the repository's LICENSE).
+OPENVEX_SCHEMA = "openvex-0.2.0.schema.json"
+# RFC 3987 IRI, as far as a writer must care: a scheme, then no space, control or excluded character.
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
+
+
+def is_iri(text: str) -> bool:
+    """True for an absolute IRI; a ``pkg:`` IRI must also be a valid purl."""
+    if not _IRI.fullmatch(text):
+        return False
+    if text.startswith("pkg:"):
+        try:
+            PackageURL.from_string(text)
+        except ValueError:
+            return False
+    return True
+
+
+def _suggested_purl(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.strip().lower()).strip("-") or "my-product"
+    return f"pkg:generic/{slug}"
+
+
+def _component(m: VulnerabilityMatch) -> dict[str, Any]:
+    """How OpenVEX names the component: its purl as the IRI, else its CPE as an identifier."""
+    if m.purl and is_iri(m.purl):
+        return {"@id": m.purl}
+    if m.cpe:
+        return {"identifiers": {"cpe23" if m.cpe.startswith("cpe:2.3:") else "cpe22": m.cpe}}
+    return {"@id": m.component_ref}  # not an IRI: validation names it before anything is written
+
+
+def _statement(m: VulnerabilityMatch, product: str | None) -> dict[str, Any]:
+    component = _component(m)
+    prod: dict[str, Any] = {"@id": product, "subcomponents": [component]} if product else component
+    st: dict[str, Any] = {
+        "vulnerability": {"name": m.vulnerability, **({"aliases": list(m.aliases)} if m.aliases else {})},
+        "products": [prod],
+        "status": str(m.vex_status or "affected"),
+    }
+    if m.vex_status is VexStatus.NOT_AFFECTED:
+        just = m.vex_justification or ""
+        if just in OPENVEX_JUSTIFICATIONS:
+            st["justification"] = just
+        else:
+            st["impact_statement"] = just or "declared not affected"
+    elif st["status"] == "affected":
+        st["action_statement"] = (
+            f"Update {m.component} to {', '.join(m.fixed_versions)} or later"
+            if m.fixed_versions
+            else "No fixed version is known; apply vendor mitigations and monitor the advisory"
+        )
+    return st
+
+
 def export_openvex(
     report: VulnerabilityReport, *, author: str, timestamp: dt.datetime, product: str | None = None
 ) -> dict[str, Any]:
-    """Our VEX out: one OpenVEX 0.2.0 statement per match, deterministic apart from the injected timestamp."""
+    """Our VEX out: one OpenVEX 0.2.0 statement per vulnerability (alias group) and component, validated
+    against the OpenVEX schema before it is returned; deterministic apart from the injected timestamp.
+
+    ``product`` must be an IRI (a purl, a URL, a URN): OpenVEX identifies products by IRI. A plain name is
+    refused with a suggestion rather than written as an invalid document.
+    """
+    if product is not None and not is_iri(product):
+        raise InputError(
+            f"{product!r} is not a purl or an IRI (OpenVEX names products by IRI); give one such as "
+            f"{_suggested_purl(product)}@<version>",
+            field="product",
+        )
     stamp = timestamp.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    statements: list[dict[str, Any]] = []
-    for m in report.matches:
-        component = {"@id": m.purl or m.component_ref}
-        prod: dict[str, Any] = {"@id": product, "subcomponents": [component]} if product else component
-        st: dict[str, Any] = {
-            "vulnerability": {"name": m.vulnerability, **({"aliases": list(m.aliases)} if m.aliases else {})},
-            "products": [prod],
-            "status": str(m.vex_status or "affected"),
-        }
-        if m.vex_status is VexStatus.NOT_AFFECTED:
-            just = m.vex_justification or ""
-            if just in OPENVEX_JUSTIFICATIONS:
-                st["justification"] = just
-            else:
-                st["impact_statement"] = just or "declared not affected"
-        elif st["status"] == "affected":
-            st["action_statement"] = (
-                f"Update {m.component} to {', '.join(m.fixed_versions)} or later"
-                if m.fixed_versions
-                else "No fixed version is known; apply vendor mitigations and monitor the advisory"
-            )
-        statements.append(st)
+    statements = [_statement(m, product) for m in report.matches]
     body = json.dumps(statements, sort_keys=True).encode()
     doc_id = "https://openvex.dev/docs/cybersafe/vex-" + hashlib.sha256(body).hexdigest()[:32]
-    return {
+    doc = {
         "@context": OPENVEX_CONTEXT,
         "@id": doc_id,
         "author": author,
@@ -344,3 +393,25 @@ def export_openvex(
         "tooling": "cybersafe",
         "statements": statements,
     }
+    validate_openvex(doc)
+    return doc
+
+
+@functools.cache
+def _openvex_validator() -> Any:
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    schema = json.loads(resources.files("cybersafe.evidence.vulndb").joinpath(OPENVEX_SCHEMA).read_text("utf-8"))
+    checker = FormatChecker()
+    checker.checks("iri")(is_iri)  # jsonschema checks "iri" only with a GPL extra installed: our own check
+    return Draft202012Validator(schema, format_checker=checker)
+
+
+def validate_openvex(doc: dict[str, Any]) -> None:
+    """Raise ``InputError`` naming the first element that makes ``doc`` invalid OpenVEX 0.2.0."""
+    error = next(iter(sorted(_openvex_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "document"
+        raise InputError(f"the OpenVEX document would not be valid: {error.message[:200]}", field=where)

@@ -221,8 +221,12 @@ class ProductStore:
             current = {f"{m.component_ref}|{m.vulnerability}": m for m in report.matches}
             baseline: dict[str, dict[str, Any]] = json.loads(baseline_text) if baseline_text else {}
             version = doc.primary.version if doc.primary else None
+            earlier = _by_alias(baseline)
             for key, m in current.items():
-                before = baseline.get(key)
+                before = baseline.get(key) or _earlier(earlier, m)
+                if before is not None and key not in baseline:  # the group's id changed (a CVE became known)
+                    baseline.pop(f"{before['component_ref']}|{before['vulnerability']}", None)
+                    baseline[key] = before
                 if before is None or (m.known_exploited and not before.get("known_exploited")):
                     kind = "newly-known-exploited" if m.known_exploited else "new"
                     deadlines = draft = None
@@ -247,3 +251,18 @@ class ProductStore:
                         (json.dumps(stored, sort_keys=True), aware_at.isoformat(), name),
                     )
         return WatchResult(str(db.path), len(rows), tuple(changes), tuple(errors))
+
+
+def _by_alias(baseline: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(component ref, any id of the stored vulnerability) -> the stored match."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for stored in baseline.values():
+        for ident in (stored.get("vulnerability"), *(stored.get("aliases") or ())):
+            if isinstance(ident, str):
+                out[(str(stored.get("component_ref")), ident)] = stored
+    return out
+
+
+def _earlier(earlier: dict[tuple[str, str], dict[str, Any]], m: VulnerabilityMatch) -> dict[str, Any] | None:
+    """The stored match of the same vulnerability under another id of its alias group, if any."""
+    return next((earlier[(m.component_ref, i)] for i in sorted(m.ids) if (m.component_ref, i) in earlier), None)
