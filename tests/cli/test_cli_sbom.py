@@ -141,6 +141,23 @@ def test_sbom_vex_export_validates(files, tmp_path):
     assert json.loads(stdout.stdout)["timestamp"] == "2026-03-01T00:00:00Z"
 
 
+def test_sbom_vex_refuses_a_product_that_is_no_iri(files, tmp_path):
+    # Given --product 'my camera' (OpenVEX products are IRIs); Then exit 2, one line, nothing written
+    out = tmp_path / "vex.json"
+    args = ["sbom", "vex", str(files["bom"]), "--db", str(files["db"]), "--product", "my camera", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.endswith(
+        "product: 'my camera' is not a purl or an IRI (OpenVEX names products by IRI); give one such as pkg:generic/my-camera@<version>"
+    )
+    assert not out.exists()
+    # With a purl the same command writes a document valid against the OpenVEX schema
+    args[args.index("my camera")] = "pkg:generic/my-camera@1.0"
+    assert runner.invoke(app, args).exit_code == 0
+    validator("openvex-json-schema-0.2.0.json").validate(json.loads(out.read_text()))
+
+
 def test_sbom_compare(files, tmp_path):
     observed = tmp_path / "observed.json"
     doc = json.loads(files["bom"].read_text())

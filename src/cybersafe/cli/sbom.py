@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def check_command(
-    sbom: Annotated[Path, typer.Argument(help="CycloneDX 1.4-1.6 (JSON/XML) or SPDX 2.3 (JSON/tag-value)")],
+    sbom: Annotated[Path, typer.Argument(help="CycloneDX 1.0-1.7 (JSON/XML) or SPDX 2.1-2.3 (JSON/tag-value)")],
     bsi: Annotated[bool, typer.Option("--bsi", help="also require BSI TR-03183-2 (German market)")] = False,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -136,12 +136,16 @@ def vex_command(
     vex: Annotated[list[Path] | None, VEX_OPTION] = None,
     author: Annotated[str, typer.Option("--author", help="author of the VEX document")] = "cybersafe",
     product: Annotated[
-        str | None, typer.Option("--product", help="product purl; components become subcomponents")
+        str | None,
+        typer.Option(
+            "--product", help="product purl or IRI (e.g. pkg:generic/acme/cam@1.4); components become subcomponents"
+        ),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     now: Annotated[str | None, typer.Option("--timestamp", help="document timestamp (ISO); default now")] = None,
 ) -> None:
-    """Export an OpenVEX 0.2.0 document: one statement per match (affected, or the VEX status given)."""
+    """Export an OpenVEX 0.2.0 document: one statement per vulnerability and component (affected, or the VEX
+    status given), validated against the OpenVEX schema before it is written."""
     from cybersafe.evidence.vulndb import export_openvex
 
     report = _match(sbom, db, vex or [])
@@ -190,7 +194,9 @@ def compare_command(
 
 @handle_errors
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="OSV all.zip / directory / JSON, KEV JSON or CSV, EPSS CSV")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="OSV all.zip / directory / JSON / YAML, KEV JSON or CSV, EPSS CSV")
+    ],
     db: Annotated[Path | None, DB_OPTION] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:

@@ -4,8 +4,9 @@ Layout: ``advisories`` (one row per OSV id, with ``modified`` and the import dat
 per affected package of an advisory, keyed by package key, index on the key), ``aliases``, ``kev``,
 ``epss`` and ``imports`` (what was imported when); ``meta`` keeps the KEV catalog's version and release date.
 OSV records come as JSON (one record or a list), per-ecosystem ``all.zip`` dumps, or YAML as the PyPA
-advisory database publishes them (``vulns/<package>/PYSEC-*.yaml``; safe YAML, dates kept as text). Re-import is incremental and idempotent: a record whose
-``modified`` is not newer than the stored one is left alone. A broken record is recorded as a problem and
+advisory database publishes them (``vulns/<package>/PYSEC-*.yaml``; safe YAML, dates kept as text).
+Re-import is incremental and idempotent: a record whose ``modified`` is not newer than the stored one is left
+alone. A broken record is recorded as a problem and
 skipped; the rest of the file is imported. A file that cannot be read at all (not UTF-8 JSON, nested deeper
 than the JSON reader allows, a corrupt gzip stream, a header row that is no CSV) raises ``VulnDbError``
 naming the file. A ``.gz`` file is decompressed as a stream and refused beyond ``MAX_GZIP_BYTES`` (a gzip
