@@ -3,11 +3,12 @@ pass / inconclusive paths that a failing case cannot show."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
-from tests._sbom_builders import write_cyclonedx
+from tests._sbom_builders import kev_catalog, write_cyclonedx
 
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.interface import run_check
@@ -36,7 +37,7 @@ def dossier(artefacts: dict, markets: list[str] | None = None) -> Dossier:
 def collect(case_dir: Path, tmp_path: Path) -> Evidence:
     """Run the real collectors on a case directory, as an assessment would."""
     case = json.loads((case_dir / "case.json").read_text())
-    artefacts: dict = {"sbom": case["sbom"]}
+    artefacts: dict = {"sbom": case["sbom"], "vex": case.get("vex", [])}
     if "osv" in case:
         db_path = tmp_path / "vulndb.sqlite"
         with VulnDb(db_path) as db:
@@ -45,7 +46,7 @@ def collect(case_dir: Path, tmp_path: Path) -> Evidence:
                 db.import_path(case_dir / case["kev"])
         artefacts["vulndb"] = str(db_path)  # absolute: pathlib's "/" keeps it
     d = dossier(artefacts, case.get("markets"))
-    evidence = Evidence(dossier=d, base_dir=case_dir)
+    evidence = Evidence(dossier=d, base_dir=case_dir, as_of=dt.date.fromisoformat(case.get("as_of", "2026-01-05")))
     for collector in (SbomCollector(), VulnerabilityCollector()):
         if collector.applies(d):
             for item in collector.collect(d, case_dir, NullProgressReporter()).items:
@@ -60,6 +61,7 @@ def collect(case_dir: Path, tmp_path: Path) -> Evidence:
 def test_every_sbom_check_has_an_integration_case():
     assert set(SBOM_CHECKS) == {
         "sbom.known-exploited-vulnerability",
+        "sbom.known-exploitable-vulnerability",
         "sbom.known-vulnerability-with-fix",
         "sbom.minimum-elements",
         "sbom.component-without-version",
@@ -97,11 +99,11 @@ def clean_evidence(tmp_path):
     doc = json.loads(write_cyclonedx(bom, "1.6", "json").read_text())
     doc["components"] = [c for c in doc["components"] if c.get("version")]
     bom.write_text(json.dumps(doc))
-    (tmp_path / "kev.json").write_text(json.dumps({"catalogVersion": "1", "vulnerabilities": []}))
+    (tmp_path / "kev.json").write_text(json.dumps(kev_catalog([("CVE-2000-0001", "2025-06-01")])))
     with VulnDb(tmp_path / "db.sqlite") as db:
         db.import_path(tmp_path / "kev.json")
     d = dossier({"sbom": "bom.json", "vulndb": "db.sqlite"})
-    evidence = Evidence(dossier=d, base_dir=tmp_path)
+    evidence = Evidence(dossier=d, base_dir=tmp_path, as_of=dt.date(2026, 1, 5))
     for collector in (SbomCollector(), VulnerabilityCollector()):
         for item in collector.collect(d, tmp_path, NullProgressReporter()).items:
             evidence.add(item)
@@ -136,14 +138,18 @@ def test_no_kev_catalog_is_inconclusive_not_pass(tmp_path):
 
 
 def test_unversioned_component_makes_the_vulnerability_checks_inconclusive(tmp_path):
-    (tmp_path / "kev.json").write_text(json.dumps({"catalogVersion": "1", "vulnerabilities": []}))
+    (tmp_path / "kev.json").write_text(json.dumps(kev_catalog([("CVE-2000-0001", "2025-06-01")])))
     with VulnDb(tmp_path / "db.sqlite") as db:
         db.import_path(tmp_path / "kev.json")
     write_cyclonedx(tmp_path / "bom.json", "1.6", "json")  # contains mystery-blob without version
     d = dossier({"sbom": "bom.json", "vulndb": "db.sqlite"})
-    evidence = Evidence(dossier=d, base_dir=tmp_path)
+    evidence = Evidence(dossier=d, base_dir=tmp_path, as_of=dt.date(2026, 1, 5))
     evidence.add(VulnerabilityCollector().collect(d, tmp_path, NullProgressReporter()).items[0])
-    for check_id in ("sbom.known-exploited-vulnerability", "sbom.known-vulnerability-with-fix"):
+    for check_id in (
+        "sbom.known-exploited-vulnerability",
+        "sbom.known-exploitable-vulnerability",
+        "sbom.known-vulnerability-with-fix",
+    ):
         attempt = run_check(SBOM_CHECKS[check_id](), evidence)
         assert attempt.verdict is Verdict.INCONCLUSIVE
         assert "mystery-blob" in attempt.findings[0].message

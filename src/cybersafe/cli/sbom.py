@@ -144,8 +144,9 @@ def vex_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     now: Annotated[str | None, typer.Option("--timestamp", help="document timestamp (ISO); default now")] = None,
 ) -> None:
-    """Export an OpenVEX 0.2.0 document: one statement per vulnerability and component (affected, or the VEX
-    status given), validated against the OpenVEX schema before it is written."""
+    """Export OpenVEX 0.2.0: one statement per vulnerability and component, checked against the schema first.
+
+    Each statement is "affected" (with the fix to apply) or the status a VEX document given with --vex states."""
     from cybersafe.evidence.vulndb import export_openvex
 
     report = _match(sbom, db, vex or [])

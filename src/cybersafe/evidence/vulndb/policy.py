@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,31 @@ class FixPolicy:
 
     def effective(self, severity: str) -> str:
         return self.unknown_severity_as if severity not in SEVERITIES else severity
+
+    def as_params(self) -> dict[str, str]:
+        """The thresholds as check parameters (the defaults a catalog may override)."""
+        return {
+            "fail_at_or_above": self.fail_at_or_above,
+            "unknown_severity_as": self.unknown_severity_as,
+            "report_only_confidence": self.report_only_confidence,
+        }
+
+    def with_params(self, params: Mapping[str, Any]) -> FixPolicy:
+        """This policy with the thresholds a catalog passed; a value outside its range raises ``ValueError``."""
+        for key, allowed in (
+            ("fail_at_or_above", SEVERITIES),
+            ("unknown_severity_as", SEVERITIES),
+            ("report_only_confidence", CONFIDENCES),
+        ):
+            if key in params and params[key] not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}, not {params[key]!r}")
+        merged = {**self.as_params(), **{k: str(v) for k, v in params.items() if k in self.as_params()}}
+        return replace(
+            self,
+            fail_at_or_above=merged["fail_at_or_above"],
+            unknown_severity_as=merged["unknown_severity_as"],
+            report_only_confidence=merged["report_only_confidence"],
+        )
 
     def fails(self, severity: str, confidence: str) -> bool:
         if CONFIDENCES.index(confidence) <= CONFIDENCES.index(self.report_only_confidence):
