@@ -148,7 +148,9 @@ def vex_command(
 
     Each statement is "affected" (with the fix to apply) or the status a VEX document given with --vex states."""
     from cybersafe.evidence.vulndb import export_openvex
+    from cybersafe.evidence.vulndb.vex import check_product
 
+    check_product(product)  # before any work: a name that is no IRI is refused at once
     report = _match(sbom, db, vex or [])
     doc = export_openvex(report, author=author, timestamp=parse_now(now), product=product)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

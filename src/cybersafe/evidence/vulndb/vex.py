@@ -365,6 +365,16 @@ def _statement(m: VulnerabilityMatch, product: str | None) -> dict[str, Any]:
     return st
 
 
+def check_product(product: str | None) -> None:
+    """Refuse, in one line, a product name that OpenVEX cannot carry (it names products by IRI)."""
+    if product is not None and not is_iri(product):
+        raise InputError(
+            f"{product!r} is not a purl or an IRI (OpenVEX names products by IRI); give one such as "
+            f"{_suggested_purl(product)}@<version>",
+            field="product",
+        )
+
+
 def export_openvex(
     report: VulnerabilityReport, *, author: str, timestamp: dt.datetime, product: str | None = None
 ) -> dict[str, Any]:
@@ -374,12 +384,7 @@ def export_openvex(
     ``product`` must be an IRI (a purl, a URL, a URN): OpenVEX identifies products by IRI. A plain name is
     refused with a suggestion rather than written as an invalid document.
     """
-    if product is not None and not is_iri(product):
-        raise InputError(
-            f"{product!r} is not a purl or an IRI (OpenVEX names products by IRI); give one such as "
-            f"{_suggested_purl(product)}@<version>",
-            field="product",
-        )
+    check_product(product)
     stamp = timestamp.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     statements = [_statement(m, product) for m in report.matches]
     body = json.dumps(statements, sort_keys=True).encode()
