@@ -108,6 +108,8 @@ def _whole(reader: Reader, stream: IO[bytes], size: int) -> dict[str, Any]:
 
 
 def _json(reader: Reader, data: dict[str, Any], digest: str) -> SbomDocument:
+    if set(data) == {"sbom"} and isinstance(data["sbom"], dict) and "spdxVersion" in data["sbom"]:
+        data = data["sbom"]  # GitHub's dependency-graph export API wraps the SPDX document in {"sbom": ...}
     if data.get("bomFormat") == "CycloneDX":
         return cyclonedx.read_json(reader, data, digest)
     if "spdxVersion" in data:
