@@ -268,103 +268,27 @@ class VulnDb:
         now: str,
     ) -> ImportReport:
         report = ImportReport(source, "osv")
-        conn = self.conn
         if self._existing is None:
-            self._existing = {
-                row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, rid, modified FROM advisories")
-            }
+            rows = self.conn.execute("SELECT id, rid, modified FROM advisories")
+            self._existing = {row[0]: (row[1], row[2]) for row in rows}
         existing = self._existing
-        next_rid = (conn.execute("SELECT max(rid) FROM advisories").fetchone()[0] or 0) + 1
-        new_adv: list[tuple[Any, ...]] = []
-        upd_adv: list[tuple[Any, ...]] = []
-        affected: list[tuple[Any, ...]] = []
-        aliases: list[tuple[str, int]] = []
-        replaced: list[tuple[int]] = []
+        next_rid = (self.conn.execute("SELECT max(rid) FROM advisories").fetchone()[0] or 0) + 1
+        batch = _OsvBatch(self.conn, source, now, next_rid, progress)
         progress.start("vulndb import", None)
-
-        def flush() -> None:
-            with conn:
-                if replaced:
-                    conn.executemany("DELETE FROM affected WHERE rid = ?", replaced)
-                    conn.executemany("DELETE FROM aliases WHERE rid = ?", replaced)
-                conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", new_adv)
-                conn.executemany(
-                    "UPDATE advisories SET modified=?, published=?, withdrawn=?, summary=?, aliases=?, severity=?,"
-                    " score=?, source=?, updated_at=?, severity_basis=? WHERE rid=?",
-                    upd_adv,
-                )
-                conn.executemany("INSERT INTO affected VALUES (?,?,?,?,?,?)", affected)
-                conn.executemany("INSERT INTO aliases VALUES (?,?)", aliases)
-            progress.advance("vulndb import", len(new_adv) + len(upd_adv))
-            for batch in (new_adv, upd_adv, affected, aliases, replaced):
-                batch.clear()
-
         for where, data in records:
-            if isinstance(data, _Broken):
-                report.skip(where, data.message)
-                continue
-            if isinstance(data, dict):  # cheap look first: an unchanged record is not parsed at all
-                ident = data.get("id")
-                seen = existing.get(ident) if isinstance(ident, str) else None
-                if seen is not None and isinstance(data.get("modified"), str) and seen[1] >= data["modified"]:
-                    report.unchanged += 1
-                    continue
-            try:
-                record: OsvRecord = parse_osv(data)
-            except OsvRecordError as exc:
-                report.skip(where, f"skipped: {exc}")
+            record = _changed_record(where, data, existing, report)
+            if record is None:
                 continue
             known = existing.get(record.id)
-            if known is not None and known[1] >= record.modified:
-                report.unchanged += 1
-                continue
-            aliases_json = json.dumps(list(record.aliases))
+            rid = batch.add(record, known[0] if known else None)
             if known is None:
-                rid = next_rid
-                next_rid += 1
-                new_adv.append(
-                    (
-                        rid,
-                        record.id,
-                        record.modified,
-                        record.published,
-                        record.withdrawn,
-                        record.summary,
-                        aliases_json,
-                        record.severity,
-                        record.score,
-                        source,
-                        now,
-                        now,
-                        record.severity_basis,
-                    )
-                )
                 report.added += 1
             else:
-                rid = known[0]
-                replaced.append((rid,))
-                upd_adv.append(
-                    (
-                        record.modified,
-                        record.published,
-                        record.withdrawn,
-                        record.summary,
-                        aliases_json,
-                        record.severity,
-                        record.score,
-                        source,
-                        now,
-                        record.severity_basis,
-                        rid,
-                    )
-                )
                 report.updated += 1
             existing[record.id] = (rid, record.modified)
-            affected.extend((rid, a.key, a.ecosystem, a.scheme, a.ranges, a.versions) for a in record.affected)
-            aliases.extend((alias, rid) for alias in {record.id, *record.aliases})
-            if len(new_adv) + len(upd_adv) >= _BATCH:
-                flush()
-        flush()
+            if len(batch) >= _BATCH:
+                batch.flush()
+        batch.flush()
         progress.finish("vulndb import")
         self._log_import(report, now)
         return report
@@ -566,6 +490,88 @@ class VulnDb:
             marks = ",".join("?" * len(chunk))
             out.update(self.conn.execute(f"SELECT cve, epss FROM epss WHERE cve IN ({marks})", chunk).fetchall())  # noqa: S608
         return out
+
+
+def _changed_record(
+    where: str, data: Any, existing: dict[str, tuple[int, str]], report: ImportReport
+) -> OsvRecord | None:
+    """The parsed record when it is new or newer than the stored one; a broken record is skipped with a problem."""
+    if isinstance(data, _Broken):
+        report.skip(where, data.message)
+        return None
+    if isinstance(data, dict):  # cheap look first: an unchanged record is not parsed at all
+        ident = data.get("id")
+        seen = existing.get(ident) if isinstance(ident, str) else None
+        if seen is not None and isinstance(data.get("modified"), str) and seen[1] >= data["modified"]:
+            report.unchanged += 1
+            return None
+    try:
+        record = parse_osv(data)
+    except OsvRecordError as exc:
+        report.skip(where, f"skipped: {exc}")
+        return None
+    known = existing.get(record.id)
+    if known is not None and known[1] >= record.modified:
+        report.unchanged += 1
+        return None
+    return record
+
+
+class _OsvBatch:
+    """The rows of an OSV import not yet written: new and updated advisories, their affected packages and
+    aliases. Written in one transaction per batch, so a crash loses at most the current batch."""
+
+    def __init__(self, conn: sqlite3.Connection, source: str, now: str, next_rid: int, progress: ProgressReporter):
+        self.conn, self.source, self.now, self.next_rid, self.progress = conn, source, now, next_rid, progress
+        self.new: list[tuple[Any, ...]] = []
+        self.updated: list[tuple[Any, ...]] = []
+        self.affected: list[tuple[Any, ...]] = []
+        self.aliases: list[tuple[str, int]] = []
+        self.replaced: list[tuple[int]] = []
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.updated)
+
+    def add(self, record: OsvRecord, rid: int | None) -> int:
+        """Queue ``record`` (as a new advisory when ``rid`` is None); returns its row id."""
+        fields = (
+            record.modified,
+            record.published,
+            record.withdrawn,
+            record.summary,
+            json.dumps(list(record.aliases)),
+            record.severity,
+            record.score,
+            self.source,
+        )
+        if rid is None:
+            rid = self.next_rid
+            self.next_rid += 1
+            self.new.append((rid, record.id, *fields, self.now, self.now, record.severity_basis))
+        else:
+            self.replaced.append((rid,))
+            self.updated.append((*fields, self.now, record.severity_basis, rid))
+        self.affected.extend((rid, a.key, a.ecosystem, a.scheme, a.ranges, a.versions) for a in record.affected)
+        self.aliases.extend((alias, rid) for alias in {record.id, *record.aliases})
+        return rid
+
+    def flush(self) -> None:
+        conn = self.conn
+        with conn:
+            if self.replaced:
+                conn.executemany("DELETE FROM affected WHERE rid = ?", self.replaced)
+                conn.executemany("DELETE FROM aliases WHERE rid = ?", self.replaced)
+            conn.executemany("INSERT INTO advisories VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", self.new)
+            conn.executemany(
+                "UPDATE advisories SET modified=?, published=?, withdrawn=?, summary=?, aliases=?, severity=?,"
+                " score=?, source=?, updated_at=?, severity_basis=? WHERE rid=?",
+                self.updated,
+            )
+            conn.executemany("INSERT INTO affected VALUES (?,?,?,?,?,?)", self.affected)
+            conn.executemany("INSERT INTO aliases VALUES (?,?)", self.aliases)
+        self.progress.advance("vulndb import", len(self))
+        for rows in (self.new, self.updated, self.affected, self.aliases, self.replaced):
+            rows.clear()
 
 
 def _text_or_none(value: Any) -> str | None:
