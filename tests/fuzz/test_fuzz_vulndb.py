@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fuzz_support import (
     assert_one_line,
     clean_call,
@@ -112,6 +113,14 @@ def test_parse_osv_mutated(record: Any) -> None:
     except Exception as exc:
         if known_bug(exc) is None:
             raise
+
+
+@fuzz(120)
+@given(mutated_text(yaml.safe_dump(CORPUS[0], sort_keys=False)))
+def test_import_mutated_osv_yaml(db: VulnDb, text: str) -> None:
+    # Given an OSV record in YAML (as the PyPA database publishes it), mutated; Then one record, accounted for
+    reports = _import(db, "PYSEC-2026-1.yaml", text)
+    assert reports is not None and _accounted(reports[0]) == 1
 
 
 @fuzz(150)

@@ -74,3 +74,21 @@ def test_watch_reports_resolved(tmp_path, fixture_dir):
         db.import_path(write_osv_zip(tmp_path / "b.zip", [newer]))
         result = store.run(db, AWARE)
     assert [(c.kind, c.match["sources"][0]) for c in result.changes] == [("resolved", "GHSA-h5c8-rqwp-cp95")]
+
+
+def test_a_vulnerability_whose_id_changes_is_neither_new_nor_resolved(tmp_path, fixture_dir):
+    # Given a watched product matched while the jinja2 advisory named no CVE (so its id was the GHSA id)
+    first = dict(osv_corpus()[0], aliases=[])
+    with VulnDb(tmp_path / "db.sqlite") as db, ProductStore(tmp_path / "p.sqlite") as store:
+        db.import_path(write_osv_zip(tmp_path / "a.zip", [first, *osv_corpus()[1:]]))
+        store.add("cam", fixture_dir / "bom.json", AWARE)
+        before = store.run(db, AWARE)
+        # When the record is updated with its CVE alias, and PyPA's record of the same CVE arrives
+        named = dict(osv_corpus()[0], modified="2027-01-01T00:00:00Z")
+        pysec = dict(named, id="PYSEC-2024-1", aliases=[osv_corpus()[0]["id"], *osv_corpus()[0]["aliases"]])
+        db.import_path(write_osv_zip(tmp_path / "b.zip", [named, pysec]))
+        after = store.run(db, AWARE + dt.timedelta(days=1))
+    ids = {c.match["vulnerability"] for c in before.changes}
+    assert "GHSA-h5c8-rqwp-cp95" in ids
+    # Then the group (now called by its CVE, with both sources) is the same vulnerability: no change reported
+    assert after.changes == ()
