@@ -238,3 +238,11 @@ def test_watch_cycle(files, tmp_path):
     assert "notification_draft" in kev
     again = runner.invoke(app, ["watch", "run", "--db", str(files["db"]), "--store", store])
     assert again.exit_code == 0 and "1 products re-matched" in again.stdout
+
+
+def test_sbom_check_lists_what_was_left_out(tmp_path):
+    doc = json.loads(write_cyclonedx(tmp_path / "bom.json", "1.6", "json").read_text())
+    doc["components"][0]["purl"] = "a-purl-1"
+    (tmp_path / "bom.json").write_text(json.dumps(doc))
+    result = runner.invoke(app, ["sbom", "check", str(tmp_path / "bom.json"), "--format", "json"])
+    assert json.loads(result.stdout)["problems"] == ["components[0].purl: not a valid purl 'a-purl-1'; ignored"]

@@ -69,9 +69,13 @@ def check_command(
     required = [r for r in rating.ratings if r.baseline != BSI or bsi]
     ok = all(r.met for r in required)
     if output_format is OutputFormat.JSON:
-        emit_json({"sbom": str(sbom), "format": doc.label, **rating.as_dict(), "met": ok})
+        emit_json(
+            {"sbom": str(sbom), "format": doc.label, **rating.as_dict(), "met": ok, "problems": list(doc.problems)}
+        )
     else:
         console.print(f"{sbom}: {doc.label}, {rating.component_count} components (including the primary)")
+        for problem in doc.problems:
+            console.print(f"  [yellow]left out:[/] {problem}", highlight=False)
         for r in rating.ratings:
             status = "[green]met[/]" if r.met else ("[red]not met[/]" if r in required else "[yellow]not met[/]")
             note = "" if r in required else " (informational; --bsi to require)"
