@@ -311,6 +311,7 @@ def _matches(db: VulnDb, hits: list[_Hit], advisories: dict[int, dict[str, Any]]
         ids = (adv["id"], *adv["aliases"])
         kev_entry = next((kev[i] for i in ids if i in kev), None)
         scores = [epss[i] for i in ids if i in epss]
+        primary = _preferred_id(ids)
         matches.append(
             VulnerabilityMatch(
                 component_ref=t.comp.ref,
@@ -318,8 +319,8 @@ def _matches(db: VulnDb, hits: list[_Hit], advisories: dict[int, dict[str, Any]]
                 purl=t.comp.purl,
                 cpe=t.comp.cpe,
                 version=t.version,
-                vulnerability=adv["id"],
-                aliases=tuple(adv["aliases"]),
+                vulnerability=primary,
+                aliases=tuple(sorted(set(ids) - {primary})),
                 summary=adv["summary"],
                 severity=adv["severity"],
                 score=adv["score"],
@@ -351,17 +352,27 @@ def group_aliases(matches: Sequence[VulnerabilityMatch]) -> list[VulnerabilityMa
     directly or through another record, are one vulnerability: its id is the CVE when there is one, its
     aliases every other id, its sources the records merged, its severity the highest any of them states.
     """
-    groups: dict[str, list[list[VulnerabilityMatch]]] = {}
+    by_component: dict[str, list[VulnerabilityMatch]] = {}
     for m in matches:
-        groups.setdefault(m.component_ref, [])
-        bucket = groups[m.component_ref]
-        joined = [g for g in bucket if any(m.ids & other.ids for other in g)]
-        merged = [m, *(x for g in joined for x in g)]
-        bucket[:] = [g for g in bucket if g not in joined] + [merged]
-    return [_merge(g) for bucket in groups.values() for g in bucket]
+        by_component.setdefault(m.component_ref, []).append(m)
+    out: list[VulnerabilityMatch] = []
+    for bucket in by_component.values():
+        if len(bucket) == 1:  # the common case: nothing to merge (the id is already the group's)
+            out.append(bucket[0])
+            continue
+        groups: list[tuple[set[str], list[VulnerabilityMatch]]] = []
+        for m in bucket:
+            ids = set(m.ids)
+            joined = [g for g in groups if g[0] & ids]
+            for g in joined:
+                ids |= g[0]
+            groups = [g for g in groups if g not in joined]
+            groups.append((ids, [m, *(x for g in joined for x in g[1])]))
+        out.extend(_merge(g[1]) if len(g[1]) > 1 else g[1][0] for g in groups)
+    return out
 
 
-def _preferred_id(ids: set[str]) -> str:
+def _preferred_id(ids: Iterable[str]) -> str:
     for prefix in _ID_PREFERENCE:
         chosen = sorted(i for i in ids if i.startswith(prefix))
         if chosen:
@@ -370,10 +381,8 @@ def _preferred_id(ids: set[str]) -> str:
 
 
 def _merge(group: list[VulnerabilityMatch]) -> VulnerabilityMatch:
-    ids = set().union(*(m.ids for m in group))
+    ids: set[str] = set().union(*(m.ids for m in group))
     primary = _preferred_id(ids)
-    if len(group) == 1:
-        return replace(group[0], vulnerability=primary, aliases=tuple(sorted(ids - {primary})))
     top = max(
         group, key=lambda m: (SEVERITY_ORDER.index(m.severity) if m.severity in SEVERITY_ORDER else 0, m.score or 0)
     )
