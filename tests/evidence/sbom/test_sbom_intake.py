@@ -137,11 +137,21 @@ def test_deeply_nested_xml_components_are_read_without_recursion(tmp_path: Path)
     assert len(load_sbom(path).components) == 3000
 
 
-def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+def test_a_fifo_or_device_is_refused_not_waited_on(tmp_path: Path) -> None:
+    from cybersafe.errors import VulnDbError
+    from cybersafe.evidence.vulndb import VulnDb, load_vex
+
     fifo = tmp_path / "bom.json"
     os.mkfifo(fifo)
-    with pytest.raises(SbomError, match="not a regular file"):
-        load_sbom(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    for path in (fifo, zero):
+        with pytest.raises(SbomError, match="not a regular file"):
+            load_sbom(path)
+        with pytest.raises(SbomError, match="not a regular file"):
+            load_vex(path)
+        with VulnDb(tmp_path / "db.sqlite") as db, pytest.raises(VulnDbError, match="not a regular file"):
+            db.import_path(path)
 
 
 # --- large documents: a stream, and limits named in one line ----------------------------------------------

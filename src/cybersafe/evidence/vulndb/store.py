@@ -211,8 +211,10 @@ class VulnDb:
         now = now or _now()
         if path.is_dir():
             return self._import_dir(path, progress, now)
-        if not path.is_file():
+        if not path.exists():
             raise VulnDbError(f"{path}: no such file")
+        if not path.is_file():
+            raise VulnDbError(f"{path}: not a regular file (a device or FIFO), refusing to read")
         if path.suffix == ".zip":
             try:
                 archive = zipfile.ZipFile(path)

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -64,11 +65,24 @@ _CSAF_STATUS = {
 }
 
 
+MAX_VEX_BYTES = 64 * 1024 * 1024
+
+
+def _read_vex(path: Path) -> bytes:
+    """The one place a VEX file is opened: a regular file of at most ``MAX_VEX_BYTES``."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise SbomError("not a regular file (a device, FIFO or directory), refusing to read", file=path)
+    if info.st_size > MAX_VEX_BYTES:
+        raise SbomError(f"larger than {MAX_VEX_BYTES // (1024 * 1024)} MiB, refusing to read", file=path)
+    return path.read_bytes()
+
+
 def load_vex(path: str | Path) -> list[VexStatement]:
     """Read one VEX document; raise ``SbomError`` naming the file and element when it is malformed."""
     path = Path(path)
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(_read_vex(path))
     except OSError as exc:
         raise SbomError(f"cannot read: {exc.strerror or exc}", file=path) from exc
     except json.JSONDecodeError as exc:
