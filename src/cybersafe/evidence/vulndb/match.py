@@ -373,11 +373,13 @@ def group_aliases(matches: Sequence[VulnerabilityMatch]) -> list[VulnerabilityMa
 
 
 def _preferred_id(ids: Iterable[str]) -> str:
+    """The CVE id when there is one (the lowest, when a record names several), else a GHSA id, else the lowest."""
+    ids = tuple(ids)
     for prefix in _ID_PREFERENCE:
-        chosen = sorted(i for i in ids if i.startswith(prefix))
+        chosen = [i for i in ids if i.startswith(prefix)]
         if chosen:
-            return chosen[0]
-    return sorted(ids)[0]
+            return min(chosen)
+    return min(ids)
 
 
 def _merge(group: list[VulnerabilityMatch]) -> VulnerabilityMatch:
