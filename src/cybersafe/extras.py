@@ -9,6 +9,7 @@ from __future__ import annotations
 # top-level module -> the extra that installs it
 EXTRA_OF_MODULE = {
     "unblob": "firmware",
+    "cyclonedx": "firmware",
     "ubireader": "firmware",
     "lief": "firmware",
     "elftools": "firmware",
