@@ -162,23 +162,42 @@ def _finding(
 
 def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
     ids = _Ids(assessment)
-    collected = assessment.generated_at.isoformat()
     product = assessment.dossier.get("product", {})
     product_name = f"{product.get('name', 'product')} {product.get('model', '')}".strip()
     manufacturer = product.get("manufacturer", {}).get("name")
-    product_uuid = ids("component", "product")
-
-    catalog_resources: dict[str, str] = {}
-    resources: list[dict[str, Any]] = []
     plan_uuid = ids("resource", "assessment-plan")
-    resources.append(
+    resources, catalog_resources = _resources(ids, assessment, plan_uuid)
+    result = _result(ids, assessment, product_name, manufacturer, catalog_resources)
+    catalogs_text = ", ".join(f"{c.scheme} {c.version} (sha256 {c.sha256})" for c in assessment.catalogs)
+    return {
+        "assessment-results": {
+            "uuid": ids("assessment-results"),
+            "metadata": _metadata(ids, assessment, product_name, manufacturer, now),
+            "import-ap": {
+                "href": f"#{plan_uuid}",
+                "remarks": "The assessment plan is the cybersafe dossier with the catalogs in back-matter.",
+            },
+            "local-definitions": {
+                "remarks": "Control and objective ids are <scheme>_<requirement id> from the cybersafe scheme "
+                f"catalogs: {catalogs_text or 'none'}.",
+            },
+            "results": [result],
+            "back-matter": {"resources": resources},
+        }
+    }
+
+
+def _resources(ids: _Ids, assessment: Assessment, plan_uuid: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The back-matter: the assessment plan stand-in and one resource per scheme catalog, with its digest."""
+    catalog_resources: dict[str, str] = {}
+    resources: list[dict[str, Any]] = [
         {
             "uuid": plan_uuid,
             "title": "Assessment plan: the product dossier and the scheme catalogs",
             "description": "cybersafe assesses from a product dossier against scheme catalogs; there is no "
             "separate OSCAL assessment plan document.",
         }
-    )
+    ]
     for cat in assessment.catalogs:
         key = f"{cat.scheme}@{cat.version}"
         res_uuid = ids("resource", "catalog", key)
@@ -196,7 +215,14 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
                 ],
             }
         )
+    return resources, catalog_resources
 
+
+def _observations(
+    ids: _Ids, assessment: Assessment, product_uuid: str
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str], str]]:
+    """One observation per check attempt and per declaration or manual result read, and how to find each."""
+    collected = assessment.generated_at.isoformat()
     observations: list[dict[str, Any]] = []
     observation_of: dict[tuple[str, str], str] = {}
     for attempt in assessment.checks:
@@ -210,7 +236,15 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
                     obs = _leaf_observation(ids, leaf.kind, leaf.ref, leaf.verdict, product_uuid, collected)
                     observations.append(obs)
                     observation_of[(leaf.kind, leaf.ref)] = obs["uuid"]
+    return observations, observation_of
 
+
+def _selections_and_findings(
+    ids: _Ids,
+    assessment: Assessment,
+    catalog_resources: dict[str, str],
+    observation_of: dict[tuple[str, str], str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     findings: list[dict[str, Any]] = []
     selections: list[dict[str, Any]] = []
     for scheme in assessment.schemes:
@@ -226,7 +260,21 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
             selection["links"] = [{"href": f"#{catalog_resources[key]}", "rel": "reference"}]
         selections.append(selection)
         findings.extend(_finding(ids, scheme, r, observation_of) for r in scheme.requirements)
+    return selections, findings
 
+
+def _result(
+    ids: _Ids,
+    assessment: Assessment,
+    product_name: str,
+    manufacturer: str | None,
+    catalog_resources: dict[str, str],
+) -> dict[str, Any]:
+    collected = assessment.generated_at.isoformat()
+    product = assessment.dossier.get("product", {})
+    product_uuid = ids("component", "product")
+    observations, observation_of = _observations(ids, assessment, product_uuid)
+    selections, findings = _selections_and_findings(ids, assessment, catalog_resources, observation_of)
     result: dict[str, Any] = {
         "uuid": ids("result"),
         "title": f"cybersafe assessment of {product_name}",
@@ -255,7 +303,18 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
             "control-selections": selections or [{"description": "no modelled scheme", "include-all": {}}],
         },
     }
-    inventory = [
+    inventory = _inventory(ids, assessment, product_uuid)
+    if inventory:
+        result["local-definitions"]["inventory-items"] = inventory
+    if observations:
+        result["observations"] = observations
+    if findings:
+        result["findings"] = findings
+    return result
+
+
+def _inventory(ids: _Ids, assessment: Assessment, product_uuid: str) -> list[dict[str, Any]]:
+    return [
         {
             "uuid": ids("inventory", a.kind, a.name),
             "description": f"{a.kind}: {a.name}",
@@ -266,14 +325,11 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
         }
         for a in assessment.artefacts
     ]
-    if inventory:
-        result["local-definitions"]["inventory-items"] = inventory
-    if observations:
-        result["observations"] = observations
-    if findings:
-        result["findings"] = findings
 
-    catalogs_text = ", ".join(f"{c.scheme} {c.version} (sha256 {c.sha256})" for c in assessment.catalogs)
+
+def _metadata(
+    ids: _Ids, assessment: Assessment, product_name: str, manufacturer: str | None, now: dt.datetime
+) -> dict[str, Any]:
     parties = []
     if manufacturer:
         parties.append({"uuid": ids("party", "manufacturer"), "type": "organization", "name": manufacturer})
@@ -289,22 +345,7 @@ def build_oscal(assessment: Assessment, *, now: dt.datetime) -> dict[str, Any]:
     }
     if parties:
         metadata["parties"] = parties
-    return {
-        "assessment-results": {
-            "uuid": ids("assessment-results"),
-            "metadata": metadata,
-            "import-ap": {
-                "href": f"#{plan_uuid}",
-                "remarks": "The assessment plan is the cybersafe dossier with the catalogs in back-matter.",
-            },
-            "local-definitions": {
-                "remarks": "Control and objective ids are <scheme>_<requirement id> from the cybersafe scheme "
-                f"catalogs: {catalogs_text or 'none'}.",
-            },
-            "results": [result],
-            "back-matter": {"resources": resources},
-        }
-    }
+    return metadata
 
 
 class OscalRenderer:
