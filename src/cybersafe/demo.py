@@ -89,12 +89,12 @@ def run_demo(
         path.write_bytes(render(assessment, fmt, now=now))
         result.reports.append(path)
 
-    step("writing scheme paperwork: PSTI statement, CRA Annex II sheet, EU DoC draft, CTM registry record")
-    from cybersafe.render.paperwork import PaperworkKind, paperwork_files
+    step("writing scheme paperwork: one document per kind (render/data/paperwork)")
+    from cybersafe.render.paperwork import document_kinds, paperwork_files
 
     paperwork_dir = out / "paperwork"
     paperwork_dir.mkdir(exist_ok=True)
-    for kind in PaperworkKind:
+    for kind in document_kinds().values():
         for name, data in paperwork_files(kind, assessment, now=now).files.items():
             (paperwork_dir / name).write_bytes(data)
             result.paperwork.append(paperwork_dir / name)

@@ -1,4 +1,4 @@
-"""Generated parts of the README (pip-audit's check-readme): the command list and the coverage matrix.
+"""Generated parts of the README (pip-audit's check-readme): commands, coverage matrix, paperwork kinds.
 
 ``python -m cybersafe.docs README.md`` rewrites the blocks between ``<!-- generated:NAME -->`` and
 ``<!-- /generated:NAME -->``; a test fails when the README differs from what the code generates.
@@ -88,7 +88,20 @@ def _reachable_kinds(catalog: Catalog, node: Node | None, seen: frozenset[str] =
     return kinds
 
 
-GENERATORS = {"commands": command_table, "coverage": coverage_matrix}
+def paperwork_table() -> str:
+    """Every bundled paperwork document kind, from its data file."""
+    from cybersafe.render.paperwork_kinds import bundled_kinds
+
+    lines = ["| kind | scheme | document | legal basis | files | for whom |", "| --- | --- | --- | --- | --- | --- |"]
+    for kind in bundled_kinds().values():
+        files = ", ".join(f"`{name}`" for name in kind.files)
+        gate = "" if kind.blocked_unless_met else " (not blocked by the scheme's status)"
+        cells = (f"`{kind.kind}`", f"`{kind.scheme}`{gate}", kind.title, kind.basis, files, kind.audience)
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+GENERATORS = {"commands": command_table, "coverage": coverage_matrix, "paperwork": paperwork_table}
 
 
 def render(text: str) -> str:

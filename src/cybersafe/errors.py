@@ -9,7 +9,8 @@ OSV dump) are *recorded* as ``Problem`` values in results, not raised.
     CybersafeError
     ├── InputError                  bad user input; names file, line and field
     │   ├── DossierError            dossier YAML: syntax, unknown field, bad date, missing file
-    │   └── CatalogError            scheme catalog / crosswalk / arrangement data
+    │   ├── CatalogError            scheme catalog / crosswalk / arrangement data
+    │   └── PaperworkDataError      a paperwork document kind (render/data/paperwork/*.yaml)
     ├── SchemeError                 scheme look-ups and catalog integrity
     │   ├── UnknownScheme
     │   ├── UnknownRequirement
@@ -73,6 +74,10 @@ class DossierError(InputError):
 
 class CatalogError(InputError):
     """A scheme catalog, crosswalk or arrangement file is malformed."""
+
+
+class PaperworkDataError(InputError):
+    """A paperwork document kind file is malformed or names a dossier field that does not exist."""
 
 
 class SchemeError(CybersafeError):

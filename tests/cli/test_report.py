@@ -104,3 +104,41 @@ def test_paperwork_one_ready_kind_exits_0(tmp_path: Path) -> None:
     code, stdout, _ = _run("paperwork", str(SAMPLE), "--kind", "psti-statement", "-o", str(tmp_path))
     assert code == 0
     assert "psti-statement" in stdout and (tmp_path / "psti-statement.html").is_file()
+
+
+_MINI_KIND = """\
+schema: cybersafe/paperwork/v1
+kind: maker-card
+title: Maker card
+basis: none (an example of a kind kept outside the package)
+audience: anyone
+intro: Who made it.
+formats: [markdown]
+sections:
+- title: Maker
+  items:
+  - {key: maker, clause: "-", label: Manufacturer, dossier: product.manufacturer.name}
+"""
+
+
+def test_paperwork_kinds_adds_a_kind_kept_in_a_directory(tmp_path: Path) -> None:
+    # Given a directory with one document kind file
+    kinds = tmp_path / "kinds"
+    kinds.mkdir()
+    (kinds / "maker-card.yaml").write_text(_MINI_KIND)
+    # When it is named with --kinds, the kind can be asked for like a bundled one
+    code, stdout, _ = _run(
+        "paperwork", str(SAMPLE), "--kinds", str(kinds), "--kind", "maker-card", "-o", str(tmp_path / "out")
+    )
+    assert code == 0, stdout
+    assert "| - | Manufacturer | Acme Devices Ltd |" in (tmp_path / "out" / "maker-card.md").read_text()
+
+
+def test_paperwork_bad_kind_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "maker-card.yaml").write_text(_MINI_KIND.replace("product.manufacturer.name", "product.maker"))
+    code, _, stderr = _run("paperwork", str(SAMPLE), "--kinds", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.strip() == (
+        f"error: {tmp_path / 'maker-card.yaml'}:11: sections[0].items[0].dossier: product.maker: the dossier has no field "
+        "product.maker"
+    )

@@ -71,11 +71,13 @@ def paperwork(
     assessment: Annotated[Path, typer.Argument(help="assessment JSON written by `cybersafe assess`")],
     kind: Annotated[
         str,
-        typer.Option(
-            "--kind", "-k", help="psti-statement, cra-user-info, eu-doc, ctm-registry, or all", show_default=True
-        ),
+        typer.Option("--kind", "-k", help="a document kind (an unknown one lists them), or all", show_default=True),
     ] = "all",
     output: Annotated[Path, typer.Option("--output", "-o", help="directory for the documents")] = Path("paperwork"),
+    kinds_dir: Annotated[
+        Path | None,
+        typer.Option("--kinds", help="directory of extra document kinds (<kind>.yaml), added to the bundled ones"),
+    ] = None,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Draft scheme paperwork from the dossier and the assessment, listing what input is still missing.
@@ -83,17 +85,17 @@ def paperwork(
     Exit code 0 when every document is ready to sign (only by-hand items left), 1 when input is missing or
     the assessment does not meet the scheme, 2 on bad input.
     """
-    from cybersafe.render.paperwork import PaperworkKind, paperwork_files
+    from cybersafe.render.paperwork import document_kinds, paperwork_files
     from cybersafe.results import load_assessment
 
+    known = document_kinds(kinds_dir)
     if kind == "all":
-        kinds = list(PaperworkKind)
+        kinds = list(known.values())
+    elif kind in known:
+        kinds = [known[kind]]
     else:
-        try:
-            kinds = [PaperworkKind(kind)]
-        except ValueError:
-            choices = ", ".join([k.value for k in PaperworkKind] + ["all"])
-            raise InputError(f"unknown kind {kind!r}; choose one of {choices}", field="--kind") from None
+        choices = ", ".join([*known, "all"])
+        raise InputError(f"unknown kind {kind!r}; choose one of {choices}", field="--kind")
     loaded = load_assessment(assessment)
     now = report_time()
     summary: list[dict[str, Any]] = []
@@ -105,7 +107,7 @@ def paperwork(
             written.append(str(output / name))
         summary.append(
             {
-                "kind": k.value,
+                "kind": k.kind,
                 "files": written,
                 "ready": result.doc.ready,
                 "missing": [f"{i.clause} {i.label}: {i.source}" for i in result.doc.missing],
