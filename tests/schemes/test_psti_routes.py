@@ -1,0 +1,79 @@
+"""UK PSTI Schedule 1 para 2 and its deemed-compliance routes (SI 2023/1007 Schedule 2).
+
+Schedule 2 deems para 2 (how to report security issues) met by EN 303 645 provision 5.2-1, or by ISO/IEC
+29147 clauses 6.2.2, 6.2.5 and 6.5 with the publication conditions Schedule 2 sets (standards.md 5.1;
+crosswalks/uk-psti_deemed-compliance.csv). There is no ISO/IEC 29147 catalog, so that route is a manual
+result the assessor records.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cybersafe.checks.interface import CheckAttempt, Finding
+from cybersafe.dossier.facts import derive_facts
+from cybersafe.dossier.model import Dossier
+from cybersafe.schemes.catalog import default_catalog
+from cybersafe.schemes.evaluate import Evaluator
+from cybersafe.schemes.interface import AnyOf, Leaf, LeafKind
+from cybersafe.verdict import AttemptStatus, Severity, Verdict
+
+PARA_2 = "uk-psti@2023-1007:Schedule 1 para 2"
+ISO_ROUTE = "psti.iso-29147-disclosure"
+DATA = Path(__file__).resolve().parents[2] / "src" / "cybersafe" / "schemes" / "data"
+
+
+def _evaluate(manual: str | None) -> Any:
+    # Given a product whose disclosure policy check fails (so the direct route and EN 303 645 5.2-1 fail)
+    raw: dict[str, Any] = {
+        "schema": "cybersafe/dossier/v1",
+        "product": {"manufacturer": {"name": "M"}, "name": "P", "model": "X1"},
+    }
+    if manual is not None:
+        raw["manual_results"] = [{"id": f"manual:{ISO_ROUTE}", "verdict": manual, "by": "Lab", "at": "2026-11-01"}]
+    dossier = Dossier.model_validate(raw)
+    check = "declaration.vulnerability-disclosure-policy"
+    finding = Finding(check, Verdict.FAIL, Severity.HIGH, "no policy published")
+    attempts = {check: CheckAttempt(check, AttemptStatus.COMPLETED, findings=(finding,))}
+    return Evaluator(default_catalog(), attempts, dossier, derive_facts(dossier)).requirement_key(PARA_2)
+
+
+def test_para_2_has_the_direct_route_and_both_deemed_compliance_routes() -> None:
+    routes = default_catalog().requirement(PARA_2).verified_by
+    assert isinstance(routes, AnyOf)
+    assert set(routes.children) == {
+        Leaf(LeafKind.CHECK, "declaration.vulnerability-disclosure-policy"),
+        Leaf(LeafKind.REQUIREMENT, "etsi-en-303-645@2.1.1:5.2-1"),
+        Leaf(LeafKind.MANUAL, ISO_ROUTE),
+    }
+
+
+@pytest.mark.parametrize(
+    ("manual", "expected"),
+    [
+        pytest.param(None, Verdict.INCONCLUSIVE, id="iso-route-not-assessed"),
+        pytest.param("pass", Verdict.PASS, id="iso-route-met"),
+        pytest.param("fail", Verdict.FAIL, id="iso-route-not-met"),
+        pytest.param("not_applicable", Verdict.FAIL, id="iso-route-not-claimed"),
+    ],
+)
+def test_the_iso_29147_route_decides_para_2_when_the_others_fail(manual: str | None, expected: Verdict) -> None:
+    result = _evaluate(manual)
+    assert result.verdict is expected
+    if manual is None:
+        # Then the open route is named, so the assessor knows what would close it
+        assert f"manual:{ISO_ROUTE}" in " ".join(result.missing)
+
+
+def test_no_iso_29147_clause_is_cited_beyond_the_ones_schedule_2_names() -> None:
+    # standards.md 5.1 names ISO/IEC 29147 clauses 6.2.2, 6.2.5 and 6.5 only: nothing else may be invented
+    texts = [
+        (DATA / "catalogs" / "uk-psti-2023-1007.yaml").read_text(encoding="utf-8"),
+        (DATA / "crosswalks" / "uk-psti-to-etsi-en-303-645-v2-1-1.yaml").read_text(encoding="utf-8"),
+    ]
+    cited = {n for text in texts for n in re.findall(r"\b6\.\d+(?:\.\d+)?\b", text)}
+    assert cited == {"6.2.2", "6.2.5", "6.5"}
