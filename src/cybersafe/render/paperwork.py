@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -248,33 +248,29 @@ def _valued(item: Item, spec: ValueSpec, ctx: _Context, *, explicit_source: bool
         case "join":
             text, default_source = ctx.join(spec.arg, spec.sep), " / ".join(PLACEHOLDER.findall(str(spec.arg)))
         case "by_hand":
-            return _replace(item, gap=Gap.BY_HAND, source=item.source if explicit_source else spec.arg)
+            return replace(item, gap=Gap.BY_HAND, source=item.source if explicit_source else spec.arg)
         case "not_applicable":
-            return _replace(item, value=f"not applicable: {spec.arg}", gap=Gap.NOT_APPLICABLE)
+            return replace(item, value=f"not applicable: {spec.arg}", gap=Gap.NOT_APPLICABLE)
         case _:
             return _verdict(item, spec.arg, ctx)
     source = item.source if explicit_source else default_source
-    return _replace(item, value=text, source=source, gap=Gap.NONE if text is not None else Gap.MISSING)
+    return replace(item, value=text, source=source, gap=Gap.NONE if text is not None else Gap.MISSING)
 
 
 def _verdict(item: Item, requirement: str, ctx: _Context) -> Item:
     """A requirement of the document's scheme with the verdict and reason the assessment states."""
     result = ctx.result
     if result is None:
-        return _replace(item, source="assessment", note="scheme not in the assessment")
+        return replace(item, source="assessment", note="scheme not in the assessment")
     req = next((r for r in result.requirements if r.id == requirement), None)
     if req is None:
-        return _replace(item, source=f"assessment {result.scheme}", note=f"requirement {requirement} not found")
+        return replace(item, source=f"assessment {result.scheme}", note=f"requirement {requirement} not found")
     gap = Gap.NONE
     if blocks(req):
         gap = Gap.BLOCKING
         ctx.blocked[req.id] = _requirement_line(result, req)
     source = f"assessment {result.scheme}@{result.version}:{req.id}"
-    return _replace(item, value=f"{req.verdict} ({req.reason})", source=source, gap=gap)
-
-
-def _replace(item: Item, **changes: Any) -> Item:
-    return Item(**{name: changes.get(name, getattr(item, name)) for name in Item.__slots__})
+    return replace(item, value=f"{req.verdict} ({req.reason})", source=source, gap=gap)
 
 
 # ---------------------------------------------------------------- documents
