@@ -92,11 +92,14 @@ def paperwork_table() -> str:
     """Every bundled paperwork document kind, from its data file."""
     from cybersafe.render.paperwork_kinds import bundled_kinds
 
-    lines = ["| kind | scheme | document | legal basis | files | for whom |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| kind | scheme (issued when) | document | legal basis | files | for whom |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for kind in bundled_kinds().values():
         files = ", ".join(f"`{name}`" for name in kind.files)
-        gate = "" if kind.blocked_unless_met else " (not blocked by the scheme's status)"
-        cells = (f"`{kind.kind}`", f"`{kind.scheme}`{gate}", kind.title, kind.basis, files, kind.audience)
+        gate = " or ".join(kind.issue_when) or "never blocked"
+        cells = (f"`{kind.kind}`", f"`{kind.scheme}` ({gate})", kind.title, kind.basis, files, kind.audience)
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 

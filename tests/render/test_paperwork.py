@@ -211,6 +211,64 @@ def test_a_scheme_missing_from_the_assessment_blocks_and_its_verdicts_are_missin
     assert item.gap is Gap.MISSING and item.note == "scheme not in the assessment"
 
 
+def test_a_law_that_fails_from_a_later_date_blocks_its_declaration_today(sample: Assessment) -> None:
+    # Given a CRA result as of 2026-12-05 that meets today (only Art. 14 applies) and fails from 2027-12-11
+    def later(s: dict[str, Any]) -> None:
+        s |= {"status": "meets", "as_of": "2026-12-05"}
+        s["later"] = [{"date": "2027-12-11", "status": "fails", "counts": {"fail": 4}}]
+        for req in s["requirements"]:
+            if req["id"] == "14":
+                req |= {"verdict": "pass", "reason": "declared"}
+            else:
+                req |= {"applies": False, "applies_from": "2027-12-11"}
+
+    doc = build_paperwork("eu-doc", _with_scheme(sample, "eu-cra", later), now=NOW)
+    # Then the declaration is not ready: it claims conformity that will not hold when the rest applies
+    assert doc.blocking[0] == "EU CRA status from 2027-12-11 would be 'fails', not 'meets'"
+    assert [b.split(" ", 1)[0] for b in doc.blocking[1:]] == [
+        "eu-cra@2024:I-2(a)",
+        "eu-cra@2024:I-2(b)",
+        "eu-cra@2024:I-2(e)",
+        "eu-cra@2024:II-1",
+        "eu-cra@2024:II-info",
+    ]
+
+
+def test_a_ctm_record_may_be_issued_while_only_the_grant_is_pending(sample: Assessment) -> None:
+    # Given the Cyber Trust Mark pending: everything the product shows is met, the CLA's grant is not recorded
+    def pending(s: dict[str, Any]) -> None:
+        s["status"] = "pending"
+        next(r for r in s["requirements"] if r["id"] == "4").update(verdict="pass")
+        s["requirements"].append(
+            {
+                "id": "8.222(b)(3)",
+                "title": "Registry: date of authorisation",
+                "obligation": "mandatory",
+                "required": True,
+                "verdict": "pending",
+                "reason": "grant:cla-authorisation: awaits the CLA's grant",
+                "confidence": "confirmed",
+                "source": "47 CFR 8.222(b)(3)",
+            }
+        )
+
+    doc = build_paperwork("ctm-registry", _with_scheme(sample, "us-ctm", pending), now=NOW)
+    # Then the record is not blocked (it is part of the grant) and says the status in its (b)(3) note
+    assert doc.blocking == () and doc.ready
+    assert next(i for i in doc.items if i.key == "authorization").note == "assessment status for us-ctm: pending"
+
+
+def test_a_pending_requirement_is_not_listed_as_what_blocks_a_failing_scheme(sample: Assessment) -> None:
+    def pending_and_failing(s: dict[str, Any]) -> None:
+        next(r for r in s["requirements"] if r["id"] == "9").update(verdict="pending", reason="awaits the grant")
+
+    doc = build_paperwork("ctm-registry", _with_scheme(sample, "us-ctm", pending_and_failing), now=NOW)
+    assert doc.blocking == (
+        "Cyber Trust Mark status in this assessment is 'fails', not 'meets' or 'pending'",
+        "us-ctm@2024:4 Interface access control: fail (a verifying check fails)",
+    )
+
+
 # ---------------------------------------------------------------- a new kind is one data file
 
 _KIND = """\
@@ -281,7 +339,7 @@ def test_a_new_kind_may_bring_its_own_template(sample: Assessment, tmp_path: Pat
         ),
         pytest.param(
             ("'{product.model}'", "'{product.modle}'"),
-            r":12: sections\[0\]\.items\[0\]\.join: product\.modle: the dossier has no field product\.modle",
+            r":12: sections\[0\]\.items\[0\]\.join\[1\]: product\.modle: the dossier has no field product\.modle",
             id="typo",
         ),
         pytest.param(
@@ -289,7 +347,11 @@ def test_a_new_kind_may_bring_its_own_template(sample: Assessment, tmp_path: Pat
             r"declarations\.update\.automatic has no fields",
             id="leaf",
         ),
-        pytest.param(("{scheme.status}", "{scheme.colour}"), r"scheme\.colour: the scheme fields are", id="scheme"),
+        pytest.param(
+            ("{scheme.status}", "{scheme.colour}"),
+            r"scheme\.colour: the assessment's scheme result has no field scheme\.colour",
+            id="scheme",
+        ),
         pytest.param(("key: witness", "key: name"), r"items\[3\]\.key: duplicate key 'name'", id="duplicate"),
         pytest.param(("scheme: etsi-en-303-645\n", ""), r"a verdict item needs the document's scheme", id="no-scheme"),
         pytest.param(("intro: One", "intro: [One"), r":8: malformed YAML: .*started at line 7", id="yaml"),
@@ -368,22 +430,73 @@ def test_eu_doc_important_class_needs_a_notified_body_by_hand(sample: Assessment
     assert "sole responsibility of Acme Devices Ltd" in render_markdown(doc)
 
 
+# The CRA classification as the engine writes it (schemes/classification.py), for an Annex III Class I product
+# on a date with no harmonised standard cited, and for a default product.
+_ROUTE_A = {"id": "module-a", "title": "Internal control (module A)", "notified_body": False}
+_ROUTE_BC = {"id": "module-b-c", "title": "EU-type examination (module B) + module C", "notified_body": True}
+_ROUTE_H = {"id": "module-h", "title": "Full quality assurance (module H)", "notified_body": True}
+CLASS_I = {
+    "product_class": "important-class-i",
+    "title": "Important products with digital elements, Class I",
+    "annex": "Annex III, Class I",
+    "routes": [
+        _ROUTE_A | {"open": False, "why": "no harmonised standard is cited for EU CRA on 2026-11-02"},
+        _ROUTE_BC | {"open": True, "why": "open"},
+        _ROUTE_H | {"open": True, "why": "open"},
+    ],
+    "notified_body_required": True,
+}
+DEFAULT = CLASS_I | {
+    "product_class": "default",
+    "title": "Products with digital elements not listed in Annex III or IV",
+    "annex": "none",
+    "routes": [_ROUTE_A | {"open": True, "why": "open"}, _ROUTE_BC | {"open": True, "why": "open"}],
+    "notified_body_required": False,
+}
+
+
 @pytest.mark.parametrize(
-    ("product_class", "route"),
+    ("classification", "procedure", "notified_body"),
     [
-        pytest.param("default", "internal control (module A).", id="default"),
-        pytest.param("important-class-i", "full quality assurance (module H).", id="class-i"),
-        pytest.param("important-class-ii", "assurance level 'substantial'.", id="class-ii"),
-        pytest.param("critical", "otherwise as for important products of class II.", id="critical"),
+        pytest.param(
+            CLASS_I,
+            "EU-type examination (module B) + module C; or Full quality assurance (module H)",
+            Gap.BY_HAND,
+            id="class-i",
+        ),
+        pytest.param(
+            DEFAULT,
+            "Internal control (module A); or EU-type examination (module B) + module C",
+            Gap.NOT_APPLICABLE,
+            id="default",
+        ),
     ],
 )
-def test_eu_doc_route_follows_the_cra_product_class(sample: Assessment, product_class: str, route: str) -> None:
-    changed = with_dossier(sample, lambda d: d["product"].__setitem__("cra_product_class", product_class))
-    doc = build_paperwork("eu-doc", changed, now=NOW)
-    values = {i.key: i for i in doc.items}
-    procedure = values["procedure"].value or ""
-    assert procedure.startswith(f"CRA product class '{product_class}': ") and procedure.endswith(route)
-    assert (values["notified_body"].gap is Gap.NOT_APPLICABLE) is (product_class == "default")
+def test_eu_doc_class_and_routes_are_the_assessments_classification(
+    sample: Assessment, classification: dict[str, Any], procedure: str, notified_body: Gap
+) -> None:
+    # Given the engine's classification in the CRA result (the dossier's declared class is not re-read here)
+    def classify(s: dict[str, Any]) -> None:
+        s["classification"] = classification
+        s["as_of"] = "2026-11-02"
+
+    doc = build_paperwork("eu-doc", _with_scheme(sample, "eu-cra", classify), now=NOW)
+    items = {i.key: i for i in doc.items}
+    # Then the class and the routes open on the date are its own, and a notified body is asked for only when needed
+    assert items["product_class"].value == f"{classification['product_class']}: {classification['title']}"
+    assert items["procedure"].value == procedure
+    assert items["procedure"].note == "the routes open for this class on 2026-11-02; state the one followed"
+    assert items["notified_body"].gap is notified_body
+
+
+def test_eu_doc_without_a_classification_says_what_is_missing(sample: Assessment) -> None:
+    # Given an assessment whose CRA result carries no classification (the sample predates it)
+    doc = build_paperwork("eu-doc", sample, now=NOW)
+    items = {i.key: i for i in doc.items}
+    # Then class and procedure are missing (never guessed from the dossier) and a notified body stays by hand
+    assert items["product_class"].gap is Gap.MISSING and items["procedure"].gap is Gap.MISSING
+    assert items["notified_body"].gap is Gap.BY_HAND
+    assert items["notified_body"].note == "the assessment has no classification to say whether one is needed"
 
 
 def test_ctm_registry_record_has_the_8_222_b_fields(sample: Assessment) -> None:

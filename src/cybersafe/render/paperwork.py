@@ -38,7 +38,7 @@ from cybersafe.render.paperwork_kinds import (
     document_kinds,
 )
 from cybersafe.results import Assessment, RequirementResultOut, SchemeResultOut
-from cybersafe.schemes.evaluate import level_status
+from cybersafe.schemes.algebra import level_status
 from cybersafe.schemes.status import SchemeStatus
 
 __all__ = [
@@ -121,9 +121,16 @@ class Paperwork:
 # ---------------------------------------------------------------- reading the assessment
 
 
-def blocks(requirement: RequirementResultOut) -> bool:
-    """A requirement keeps its scheme from being met: it counts, and the engine's rule does not accept its verdict."""
-    return requirement.required and level_status((requirement.verdict,)) is not SchemeStatus.MEETS
+_MET = (SchemeStatus.MEETS,)
+
+
+def blocks(requirement: RequirementResultOut, accepted: Iterable[SchemeStatus] = _MET) -> bool:
+    """A requirement that counts and whose verdict alone would give a status the document does not accept.
+
+    The status is the engine's own rule (``level_status``): pass, justified and not_applicable meet;
+    pending is accepted only where the document says so.
+    """
+    return requirement.required and level_status((requirement.verdict,)) not in tuple(accepted)
 
 
 def _requirement_line(result: SchemeResultOut, req: RequirementResultOut) -> str:
@@ -144,26 +151,31 @@ def _text(value: Any) -> str | None:
 
 
 class _Context:
-    """One assessment as the kinds see it: the dossier's values, and the document scheme's result."""
+    """One assessment as a kind sees it: the dossier's values, and the document scheme's result (``scheme.*``)."""
 
-    def __init__(self, dossier: Mapping[str, Any], scheme: str | None, result: SchemeResultOut | None) -> None:
+    def __init__(
+        self,
+        dossier: Mapping[str, Any],
+        scheme: str | None,
+        result: SchemeResultOut | None,
+        accepted: tuple[SchemeStatus, ...] = _MET,
+    ) -> None:
         self.dossier = dossier
         self.result = result
-        self.scheme_values = {
-            "id": scheme or "",
-            "key": f"{result.scheme}@{result.version}" if result else scheme or "",
-            "version": result.version if result else "",
-            "status": str(result.status) if result else "not assessed",
-            "title": result.title if result else scheme or "",
-            "short_title": result.short_title if result else scheme or "",
-        }
+        self.accepted = accepted
+        wire = result.model_dump(mode="json", exclude_none=True) if result else {"status": "not assessed"}
+        key = f"{result.scheme}@{result.version}" if result else scheme
+        self.scheme_values: dict[str, Any] = {"short_title": scheme, "title": scheme, **wire, "id": scheme, "key": key}
+        self.element: Mapping[str, Any] | None = None  # inside ``each``: the list element paths are relative to
         self.blocked: dict[str, str] = {}  # requirement id -> line, for verdict items that block
 
     def lookup(self, path: str) -> Any:
         parts = path.split(".")
-        if parts[0] == "scheme":
-            return self.scheme_values.get(parts[1])
         value: Any = self.dossier
+        if self.element is not None:
+            value = self.element
+        elif parts[0] == "scheme":
+            value, parts = self.scheme_values, parts[1:]
         for part in parts:
             if not isinstance(value, Mapping):
                 return None
@@ -186,6 +198,9 @@ class _Context:
     def join(self, parts: Iterable[Any], sep: str) -> str | None:
         present: list[str] = []
         for part in parts:
+            if isinstance(part, Mapping) and "each" in part:
+                present += self.each(part)
+                continue
             if isinstance(part, Mapping):
                 text = self.join(part["join"], part.get("sep", ", "))
                 present += [text] if text else []
@@ -198,6 +213,19 @@ class _Context:
             text = self.fill(part)
             present += [text] if text else []
         return sep.join(present) if present else None
+
+    def each(self, part: Mapping[str, Any]) -> list[str]:
+        """One text per element of the list at ``part['each']`` that meets ``part['where']``."""
+        elements = self.lookup(part["each"])
+        out: list[str] = []
+        for element in elements if isinstance(elements, list) else ():
+            inner = _Context(self.dossier, None, None)
+            inner.element = element
+            if "where" in part and not inner.holds(part["where"]):
+                continue
+            text = inner.fill(part["text"])
+            out += [text] if text else []
+        return out
 
     def holds(self, cond: Mapping[str, Any]) -> bool:
         if "all" in cond:
@@ -266,7 +294,7 @@ def _verdict(item: Item, requirement: str, ctx: _Context) -> Item:
     if req is None:
         return replace(item, source=f"assessment {result.scheme}", note=f"requirement {requirement} not found")
     gap = Gap.NONE
-    if blocks(req):
+    if blocks(req, ctx.accepted):
         gap = Gap.BLOCKING
         ctx.blocked[req.id] = _requirement_line(result, req)
     source = f"assessment {result.scheme}@{result.version}:{req.id}"
@@ -291,16 +319,28 @@ def _product_line(dossier: Dossier) -> str:
 
 
 def _blocking(kind: DocumentKind, ctx: _Context) -> tuple[str, ...]:
-    """The scheme's status and the requirements that keep it from being met, as the assessment states them."""
+    """Why the document may not be issued, word for word from the assessment.
+
+    The scheme's status today, and on every later date the assessment lists (a declaration made today
+    must still hold when the rest of the law applies), with the requirements that keep it there.
+    """
+    result, accepted = ctx.result, kind.issue_when
     lines: list[str] = []
-    result = ctx.result
-    if kind.blocked_unless_met and result is None:
+    if accepted and result is None:
         lines.append(f"the assessment has no result for {kind.scheme}; run `cybersafe assess` with that scheme")
-    elif kind.blocked_unless_met and result is not None and result.status is not SchemeStatus.MEETS:
-        lines.append(f"{result.short_title} status in this assessment is '{result.status}', not '{SchemeStatus.MEETS}'")
-        lines += [_requirement_line(result, req) for req in result.requirements if blocks(req)]
+    elif accepted and result is not None:
+        expected = " or ".join(f"'{status}'" for status in accepted)
+        as_of = f" (as of {result.as_of})" if result.as_of else ""
+        if result.status not in accepted:
+            lines.append(f"{result.short_title} status in this assessment{as_of} is '{result.status}', not {expected}")
+            lines += [_requirement_line(result, r) for r in result.requirements if r.applies and blocks(r, accepted)]
+        for later in result.later:
+            if later.status not in accepted:
+                lines.append(f"{result.short_title} status from {later.date} would be '{later.status}', not {expected}")
+                due = [r for r in result.requirements if not r.applies and (r.applies_from or "") <= later.date]
+                lines += [_requirement_line(result, r) for r in due if blocks(r, accepted)]
     lines += [line for line in ctx.blocked.values() if line not in lines]
-    return tuple(lines)
+    return tuple(dict.fromkeys(lines))
 
 
 def _kind(kind: str | DocumentKind) -> DocumentKind:
@@ -316,7 +356,7 @@ def build_paperwork(kind: str | DocumentKind, assessment: Assessment, *, now: dt
     spec = _kind(kind)
     dossier = _dossier(assessment)
     result = assessment.scheme(spec.scheme) if spec.scheme else None
-    ctx = _Context(dossier.wire(), spec.scheme, result)
+    ctx = _Context(dossier.wire(), spec.scheme, result, spec.issue_when or _MET)
     sections = tuple(
         Section(s.title, tuple(_item(i, ctx) for i in s.items), ctx.fill(s.text) if s.text else None)
         for s in spec.sections

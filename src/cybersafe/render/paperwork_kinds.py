@@ -36,12 +36,14 @@ from pydantic import BaseModel
 
 from cybersafe.dossier.model import Dossier
 from cybersafe.errors import PaperworkDataError
+from cybersafe.results import SchemeResultOut
+from cybersafe.schemes.status import SchemeStatus
 from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)\}")
 VALUE_SOURCES = ("dossier", "text", "join", "by_hand", "verdict", "not_applicable")
-# What ``{scheme.NAME}`` can name: the document's scheme and its result in the assessment.
-SCHEME_FIELDS = frozenset({"id", "key", "version", "status", "title", "short_title"})
+# ``{scheme.id}`` (the id the kind names) and ``{scheme.key}`` (id@version) beside the scheme result's own fields.
+SCHEME_NAMES = frozenset({"id", "key"})
 FILE_SUFFIX = {"markdown": ".md", "html": ".html", "json": ".json"}
 DEFAULT_TEMPLATES = {"markdown": "paperwork.md.j2", "html": "paperwork.html.j2"}
 TEMPLATES = Path(__file__).parent / "templates" / "paperwork"
@@ -96,7 +98,7 @@ class DocumentKind:
     sections: tuple[SectionSpec, ...]
     path: Path
     scheme: str | None = None
-    blocked_unless_met: bool = False
+    issue_when: tuple[SchemeStatus, ...] = ()  # scheme statuses the document may be issued under; () never blocks
     templates: Mapping[str, str] | None = None
     notes: tuple[str, ...] = ()
 
@@ -148,12 +150,24 @@ def load_kind(path: Path) -> DocumentKind:
         sections=sections,
         path=path,
         scheme=raw.get("scheme"),
-        blocked_unless_met=bool(raw.get("blocked_unless_met", "scheme" in raw)),
+        issue_when=_statuses(raw, doc),
         templates=raw.get("templates"),
         notes=tuple(raw.get("notes", ())),
     )
     _check(kind, raw, doc)
     return kind
+
+
+def _statuses(raw: Mapping[str, Any], doc: LocatedDocument) -> tuple[SchemeStatus, ...]:
+    """``issue_when``: the statuses the document may be issued under; [meets] when a scheme is named."""
+    names = raw.get("issue_when", [SchemeStatus.MEETS.value] if "scheme" in raw else [])
+    known = {s.value for s in SchemeStatus}
+    for n, name in enumerate(names):
+        if name not in known:
+            raise _fail(doc, ("issue_when", n), f"{name!r} is not a scheme status ({', '.join(sorted(known))})")
+    if names and "scheme" not in raw:
+        raise _fail(doc, ("issue_when",), "needs a scheme whose status decides it")
+    return tuple(SchemeStatus(name) for name in names)
 
 
 def _section(raw: Mapping[str, Any]) -> SectionSpec:
@@ -194,8 +208,6 @@ def _item(raw: Mapping[str, Any]) -> ItemSpec:
 
 
 def _check(kind: DocumentKind, raw: Mapping[str, Any], doc: LocatedDocument) -> None:
-    if kind.blocked_unless_met and kind.scheme is None:
-        raise _fail(doc, ("blocked_unless_met",), "needs a scheme whose status decides it")
     for fmt, name in (kind.templates or {}).items():
         if not ((kind.path.parent / name).is_file() or (TEMPLATES / name).is_file()):
             raise _fail(doc, ("templates", fmt), f"template {name} not found beside the file or in the bundled ones")
@@ -211,14 +223,15 @@ def _check(kind: DocumentKind, raw: Mapping[str, Any], doc: LocatedDocument) -> 
             seen.add(item["key"])
             if kind.scheme is None and _uses_verdict(item):
                 raise _fail(doc, loc, "a verdict item needs the document's scheme")
-            for where, path in _paths(item, loc):
-                problem = path_problem(path)
-                if problem:
-                    raise _fail(doc, where, problem)
-    for n, note in enumerate(raw.get("notes", ())):
-        for path in _placeholders(note):
-            if path_problem(path):
-                raise _fail(doc, ("notes", n), path_problem(path) or "")
+            _check_paths(doc, _paths(item, loc))
+    _check_paths(doc, (((("notes", n), p, None)) for n, note in enumerate(kind.notes) for p in _placeholders(note)))
+
+
+def _check_paths(doc: LocatedDocument, paths: Iterable[tuple[Loc, str, Any]]) -> None:
+    for where, path, element in paths:
+        problem = path_problem(path, element)
+        if problem:
+            raise _fail(doc, where, problem)
 
 
 def _uses_verdict(item: Mapping[str, Any]) -> bool:
@@ -229,30 +242,42 @@ def _placeholders(text: str) -> list[str]:
     return PLACEHOLDER.findall(text)
 
 
-def _paths(item: Mapping[str, Any], loc: Loc) -> Iterable[tuple[Loc, str]]:
+# A named path, where it is named, and the model of the list element it is relative to (inside ``each``).
+_Named = tuple[Loc, str, Any]
+
+
+def _paths(item: Mapping[str, Any], loc: Loc) -> Iterable[_Named]:
     """Every dossier or scheme path an item names, with where it is named."""
     yield from _value_paths(item, loc)
     for n, case in enumerate(item.get("cases", ())):
         yield from _value_paths(case, (*loc, "cases", n))
-        yield from ((((*loc, "cases", n, "when"), p)) for p in _condition_paths(case["when"]))
+        yield from (((*loc, "cases", n, "when"), p, None) for p in _condition_paths(case["when"]))
 
 
-def _value_paths(raw: Mapping[str, Any], loc: Loc) -> Iterable[tuple[Loc, str]]:
+def _value_paths(raw: Mapping[str, Any], loc: Loc) -> Iterable[_Named]:
     if "dossier" in raw:
-        yield (*loc, "dossier"), raw["dossier"]
+        yield (*loc, "dossier"), raw["dossier"], None
     for key in ("text", "note"):
         if isinstance(raw.get(key), str):
-            yield from (((*loc, key), p) for p in _placeholders(raw[key]))
+            yield from (((*loc, key), p, None) for p in _placeholders(raw[key]))
     if "join" in raw:
-        yield from (((*loc, "join"), p) for p in _join_paths(raw["join"]))
+        yield from _join_paths(raw["join"], (*loc, "join"))
 
 
-def _join_paths(parts: Iterable[Any]) -> Iterable[str]:
-    for part in parts:
+def _join_paths(parts: Iterable[Any], loc: Loc) -> Iterable[_Named]:
+    for n, part in enumerate(parts):
         if isinstance(part, str):
-            yield from _placeholders(part)
+            yield from (((*loc, n), p, None) for p in _placeholders(part))
+        elif "join" in part:
+            yield from _join_paths(part["join"], (*loc, n, "join"))
         else:
-            yield from _join_paths(part["join"])
+            yield (*loc, n, "each"), part["each"], None
+            element = element_model(part["each"])
+            if element is None:
+                yield (*loc, n, "each"), part["each"], _NOT_A_LIST
+                continue
+            inner = [*_placeholders(part["text"]), *_condition_paths(part.get("where", {}))]
+            yield from (((*loc, n), p, element) for p in inner)
 
 
 def _condition_paths(cond: Mapping[str, Any]) -> Iterable[str]:
@@ -262,31 +287,82 @@ def _condition_paths(cond: Mapping[str, Any]) -> Iterable[str]:
         yield from _condition_paths(child)
 
 
-def path_problem(path: str) -> str | None:
-    """Why ``path`` names nothing (a dossier field or ``scheme.<field>``), or None when it is fine."""
+class _NotAList:
+    """Marks an ``each`` path that does not lead to a list of records."""
+
+
+_NOT_A_LIST = _NotAList
+
+
+def path_problem(path: str, element: Any = None) -> str | None:
+    """Why ``path`` names nothing, or None when it is fine.
+
+    A path names a dossier field, ``scheme.<field>`` of the document's scheme result in the assessment
+    (``scheme.id`` and ``scheme.key`` too), or, inside ``each``, a field of the list's element.
+    """
     parts = path.split(".")
+    if element is _NOT_A_LIST:
+        return f"{path}: not a list of records"
+    if element is not None:
+        return _walk(element, parts, path, "a list element")
     if parts[0] == "scheme":
-        if len(parts) == 2 and parts[1] in SCHEME_FIELDS:
+        if len(parts) == 2 and parts[1] in SCHEME_NAMES:
             return None
-        return f"{path}: the scheme fields are {', '.join(sorted(SCHEME_FIELDS))}"
-    node: Any = Dossier
+        return _walk(SchemeResultOut, parts[1:], path, "the assessment's scheme result", prefix="scheme.")
+    return _walk(Dossier, parts, path, "the dossier")
+
+
+def _walk(root: Any, parts: list[str], path: str, what: str, prefix: str = "") -> str | None:
+    node, at = _resolve(root, parts)
+    if node is _MISSING_FIELD:
+        return f"{path}: {what} has no field {prefix}{'.'.join(parts[: at + 1])}"
+    if node is _NO_FIELDS:
+        return f"{path}: {prefix}{'.'.join(parts[:at])} has no fields"
+    return None
+
+
+_MISSING_FIELD, _NO_FIELDS = object(), object()
+
+
+def _resolve(root: Any, parts: list[str]) -> tuple[Any, int]:
+    """The annotation ``parts`` lead to from ``root``, or a marker and the index where it went wrong."""
+    node: Any = root
     for n, part in enumerate(parts):
         if node is dict:  # a free-form mapping (facts): any key
-            return None
+            return dict, n
         if not (isinstance(node, type) and issubclass(node, BaseModel)):
-            return f"{path}: {'.'.join(parts[:n])} has no fields"
-        field = _field(node, part)
-        if field is None:
-            return f"{path}: the dossier has no field {'.'.join(parts[: n + 1])}"
-        node = _target(field.annotation)
-    return None
+            return _NO_FIELDS, n
+        annotation = _annotation(node, part)
+        if annotation is None:
+            return _MISSING_FIELD, n
+        node = _target(annotation)
+    return node, len(parts)
 
 
-def _field(model: type[BaseModel], name: str) -> Any:
+def element_model(path: str) -> Any:
+    """The record model of the list ``path`` leads to (a dossier or scheme path), or None."""
+    parts = path.split(".")
+    root, parts = (SchemeResultOut, parts[1:]) if parts[0] == "scheme" else (Dossier, parts)
+    node, _ = _resolve(root, parts)
+    if typing.get_origin(node) is not list:
+        return None
+    (element,) = typing.get_args(node)
+    return element if isinstance(element, type) and issubclass(element, BaseModel) else None
+
+
+def _annotation(model: type[BaseModel], name: str) -> Any:
+    """The resolved type of the field called ``name`` (or aliased so), or None."""
+    hints = _hints(model)
     for attr, field in model.model_fields.items():
         if name in (attr, field.alias):
-            return field
+            return hints.get(attr)
     return None
+
+
+@functools.cache
+def _hints(model: type[BaseModel]) -> dict[str, Any]:
+    # Field annotations may still be forward references (models defined further down a module).
+    return typing.get_type_hints(model)
 
 
 def _target(annotation: Any) -> Any:
