@@ -353,6 +353,21 @@ def test_a_new_kind_may_bring_its_own_template(sample: Assessment, tmp_path: Pat
             id="scheme",
         ),
         pytest.param(("key: witness", "key: name"), r"items\[3\]\.key: duplicate key 'name'", id="duplicate"),
+        pytest.param(
+            ("scheme: etsi-en-303-645\n", "scheme: etsi-en-303-645\nissue_when: [great]\n"),
+            r"issue_when\[0\]: 'great' is not a scheme status",
+            id="status",
+        ),
+        pytest.param(
+            ("'{product.model}'", "{each: product.name, text: '{x}'}"),
+            r"items\[0\]\.join\[1\]\.each: product\.name: not a list of records",
+            id="each",
+        ),
+        pytest.param(
+            ("'{product.model}'", "{each: scheme.classification.routes, text: '{colour}'}"),
+            r"items\[0\]\.join\[1\]: colour: a list element has no field colour",
+            id="each-field",
+        ),
         pytest.param(("scheme: etsi-en-303-645\n", ""), r"a verdict item needs the document's scheme", id="no-scheme"),
         pytest.param(("intro: One", "intro: [One"), r":8: malformed YAML: .*started at line 7", id="yaml"),
         pytest.param(

@@ -1,20 +1,23 @@
 """Paperwork document kinds as data: one YAML file per kind, validated at load.
 
 A kind (``render/data/paperwork/<kind>.yaml``, schema ``render/data/schemas/paperwork.schema.json``) names
-its title, legal basis, audience, the scheme it belongs to (a scheme id, as data), the files it is written
-as, and its sections of items. Each item says where its value comes from:
+its title, legal basis, audience, the scheme it belongs to (a scheme id, as data) and the statuses of that
+scheme it may be issued under (``issue_when``), the files it is written as, and its sections of items. Each
+item says where its value comes from:
 
 - ``dossier: PATH``: the dossier value at a dotted path (missing when absent or empty);
-- ``text: "... {PATH} ..."``: a fixed text, with dossier values filled in (missing when one is absent);
-- ``join: [PART, ...]`` (``sep``): the parts that are present, joined; a part is a text or a nested join;
+- ``text: "... {PATH} ..."``: a fixed text, with values filled in (missing when one is absent);
+- ``join: [PART, ...]`` (``sep``): the parts that are present, joined; a part is a text, a nested join, or
+  ``each`` (one text per record of a list, paths relative to the record);
 - ``by_hand: WHO``: supplied by a person at signing or grant time, never by the dossier;
 - ``verdict: REQUIREMENT``: a requirement of the document's scheme, with the verdict and reason the
   assessment gives it;
 - ``not_applicable: WHY``.
 
-``cases`` override the value (and label, note, source) when their condition on dossier values holds; the
-first that holds wins. Every dossier path a kind names is checked against the dossier model at load, so a
-typo is an error here rather than an item that reads "missing" forever.
+A path names a dossier field, or ``scheme.<field>`` of the document's scheme result in the assessment.
+``cases`` override the value (and label, note, source) when their condition holds; the first that holds
+wins. Every path a kind names is checked at load against the dossier model or the assessment's wire model,
+so a typo is an error here rather than an item that reads "missing" forever.
 """
 
 from __future__ import annotations
