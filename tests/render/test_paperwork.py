@@ -596,7 +596,9 @@ def test_an_invalid_dossier_names_the_field(sample: Assessment) -> None:
 
 
 def test_an_unknown_kind_names_the_known_ones(sample: Assessment) -> None:
-    with pytest.raises(RenderError, match=r"unknown paperwork kind 'tax-return'; known: cra-user-info, "):
+    with pytest.raises(
+        RenderError, match=r"unknown paperwork kind 'tax-return'; known: cra-technical-documentation, cra-user-info, "
+    ):
         build_paperwork("tax-return", sample, now=NOW)
 
 
