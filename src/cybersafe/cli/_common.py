@@ -33,9 +33,18 @@ EXIT_NOT_MET = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3  # a bug in cybersafe; CYBERSAFE_DEBUG=1 shows the traceback
 
-# Piped into a CI log, a table is never squeezed to 80 columns: it is as wide as its content.
-console = Console(width=None if sys.stdout.isatty() else 100_000)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
+
+def _width(stream: Any) -> int | None:
+    """A terminal's own width; piped into a file or a CI log, 200 columns (or $COLUMNS), never Rich's 80,
+    so tables are not squeezed into one-word columns."""
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) >= 80 else 200
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
 def set_verbosity(*, quiet: bool, verbose: int) -> None:

@@ -128,6 +128,48 @@ def assess_command(
     raise typer.Exit(EXIT_OK if run.meets_requested else EXIT_NOT_MET)
 
 
+_SHOWN = 5  # missing items and plan steps shown per scheme in the table; the JSON has them all
+
+
+def _print_next_steps(assessment: Any, requested: list[str]) -> None:
+    """Per judged scheme not met: what evidence is missing, the marginal plan's first steps, the route."""
+    plans = {p.want: p for p in assessment.plans if p.have is None}
+    table = Table(title="What to do next (judged schemes; --format json lists everything)")
+    for column in ("scheme", "missing evidence", "marginal plan"):
+        table.add_column(column, overflow="fold")
+    for result in assessment.schemes:
+        key = f"{result.scheme}@{result.version}"
+        if key not in requested or result.status in ("meets", "out_of_scope", "not_modelled"):
+            continue
+        plan = plans.get(key)
+        steps = [f"{s.ref} ({'check' if s.automated else s.kind})" for s in plan.steps] if plan else []
+        missing = [_gist(m) for m in result.missing_evidence]
+        table.add_row(key, _first(missing), "\n".join([*(plan.route[:2] if plan else []), _first(steps)]))
+    if table.row_count:
+        console.print(table)
+    if all(s.status != "meets" for s in assessment.schemes) and not _artefacts_named(assessment):
+        console.print(
+            "[yellow]Nothing was tested:[/] the dossier names no firmware image, SBOM or device "
+            "(artefacts.firmware, artefacts.sbom, artefacts.device), so only its declarations were judged. "
+            "Add them to the dossier to get verdicts (README: The dossier)."
+        )
+
+
+def _gist(text: str, limit: int = 140) -> str:
+    """A summary line of one missing item (the JSON keeps the whole text)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _first(items: list[str]) -> str:
+    shown = "\n".join(items[:_SHOWN])
+    return shown + (f"\n(+{len(items) - _SHOWN} more)" if len(items) > _SHOWN else "")
+
+
+def _artefacts_named(assessment: Any) -> bool:
+    artefacts = assessment.dossier.get("artefacts", {})
+    return any(artefacts.get(name) for name in ("firmware", "sbom", "device"))
+
+
 def _status_text(result: Any) -> str:
     """The status as a person reads it: a justified count, and what a 'prepare' waits for."""
     text = str(result.status)
@@ -239,6 +281,7 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
         for scheme_id, req in failing:
             fail_table.add_row(scheme_id, f"{req.id} {req.title}", styled(str(req.verdict)), req.reason)
         console.print(fail_table)
+    _print_next_steps(assessment, requested)
     reuse = assessment.reuse
     console.print(
         f"{reuse.checks_run} checks ran once and produced {reuse.requirement_verdicts} requirement verdicts "

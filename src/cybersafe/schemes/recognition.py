@@ -46,7 +46,7 @@ _LEAF_COST = {
     LeafKind.CHECK: 1,
     LeafKind.DECLARATION: 2,
     LeafKind.MANUAL: 4,
-    LeafKind.GRANT: 8,  # a scheme body's step: the costliest route
+    LeafKind.GRANT: 50,  # a scheme body's step (a notified body, a CLA): the costliest route by far
     LeafKind.ICS: 2,  # justify in the ICS: a declaration
     LeafKind.REQUIREMENT: 0,
     LeafKind.SCHEME: 0,
