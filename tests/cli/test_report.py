@@ -87,7 +87,7 @@ def test_bad_source_date_epoch_is_bad_input() -> None:
 
 def test_paperwork_all_writes_every_document_and_exits_1_when_input_is_missing(tmp_path: Path) -> None:
     # Given the sample (CRA Annex II items missing, CRA and CTM not met)
-    code, stdout, _ = _run("paperwork", str(SAMPLE), "-o", str(tmp_path), "--format", "json")
+    code, stdout, _ = _run("paperwork", str(SAMPLE), "--out", str(tmp_path), "--format", "json")
     # Then every document is written, the summary says what is missing, and the exit code is 1
     assert code == 1
     summary = {row["kind"]: row for row in json.loads(stdout)}
@@ -102,7 +102,7 @@ def test_paperwork_all_writes_every_document_and_exits_1_when_input_is_missing(t
 
 
 def test_paperwork_one_ready_kind_exits_0(tmp_path: Path) -> None:
-    code, stdout, _ = _run("paperwork", str(SAMPLE), "--kind", "psti-statement", "-o", str(tmp_path))
+    code, stdout, _ = _run("paperwork", str(SAMPLE), "--kind", "psti-statement", "--out", str(tmp_path))
     assert code == 0
     assert "psti-statement" in stdout and (tmp_path / "psti-statement.html").is_file()
 
@@ -129,7 +129,7 @@ def test_paperwork_kinds_adds_a_kind_kept_in_a_directory(tmp_path: Path) -> None
     (kinds / "maker-card.yaml").write_text(_MINI_KIND)
     # When it is named with --kinds, the kind can be asked for like a bundled one
     code, stdout, _ = _run(
-        "paperwork", str(SAMPLE), "--kinds", str(kinds), "--kind", "maker-card", "-o", str(tmp_path / "out")
+        "paperwork", str(SAMPLE), "--kinds", str(kinds), "--kind", "maker-card", "--out", str(tmp_path / "out")
     )
     assert code == 0, stdout
     assert "| - | Manufacturer | Acme Devices Ltd |" in (tmp_path / "out" / "maker-card.md").read_text()
@@ -137,7 +137,7 @@ def test_paperwork_kinds_adds_a_kind_kept_in_a_directory(tmp_path: Path) -> None
 
 def test_paperwork_bad_kind_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "maker-card.yaml").write_text(_MINI_KIND.replace("product.manufacturer.name", "product.maker"))
-    code, _, stderr = _run("paperwork", str(SAMPLE), "--kinds", str(tmp_path), "-o", str(tmp_path / "out"))
+    code, _, stderr = _run("paperwork", str(SAMPLE), "--kinds", str(tmp_path), "--out", str(tmp_path / "out"))
     assert code == 2 and "Traceback" not in stderr
     assert stderr.strip() == (
         f"error: {tmp_path / 'maker-card.yaml'}:11: sections[0].items[0].dossier: product.maker: the dossier has no field "

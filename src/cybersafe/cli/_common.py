@@ -68,6 +68,29 @@ class OutputFormat(StrEnum):
 FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table for people, json for scripts")
 
 
+def write_document(output: Path | None, data: str | bytes, *, summary: dict[str, Any], fmt: OutputFormat) -> None:
+    """One document: to stdout when ``output`` is None or ``-``, else to the file, saying so (as JSON with
+    ``--format json``). The convention of every command that writes one document (``-o FILE``)."""
+    if output is None or str(output) == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+        return
+    if output.is_dir():
+        raise InputError("is a directory; -o names the file to write", file=output, field="--output")
+    if isinstance(data, bytes):
+        output.write_bytes(data)
+    else:
+        output.write_text(data, encoding="utf-8")
+    if fmt is OutputFormat.JSON:
+        emit_json({"output": str(output), **summary})
+    else:
+        details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items())
+        console.print(f"wrote {output}" + (f" ({details})" if details else ""), highlight=False)
+
+
 class FailOn(StrEnum):
     """The CI gate: exit 1 when a failing finding is at or above this severity (grype --fail-on)."""
 

@@ -71,7 +71,7 @@ def assess_command(
     output_format: OutputFormat = FORMAT_OPTION,
     catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write assessment.json (and a copy of the SBOM) here.")
+        Path | None, typer.Option("--out", metavar="DIR", help="Write assessment.json (and a copy of the SBOM) here.")
     ] = None,
     now: Annotated[
         str | None, typer.Option("--now", help="Assessment time (ISO 8601); default: now. For reproducible output.")
@@ -545,11 +545,12 @@ def recognize_command(
 
 @handle_errors
 def demo_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where everything is written.")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Where everything is written.")] = Path("out/demo"),
     device: Annotated[
         bool, typer.Option("--device/--no-device", help="Probe a simulated camera on loopback (127.77.0.1).")
     ] = True,
     now: Annotated[str | None, typer.Option("--now", help="Assessment time (ISO 8601); default: now.")] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Run the whole job on the bundled example product (examples/smart-camera).
 
@@ -570,6 +571,20 @@ def demo_command(
         )
     finally:
         progress.close()
+    if output_format is OutputFormat.JSON:
+        emit_json(
+            {
+                "statuses": dict(result.statuses),
+                "assessment": str(result.assessment),
+                "reports": [str(p) for p in result.reports],
+                "paperwork": [str(p) for p in result.paperwork],
+                "labels": [str(p) for p in result.labels],
+                "verified": list(result.verified),
+                "registry": str(result.registry) if result.registry is not None else None,
+                "notes": list(result.notes),
+            }
+        )
+        return
     table = Table(title="Example product: Nordlicht SecureCam 2 (NL-CAM2), one assessment, every scheme")
     table.add_column("scheme", no_wrap=True)
     table.add_column("status")

@@ -47,18 +47,24 @@ def report(
         ReportFormat, typer.Option("--format", "-f", help="html, pdf, json, oscal (assessment-results) or sarif")
     ] = ReportFormat.HTML,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file to write; default: stdout (not for pdf on a terminal)")
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="file to write ('-' or none: stdout; a PDF never to a terminal)"
+        ),
     ] = None,
 ) -> None:
-    """Render an assessment as an HTML or PDF report, OSCAL assessment results, SARIF or JSON."""
+    """Render an assessment as an HTML or PDF report, OSCAL assessment results, SARIF or JSON.
+
+    Exit codes: 0 written; 2 bad input (one line naming the file and field); 3 a bug in cybersafe.
+    """
     from cybersafe.render.interface import render
     from cybersafe.results import load_assessment
 
     loaded = load_assessment(assessment)
-    if output is None and fmt is ReportFormat.PDF and sys.stdout.isatty():
+    if (output is None or str(output) == "-") and fmt is ReportFormat.PDF and sys.stdout.isatty():
         fail("a PDF is not written to a terminal: use -o FILE")
     data = render(loaded, fmt, now=report_time())
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
@@ -73,7 +79,7 @@ def paperwork(
         str,
         typer.Option("--kind", "-k", help="a document kind (an unknown one lists them), or all", show_default=True),
     ] = "all",
-    output: Annotated[Path, typer.Option("--output", "-o", help="directory for the documents")] = Path("paperwork"),
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="directory for the documents")] = Path("paperwork"),
     kinds_dir: Annotated[
         Path | None,
         typer.Option("--kinds", help="directory of extra document kinds (<kind>.yaml), added to the bundled ones"),
@@ -103,8 +109,8 @@ def paperwork(
         result = paperwork_files(k, loaded, now=now)
         written = []
         for name, data in result.files.items():
-            _write(output / name, data)
-            written.append(str(output / name))
+            _write(out / name, data)
+            written.append(str(out / name))
         summary.append(
             {
                 "kind": k.kind,
@@ -118,7 +124,7 @@ def paperwork(
     if fmt is OutputFormat.JSON:
         emit_json(summary)
     else:
-        table = Table(title=f"Scheme paperwork in {output}")
+        table = Table(title=f"Scheme paperwork in {out}")
         for column in ("kind", "ready", "missing input", "by hand", "blocking", "files"):
             table.add_column(column)
         for row in summary:

@@ -18,6 +18,7 @@ from cybersafe.cli._common import (
     emit_json,
     handle_errors,
     parse_now,
+    write_document,
 )
 from cybersafe.cli.sbom_group import sbom_app
 
@@ -145,8 +146,11 @@ def vex_command(
             "--product", help="product purl or IRI (e.g. pkg:generic/acme/cam@1.4); components become subcomponents"
         ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="write here ('-' or none: stdout)")
+    ] = None,
     now: Annotated[str | None, typer.Option("--timestamp", help="document timestamp (ISO); default now")] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Export OpenVEX 0.2.0: one statement per vulnerability and component, checked against the schema first.
 
@@ -158,11 +162,7 @@ def vex_command(
     report = _match(sbom, db, vex or [])
     doc = export_openvex(report, author=author, timestamp=parse_now(now), product=product)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output} ({len(doc['statements'])} statements)")
+    write_document(output, text, summary={"statements": len(doc["statements"])}, fmt=output_format)
 
 
 @handle_errors
@@ -268,13 +268,17 @@ def watch_add_command(
     sbom: Annotated[Path, typer.Argument(help="the assessed product's SBOM (a copy is stored)")],
     product: Annotated[str, typer.Option("--product", "-p", help="product name, e.g. 'Acme Cam 2 fw 1.4'")],
     store: Annotated[Path | None, STORE_OPTION] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Store a copy of an assessed product's SBOM for `cybersafe watch run`."""
     from cybersafe.evidence.vulndb.watch import ProductStore
 
     with ProductStore(store) as products:
         label = products.add(product, sbom, parse_now(None))
-        console.print(f"watching {product!r}: {sbom} ({label}) in {products.path}", highlight=False)
+        if output_format is OutputFormat.JSON:
+            emit_json({"product": product, "sbom": str(sbom), "format": label, "store": str(products.path)})
+        else:
+            console.print(f"watching {product!r}: {sbom} ({label}) in {products.path}", highlight=False)
 
 
 @handle_errors
