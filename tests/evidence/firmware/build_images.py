@@ -267,28 +267,40 @@ def _stamp() -> str:
 
 
 def build_all(out: Path) -> Path:
-    """Build every image into ``out`` unless the same builder version already did; returns ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Build every image into ``out`` unless the same builder version already did; returns ``out``.
+
+    The images are built in a sibling directory and renamed into place, so concurrent
+    runs (parallel CI jobs, other checkouts sharing the cache) never see a half-built set.
+    """
     stamp = out / f".built-{_stamp()}"
     if stamp.exists():
         return out
-    for old in out.glob("*"):
-        if old.is_file():
-            old.unlink()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as tmp:
+        staging = Path(tmp) / "images"
+        staging.mkdir()
+        work = Path(tmp) / "work"
+        work.mkdir()
         for prefix, builder, names in (("vuln", build_vuln, VULN_IMAGES), ("clean", build_clean, CLEAN_IMAGES)):
             root = work / prefix
             root.mkdir()
             builder(root, work)
-            _images(root, out, names, prefix, work)
-    stamp.touch()
+            _images(root, staging, names, prefix, work)
+        (staging / stamp.name).touch()
+        try:
+            staging.rename(out)
+        except OSError:
+            if not stamp.exists():  # another run won the race with the same builder version
+                shutil.rmtree(out, ignore_errors=True)
+                staging.rename(out)
     return out
 
 
 def image_cache_dir() -> Path:
+    """One directory per builder version: checkouts of other versions never overwrite it."""
     default = Path(tempfile.gettempdir()) / f"cybersafe-fw-images-{os.getuid()}"
-    return Path(os.environ.get("CYBERSAFE_FW_IMAGE_CACHE", default))
+    base = Path(os.environ.get("CYBERSAFE_FW_IMAGE_CACHE", default))
+    return base / _stamp()
 
 
 if __name__ == "__main__":
