@@ -77,13 +77,22 @@ def _dpkg_status(debs: list[Path]) -> str:
     stanzas = []
     for deb in debs:
         fields = subprocess.run(
-            ["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture"],
+            ["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture", "Maintainer"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         stanzas.append(fields.strip() + "\nStatus: install ok installed\n")
     return "\n".join(stanzas)
+
+
+def _dpkg_list(deb: Path) -> str:
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
+    paths = []
+    for line in listing.splitlines():
+        path = line.split(None, 5)[-1].split(" -> ", 1)[0].lstrip(".").rstrip("/")
+        paths.append(path or "/.")
+    return "\n".join(paths) + "\n"
 
 
 def _key_pem(bits: int) -> bytes:
@@ -135,6 +144,8 @@ def _base_rootfs(root: Path, work: Path) -> None:
     for d in ("proc", "sys", "dev", "root", "var/run"):
         (root / d).mkdir(parents=True, exist_ok=True)
     _write(root, "var/lib/dpkg/status", _dpkg_status(debs))
+    for deb in debs:  # the files each package owns, as dpkg records them
+        _write(root, f"var/lib/dpkg/info/{deb.name.split('_', 1)[0]}.list", _dpkg_list(deb))
     _write(root, "etc/os-release", 'ID=debian\nVERSION_ID="12"\n')
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)

@@ -133,7 +133,9 @@ def test_byte_scanner_finds_tokens_in_binaries_and_skips_embedded_runs() -> None
     matches = scanner.scan(data)
 
     assert [(m.rule.name, m.start) for m in matches if m.rule.kind == "secret"] == [("aws-access-key-id", 2)]
-    assert [(m.rule.component, m.version) for m in matches if m.rule.kind == "banner"] == [("busybox", "1.36.1")]
+    assert [(m.rule.name, m.groups) for m in matches if m.rule.kind == "signature"] == [
+        ("busybox:version:0", (b"1.36.1",))
+    ]
 
 
 def test_redaction_never_shows_the_whole_value() -> None:

@@ -1,4 +1,4 @@
-"""One byte-level Hyperscan pass per file: secrets, PEM blocks and version banners, also inside binaries.
+"""One byte-level Hyperscan pass per file: secrets, PEM blocks and component signatures, also inside binaries.
 
 detect-secrets reads files as text and skips everything that is not UTF-8 (feasibility.md section 3); this
 scanner reads bytes (mmap) with one compiled database, so one pass finds every rule at ~400 MB/s. Hyperscan
@@ -17,6 +17,7 @@ from typing import Any
 
 import pyperscan
 
+from cybersafe.evidence.firmware.components import ScanRule, scan_rules
 from cybersafe.evidence.firmware.model import Confidence
 
 _MAX_MATCH = 4096  # bytes of context a confirmation may read
@@ -25,15 +26,22 @@ _MAX_MATCH = 4096  # bytes of context a confirmation may read
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
-    kind: str  # secret / pem / banner
+    kind: str  # secret / pem / signature
     regex: bytes
     confidence: Confidence = Confidence.HIGH
     caseless: bool = False
-    component: str | None = None  # banners: component name; the regex's first group is its version
     trigger: bytes | None = None  # a short prefix for Hyperscan when the full regex is too large for SOM
+    signature: ScanRule | None = None  # kind "signature": a rule of the component signature catalog
 
 
-RULES: tuple[Rule, ...] = (
+def _signature_rules() -> tuple[Rule, ...]:
+    return tuple(
+        Rule(f"{r.product}:{r.role}:{r.index}", "signature", r.regex, trigger=r.trigger, signature=r)
+        for r in scan_rules()
+    )
+
+
+_BASE_RULES: tuple[Rule, ...] = (
     # secrets (kept specific: known token shapes with a fixed prefix, few false positives)
     Rule("aws-access-key-id", "secret", rb"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"),
     Rule(
@@ -78,33 +86,8 @@ RULES: tuple[Rule, ...] = (
     Rule("pem-private-key", "pem", rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
     Rule("pem-certificate", "pem", rb"-----BEGIN CERTIFICATE-----"),
     Rule("pem-public-key", "pem", rb"-----BEGIN (?:RSA )?PUBLIC KEY-----"),
-    # version banners
-    Rule("busybox", "banner", rb"BusyBox v(\d+\.\d+(?:\.\d+)?)", component="busybox"),
-    Rule("openssl", "banner", rb"OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})[ \x00]", component="openssl"),
-    Rule("dropbear", "banner", rb"dropbear_(20\d\d\.\d+)", component="dropbear"),
-    Rule("dnsmasq", "banner", rb"dnsmasq-(\d+\.\d+(?:\.\d+)?)", component="dnsmasq"),
-    Rule("lighttpd", "banner", rb"lighttpd/(\d+\.\d+\.\d+)", component="lighttpd"),
-    Rule(
-        "linux",
-        "banner",
-        rb"Linux version (\d+\.\d+\.\d+)[^\x00]{0,40}\(",
-        component="linux",
-        trigger=rb"Linux version \d+\.\d+\.\d+",
-    ),
-    Rule("curl", "banner", rb"(?:lib)?curl/(\d+\.\d+\.\d+)", component="curl"),
-    Rule("openssh", "banner", rb"OpenSSH_(\d+\.\d+(?:p\d+)?)", component="openssh"),
-    Rule(
-        "glibc",
-        "banner",
-        rb"GNU C Library [^\n\x00]{0,80}? version (\d+\.\d+)",
-        component="glibc",
-        trigger=rb"GNU C Library ",
-    ),
-    Rule("uclibc", "banner", rb"uClibc(?:-ng)? (\d+\.\d+\.\d+)", component="uclibc"),
-    Rule("hostapd", "banner", rb"hostapd v(\d+\.\d+(?:\.\d+)?)", component="hostapd"),
-    Rule("wpa_supplicant", "banner", rb"wpa_supplicant v(\d+\.\d+(?:\.\d+)?)", component="wpa_supplicant"),
-    Rule("zlib", "banner", rb"(?:in|de)flate (\d+\.\d+\.\d+(?:\.\d+)?) Copyright", component="zlib"),
 )
+RULES: tuple[Rule, ...] = _BASE_RULES + _signature_rules()
 
 _CONFIRM = [re.compile(rule.regex, re.IGNORECASE if rule.caseless else 0) for rule in RULES]
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -116,7 +99,7 @@ class Match:
     start: int
     end: int
     text: bytes
-    version: str | None = None
+    groups: tuple[bytes | None, ...] = ()  # capture groups (signature rules)
 
 
 class _Collector:
@@ -162,8 +145,8 @@ class ByteScanner:
             text = found.group(0)
             if rule.kind == "secret" and not _bounded(data, start, start + len(text)):
                 continue
-            version = found.group(1).decode("ascii", "replace") if rule.kind == "banner" else None
-            out.append(Match(rule, start, start + len(text), text, version))
+            groups = found.groups() if rule.kind == "signature" else ()
+            out.append(Match(rule, start, start + len(text), text, groups))
         return out
 
     def scan_file(self, path: Path, size: int) -> Iterator[tuple[Match, bytes | mmap.mmap]]:
