@@ -130,7 +130,7 @@ def test_dirty_inventory_fails_every_check_with_locations() -> None:
     secret = attempts["firmware.hard-coded-secret"].findings[0]
     assert (secret.locations[0].path, secret.locations[0].offset) == ("/usr/bin/app", 4096)
     assert "inside a binary" in secret.message
-    assert attempts["firmware.binary-hardening"].findings[0].message.endswith("not PIE")
+    assert attempts["firmware.binary-hardening"].findings[0].message.endswith("not PIE; rebuild with -fPIE -pie")
 
 
 @pytest.mark.parametrize(

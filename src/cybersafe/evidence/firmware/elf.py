@@ -31,6 +31,7 @@ lief.logging.disable()
 _LOADER = re.compile(
     r"^(?:ld-linux[\w.-]*\.so[\d.]*|ld-musl-[\w.-]+\.so[\d.]*|ld64?-uClibc[\w.-]*\.so[\d.]*|ld\.so[\d.]*)$"
 )
+_FOREIGN = ("/lib/firmware/", "/usr/lib/firmware/", "/boot/", "/usr/lib/u-boot/", "/usr/share/u-boot/")
 _LIBC = re.compile(r"^(?:libc\.so(?:\.\d+)*|libc-[\d.]+\.so|libc\.musl-[\w.-]+\.so[\d.]*|libuClibc-[\d.]+\.so)$")
 
 # Only headers, segments, dynamic entries and symbols are needed.
@@ -96,7 +97,7 @@ def harden(path: Path, display: str) -> ElfHardening | None:
     fortified = any(n.startswith("__") and n.endswith("_chk") and n not in _CANARY for n in names)
     fortify: bool | None = True if fortified else (False if names & _FORTIFIABLE else None)
     arch = str(header.machine_type).split(".")[-1]
-    role = role_of(PurePosixPath(display).name, elf_type)
+    role = role_of(PurePosixPath(display).name, elf_type, display)
     hardening = ElfHardening(
         path=display,
         arch=arch,
@@ -116,8 +117,14 @@ def harden(path: Path, display: str) -> ElfHardening | None:
     return replace(hardening, nx=hardening.stack_rule() is None)
 
 
-def role_of(name: str, elf_type: str) -> str:
-    """program / library / loader / libc, from the file name and ELF type."""
+def role_of(name: str, elf_type: str, path: str = "") -> str:
+    """program / library / loader / libc / foreign, from the file's path, name and ELF type.
+
+    ``foreign``: an ELF image for another processor or a bare-metal stage that this system never runs as a
+    process (peripheral firmware in /lib/firmware, boot loaders and kernels): process hardening does not apply.
+    """
+    if any(part in "/" + path for part in _FOREIGN):
+        return "foreign"
     if _LOADER.match(name):
         return "loader"
     if _LIBC.match(name):

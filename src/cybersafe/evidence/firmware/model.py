@@ -161,7 +161,7 @@ class ElfHardening:
     rpath: str | None
     runpath: str | None
     stack: str = "rw"  # PT_GNU_STACK: "rw", "rwx" (executable stack requested) or "missing"
-    role: str = "program"  # program / library / loader (ld-linux*, ld-musl*, ld-uClibc*) / libc
+    role: str = "program"  # program / library / loader (ld-linux*, ld-musl*, ld-uClibc*) / libc / foreign
     package: str | None = None  # the package that owns the file, when a package database says so
 
     @property
@@ -184,6 +184,8 @@ class ElfHardening:
     def weaknesses(self) -> tuple[str, ...]:
         """The checksec properties that are red; partial RELRO and FORTIFY are reported, not failed."""
         out: list[str] = []
+        if self.role == "foreign":
+            return ()
         stack = self.stack_rule()
         if stack is not None:
             out.append(stack)
