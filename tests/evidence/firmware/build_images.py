@@ -191,7 +191,13 @@ def build_vuln(root: Path, work: Path) -> None:
             "ttyS0::respawn:/bin/sh\n::respawn:/usr/sbin/dropbear -F -R\n"
         ),
     )
-    _write(root, "etc/init.d/rcS", "#!/bin/sh\nmount -a\n/usr/bin/gdbserver :2345 /usr/bin/legacyd &\n", 0o755)
+    _write(
+        root,
+        "etc/init.d/rcS",
+        "#!/bin/sh\nmount -a\n/usr/bin/gdbserver :2345 /usr/bin/legacyd &\n/usr/sbin/miniupnpd -f /etc/miniupnpd.conf\n",
+        0o755,
+    )
+    _write(root, "etc/miniupnpd.conf", "ext_ifname=eth0\nlistening_ip=br0\nsecure_mode=no\n")
     _write(root, "etc/config.ini", f"[cloud]\naws_access_key_id = {AWS_KEY}\n[git]\ntoken = {GITHUB_TOKEN}\n")
     _write(root, "www/cgi-bin/config.xml", "<config>\n  <user>admin</user>\n  <password>admin</password>\n</config>\n")
     _write(root, "etc/wpa_supplicant.conf", 'network={\n  ssid="factory"\n  psk="Fact0ryWifi2019"\n}\n')
@@ -214,6 +220,14 @@ def build_clean(root: Path, work: Path) -> None:
     _write(root, "etc/shadow", f"root:{sha512}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n", 0o600)
     _write(root, "etc/inittab", "::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/dropbear -F -R\n")
     _write(root, "etc/init.d/rcS", "#!/bin/sh\nmount -a\n# telnetd disabled: /usr/sbin/telnetd -l /bin/sh\n", 0o755)
+    # a script that only ever stops telnetd and UPnP: stop lines start nothing
+    _write(
+        root,
+        "etc/init.d/S50legacy",
+        '#!/bin/sh\ncase "$1" in\n  start)\n    echo "legacy services are off"\n    ;;\n'
+        "  stop)\n    killall telnetd\n    start-stop-daemon --stop --exec /usr/sbin/miniupnpd\n    ;;\nesac\n",
+        0o755,
+    )
     _write(root, "etc/app.conf", "password_file = /etc/app/secret\nlog_level = info\n")
     cert, public = _cert(expired=False, sha1=False)
     _write(root, "etc/ssl/certs/ca.pem", cert)
@@ -298,7 +312,8 @@ def build_all(out: Path) -> Path:
 
 
 def image_cache_dir() -> Path:
-    default = Path(tempfile.gettempdir()) / f"cybersafe-fw-images-{os.getuid()}"
+    # one directory per builder version: checkouts of different versions (worktrees) never overwrite each other
+    default = Path(tempfile.gettempdir()) / f"cybersafe-fw-images-{os.getuid()}-{_stamp()}"
     return Path(os.environ.get("CYBERSAFE_FW_IMAGE_CACHE", default))
 
 

@@ -48,7 +48,10 @@ def test_vulnerable_image_inventory_is_the_same_in_every_format(name: str) -> No
         ("telnetd", "cleartext-login", "/etc/inittab", 2),
         ("serial-shell", "debug", "/etc/inittab", 3),
         ("gdbserver", "debug", "/etc/init.d/rcS", 3),
+        ("upnp-igd", "discovery", "/etc/init.d/rcS", 4),
     }
+    upnp = next(s for s in inv.services if s.name == "upnp-igd")
+    assert dict(upnp.settings) == {"secure_mode": "no", "secure_mode_source": "/etc/miniupnpd.conf"}
     weak = {e.path: e.weaknesses for e in inv.elf if e.weaknesses}
     assert set(weak) == {"/bin/busybox", "/usr/bin/legacyd"}
     assert "no NX (executable stack requested by PT_GNU_STACK)" in weak["/usr/bin/legacyd"]

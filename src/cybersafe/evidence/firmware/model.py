@@ -126,12 +126,13 @@ class KeyMaterial:
 class Service:
     """A service started at boot (or on demand by inetd)."""
 
-    name: str  # telnetd / ftpd / tftpd / rlogind / upnpd / gdbserver / serial-shell / ssh ...
-    category: str  # cleartext-login / debug / upnp / remote-login
+    name: str  # telnetd / ftpd / tftpd / rlogind / gdbserver / serial-shell / ssh / upnp-igd / ssdp / mdns ...
+    category: str  # cleartext-login / debug / remote-login / discovery
     mechanism: str  # inittab / init.d / systemd / inetd / xinetd / procd
     path: str
     line: int
     command: str
+    settings: tuple[tuple[str, str], ...] = ()  # what the collector read of its configuration (upnp-igd: secure_mode)
 
 
 # Whether a program or library without a PT_GNU_STACK segment runs with an executable stack, by e_machine.
