@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[3]
 # Every package a signature test or the component benchmark reads (Debian 12 names).
 PACKAGES = (
     "busybox-static", "dropbear-bin", "openssh-server", "openssh-client", "openssl", "libssl3", "libwolfssl35",
-    "libmbedcrypto7", "libgnutls30", "lighttpd", "nginx", "mini-httpd", "mosquitto", "miniupnpd-iptables",
+    "libmbedcrypto7", "libgnutls30", "lighttpd", "nginx", "mini-httpd", "mosquitto", "miniupnpd-iptables", "miniupnpd",
     "dnsmasq-base", "hostapd", "wpasupplicant", "vsftpd", "proftpd-core", "pure-ftpd", "samba-libs",
     "avahi-daemon", "curl", "libcurl4", "zlib1g", "libsqlite3-0", "libxml2", "libexpat1", "libicu72", "libc6",
     "musl", "u-boot-qemu", "libavcodec59", "libavutil57", "libgstreamer1.0-0", "openvpn", "iptables",

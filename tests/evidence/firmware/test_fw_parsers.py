@@ -274,3 +274,90 @@ def test_certificate_with_unknown_signature_oid_is_still_described() -> None:
     found = keys.parse_key_file("etc/cert.der", "/etc/cert.der", der, now)
 
     assert found is not None and found.kind == "certificate" and found.signature_algorithm == "unknown"
+
+
+STOP_ONLY = """#!/bin/sh
+case "$1" in
+  start)
+    echo "telnet is off"
+    ;;
+  stop|force-stop)
+    killall telnetd
+    start-stop-daemon --stop --exec /usr/sbin/telnetd
+    /usr/sbin/telnetd -K
+    ;;
+esac
+"""
+START_BRANCH = """#!/bin/sh
+DAEMON=/usr/sbin/telnetd
+case "$1" in
+  start|restart)
+    [ -x $DAEMON ] && $DAEMON -l /bin/login
+    ;;
+  stop) killall telnetd ;;
+esac
+"""
+FUNCTIONS = """#!/bin/sh /etc/rc.common
+stop() {
+    /usr/sbin/telnetd -l /bin/sh
+}
+start() {
+    grep -q telnetd /etc/inetd.conf || echo telnetd
+    start-stop-daemon --start --exec /usr/sbin/utelnetd -- -p 23
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param([("etc/init.d/S50telnet", STOP_ONLY)], [], id="stop-branch-starts-nothing"),
+        pytest.param([("etc/init.d/S50telnet", START_BRANCH)], [("telnetd", "init.d", 5)], id="start-branch"),
+        pytest.param([("etc/init.d/S50telnet", FUNCTIONS)], [("telnetd", "init.d", 7)], id="start-function"),
+        pytest.param([("etc/inittab", "::shutdown:/usr/sbin/telnetd -l /bin/sh\n")], [], id="inittab-shutdown"),
+        pytest.param(
+            [("etc/inittab", "::once:/usr/sbin/telnetd -l /bin/sh\n")], [("telnetd", "inittab", 1)], id="once"
+        ),
+        pytest.param(
+            [("etc/init.d/rcS", "#!/bin/sh\nnohup busybox telnetd -l /bin/login &\n")],
+            [("telnetd", "init.d", 2)],
+            id="wrappers",
+        ),
+    ],
+)
+def test_only_start_paths_start_services(files: list[tuple[str, str]], expected: list[tuple[str, str, int]]) -> None:
+    found = services.find_services([_boot(rel, text) for rel, text in files], set())
+    assert [(s.name, s.mechanism, s.line) for s in found] == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("package", "script", "name", "line"),
+    [("vsftpd", "etc/init.d/vsftpd", "ftpd", 48), ("miniupnpd", "etc/init.d/miniupnpd", "upnp-igd", 69)],
+)
+def test_debian_init_scripts_start_once_and_stop_never(package: str, script: str, name: str, line: int) -> None:
+    from tests.evidence.firmware.debs import unpacked
+
+    # Given a real Debian init script (start and stop branches, start-stop-daemon, $DAEMON), linked to start
+    text = (unpacked(package) / script).read_text()
+    found = services.find_services([_boot(script, text)], {script.rsplit("/", 1)[1]})
+    # Then exactly its start line counts
+    assert [(s.name, s.line) for s in found] == [(name, line)]
+    assert "--start" in found[0].command
+
+
+@pytest.mark.parametrize(
+    ("files", "mode"),
+    [
+        pytest.param([("etc/miniupnpd.conf", "secure_mode=no\n")], "no", id="conf-no"),
+        pytest.param([("etc/miniupnpd.conf", "# secure_mode=yes\next_ifname=eth0\n")], "unset", id="conf-comment"),
+        pytest.param([("etc/miniupnpd.conf", "secure_mode=yes\n")], "yes", id="conf-yes"),
+        pytest.param([("etc/config/upnpd", "config upnpd config\n\toption secure_mode '1'\n")], "yes", id="uci"),
+        pytest.param([], "unknown", id="none"),
+    ],
+)
+def test_upnp_secure_mode_is_read_from_its_configuration(files: list[tuple[str, str]], mode: str) -> None:
+    boot = [_boot("etc/init.d/rcS", "#!/bin/sh\n/usr/sbin/miniupnpd -f /etc/miniupnpd.conf\n")]
+    boot += [_boot(rel, text) for rel, text in files]
+    found = services.find_services(boot, set())
+    assert [(s.name, dict(s.settings)["secure_mode"]) for s in found] == [("upnp-igd", mode)]

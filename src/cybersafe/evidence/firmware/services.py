@@ -79,10 +79,6 @@ _PROCD = re.compile(r"procd_set_param\s+command\s+(.+)$")
 _STARTING_ACTIONS = frozenset({"sysinit", "respawn", "once", "wait", "askfirst", "boot", "bootwait"})
 _WRAPPERS = frozenset({"exec", "nohup", "env", "sudo", "setsid", "nice", "ionice", "chrt", "taskset", "command"})
 _SUPER_SERVERS = frozenset({"tcpsvd", "udpsvd", "inetd", "xinetd", "tcpserver", "s6-tcpserver", "socat"})
-_NOT_STARTING = frozenset(
-    {"echo", "printf", "logger", "killall", "kill", "pkill", "test", "[", "[[", "which", "type", "pidof", "grep",
-     "rm", "cat", "sed", "awk", "ls", "cp", "mv", "ln", "mkdir", "chmod", "chown", "touch", "ps", "wait"}
-)  # fmt: skip
 _STOP_WORDS = re.compile(r"(?:^|[_-])(?:stop|kill|shutdown|disable|uninstall|remove|restart_pre)(?:$|[_-])")
 _FUNCTION = re.compile(
     r"^(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\s*\)\s*\{?\s*$|^function\s+([A-Za-z_][\w-]*)\s*\{?\s*$"
@@ -250,9 +246,6 @@ def _from_script(bfile: BootFile, mechanism: str) -> list[Service]:
         if command is None:
             continue
         command = reader.substitute(command)
-        first = _token_base(command.split()[0]) if command.split() else ""
-        if first in _NOT_STARTING:
-            continue
         procd = _PROCD.search(command)
         found = _daemon(procd.group(1) if procd else command)
         if found:
