@@ -24,7 +24,7 @@ def test_scan_json_reports_failures_with_exit_code_1() -> None:
     data = json.loads(result.stdout)
     assert data["schema"] == "cybersafe/firmware-scan/v1"
     verdicts = {c["check"]: c["verdict"] for c in data["checks"]}
-    assert len(verdicts) == 11 and set(verdicts.values()) == {"fail"}
+    assert len(verdicts) == 12 and set(verdicts.values()) == {"fail"}
     telnet = next(c for c in data["checks"] if c["check"] == "firmware.cleartext-remote-login-enabled")
     assert telnet["findings"][0]["locations"] == [{"path": "/etc/inittab", "line": 2}]
     assert data["inventory"]["budget"] == "quick"

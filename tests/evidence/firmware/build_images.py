@@ -201,6 +201,13 @@ def build_vuln(root: Path, work: Path) -> None:
     _write(root, "etc/config.ini", f"[cloud]\naws_access_key_id = {AWS_KEY}\n[git]\ntoken = {GITHUB_TOKEN}\n")
     _write(root, "www/cgi-bin/config.xml", "<config>\n  <user>admin</user>\n  <password>admin</password>\n</config>\n")
     _write(root, "etc/wpa_supplicant.conf", 'network={\n  ssid="factory"\n  psk="Fact0ryWifi2019"\n}\n')
+    # a web UI bundle shipped as a tarball: its JavaScript holds a password constant
+    bundle = work / "webui"
+    _write(
+        bundle, "app/static/app.js", "// web UI\nconst DEFAULT_PASSWORD = 'Nordl1cht!2024';\nlet p = this.password;\n"
+    )
+    (root / "opt").mkdir(parents=True, exist_ok=True)
+    _run("tar", "-czf", str(root / "opt/webui.tar.gz"), "-C", str(bundle), "app")
     _write(root, "etc/ssl/private/device.key", _key_pem(1024), 0o600)
     cert, _ = _cert(expired=True, sha1=False)
     _write(root, "etc/ssl/certs/device.pem", cert)

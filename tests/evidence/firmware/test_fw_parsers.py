@@ -361,3 +361,39 @@ def test_upnp_secure_mode_is_read_from_its_configuration(files: list[tuple[str, 
     boot += [_boot(rel, text) for rel, text in files]
     found = services.find_services(boot, set())
     assert [(s.name, dict(s.settings)["secure_mode"]) for s in found] == [("upnp-igd", mode)]
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "expected"),
+    [
+        pytest.param("etc/ssl/openssl.cnf", "secret = $insta::secret # pass:insta\n", [], id="trailing-comment"),
+        pytest.param("etc/app.conf", "user = admin # password = hunter22\n", [], id="comment-after-value"),
+        pytest.param("etc/app.conf", "psk = abc#defgh\n", [("psk", "psk")], id="hash-inside-value"),
+        pytest.param("etc/app.conf", 'password = "a # b c"\n', [], id="quoted-hash-short"),
+        pytest.param(
+            "www/js/app.js", "const DEFAULT_PASSWORD = 'Adm1n!2020';\n", [("DEFAULT_PASSWORD", "password")], id="js"
+        ),
+        pytest.param("www/js/app.js", "login({password: this.password});\n", [], id="js-expression"),
+        pytest.param("www/js/app.js", "var user = 'x'; // password: 'hunter22'\n", [], id="js-comment"),
+        pytest.param("www/api.php", '<?php $db_password = "S3cretDb!"; ?>\n', [("db_password", "password")], id="php"),
+        pytest.param("usr/lib/lua/cfg.lua", 'local api_token = "f00dbabe1234"\n', [("api_token", "token")], id="lua"),
+        pytest.param("usr/lib/lua/cfg.lua", 'local x = 1 -- password = "hunter22"\n', [], id="lua-comment"),
+        pytest.param("www/cfg.json", '{"admin": {"password": "Adm1n!2020"}}\n', [("password", "password")], id="json"),
+    ],
+)
+def test_credentials_by_grammar(rel: str, text: str, expected: list[tuple[str, str]]) -> None:
+    found = configcreds.find_credentials(rel, "/" + rel, text.encode())
+    assert [(c.key, c.kind) for c in found] == expected
+
+
+def test_stock_demo_value_is_kept_with_its_source() -> None:
+    # Given OpenSSL's stock openssl.cnf line, as Debian ships it
+    found = configcreds.find_credentials(
+        "etc/ssl/openssl.cnf", "/etc/ssl/openssl.cnf", b"secret = pass:insta # can be used for both\n"
+    )
+    # Then it is found, and marked as the package's public demo value with its source
+    assert [(c.key, c.stock_source is not None) for c in found] == [("secret", True)]
+    assert "Insta Demo CA" in (found[0].stock_source or "")
+    # and the same value in another file is not stock
+    other = configcreds.find_credentials("etc/app.conf", "/etc/app.conf", b"secret = pass:insta\n")
+    assert [c.stock_source for c in other] == [None]

@@ -37,6 +37,7 @@ def test_vulnerable_image_inventory_is_the_same_in_every_format(name: str) -> No
     assert {(c.path, c.kind) for c in inv.credentials} == {
         ("/www/cgi-bin/config.xml", "password"),
         ("/etc/wpa_supplicant.conf", "psk"),
+        ("/opt/webui.tar.gz!/app/static/app.js", "password"),  # a constant in JavaScript inside a tarball
     }
     private = {(k.path, k.algorithm, k.bits) for k in inv.keys if k.kind == "private-key"}
     assert private == {

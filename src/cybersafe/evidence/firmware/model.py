@@ -90,6 +90,7 @@ class Credential:
     preview: str  # redacted: first two characters and length
     kind: str  # password / psk / token
     in_default_list: bool
+    stock_source: str | None = None  # a public demo value the upstream package ships: where it comes from
 
 
 @dataclass(frozen=True, slots=True)
