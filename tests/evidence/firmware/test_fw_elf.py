@@ -21,7 +21,7 @@ HARDENED = ElfHardening(
 @pytest.mark.parametrize(
     ("package", "path", "role"),
     [
-        pytest.param("libc6", "lib64/ld-linux-x86-64.so.2", "loader", id="ld-linux"),
+        pytest.param("libc6", "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "loader", id="ld-linux"),
         pytest.param("libc6", "lib/x86_64-linux-gnu/libc.so.6", "libc", id="glibc"),
         pytest.param("musl", "lib/x86_64-linux-musl/libc.so", "libc", id="musl"),
         pytest.param("dropbear-bin", "usr/sbin/dropbear", "program", id="dropbear"),

@@ -99,9 +99,11 @@ def build_bom(
     identity: ImageIdentity | None = None,
 ) -> Bom:
     identity = identity or ImageIdentity()
+    name, version = identity.name or inventory.image, identity.version or f"sha256:{inventory.sha256}"
     image = Component(
-        name=identity.name or inventory.image,
-        version=identity.version or f"sha256:{inventory.sha256}",
+        name=name,
+        version=version,
+        purl=PackageURL("generic", None, name, version, {"checksum": f"sha256:{inventory.sha256}"}),
         type=ComponentType.FIRMWARE,
         bom_ref=f"firmware:{inventory.sha256}",
         supplier=OrganizationalEntity(name=identity.supplier) if identity.supplier else None,
