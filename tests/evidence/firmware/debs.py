@@ -43,7 +43,11 @@ def deb(name: str) -> Path:
     found = _cached(name, cache) or _cached(name, Path("/var/cache/apt/archives"))
     if found is not None:
         return found
-    subprocess.run(["apt-get", "download", "-q", name], cwd=cache, check=True, capture_output=True)
+    download = ["apt-get", "download", "-q", name]
+    if subprocess.run(download, cwd=cache, capture_output=True, check=False).returncode != 0:
+        # a fresh machine may have no package lists yet
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(download, cwd=cache, check=True, capture_output=True)
     found = _cached(name, cache)
     if found is None:
         raise FileNotFoundError(f"apt-get download {name} left no .deb in {cache}")
