@@ -271,7 +271,7 @@ def from_banner(product: str, version: str | None, display: str) -> Component:
         confidence=Confidence.MEDIUM if version else Confidence.LOW,
         cpe=cpe_name(sig, version),
         supplier=sig.supplier,
-        evidence=(ComponentEvidence("version-banner", display, version),),
+        evidence=(ComponentEvidence("version-banner", display, version, sig.id),),
     )
 
 

@@ -216,6 +216,7 @@ class ComponentEvidence:
     how_found: str  # dpkg-database / opkg-database / apk-database / rpm-database / version-banner / file-name
     path: str
     version: str | None = None  # the version this evidence states (a banner's upstream version)
+    product: str | None = None  # the signature that matched (banners), e.g. "openssh"
 
 
 @dataclass(frozen=True, slots=True)
