@@ -36,7 +36,6 @@ class _Strict(BaseModel):
 
 class VersionPattern(_Strict):
     pattern: str
-    trigger: str | None = None  # a simpler prefix for Hyperscan when the full pattern is too large for it
 
 
 def _compiles(value: str, groups: bool) -> str:
@@ -74,8 +73,6 @@ class Signature(_Strict):
     def _check_versions(cls, value: tuple[VersionPattern, ...]) -> tuple[VersionPattern, ...]:
         for item in value:
             _compiles(item.pattern, groups=True)
-            if item.trigger is not None:
-                _compiles(item.trigger, groups=False)
         return value
 
     @field_validator("filenames")
@@ -143,7 +140,6 @@ class ScanRule:
     role: Literal["version", "requires", "presence", "linked"]
     index: int
     regex: bytes
-    trigger: bytes | None
 
 
 @cache
@@ -151,14 +147,13 @@ def scan_rules() -> tuple[ScanRule, ...]:
     out: list[ScanRule] = []
     for sig in catalog().products:
         for i, item in enumerate(sig.versions):
-            trigger = item.trigger.encode("latin-1") if item.trigger else None
-            out.append(ScanRule(sig.id, "version", i, item.pattern.encode("latin-1"), trigger))
+            out.append(ScanRule(sig.id, "version", i, item.pattern.encode("latin-1")))
         for i, item2 in enumerate(sig.requires):
-            out.append(ScanRule(sig.id, "requires", i, item2.encode("latin-1"), None))
+            out.append(ScanRule(sig.id, "requires", i, item2.encode("latin-1")))
         if sig.presence:
-            out.append(ScanRule(sig.id, "presence", 0, sig.presence.encode("latin-1"), None))
+            out.append(ScanRule(sig.id, "presence", 0, sig.presence.encode("latin-1")))
         for i, lib in enumerate(sig.linked_as):
-            out.append(ScanRule(sig.id, "linked", i, rb"\x00" + re.escape(lib.encode()) + rb"[\d.]*\x00", None))
+            out.append(ScanRule(sig.id, "linked", i, rb"\x00" + re.escape(lib.encode()) + rb"[\d.]*\x00"))
     return tuple(out)
 
 

@@ -35,10 +35,7 @@ class Rule:
 
 
 def _signature_rules() -> tuple[Rule, ...]:
-    return tuple(
-        Rule(f"{r.product}:{r.role}:{r.index}", "signature", r.regex, trigger=r.trigger, signature=r)
-        for r in scan_rules()
-    )
+    return tuple(Rule(f"{r.product}:{r.role}:{r.index}", "signature", r.regex, signature=r) for r in scan_rules())
 
 
 _BASE_RULES: tuple[Rule, ...] = (
@@ -103,20 +100,35 @@ class Match:
 
 
 class _Collector:
-    __slots__ = ("spans",)
+    __slots__ = ("ends", "spans")
 
     def __init__(self) -> None:
         self.spans: dict[tuple[int, int], int] = {}
+        self.ends: dict[int, list[int]] = {}  # signature rules: where matches end (no start tracking)
 
     def reset(self) -> None:
         self.spans = {}
+        self.ends = {}
 
 
 def _on_match(ctx: _Collector, rule_index: int, start: int, end: int) -> Any:
-    key = (rule_index, start)
-    if ctx.spans.get(key, -1) < end:
-        ctx.spans[key] = end
+    if _SOM[rule_index]:
+        key = (rule_index, start)
+        if ctx.spans.get(key, -1) < end:
+            ctx.spans[key] = end
+    else:
+        ends = ctx.ends.setdefault(rule_index, [])
+        if len(ends) < _MAX_ENDS:
+            ends.append(end)
     return pyperscan.Scan.Continue
+
+
+# Signature rules run without start-of-match tracking, which is costly for patterns that begin with a class
+# (SOM makes Hyperscan follow every possible start); their matches are confirmed by `re` in a window that
+# ends where Hyperscan saw one end.
+_SOM = [rule.kind != "signature" for rule in RULES]
+_MAX_ENDS = 4096
+_SIGNATURE_WINDOW = 1024  # longer than any signature match
 
 
 class ByteScanner:
@@ -125,10 +137,11 @@ class ByteScanner:
     def __init__(self) -> None:
         patterns = []
         for index, rule in enumerate(RULES):
-            flags = [pyperscan.Flag.SOM_LEFTMOST]
+            flags = [pyperscan.Flag.SOM_LEFTMOST] if _SOM[index] else []
             if rule.caseless:
                 flags.append(pyperscan.Flag.CASELESS)
-            patterns.append(pyperscan.Pattern(rule.trigger or rule.regex, *flags, tag=index))
+            regex = rule.trigger or rule.regex if _SOM[index] else rule.regex
+            patterns.append(pyperscan.Pattern(regex, *flags, tag=index))
         self._ctx = _Collector()
         self._scanner = pyperscan.BlockDatabase(*patterns).build(self._ctx, _on_match)
 
@@ -145,8 +158,9 @@ class ByteScanner:
             text = found.group(0)
             if rule.kind == "secret" and not _bounded(data, start, start + len(text)):
                 continue
-            groups = found.groups() if rule.kind == "signature" else ()
-            out.append(Match(rule, start, start + len(text), text, groups))
+            out.append(Match(rule, start, start + len(text), text))
+        for index, ends in self._ctx.ends.items():
+            out.extend(_confirm_signature(RULES[index], _CONFIRM[index], data, ends))
         return out
 
     def scan_file(self, path: Path, size: int) -> Iterator[tuple[Match, bytes | mmap.mmap]]:
@@ -161,6 +175,22 @@ class ByteScanner:
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 for match in self.scan(mapped):
                     yield match, mapped
+
+
+def _confirm_signature(rule: Rule, regex: re.Pattern[bytes], data: bytes | mmap.mmap, ends: list[int]) -> list[Match]:
+    """Every match of a signature rule, found by `re` in windows that close the ends Hyperscan reported."""
+    out: dict[int, Match] = {}
+    ends = sorted(set(ends))
+    i = 0
+    while i < len(ends):
+        first = ends[i]
+        while i + 1 < len(ends) and ends[i + 1] - first < _SIGNATURE_WINDOW:
+            i += 1
+        last = ends[i]
+        i += 1
+        for found in regex.finditer(data, max(0, first - _SIGNATURE_WINDOW), last):
+            out.setdefault(found.start(), Match(rule, found.start(), found.end(), found.group(0), found.groups()))
+    return [out[start] for start in sorted(out)]
 
 
 def _bounded(data: bytes | mmap.mmap, start: int, end: int) -> bool:
