@@ -22,7 +22,7 @@ from packageurl import PackageURL
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cybersafe.errors import CatalogError
-from cybersafe.evidence.firmware.model import Component, ComponentEvidence, Confidence
+from cybersafe.evidence.firmware.model import Component, ComponentEvidence, Confidence, ElfHardening
 from cybersafe.evidence.firmware.packagedb import PackageDatabases
 
 SCHEMA = "cybersafe/component-signatures/v1"
@@ -325,3 +325,18 @@ def merge(databases: PackageDatabases, banners: list[Component]) -> list[Compone
                 packaged[key] = replace(comp, cpe=cpe_name(sig, upstream_version(comp.version)))
     out = list(packaged.values()) + list(loose.values())
     return sorted(out, key=lambda c: (c.name, c.version or "", c.purl))
+
+
+def attribute_packages(
+    elfs: list[ElfHardening], databases: PackageDatabases, components: list[Component]
+) -> list[ElfHardening]:
+    """Each ELF file with the package that ships it: the database's file list, else the package whose entry a
+    banner in that file joined (opkg images often keep no file lists)."""
+    by_path = {
+        e.path: c.name
+        for c in components
+        if c.how_found.endswith("-database")
+        for e in c.evidence
+        if e.how_found == "version-banner"
+    }
+    return [replace(e, package=databases.owner_name(e.path) or by_path.get(e.path)) for e in elfs]

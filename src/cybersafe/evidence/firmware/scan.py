@@ -397,7 +397,8 @@ def _finish(
     service_items = services.find_services(boot, enabled)
 
     gaps.extend(databases.gaps)
-    elfs = [replace(e, package=databases.owner_name(e.path)) for e in elfs]
+    components = comp.merge(databases, banners)
+    elfs = comp.attribute_packages(elfs, databases, components)
     filesystems, risks = _filesystems_and_risks(unpacked, shown, gaps, problems)
     return FirmwareInventory(
         image=image.name,
@@ -414,7 +415,7 @@ def _finish(
         services=tuple(service_items),
         elf=tuple(elfs),
         file_risks=tuple(risks),
-        components=tuple(comp.merge(databases, banners)),
+        components=tuple(components),
         not_examined=tuple(_unique(gaps)),
         problems=tuple(problems),
         duration_s=round(time.monotonic() - started, 3),
