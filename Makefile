@@ -19,7 +19,7 @@ TEST_APT := openssh-server openssh-client openssl vsftpd libzbar0 chromium postg
 # What only the benchmarks need.
 BENCH_APT := wrk hyperfine
 
-.PHONY: help demo test lint bench install install-test system-deps system-deps-test system-deps-bench schemas docs clean
+.PHONY: help demo test test-packages lint bench install install-test system-deps system-deps-test system-deps-bench schemas docs clean
 
 help:
 	@echo "make demo   - install what the demo runs, assess the bundled example product, write out/demo/"
@@ -71,7 +71,12 @@ install-test: system-deps-test $(BIN)/.installed-dev
 demo: install
 	$(BIN)/cybersafe demo --out out/demo
 
-test: install-test
+# Real Debian packages the firmware tests read (component signatures, hardening, SBOM), downloaded once
+# with apt-get download into the git-ignored .cache/debs; the tests never reach the network themselves.
+test-packages: install-test
+	$(BIN)/python -m tests.evidence.firmware.debs
+
+test: install-test test-packages
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term:skip-covered
 
 lint: install-test

@@ -38,6 +38,7 @@ FIRMWARE_IDS = {
     "firmware.expired-certificate",
     "firmware.hard-coded-secret",
     "firmware.cleartext-remote-login-enabled",
+    "firmware.discovery-service-enabled",
     "firmware.debug-interface-enabled",
     "firmware.binary-hardening",
     "firmware.setuid-world-writable",
@@ -94,6 +95,15 @@ DIRTY = replace(
     services=(
         Service("telnetd", "cleartext-login", "inittab", "/etc/inittab", 2, "::respawn:/usr/sbin/telnetd"),
         Service("serial-shell", "debug", "inittab", "/etc/inittab", 3, "ttyS0::respawn:/bin/sh"),
+        Service(
+            "upnp-igd",
+            "discovery",
+            "init.d",
+            "/etc/init.d/rcS",
+            4,
+            "miniupnpd -f /etc/miniupnpd.conf",
+            (("secure_mode", "no"), ("secure_mode_source", "/etc/miniupnpd.conf")),
+        ),
     ),
     elf=(_elf("/bin/busybox", elf_type="executable", pie=False, static=True, canary=None),),
     file_risks=(FileRisk("/bin/busybox", "setuid", "4755", 0, 0),),
@@ -130,7 +140,7 @@ def test_dirty_inventory_fails_every_check_with_locations() -> None:
     secret = attempts["firmware.hard-coded-secret"].findings[0]
     assert (secret.locations[0].path, secret.locations[0].offset) == ("/usr/bin/app", 4096)
     assert "inside a binary" in secret.message
-    assert attempts["firmware.binary-hardening"].findings[0].message.endswith("not PIE")
+    assert attempts["firmware.binary-hardening"].findings[0].message.endswith("not PIE; rebuild with -fPIE -pie")
 
 
 @pytest.mark.parametrize(
@@ -195,3 +205,59 @@ def test_nothing_not_examined_ever_reads_as_pass(areas: list[Area], dirty: bool)
         # a gap can only move a verdict away from pass, never towards it
         if clean_verdicts[check_id] is not Verdict.PASS:
             assert verdict is clean_verdicts[check_id]
+
+
+def _dossier(ports: list[dict[str, Any]] | None) -> Any:
+    from cybersafe.dossier.model import Dossier
+
+    declarations: dict[str, Any] = {} if ports is None else {"interfaces": {"network_ports": ports}}
+    return Dossier.model_validate(
+        {
+            "schema": "cybersafe/dossier/v1",
+            "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"},
+            "declarations": declarations,
+        }
+    )
+
+
+def _discovery(service: Service, ports: list[dict[str, Any]] | None) -> list[tuple[Verdict, str]]:
+    from dataclasses import replace
+
+    from cybersafe.checks.services import DiscoveryServiceCheck
+    from cybersafe.evidence.interface import Evidence
+
+    evidence = Evidence(dossier=_dossier(ports))
+    evidence.add(replace(CLEAN, services=(service,)))
+    return [(f.verdict, f.message) for f in DiscoveryServiceCheck().run(evidence)]
+
+
+MDNS = Service("mdns", "discovery", "init.d", "/etc/init.d/S50avahi", 3, "avahi-daemon -D")
+IGD = Service(
+    "upnp-igd", "discovery", "inittab", "/etc/inittab", 2, "::respawn:/usr/sbin/miniupnpd -S -d",
+    (("secure_mode", "yes"), ("secure_mode_source", "command line -S")),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("service", "ports", "verdict", "says"),
+    [
+        pytest.param(MDNS, None, Verdict.INCONCLUSIVE, "declares no network interfaces", id="undeclared-dossier"),
+        pytest.param(MDNS, [{"port": 443, "service": "https"}], Verdict.FAIL, "not among the network", id="not-needed"),
+        pytest.param(MDNS, [{"port": 5353, "protocol": "udp", "service": "mdns"}], Verdict.PASS, "are declared", id="needed"),
+        pytest.param(IGD, [{"port": 1900, "protocol": "udp", "service": "ssdp"}], Verdict.PASS, "secure mode", id="igd-secure"),
+        pytest.param(
+            Service("upnp-igd", "discovery", "init.d", "/etc/init.d/rcS", 4, "miniupnpd", (("secure_mode", "unset"),
+                    ("secure_mode_source", "/etc/miniupnpd.conf"))),
+            [{"port": 1900, "protocol": "udp", "service": "upnp"}], Verdict.FAIL, "is not set", id="igd-unset",
+        ),
+        pytest.param(
+            Service("upnp-igd", "discovery", "init.d", "/etc/init.d/rcS", 4, "miniupnpd", (("secure_mode", "unknown"),)),
+            [{"port": 1900, "protocol": "udp", "service": "upnp"}], Verdict.INCONCLUSIVE, "could not be read",
+            id="igd-unknown",
+        ),
+    ],
+)  # fmt: skip
+def test_discovery_service_check(service: Service, ports: Any, verdict: Verdict, says: str) -> None:
+    found = _discovery(service, ports)
+    assert [v for v, _ in found] == [verdict], found
+    assert says in found[0][1]

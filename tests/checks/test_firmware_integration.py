@@ -59,7 +59,7 @@ def _run(check_id: str, image_name: str) -> CheckAttempt:
 
 def test_every_firmware_check_has_an_integration_case() -> None:
     assert {p.name for p in CASES.iterdir() if p.is_dir()} == set(FIRMWARE_CHECKS)
-    assert len(FIRMWARE_CHECKS) == 11
+    assert len(FIRMWARE_CHECKS) == 12
 
 
 @pytest.mark.parametrize("check_id", sorted(FIRMWARE_CHECKS))

@@ -24,7 +24,7 @@ def test_scan_json_reports_failures_with_exit_code_1() -> None:
     data = json.loads(result.stdout)
     assert data["schema"] == "cybersafe/firmware-scan/v1"
     verdicts = {c["check"]: c["verdict"] for c in data["checks"]}
-    assert len(verdicts) == 11 and set(verdicts.values()) == {"fail"}
+    assert len(verdicts) == 12 and set(verdicts.values()) == {"fail"}
     telnet = next(c for c in data["checks"] if c["check"] == "firmware.cleartext-remote-login-enabled")
     assert telnet["findings"][0]["locations"] == [{"path": "/etc/inittab", "line": 2}]
     assert data["inventory"]["budget"] == "quick"
@@ -66,7 +66,10 @@ def test_sbom_generate_writes_valid_cyclonedx_1_6(tmp_path: Path) -> None:
     assert bom["specVersion"] == "1.6"
     assert bom["metadata"]["component"]["type"] == "firmware"
     purls = {c["purl"] for c in bom["components"]}
-    assert "pkg:generic/dropbear@2022.83" in purls
+    assert len(purls) == len(bom["components"]) == 2  # busybox-static and dropbear-bin, each once
     assert any(p.startswith("pkg:deb/debian/busybox-static@") for p in purls)
-    dropbear = next(c for c in bom["components"] if c["purl"] == "pkg:generic/dropbear@2022.83")
-    assert dropbear["evidence"]["identity"][0]["methods"][0]["technique"] == "binary-analysis"
+    dropbear = next(c for c in bom["components"] if c["purl"].startswith("pkg:deb/debian/dropbear-bin@2022.83"))
+    methods = dropbear["evidence"]["identity"][0]["methods"]
+    assert {m["technique"] for m in methods} == {"manifest-analysis", "binary-analysis"}
+    assert dropbear["cpe"] == "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2022.83:*:*:*:*:*:*:*"
+    assert "/usr/sbin/dropbear" in {o["location"] for o in dropbear["evidence"]["occurrences"]}

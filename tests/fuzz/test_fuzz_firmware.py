@@ -23,8 +23,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cybersafe.evidence.firmware import accounts, components, configcreds, keys, metadata, services
+from cybersafe.evidence.firmware.packagedb import PackageDatabases
 from cybersafe.evidence.firmware.patterns import ByteScanner, redact
 
+PACKAGE_DB_FILES = [
+    "var/lib/dpkg/status", "usr/lib/opkg/status", "lib/apk/db/installed", "var/lib/dpkg/info/busybox.list",
+    "var/lib/dpkg/status.d/busybox", "usr/lib/opkg/info/busybox.control",
+]  # fmt: skip
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 NOTHING: tuple[type[BaseException], ...] = ()  # these parsers may raise nothing at all
 
@@ -109,12 +114,17 @@ def test_services_mutated(item: tuple[str, str]) -> None:
 
 @fuzz(200)
 @given(
-    st.sampled_from(sorted(components.PACKAGE_DBS)),
+    st.sampled_from(PACKAGE_DB_FILES),
     st.one_of(texts, st.sampled_from([DPKG, OPKG, APK]).flatmap(lambda t: mutated_text(t, max_mutations=5))),
     st.one_of(st.none(), st.text(max_size=12)),
 )
 def test_package_databases(rel: str, text: str, distro: str | None) -> None:
-    clean_call(lambda: components.from_package_db(rel, rel, text, distro), NOTHING)
+    def read() -> None:
+        databases = PackageDatabases(distro)
+        databases.add_data(rel, "/" + rel, text.encode("utf-8", "surrogatepass"))
+        databases.components()
+
+    clean_call(read, NOTHING)
 
 
 @fuzz(100)

@@ -1,7 +1,12 @@
-"""Firmware binary hardening (checksec semantics): NX, PIE, RELRO, stack canary.
+"""Firmware binary hardening (checksec semantics), judged as a developer can fix it.
 
-EN 303 645 5.6-8 (exploit mitigations); CRA Annex I (2)(k). Partial RELRO, missing FORTIFY, RPATH and
-stripped state are reported as facts, not failures, like checksec's yellow.
+Executables need NX, PIE, RELRO and a stack canary; shared libraries need NX and RELRO. The dynamic loader
+(ld-linux*, ld-musl*, ld-uClibc*) and libc, which hold the start-up code that sets the canary up, are exempt
+from the canary rule; ELF images the system never runs as a process (peripheral firmware, boot loaders,
+kernels) are not judged. A missing PT_GNU_STACK is judged by the architecture's default, stated in the
+finding. Each finding names the package that ships the file when a package database says so. Partial
+RELRO, missing FORTIFY, RPATH and stripped state are reported as facts, not failures, like checksec's yellow.
+EN 303 645 5.6-8 (exploit mitigations); CRA Annex I Part I (2)(k).
 """
 
 from __future__ import annotations
@@ -10,9 +15,24 @@ from collections.abc import Sequence
 
 from cybersafe.checks._firmware import conclude, image_facts
 from cybersafe.checks.interface import Check, Finding, Location
-from cybersafe.evidence.firmware.model import Area, FirmwareInventory
+from cybersafe.evidence.firmware.model import Area, ElfHardening, FirmwareInventory
 from cybersafe.evidence.interface import Evidence
 from cybersafe.verdict import Severity
+
+_KIND = {"program": "", "library": "", "loader": "dynamic loader, ", "libc": "C library, "}
+
+
+def _fix(e: ElfHardening) -> str:
+    fixes = []
+    if not e.nx:
+        fixes.append("-Wl,-z,noexecstack")
+    if e.elf_type == "executable":
+        fixes.append("-fPIE -pie")
+    if e.relro == "none":
+        fixes.append("-Wl,-z,relro,-z,now")
+    if e.canary is False and e.canary_required:
+        fixes.append("-fstack-protector-strong")
+    return " ".join(fixes)
 
 
 class BinaryHardeningCheck(Check):
@@ -21,44 +41,60 @@ class BinaryHardeningCheck(Check):
     SEVERITY = Severity.MEDIUM
     REQUIRES = (FirmwareInventory,)
     REMEDIATION = (
-        "Build with -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -pie -Wl,-z,relro,-z,now and without "
-        "-z execstack."
+        "Build executables with -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -pie -Wl,-z,relro,-z,now "
+        "-Wl,-z,noexecstack, and libraries with -fPIC -Wl,-z,relro,-z,now -Wl,-z,noexecstack."
     )
+
+    def _finding(self, e: ElfHardening) -> Finding:
+        package = f", package {e.package}" if e.package else ""
+        return self.failed(
+            f"{_KIND.get(e.role, '')}{e.elf_type} ({e.arch}{', static' if e.static else ''}{package}): "
+            f"{', '.join(e.weaknesses)}; rebuild with {_fix(e)}",
+            locations=[Location(path=e.path)],
+            facts={
+                "nx": e.nx,
+                "stack": e.stack,
+                "pie": e.pie,
+                "relro": e.relro,
+                "canary": e.canary,
+                "canary_required": e.canary_required,
+                "fortify": e.fortify,
+                "static": e.static,
+                "stripped": e.stripped,
+                "rpath": e.rpath,
+                "runpath": e.runpath,
+                "role": e.role,
+                "package": e.package,
+            },
+        )
 
     def run(self, evidence: Evidence) -> Sequence[Finding]:
         inv = evidence.require(FirmwareInventory)
-        elfs = [e for e in inv.elf if e.elf_type != "relocatable"]
-        failures = [
-            self.failed(
-                f"{e.elf_type} ({e.arch}{', static' if e.static else ''}): {', '.join(e.weaknesses)}",
-                locations=[Location(path=e.path)],
-                facts={
-                    "nx": e.nx,
-                    "pie": e.pie,
-                    "relro": e.relro,
-                    "canary": e.canary,
-                    "fortify": e.fortify,
-                    "static": e.static,
-                    "stripped": e.stripped,
-                    "rpath": e.rpath,
-                    "runpath": e.runpath,
-                },
-            )
-            for e in elfs
-            if e.weaknesses
-        ]
+        elfs = [e for e in inv.elf if e.elf_type != "relocatable" and e.role != "foreign"]
+        failures = [self._finding(e) for e in elfs if e.weaknesses]
         if not elfs and not inv.gaps(Area.ELF):
             return [self.not_applicable("no ELF executable or library found in the image", facts=image_facts(inv))]
         partial = len([e for e in elfs if e.relro == "partial"])
-        unknown = len([e for e in elfs if e.canary is None])
+        unknown = len([e for e in elfs if e.canary is None and e.canary_required])
+        exempt = len([e for e in elfs if e.role in ("loader", "libc")])
+        foreign = len([e for e in inv.elf if e.role == "foreign"])
         return conclude(
             self,
             inv,
             failures=failures,
             areas=(Area.ELF,),
-            pass_message=f"examined {len(elfs)} ELF files: all have NX, PIE (or are libraries), RELRO and a stack canary "
-            f"({partial} with partial RELRO; canary not determinable in {unknown} stripped static binaries)",
-            facts={**image_facts(inv), "elf_files": len(elfs), "partial_relro": partial, "canary_unknown": unknown},
+            pass_message=f"examined {len(elfs)} ELF files: executables have NX, PIE, RELRO and a stack canary, "
+            f"libraries NX and RELRO ({exempt} dynamic loader or libc files exempt from the canary rule; "
+            f"{partial} with partial RELRO; canary not determinable in {unknown} stripped static binaries; "
+            f"{foreign} firmware, boot-loader or kernel images not judged)",
+            facts={
+                **image_facts(inv),
+                "elf_files": len(elfs),
+                "partial_relro": partial,
+                "canary_unknown": unknown,
+                "canary_exempt": exempt,
+                "not_judged": foreign,
+            },
         )
 
 

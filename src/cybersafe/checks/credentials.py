@@ -51,7 +51,7 @@ class UniversalDefaultPasswordCheck(Check):
                 facts={"key": c.key, "kind": c.kind},
             )
             for c in inv.credentials
-            if c.in_default_list and c.kind == "password"
+            if c.in_default_list and c.kind == "password" and c.stock_source is None
         ]
         untested = [a for a in inv.accounts if a.crack_status in (CrackStatus.NOT_TESTED, CrackStatus.UNSUPPORTED)]
         if untested and not failures:
@@ -132,16 +132,32 @@ class HardCodedCredentialCheck(Check):
                 facts={"key": c.key, "kind": c.kind, "preview": c.preview, "default": c.in_default_list},
             )
             for c in inv.credentials
+            if c.stock_source is None
+        ]
+        stock = [
+            self.passed(
+                f"{c.kind} assigned to {c.key!r} is the stock demo value the upstream package ships ({c.stock_source}); "
+                "for information",
+                locations=[Location(path=c.path, line=c.line)],
+                facts={"key": c.key, "kind": c.kind, "preview": c.preview, "stock_source": c.stock_source},
+            )
+            for c in inv.credentials
+            if c.stock_source is not None
         ]
         files = inv.stats.get("config_files", 0)
-        return conclude(
-            self,
-            inv,
-            failures=failures,
-            areas=(Area.CREDENTIALS,),
-            pass_message=f"examined {files} configuration files and scripts; no password, PSK or token is assigned in them",
-            facts={**image_facts(inv), "config_files": files},
-        )
+        return [
+            *conclude(
+                self,
+                inv,
+                failures=failures,
+                areas=(Area.CREDENTIALS,),
+                pass_message=f"examined {files} configuration files, scripts and web code files (JavaScript, JSON, "
+                f"PHP, Lua); no password, PSK or token is assigned in them"
+                + (f" apart from {len(stock)} stock demo value(s) of upstream packages" if stock else ""),
+                facts={**image_facts(inv), "config_files": files},
+            ),
+            *stock,
+        ]
 
 
 class HardCodedSecretCheck(Check):

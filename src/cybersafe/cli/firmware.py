@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -139,14 +139,28 @@ def generate_command(
     image: Path = IMAGE_ARGUMENT,
     output: Path = OUTPUT_OPTION,
     budget: BudgetName = BUDGET_OPTION,
+    supplier: Annotated[
+        str | None,
+        typer.Option("--supplier", help="the firmware's manufacturer (NTIA's supplier name of the primary component)"),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="product name of the image; default: its file name")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="firmware version; default: sha256:<digest of the image>")
+    ] = None,
 ) -> None:
-    """Generate a CycloneDX 1.6 SBOM of what firmware IMAGE contains (package databases and version banners)."""
+    """Generate a CycloneDX 1.6 SBOM of what firmware IMAGE contains (package databases and version banners).
+
+    Each component is listed once with every file that showed it, its purl, CPE and supplier. Without
+    --supplier the image itself has no supplier and the SBOM does not meet the NTIA minimum elements.
+    """
     from cybersafe.errors import InputError
-    from cybersafe.evidence.firmware.sbom import to_cyclonedx_json
+    from cybersafe.evidence.firmware.sbom import ImageIdentity, to_cyclonedx_json
 
     inventory = _scan(image, budget)
     try:
-        output.write_text(to_cyclonedx_json(inventory))
+        output.write_text(to_cyclonedx_json(inventory, identity=ImageIdentity(name, version, supplier)))
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", file=output, field="--output") from exc
     console.print(f"wrote {output}: {len(inventory.components)} components", highlight=False)

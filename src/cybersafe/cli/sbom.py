@@ -175,8 +175,9 @@ def compare_command(
     from cybersafe.evidence.sbom import compare_declared_observed, load_sbom
 
     want, have = load_sbom(declared), load_sbom(observed)
+    # the observed document's primary component is the scanned image itself, not one of its components
     result = compare_declared_observed(
-        [c.purl for c in want.all_components() if c.purl], [c.purl for c in have.all_components() if c.purl]
+        [c.purl for c in want.all_components() if c.purl], [c.purl for c in have.components if c.purl]
     )
     if output_format is OutputFormat.JSON:
         emit_json(result.as_dict())

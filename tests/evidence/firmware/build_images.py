@@ -77,13 +77,22 @@ def _dpkg_status(debs: list[Path]) -> str:
     stanzas = []
     for deb in debs:
         fields = subprocess.run(
-            ["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture"],
+            ["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture", "Maintainer"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         stanzas.append(fields.strip() + "\nStatus: install ok installed\n")
     return "\n".join(stanzas)
+
+
+def _dpkg_list(deb: Path) -> str:
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
+    paths = []
+    for line in listing.splitlines():
+        path = line.split(None, 5)[-1].split(" -> ", 1)[0].lstrip(".").rstrip("/")
+        paths.append(path or "/.")
+    return "\n".join(paths) + "\n"
 
 
 def _key_pem(bits: int) -> bytes:
@@ -135,6 +144,8 @@ def _base_rootfs(root: Path, work: Path) -> None:
     for d in ("proc", "sys", "dev", "root", "var/run"):
         (root / d).mkdir(parents=True, exist_ok=True)
     _write(root, "var/lib/dpkg/status", _dpkg_status(debs))
+    for deb in debs:  # the files each package owns, as dpkg records them
+        _write(root, f"var/lib/dpkg/info/{deb.name.split('_', 1)[0]}.list", _dpkg_list(deb))
     _write(root, "etc/os-release", 'ID=debian\nVERSION_ID="12"\n')
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
@@ -180,10 +191,23 @@ def build_vuln(root: Path, work: Path) -> None:
             "ttyS0::respawn:/bin/sh\n::respawn:/usr/sbin/dropbear -F -R\n"
         ),
     )
-    _write(root, "etc/init.d/rcS", "#!/bin/sh\nmount -a\n/usr/bin/gdbserver :2345 /usr/bin/legacyd &\n", 0o755)
+    _write(
+        root,
+        "etc/init.d/rcS",
+        "#!/bin/sh\nmount -a\n/usr/bin/gdbserver :2345 /usr/bin/legacyd &\n/usr/sbin/miniupnpd -f /etc/miniupnpd.conf\n",
+        0o755,
+    )
+    _write(root, "etc/miniupnpd.conf", "ext_ifname=eth0\nlistening_ip=br0\nsecure_mode=no\n")
     _write(root, "etc/config.ini", f"[cloud]\naws_access_key_id = {AWS_KEY}\n[git]\ntoken = {GITHUB_TOKEN}\n")
     _write(root, "www/cgi-bin/config.xml", "<config>\n  <user>admin</user>\n  <password>admin</password>\n</config>\n")
     _write(root, "etc/wpa_supplicant.conf", 'network={\n  ssid="factory"\n  psk="Fact0ryWifi2019"\n}\n')
+    # a web UI bundle shipped as a tarball: its JavaScript holds a password constant
+    bundle = work / "webui"
+    _write(
+        bundle, "app/static/app.js", "// web UI\nconst DEFAULT_PASSWORD = 'Nordl1cht!2024';\nlet p = this.password;\n"
+    )
+    (root / "opt").mkdir(parents=True, exist_ok=True)
+    _run("tar", "-czf", str(root / "opt/webui.tar.gz"), "-C", str(bundle), "app")
     _write(root, "etc/ssl/private/device.key", _key_pem(1024), 0o600)
     cert, _ = _cert(expired=True, sha1=False)
     _write(root, "etc/ssl/certs/device.pem", cert)
@@ -203,6 +227,14 @@ def build_clean(root: Path, work: Path) -> None:
     _write(root, "etc/shadow", f"root:{sha512}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n", 0o600)
     _write(root, "etc/inittab", "::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/dropbear -F -R\n")
     _write(root, "etc/init.d/rcS", "#!/bin/sh\nmount -a\n# telnetd disabled: /usr/sbin/telnetd -l /bin/sh\n", 0o755)
+    # a script that only ever stops telnetd and UPnP: stop lines start nothing
+    _write(
+        root,
+        "etc/init.d/S50legacy",
+        '#!/bin/sh\ncase "$1" in\n  start)\n    echo "legacy services are off"\n    ;;\n'
+        "  stop)\n    killall telnetd\n    start-stop-daemon --stop --exec /usr/sbin/miniupnpd\n    ;;\nesac\n",
+        0o755,
+    )
     _write(root, "etc/app.conf", "password_file = /etc/app/secret\nlog_level = info\n")
     cert, public = _cert(expired=False, sha1=False)
     _write(root, "etc/ssl/certs/ca.pem", cert)

@@ -133,7 +133,9 @@ def test_byte_scanner_finds_tokens_in_binaries_and_skips_embedded_runs() -> None
     matches = scanner.scan(data)
 
     assert [(m.rule.name, m.start) for m in matches if m.rule.kind == "secret"] == [("aws-access-key-id", 2)]
-    assert [(m.rule.component, m.version) for m in matches if m.rule.kind == "banner"] == [("busybox", "1.36.1")]
+    assert [(m.rule.name, m.groups) for m in matches if m.rule.kind == "signature"] == [
+        ("busybox:version:0", (b"1.36.1",))
+    ]
 
 
 def test_redaction_never_shows_the_whole_value() -> None:
@@ -272,3 +274,126 @@ def test_certificate_with_unknown_signature_oid_is_still_described() -> None:
     found = keys.parse_key_file("etc/cert.der", "/etc/cert.der", der, now)
 
     assert found is not None and found.kind == "certificate" and found.signature_algorithm == "unknown"
+
+
+STOP_ONLY = """#!/bin/sh
+case "$1" in
+  start)
+    echo "telnet is off"
+    ;;
+  stop|force-stop)
+    killall telnetd
+    start-stop-daemon --stop --exec /usr/sbin/telnetd
+    /usr/sbin/telnetd -K
+    ;;
+esac
+"""
+START_BRANCH = """#!/bin/sh
+DAEMON=/usr/sbin/telnetd
+case "$1" in
+  start|restart)
+    [ -x $DAEMON ] && $DAEMON -l /bin/login
+    ;;
+  stop) killall telnetd ;;
+esac
+"""
+FUNCTIONS = """#!/bin/sh /etc/rc.common
+stop() {
+    /usr/sbin/telnetd -l /bin/sh
+}
+start() {
+    grep -q telnetd /etc/inetd.conf || echo telnetd
+    start-stop-daemon --start --exec /usr/sbin/utelnetd -- -p 23
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param([("etc/init.d/S50telnet", STOP_ONLY)], [], id="stop-branch-starts-nothing"),
+        pytest.param([("etc/init.d/S50telnet", START_BRANCH)], [("telnetd", "init.d", 5)], id="start-branch"),
+        pytest.param([("etc/init.d/S50telnet", FUNCTIONS)], [("telnetd", "init.d", 7)], id="start-function"),
+        pytest.param([("etc/inittab", "::shutdown:/usr/sbin/telnetd -l /bin/sh\n")], [], id="inittab-shutdown"),
+        pytest.param(
+            [("etc/inittab", "::once:/usr/sbin/telnetd -l /bin/sh\n")], [("telnetd", "inittab", 1)], id="once"
+        ),
+        pytest.param(
+            [("etc/init.d/rcS", "#!/bin/sh\nnohup busybox telnetd -l /bin/login &\n")],
+            [("telnetd", "init.d", 2)],
+            id="wrappers",
+        ),
+    ],
+)
+def test_only_start_paths_start_services(files: list[tuple[str, str]], expected: list[tuple[str, str, int]]) -> None:
+    found = services.find_services([_boot(rel, text) for rel, text in files], set())
+    assert [(s.name, s.mechanism, s.line) for s in found] == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("package", "script", "name", "line"),
+    [("vsftpd", "etc/init.d/vsftpd", "ftpd", 48), ("miniupnpd", "etc/init.d/miniupnpd", "upnp-igd", 69)],
+)
+def test_debian_init_scripts_start_once_and_stop_never(package: str, script: str, name: str, line: int) -> None:
+    from tests.evidence.firmware.debs import unpacked
+
+    # Given a real Debian init script (start and stop branches, start-stop-daemon, $DAEMON), linked to start
+    text = (unpacked(package) / script).read_text()
+    found = services.find_services([_boot(script, text)], {script.rsplit("/", 1)[1]})
+    # Then exactly its start line counts
+    assert [(s.name, s.line) for s in found] == [(name, line)]
+    assert "--start" in found[0].command
+
+
+@pytest.mark.parametrize(
+    ("files", "mode"),
+    [
+        pytest.param([("etc/miniupnpd.conf", "secure_mode=no\n")], "no", id="conf-no"),
+        pytest.param([("etc/miniupnpd.conf", "# secure_mode=yes\next_ifname=eth0\n")], "unset", id="conf-comment"),
+        pytest.param([("etc/miniupnpd.conf", "secure_mode=yes\n")], "yes", id="conf-yes"),
+        pytest.param([("etc/config/upnpd", "config upnpd config\n\toption secure_mode '1'\n")], "yes", id="uci"),
+        pytest.param([], "unknown", id="none"),
+    ],
+)
+def test_upnp_secure_mode_is_read_from_its_configuration(files: list[tuple[str, str]], mode: str) -> None:
+    boot = [_boot("etc/init.d/rcS", "#!/bin/sh\n/usr/sbin/miniupnpd -f /etc/miniupnpd.conf\n")]
+    boot += [_boot(rel, text) for rel, text in files]
+    found = services.find_services(boot, set())
+    assert [(s.name, dict(s.settings)["secure_mode"]) for s in found] == [("upnp-igd", mode)]
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "expected"),
+    [
+        pytest.param("etc/ssl/openssl.cnf", "secret = $insta::secret # pass:insta\n", [], id="trailing-comment"),
+        pytest.param("etc/app.conf", "user = admin # password = hunter22\n", [], id="comment-after-value"),
+        pytest.param("etc/app.conf", "psk = abc#defgh\n", [("psk", "psk")], id="hash-inside-value"),
+        pytest.param("etc/app.conf", 'password = "a # b c"\n', [], id="quoted-hash-short"),
+        pytest.param(
+            "www/js/app.js", "const DEFAULT_PASSWORD = 'Adm1n!2020';\n", [("DEFAULT_PASSWORD", "password")], id="js"
+        ),
+        pytest.param("www/js/app.js", "login({password: this.password});\n", [], id="js-expression"),
+        pytest.param("www/js/app.js", "var user = 'x'; // password: 'hunter22'\n", [], id="js-comment"),
+        pytest.param("www/api.php", '<?php $db_password = "S3cretDb!"; ?>\n', [("db_password", "password")], id="php"),
+        pytest.param("usr/lib/lua/cfg.lua", 'local api_token = "f00dbabe1234"\n', [("api_token", "token")], id="lua"),
+        pytest.param("usr/lib/lua/cfg.lua", 'local x = 1 -- password = "hunter22"\n', [], id="lua-comment"),
+        pytest.param("www/cfg.json", '{"admin": {"password": "Adm1n!2020"}}\n', [("password", "password")], id="json"),
+    ],
+)
+def test_credentials_by_grammar(rel: str, text: str, expected: list[tuple[str, str]]) -> None:
+    found = configcreds.find_credentials(rel, "/" + rel, text.encode())
+    assert [(c.key, c.kind) for c in found] == expected
+
+
+def test_stock_demo_value_is_kept_with_its_source() -> None:
+    # Given OpenSSL's stock openssl.cnf line, as Debian ships it
+    found = configcreds.find_credentials(
+        "etc/ssl/openssl.cnf", "/etc/ssl/openssl.cnf", b"secret = pass:insta # can be used for both\n"
+    )
+    # Then it is found, and marked as the package's public demo value with its source
+    assert [(c.key, c.stock_source is not None) for c in found] == [("secret", True)]
+    assert "Insta Demo CA" in (found[0].stock_source or "")
+    # and the same value in another file is not stock
+    other = configcreds.find_credentials("etc/app.conf", "/etc/app.conf", b"secret = pass:insta\n")
+    assert [c.stock_source for c in other] == [None]

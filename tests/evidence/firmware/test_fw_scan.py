@@ -37,6 +37,7 @@ def test_vulnerable_image_inventory_is_the_same_in_every_format(name: str) -> No
     assert {(c.path, c.kind) for c in inv.credentials} == {
         ("/www/cgi-bin/config.xml", "password"),
         ("/etc/wpa_supplicant.conf", "psk"),
+        ("/opt/webui.tar.gz!/app/static/app.js", "password"),  # a constant in JavaScript inside a tarball
     }
     private = {(k.path, k.algorithm, k.bits) for k in inv.keys if k.kind == "private-key"}
     assert private == {
@@ -48,11 +49,15 @@ def test_vulnerable_image_inventory_is_the_same_in_every_format(name: str) -> No
         ("telnetd", "cleartext-login", "/etc/inittab", 2),
         ("serial-shell", "debug", "/etc/inittab", 3),
         ("gdbserver", "debug", "/etc/init.d/rcS", 3),
+        ("upnp-igd", "discovery", "/etc/init.d/rcS", 4),
     }
+    upnp = next(s for s in inv.services if s.name == "upnp-igd")
+    assert dict(upnp.settings) == {"secure_mode": "no", "secure_mode_source": "/etc/miniupnpd.conf"}
     weak = {e.path: e.weaknesses for e in inv.elf if e.weaknesses}
     assert set(weak) == {"/bin/busybox", "/usr/bin/legacyd"}
-    assert "no NX (executable stack)" in weak["/usr/bin/legacyd"]
-    assert {c.name for c in inv.components} >= {"busybox", "busybox-static", "dropbear", "dropbear-bin"}
+    assert "no NX (executable stack requested by PT_GNU_STACK)" in weak["/usr/bin/legacyd"]
+    # each package once, with the banners its binaries show (busybox-static owns /bin/busybox)
+    assert {c.name for c in inv.components} == {"busybox-static", "dropbear-bin"}
     if name == "vuln-ubi":
         # UBIFS modes are not read: a named gap, never a silent "no risk"
         assert inv.file_risks == ()
@@ -89,10 +94,20 @@ def test_package_database_and_banners_give_purls_with_how_and_confidence() -> No
     inv = inventory("vuln-squashfs-xz")
     by_name = {c.name: c for c in inv.components}
 
-    assert by_name["dropbear-bin"].purl.startswith("pkg:deb/debian/dropbear-bin@2022.83")
-    assert (by_name["dropbear-bin"].how_found, str(by_name["dropbear-bin"].confidence)) == ("dpkg-status", "high")
-    assert by_name["busybox"].purl == "pkg:generic/busybox@1.35.0"
-    assert (by_name["busybox"].how_found, by_name["busybox"].path) == ("version-banner", "/bin/busybox")
+    dropbear, busybox = by_name["dropbear-bin"], by_name["busybox-static"]
+    assert dropbear.purl.startswith("pkg:deb/debian/dropbear-bin@2022.83")
+    assert (dropbear.how_found, str(dropbear.confidence)) == ("dpkg-database", "high")
+    assert dropbear.cpe == "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2022.83:*:*:*:*:*:*:*"
+    assert ("version-banner", "/usr/sbin/dropbear", "2022.83") in {
+        (e.how_found, e.path, e.version) for e in dropbear.evidence
+    }
+    assert busybox.purl.startswith("pkg:deb/debian/busybox-static@") and (busybox.version or "").startswith("1:1.35.0")
+    assert [(e.how_found, e.path) for e in busybox.evidence] == [
+        ("dpkg-database", "/var/lib/dpkg/status"),
+        ("version-banner", "/bin/busybox"),
+    ]
+    assert busybox.cpe == "cpe:2.3:a:busybox:busybox:1.35.0:*:*:*:*:*:*:*"
+    assert busybox.supplier  # the package's maintainer
 
 
 def test_scan_removes_its_work_dir_and_records_the_digest(tmp_path: Path) -> None:

@@ -90,6 +90,7 @@ class Credential:
     preview: str  # redacted: first two characters and length
     kind: str  # password / psk / token
     in_default_list: bool
+    stock_source: str | None = None  # a public demo value the upstream package ships: where it comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +127,25 @@ class KeyMaterial:
 class Service:
     """A service started at boot (or on demand by inetd)."""
 
-    name: str  # telnetd / ftpd / tftpd / rlogind / upnpd / gdbserver / serial-shell / ssh ...
-    category: str  # cleartext-login / debug / upnp / remote-login
+    name: str  # telnetd / ftpd / tftpd / rlogind / gdbserver / serial-shell / ssh / upnp-igd / ssdp / mdns ...
+    category: str  # cleartext-login / debug / remote-login / discovery
     mechanism: str  # inittab / init.d / systemd / inetd / xinetd / procd
     path: str
     line: int
     command: str
+    settings: tuple[tuple[str, str], ...] = ()  # what the collector read of its configuration (upnp-igd: secure_mode)
+
+
+# Whether a program or library without a PT_GNU_STACK segment runs with an executable stack, by e_machine.
+# glibc's DEFAULT_STACK_PERMS (sysdeps/<arch>/stackinfo.h) includes PF_X on x86, x86-64, ARM, MIPS, PowerPC,
+# SPARC and SH: such a binary (or a library loaded into it) makes the stack executable; the Linux kernel also
+# sets READ_IMPLIES_EXEC for it on 32-bit x86, on ARM before ARMv6 and on MIPS CPUs without RI/XI. AArch64,
+# RISC-V and LoongArch default to a non-executable stack (PF_R|PF_W).
+EXEC_STACK_BY_DEFAULT: dict[str, bool] = {
+    "X86_64": True, "I386": True, "ARM": True, "MIPS": True, "MIPS_RS3_LE": True, "PPC": True, "PPC64": True,
+    "SPARC": True, "SPARCV9": True, "SH": True, "S390": True,
+    "AARCH64": False, "RISCV": False, "LOONGARCH": False,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,18 +162,40 @@ class ElfHardening:
     fortify: bool | None  # None: nothing to fortify found
     rpath: str | None
     runpath: str | None
+    stack: str = "rw"  # PT_GNU_STACK: "rw", "rwx" (executable stack requested) or "missing"
+    role: str = "program"  # program / library / loader (ld-linux*, ld-musl*, ld-uClibc*) / libc / foreign
+    package: str | None = None  # the package that owns the file, when a package database says so
+
+    @property
+    def canary_required(self) -> bool:
+        """Executables need a canary; libraries, the dynamic loader and libc's own start-up code do not."""
+        return self.role == "program" and self.elf_type in ("executable", "pie-executable")
+
+    def stack_rule(self) -> str | None:
+        """Why the stack is executable, stating the rule applied; None when it is not."""
+        if self.stack == "rwx":
+            return "no NX (executable stack requested by PT_GNU_STACK)"
+        if self.stack == "missing" and EXEC_STACK_BY_DEFAULT.get(self.arch, True):
+            return (
+                f"no NX: no PT_GNU_STACK segment, and on {self.arch} a program or library without one runs with an "
+                "executable stack (glibc's default stack permissions for this architecture include execute)"
+            )
+        return None
 
     @property
     def weaknesses(self) -> tuple[str, ...]:
         """The checksec properties that are red; partial RELRO and FORTIFY are reported, not failed."""
         out: list[str] = []
-        if not self.nx:
-            out.append("no NX (executable stack)")
-        if self.elf_type == "executable":
+        if self.role == "foreign":
+            return ()
+        stack = self.stack_rule()
+        if stack is not None:
+            out.append(stack)
+        if self.elf_type == "executable" and self.role == "program":
             out.append("not PIE")
         if self.relro == "none":
             out.append("no RELRO")
-        if self.canary is False:
+        if self.canary is False and self.canary_required:
             out.append("no stack canary")
         return tuple(out)
 
@@ -174,13 +210,29 @@ class FileRisk:
 
 
 @dataclass(frozen=True, slots=True)
+class ComponentEvidence:
+    """One place a component was seen: a package database entry or a version banner in a file."""
+
+    how_found: str  # dpkg-database / opkg-database / apk-database / rpm-database / version-banner / file-name
+    path: str
+    version: str | None = None  # the version this evidence states (a banner's upstream version)
+    product: str | None = None  # the signature that matched (banners), e.g. "openssh"
+
+
+@dataclass(frozen=True, slots=True)
 class Component:
+    """One component, listed once: a package with every file that showed its banner, or a banner alone."""
+
     name: str
     version: str | None
     purl: str
-    how_found: str  # opkg-status / dpkg-status / apk-installed / version-banner
-    path: str
+    how_found: str  # the strongest evidence: <manager>-database, else version-banner / file-name
+    path: str  # where that evidence is
     confidence: Confidence
+    cpe: str | None = None  # CPE 2.3 name of the upstream product, when a signature names it
+    supplier: str | None = None  # package maintainer, or the upstream project for a banner-only component
+    licenses: tuple[str, ...] = ()
+    evidence: tuple[ComponentEvidence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""One byte-level Hyperscan pass per file: secrets, PEM blocks and version banners, also inside binaries.
+"""One byte-level Hyperscan pass per file: secrets, PEM blocks and component signatures, also inside binaries.
 
 detect-secrets reads files as text and skips everything that is not UTF-8 (feasibility.md section 3); this
 scanner reads bytes (mmap) with one compiled database, so one pass finds every rule at ~400 MB/s. Hyperscan
@@ -17,6 +17,7 @@ from typing import Any
 
 import pyperscan
 
+from cybersafe.evidence.firmware.components import ScanRule, scan_rules
 from cybersafe.evidence.firmware.model import Confidence
 
 _MAX_MATCH = 4096  # bytes of context a confirmation may read
@@ -25,15 +26,19 @@ _MAX_MATCH = 4096  # bytes of context a confirmation may read
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
-    kind: str  # secret / pem / banner
+    kind: str  # secret / pem / signature
     regex: bytes
     confidence: Confidence = Confidence.HIGH
     caseless: bool = False
-    component: str | None = None  # banners: component name; the regex's first group is its version
     trigger: bytes | None = None  # a short prefix for Hyperscan when the full regex is too large for SOM
+    signature: ScanRule | None = None  # kind "signature": a rule of the component signature catalog
 
 
-RULES: tuple[Rule, ...] = (
+def _signature_rules() -> tuple[Rule, ...]:
+    return tuple(Rule(f"{r.product}:{r.role}:{r.index}", "signature", r.regex, signature=r) for r in scan_rules())
+
+
+_BASE_RULES: tuple[Rule, ...] = (
     # secrets (kept specific: known token shapes with a fixed prefix, few false positives)
     Rule("aws-access-key-id", "secret", rb"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"),
     Rule(
@@ -78,33 +83,8 @@ RULES: tuple[Rule, ...] = (
     Rule("pem-private-key", "pem", rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
     Rule("pem-certificate", "pem", rb"-----BEGIN CERTIFICATE-----"),
     Rule("pem-public-key", "pem", rb"-----BEGIN (?:RSA )?PUBLIC KEY-----"),
-    # version banners
-    Rule("busybox", "banner", rb"BusyBox v(\d+\.\d+(?:\.\d+)?)", component="busybox"),
-    Rule("openssl", "banner", rb"OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})[ \x00]", component="openssl"),
-    Rule("dropbear", "banner", rb"dropbear_(20\d\d\.\d+)", component="dropbear"),
-    Rule("dnsmasq", "banner", rb"dnsmasq-(\d+\.\d+(?:\.\d+)?)", component="dnsmasq"),
-    Rule("lighttpd", "banner", rb"lighttpd/(\d+\.\d+\.\d+)", component="lighttpd"),
-    Rule(
-        "linux",
-        "banner",
-        rb"Linux version (\d+\.\d+\.\d+)[^\x00]{0,40}\(",
-        component="linux",
-        trigger=rb"Linux version \d+\.\d+\.\d+",
-    ),
-    Rule("curl", "banner", rb"(?:lib)?curl/(\d+\.\d+\.\d+)", component="curl"),
-    Rule("openssh", "banner", rb"OpenSSH_(\d+\.\d+(?:p\d+)?)", component="openssh"),
-    Rule(
-        "glibc",
-        "banner",
-        rb"GNU C Library [^\n\x00]{0,80}? version (\d+\.\d+)",
-        component="glibc",
-        trigger=rb"GNU C Library ",
-    ),
-    Rule("uclibc", "banner", rb"uClibc(?:-ng)? (\d+\.\d+\.\d+)", component="uclibc"),
-    Rule("hostapd", "banner", rb"hostapd v(\d+\.\d+(?:\.\d+)?)", component="hostapd"),
-    Rule("wpa_supplicant", "banner", rb"wpa_supplicant v(\d+\.\d+(?:\.\d+)?)", component="wpa_supplicant"),
-    Rule("zlib", "banner", rb"(?:in|de)flate (\d+\.\d+\.\d+(?:\.\d+)?) Copyright", component="zlib"),
 )
+RULES: tuple[Rule, ...] = _BASE_RULES + _signature_rules()
 
 _CONFIRM = [re.compile(rule.regex, re.IGNORECASE if rule.caseless else 0) for rule in RULES]
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -116,24 +96,39 @@ class Match:
     start: int
     end: int
     text: bytes
-    version: str | None = None
+    groups: tuple[bytes | None, ...] = ()  # capture groups (signature rules)
 
 
 class _Collector:
-    __slots__ = ("spans",)
+    __slots__ = ("ends", "spans")
 
     def __init__(self) -> None:
         self.spans: dict[tuple[int, int], int] = {}
+        self.ends: dict[int, list[int]] = {}  # signature rules: where matches end (no start tracking)
 
     def reset(self) -> None:
         self.spans = {}
+        self.ends = {}
 
 
 def _on_match(ctx: _Collector, rule_index: int, start: int, end: int) -> Any:
-    key = (rule_index, start)
-    if ctx.spans.get(key, -1) < end:
-        ctx.spans[key] = end
+    if _SOM[rule_index]:
+        key = (rule_index, start)
+        if ctx.spans.get(key, -1) < end:
+            ctx.spans[key] = end
+    else:
+        ends = ctx.ends.setdefault(rule_index, [])
+        if len(ends) < _MAX_ENDS:
+            ends.append(end)
     return pyperscan.Scan.Continue
+
+
+# Signature rules run without start-of-match tracking, which is costly for patterns that begin with a class
+# (SOM makes Hyperscan follow every possible start); their matches are confirmed by `re` in a window that
+# ends where Hyperscan saw one end.
+_SOM = [rule.kind != "signature" for rule in RULES]
+_MAX_ENDS = 4096
+_SIGNATURE_WINDOW = 1024  # longer than any signature match
 
 
 class ByteScanner:
@@ -142,10 +137,11 @@ class ByteScanner:
     def __init__(self) -> None:
         patterns = []
         for index, rule in enumerate(RULES):
-            flags = [pyperscan.Flag.SOM_LEFTMOST]
+            flags = [pyperscan.Flag.SOM_LEFTMOST] if _SOM[index] else []
             if rule.caseless:
                 flags.append(pyperscan.Flag.CASELESS)
-            patterns.append(pyperscan.Pattern(rule.trigger or rule.regex, *flags, tag=index))
+            regex = rule.trigger or rule.regex if _SOM[index] else rule.regex
+            patterns.append(pyperscan.Pattern(regex, *flags, tag=index))
         self._ctx = _Collector()
         self._scanner = pyperscan.BlockDatabase(*patterns).build(self._ctx, _on_match)
 
@@ -162,8 +158,9 @@ class ByteScanner:
             text = found.group(0)
             if rule.kind == "secret" and not _bounded(data, start, start + len(text)):
                 continue
-            version = found.group(1).decode("ascii", "replace") if rule.kind == "banner" else None
-            out.append(Match(rule, start, start + len(text), text, version))
+            out.append(Match(rule, start, start + len(text), text))
+        for index, ends in self._ctx.ends.items():
+            out.extend(_confirm_signature(RULES[index], _CONFIRM[index], data, ends))
         return out
 
     def scan_file(self, path: Path, size: int) -> Iterator[tuple[Match, bytes | mmap.mmap]]:
@@ -178,6 +175,22 @@ class ByteScanner:
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 for match in self.scan(mapped):
                     yield match, mapped
+
+
+def _confirm_signature(rule: Rule, regex: re.Pattern[bytes], data: bytes | mmap.mmap, ends: list[int]) -> list[Match]:
+    """Every match of a signature rule, found by `re` in windows that close the ends Hyperscan reported."""
+    out: dict[int, Match] = {}
+    ends = sorted(set(ends))
+    i = 0
+    while i < len(ends):
+        first = ends[i]
+        while i + 1 < len(ends) and ends[i + 1] - first < _SIGNATURE_WINDOW:
+            i += 1
+        last = ends[i]
+        i += 1
+        for found in regex.finditer(data, max(0, first - _SIGNATURE_WINDOW), last):
+            out.setdefault(found.start(), Match(rule, found.start(), found.end(), found.group(0), found.groups()))
+    return [out[start] for start in sorted(out)]
 
 
 def _bounded(data: bytes | mmap.mmap, start: int, end: int) -> bool:

@@ -41,6 +41,7 @@ from cybersafe.evidence.firmware.model import (
     Secret,
     UnpackProblem,
 )
+from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path
 from cybersafe.evidence.firmware.patterns import ByteScanner, redact
 from cybersafe.evidence.firmware.unpack import FS_HANDLERS, UnpackResult, unpack, walk_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
@@ -62,7 +63,7 @@ class _FileFacts:
     meta: tuple[int, int]
     secrets: list[Secret] = field(default_factory=list)
     keys: list[KeyMaterial] = field(default_factory=list)
-    banners: list[tuple[str, str]] = field(default_factory=list)
+    banners: list[tuple[str, str | None]] = field(default_factory=list)
     elf: ElfHardening | None = None
 
 
@@ -130,6 +131,7 @@ class _Analyser:
             with path.open("rb") as fh:
                 head = fh.read(8192)
             binary = b"\x00" in head
+            hits: list[comp.Hit] = []
             for match, data in self.scanner.scan_file(path, st.st_size):
                 if match.rule.kind == "secret":
                     line = None if binary else data[: match.start].count(b"\n") + 1
@@ -151,8 +153,9 @@ class _Analyser:
                     key = keys.parse_pem(rel, data, match.start, match.rule.name, self.now)
                     if key is not None:
                         facts.keys.append(key)
-                elif match.version:
-                    facts.banners.append((match.rule.component or match.rule.name, match.version))
+                elif match.rule.signature is not None:
+                    hits.append(comp.Hit(match.rule.signature, match.groups))
+            facts.banners = comp.identify(rel, head, hits)
             if is_elf(head):
                 facts.elf = harden(path, rel)
             elif keys.is_key_file(rel) and st.st_size <= _SMALL_TEXT:
@@ -350,11 +353,11 @@ def _finish(
     boot: list[services.BootFile] = []
     credentials = []
     config_files = 0
-    component_items: list[Component] = []
     distro = None
     for rel, paths in text_files.items():
         if rel in ("etc/os-release", "usr/lib/os-release"):
             distro = comp.distro_from_os_release(read(paths[0]) or "")
+    databases = PackageDatabases(distro)
     for rel, paths in sorted(text_files.items()):
         name = rel.rsplit("/", 1)[-1]
         for path in paths:
@@ -374,14 +377,8 @@ def _finish(
                     data = b""
                 config_files += 1
                 credentials.extend(configcreds.find_credentials(rel, display, data))
-            if rel in comp.PACKAGE_DBS:
-                text = read(path, 64 * 1024 * 1024)
-                if text is not None:
-                    component_items.extend(comp.from_package_db(rel, display, text, distro))
-            if rel.startswith("usr/lib/opkg/info/") and rel.endswith(".control"):
-                text = read(path)
-                if text is not None:
-                    component_items.extend(comp.from_package_db("usr/lib/opkg/status", display, text, distro))
+            if is_database_path(rel):
+                databases.add(rel, display, path)
 
     # a token both rules see is one hard-coded secret, not also a credential
     secret_lines = {(s.path, s.line) for s in secrets if s.line is not None}
@@ -399,6 +396,9 @@ def _finish(
     enabled = _enabled_links(root)
     service_items = services.find_services(boot, enabled)
 
+    gaps.extend(databases.gaps)
+    components = comp.merge(databases, banners)
+    elfs = comp.attribute_packages(elfs, databases, components)
     filesystems, risks = _filesystems_and_risks(unpacked, shown, gaps, problems)
     return FirmwareInventory(
         image=image.name,
@@ -415,7 +415,7 @@ def _finish(
         services=tuple(service_items),
         elf=tuple(elfs),
         file_risks=tuple(risks),
-        components=tuple(comp.merge([*component_items, *banners])),
+        components=tuple(components),
         not_examined=tuple(_unique(gaps)),
         problems=tuple(problems),
         duration_s=round(time.monotonic() - started, 3),

@@ -6,6 +6,7 @@ package identity (type, namespace, name; case-folded, qualifiers ignored), then 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,25 @@ def _namespaced_alias(ident: str, want: dict[str, dict[str | None, str]]) -> str
     return candidates[0] if len(candidates) == 1 else None
 
 
+# Package types whose versions carry a packaging revision after the last '-' (and maybe an epoch before ':').
+_REVISIONED = ("pkg:deb/", "pkg:rpm/", "pkg:apk/", "pkg:alpm/", "pkg:generic/")
+_REVISION = re.compile(r"^r?\d[\w.+~]*$")
+
+
+def _agree(ident: str, declared: set[str], observed: set[str]) -> bool:
+    """Versions agree when one is the same, or when the declared one is the upstream release of an observed
+    package version (``1.35.0`` for the opkg package ``1.35.0-4``, ``9.2p1`` for the Debian ``1:9.2p1-2``)."""
+    if declared & observed:
+        return True
+    if not ident.startswith(_REVISIONED):
+        return False  # npm/PyPI/Go: what follows '-' is a pre-release, a different version
+    for version in observed:
+        upstream, _, revision = version.split(":", 1)[-1].rpartition("-")
+        if upstream and _REVISION.match(revision) and upstream in declared:
+            return True
+    return False
+
+
 def compare_declared_observed(declared: Iterable[str], observed: Iterable[str]) -> SbomComparison:
     bad: list[str] = []
     want = _index(declared, bad)
@@ -101,7 +121,7 @@ def compare_declared_observed(declared: Iterable[str], observed: Iterable[str]) 
             continue
         observed_versions = {v for v in versions if v}
         declared_versions = {v for v in want[ident] if v}
-        if observed_versions and declared_versions and not observed_versions & declared_versions:
+        if observed_versions and declared_versions and not _agree(ident, declared_versions, observed_versions):
             mismatches.append(
                 VersionMismatch(ident, tuple(sorted(declared_versions)), tuple(sorted(observed_versions)))
             )
