@@ -26,6 +26,7 @@ ISSUER = "cybersafe demo label administrator"
 class DemoResult:
     out: Path
     assessment: Path
+    as_of: str = ""  # the date every status holds for
     statuses: dict[str, str] = field(default_factory=dict)  # scheme key -> status (with level)
     reports: list[Path] = field(default_factory=list)
     paperwork: list[Path] = field(default_factory=list)
@@ -76,10 +77,13 @@ def run_demo(
     assessment = to_assessment(run)
     assessment_path = out / "assessment.json"
     assessment_path.write_text(assessment.to_json() + "\n", encoding="utf-8")
-    result = DemoResult(out=out, assessment=assessment_path)
+    result = DemoResult(out=out, assessment=assessment_path, as_of=now.date().isoformat())
     for scheme in assessment.schemes:
         level = f" (level {scheme.highest_level})" if scheme.highest_level else ""
-        result.statuses[f"{scheme.scheme}@{scheme.version}"] = f"{scheme.status}{level}"
+        justified = scheme.counts.get("justified", 0)
+        level += f" ({justified} justified)" if justified else ""
+        later = "".join(f"; from {entry.date}: {entry.status}" for entry in scheme.later)
+        result.statuses[f"{scheme.scheme}@{scheme.version}"] = f"{scheme.status}{level}{later}"
 
     step("writing reports: HTML, PDF, JSON, OSCAL, SARIF")
     from cybersafe.render.interface import OutputFormat, render

@@ -261,3 +261,40 @@ def test_discovery_service_check(service: Service, ports: Any, verdict: Verdict,
     found = _discovery(service, ports)
     assert [v for v, _ in found] == [verdict], found
     assert says in found[0][1]
+
+
+def _hardening(protections: tuple[str, ...], *elfs: ElfHardening) -> list[tuple[Verdict, str]]:
+    from cybersafe.checks.binaries import BinaryHardeningCheck
+    from cybersafe.evidence.interface import Evidence
+
+    evidence = Evidence(dossier=_dossier(None))
+    evidence.add(replace(CLEAN, elf=elfs))
+    check = BinaryHardeningCheck.with_parameters((("protections", protections),))
+    return [(f.verdict, f.message) for f in check.run(evidence)]
+
+
+def test_hardening_judges_only_the_protections_the_requirement_asks_for() -> None:
+    # EN 303 645 5.6-8 (hardware-level memory access control) asks for NX only: a static busybox
+    # without PIE but with NX meets it, while the CRA's exploitation-mitigation point judges all four.
+    busybox = _elf("/bin/busybox", elf_type="executable", pie=False, static=True, canary=None)
+    [(verdict, message)] = _hardening(("nx",), busybox)
+    assert verdict is Verdict.PASS
+    assert "for NX, the protection asked here" in message
+    [(verdict, message)] = _hardening(("nx", "pie", "relro", "canary"), busybox)
+    assert (verdict, message.split(": ", 1)[1]) == (Verdict.FAIL, "not PIE; rebuild with -fPIE -pie")
+
+
+def test_hardening_with_nx_only_still_fails_an_executable_stack() -> None:
+    stack = _elf("/usr/bin/app", nx=False, stack="rwx", pie=False)
+    [(verdict, message)] = _hardening(("nx",), stack)
+    assert verdict is Verdict.FAIL
+    assert "PIE" not in message
+    assert message.endswith("rebuild with -Wl,-z,noexecstack")
+
+
+@pytest.mark.parametrize("protections", [(), ("nx", "aslr")])
+def test_hardening_refuses_unknown_or_empty_protections(protections: tuple[str, ...]) -> None:
+    from cybersafe.checks.binaries import BinaryHardeningCheck
+
+    with pytest.raises(ValueError, match="protections must be a non-empty list of nx, pie, relro, canary"):
+        BinaryHardeningCheck(protections=protections)

@@ -574,6 +574,7 @@ def demo_command(
     if output_format is OutputFormat.JSON:
         emit_json(
             {
+                "as_of": result.as_of,
                 "statuses": dict(result.statuses),
                 "assessment": str(result.assessment),
                 "reports": [str(p) for p in result.reports],
@@ -585,7 +586,9 @@ def demo_command(
             }
         )
         return
-    table = Table(title="Example product: Nordlicht SecureCam 2 (NL-CAM2), one assessment, every scheme")
+    table = Table(
+        title=f"Example product: Nordlicht SecureCam 2 (NL-CAM2), one assessment, every scheme, as of {result.as_of}"
+    )
     table.add_column("scheme", no_wrap=True)
     table.add_column("status")
     for key, status in result.statuses.items():

@@ -183,21 +183,30 @@ class ElfHardening:
         return None
 
     @property
-    def weaknesses(self) -> tuple[str, ...]:
-        """The checksec properties that are red; partial RELRO and FORTIFY are reported, not failed."""
-        out: list[str] = []
+    def weakness_items(self) -> tuple[tuple[str, str], ...]:
+        """The checksec properties that are red, each as (protection, description).
+
+        Protections are ``nx``, ``pie``, ``relro`` and ``canary``; partial RELRO and FORTIFY are reported,
+        not failed.
+        """
+        out: list[tuple[str, str]] = []
         if self.role == "foreign":
             return ()
         stack = self.stack_rule()
         if stack is not None:
-            out.append(stack)
+            out.append(("nx", stack))
         if self.elf_type == "executable" and self.role == "program":
-            out.append("not PIE")
+            out.append(("pie", "not PIE"))
         if self.relro == "none":
-            out.append("no RELRO")
+            out.append(("relro", "no RELRO"))
         if self.canary is False and self.canary_required:
-            out.append("no stack canary")
+            out.append(("canary", "no stack canary"))
         return tuple(out)
+
+    @property
+    def weaknesses(self) -> tuple[str, ...]:
+        """The descriptions of every red checksec property."""
+        return tuple(text for _, text in self.weakness_items)
 
 
 @dataclass(frozen=True, slots=True)
