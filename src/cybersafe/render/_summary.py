@@ -4,8 +4,9 @@ Everything here reads the assessment only (``SchemeResultOut``, ``MarginalPlanOu
 status is the evaluator's, never re-derived. "Why" counts the requirements that decide the status (those that
 apply on the date and are required) apart from those that do not (recommendations, conditions that do not hold,
 obligations that apply later), so a scheme that "meets" beside "1 fail, 18 inconclusive" says which is which.
-"What next" comes from the scheme's marginal plan (its conformity route first), the remediation of the checks
-behind failing requirements, the missing evidence, and the dates at which the status changes.
+"What next" is the conformity-assessment route a law's product class leaves open (the classification), the
+remediation of the checks behind failing requirements (those that apply later too), the scheme's marginal plan
+and its missing evidence; "later" gives the status at each later date.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def _failing_checks(result: SchemeResultOut) -> list[tuple[str, bool]]:
     for req in result.requirements:
         if req.verdict != "fail":
             continue
-        recommended = not req.required and req.applies
+        recommended = not req.required
         for e in req.evidence:
             if e.kind == "check" and e.verdict == "fail":
                 refs[e.ref] = refs.get(e.ref, True) and recommended
@@ -278,6 +279,5 @@ def market_summary(market: MarketResultOut, schemes: dict[str, tuple[str, Summar
         if entry.status != "meets" or open_later:
             steps += [f"{title}: {line}" for line in summary.next[:2]]
     nothing = f"nothing as of {market.as_of}"
-    return Summary(
-        why="; ".join(why_parts) + ".", later=tuple(later), next=tuple(dict.fromkeys(steps))[:_NEXT_MAX] or (nothing,)
-    )
+    unique = tuple(dict.fromkeys(steps))[:_NEXT_MAX]
+    return Summary(why="; ".join(why_parts) + ".", later=tuple(later), next=unique or (nothing,))
