@@ -253,3 +253,21 @@ def test_filters_offer_every_scheme_verdict_and_severity_with_counts(sample: Ass
     assert sum(n for _, n in view.filters.verdicts) == total == sum(n for _, n in view.filters.severities)
     fed = {f.partition(":")[0] for c in sample.checks for f in c.feeds}
     assert {key for key, _ in view.filters.schemes} == fed & {f"{s.scheme}@{s.version}" for s in sample.schemes}
+
+
+def test_missing_items_of_every_shape_read_as_steps() -> None:
+    # Leaves ("<kind>:<ref>: <reason>"), an ICS justification and a decision-tree question for the assessor
+    question = (
+        "DT.ACM-2.DN-1 (each asset ACM-1 requires access control for): Does the access control mechanism let only "
+        "authorised entities reach the asset? - answer yes or no with a justification in the dossier's decisions; "
+        "evidence so far does not answer it: network.login-without-credentials not_applicable"
+    )
+    result = _scheme(
+        "incomplete", [_req("a", "inconclusive")],
+        missing_evidence=["declaration:support_period.end: not declared", "ics:x-scheme@1: no ICS", question],
+    )  # fmt: skip
+    steps = next_steps(result, None, {})
+    assert steps[0] == "declare declaration:support_period.end in the dossier (not declared)"
+    assert steps[1] == "justify the failing recommendations in the dossier's ICS (ics:x-scheme@1) (no ICS)"
+    assert steps[2].startswith("answer DT.ACM-2.DN-1: Does the access control mechanism let only authorised")
+    assert steps[2].endswith(" …") and len(steps[2]) < 200

@@ -56,8 +56,10 @@ _STEP_TEXT = {
     "requirement": "meet {ref}",
     "scheme": "meet {ref}",
     "grant": "record {ref} in the dossier once the scheme body has given it",
+    "ics": "justify the failing recommendations in the dossier's ICS ({ref})",
 }
-_REF_KINDS = ("declaration", "manual", "requirement", "scheme", "grant")
+_REF_KINDS = ("declaration", "manual", "requirement", "scheme", "grant", "ics")
+_REASON_MAX = 140  # characters of a missing item's reason shown in the summary (the full text is further down)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +210,23 @@ def _step_lines(plan: MarginalPlanOut | None) -> list[tuple[str, str]]:
     return out
 
 
+def _shorten(text: str, limit: int = _REASON_MAX) -> str:
+    """At most ``limit`` characters, cut at a word boundary with "…"."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def _missing_lines(result: SchemeResultOut) -> list[tuple[str, str]]:
+    """A missing item is "<ref>: <reason>" (a leaf) or "<question id> (<scope>): <question>" (a decision tree)."""
     out = []
     for item in result.missing_evidence:
         ref, _, reason = item.partition(": ")
-        out.append((ref, _step_text(_ref_kind(ref), ref) + (f" ({reason})" if reason else "")))
+        if " " in ref:  # not a leaf ref: a question for the assessor, named by its first word
+            question = ref.split(" ", 1)[0]
+            out.append((question, f"answer {question}: {_shorten(reason or ref)}"))
+            continue
+        out.append((ref, _step_text(_ref_kind(ref), ref) + (f" ({_shorten(reason)})" if reason else "")))
     return out
 
 
