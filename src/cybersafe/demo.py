@@ -2,8 +2,12 @@
 
 Builds the example firmware, imports the example vulnerability data, probes a simulated device on
 loopback, assesses the product against every scheme, writes the reports and the scheme paperwork, issues
-and renders a signed label for every scheme met, publishes the labels to an embedded SQLite registry with
-its transparency log, and verifies each label against that log. Everything lands under one directory.
+a signed label for every scheme met, publishes the labels to an embedded SQLite registry with its
+transparency log, and verifies each label against that log. Everything lands under one directory.
+
+The demo's issuer is nobody's label administrator, so every label is drawn as a conformity-attestation card:
+no consumer-label artwork is written for any scheme, and none could be for UK PSTI, EN 303 645, the CRA or
+EN 18031, which have no consumer label.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from cybersafe.errors import CybersafeError
 from cybersafe.evidence.interface import ProgressReporter
 
 REGISTRY_URL = "http://127.0.0.1:8000"  # where `cybersafe registry serve --db <out>/registry.sqlite` listens
-ISSUER = "cybersafe demo label administrator"
+ISSUER = "cybersafe demo issuer"  # administers no scheme: its labels are conformity-attestation cards
 
 
 @dataclass
@@ -103,7 +107,7 @@ def run_demo(
             (paperwork_dir / name).write_bytes(data)
             result.paperwork.append(paperwork_dir / name)
 
-    step("issuing and rendering a signed label for every scheme met")
+    step("issuing a signed label for every scheme met, each drawn as a conformity-attestation card")
     from cybersafe.attest.keys import generate_keypair, load_private_key
     from cybersafe.label.batch import issue_and_render_all
 

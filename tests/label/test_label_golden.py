@@ -32,12 +32,22 @@ def _check(path: Path, actual: str) -> None:
     assert path.read_text(encoding="utf-8") == actual, f"{path.name} changed; regenerate if intended"
 
 
-@pytest.mark.parametrize("scheme", ["us-ctm", "sg-cls", "eu-cra", "etsi-en-303-645"])
-def test_svg_matches_golden(assessment: Assessment, scheme: str) -> None:
+@pytest.mark.parametrize(
+    ("scheme", "administrator_of"),
+    [("us-ctm", "us-ctm"), ("sg-cls", "sg-cls"), ("us-ctm", None), ("eu-cra", None), ("etsi-en-303-645", None)],
+)
+def test_svg_matches_golden(assessment: Assessment, scheme: str, administrator_of: str | None) -> None:
     record, _ = issue_label(
-        assessment, scheme, FIXED_KEY, "Example CLA", "https://registry.example.test", NOW, random_bytes=counter_bytes()
+        assessment,
+        scheme,
+        FIXED_KEY,
+        "Example CLA",
+        "https://registry.example.test",
+        NOW,
+        administrator_of=administrator_of,
+        random_bytes=counter_bytes(),
     )
-    _check(GOLDEN / f"{scheme}.svg", render_svg(record))
+    _check(GOLDEN / f"{scheme}-{record.artwork}.svg", render_svg(record))
 
 
 def test_published_schema_is_in_step_with_the_model() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from label_fixtures import DATA, NOW, REGISTRY, counter_bytes, with_dossier, with_scheme
+from pydantic import ValidationError
 
 from cybersafe.attest.keys import key_id
 from cybersafe.errors import CybersafeError, InputError, UnknownScheme
@@ -19,9 +20,12 @@ from cybersafe.label.issue import (
     issue_label,
     label_from_envelope,
     new_label_id,
+    record_from_statement,
 )
-from cybersafe.label.model import LABEL_ID_RE, PREDICATE_TYPE, LabelRecord
-from cybersafe.results import Assessment
+from cybersafe.label.model import LABEL_ID_RE, PREDICATE_TYPE, Artwork, LabelRecord
+from cybersafe.results import Assessment, RequirementResultOut
+from cybersafe.schemes.interface import LabelStyle
+from cybersafe.schemes.status import SchemeStatus
 
 
 def _sha(name: str) -> str:
@@ -192,3 +196,85 @@ def test_default_password_statement_comes_from_the_declared_approach(
     assert record.disclosures.default_password == (
         "Each device ships with its own unique default password. It cannot be changed."
     )
+
+
+# ------------------------------------------------------------------------------- who may draw the scheme's mark
+
+
+def test_the_scheme_mark_is_recorded_only_for_the_schemes_administrator(
+    assessment: Assessment, private_key: Ed25519PrivateKey
+) -> None:
+    # Given an issuer that states it is the Cyber Trust Mark's label administrator (by id or id@version)
+    for claim in ("us-ctm", "us-ctm@ir8425-2022"):
+        record, _ = issue_label(assessment, "us-ctm", private_key, "CLA", REGISTRY, NOW, administrator_of=claim)
+        # Then the signed record says so, and carries the scheme's label style and name for the artwork
+        assert record.artwork is Artwork.SCHEME_MARK and record.scheme_mark
+        assert record.issuer.administrator_of == "us-ctm"
+        assert (record.label_style, record.scheme_name) == (LabelStyle.TRUST, "US Cyber Trust Mark")
+    # And without the claim the same label is an attestation card
+    plain, _ = issue_label(assessment, "us-ctm", private_key, "CLA", REGISTRY, NOW)
+    assert plain.artwork is Artwork.ATTESTATION and plain.issuer.administrator_of is None
+
+
+@pytest.mark.parametrize(
+    ("scheme", "claim", "message"),
+    [
+        pytest.param("us-ctm", "sg-cls", "names 'sg-cls', but the label is for us-ctm@ir8425-2022", id="other-scheme"),
+        pytest.param("eu-cra", "eu-cra", "has no consumer label", id="law-without-label"),
+        pytest.param("etsi-en-303-645", "etsi-en-303-645", "has no consumer label", id="standard-without-label"),
+    ],
+)
+def test_an_administrator_claim_that_cannot_hold_is_bad_input(
+    assessment: Assessment, private_key: Ed25519PrivateKey, scheme: str, claim: str, message: str
+) -> None:
+    with pytest.raises(InputError, match="administrator_of") as caught:
+        issue_label(assessment, scheme, private_key, "CLA", REGISTRY, NOW, administrator_of=claim)
+    assert message in str(caught.value)
+
+
+def test_a_record_claiming_the_mark_without_an_administrator_is_invalid(
+    issued: dict[str, tuple[LabelRecord, dict[str, Any]]],
+) -> None:
+    # Given a card's record edited to claim the scheme's mark (no administrator recorded), or a law's record
+    # claiming a mark it does not have
+    record, _ = issued["us-ctm"]
+    forged = record.wire() | {"artwork": "scheme-mark"}
+    with pytest.raises(ValidationError, match="not recorded as us-ctm's label administrator"):
+        LabelRecord.model_validate(forged)
+    cra, _ = issued["eu-cra"]
+    claimed = cra.wire() | {
+        "artwork": "scheme-mark",
+        "issuer": cra.issuer.model_dump() | {"administrator_of": "eu-cra"},
+    }
+    with pytest.raises(ValidationError, match="eu-cra has no consumer label"):
+        LabelRecord.model_validate(claimed)
+    # And the verifier reads such a statement as a broken record, not as a label
+    statement = build_statement(record) | {"predicate": forged}
+    with pytest.raises(CybersafeError, match="artwork scheme-mark"):
+        record_from_statement(statement)
+
+
+def test_records_written_before_the_artwork_field_read_as_attestation_cards(
+    issued: dict[str, tuple[LabelRecord, dict[str, Any]]],
+) -> None:
+    record, _ = issued["sg-cls"]
+    old = {k: v for k, v in record.wire().items() if k != "artwork"}
+    old["issuer"] = record.issuer.model_dump(mode="json", exclude={"administrator_of"})
+    assert LabelRecord.model_validate(old).artwork is Artwork.ATTESTATION
+
+
+def test_the_signed_summary_is_the_schemes_status_with_its_date(
+    assessment: Assessment, private_key: Ed25519PrivateKey
+) -> None:
+    # A label issued on 'pending' (only the administrator's grant missing) says pending, never meets
+    grant = RequirementResultOut.model_validate(
+        {"id": "8.222(b)(4)", "title": "Label administrator", "obligation": "mandatory", "required": True,
+         "verdict": "pending", "reason": "grant:us-ctm: pending", "confidence": "confirmed",
+         "source": "47 CFR 8.222(b)(4)", "evidence": [{"ref": "grant:us-ctm", "kind": "grant", "verdict": "pending"}]}
+    )  # fmt: skip
+    changed = with_scheme(
+        assessment, "us-ctm", status=SchemeStatus.PENDING, as_of=dt.date(2026, 11, 29), requirements=[grant]
+    )
+    record, _ = issue_label(changed, "us-ctm", private_key, "CLA", REGISTRY, NOW)
+    summary = record.verdict_summary
+    assert (summary.status, summary.as_of, summary.pending) == ("pending", dt.date(2026, 11, 29), ["8.222(b)(4)"])

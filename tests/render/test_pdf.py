@@ -32,4 +32,7 @@ def test_pdf_renders_and_page_one_rasterises(sample: Assessment, report_now: dt.
     # And the text layer carries the product and the verdicts (pdftotext from the same poppler)
     text = subprocess.run(["pdftotext", "-l", "2", str(path), "-"], check=True, capture_output=True, text=True,
                           timeout=60).stdout  # fmt: skip
-    assert "Acme Smart Camera" in text and "Summary per scheme" in text
+    assert "Acme Smart Camera" in text and "Summary as of 2026-11-02" in text
+    # the summary comes first, with its why and what next
+    assert text.index("Summary as of") < text.index("Findings by check")
+    assert "WHAT NEXT" in text or "What next" in text

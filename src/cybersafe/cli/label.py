@@ -7,7 +7,7 @@ append theirs before the verdict is printed: see ``_run_checks``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -26,6 +26,9 @@ from cybersafe.cli._common import (
 )
 from cybersafe.errors import VerificationFailed
 from cybersafe.label.issue import DEFAULT_REGISTRY_URL, DEFAULT_VALID_DAYS
+
+if TYPE_CHECKING:
+    from cybersafe.label.model import LabelRecord
 
 _CHECK_STYLE = {"pass": "green", "fail": "bold red", "skipped": "dim"}
 
@@ -50,9 +53,20 @@ def label_issue_command(
     *,
     scheme: Annotated[str, typer.Option("--scheme", "-s", help="Scheme ID or ID@VERSION the label is for.")],
     key: Annotated[Path, typer.Option("--key", "-k", help="Issuer's Ed25519 private key (PEM).")],
-    issuer: Annotated[str, typer.Option("--issuer", help="Issuer (label administrator) name.")] = "unnamed issuer",
+    issuer: Annotated[
+        str, typer.Option("--issuer", help="Issuer name (lab, certification body or label administrator).")
+    ] = "unnamed issuer",
     issuer_contact: Annotated[
         str | None, typer.Option("--issuer-contact", help="Issuer contact (e-mail or URL).")
+    ] = None,
+    administrator_of: Annotated[
+        str | None,
+        typer.Option(
+            "--administrator-of",
+            metavar="SCHEME",
+            help="The issuer is this scheme's label administrator or licensee: draw the scheme's own label style "
+            "(recorded in the signed label; the registry checks it). Without it: a conformity attestation card.",
+        ),
     ] = None,
     registry: Annotated[
         str, typer.Option("--registry", envvar="CYBERSAFE_REGISTRY_URL", help="Registry base URL for the QR code.")
@@ -64,7 +78,11 @@ def label_issue_command(
     now: Annotated[str | None, NOW_OPTION] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Issue a signed label for a scheme the assessment meets (refused otherwise, exit 1)."""
+    """Issue a signed label for a scheme the assessment meets (refused otherwise, exit 1).
+
+    The artwork is the scheme's own label style only with --administrator-of naming the scheme, and only for a
+    scheme that has a consumer label; otherwise it is a conformity attestation card.
+    """
     from cybersafe.attest.keys import load_private_key
     from cybersafe.label.issue import LabelRefused, issue_label, write_envelope
     from cybersafe.results import load_assessment
@@ -81,6 +99,7 @@ def label_issue_command(
             parse_now(now),
             valid_days=valid_days,
             issuer_contact=issuer_contact,
+            administrator_of=administrator_of,
         )
     except LabelRefused as exc:
         fail(f"{assessment_file}: {exc}", EXIT_NOT_MET)
@@ -93,8 +112,15 @@ def label_issue_command(
     console.print(f"[bold green]issued[/] {record.label_id}  {record.scheme}@{record.scheme_version}{level}")
     note = " (capped at the support-period end)" if capped else ""
     console.print(f"  valid {record.issued} to {record.valid_until}{note}; security updates until {record.support_end}")
+    console.print(f"  artwork: {_artwork_text(record)}")
     console.print(f"  QR / registry: {record.registry_url}")
     console.print(f"  wrote {path}")
+
+
+def _artwork_text(record: LabelRecord) -> str:
+    if record.scheme_mark:
+        return f"{record.scheme_name or record.scheme} label style (the issuer is its label administrator)"
+    return "conformity attestation card (not the scheme's label or mark)"
 
 
 @handle_errors
@@ -104,7 +130,7 @@ def label_render_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file; default: beside the label.")] = None,
     dpi: Annotated[int, typer.Option("--dpi", help="PNG resolution (print: 600).")] = 600,
 ) -> None:
-    """Draw the label artwork (style by scheme) with its QR code to the registry page."""
+    """Draw the label artwork (as signed: scheme style or attestation card) with its QR code to the registry page."""
     from cybersafe.label.issue import label_from_envelope, read_envelope
     from cybersafe.label.render import LabelFormat, render
 

@@ -22,7 +22,8 @@ def issue_and_render_all(  # signature fixed for make demo
 ) -> list[Path]:
     """For each scheme the assessment meets: ``<label id>.label.json`` (signed envelope), ``.png`` and ``.svg``.
 
-    Schemes not met are skipped (they are not an error here); returns the files written, in scheme order.
+    Schemes not met are skipped (they are not an error here); returns the files written, in scheme order. The
+    issuer is not recorded as any scheme's administrator, so every artwork is a conformity-attestation card.
     """
     written: list[Path] = []
     for result in assessment.schemes:

@@ -6,6 +6,11 @@ refused when no level is met. Validity: ``issued + valid_days``, capped at the d
 because a label must not vouch for a product after its manufacturer stops fixing vulnerabilities
 (CRA Art. 13(8) and 13(19); 47 CFR 8.222(b)(9); CLS validity is tied to the support period).
 The default of three years follows the longest CLS validity reported (standards.md 5.2).
+
+The artwork is decided here and signed with the record: the scheme's own consumer-label style only when the
+scheme has a consumer label (its catalog's ``label:``) and the issuer states it is that scheme's administrator
+or licensee (``administrator_of``); otherwise a conformity-attestation card. Laws and standards (UK PSTI, the
+CRA, EN 303 645, EN 18031) have no consumer label, so their labels are always cards.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from cybersafe.dossier.model import DefaultPasswordApproach, Dossier
 from cybersafe.errors import CybersafeError, InputError, UnknownScheme, VerificationFailed
 from cybersafe.label.model import (
     PREDICATE_TYPE,
+    Artwork,
     Disclosures,
     Issuer,
     LabelProduct,
@@ -35,7 +41,7 @@ from cybersafe.label.model import (
     Subject,
     VerdictSummary,
 )
-from cybersafe.results import Assessment, SchemeResultOut
+from cybersafe.results import Assessment, RequirementResultOut, SchemeResultOut
 
 DEFAULT_REGISTRY_URL = "https://registry.cybersafe.dev"
 DEFAULT_VALID_DAYS = 3 * 365
@@ -107,14 +113,21 @@ def issue_label(  # positional signature fixed by the labels contract
     *,
     valid_days: int = DEFAULT_VALID_DAYS,
     issuer_contact: str | None = None,
+    administrator_of: str | None = None,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> tuple[LabelRecord, dict[str, Any]]:
-    """Build the label record for ``scheme_id`` and sign it; (record, DSSE envelope)."""
+    """Build the label record for ``scheme_id`` and sign it; (record, DSSE envelope).
+
+    ``administrator_of``: the scheme (id or id@version) whose label administrator or licensee the issuer is; it
+    must be the label's scheme, and that scheme must have a consumer label. Only then is the artwork the
+    scheme's mark; without it the artwork is a conformity-attestation card.
+    """
     result = assessment.scheme(scheme_id)
     if result is None:
         known = ", ".join(sorted({s.scheme for s in assessment.schemes})) or "none"
         raise UnknownScheme(f"scheme {scheme_id!r} is not in the assessment (assessed: {known})")
     level = label_level(result)
+    administers = _administrator_of(result, administrator_of)
     if not issuer_name.strip():
         raise InputError("issuer name is empty", field="issuer")
     if valid_days < 1:
@@ -131,13 +144,13 @@ def issue_label(  # positional signature fixed by the labels contract
     if support.end <= issued:
         raise LabelRefused(f"the support period ended on {support.end.isoformat()}; no label issued")
     valid_until = min(issued + dt.timedelta(days=valid_days), support.end)
-    counts = dict(result.counts)
-    if level is not None:
-        for lv in result.levels:
-            if lv.level == level:
-                counts = dict(lv.counts)
     label_id = new_label_id(result.scheme, now, random_bytes)
-    issuer = Issuer(name=issuer_name.strip(), key_id=key_id(private_key.public_key()), contact=issuer_contact)
+    issuer = Issuer(
+        name=issuer_name.strip(),
+        key_id=key_id(private_key.public_key()),
+        contact=issuer_contact,
+        administrator_of=administers,
+    )
     record = LabelRecord(
         label_id=label_id,
         scheme=result.scheme,
@@ -148,7 +161,7 @@ def issue_label(  # positional signature fixed by the labels contract
         product=_product(dossier),
         subjects=_subjects(assessment),
         assessment_sha256=assessment.digest(),
-        verdict_summary=VerdictSummary(status="meets", highest_level=level, counts=counts),
+        verdict_summary=_summary(result, level),
         issued=issued,
         valid_until=valid_until,
         support_end=support.end,
@@ -156,8 +169,52 @@ def issue_label(  # positional signature fixed by the labels contract
         lab=dossier.assessment.lab,
         registry_url=f"{base}/l/{label_id}",
         disclosures=_disclosures(dossier, issuer, issued),
+        artwork=Artwork.SCHEME_MARK if administers and result.label else Artwork.ATTESTATION,
     )
     return record, sign_statement(build_statement(record), private_key)
+
+
+def _administrator_of(result: SchemeResultOut, claimed: str | None) -> str | None:
+    """The scheme id the issuer administers, checked against the label's scheme; None when not claimed."""
+    if claimed is None or not claimed.strip():
+        return None
+    key = f"{result.scheme}@{result.version}"
+    if claimed.strip() not in (result.scheme, key):
+        raise InputError(f"names {claimed.strip()!r}, but the label is for {key}", field="administrator_of")
+    if result.label is None:
+        kind = f" (a {result.kind})" if result.kind else ""
+        raise InputError(
+            f"{key}{kind} has no consumer label, so no issuer can draw its mark; its label is a conformity "
+            "attestation card without --administrator-of",
+            field="administrator_of",
+        )
+    return result.scheme
+
+
+def _at(requirement: RequirementResultOut, level: str) -> bool:
+    return not requirement.levels or level in requirement.levels
+
+
+def _summary(result: SchemeResultOut, level: str | None) -> VerdictSummary:
+    """The verdict the label rests on: the level's counts for a levelled scheme, justified and pending requirements."""
+    counts = dict(result.counts)
+    for lv in result.levels:
+        if level is not None and lv.level == level:
+            counts = dict(lv.counts)
+    # a levelled label vouches for its own level's requirements (levels are cumulative; unlevelled ones count too)
+    required = [r for r in result.requirements if r.required and r.applies and (level is None or _at(r, level))]
+    return VerdictSummary(
+        status="pending" if result.status == "pending" and level is None else "meets",
+        highest_level=level,
+        counts=counts,
+        as_of=result.as_of,
+        justified=[
+            f"{r.id} ({', '.join(r.justified_by)})" if r.justified_by else r.id
+            for r in required
+            if r.verdict == "justified"
+        ],
+        pending=[r.id for r in required if r.verdict == "pending"],
+    )
 
 
 def build_statement(record: LabelRecord) -> dict[str, Any]:

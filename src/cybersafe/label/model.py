@@ -1,16 +1,24 @@
 """The label record ``cybersafe/label/v1``: what a signed label states, and the predicate of its attestation.
 
-Shared with the registry (contract: /tmp/cybersafe-labels.md). Strict wire model: unknown fields are errors.
-Dates are calendar dates (UTC) written ``YYYY-MM-DD``.
+Shared with the registry. Strict wire model: unknown fields are errors. Dates are calendar dates (UTC) written
+``YYYY-MM-DD``.
+
+Artwork is part of what the issuer signs (``artwork``): ``scheme-mark`` (the scheme's own consumer-label style)
+only when the scheme has a consumer label (``label_style``) and the issuer states that it is that scheme's label
+administrator or licensee (``issuer.administrator_of`` names the scheme); everything else is an ``attestation``
+card, visibly not the scheme's label. A record that claims the mark without both is invalid. The registry checks
+the claim against its own list of administrators and refuses a scheme-mark label from an issuer it does not
+record as one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Final, Literal
+from enum import StrEnum
+from typing import Annotated, Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cybersafe.schemes.interface import LabelStyle
 
@@ -46,16 +54,31 @@ class Subject(_Wire):
         return self.name.split(":", 1)[0]
 
 
+class Artwork(StrEnum):
+    """What the label's artwork is allowed to look like."""
+
+    SCHEME_MARK = "scheme-mark"  # the scheme's consumer-label style: its administrator or licensee only
+    ATTESTATION = "attestation"  # a signed conformity-attestation card: any issuer, any scheme
+
+
 class VerdictSummary(_Wire):
-    status: Literal["meets"]
+    """The scheme's result the label rests on, as of the assessment date."""
+
+    # meets, or pending when only a scheme body's grant is missing (issuing the label is that step)
+    status: Literal["meets", "pending"]
     highest_level: str | None = None
     counts: dict[str, int]
+    as_of: dt.date | None = None  # the date the verdict holds for
+    justified: list[str] = Field(default_factory=list)  # "<requirement id> (<risk decision ids>)"
+    pending: list[str] = Field(default_factory=list)  # requirement ids waiting for a scheme body's grant
 
 
 class Issuer(_Wire):
     name: Text
     key_id: Sha256
     contact: str | None = None
+    # The scheme whose label administrator (or licensee) the issuer states it is; the registry checks it.
+    administrator_of: str | None = None
 
 
 class Disclosures(_Wire):
@@ -95,8 +118,26 @@ class LabelRecord(_Wire):
     lab: str | None = None
     registry_url: Text
     disclosures: Disclosures
+    artwork: Artwork = Artwork.ATTESTATION  # records written before it was recorded are drawn as cards
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _mark_needs_administrator(self) -> Self:
+        """A scheme mark needs a consumer label and an issuer that states it administers this very scheme."""
+        if self.artwork is Artwork.SCHEME_MARK:
+            if self.label_style is None:
+                raise ValueError(f"artwork scheme-mark: {self.scheme} has no consumer label (no label_style)")
+            if self.issuer.administrator_of != self.scheme:
+                raise ValueError(
+                    f"artwork scheme-mark: the issuer is not recorded as {self.scheme}'s label administrator "
+                    "(issuer.administrator_of)"
+                )
+        return self
+
+    @property
+    def scheme_mark(self) -> bool:
+        return self.artwork is Artwork.SCHEME_MARK
 
     def subject(self, kind: str) -> Subject | None:
         for subject in self.subjects:

@@ -12,11 +12,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from cybersafe.render._summary import Summary, market_summary, summarise
 from cybersafe.results import (
     Assessment,
     CheckAttemptOut,
+    ClassificationOut,
     FindingOut,
     LocationOut,
+    MarginalPlanOut,
     PresumptionOut,
     RequirementResultOut,
     SchemeResultOut,
@@ -70,6 +73,45 @@ _VERDICT_ORDER = {
     "not_applicable": 6,
 }
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SEVERITIES = tuple(_SEVERITY_ORDER)
+KIND_LABEL = {"law": "law", "standard": "standard", "label": "label scheme"}
+
+
+def human(value: Any) -> str:
+    """A fact's value in words: no Python literals (None, True, False, [...], {...}) in a report for people.
+
+    None is "not recorded": a collector leaves a value out both when there is none (no RPATH) and when it cannot
+    tell (the canary of a stripped static binary), and the report must not claim either.
+    """
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(human(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{human_key(str(k))}: {human(v)}" for k, v in value.items()) if value else "none"
+    return str(value)
+
+
+def human_key(key: str) -> str:
+    """``fixed_delay_s`` -> ``fixed delay (s)``; ``self_signed`` -> ``self signed``."""
+    words = key.replace("_", " ").strip()
+    for unit in ("s", "ms", "mb", "kb", "kib", "mib"):
+        if words.endswith(f" {unit}"):
+            return f"{words[: -len(unit) - 1]} ({unit})"
+    return words
+
+
+def facts_text(facts: dict[str, Any]) -> str:
+    return "; ".join(f"{human_key(k)}: {human(v)}" for k, v in sorted(facts.items()))
+
+
+def severity_class(verdict: str, severity: str) -> str:
+    """Severity is coloured only where something failed: a pass never reads in a severity's red."""
+    return f"sev sev-{severity}" if verdict == "fail" else "sev"
 
 
 def anchor(prefix: str, text: str) -> str:
@@ -113,6 +155,8 @@ class RequirementRow:
     condition: str | None
     evidence: tuple[EvidenceRow, ...]
     missing: tuple[str, ...]
+    later: str | None  # "applies from 2027-12-11" for a requirement not judged on the date
+    justified_by: str  # risk decision ids, for a justified verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +174,10 @@ class SchemeView:
     title: str
     short_title: str
     jurisdiction: str
+    kind: str
     modelled: bool
     status: str
+    as_of: str
     highest_level: str | None
     levels: tuple[tuple[str, str, str, str], ...]  # level, title, status, counts text
     counts: dict[str, int]
@@ -140,13 +186,25 @@ class SchemeView:
     requirements: tuple[RequirementRow, ...]
     missing: tuple[str, ...]
     segments: tuple[Segment, ...]
+    summary: Summary
+    classification: ClassificationOut | None
+    route: tuple[str, ...]
     presumption: tuple[str, ...] = ()  # restrictions on a harmonised standard's presumption of conformity
+
+
+@dataclass(frozen=True, slots=True)
+class MarketView:
+    market: str
+    status: str
+    as_of: str
+    summary: Summary
 
 
 @dataclass(frozen=True, slots=True)
 class FindingRow:
     verdict: str
     severity: str
+    sev_class: str
     message: str
     locations: tuple[str, ...]
     remediation: str | None
@@ -159,14 +217,15 @@ class CheckView:
     anchor: str
     title: str
     severity: str
+    sev_class: str
     status: str
     verdict: str
     reason: str | None
     detail: str | None
     remediation: str | None
     feeds: tuple[str, ...]
-    findings: tuple[FindingRow, ...]  # every finding that is not a pass / not applicable
-    quiet: tuple[FindingRow, ...]  # passes and not-applicable findings: the evidence behind a pass
+    schemes: str  # space-separated scheme keys the check feeds: the scheme filter reads it
+    findings: tuple[FindingRow, ...]  # failing and open findings first, then passes and not applicable
     counts: dict[str, int]
     print_lines: tuple[str, ...]  # one plain-text line per finding for the print layout
 
@@ -177,16 +236,29 @@ class MissingItem:
     requirements: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the findings filter offers: every scheme a check fed, verdict and severity with their counts."""
+
+    schemes: tuple[tuple[str, str], ...]  # (scheme key, short title)
+    verdicts: tuple[tuple[str, int], ...]
+    severities: tuple[tuple[str, int], ...]
+    total: int  # findings, plus one per check without findings (it is shown as one entry)
+
+
 @dataclass(slots=True)
 class ReportView:
     title: str
     product: dict[str, str]
     generated_at: str
     now: str
+    as_of: str
     digest: str
     tool: str
+    markets: list[MarketView]
     schemes: list[SchemeView]
     checks: list[CheckView]
+    filters: Filters
     missing: list[MissingItem]
     plans: list[dict[str, Any]]
     artefacts: list[dict[str, Any]]
@@ -228,6 +300,8 @@ def _requirement_row(req: RequirementResultOut, ran: set[str]) -> RequirementRow
         condition=req.condition,
         evidence=evidence,
         missing=tuple(req.missing),
+        later=None if req.applies else f"applies from {req.applies_from or 'a later date'}",
+        justified_by=", ".join(req.justified_by),
     )
 
 
@@ -269,7 +343,9 @@ def _segments(counts: dict[str, int]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def _scheme_view(result: SchemeResultOut, ran: set[str]) -> SchemeView:
+def _scheme_view(
+    result: SchemeResultOut, ran: set[str], plan: MarginalPlanOut | None, checks: dict[str, CheckAttemptOut]
+) -> SchemeView:
     key = f"{result.scheme}@{result.version}"
     counts = _counts(result.counts)
     return SchemeView(
@@ -278,8 +354,10 @@ def _scheme_view(result: SchemeResultOut, ran: set[str]) -> SchemeView:
         title=result.title,
         short_title=result.short_title,
         jurisdiction=result.jurisdiction,
+        kind=KIND_LABEL.get(result.kind or "", result.kind or "scheme"),
         modelled=result.modelled,
         status=result.status,
+        as_of=result.as_of.isoformat() if result.as_of else "",
         highest_level=result.highest_level,
         levels=tuple((lv.level, lv.title, lv.status, _levels_text(lv.counts)) for lv in result.levels),
         counts=counts,
@@ -288,6 +366,9 @@ def _scheme_view(result: SchemeResultOut, ran: set[str]) -> SchemeView:
         requirements=tuple(_requirement_row(r, ran) for r in result.requirements),
         missing=tuple(result.missing_evidence),
         segments=_segments(counts),
+        summary=summarise(result, plan, checks),
+        classification=result.classification,
+        route=tuple(plan.route) if plan else (),
         presumption=tuple(presumption_text(p) for p in result.presumption),
     )
 
@@ -306,41 +387,43 @@ def presumption_text(p: PresumptionOut) -> str:
 
 
 def _finding_row(f: FindingOut) -> FindingRow:
-    facts = ", ".join(f"{k}={v}" for k, v in sorted(f.facts.items()))
     return FindingRow(
         verdict=f.verdict,
         severity=f.severity,
+        sev_class=severity_class(f.verdict, f.severity),
         message=f.message,
         locations=tuple(location_text(loc) for loc in f.locations),
         remediation=f.remediation,
-        facts=facts,
+        facts=facts_text(f.facts),
     )
 
 
+def _scheme_of(feed: str) -> str:
+    return feed.partition(":")[0]
+
+
 def _check_view(attempt: CheckAttemptOut) -> CheckView:
-    loud: list[FindingRow] = []
-    quiet: list[FindingRow] = []
+    rows = [_finding_row(f) for f in attempt.findings]
     counts = dict.fromkeys(VERDICTS, 0)
     for f in attempt.findings:
         counts[f.verdict] += 1
-        (quiet if f.verdict in ("pass", "not_applicable") else loud).append(_finding_row(f))
-    loud.sort(key=lambda r: (_VERDICT_ORDER[r.verdict], _SEVERITY_ORDER[r.severity]))
-    print_lines = tuple(_print_line(r, attempt.remediation) for r in (*loud, *quiet))
+    rows.sort(key=lambda r: (_VERDICT_ORDER[r.verdict], _SEVERITY_ORDER[r.severity]))
     return CheckView(
         check_id=attempt.key,
         anchor=anchor("check", attempt.key),
         title=attempt.title,
         severity=attempt.severity,
+        sev_class=severity_class(attempt.verdict, attempt.severity),
         status=attempt.status,
         verdict=attempt.verdict,
         reason=attempt.reason,
         detail=attempt.detail,
         remediation=attempt.remediation,
         feeds=tuple(attempt.feeds),
-        findings=tuple(loud),
-        quiet=tuple(quiet),
+        schemes=" ".join(dict.fromkeys(_scheme_of(f) for f in attempt.feeds)),
+        findings=tuple(rows),
         counts=counts,
-        print_lines=print_lines,
+        print_lines=tuple(_print_line(r, attempt.remediation) for r in rows),
     )
 
 
@@ -353,6 +436,23 @@ def _print_line(row: FindingRow, check_fix: str | None) -> str:
         parts.append(f"Fix: {row.remediation}")
     # One finding is one line: newlines inside hostile text must not split it (white-space: pre-line).
     return " · ".join(parts).replace("\r", " ").replace("\n", " ")
+
+
+def _filters(checks: list[CheckView], schemes: list[SchemeView]) -> Filters:
+    verdicts = dict.fromkeys(VERDICTS, 0)
+    severities = dict.fromkeys(SEVERITIES, 0)
+    for check in checks:
+        entries = [(f.verdict, f.severity) for f in check.findings] or [(check.verdict, check.severity)]
+        for verdict, severity in entries:
+            verdicts[verdict] += 1
+            severities[severity] += 1
+    fed = {key for c in checks for key in c.schemes.split()}
+    return Filters(
+        schemes=tuple((s.key, s.short_title) for s in schemes if s.key in fed),
+        verdicts=tuple((v, n) for v, n in verdicts.items() if n),
+        severities=tuple((s, n) for s, n in severities.items() if n),
+        total=sum(verdicts.values()),
+    )
 
 
 def _product(dossier: dict[str, Any]) -> dict[str, str]:
@@ -372,18 +472,55 @@ def _product(dossier: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def build_view(assessment: Assessment, *, now: str) -> ReportView:
-    ran = {c.key for c in assessment.checks}
-    schemes = [_scheme_view(s, ran) for s in assessment.schemes]
-    checks = sorted(
-        (_check_view(c) for c in assessment.checks),
-        key=lambda c: (_VERDICT_ORDER[c.verdict], _SEVERITY_ORDER[c.severity], c.check_id),
-    )
+def _as_of(assessment: Assessment) -> str:
+    """The date the verdicts hold for: the evaluator's (markets, schemes), else the assessment's own date."""
+    for market in assessment.markets:
+        return market.as_of.isoformat()
+    for scheme in assessment.schemes:
+        if scheme.as_of:
+            return scheme.as_of.isoformat()
+    return assessment.generated_at.date().isoformat()
+
+
+def _own_plans(assessment: Assessment) -> dict[str, MarginalPlanOut]:
+    """The plan from this assessment (not from a held label) for each scheme it names."""
+    plans: dict[str, MarginalPlanOut] = {}
+    for plan in assessment.plans:
+        if plan.have is None:
+            plans.setdefault(plan.want, plan)
+    for result in assessment.schemes:
+        key = f"{result.scheme}@{result.version}"
+        if key not in plans and result.scheme in plans:
+            plans[key] = plans[result.scheme]
+    return plans
+
+
+def _missing(assessment: Assessment) -> list[MissingItem]:
     missing: dict[str, list[str]] = defaultdict(list)
     for s in assessment.schemes:
         for r in s.requirements:
             for item in r.missing:
                 missing[item].append(f"{s.scheme}@{s.version}:{r.id}")
+    return [MissingItem(k, tuple(v)) for k, v in sorted(missing.items())]
+
+
+def _markets(assessment: Assessment, schemes: list[SchemeView]) -> list[MarketView]:
+    by_key = {s.key: (s.short_title, s.summary) for s in schemes}
+    return [
+        MarketView(market.market.upper(), market.status, market.as_of.isoformat(), market_summary(market, by_key))
+        for market in assessment.markets
+    ]
+
+
+def build_view(assessment: Assessment, *, now: str) -> ReportView:
+    ran = {c.key for c in assessment.checks}
+    attempts = {c.key: c for c in assessment.checks}
+    plans = _own_plans(assessment)
+    schemes = [_scheme_view(s, ran, plans.get(f"{s.scheme}@{s.version}"), attempts) for s in assessment.schemes]
+    checks = sorted(
+        (_check_view(c) for c in assessment.checks),
+        key=lambda c: (_VERDICT_ORDER[c.verdict], _SEVERITY_ORDER[c.severity], c.check_id),
+    )
     finding_counts = dict.fromkeys(VERDICTS, 0)
     for c in assessment.checks:
         for f in c.findings:
@@ -394,11 +531,14 @@ def build_view(assessment: Assessment, *, now: str) -> ReportView:
         product=product,
         generated_at=assessment.generated_at.isoformat(),
         now=now,
+        as_of=_as_of(assessment),
         digest=assessment.digest(),
         tool=f"{assessment.tool.name} {assessment.tool.version}",
+        markets=_markets(assessment, schemes),
         schemes=schemes,
         checks=checks,
-        missing=[MissingItem(k, tuple(v)) for k, v in sorted(missing.items())],
+        filters=_filters(checks, schemes),
+        missing=_missing(assessment),
         plans=[p.model_dump(mode="json") for p in assessment.plans],
         artefacts=[a.model_dump(mode="json") for a in assessment.artefacts],
         catalogs=[c.model_dump(mode="json") for c in assessment.catalogs],

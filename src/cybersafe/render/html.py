@@ -1,8 +1,13 @@
-"""HTML report: one self-contained page (inline CSS and SVG, no scripts, no external assets).
+"""HTML report: one self-contained page (inline CSS, SVG and script; nothing fetched from anywhere).
 
-Jinja2 with autoescape on; everything shown is precomputed in ``_view.build_view``. The PDF renderer
-uses the same template with ``print_layout=True``: findings become one compact table per check and the
-``<details>`` disclosure widgets are dropped, because a printed page cannot be clicked open.
+Jinja2 with autoescape on; everything shown is precomputed in ``_view.build_view`` and ``_summary``. The page
+opens with the summary (per market and scheme: status as of the date, why, what next), then the findings, which
+a small inline script lets people search and filter by scheme, verdict and severity (without JavaScript the
+filter form stays hidden and every finding is shown), then the requirements, collapsed per scheme.
+
+The PDF renderer uses the same template with ``print_layout=True``: findings become one compact text block per
+check, requirement tables are laid out open, and the filter form, the script and the ``<details>`` widgets are
+left out, because a printed page cannot be clicked open.
 """
 
 from __future__ import annotations
