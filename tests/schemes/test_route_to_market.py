@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import EXAMPLE_DOSSIER
 
 from cybersafe.assess import AssessmentRun, anonymous_dossier, assess_dossier, market_status
-from cybersafe.checks.interface import CheckAttempt, Finding, Location
+from cybersafe.checks.interface import CheckAttempt, Finding, Location, attempt_key
 from cybersafe.dossier.facts import derive_facts
 from cybersafe.dossier.model import Dossier
 from cybersafe.schemes.catalog import default_catalog
@@ -249,7 +249,12 @@ def test_an_anonymous_product_is_judged_on_no_market() -> None:
 def _etsi_501(ics: dict[str, Any], hardening: Verdict) -> Verdict:
     dossier = _dossier(ics=ics)
     finding = Finding(HARDENING, hardening, Severity.MEDIUM, "hardening", (Location(path="/bin/busybox"),))
-    attempts = {HARDENING: CheckAttempt(HARDENING, AttemptStatus.COMPLETED, findings=(finding,))}
+    nx_only = (("protections", ("nx",)),)  # 5.6-8 runs the check for NX only
+    attempts = {
+        attempt_key(HARDENING, nx_only): CheckAttempt(
+            HARDENING, AttemptStatus.COMPLETED, findings=(finding,), parameters=nx_only
+        )
+    }
     evaluator = Evaluator(default_catalog(), attempts, dossier, derive_facts(dossier), TODAY_DATE)
     return evaluator.requirement_key("etsi-en-303-645@3.1.3:5.0-1").verdict
 
