@@ -107,14 +107,29 @@ FAIL_ON_HELP = (
 )
 
 
+def fail_on_option(what: str) -> Any:
+    """``--fail-on``: ``what`` says what is judged against the gate (the command's own words)."""
+    return typer.Option(
+        "--fail-on",
+        help=f"Judge the exit code on severity: exit 1 when {what} at or above this severity; none: never "
+        "(exit 2 stays bad input, 3 a bug). Default: the command's own rule (see above).",
+    )
+
+
 def gate(failing: Iterable[Any], fail_on: FailOn) -> bool:
     """Whether failing findings (anything with a ``severity``) trip the gate."""
+    return trips((str(f.severity) for f in failing), fail_on)
+
+
+def trips(severities: Iterable[str], fail_on: FailOn) -> bool:
+    """Whether any of ``severities`` (``Severity`` values) is at or above the gate; a value that is no
+    severity is an error, never a pass."""
     if fail_on is FailOn.NONE:
         return False
     from cybersafe.verdict import Severity
 
     floor = Severity(fail_on.value).rank
-    return any(Severity(str(f.severity)).rank >= floor for f in failing)
+    return any(Severity(s).rank >= floor for s in severities)
 
 
 CATALOG_OPTION = typer.Option(

@@ -129,7 +129,7 @@ def one_line_usage_error(error: Any) -> None:
     err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False, soft_wrap=True)
 
 
-rich_utils.rich_format_error = one_line_usage_error
+rich_utils.rich_format_error = one_line_usage_error  # type: ignore[assignment]
 
 
 def config_path(given: Path | None) -> Path | None:
