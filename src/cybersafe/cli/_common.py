@@ -68,6 +68,19 @@ class OutputFormat(StrEnum):
 FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table for people, json for scripts")
 
 
+def check_output(output: Path | None, field: str = "--output") -> None:
+    """Refuse, before any work, an ``-o FILE`` that names a directory or lies in a directory that does not
+    exist (``-`` and None are stdout)."""
+    if output is None or str(output) == "-":
+        return
+    if output.is_dir():
+        raise InputError("is a directory; -o names the file to write", file=output, field=field)
+    parent = output.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise InputError(f"the directory {parent} {what}", file=output, field=field)
+
+
 def write_document(output: Path | None, data: str | bytes, *, summary: dict[str, Any], fmt: OutputFormat) -> None:
     """One document: to stdout when ``output`` is None or ``-``, else to the file, saying so (as JSON with
     ``--format json``). The convention of every command that writes one document (``-o FILE``)."""
@@ -78,8 +91,7 @@ def write_document(output: Path | None, data: str | bytes, *, summary: dict[str,
         else:
             sys.stdout.write(data)
         return
-    if output.is_dir():
-        raise InputError("is a directory; -o names the file to write", file=output, field="--output")
+    check_output(output)
     if isinstance(data, bytes):
         output.write_bytes(data)
     else:

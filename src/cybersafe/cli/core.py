@@ -106,8 +106,11 @@ def assess_command(
             progress.close()
     assessment = to_assessment(run)
     if out is not None:
+        from cybersafe.outputs import assessment_json
+
+        text = assessment_json(assessment)  # checked against its schema before anything is written
         out.mkdir(parents=True, exist_ok=True)
-        (out / "assessment.json").write_text(assessment.to_json() + "\n", encoding="utf-8")
+        (out / "assessment.json").write_text(text, encoding="utf-8")
         if run.dossier.artefacts.sbom:
             sbom = dossier.parent / run.dossier.artefacts.sbom
             (out / f"sbom{sbom.suffix or '.json'}").write_bytes(sbom.read_bytes())

@@ -17,6 +17,7 @@ from cybersafe.cli._common import (
     FailOn,
     OutputFormat,
     RichProgress,
+    check_output,
     console,
     emit_json,
     fail_on_option,
@@ -185,6 +186,7 @@ def vex_command(
     from cybersafe.evidence.vulndb.vex import check_product
 
     check_product(product)  # before any work: a name that is no IRI is refused at once
+    check_output(output)
     report = _match(sbom, db, vex or [])
     doc = export_openvex(report, author=author, timestamp=parse_now(now), product=product)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
