@@ -81,6 +81,12 @@ def check_output(output: Path | None, field: str = "--output") -> None:
         raise InputError(f"the directory {parent} {what}", file=output, field=field)
 
 
+def check_out_dir(out: Path | None, field: str = "--out") -> None:
+    """Refuse, before any work, an ``--out DIR`` that names an existing file (a missing directory is made)."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError("is a file; --out names a directory to write into", file=out, field=field)
+
+
 def write_document(output: Path | None, data: str | bytes, *, summary: dict[str, Any], fmt: OutputFormat) -> None:
     """One document: to stdout when ``output`` is None or ``-``, else to the file, saying so (as JSON with
     ``--format json``). The convention of every command that writes one document (``-o FILE``)."""

@@ -18,6 +18,7 @@ from cybersafe.cli._common import (
     EXIT_NOT_MET,
     FORMAT_OPTION,
     OutputFormat,
+    check_out_dir,
     check_output,
     console,
     emit_json,
@@ -91,6 +92,7 @@ def label_issue_command(
     from cybersafe.label.issue import LabelRefused, issue_label, write_envelope
     from cybersafe.results import load_assessment
 
+    check_out_dir(out)
     assessment = load_assessment(assessment_file)
     private_key = load_private_key(key)
     try:
@@ -188,6 +190,7 @@ def keys_generate_command(
     """Generate an Ed25519 key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub."""
     from cybersafe.attest.keys import generate_keypair, key_id, load_public_key
 
+    check_out_dir(out)
     private_path, public_path = generate_keypair(out, name)
     kid = key_id(load_public_key(public_path))
     if output_format is OutputFormat.JSON:
