@@ -258,14 +258,15 @@ class RichProgress:
         self._progress.stop()
 
 
-def parse_now(value: str | None) -> dt.datetime:
-    """``--now``: an ISO 8601 date or date-time (UTC when no zone is given); default: now."""
+def parse_now(value: str | None, field: str = "--now") -> dt.datetime:
+    """``--now`` (or the option ``field`` names): an ISO 8601 date or date-time (UTC when no zone is given);
+    default: now."""
     if value is None:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InputError(f"not an ISO 8601 date or date-time: {value!r}", field="--now") from None
+        raise InputError(f"not an ISO 8601 date or date-time: {value!r}", field=field) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

@@ -187,8 +187,9 @@ def vex_command(
 
     check_product(product)  # before any work: a name that is no IRI is refused at once
     check_output(output)
+    timestamp = parse_now(now, "--timestamp")
     report = _match(sbom, db, vex or [])
-    doc = export_openvex(report, author=author, timestamp=parse_now(now), product=product)
+    doc = export_openvex(report, author=author, timestamp=timestamp, product=product)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     write_document(output, text, summary={"statements": len(doc["statements"])}, fmt=output_format)
 
