@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests._sbom_builders import osv_corpus, write_cyclonedx, write_osv_zip
@@ -215,7 +216,7 @@ def test_every_command_states_the_exit_codes_in_its_help() -> None:
 # --- the gate -------------------------------------------------------------------------------------------
 
 
-def _vulns(inputs: dict[str, str], *extra: str) -> tuple[int, dict[str, object]]:
+def _vulns(inputs: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
     result = runner.invoke(app, ["sbom", "vulns", inputs["sbom"], "--db", inputs["db"], "--format", "json", *extra])
     return result.exit_code, json.loads(result.stdout) if result.stdout else {}
 
@@ -223,7 +224,7 @@ def _vulns(inputs: dict[str, str], *extra: str) -> tuple[int, dict[str, object]]
 def test_sbom_vulns_fail_on(inputs: dict[str, str]) -> None:
     # Given the SBOM's matches and their severities (unknown weighed as high by the severity policy)
     code, report = _vulns(inputs)
-    matches = [m for m in report["matches"] if not m.get("suppressed")]  # type: ignore[union-attr]
+    matches = [m for m in report["matches"] if not m.get("suppressed")]
     assert code == 1 and matches
     order = ["low", "medium", "high", "critical"]
     weighed = [{"unknown": "high"}.get(m["severity"], m["severity"]) for m in matches]
