@@ -249,3 +249,39 @@ def test_sbom_vulns_fail_on_below_every_match(inputs: dict[str, str], tmp_path: 
     assert result.exit_code == 1 and {m["severity"] for m in json.loads(result.stdout)["matches"]} == {"low"}
     assert runner.invoke(app, [*base, "--fail-on", "medium"]).exit_code == 0
     assert runner.invoke(app, [*base, "--fail-on", "low"]).exit_code == 1
+
+
+@pytest.fixture(scope="module")
+def medium_failure(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example product with no factory reset declared: one failing finding, of medium severity
+    (declaration.data-deletion), that feeds the schemes of its markets."""
+    example = shutil.copytree(EXAMPLE_DOSSIER.parent, tmp_path_factory.mktemp("gate") / "example")
+    dossier = example / "dossier.yaml"
+    text = dossier.read_text(encoding="utf-8")
+    assert text.count("factory_reset: true") == 1
+    dossier.write_text(text.replace("factory_reset: true", "factory_reset: false"), encoding="utf-8")
+    return dossier
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [
+        pytest.param("low", 1, id="below-the-finding-trips"),
+        pytest.param("medium", 1, id="at-the-finding-trips"),
+        pytest.param("high", 0, id="above-the-finding-passes"),
+        pytest.param("none", 0, id="none-never-trips"),
+    ],
+)
+def test_assess_fail_on(medium_failure: Path, fail_on: str, expected: int) -> None:
+    # Given a product whose only failing finding is medium
+    result = runner.invoke(
+        app, ["assess", str(medium_failure), "--now", "2026-12-01", "--format", "json", "--fail-on", fail_on]
+    )
+    assert result.exit_code == expected, result.stderr
+    failing = [
+        (c["check_id"], f["severity"])
+        for c in json.loads(result.stdout)["checks"]
+        for f in c["findings"]
+        if f["verdict"] == "fail"
+    ]
+    assert failing == [("declaration.data-deletion", "medium")]
