@@ -186,7 +186,7 @@ def test_an_ordinary_mistake_exits_2_with_one_line_naming_the_input(
     err = result.stderr
     assert result.exit_code == 2, f"exit {result.exit_code}: {err or result.stdout}"
     assert needle.format(**inputs) in err, err
-    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in result.output and "bug in cybersafe" not in err
 
 

@@ -234,6 +234,8 @@ class RichProgress:
             TextColumn("{task.fields[detail]}"),
             console=err_console,
             transient=True,
+            # Bars are for a terminal; in a CI log they leave only a blank line before the result or error.
+            disable=not err_console.is_terminal,
         )
         self._tasks: dict[str, TaskID] = {}
         self._progress.start()
