@@ -285,3 +285,12 @@ def test_assess_fail_on(medium_failure: Path, fail_on: str, expected: int) -> No
         if f["verdict"] == "fail"
     ]
     assert failing == [("declaration.data-deletion", "medium")]
+
+
+@pytest.mark.parametrize("command", ["report", "paperwork"])
+def test_a_bad_source_date_epoch_is_exit_2_naming_it(command: str, tmp_path: Path) -> None:
+    # SOURCE_DATE_EPOCH (reproducible builds) that is no number of seconds is bad input, not a bug
+    args = [command, str(ASSESSMENT), *(["--out", str(tmp_path)] if command == "paperwork" else [])]
+    result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": "last tuesday"})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: SOURCE_DATE_EPOCH: ") and len(result.stderr.strip().splitlines()) == 1
