@@ -80,7 +80,9 @@ def run_demo(
         run = assess(product.dossier, now=now, progress=progress)
     assessment = to_assessment(run)
     assessment_path = out / "assessment.json"
-    assessment_path.write_text(assessment.to_json() + "\n", encoding="utf-8")
+    from cybersafe.outputs import assessment_json
+
+    assessment_path.write_text(assessment_json(assessment), encoding="utf-8")
     result = DemoResult(out=out, assessment=assessment_path, as_of=now.date().isoformat())
     for scheme in assessment.schemes:
         level = f" (level {scheme.highest_level})" if scheme.highest_level else ""

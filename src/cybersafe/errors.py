@@ -24,6 +24,7 @@ OSV dump) are *recorded* as ``Problem`` values in results, not raised.
     │       ├── ProbeTimeout
     │       └── TargetRefused       target not named explicitly (safety rule)
     ├── RenderError                 report / label rendering
+    │   └── InvalidOutput           our own document would fail its published schema (nothing written)
     ├── AttestationError            keys, signing
     │   └── VerificationFailed      signature, digest, validity or log check failed
     └── RegistryError               registry client / server
@@ -135,6 +136,10 @@ class TargetRefused(ProbeError):
 
 class RenderError(CybersafeError):
     pass
+
+
+class InvalidOutput(RenderError, InputError):
+    """A document we are about to write fails its published schema; names the element, nothing is written."""
 
 
 class AttestationError(CybersafeError):

@@ -68,6 +68,25 @@ class OutputFormat(StrEnum):
 FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table for people, json for scripts")
 
 
+def check_output(output: Path | None, field: str = "--output") -> None:
+    """Refuse, before any work, an ``-o FILE`` that names a directory or lies in a directory that does not
+    exist (``-`` and None are stdout)."""
+    if output is None or str(output) == "-":
+        return
+    if output.is_dir():
+        raise InputError("is a directory; -o names the file to write", file=output, field=field)
+    parent = output.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise InputError(f"the directory {parent} {what}", file=output, field=field)
+
+
+def check_out_dir(out: Path | None, field: str = "--out") -> None:
+    """Refuse, before any work, an ``--out DIR`` that names an existing file (a missing directory is made)."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError("is a file; --out names a directory to write into", file=out, field=field)
+
+
 def write_document(output: Path | None, data: str | bytes, *, summary: dict[str, Any], fmt: OutputFormat) -> None:
     """One document: to stdout when ``output`` is None or ``-``, else to the file, saying so (as JSON with
     ``--format json``). The convention of every command that writes one document (``-o FILE``)."""
@@ -78,8 +97,7 @@ def write_document(output: Path | None, data: str | bytes, *, summary: dict[str,
         else:
             sys.stdout.write(data)
         return
-    if output.is_dir():
-        raise InputError("is a directory; -o names the file to write", file=output, field="--output")
+    check_output(output)
     if isinstance(data, bytes):
         output.write_bytes(data)
     else:
@@ -107,14 +125,29 @@ FAIL_ON_HELP = (
 )
 
 
+def fail_on_option(what: str) -> Any:
+    """``--fail-on``: ``what`` says what is judged against the gate (the command's own words)."""
+    return typer.Option(
+        "--fail-on",
+        help=f"Judge the exit code on severity: exit 1 when {what} at or above this severity; none: never "
+        "(exit 2 stays bad input, 3 a bug). Default: the command's own rule (see above).",
+    )
+
+
 def gate(failing: Iterable[Any], fail_on: FailOn) -> bool:
     """Whether failing findings (anything with a ``severity``) trip the gate."""
+    return trips((str(f.severity) for f in failing), fail_on)
+
+
+def trips(severities: Iterable[str], fail_on: FailOn) -> bool:
+    """Whether any of ``severities`` (``Severity`` values) is at or above the gate; a value that is no
+    severity is an error, never a pass."""
     if fail_on is FailOn.NONE:
         return False
     from cybersafe.verdict import Severity
 
     floor = Severity(fail_on.value).rank
-    return any(Severity(str(f.severity)).rank >= floor for f in failing)
+    return any(Severity(s).rank >= floor for s in severities)
 
 
 CATALOG_OPTION = typer.Option(
@@ -201,6 +234,8 @@ class RichProgress:
             TextColumn("{task.fields[detail]}"),
             console=err_console,
             transient=True,
+            # Bars are for a terminal; in a CI log they leave only a blank line before the result or error.
+            disable=not err_console.is_terminal,
         )
         self._tasks: dict[str, TaskID] = {}
         self._progress.start()
@@ -225,14 +260,15 @@ class RichProgress:
         self._progress.stop()
 
 
-def parse_now(value: str | None) -> dt.datetime:
-    """``--now``: an ISO 8601 date or date-time (UTC when no zone is given); default: now."""
+def parse_now(value: str | None, field: str = "--now") -> dt.datetime:
+    """``--now`` (or the option ``field`` names): an ISO 8601 date or date-time (UTC when no zone is given);
+    default: now."""
     if value is None:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InputError(f"not an ISO 8601 date or date-time: {value!r}", field="--now") from None
+        raise InputError(f"not an ISO 8601 date or date-time: {value!r}", field=field) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

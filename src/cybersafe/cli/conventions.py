@@ -3,6 +3,10 @@
 
 Precedence, highest first: the command line, the environment variable, the config file, the default.
 
+Exit codes, the same for every command and shown at the end of every command's ``--help``: 0 success; 1 findings
+at or above the gate (``--fail-on``) or a requirement or check not met; 2 bad input or usage, one line naming the
+input (a usage error is one line too, not Click's box); 3 a bug in cybersafe.
+
 - Environment: every option of every command has one, ``CYBERSAFE_<COMMAND>_<OPTION>`` (``CYBERSAFE_ASSESS_NOW``,
   ``CYBERSAFE_SBOM_VULNS_FAIL_ON``), shown in ``--help``.
 - Config file (TOML): ``--config FILE``, else ``CYBERSAFE_CONFIG``, else ``./cybersafe.toml``, else
@@ -26,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from typer import rich_utils
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cybersafe.errors import InputError
@@ -54,9 +59,18 @@ _NO_ENV = frozenset({"help", "version", "install_completion", "show_completion"}
 _METAVARS = {"now": "DATE", "out": "DIR", "output": "FILE", "timestamp": "DATE", "aware_at": "DATE"}
 
 
+EXIT_CODES_EPILOG = (
+    "Exit codes: 0 success; 1 findings at or above the gate (--fail-on) or not met; "
+    "2 bad input or usage (one line naming the input); 3 a bug in cybersafe."
+)
+
+
 def humanize(root: Any) -> None:
-    """Env vars on every option, and help that shows words (``FILE``, ``DATE``) instead of Python types."""
+    """Env vars on every option, help that shows words (``FILE``, ``DATE``) instead of Python types, and the
+    exit codes at the end of every command's help."""
     for path, command in walk(root):
+        if path and not hasattr(command, "commands") and EXIT_CODES_EPILOG not in (command.epilog or ""):
+            command.epilog = f"{command.epilog}\n\n{EXIT_CODES_EPILOG}" if command.epilog else EXIT_CODES_EPILOG
         for param in command.params:
             if isinstance(param, TyperOption) and param.name and param.name not in _NO_ENV:
                 if param.envvar is None:
@@ -93,6 +107,29 @@ def _type_column(self: TyperOption | TyperArgument, ctx: Any) -> str | None:
 # Typer builds its parameter classes itself, so the help column is set on the classes, once, here.
 TyperOption.display_type_rich = _type_column  # type: ignore[method-assign]
 TyperArgument.display_type_rich = _type_column  # type: ignore[method-assign, assignment]
+
+_rich_format_error = rich_utils.rich_format_error
+
+
+def one_line_usage_error(error: Any) -> None:
+    """A usage error (bad choice, missing argument, unknown option) as one line on stderr, like every other
+    bad input, instead of Click's usage line, hint and box; exit code 2 is Click's own."""
+    # Typer vendors Click (typer._click) in some versions: the class is recognised by name, not identity.
+    names = {k.__name__ for k in type(error).__mro__}
+    if "UsageError" not in names or "NoArgsIsHelpError" in names:
+        _rich_format_error(error)
+        return
+    from rich.markup import escape
+
+    from cybersafe.cli._common import err_console
+
+    ctx = error.ctx
+    hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    message = " ".join(error.format_message().split())
+    err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False, soft_wrap=True)
+
+
+rich_utils.rich_format_error = one_line_usage_error  # type: ignore[assignment]
 
 
 def config_path(given: Path | None) -> Path | None:

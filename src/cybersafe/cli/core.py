@@ -20,6 +20,7 @@ from cybersafe.cli._common import (
     OutputFormat,
     RichProgress,
     catalog_for,
+    check_out_dir,
     console,
     emit_json,
     gate,
@@ -98,6 +99,7 @@ def assess_command(
     from cybersafe.to_wire import to_assessment
 
     moment = parse_now(now)
+    check_out_dir(out)
     progress = RichProgress() if output_format is OutputFormat.TABLE else None
     try:
         run = assess(dossier, now=moment, scheme_refs=scheme, progress=progress, catalog=catalog_for(catalog_dirs))
@@ -106,8 +108,11 @@ def assess_command(
             progress.close()
     assessment = to_assessment(run)
     if out is not None:
+        from cybersafe.outputs import assessment_json
+
+        text = assessment_json(assessment)  # checked against its schema before anything is written
         out.mkdir(parents=True, exist_ok=True)
-        (out / "assessment.json").write_text(assessment.to_json() + "\n", encoding="utf-8")
+        (out / "assessment.json").write_text(text, encoding="utf-8")
         if run.dossier.artefacts.sbom:
             sbom = dossier.parent / run.dossier.artefacts.sbom
             (out / f"sbom{sbom.suffix or '.json'}").write_bytes(sbom.read_bytes())
@@ -560,11 +565,13 @@ def demo_command(
     """
     from cybersafe.demo import run_demo
 
+    moment = parse_now(now)
+    check_out_dir(out)
     progress = RichProgress()
     try:
         result = run_demo(
             out,
-            now=parse_now(now),
+            now=moment,
             progress=progress,
             step=progress.note,
             with_device=device,

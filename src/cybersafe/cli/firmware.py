@@ -30,7 +30,9 @@ IMAGE_ARGUMENT = typer.Argument(..., help="firmware image (squashfs, ext4, jffs2
 BUDGET_OPTION = typer.Option(
     BudgetName.STANDARD, "--budget", "-b", help="limits on time, bytes, files, depth and password-cracking time"
 )
-OUTPUT_OPTION = typer.Option(..., "--output", "-o", help="where to write the CycloneDX 1.6 JSON SBOM")
+OUTPUT_OPTION = typer.Option(
+    None, "--output", "-o", metavar="FILE", help="where to write the CycloneDX 1.6 JSON SBOM ('-' or none: stdout)"
+)
 _VERDICT_STYLE = {
     "pass": "green",
     "fail": "bold red",
@@ -137,7 +139,7 @@ def _print_table(inventory: Any, attempts: list[Any]) -> None:
 @handle_errors
 def generate_command(
     image: Path = IMAGE_ARGUMENT,
-    output: Path = OUTPUT_OPTION,
+    output: Path | None = OUTPUT_OPTION,
     budget: BudgetName = BUDGET_OPTION,
     supplier: Annotated[
         str | None,
@@ -149,18 +151,20 @@ def generate_command(
     version: Annotated[
         str | None, typer.Option("--version", help="firmware version; default: sha256:<digest of the image>")
     ] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Generate a CycloneDX 1.6 SBOM of what firmware IMAGE contains (package databases and version banners).
 
     Each component is listed once with every file that showed it, its purl, CPE and supplier. Without
     --supplier the image itself has no supplier and the SBOM does not meet the NTIA minimum elements.
+    The SBOM is checked against the CycloneDX 1.6 schema before it is written (-o FILE, or stdout).
     """
-    from cybersafe.errors import InputError
+    from cybersafe.cli._common import check_output, write_document
     from cybersafe.evidence.firmware.sbom import ImageIdentity, to_cyclonedx_json
+    from cybersafe.outputs import Document, check_document
 
+    check_output(output)
     inventory = _scan(image, budget)
-    try:
-        output.write_text(to_cyclonedx_json(inventory, identity=ImageIdentity(name, version, supplier)))
-    except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", file=output, field="--output") from exc
-    console.print(f"wrote {output}: {len(inventory.components)} components", highlight=False)
+    text = to_cyclonedx_json(inventory, identity=ImageIdentity(name, version, supplier))
+    check_document(Document.CYCLONEDX_1_6, text)
+    write_document(output, text, summary={"components": len(inventory.components)}, fmt=output_format)

@@ -6,6 +6,7 @@ append theirs before the verdict is printed: see ``_run_checks``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,15 +18,19 @@ from cybersafe.cli._common import (
     EXIT_NOT_MET,
     FORMAT_OPTION,
     OutputFormat,
+    check_out_dir,
+    check_output,
     console,
     emit_json,
     err_console,
     fail,
     handle_errors,
     parse_now,
+    write_document,
 )
 from cybersafe.errors import VerificationFailed
 from cybersafe.label.issue import DEFAULT_REGISTRY_URL, DEFAULT_VALID_DAYS
+from cybersafe.label.render import LabelFormat
 
 if TYPE_CHECKING:
     from cybersafe.label.model import LabelRecord
@@ -87,6 +92,7 @@ def label_issue_command(
     from cybersafe.label.issue import LabelRefused, issue_label, write_envelope
     from cybersafe.results import load_assessment
 
+    check_out_dir(out)
     assessment = load_assessment(assessment_file)
     private_key = load_private_key(key)
     try:
@@ -123,27 +129,56 @@ def _artwork_text(record: LabelRecord) -> str:
     return "conformity attestation card (not the scheme's label or mark)"
 
 
+_ARTWORK_OPTION = typer.Option(
+    "--artwork",
+    "-a",
+    help="Artwork format; default: the suffix of -o FILE, else png.",
+)
+_RENDER_FORMAT_OPTION = typer.Option(
+    "--format",
+    "-f",
+    metavar="table|json",
+    help="table for people, json for scripts (the svg, png and pdf of earlier versions still choose the artwork).",
+)
+
+
 @handle_errors
 def label_render_command(
     label: Annotated[Path, typer.Argument(metavar="LABEL", help="Label file (<label id>.label.json).")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="svg, png or pdf.")] = "png",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file; default: beside the label.")] = None,
-    dpi: Annotated[int, typer.Option("--dpi", help="PNG resolution (print: 600).")] = 600,
+    fmt: Annotated[str, _RENDER_FORMAT_OPTION] = "table",
+    artwork: Annotated[LabelFormat | None, _ARTWORK_OPTION] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "--out", "-o", metavar="FILE", help="Output file ('-': stdout); default: beside the label."
+        ),
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=72, max=2400, help="PNG resolution (print: 600).")] = 600,
 ) -> None:
     """Draw the label artwork (as signed: scheme style or attestation card) with its QR code to the registry page."""
     from cybersafe.label.issue import label_from_envelope, read_envelope
-    from cybersafe.label.render import LabelFormat, render
+    from cybersafe.label.render import render
 
-    try:
-        label_format = LabelFormat(fmt.lower())
-    except ValueError:
-        fail(f"--format: {fmt!r} is not one of svg, png, pdf")
+    summary_format, label_format = _render_formats(fmt, artwork, out)
+    check_output(out)
+    if str(out) == "-" and label_format is not LabelFormat.SVG and sys.stdout.isatty():
+        fail(f"a {label_format.upper()} is not written to a terminal: use -o FILE")
     record = label_from_envelope(read_envelope(label))
     target = out or label.parent / f"{record.label_id}.{label_format}"
     data = render(record, label_format, dpi=dpi)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    console.print(f"wrote {target} ({len(data)} bytes)")
+    write_document(target, data, summary={"artwork": str(label_format), "bytes": len(data)}, fmt=summary_format)
+
+
+def _render_formats(fmt: str, artwork: LabelFormat | None, out: Path | None) -> tuple[OutputFormat, LabelFormat]:
+    """The summary format and the artwork format of ``label render``."""
+    value = fmt.lower()
+    if value in {f.value for f in LabelFormat}:
+        return OutputFormat.TABLE, artwork or LabelFormat(value)
+    if value not in {f.value for f in OutputFormat}:
+        fail(f"--format: {fmt!r} is not one of table, json (or an artwork format: svg, png, pdf)")
+    suffix = out.suffix.lower().lstrip(".") if out is not None and str(out) != "-" else ""
+    by_suffix = LabelFormat(suffix) if suffix in {f.value for f in LabelFormat} else None
+    return OutputFormat(value), artwork or by_suffix or LabelFormat.PNG
 
 
 @handle_errors
@@ -155,6 +190,7 @@ def keys_generate_command(
     """Generate an Ed25519 key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub."""
     from cybersafe.attest.keys import generate_keypair, key_id, load_public_key
 
+    check_out_dir(out)
     private_path, public_path = generate_keypair(out, name)
     kid = key_id(load_public_key(public_path))
     if output_format is OutputFormat.JSON:

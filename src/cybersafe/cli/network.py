@@ -12,11 +12,14 @@ from cybersafe.cli._common import (
     EXIT_NOT_MET,
     EXIT_OK,
     FORMAT_OPTION,
+    FailOn,
     OutputFormat,
     RichProgress,
     attempt_json,
     console,
     emit_json,
+    fail_on_option,
+    gate,
     handle_errors,
     parse_now,
 )
@@ -86,13 +89,15 @@ def probe_command(
         ),
     ] = DEFAULT_BUDGET_S,
     output_format: OutputFormat = FORMAT_OPTION,
+    fail_on: Annotated[FailOn | None, fail_on_option("a check's failing finding is")] = None,
 ) -> None:
     """Probe one device: open ports, TLS, SSH, cleartext services, logins, brute-force protection.
 
     Logins are tried without credentials and with default ones. The whole probe keeps to a wall-clock budget
     (--budget, default 5 minutes).
 
-    Exit code 0 when no check fails, 1 when one fails, 2 on bad input or an unreachable device.
+    Exit code 0 when no check fails, 1 when one fails (with --fail-on: when a failing finding is at or above that
+    severity), 2 on bad input or an unreachable device.
     """
     from cybersafe.assess import assess_dossier
     from cybersafe.evidence.collectors import device_collector
@@ -129,6 +134,9 @@ def probe_command(
     observations = _observations_or_fail(run)
     attempts = list(run.attempts.values())
     _emit(observations, attempts, output_format)
+    if fail_on is not None:
+        failing = [f for a in attempts for f in a.findings if f.verdict == "fail"]
+        raise typer.Exit(EXIT_NOT_MET if gate(failing, fail_on) else EXIT_OK)
     raise typer.Exit(EXIT_NOT_MET if any(a.verdict == "fail" for a in attempts) else EXIT_OK)
 
 

@@ -15,6 +15,8 @@ from cybersafe.cli._common import (
     EXIT_NOT_MET,
     FORMAT_OPTION,
     OutputFormat,
+    check_out_dir,
+    check_output,
     console,
     emit_json,
     fail,
@@ -60,6 +62,7 @@ def report(
     from cybersafe.render.interface import render
     from cybersafe.results import load_assessment
 
+    check_output(output)
     loaded = load_assessment(assessment)
     if (output is None or str(output) == "-") and fmt is ReportFormat.PDF and sys.stdout.isatty():
         fail("a PDF is not written to a terminal: use -o FILE")
@@ -102,6 +105,7 @@ def paperwork(
     else:
         choices = ", ".join([*known, "all"])
         raise InputError(f"unknown kind {kind!r}; choose one of {choices}", field="--kind")
+    check_out_dir(out)
     loaded = load_assessment(assessment)
     now = report_time()
     summary: list[dict[str, Any]] = []

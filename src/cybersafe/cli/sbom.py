@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,13 +12,18 @@ from rich.table import Table
 
 from cybersafe.cli._common import (
     EXIT_NOT_MET,
+    EXIT_OK,
     FORMAT_OPTION,
+    FailOn,
     OutputFormat,
     RichProgress,
+    check_output,
     console,
     emit_json,
+    fail_on_option,
     handle_errors,
     parse_now,
+    trips,
     write_document,
 )
 from cybersafe.cli.sbom_group import sbom_app
@@ -105,33 +111,54 @@ def vulns_command(
     db: Annotated[Path | None, DB_OPTION] = None,
     vex: Annotated[list[Path] | None, VEX_OPTION] = None,
     output_format: OutputFormat = FORMAT_OPTION,
+    fail_on: Annotated[
+        FailOn | None, fail_on_option("a vulnerability not ruled out by VEX is (unknown severity: high)")
+    ] = None,
 ) -> None:
-    """List every known vulnerability of the SBOM's components, with its basis and confidence."""
+    """List every known vulnerability of the SBOM's components, with its basis and confidence.
+
+    Exit code 1 when a vulnerability is not ruled out by a VEX statement (with --fail-on: one at or above that
+    severity, an unknown severity counted as the severity policy says, high by default), 0 otherwise.
+    """
     report = _match(sbom, db, vex or [])
     if output_format is OutputFormat.JSON:
         emit_json(report.as_dict())
     else:
-        table = Table(title=f"{sbom}: {len(report.active)} vulnerabilities in {report.components_examined} components")
-        for col in ("component", "vulnerability", "severity", "KEV", "fixed in", "confidence", "basis", "VEX"):
-            table.add_column(col, overflow="fold", no_wrap=col in ("vulnerability", "severity", "confidence"))
-        for m in report.matches:
-            table.add_row(
-                m.component,
-                m.vulnerability + (f"\n{', '.join(m.aliases)}" if m.aliases else ""),
-                m.severity,
-                f"yes ({m.kev_date_added})" if m.known_exploited else "",
-                ", ".join(m.fixed_versions),
-                str(m.confidence),
-                m.basis,
-                f"{m.vex_status}: {m.vex_justification or ''}" if m.vex_status else "",
-            )
-        console.print(table)
-        for u in report.unmatched:
-            console.print(f"not matched: {u.component}: {u.reason}", highlight=False)
-        for note in report.notes:
-            console.print(f"[yellow]note:[/] {note}")
+        _print_vulns(sbom, report)
+    if fail_on is not None:
+        raise typer.Exit(EXIT_NOT_MET if trips(_gate_severities(report.active), fail_on) else EXIT_OK)
     if report.active:
         raise typer.Exit(EXIT_NOT_MET)
+
+
+def _gate_severities(matches: Iterable[Any]) -> list[str]:
+    """Each match's severity as the gate weighs it: unknown as the severity policy says; none as info."""
+    from cybersafe.evidence.vulndb.policy import load_policy
+
+    policy = load_policy()
+    return [{"none": "info"}.get(s, s) for s in (policy.effective(m.severity) for m in matches)]
+
+
+def _print_vulns(sbom: Path, report: Any) -> None:
+    table = Table(title=f"{sbom}: {len(report.active)} vulnerabilities in {report.components_examined} components")
+    for col in ("component", "vulnerability", "severity", "KEV", "fixed in", "confidence", "basis", "VEX"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("vulnerability", "severity", "confidence"))
+    for m in report.matches:
+        table.add_row(
+            m.component,
+            m.vulnerability + (f"\n{', '.join(m.aliases)}" if m.aliases else ""),
+            m.severity,
+            f"yes ({m.kev_date_added})" if m.known_exploited else "",
+            ", ".join(m.fixed_versions),
+            str(m.confidence),
+            m.basis,
+            f"{m.vex_status}: {m.vex_justification or ''}" if m.vex_status else "",
+        )
+    console.print(table)
+    for u in report.unmatched:
+        console.print(f"not matched: {u.component}: {u.reason}", highlight=False)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
 
 
 @handle_errors
@@ -159,8 +186,10 @@ def vex_command(
     from cybersafe.evidence.vulndb.vex import check_product
 
     check_product(product)  # before any work: a name that is no IRI is refused at once
+    check_output(output)
+    timestamp = parse_now(now, "--timestamp")
     report = _match(sbom, db, vex or [])
-    doc = export_openvex(report, author=author, timestamp=parse_now(now), product=product)
+    doc = export_openvex(report, author=author, timestamp=timestamp, product=product)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     write_document(output, text, summary={"statements": len(doc["statements"])}, fmt=output_format)
 

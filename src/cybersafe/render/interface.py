@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, assert_never
 from cybersafe.errors import RenderError
 
 if TYPE_CHECKING:
+    from cybersafe.outputs import Document
     from cybersafe.results import Assessment
 
 __all__ = ["OutputFormat", "RenderError", "Renderer", "render", "renderer_for"]
@@ -79,6 +80,27 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
 
 
 def render(assessment: Assessment, fmt: OutputFormat, *, now: dt.datetime) -> bytes:
+    """The bytes of ``fmt``; a format with a published schema is checked against it first (``InvalidOutput``
+    names the element at fault, so nothing invalid is ever written)."""
     if now.tzinfo is None:
         raise RenderError("the report time must be timezone-aware")
-    return renderer_for(fmt).render(assessment, now=now)
+    data = renderer_for(fmt).render(assessment, now=now)
+    schema = _SCHEMA_OF.get(fmt)
+    if schema is not None:
+        from cybersafe.outputs import check_document
+
+        check_document(schema, data)
+    return data
+
+
+def _schemas() -> dict[OutputFormat, Document]:
+    from cybersafe.outputs import Document
+
+    return {
+        OutputFormat.JSON: Document.ASSESSMENT,
+        OutputFormat.OSCAL: Document.OSCAL_ASSESSMENT_RESULTS,
+        OutputFormat.SARIF: Document.SARIF,
+    }
+
+
+_SCHEMA_OF = _schemas()

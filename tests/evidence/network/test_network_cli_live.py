@@ -76,3 +76,29 @@ def test_help_states_the_probe_budget(command: str) -> None:
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert DEFAULT_BUDGET_S <= 300 and f"{DEFAULT_BUDGET_S:g} s" in text and "5 minutes" in text
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [
+        pytest.param("none", 0, id="none-never-trips"),
+        pytest.param("medium", 1, id="below-the-top-finding-trips"),
+        pytest.param("high", 1, id="at-the-top-finding-trips"),
+        pytest.param("critical", 0, id="above-every-finding-passes"),
+    ],
+)
+def test_fail_on_gates_the_exit_code_on_severity(weak_device: Any, fail_on: str, expected: int) -> None:
+    # Given the weak device's TLS port alone: failing findings of high (legacy protocol, weak cipher) and
+    # medium (certificate) severity, none critical
+    weak_device.reset()
+    result = runner.invoke(
+        app,
+        ["probe", "127.0.0.1", "--ports", str(weak_device.tcp["tls"]), "--only-ports", "--timeout", "2",
+         "--format", "json", "--fail-on", fail_on],
+    )  # fmt: skip
+    # Then the exit code follows the gate, not the mere presence of a failing finding
+    assert result.exit_code == expected, result.output
+    failing = {
+        f["severity"] for c in json.loads(result.stdout)["checks"] for f in c["findings"] if f["verdict"] == "fail"
+    }
+    assert failing == {"high", "medium"}
