@@ -7,13 +7,13 @@ requested scheme needs are run. Collectors run only for artefacts the dossier na
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cybersafe import safeio
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.interface import Check, CheckAttempt, run_check
 from cybersafe.dossier.facts import derive_facts
@@ -244,11 +244,8 @@ def collect(
 
 
 def file_artefact(kind: str, path: Path) -> Artefact:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return Artefact(kind=kind, name=path.name, sha256=digest.hexdigest(), size=path.stat().st_size)
+    digest, size = safeio.sha256_file(path, what=f"the {kind}")
+    return Artefact(kind=kind, name=path.name, sha256=digest, size=size)
 
 
 def assess_dossier(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cybersafe import safeio
 from cybersafe.checks.interface import attempt_key
 from cybersafe.errors import InputError
 from cybersafe.evidence.interface import ProblemSeverity
@@ -23,6 +24,8 @@ from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, Severity, Verdict
 
 ASSESSMENT_SCHEMA: Literal["cybersafe/assessment/v1"] = "cybersafe/assessment/v1"
+
+MAX_ASSESSMENT_BYTES = 256 * safeio.MiB  # an assessment with 5,000 findings is ~10 MiB
 
 
 class _Wire(BaseModel):
@@ -296,12 +299,7 @@ class Assessment(_Wire):
 
 def load_assessment(path: Path) -> Assessment:
     """Read an assessment JSON; one line naming file and field on any problem."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from None
+    raw = safeio.read_text(path, MAX_ASSESSMENT_BYTES, what="an assessment JSON")
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

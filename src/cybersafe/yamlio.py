@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from cybersafe import safeio
 from cybersafe.errors import InputError
 
 Loc = tuple[str | int, ...]
@@ -53,18 +54,7 @@ class LocatedDocument:
 
 def load_yaml(path: Path, error: type[InputError] = InputError) -> LocatedDocument:
     """Read a YAML file; any problem raises ``error`` naming the file, the line and the field."""
-    try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise error(f"file is larger than {_MAX_BYTES // (1024 * 1024)} MiB", file=path)
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error("file not found", file=path) from None
-    except IsADirectoryError:
-        raise error("is a directory, expected a YAML file", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text (byte {exc.start})", file=path) from None
-    except OSError as exc:
-        raise error(exc.strerror or str(exc), file=path) from None
+    text = safeio.read_text(path, _MAX_BYTES, what="a YAML document", error=error)
     return parse_yaml(text, str(path), error)
 
 

@@ -16,8 +16,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from cybersafe import safeio
 from cybersafe.errors import AttestationError, InputError
 
+MAX_KEY_BYTES = 64 * safeio.KiB  # an Ed25519 PEM key is under 200 bytes
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -96,12 +98,7 @@ def key_id(public_key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    return safeio.read_bytes(path, MAX_KEY_BYTES, what="a PEM key file")
 
 
 def _first_line(exc: Exception) -> str:

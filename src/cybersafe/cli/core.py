@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from cybersafe import safeio
 from cybersafe.cli._common import (
     CATALOG_OPTION,
     EXIT_NOT_MET,
@@ -28,6 +29,7 @@ from cybersafe.cli._common import (
     parse_now,
 )
 
+MAX_SBOM_COPY_BYTES = 256 * safeio.MiB
 STATUS_STYLE = {
     "meets": "bold green",
     "fails": "bold red",
@@ -115,7 +117,8 @@ def assess_command(
         (out / "assessment.json").write_text(text, encoding="utf-8")
         if run.dossier.artefacts.sbom:
             sbom = dossier.parent / run.dossier.artefacts.sbom
-            (out / f"sbom{sbom.suffix or '.json'}").write_bytes(sbom.read_bytes())
+            copy = safeio.read_bytes(sbom, MAX_SBOM_COPY_BYTES, what="an SBOM", field="artefacts.sbom")
+            (out / f"sbom{sbom.suffix or '.json'}").write_bytes(copy)
     if output_format is OutputFormat.JSON:
         emit_json(assessment.model_dump(mode="json", by_alias=True, exclude_none=True))
     else:

@@ -49,12 +49,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _scan(image: Path, budget: BudgetName) -> Any:
+    from cybersafe import safeio
     from cybersafe.errors import InputError
     from cybersafe.evidence.firmware.budget import budget_for
     from cybersafe.evidence.firmware.scan import scan_image
 
-    if not image.is_file():
+    if safeio.describe(image) == "not found":
         raise InputError("file not found", file=image, field="IMAGE")
+    safeio.refuse_special(image, field="IMAGE")
     progress = RichProgress()
     try:
         return scan_image(image, budget_for(budget), progress)

@@ -153,11 +153,13 @@ def issuer_add(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Register an issuer and its signing key (runs against the database directly)."""
-    from cybersafe.attest.keys import load_public_key
+    from cybersafe import safeio
+    from cybersafe.attest.keys import MAX_KEY_BYTES, load_public_key
     from cybersafe.registry import service
 
     load_public_key(public_key)  # one clear line for a bad key file
-    _show(service.add_issuer(_engine(db), name, contact, public_key.read_text(encoding="utf-8")), fmt)
+    pem = safeio.read_text(public_key, MAX_KEY_BYTES, what="a PEM key file", field="--public-key")
+    _show(service.add_issuer(_engine(db), name, contact, pem), fmt)
 
 
 @manufacturer_app.command("add")

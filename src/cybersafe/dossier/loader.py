@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from cybersafe import safeio
 from cybersafe.dossier.facts import DERIVED_FACTS
 from cybersafe.dossier.model import DOSSIER_SCHEMA, Dossier
 from cybersafe.errors import DossierError
@@ -69,9 +70,11 @@ def _check_files(dossier: Dossier, base: Path, doc: LocatedDocument) -> None:
     for i, result in enumerate(dossier.manual_results):
         named.extend((("manual_results", i, "evidence", j), p) for j, p in enumerate(result.evidence))
     for loc, rel in named:
-        if not (base / rel).is_file():
+        found = safeio.describe(base / rel)
+        if found != "a regular file":
             field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[")
-            raise DossierError(f"file not found: {rel}", file=doc.file, line=doc.line_of(loc), field=field)
+            why = "file not found" if found == "not found" else f"not a regular file ({found})"
+            raise DossierError(f"{why}: {rel}", file=doc.file, line=doc.line_of(loc), field=field)
 
 
 def _check_manual_ids(dossier: Dossier, doc: LocatedDocument, known: Collection[str]) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
+from cybersafe import safeio
 from cybersafe.attest.dsse import STATEMENT_TYPE, decode_payload, one_line, sign_statement
 from cybersafe.attest.keys import key_id
 from cybersafe.dossier.model import DefaultPasswordApproach, Dossier
@@ -46,6 +47,7 @@ from cybersafe.results import Assessment, RequirementResultOut, SchemeResultOut
 DEFAULT_REGISTRY_URL = "https://registry.cybersafe.dev"
 DEFAULT_VALID_DAYS = 3 * 365
 ENVELOPE_SUFFIX = ".label.json"
+MAX_ENVELOPE_BYTES = 4 * safeio.MiB  # a signed label is a few KiB
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -260,12 +262,7 @@ def write_envelope(envelope: dict[str, Any], record: LabelRecord, out_dir: Path)
 
 def read_envelope(path: Path) -> dict[str, Any]:
     """Read a label file (a DSSE envelope). Unreadable -> InputError; not an envelope -> VerificationFailed."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from None
+    raw = safeio.read_text(path, MAX_ENVELOPE_BYTES, what="a label envelope")
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

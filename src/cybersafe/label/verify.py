@@ -9,7 +9,6 @@ raises ``VerificationFailed`` naming every failed check.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,9 +16,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from cybersafe import safeio
 from cybersafe.attest.dsse import decode_payload, one_line, verify_envelope
 from cybersafe.attest.keys import key_id
-from cybersafe.errors import InputError, VerificationFailed
+from cybersafe.errors import VerificationFailed
 from cybersafe.label.issue import record_from_statement
 from cybersafe.label.model import LabelRecord
 
@@ -75,16 +75,7 @@ class VerificationReport:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-    return digest.hexdigest()
+    return safeio.sha256_file(path)[0]
 
 
 def check_label(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from cybersafe import safeio
 from cybersafe.attest.dsse import decode_payload
 from cybersafe.attest.keys import load_public_key
 from cybersafe.errors import InputError, RegistryError, VerificationFailed
@@ -32,6 +34,8 @@ from cybersafe.registry.verify import (
 )
 
 API = "/api/v1"
+MAX_ENVELOPE_BYTES = 4 * safeio.MiB  # a signed label is a few KiB
+MAX_STATE_BYTES = 64 * safeio.MiB
 
 
 def _check(name: str, passed: bool, message: str) -> CheckResult:
@@ -84,11 +88,10 @@ class RegistryClient:
 
 
 def read_envelope(path: Path) -> dict[str, Any]:
+    raw = safeio.read_text(path, MAX_ENVELOPE_BYTES, what="a label envelope")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw)
+    except (RecursionError, json.JSONDecodeError) as exc:
         raise InputError(f"not a JSON label envelope ({exc.__class__.__name__})", file=path) from None
     if not isinstance(data, dict):
         raise InputError("not a JSON label envelope", file=path)
@@ -96,11 +99,11 @@ def read_envelope(path: Path) -> dict[str, Any]:
 
 
 def _load_state(state_file: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(state_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not os.path.lexists(state_file):
         return {"logs": {}}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    try:
+        data = json.loads(safeio.read_text(state_file, MAX_STATE_BYTES, what="the registry state file"))
+    except (InputError, RecursionError, json.JSONDecodeError):
         raise InputError("registry state file is unreadable; move it away to start afresh", file=state_file) from None
     if not isinstance(data, dict) or not isinstance(data.get("logs"), dict):
         raise InputError("registry state file has an unexpected shape", file=state_file)

@@ -8,7 +8,6 @@ checked by ``Catalog.validate_references``; the CLI and the tests call it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from cybersafe import safeio
 from cybersafe.checks.interface import Check, Params
 from cybersafe.errors import CatalogError, UnknownCheckReference, UnknownRequirement, UnknownScheme
 from cybersafe.schemes.interface import (
@@ -209,7 +209,7 @@ def load_scheme_file(path: Path) -> Scheme:
         conditions=conditions,
         requirements=tuple(requirements),
         notes=raw.get("notes"),
-        catalog_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        catalog_sha256=safeio.sha256_file(path, what="a scheme catalog", error=CatalogError)[0],
     )
     _check_tree_references(scheme, doc)
     return scheme

@@ -171,5 +171,5 @@ def test_traversal_is_recorded_as_a_problem(tmp_path: Path, builder: Callable[[P
 def test_unreadable_path_is_one_input_error(tmp_path: Path) -> None:
     from cybersafe.errors import InputError
 
-    with pytest.raises(InputError, match=r"missing\.img: firmware: not a readable file"):
+    with pytest.raises(InputError, match=r"missing\.img: firmware: file not found"):
         scan_image(tmp_path / "missing.img", TEST_BUDGET)

@@ -244,7 +244,7 @@ def test_bad_sbom_gives_one_line_naming_file_and_element(tmp_path, content, expe
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(SbomError, match="cannot read"):
+    with pytest.raises(SbomError, match="file not found"):
         load_sbom(tmp_path / "nope.json")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cybersafe import safeio
 from cybersafe.errors import InputError, UnpackError
 from cybersafe.evidence.firmware.budget import Budget, BudgetName, budget_for
 from cybersafe.evidence.firmware.model import FirmwareInventory
@@ -37,8 +38,10 @@ class FirmwareCollector:
         if relative is None:
             return CollectorResult()
         path = base_dir / relative
-        if not path.is_file():
-            raise UnpackError(f"{path}: artefacts.firmware: file not found")
+        found = safeio.describe(path)
+        if found != "a regular file":
+            why = "file not found" if found == "not found" else f"not a regular file ({found})"
+            raise UnpackError(f"{path}: artefacts.firmware: {why}")
         try:
             inventory = scan_image(path, self.budget, progress)
         except InputError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import queue
 import re
@@ -21,7 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cybersafe.errors import InputError
+from cybersafe import safeio
 from cybersafe.evidence.firmware import accounts as acc
 from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
@@ -56,6 +55,7 @@ _CARVED = re.compile(r"^\d+-\d+\.\w+$")
 _EXAMPLE_MARKERS = ("EXAMPLE", "example", "xxxxxxxx", "XXXXXXXX", "0000000000000000")
 _DOC_PARTS = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/include/")
 _SMALL_TEXT = 1024 * 1024
+MAX_IMAGE_BYTES = 64 * safeio.GiB  # the image itself; what unpacking may write is the budget
 
 
 @dataclass
@@ -171,16 +171,6 @@ class _Analyser:
         self.facts[path] = facts
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while block := fh.read(1024 * 1024):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
 def scan_image(
     image: Path,
     budget: Budget,
@@ -191,13 +181,8 @@ def scan_image(
 ) -> FirmwareInventory:
     """Scan ``image``; raises InputError only when the file cannot be read at all."""
     progress = progress or NullProgressReporter()
-    if not image.is_file():
-        raise InputError("not a readable file", file=image, field="firmware")
     started = time.monotonic()
-    try:
-        digest, size = sha256_file(image)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=image, field="firmware") from exc
+    digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
     now = now or dt.datetime.now(dt.UTC)
     workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent))
     workdir.chmod(0o700)
@@ -551,4 +536,4 @@ def _unique(gaps: list[NotExamined]) -> list[NotExamined]:
     return list(dict.fromkeys(gaps))
 
 
-__all__ = ["Confidence", "scan_image", "sha256_file"]
+__all__ = ["MAX_IMAGE_BYTES", "Confidence", "scan_image"]

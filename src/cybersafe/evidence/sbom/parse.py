@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import stat
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
+from cybersafe import safeio
 from cybersafe.errors import SbomError
 from cybersafe.evidence.sbom import cyclonedx, spdx
 from cybersafe.evidence.sbom._fields import Reader, short
@@ -37,11 +38,10 @@ def _size(n: int) -> str:
     return f"{n // MiB} MiB" if n >= MiB else f"{n} bytes"
 
 
-def _open(path: Path) -> IO[bytes]:
-    """The one place an SBOM file is opened: a regular file, for reading bytes."""
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise SbomError("not a regular file (a device, FIFO or directory), refusing to read", file=path)
-    return path.open("rb")
+def _open(path: Path) -> AbstractContextManager[BinaryIO]:
+    """The one place an SBOM file is opened: a regular file, for reading bytes (the size is bounded by
+    ``_survey``)."""
+    return safeio.open_regular(path, what="an SBOM", error=SbomError)
 
 
 def load_sbom(path: str | Path) -> SbomDocument:

@@ -15,6 +15,7 @@ bomb must not take the machine's memory).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -27,8 +28,9 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from cybersafe import safeio
 from cybersafe.errors import InputError, VulnDbError
 from cybersafe.evidence.interface import NullProgressReporter, Problem, ProblemSeverity, ProgressReporter
 from cybersafe.evidence.vulndb.osv import OsvRecord, OsvRecordError, parse_osv
@@ -39,6 +41,8 @@ SCHEMA_VERSION = "3"  # 2: ranges stored pre-split (osv.encode_ranges); 3: sever
 _BATCH = 5000
 _MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_GZIP_BYTES = 512 * 1024 * 1024  # decompressed size of one .gz file; the EPSS CSV is ~10 MiB
+MAX_FEED_BYTES = 512 * 1024 * 1024  # one JSON, CSV or .gz file as stored (the KEV catalog is ~1.5 MiB)
+MAX_ZIP_BYTES = 8 * 1024 * 1024 * 1024  # an OSV all.zip, read member by member
 _GZIP_CHUNK = 1024 * 1024
 
 _ADVISORY_QUERY = (
@@ -171,6 +175,10 @@ class VulnDb:
     def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self._existing: dict[str, tuple[int, str]] | None = None  # id -> (rid, modified), loaded once
+        try:
+            safeio.refuse_special(self.path)
+        except InputError as exc:
+            raise VulnDbError(str(exc)) from None
         if not create and not self.path.is_file():
             raise VulnDbError(f"{self.path}: no vulnerability database here; run `cybersafe vulndb import` first")
         try:
@@ -213,15 +221,18 @@ class VulnDb:
             return self._import_dir(path, progress, now)
         if not path.exists():
             raise VulnDbError(f"{path}: no such file")
-        if not path.is_file():
-            raise VulnDbError(f"{path}: not a regular file (a device or FIFO), refusing to read")
+        try:
+            safeio.refuse_special(path)  # a FIFO or a device is one line, whatever its name says
+        except InputError as exc:
+            raise VulnDbError(str(exc)) from None
         if path.suffix == ".zip":
-            try:
-                archive = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a member name not UTF-8
-                raise VulnDbError(f"{path}: not a readable zip archive: {exc}") from exc
-            with archive:
-                return [self._import_osv(str(path), _zip_records(path, archive), progress, now)]
+            with _open_feed(path, MAX_ZIP_BYTES) as handle:
+                try:
+                    archive = zipfile.ZipFile(handle)
+                except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a member name not UTF-8
+                    raise VulnDbError(f"{path}: not a readable zip archive: {exc}") from exc
+                with archive:
+                    return [self._import_osv(str(path), _zip_records(path, archive), progress, now)]
         if path.suffix in (".yaml", ".yml"):  # OSV in YAML, as the PyPA advisory database publishes it
             return [self._import_osv(str(path), _dir_records([path]), progress, now)]
         raw = _read(path)
@@ -587,13 +598,23 @@ class _Broken:
         self.message = message
 
 
+@contextlib.contextmanager
+def _open_feed(path: Path, limit: int) -> Iterator[BinaryIO]:
+    """A feed file opened by the safe reader: a FIFO, a device or an oversized file is one VulnDbError."""
+    try:
+        with safeio.open_regular(path, limit, what="a vulnerability feed file") as handle:
+            yield handle
+    except InputError as exc:
+        raise VulnDbError(str(exc)) from None
+
+
 def _read(path: Path) -> bytes:
     if path.suffix == ".gz":
         return _gunzip(path)
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise VulnDbError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        return safeio.read_bytes(path, MAX_FEED_BYTES, what="a vulnerability feed file")
+    except InputError as exc:
+        raise VulnDbError(str(exc)) from None
 
 
 def _gunzip(path: Path) -> bytes:
@@ -602,7 +623,7 @@ def _gunzip(path: Path) -> bytes:
     chunks: list[bytes] = []
     total = 0
     try:
-        with gzip.open(path, "rb") as stream:
+        with _open_feed(path, MAX_FEED_BYTES) as handle, gzip.GzipFile(fileobj=handle, mode="rb") as stream:
             while chunk := stream.read(_GZIP_CHUNK):
                 total += len(chunk)
                 if total > limit:
@@ -664,9 +685,9 @@ def _decode_yaml(where: str, raw: bytes) -> tuple[str, Any]:
 def _dir_records(files: list[Path]) -> Iterator[tuple[str, Any]]:
     for file in files:
         try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            yield str(file), _Broken(f"skipped: cannot read: {exc.strerror or exc}")
+            raw = safeio.read_bytes(file, _MAX_MEMBER_BYTES, what="an OSV record file")
+        except InputError as exc:
+            yield str(file), _Broken(f"skipped: {exc.message}")
             continue
         decode = _decode_yaml if file.suffix in (".yaml", ".yml") else _decode
         where, data = decode(str(file), raw)

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from packageurl import PackageURL
 
+from cybersafe import safeio
 from cybersafe.errors import InputError, SbomError
 from cybersafe.evidence.vulndb.model import VexStatement, VexStatus
 
@@ -69,13 +69,8 @@ MAX_VEX_BYTES = 64 * 1024 * 1024
 
 
 def _read_vex(path: Path) -> bytes:
-    """The one place a VEX file is opened: a regular file of at most ``MAX_VEX_BYTES``."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise SbomError("not a regular file (a device, FIFO or directory), refusing to read", file=path)
-    if info.st_size > MAX_VEX_BYTES:
-        raise SbomError(f"larger than {MAX_VEX_BYTES // (1024 * 1024)} MiB, refusing to read", file=path)
-    return path.read_bytes()
+    """The one place a VEX file is opened: a regular file of at most ``MAX_VEX_BYTES`` (cybersafe.safeio)."""
+    return safeio.read_bytes(path, MAX_VEX_BYTES, what="a VEX document", error=SbomError)
 
 
 def load_vex(path: str | Path) -> list[VexStatement]:

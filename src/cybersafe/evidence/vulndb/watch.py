@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cybersafe.errors import CybersafeError, VulnDbError
+from cybersafe import safeio
+from cybersafe.errors import CybersafeError, InputError, SbomError, VulnDbError
 from cybersafe.evidence.sbom.parse import load_sbom
 from cybersafe.evidence.vulndb.match import match_components
 from cybersafe.evidence.vulndb.model import VulnerabilityMatch
@@ -33,6 +34,7 @@ EARLY_WARNING = dt.timedelta(hours=24)
 NOTIFICATION = dt.timedelta(hours=72)
 FINAL_REPORT_AFTER_FIX = dt.timedelta(days=14)
 TO_COMPLETE = "to be completed by the manufacturer"
+MAX_STORED_SBOM_BYTES = 256 * safeio.MiB
 
 
 def default_store_path() -> Path:
@@ -161,6 +163,10 @@ class ProductStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
         try:
+            safeio.refuse_special(self.path)
+        except InputError as exc:
+            raise VulnDbError(str(exc)) from None
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path)
             self.conn.executescript(_STORE_SCHEMA)
@@ -178,7 +184,7 @@ class ProductStore:
 
     def add(self, name: str, sbom_path: Path, now: dt.datetime) -> str:
         doc = load_sbom(sbom_path)  # refuse an unreadable SBOM now, not at the next watch run
-        raw = sbom_path.read_bytes()
+        raw = safeio.read_bytes(sbom_path, MAX_STORED_SBOM_BYTES, what="a stored SBOM", error=SbomError)
         with self.conn:
             self.conn.execute(
                 "INSERT INTO products (name, sbom_name, sbom, sbom_sha256, added_at) VALUES (?,?,?,?,?)"
