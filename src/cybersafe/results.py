@@ -58,6 +58,7 @@ class LocationOut(_Wire):
     port: int | None = None
     protocol: str | None = None
     component: str | None = None
+    container: str | None = None  # container chain in a multi-root image: "uimage@0x0 > squashfs_v4_le@0x40"
 
 
 class FindingOut(_Wire):

@@ -9,6 +9,7 @@ becomes an ``error`` attempt and can never read as a pass (sslyze's ``ScanComman
 from __future__ import annotations
 
 import inspect
+import re
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -39,9 +40,18 @@ def _param_text(value: ParamValue) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# ``squashfs_v4_le@0x40:/etc/shadow``, ``uimage@0x0 > squashfs_v4_le@0x40:/etc/shadow``: the container chain
+# (handler@offset at each level) a firmware inventory puts before a path when the image has several roots.
+_CHAINED_PATH = re.compile(r"(?P<chain>[\w.-]+@0x[0-9a-f]+(?: > [\w.-]+@0x[0-9a-f]+)*):(?P<path>/.*)", re.DOTALL)
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a finding was seen: inside a firmware image, a document, or on the device."""
+    """Where a finding was seen: inside a firmware image, a document, or on the device.
+
+    A path that carries its container chain (``squashfs_v4_le@0x40:/etc/shadow``) is split: ``container``
+    names the partition, ``path`` the file inside it, so a check passing an inventory path on keeps both.
+    """
 
     path: str | None = None  # path inside the image, or a document path
     offset: int | None = None  # byte offset in the file
@@ -50,6 +60,12 @@ class Location:
     port: int | None = None
     protocol: str | None = None  # tcp / udp / tls / ssh / http ...
     component: str | None = None  # purl of an SBOM component
+    container: str | None = None  # chain of containers in a multi-root image: "uimage@0x0 > squashfs@0x40"
+
+    def __post_init__(self) -> None:
+        if self.container is None and self.path and (found := _CHAINED_PATH.fullmatch(self.path)):
+            object.__setattr__(self, "container", found["chain"])
+            object.__setattr__(self, "path", found["path"])
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
@@ -61,6 +77,8 @@ class Location:
         if self.component is not None:
             return self.component
         text = self.path or ""
+        if self.container is not None:
+            text = f"{self.container}:{text}"
         if self.line is not None:
             text += f":{self.line}"
         elif self.offset is not None:

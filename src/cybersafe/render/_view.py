@@ -126,6 +126,8 @@ def location_text(loc: LocationOut) -> str:
     if loc.component is not None:
         return loc.component
     text = loc.path or ""
+    if loc.container is not None:
+        text = f"{loc.container}:{text}"
     if loc.line is not None:
         text += f":{loc.line}"
     elif loc.offset is not None:

@@ -8,7 +8,8 @@
   ``kind: review`` (SARIF requires level ``none`` for any kind other than fail): a check that errored
   needs a person, and must never read as a pass or as a product defect.
 - Locations: a path inside the firmware image becomes ``artifactLocation.uri`` (relative, under
-  ``uriBaseId: FIRMWARE_ROOT``) with a region (``startLine`` or ``byteOffset``); a host:port or an SBOM
+  ``uriBaseId: FIRMWARE_ROOT``) with a region (``startLine`` or ``byteOffset``); in an image with several
+  roots the container chain leads the path (``squashfs_v4_le@0x40/etc/shadow``); a host:port or an SBOM
   component (purl) becomes a logical location.
 - Check attempts that errored without findings are reported as tool execution notifications, so the
   consumer sees that the check did not complete.
@@ -57,8 +58,10 @@ def _locations(locations: list[LocationOut], base: str) -> list[dict[str, Any]]:
     for loc in locations:
         entry: dict[str, Any] = {}
         if loc.path is not None:
+            # a partition of a multi-root image is a directory level of its own: squashfs_v4_le@0x40/etc/shadow
+            chain = "/".join(loc.container.split(" > ")) + "/" if loc.container else ""
             physical: dict[str, Any] = {
-                "artifactLocation": {"uri": urllib.parse.quote(loc.path.lstrip("/")), "uriBaseId": base}
+                "artifactLocation": {"uri": urllib.parse.quote(chain + loc.path.lstrip("/")), "uriBaseId": base}
             }
             region: dict[str, Any] = {}
             if loc.line is not None and loc.line >= 1:

@@ -145,13 +145,13 @@ def test_archive_without_mode_metadata_is_a_named_gap(tmp_path: Path) -> None:
 def test_a_file_whose_analysis_crashes_is_a_gap_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an ELF parser that blows up on hostile input
     from cybersafe.checks.firmware_checks import run_firmware_checks
-    from cybersafe.evidence.firmware import scan as scan_module
+    from cybersafe.evidence.firmware import elf
     from cybersafe.verdict import Verdict
 
     def explode(path: Path, display: str) -> None:
         raise RuntimeError("malformed section table")
 
-    monkeypatch.setattr(scan_module, "harden", explode)
+    monkeypatch.setattr(elf, "harden", explode)
 
     # When the image is scanned
     inv = scan_image(image("clean-squashfs-xz"), budget_for("quick"), now=dt.datetime.now(dt.UTC))

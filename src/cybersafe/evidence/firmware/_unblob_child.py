@@ -1,24 +1,46 @@
 """Runs unblob's Python API in a separate process: ``python -m cybersafe.evidence.firmware._unblob_child``.
 
-A separate process so the parent can bound it (wall time, bytes, file count) and kill its whole process
-group, including the extractor commands unblob starts. Limits on file size and address space are set here
-with ``setrlimit``; unblob's Landlock sandbox confines writes to the extraction directory where the kernel
-supports it. The result (chunks and problems) is written as JSON to ``<workdir>/result.json``.
+A separate process so the parent can bound it (wall time, bytes, file count, memory) and kill its whole
+process group, including the extractor commands unblob starts. unblob's Landlock sandbox confines writes to
+the extraction directory where the kernel supports it. The result (chunks and problems) is written as JSON
+to ``<workdir>/result.json``.
 
-Arguments: IMAGE WORKDIR DEPTH MAX_FILE_BYTES
+Decompression limits hold *while* data streams out of every extractor (gzip, xz, bzip2, lzma, lz4, zstd,
+lzo, zlib, archives, file systems), not after:
+
+- each extraction may write at most ``max(ratio_floor, max_ratio x input size)`` bytes, and never more than
+  ``max_file``. One file is bounded by the kernel: the soft ``RLIMIT_FSIZE`` is lowered to the allowance for
+  the extraction (inherited by the extractor command, which is killed by SIGXFSZ at the limit; Python
+  extractors get EFBIG). All files of one extraction together are bounded by a watchdog thread that sums
+  the output every 50 ms and, past the allowance, drops the limit to zero and kills the extractor;
+- an extraction that hit its allowance is reported as ``DecompressionLimitReached`` with the numbers.
+
+unblob is also relieved of work nothing here reads (md5/sha1/sha256 of every extracted file) and its one
+recursive directory walk is replaced by an iterative one, so a 1,500-deep tree is fixed up like any other.
+
+Argument: one JSON object ``{"image", "workdir", "depth", "max_file", "max_ratio", "ratio_floor"}``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
 import resource
+import signal
+import stat
+import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 _ADDRESS_SPACE = 6 * 1024**3  # bounded memory: a decompression bomb cannot take the machine
+_WATCH_S = 0.05
+LIMIT_KIND = "DecompressionLimitReached"
 
 
 def _silence_logging() -> None:
@@ -31,13 +53,231 @@ def _silence_logging() -> None:
     logging.disable(logging.CRITICAL)
 
 
-def _report_dicts(result: Any, config: Any) -> dict[str, list[dict[str, Any]]]:
-    from unblob.report import (
-        ChunkReport,
-        ErrorReport,
-        ExtractionProblem,
-        StatReport,
+def tree_bytes(root: Path) -> tuple[int, int]:
+    """(total bytes, largest file) of the regular files under ``root``, walked without recursion."""
+    total = largest = 0
+    stack = [str(root)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(entry.path)
+                    elif stat.S_ISREG(st.st_mode):
+                        total += st.st_size
+                        largest = max(largest, st.st_size)
+        except OSError:
+            continue
+    return total, largest
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes of ``pid`` and theirs (Linux /proc)."""
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = [int(c) for c in (task / "children").read_text().split()]
+                out.extend(children)
+                stack.extend(children)
+    return out
+
+
+class _Watchdog:
+    """Sums one extraction's output while it runs; past the allowance, stops every further write."""
+
+    def __init__(self, outdir: Path, allowance: int) -> None:
+        self.outdir = outdir
+        self.allowance = allowance
+        self.fired = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="decompression-watchdog", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(_WATCH_S):
+            if tree_bytes(self.outdir)[0] > self.allowance:
+                self.fired = True
+                _stop_writes()
+                return
+
+
+def _stop_writes() -> None:
+    """No further byte may be written by this worker (EFBIG) and its extractor commands die."""
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+    for pid in descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+class Limits:
+    """The decompression allowance of one extraction, from the size of its input."""
+
+    def __init__(self, max_file: int, max_ratio: float, ratio_floor: int) -> None:
+        self.max_file = max_file
+        self.max_ratio = max_ratio
+        self.ratio_floor = ratio_floor
+
+    def allowance(self, input_size: int) -> int:
+        return int(min(self.max_file, max(self.ratio_floor, self.max_ratio * input_size)))
+
+    def run(self, extract: Callable[[], Any], input_size: int, outdir: Path) -> Any:
+        """Run one extraction under its allowance; past it, raise unblob's ExtractError saying so."""
+        from unblob.models import ExtractError
+
+        allowance = self.allowance(input_size)
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (min(allowance, hard), hard))
+        failure: Exception | None = None
+        result = None
+        try:
+            with _Watchdog(outdir, allowance) as watchdog:
+                try:
+                    result = extract()
+                except Exception as exc:  # noqa: BLE001 - re-raised below unless the limit explains it
+                    failure = exc
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        written, largest = tree_bytes(outdir)
+        reports = failure.reports if isinstance(failure, ExtractError) else ()
+        if watchdog.fired or written > allowance:
+            # The partial output of a bomb is not recursed into: its quoted headers make unblob's chunk search
+            # quadratic, and gigabytes of zeros scan slowly.
+            _discard(outdir)
+            raise ExtractError(*reports, _limit_report(input_size, written, allowance, self, discarded=True))
+        if largest >= allowance or _file_too_large(failure, result):
+            # one file was cut at the limit (a sparse or oversized member); the rest of the output is kept
+            limit = _limit_report(input_size, written, allowance, self, discarded=False)
+            raise ExtractError(*reports, *_result_reports(result), limit)
+        if failure is not None:
+            raise failure
+        return result
+
+
+def _result_reports(result: Any) -> tuple[Any, ...]:
+    return tuple(getattr(result, "reports", None) or ())
+
+
+def _file_too_large(failure: Exception | None, result: Any) -> bool:
+    """EFBIG seen by a Python extractor, raised or reported as a skipped member."""
+    if isinstance(failure, OSError) and failure.errno == errno.EFBIG:
+        return True
+    texts = [str(failure or "")] + [str(getattr(r, "problem", "")) for r in _result_reports(result)]
+    return any("[Errno 27]" in text or "File too large" in text for text in texts)
+
+
+def _discard(outdir: Path) -> None:
+    with contextlib.suppress(OSError):
+        entries = [str(p) for p in outdir.iterdir()]
+        if entries:
+            subprocess.run(["rm", "-rf", "--", *entries], check=False, capture_output=True)
+
+
+def _limit_report(input_size: int, written: int, allowance: int, limits: Limits, *, discarded: bool) -> Any:
+    from unblob.report import Severity
+
+    report_class = globals()[LIMIT_KIND]
+    return report_class(
+        severity=Severity.ERROR,
+        input_size=input_size,
+        written=written,
+        allowance=allowance,
+        max_ratio=limits.max_ratio,
+        ratio_floor=limits.ratio_floor,
+        discarded=discarded,
     )
+
+
+def _define_limit_report() -> None:
+    """unblob's report for a reached limit; module-level so the pool can pickle it back to the parent."""
+    from pydantic import create_model
+    from unblob.report import ErrorReport
+
+    report_class = create_model(
+        LIMIT_KIND,
+        __base__=ErrorReport,
+        __module__=__name__,
+        input_size=(int, ...),
+        written=(int, ...),
+        allowance=(int, ...),
+        max_ratio=(float, ...),
+        ratio_floor=(int, ...),
+        discarded=(bool, ...),
+    )
+    globals()[LIMIT_KIND] = report_class
+
+
+def _install_limits(limits: Limits) -> None:
+    """Every chunk and multi-file extraction of unblob goes through ``limits``."""
+    from unblob.models import MultiFile, ValidChunk
+
+    chunk_extract = ValidChunk.extract
+    multi_extract = MultiFile.extract
+
+    def bounded_chunk(self: Any, inpath: Path, outdir: Path) -> Any:
+        size = _size(inpath)
+        return limits.run(lambda: chunk_extract(self, inpath, outdir), size, outdir)
+
+    def bounded_multi(self: Any, outdir: Path) -> Any:
+        size = sum(_size(p) for p in self.paths)
+        return limits.run(lambda: multi_extract(self, outdir), size, outdir)
+
+    ValidChunk.extract = bounded_chunk  # type: ignore[method-assign]
+    MultiFile.extract = bounded_multi  # type: ignore[method-assign]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _lighten_unblob() -> None:
+    """Skip the three digests unblob computes of every file (unused here) and walk directories iteratively."""
+    from unblob import extractor, processing
+    from unblob.report import HashReport
+
+    def no_digests(cls: type[Any], path: Path) -> Any:
+        del path
+        return cls(md5="", sha1="", sha256="")
+
+    HashReport.from_path = classmethod(no_digests)  # type: ignore[assignment, method-assign]
+
+    def fix_extracted_directory(outdir: Path, task_result: Any) -> None:
+        extractor.fix_permission(outdir)
+        stack = [outdir] if outdir.exists() else []
+        while stack:
+            for path in stack.pop().iterdir():
+                try:
+                    extractor.fix_permission(path)
+                    if path.is_symlink():
+                        extractor.fix_symlink(path, outdir, task_result)
+                    elif path.is_dir():
+                        stack.append(path)
+                except OSError as exc:
+                    if exc.errno != errno.ENAMETOOLONG:
+                        raise
+
+    processing.fix_extracted_directory = fix_extracted_directory  # type: ignore[attr-defined]
+
+
+def _report_dicts(result: Any, config: Any) -> dict[str, list[dict[str, Any]]]:
+    from unblob.report import ChunkReport, ErrorReport, ExtractionProblem, StatReport
 
     chunks: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
@@ -52,48 +292,76 @@ def _report_dicts(result: Any, config: Any) -> dict[str, list[dict[str, Any]]]:
                 size = report.size
         for report in task_result.reports:
             if isinstance(report, ChunkReport):
-                whole = report.start_offset == 0 and size is not None and report.end_offset == size
-                if whole:
-                    chunk_file = task_path
-                    extract_dir = config.get_extract_dir_for(task_path)
-                else:
-                    base = Path(carve_dir) if carve_dir else config.get_carve_dir_for(task_path)
-                    chunk_file = base / f"{report.start_offset}-{report.end_offset}.{report.handler_name}"
-                    extract_dir = Path(str(chunk_file) + "_extract")
-                chunks.append(
-                    {
-                        "task": str(task_path),
-                        "handler": report.handler_name,
-                        "start": report.start_offset,
-                        "end": report.end_offset,
-                        "chunk_file": str(chunk_file),
-                        "extract_dir": str(extract_dir),
-                        "problems": len([r for r in report.extraction_reports if isinstance(r, ErrorReport)]),
-                    }
-                )
+                chunks.append(_chunk_dict(report, task_path, size, carve_dir, config))
                 for sub in report.extraction_reports:
                     if isinstance(sub, ErrorReport | ExtractionProblem):
-                        problems.append(_problem(sub, task_path))
+                        problems.append(_problem(sub, task_path, chunks[-1]["extract_dir"]))
             elif isinstance(report, ErrorReport | ExtractionProblem):
-                problems.append(_problem(report, task_path))
+                problems.append(_problem(report, task_path, None))
     return {"chunks": chunks, "problems": problems}
 
 
-def _problem(report: Any, task_path: Path) -> dict[str, Any]:
+def _chunk_dict(report: Any, task_path: Path, size: int | None, carve_dir: str | None, config: Any) -> dict[str, Any]:
+    from unblob.report import ErrorReport
+
+    whole = report.start_offset == 0 and size is not None and report.end_offset == size
+    if whole:
+        chunk_file = task_path
+        extract_dir = config.get_extract_dir_for(task_path)
+    else:
+        base = Path(carve_dir) if carve_dir else config.get_carve_dir_for(task_path)
+        chunk_file = base / f"{report.start_offset}-{report.end_offset}.{report.handler_name}"
+        extract_dir = Path(str(chunk_file) + "_extract")
+    return {
+        "task": str(task_path),
+        "handler": report.handler_name,
+        "start": report.start_offset,
+        "end": report.end_offset,
+        "chunk_file": str(chunk_file),
+        "extract_dir": str(extract_dir),
+        "problems": len([r for r in report.extraction_reports if isinstance(r, ErrorReport)]),
+    }
+
+
+def _problem(report: Any, task_path: Path, extract_dir: str | None) -> dict[str, Any]:
     kind = type(report).__name__
+    if kind == LIMIT_KIND:
+        rule = (
+            f"one extraction may write the larger of {report.max_ratio:.0f}x its input and "
+            f"{report.ratio_floor // (1024 * 1024)} MiB, here {report.allowance} bytes"
+        )
+        if report.discarded:
+            ratio = f"{report.written / report.input_size:.0f}x" if report.input_size else "unbounded"
+            message = (
+                f"decompression stopped after {report.written} bytes from {report.input_size} bytes of input "
+                f"(ratio {ratio}); {rule}; the partial output was discarded"
+            )
+        else:
+            message = f"a file larger than the limit was cut or skipped; {rule}"
+        return {"kind": kind, "message": message, "path": extract_dir or str(task_path)}
     if hasattr(report, "problem"):
         message = f"{report.problem} {report.resolution}".strip()
         path = getattr(report, "path", None) or str(task_path)
     else:
-        data = report.model_dump(mode="json")
-        data.pop("severity", None)
-        message = "; ".join(f"{k}={str(v)[:200]}" for k, v in data.items() if v not in (None, "", []))
+        data = {name: getattr(report, name) for name in type(report).model_fields if name != "severity"}
+        message = "; ".join(f"{k}={_one_line(v)}" for k, v in data.items() if v not in (None, "", b"", []))
         path = str(data.get("path") or task_path)
     return {"kind": kind, "message": message, "path": path}
 
 
+def _one_line(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and "\n" in value.strip():  # an extractor's output or a traceback: the last line
+        value = [line for line in value.splitlines() if line.strip()][-1]
+    text = " ".join(str(value).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def main(argv: list[str]) -> int:
-    image, workdir, depth, max_file = Path(argv[0]), Path(argv[1]), int(argv[2]), int(argv[3])
+    args = json.loads(argv[0])
+    image, workdir = Path(args["image"]), Path(args["workdir"])
+    max_file = int(args["max_file"])
     # Every file the extraction writes is bounded (Python ignores SIGXFSZ, so writes fail with EFBIG;
     # external extractors are killed by the signal and unblob records the failure).
     resource.setrlimit(resource.RLIMIT_FSIZE, (max_file, max_file))
@@ -103,13 +371,16 @@ def main(argv: list[str]) -> int:
     from unblob.processing import ExtractionConfig, process_file
     from unblob.sandbox import Sandbox
 
+    _lighten_unblob()
+    _define_limit_report()
+    _install_limits(Limits(max_file, float(args["max_ratio"]), int(args["ratio_floor"])))
     extract_root = workdir / "out"
     # Landlock grants access to paths that exist when the sandbox starts: create the output root first.
     extract_root.mkdir(parents=True, exist_ok=True)
     config = ExtractionConfig(
         extract_root=extract_root,
         randomness_depth=0,
-        max_depth=depth,
+        max_depth=int(args["depth"]),
         keep_extracted_chunks=True,
         process_num=max(1, min(2, os.cpu_count() or 1)),
         verbose=0,

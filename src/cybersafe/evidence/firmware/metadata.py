@@ -188,11 +188,24 @@ def tar_metadata(chunk_file: Path) -> Meta | None:
     try:
         with tarfile.open(chunk_file, "r:") as tar:
             for member in tar:
-                kind = 0o040000 if member.isdir() else 0o120000 if member.issym() else 0o100000
-                meta[archive_name(member.name)] = (kind | member.mode, member.uid, member.gid)
+                meta[archive_name(member.name)] = (_tar_kind(member) | member.mode, member.uid, member.gid)
     except (OSError, tarfile.TarError, EOFError):
         return meta or None
     return meta or None
+
+
+def _tar_kind(member: tarfile.TarInfo) -> int:
+    """The file type bits of a tar member (a hard link is a regular file)."""
+    for test, kind in (
+        (member.isdir, stat.S_IFDIR),
+        (member.issym, stat.S_IFLNK),
+        (member.ischr, stat.S_IFCHR),
+        (member.isblk, stat.S_IFBLK),
+        (member.isfifo, stat.S_IFIFO),
+    ):
+        if test():
+            return kind
+    return stat.S_IFREG
 
 
 _JFFS2_DIRENT = 0xE001

@@ -2,48 +2,63 @@
 
 Work happens in a private temp dir (mode 0700) that is removed afterwards, whatever happens. Files are read
 only when they are regular files (``lstat``), so a FIFO or a device node in a hostile image cannot block
-the scan, and symlinks are never followed.
+the scan, and symlinks are never followed. Trees are walked without recursion. A collector that fails on
+one hostile file records the failure as a problem and a gap and the scan goes on.
+
+Paths are shown as a user reads them (``/etc/shadow``; inside nested archives ``/usr/a.tar.gz!/etc/x``).
+When an image holds more than one root (a flash dump with two file systems both rooted at ``/``), every path
+names its container chain, handler and offset of each level: ``uimage@0x0 > squashfs_v4_le@0x40:/etc/shadow``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import mmap
 import os
 import queue
 import re
 import shutil
 import stat
+import subprocess
 import tempfile
 import threading
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from cybersafe import safeio
+from cybersafe.errors import InputError
 from cybersafe.evidence.firmware import accounts as acc
 from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
 from cybersafe.evidence.firmware.budget import Budget
-from cybersafe.evidence.firmware.elf import harden, is_elf
 from cybersafe.evidence.firmware.metadata import is_traversal, read_metadata
 from cybersafe.evidence.firmware.model import (
+    Account,
     Area,
     Component,
     Confidence,
-    ElfHardening,
+    Credential,
     FileRisk,
     Filesystem,
     FirmwareInventory,
     KeyMaterial,
     NotExamined,
     Secret,
+    Service,
     UnpackProblem,
 )
 from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path
-from cybersafe.evidence.firmware.patterns import ByteScanner, redact
-from cybersafe.evidence.firmware.unpack import FS_HANDLERS, UnpackResult, unpack, walk_tree
+from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, iter_tree, walk_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
+
+if TYPE_CHECKING:
+    from cybersafe.evidence.firmware.model import ElfHardening
+    from cybersafe.evidence.firmware.patterns import ByteScanner, Match
 
 _ROOTFS_MARKERS = ("etc", "bin", "sbin", "usr", "lib", "www")
 # Containers of volumes or partitions, and file systems without Unix modes: nothing to read, so no gap.
@@ -56,6 +71,8 @@ _EXAMPLE_MARKERS = ("EXAMPLE", "example", "xxxxxxxx", "XXXXXXXX", "0000000000000
 _DOC_PARTS = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/include/")
 _SMALL_TEXT = 1024 * 1024
 MAX_IMAGE_BYTES = 64 * safeio.GiB  # the image itself; what unpacking may write is the budget
+_CONTENT_AREAS = (Area.SECRETS, Area.KEYS, Area.ELF)
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,14 +84,26 @@ class _FileFacts:
     elf: ElfHardening | None = None
 
 
+def _harden(path: Path, rel: str) -> ElfHardening | None:
+    """ELF hardening; lief is imported on first use, in the analysis thread, while unblob starts up."""
+    from cybersafe.evidence.firmware.elf import harden
+
+    with warnings.catch_warnings():
+        # lief warns for each unknown enum value of a malformed header; the parse result says enough
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return harden(path, rel)
+
+
 class _Analyser:
     """Per-file analysis (byte scanner, ELF hardening), fed while unblob still extracts."""
 
     def __init__(self, root: Path, budget: Budget, now: dt.datetime) -> None:
+        from cybersafe.evidence.firmware.patterns import ByteScanner
+
         self.root = root
         self.budget = budget
         self.now = now
-        self.scanner = ByteScanner()
+        self.scanner: ByteScanner = ByteScanner()
         self.facts: dict[Path, _FileFacts] = {}
         self.queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self.too_big: dict[Path, int] = {}
@@ -107,6 +136,8 @@ class _Analyser:
     def _run(self) -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        with contextlib.suppress(ImportError):
+            import cybersafe.evidence.firmware.elf  # noqa: F401 - lief loads here, off the critical path
         while (path := self.queue.get()) is not None and not self._stopping:
             started = time.monotonic()
             self.analyse(path)
@@ -117,51 +148,15 @@ class _Analyser:
             st = path.lstat()
         except OSError:
             return
-        if not stat.S_ISREG(st.st_mode):
-            return
         meta = (st.st_size, st.st_mtime_ns)
-        if self.facts.get(path, _FileFacts((-1, -1))).meta == meta:
+        if not stat.S_ISREG(st.st_mode) or self.facts.get(path, _FileFacts((-1, -1))).meta == meta:
             return
         if st.st_size > self.budget.scan_file_bytes:
             self.too_big[path] = st.st_size
             return
-        rel = str(path.relative_to(self.root))
         facts = _FileFacts(meta)
         try:
-            with path.open("rb") as fh:
-                head = fh.read(8192)
-            binary = b"\x00" in head
-            hits: list[comp.Hit] = []
-            for match, data in self.scanner.scan_file(path, st.st_size):
-                if match.rule.kind == "secret":
-                    line = None if binary else data[: match.start].count(b"\n") + 1
-                    facts.secrets.append(
-                        Secret(
-                            rel,
-                            match.start,
-                            match.rule.name,
-                            redact(match.text),
-                            binary,
-                            match.rule.confidence,
-                            line,
-                            # the raw text stays out of the inventory; examples are filtered below
-                        )
-                    )
-                    if any(marker.encode() in match.text for marker in _EXAMPLE_MARKERS):
-                        facts.secrets.pop()
-                elif match.rule.kind == "pem":
-                    key = keys.parse_pem(rel, data, match.start, match.rule.name, self.now)
-                    if key is not None:
-                        facts.keys.append(key)
-                elif match.rule.signature is not None:
-                    hits.append(comp.Hit(match.rule.signature, match.groups))
-            facts.banners = comp.identify(rel, head, hits)
-            if is_elf(head):
-                facts.elf = harden(path, rel)
-            elif keys.is_key_file(rel) and st.st_size <= _SMALL_TEXT:
-                key = keys.parse_key_file(rel, rel, path.read_bytes(), self.now)
-                if key is not None:
-                    facts.keys.append(key)
+            self._scan(path, str(path.relative_to(self.root)), st.st_size, facts)
         except OSError:
             return
         except Exception as exc:  # noqa: BLE001 - hostile content must become a recorded gap, never a crash
@@ -169,6 +164,45 @@ class _Analyser:
             return
         self.bytes_scanned += st.st_size
         self.facts[path] = facts
+
+    def _scan(self, path: Path, rel: str, size: int, facts: _FileFacts) -> None:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+        binary = b"\x00" in head
+        hits: list[comp.Hit] = []
+        for match, data in self.scanner.scan_file(path, size):
+            self._take(match, data, rel, binary, facts, hits)
+        facts.banners = comp.identify(rel, head, hits)
+        if head[:4] == b"\x7fELF":
+            facts.elf = _harden(path, rel)
+        elif keys.is_key_file(rel) and size <= _SMALL_TEXT:
+            key = keys.parse_key_file(rel, rel, path.read_bytes(), self.now)
+            if key is not None:
+                facts.keys.append(key)
+
+    def _take(
+        self, match: Match, data: bytes | mmap.mmap, rel: str, binary: bool, facts: _FileFacts, hits: list[comp.Hit]
+    ) -> None:
+        if match.rule.kind == "secret":
+            # the raw text stays out of the inventory; examples are dropped
+            if any(marker.encode() in match.text for marker in _EXAMPLE_MARKERS):
+                return
+            line = None if binary else data[: match.start].count(b"\n") + 1
+            facts.secrets.append(
+                Secret(rel, match.start, match.rule.name, _redact(match.text), binary, match.rule.confidence, line)
+            )
+        elif match.rule.kind == "pem":
+            key = keys.parse_pem(rel, data, match.start, match.rule.name, self.now)
+            if key is not None:
+                facts.keys.append(key)
+        elif match.rule.signature is not None:
+            hits.append(comp.Hit(match.rule.signature, match.groups))
+
+
+def _redact(text: bytes) -> str:
+    from cybersafe.evidence.firmware.patterns import redact
+
+    return redact(text)
 
 
 def scan_image(
@@ -182,12 +216,23 @@ def scan_image(
     """Scan ``image``; raises InputError only when the file cannot be read at all."""
     progress = progress or NullProgressReporter()
     started = time.monotonic()
-    digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+    found = safeio.describe(image)
+    if found != "a regular file":
+        message = "file not found" if found == "not found" else f"is {found}, not a regular file; refusing to read it"
+        raise InputError(message, file=image, field="firmware")
     now = now or dt.datetime.now(dt.UTC)
     workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent))
     workdir.chmod(0o700)
     try:
-        analyser = _Analyser(workdir / "out", budget, now)
+        # unblob starts first: its imports and set-up overlap the digest and the analysers' set-up
+        extraction = Extraction(image, workdir, budget)
+        extraction.start()
+        try:
+            digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+            analyser = _Analyser(workdir / "out", budget, now)
+        except BaseException:
+            extraction.abort()
+            raise
         progress.start("extract", None)
 
         def sink(files: list[tuple[Path, int]], slice_s: float) -> None:
@@ -196,35 +241,42 @@ def scan_image(
 
         thread = analyser.start()
         try:
-            unpacked = unpack(image, workdir, budget, sink)
+            unpacked = extraction.wait(sink)
         finally:
             analyser.stop(thread)
         progress.finish("extract")
-        return _finish(image, digest, size, budget, unpacked, analyser, progress, started)
+        scan = _Scan(image, digest, size, budget, unpacked, analyser, progress)
+        return scan.inventory(started)
     finally:
         _remove(workdir)
 
 
 def _remove(workdir: Path) -> None:
-    # Extracted trees may contain read-only directories; make them writable so rmtree succeeds.
-    for dirpath, dirnames, _ in os.walk(workdir):
-        for name in dirnames:
-            p = Path(dirpath) / name
-            if not p.is_symlink():
-                try:
-                    p.chmod(0o700)
-                except OSError:
-                    continue
-    shutil.rmtree(workdir, ignore_errors=True)
+    """Remove the work dir: read-only directories are made writable first, and a tree thousands of levels
+    deep is removed by ``rm`` (iterative), not by a recursive walk."""
+    for _, entry in iter_tree(workdir):
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                Path(entry.path).chmod(0o700)
+    try:
+        subprocess.run(["rm", "-rf", "--", str(workdir)], check=False, capture_output=True)
+    except OSError:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class _Displayer:
-    """Paths as a user reads them: ``/etc/shadow``; inside nested archives ``/usr/a.tar.gz!/etc/x``."""
+    """Paths as a user reads them: ``/etc/shadow``; inside nested archives ``/usr/a.tar.gz!/etc/x``; with more
+    than one root in the image, prefixed by the root's container chain (``squashfs_v4_le@0x40:/etc/shadow``)."""
 
-    def __init__(self, root: Path, image: Path) -> None:
+    def __init__(self, root: Path, chunks: list[Chunk]) -> None:
         self.root = root
-        self.image = image
         self._cache: dict[Path, str] = {}
+        self._by_extract_dir = {c.extract_dir: c for c in chunks}
+        tops = [c for c in chunks if c.handler.startswith(FS_HANDLERS) and self._top_level(c)]
+        # a root's chunk file -> its chain text; only when there is more than one root
+        self.chains: dict[Path, str] = {}
+        if len(tops) > 1:
+            self.chains = {c.chunk_file: " > ".join(self._label(link) for link in self.chain(c)) for c in tops}
 
     def container_of(self, path: Path) -> tuple[Path | None, Path]:
         parts = path.relative_to(self.root).parts
@@ -235,21 +287,50 @@ class _Displayer:
                 return container, extract_dir
         return None, self.root
 
+    def chain(self, chunk: Chunk) -> list[Chunk]:
+        """The chunks from the image down to ``chunk``: each one was found in a file the previous produced."""
+        out = [chunk]
+        while chunk.task.is_relative_to(self.root) and chunk.task != self.root:
+            _, extract_dir = self.container_of(chunk.task)
+            parent = self._by_extract_dir.get(extract_dir)
+            if parent is None or parent in out:
+                break
+            out.append(parent)
+            chunk = parent
+        return out[::-1]
+
+    def _top_level(self, chunk: Chunk) -> bool:
+        """A root: no file system or archive above it (a partition of a flash dump, not a nested archive)."""
+        return not any(c.handler.startswith(FS_HANDLERS) for c in self.chain(chunk)[:-1])
+
+    @staticmethod
+    def _label(chunk: Chunk) -> str:
+        return f"{chunk.handler}@0x{chunk.start:x}"
+
     def prefix(self, container: Path | None) -> str:
         if container is None:
             return ""
         if container in self._cache:
             return self._cache[container]
-        parent = container.parent
-        siblings = [p for p in parent.iterdir() if p.name != container.name + "_extract"] if parent.is_dir() else []
-        transparent = parent.name.endswith("_extract") and (_CARVED.match(container.name) or len(siblings) <= 1)
-        if transparent:
+        if container in self.chains:
+            value = self.chains[container] + ":"
+        elif self._transparent(container):
             outer, _ = self.container_of(container)
             value = self.prefix(outer)
         else:
             value = self.display(container) + "!"
         self._cache[container] = value
         return value
+
+    def _transparent(self, container: Path) -> bool:
+        """A chunk carved out of a file, or the only thing in its directory, adds nothing a reader needs."""
+        parent = container.parent
+        if not parent.name.endswith("_extract"):
+            return False
+        if _CARVED.match(container.name):
+            return True
+        siblings = [p for p in parent.iterdir() if p.name != container.name + "_extract"] if parent.is_dir() else []
+        return len(siblings) <= 1
 
     def display(self, path: Path) -> str:
         container, extract_dir = self.container_of(path)
@@ -261,161 +342,249 @@ class _Displayer:
         _, extract_dir = self.container_of(path)
         return str(path.relative_to(extract_dir))
 
+    def problem_path(self, rel: str | None) -> str | None:
+        """A problem's path relative to the output root, as a user reads it."""
+        if rel is None or "/" not in rel:
+            return rel
+        path = self.root / rel
+        return self.display(path) if path != self.root else "/"
 
-def _finish(
-    image: Path,
-    digest: str,
-    size: int,
-    budget: Budget,
-    unpacked: UnpackResult,
-    analyser: _Analyser,
-    progress: ProgressReporter,
-    started: float,
-) -> FirmwareInventory:
-    root = unpacked.extract_root
-    gaps: list[NotExamined] = list(unpacked.gaps)
-    problems: list[UnpackProblem] = list(unpacked.problems)
-    snapshot = walk_tree(root)
-    containers = {c.chunk_file for c in unpacked.chunks if c.extract_dir.is_dir() and any(c.extract_dir.iterdir())}
-    metas = {Path(p): meta for p, meta in snapshot.files.items()}
-    files = sorted(p for p in metas if p not in containers and not _raw_carve(p))
-    deadline = time.monotonic() + budget.analysis_s
-    pending = [p for p in files if analyser.facts.get(p, _FileFacts((-1, -1))).meta != metas[p]]
-    progress.start("analyse", len(pending))
-    for path in pending:
-        if time.monotonic() > deadline:
-            gaps.append(
-                NotExamined(Area.UNPACK, f"analysis time budget of {budget.analysis_s:.0f} s ({budget.name}) reached")
-            )
-            problems.append(UnpackProblem("budget-exceeded", "analysis stopped at the time budget"))
-            break
-        analyser.analyse(path)
-        progress.advance("analyse", 1)
-    progress.finish("analyse")
-    shown = _Displayer(root, image)
-    for path, big in analyser.too_big.items():
-        if path not in containers:
-            reason = f"file of {big} bytes exceeds the per-file scan budget ({budget.name})"
-            for area in (Area.SECRETS, Area.KEYS, Area.ELF):
-                gaps.append(NotExamined(area, reason, shown.display(path)))
 
-    for path, error in analyser.failed.items():
-        problems.append(UnpackProblem("analysis-failed", error, shown.display(path)))
-        for area in (Area.SECRETS, Area.KEYS, Area.ELF):
-            gaps.append(NotExamined(area, f"the file could not be analysed ({error})", shown.display(path)))
-    secrets: list[Secret] = []
-    key_items: list[KeyMaterial] = []
-    elfs: list[ElfHardening] = []
-    banners: list[Component] = []
-    text_files: dict[str, list[Path]] = {}
-    for path in files:
-        display = shown.display(path)
-        rel = shown.fs_rel(path)
-        text_files.setdefault(rel, []).append(path)
-        facts = analyser.facts.get(path)
-        if facts is None:
-            continue
-        doc = any(part in display for part in _DOC_PARTS)
-        if not doc:
-            secrets.extend(replace(s, path=display) for s in facts.secrets)
-        key_items.extend(replace(k, path=display) for k in facts.keys)
-        if facts.elf is not None:
-            elfs.append(replace(facts.elf, path=display))
-        banners.extend(comp.from_banner(name, version, display) for name, version in facts.banners)
+@dataclass
+class _TextFacts:
+    # per file-system root: accounts of two partitions never mix (root in one must not hide root in the other)
+    passwd: dict[Path, list[acc.PasswdFile]] = field(default_factory=dict)
+    shadow: dict[Path, list[acc.PasswdFile]] = field(default_factory=dict)
+    boot: list[services.BootFile] = field(default_factory=list)
+    credentials: list[Credential] = field(default_factory=list)
+    databases: PackageDatabases = field(default_factory=PackageDatabases)
+    config_files: int = 0
 
-    # text-level collectors: accounts, config credentials, boot services, package databases
-    def read(path: Path, limit: int = _SMALL_TEXT) -> str | None:
-        try:
-            st = path.lstat()
-            if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-                return None
-            return path.read_bytes().decode("utf-8", "replace")
-        except OSError:
-            return None
 
-    passwd: list[acc.PasswdFile] = []
-    shadow: list[acc.PasswdFile] = []
-    boot: list[services.BootFile] = []
-    credentials = []
-    config_files = 0
-    distro = None
-    for rel, paths in text_files.items():
-        if rel in ("etc/os-release", "usr/lib/os-release"):
-            distro = comp.distro_from_os_release(read(paths[0]) or "")
-    databases = PackageDatabases(distro)
-    for rel, paths in sorted(text_files.items()):
-        name = rel.rsplit("/", 1)[-1]
-        for path in paths:
-            display = shown.display(path)
-            if name in ("passwd", "shadow", "passwd.default", "shadow.default") and "/doc/" not in rel:
-                text = read(path)
-                if text is not None:
-                    (passwd if name.startswith("passwd") else shadow).append(acc.PasswdFile(display, text))
-            if services.is_boot_path(rel):
-                text = read(path)
-                if text is not None and "\x00" not in text[:4096]:
-                    boot.append(services.BootFile(rel, display, text))
-            if configcreds.is_config_path(rel):
-                try:
-                    data = path.read_bytes() if path.lstat().st_size <= configcreds.MAX_CONFIG_BYTES else b""
-                except OSError:
-                    data = b""
-                config_files += 1
-                credentials.extend(configcreds.find_credentials(rel, display, data))
-            if is_database_path(rel):
-                databases.add(rel, display, path)
+@dataclass
+class _ContentFacts:
+    secrets: list[Secret] = field(default_factory=list)
+    keys: list[KeyMaterial] = field(default_factory=list)
+    elfs: list[ElfHardening] = field(default_factory=list)
+    banners: list[Component] = field(default_factory=list)
+    text_files: dict[str, list[Path]] = field(default_factory=dict)
 
-    # a token both rules see is one hard-coded secret, not also a credential
-    secret_lines = {(s.path, s.line) for s in secrets if s.line is not None}
-    credentials = [c for c in credentials if (c.path, c.line) not in secret_lines]
-    parsed = acc.parse_accounts(passwd, shadow)
-    accounts, cracked_all = acc.crack(parsed, budget.crack_s)
-    if not cracked_all:
-        gaps.append(
-            NotExamined(
-                Area.PASSWORDS,
-                f"password-verification budget of {budget.crack_s:.0f} s ({budget.name}) ran out before every hash "
-                "was tried against the default list",
-            )
+
+class _Scan:
+    """Everything after extraction: the final analysis pass, the text-level collectors, the inventory."""
+
+    def __init__(
+        self,
+        image: Path,
+        digest: str,
+        size: int,
+        budget: Budget,
+        unpacked: UnpackResult,
+        analyser: _Analyser,
+        progress: ProgressReporter,
+    ) -> None:
+        self.image = image
+        self.digest = digest
+        self.size = size
+        self.budget = budget
+        self.unpacked = unpacked
+        self.analyser = analyser
+        self.progress = progress
+        self.root = unpacked.extract_root
+        self.shown = _Displayer(self.root, unpacked.chunks)
+        self.gaps: list[NotExamined] = [replace(g, path=self.shown.problem_path(g.path)) for g in unpacked.gaps]
+        self.problems: list[UnpackProblem] = [
+            replace(p, path=self.shown.problem_path(p.path)) for p in unpacked.problems
+        ]
+        containers = {c.chunk_file for c in unpacked.chunks if _has_content(c.extract_dir)}
+        snapshot = walk_tree(self.root)
+        self.metas = {Path(p): meta for p, meta in snapshot.files.items()}
+        self.containers = containers
+        self.files = sorted(p for p in self.metas if p not in containers and not _raw_carve(p))
+
+    def inventory(self, started: float) -> FirmwareInventory:
+        pending = self._final_pass()
+        self._skipped_gaps()
+        content = self._content_facts()
+        text = self._text_facts(content.text_files)
+        # a token both rules see is one hard-coded secret, not also a credential
+        secret_lines = {(s.path, s.line) for s in content.secrets if s.line is not None}
+        credentials = [c for c in text.credentials if (c.path, c.line) not in secret_lines]
+        accounts = self._accounts(text)
+        service_items = self._guarded(Area.SERVICES, "boot services", lambda: self._services(text))
+        self.gaps.extend(text.databases.gaps)
+        components = comp.merge(text.databases, content.banners)
+        elfs = comp.attribute_packages(content.elfs, text.databases, components)
+        filesystems, risks = _filesystems_and_risks(self.unpacked, self.shown, self.gaps, self.problems)
+        return FirmwareInventory(
+            image=self.image.name,
+            sha256=self.digest,
+            size=self.size,
+            budget=self.budget.name,
+            filesystems=tuple(filesystems),
+            files_examined=len(self.analyser.facts),
+            bytes_examined=self.analyser.bytes_scanned,
+            accounts=tuple(accounts),
+            credentials=tuple(credentials),
+            secrets=tuple(_dedupe_secrets(content.secrets)),
+            keys=tuple(content.keys),
+            services=tuple(service_items),
+            elf=tuple(elfs),
+            file_risks=tuple(risks),
+            components=tuple(components),
+            not_examined=tuple(_unique(self.gaps)),
+            problems=tuple(self.problems),
+            duration_s=round(time.monotonic() - started, 3),
+            extraction_s=round(self.unpacked.duration_s, 3),
+            stats={
+                "extracted_entries": self.unpacked.files,
+                "extracted_bytes": self.unpacked.bytes_written,
+                "files": len(self.files),
+                "elf_files": len(content.elfs),
+                "overlapped_files": len(self.analyser.facts) - pending,
+                "config_files": text.config_files,
+                "account_files": sum(len(f) for f in [*text.passwd.values(), *text.shadow.values()]),
+                "boot_files": len(text.boot),
+            },
         )
-    enabled = _enabled_links(root)
-    service_items = services.find_services(boot, enabled)
 
-    gaps.extend(databases.gaps)
-    components = comp.merge(databases, banners)
-    elfs = comp.attribute_packages(elfs, databases, components)
-    filesystems, risks = _filesystems_and_risks(unpacked, shown, gaps, problems)
-    return FirmwareInventory(
-        image=image.name,
-        sha256=digest,
-        size=size,
-        budget=budget.name,
-        filesystems=tuple(filesystems),
-        files_examined=len(analyser.facts),
-        bytes_examined=analyser.bytes_scanned,
-        accounts=tuple(accounts),
-        credentials=tuple(credentials),
-        secrets=tuple(_dedupe_secrets(secrets)),
-        keys=tuple(key_items),
-        services=tuple(service_items),
-        elf=tuple(elfs),
-        file_risks=tuple(risks),
-        components=tuple(components),
-        not_examined=tuple(_unique(gaps)),
-        problems=tuple(problems),
-        duration_s=round(time.monotonic() - started, 3),
-        extraction_s=round(unpacked.duration_s, 3),
-        stats={
-            "extracted_entries": unpacked.files,
-            "extracted_bytes": unpacked.bytes_written,
-            "files": len(files),
-            "elf_files": len(elfs),
-            "overlapped_files": len(analyser.facts) - len(pending),
-            "config_files": config_files,
-            "account_files": len(passwd) + len(shadow),
-            "boot_files": len(boot),
-        },
-    )
+    def _final_pass(self) -> int:
+        """Analyse what the background thread did not reach, within the analysis time budget."""
+        facts = self.analyser.facts
+        pending = [p for p in self.files if facts.get(p, _FileFacts((-1, -1))).meta != self.metas[p]]
+        deadline = time.monotonic() + self.budget.analysis_s
+        self.progress.start("analyse", len(pending))
+        for path in pending:
+            if time.monotonic() > deadline:
+                reason = f"analysis time budget of {self.budget.analysis_s:.0f} s ({self.budget.name}) reached"
+                self.gaps.append(NotExamined(Area.UNPACK, reason))
+                self.problems.append(UnpackProblem("budget-exceeded", "analysis stopped at the time budget"))
+                break
+            self.analyser.analyse(path)
+            self.progress.advance("analyse", 1)
+        self.progress.finish("analyse")
+        return len(pending)
+
+    def _skipped_gaps(self) -> None:
+        for path, big in self.analyser.too_big.items():
+            if path not in self.containers:
+                reason = f"file of {big} bytes exceeds the per-file scan budget ({self.budget.name})"
+                self.gaps.extend(NotExamined(area, reason, self.shown.display(path)) for area in _CONTENT_AREAS)
+        for path, error in self.analyser.failed.items():
+            where = self.shown.display(path)
+            self.problems.append(UnpackProblem("analysis-failed", error, where))
+            reason = f"the file could not be analysed ({error})"
+            self.gaps.extend(NotExamined(area, reason, where) for area in _CONTENT_AREAS)
+
+    def _content_facts(self) -> _ContentFacts:
+        out = _ContentFacts()
+        for path in self.files:
+            display = self.shown.display(path)
+            out.text_files.setdefault(self.shown.fs_rel(path), []).append(path)
+            facts = self.analyser.facts.get(path)
+            if facts is None:
+                continue
+            if not any(part in display for part in _DOC_PARTS):
+                out.secrets.extend(replace(s, path=display) for s in facts.secrets)
+            out.keys.extend(replace(k, path=display) for k in facts.keys)
+            if facts.elf is not None:
+                out.elfs.append(replace(facts.elf, path=display))
+            out.banners.extend(comp.from_banner(name, version, display) for name, version in facts.banners)
+        return out
+
+    def _text_facts(self, text_files: dict[str, list[Path]]) -> _TextFacts:
+        """Accounts, config credentials, boot services and package databases, file by file."""
+        distro = None
+        for rel in ("etc/os-release", "usr/lib/os-release"):
+            if rel in text_files:
+                distro = comp.distro_from_os_release(_read_text(text_files[rel][0]) or "")
+        out = _TextFacts(databases=PackageDatabases(distro))
+        for rel, paths in sorted(text_files.items()):
+            for path in paths:
+                self._text_file(rel, path, out)
+        return out
+
+    def _text_file(self, rel: str, path: Path, out: _TextFacts) -> None:
+        name = rel.rsplit("/", 1)[-1]
+        display = self.shown.display(path)
+        if name in ("passwd", "shadow", "passwd.default", "shadow.default") and "/doc/" not in rel:
+            text = _read_text(path)
+            if text is not None:
+                files = out.passwd if name.startswith("passwd") else out.shadow
+                files.setdefault(self.shown.container_of(path)[1], []).append(acc.PasswdFile(display, text))
+        if services.is_boot_path(rel):
+            text = _read_text(path)
+            if text is not None and "\x00" not in text[:4096]:
+                out.boot.append(services.BootFile(rel, display, text))
+        if configcreds.is_config_path(rel):
+            out.config_files += 1
+            data = _read_bytes(path, configcreds.MAX_CONFIG_BYTES) or b""
+            found = self._guarded(Area.CREDENTIALS, display, lambda: configcreds.find_credentials(rel, display, data))
+            out.credentials.extend(found)
+        if is_database_path(rel):
+            self._guarded(Area.COMPONENTS, display, lambda: _add_database(out.databases, rel, display, path))
+
+    def _accounts(self, text: _TextFacts) -> list[Account]:
+        def crack() -> list[Account]:
+            parsed = [
+                account
+                for root in sorted({*text.passwd, *text.shadow})
+                for account in acc.parse_accounts(text.passwd.get(root, []), text.shadow.get(root, []))
+            ]
+            accounts, cracked_all = acc.crack(parsed, self.budget.crack_s)
+            if not cracked_all:
+                self.gaps.append(
+                    NotExamined(
+                        Area.PASSWORDS,
+                        f"password-verification budget of {self.budget.crack_s:.0f} s ({self.budget.name}) ran out "
+                        "before every hash was tried against the default list",
+                    )
+                )
+            return accounts
+
+        return self._guarded(Area.ACCOUNTS, "passwd and shadow files", crack)
+
+    def _services(self, text: _TextFacts) -> list[Service]:
+        return services.find_services(text.boot, _enabled_links(self.root))
+
+    def _guarded(self, area: Area, where: str, step: Callable[[], list[T]]) -> list[T]:
+        """Run one collector step; a failure on hostile content is a problem and a gap, never a crash."""
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001 - recorded, and the area reads not examined
+            error = f"{type(exc).__name__}: {str(exc)[:120]}"
+            self.problems.append(UnpackProblem("analysis-failed", error, where))
+            self.gaps.append(NotExamined(area, f"could not be analysed ({error})", where))
+            return []
+
+
+def _add_database(databases: PackageDatabases, rel: str, display: str, path: Path) -> list[None]:
+    databases.add(rel, display, path)
+    return []
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return False
+
+
+def _read_bytes(path: Path, limit: int) -> bytes | None:
+    """An extracted file's bytes when it is a regular file of at most ``limit`` bytes (never follows links)."""
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _read_text(path: Path, limit: int = _SMALL_TEXT) -> str | None:
+    data = _read_bytes(path, limit)
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def _raw_carve(path: Path) -> bool:
@@ -432,18 +601,17 @@ def _raw_carve(path: Path) -> bool:
 def _enabled_links(root: Path) -> set[str]:
     """Names linked from rc?.d/S* (SysV, OpenWrt rc.d) or systemd *.wants/ directories."""
     out: set[str] = set()
-    for dirpath, _, filenames in os.walk(root):
+    for dirpath, entry in iter_tree(root):
         base = Path(dirpath).name
         if not (re.match(r"rc[\dS]?\.d$", base) or base.endswith(".wants")):
             continue
-        for name in filenames:
-            path = Path(dirpath) / name
-            if path.is_symlink():
-                target = path.readlink().name
-                if base.endswith(".wants") or name.startswith("S"):
+        if entry.is_symlink():
+            with contextlib.suppress(OSError):
+                target = Path(entry.path).readlink().name
+                if base.endswith(".wants") or entry.name.startswith("S"):
                     out.add(target)
-            elif base.endswith(".wants"):
-                out.add(name)
+        elif base.endswith(".wants") and not entry.is_dir(follow_symlinks=False):
+            out.add(entry.name)
     return out
 
 
@@ -458,67 +626,93 @@ def _filesystems_and_risks(
         inside = chunk.task.is_relative_to(unpacked.extract_root)
         location = shown.display(chunk.task) if inside else ""
         source, meta = read_metadata(chunk.handler, chunk.chunk_file, chunk.extract_dir)
-        root_display = shown.display(chunk.extract_dir / "x")[:-2] or "/"
+        root_display = _root_display(shown, chunk)
         filesystems.append(
             Filesystem(
                 chunk.handler, location, chunk.start, chunk.end - chunk.start, root_display, source if meta else None
             )
         )
-        if meta is None and source is not None:
-            gaps.append(
-                NotExamined(
-                    Area.UNPACK,
-                    f"the {chunk.handler} file system's own metadata could not be read: truncated or corrupt",
-                    root_display,
-                )
-            )
-        elif meta is not None:
-            for rel in sorted(r for r in meta if is_traversal(r)):
-                problems.append(
-                    UnpackProblem(
-                        "path-traversal", f"entry {rel!r} points outside the image; not extracted", root_display
-                    )
-                )
-            meta = {rel: value for rel, value in meta.items() if not is_traversal(rel)}
-            missing = [
-                rel
-                for rel, (mode, _, _) in meta.items()
-                if stat.S_ISREG(mode) and not (chunk.extract_dir / rel).is_file()
-            ]
-            if missing:
-                gaps.append(
-                    NotExamined(
-                        Area.UNPACK,
-                        f"{len(missing)} of the files the {chunk.handler} file system lists were not extracted "
-                        f"(first: {sorted(missing)[0]})",
-                        root_display,
-                    )
-                )
         if meta is None:
-            if chunk.handler == "ubifs" or not chunk.handler.startswith(_NO_UNIX_MODES):
-                gaps.append(
-                    NotExamined(
-                        Area.PERMISSIONS,
-                        f"file modes and owners of the {chunk.handler} file system are not available "
-                        "(unblob does not keep them and no metadata reader exists for it)",
-                        root_display,
-                    )
-                )
+            _no_metadata_gaps(chunk, source, root_display, gaps)
             continue
-        for rel, (mode, uid, gid) in sorted(meta.items()):
-            kind = None
-            if stat.S_ISREG(mode) and mode & stat.S_ISUID:
-                kind = "setuid"
-            elif stat.S_ISREG(mode) and mode & stat.S_ISGID:
-                kind = "setgid"
-            elif stat.S_ISREG(mode) and mode & stat.S_IWOTH:
-                kind = "world-writable-file"
-            elif stat.S_ISDIR(mode) and mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
-                kind = "world-writable-dir"
-            if kind:
-                display = shown.display(chunk.extract_dir / rel) if rel else root_display
-                risks.append(FileRisk(display, kind, f"{stat.S_IMODE(mode):04o}", uid, gid))
+        meta = _drop_traversals(meta, root_display, problems)
+        _missing_files_gap(chunk, meta, root_display, gaps)
+        risks.extend(_risks(chunk, meta, shown, root_display))
     return filesystems, risks
+
+
+def _root_display(shown: _Displayer, chunk: Chunk) -> str:
+    text = shown.display(chunk.extract_dir / "x")[:-2]
+    return text + "/" if text.endswith(":") else text or "/"
+
+
+def _no_metadata_gaps(chunk: Chunk, source: str | None, root_display: str, gaps: list[NotExamined]) -> None:
+    if source is not None:
+        gaps.append(
+            NotExamined(
+                Area.UNPACK,
+                f"the {chunk.handler} file system's own metadata could not be read: truncated or corrupt",
+                root_display,
+            )
+        )
+    if chunk.handler == "ubifs" or not chunk.handler.startswith(_NO_UNIX_MODES):
+        gaps.append(
+            NotExamined(
+                Area.PERMISSIONS,
+                f"file modes and owners of the {chunk.handler} file system are not available "
+                "(unblob does not keep them and no metadata reader exists for it)",
+                root_display,
+            )
+        )
+
+
+def _drop_traversals(
+    meta: dict[str, tuple[int, int, int]], root_display: str, problems: list[UnpackProblem]
+) -> dict[str, tuple[int, int, int]]:
+    for rel in sorted(r for r in meta if is_traversal(r)):
+        problems.append(
+            UnpackProblem("path-traversal", f"entry {rel!r} points outside the image; not extracted", root_display)
+        )
+    return {rel: value for rel, value in meta.items() if not is_traversal(rel)}
+
+
+def _missing_files_gap(
+    chunk: Chunk, meta: dict[str, tuple[int, int, int]], root_display: str, gaps: list[NotExamined]
+) -> None:
+    missing = [
+        rel for rel, (mode, _, _) in meta.items() if stat.S_ISREG(mode) and not (chunk.extract_dir / rel).is_file()
+    ]
+    if missing:
+        gaps.append(
+            NotExamined(
+                Area.UNPACK,
+                f"{len(missing)} of the files the {chunk.handler} file system lists were not extracted "
+                f"(first: {sorted(missing)[0]})",
+                root_display,
+            )
+        )
+
+
+def _risks(chunk: Chunk, meta: dict[str, tuple[int, int, int]], shown: _Displayer, root_display: str) -> list[FileRisk]:
+    out = []
+    for rel, (mode, uid, gid) in sorted(meta.items()):
+        kind = _risk_kind(mode)
+        if kind:
+            display = shown.display(chunk.extract_dir / rel) if rel else root_display
+            out.append(FileRisk(display, kind, f"{stat.S_IMODE(mode):04o}", uid, gid))
+    return out
+
+
+def _risk_kind(mode: int) -> str | None:
+    if stat.S_ISREG(mode) and mode & stat.S_ISUID:
+        return "setuid"
+    if stat.S_ISREG(mode) and mode & stat.S_ISGID:
+        return "setgid"
+    if stat.S_ISREG(mode) and mode & stat.S_IWOTH:
+        return "world-writable-file"
+    if stat.S_ISDIR(mode) and mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+        return "world-writable-dir"
+    return None
 
 
 def _dedupe_secrets(secrets: list[Secret]) -> list[Secret]:

@@ -1,10 +1,12 @@
 """Unpack a firmware image with unblob into a private work dir, within a budget.
 
 unblob runs in a child process (its own session, so the whole group including extractor commands can be
-killed). The parent polls the output tree: it enforces the byte, file-count and wall-time budgets, and it
-hands files that have stopped changing to the analysers while extraction goes on, so analysis overlaps
-extraction on a second core. After the child ends, symlinks that escape the output tree are removed and
-recorded, and every chunk unblob found is listed with its handler and location.
+killed); the child itself bounds every decompression while it streams (``_unblob_child``). The parent polls
+the output tree and the child's processes: it enforces the byte, file-count, memory and wall-time budgets,
+and it hands files that have stopped changing to the analysers while extraction goes on, so analysis
+overlaps extraction on a second core. After the child ends, symlinks that escape the output tree are removed
+and recorded, and every chunk unblob found is listed with its handler and location. Trees are walked
+without recursion: a hostile image may nest directories thousands deep.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cybersafe.evidence.firmware._sasquatch import install_shim
+from cybersafe.evidence.firmware._unblob_child import LIMIT_KIND, descendants
 from cybersafe.evidence.firmware.budget import Budget
 from cybersafe.evidence.firmware.model import Area, NotExamined, UnpackProblem
 
@@ -33,6 +37,8 @@ FS_HANDLERS = (
     "trx", "fpkg", "bdl", "airoha", "moxa", "shrs", "xalz", "sparse", "uzip", "deafbead", "hdr1", "hdr2",
 )  # fmt: skip
 _POLL_S = 0.1
+MiB = 1024 * 1024
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 # When is an extracted file complete, so analysis can start while unblob goes on? Extractors restore the
 # archive's timestamps after writing a file (unsquashfs, tar, debugfs), so an mtime from before the run means
 # "done"; otherwise the file must be unchanged across two polls and untouched for a while. Parallel unsquashfs
@@ -97,80 +103,122 @@ def walk_tree(root: Path) -> _Snapshot:
     return snap
 
 
-def unpack(image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None) -> UnpackResult:
-    """Extract ``image`` under ``workdir/out``; never raises for hostile content, records problems instead."""
-    started = time.monotonic()
-    extract_root = workdir / "out"
-    extract_root.mkdir(parents=True, exist_ok=True)
-    result = UnpackResult(extract_root=extract_root)
-    bin_dir = install_shim(workdir / "bin")
-    env = dict(os.environ)
-    # the shim, then this interpreter's scripts dir (jefferson, ubireader_* are pip entry points of unblob)
-    env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["PYTHONWARNINGS"] = "ignore"
-    cmd = [
-        sys.executable,
-        "-m",
-        "cybersafe.evidence.firmware._unblob_child",
-        str(image.resolve()),
-        str(workdir.resolve()),
-        str(budget.depth),
-        str(budget.bytes_written),
-    ]
-    stderr_path = workdir / "child.stderr"
-    with stderr_path.open("wb") as stderr:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
+class Extraction:
+    """One unblob run in a child process: ``start`` returns at once, ``wait`` supervises it to the end.
+
+    Starting early lets the child's imports and unblob's set-up run while the caller prepares its analysers.
+    """
+
+    def __init__(self, image: Path, workdir: Path, budget: Budget) -> None:
+        self.image = image
+        self.workdir = workdir
+        self.budget = budget
+        self.extract_root = workdir / "out"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._started = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self.extract_root.mkdir(parents=True, exist_ok=True)
+        bin_dir = install_shim(self.workdir / "bin")
+        env = dict(os.environ)
+        # the shim, then this interpreter's scripts dir (jefferson, ubireader_* are pip entry points of unblob)
+        env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
+        env["PYTHONWARNINGS"] = "ignore"
+        args = {
+            "image": str(self.image.resolve()),
+            "workdir": str(self.workdir.resolve()),
+            "depth": self.budget.depth,
+            "max_file": self.budget.bytes_written,
+            "max_ratio": self.budget.max_ratio,
+            "ratio_floor": self.budget.ratio_floor,
+        }
+        with (self.workdir / "child.stderr").open("wb") as stderr:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "cybersafe.evidence.firmware._unblob_child", json.dumps(args)],
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
+
+    def abort(self) -> None:
+        """Kill the child and everything it started (the caller gave up before waiting)."""
+        if self._proc is not None:
+            _kill_group(self._proc)
+
+    def wait(self, sink: FileSink | None = None) -> UnpackResult:
+        """Supervise the child within the budget; never raises for hostile content, records problems instead."""
+        if self._proc is None:
+            self.start()
+        proc = self._proc
+        assert proc is not None
+        result = UnpackResult(extract_root=self.extract_root)
         try:
-            exceeded = _supervise(proc, extract_root, budget, started, sink)
+            exceeded = _supervise(proc, self.extract_root, self.budget, self._started, sink)
         finally:
             _kill_group(proc)
-    result.duration_s = time.monotonic() - started
-    if exceeded is not None:
-        result.problems.append(UnpackProblem("budget-exceeded", exceeded))
-        result.gaps.append(NotExamined(Area.UNPACK, f"extraction stopped: {exceeded}"))
-    _neutralise_links(extract_root, result)
-    final = walk_tree(extract_root)
-    result.files, result.bytes_written = final.entries, final.bytes_total
-    result_file = workdir / "result.json"
-    if result_file.is_file():
-        data = json.loads(result_file.read_text())
-        for chunk in data["chunks"]:
-            result.chunks.append(
-                Chunk(
-                    handler=chunk["handler"],
-                    task=Path(chunk["task"]),
-                    start=int(chunk["start"]),
-                    end=int(chunk["end"]),
-                    chunk_file=Path(chunk["chunk_file"]),
-                    extract_dir=Path(chunk["extract_dir"]),
-                )
+        result.duration_s = time.monotonic() - self._started
+        if exceeded is not None:
+            result.problems.append(UnpackProblem("budget-exceeded", exceeded))
+            result.gaps.append(NotExamined(Area.UNPACK, f"extraction stopped: {exceeded}"))
+        _neutralise_links(self.extract_root, result)
+        final = walk_tree(self.extract_root)
+        result.files, result.bytes_written = final.entries, final.bytes_total
+        result_file = self.workdir / "result.json"
+        if result_file.is_file():
+            _read_result(json.loads(result_file.read_text()), self.workdir, result)
+        elif exceeded is None:
+            stderr_path = self.workdir / "child.stderr"
+            tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] if stderr_path.exists() else []
+            reason = f"unblob stopped with exit code {proc.returncode}" + (f": {tail[0][:200]}" if tail else "")
+            result.problems.append(UnpackProblem("extractor-failed", reason))
+            result.gaps.append(NotExamined(Area.UNPACK, reason))
+        if not any(c.handler.startswith(FS_HANDLERS) for c in result.chunks) and not result.gaps:
+            found = sorted({c.handler for c in result.chunks})
+            reason = "no file system or archive was found in the image" + (
+                f" (only {', '.join(found)})" if found else ""
             )
-        for problem in data["problems"]:
-            where = _relative(problem.get("path"), workdir)
-            result.problems.append(UnpackProblem(problem["kind"], problem["message"], where))
-            if problem["kind"] in _FAILED_EXTRACTION and not _inside_rootfs(problem.get("path"), extract_root):
-                result.gaps.append(
-                    NotExamined(Area.UNPACK, f"a part of the image could not be extracted ({problem['kind']})", where)
-                )
-    elif exceeded is None:
-        tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] if stderr_path.exists() else []
-        reason = f"unblob stopped with exit code {proc.returncode}" + (f": {tail[0][:200]}" if tail else "")
-        result.problems.append(UnpackProblem("extractor-failed", reason))
-        result.gaps.append(NotExamined(Area.UNPACK, reason))
-    if not any(c.handler.startswith(FS_HANDLERS) for c in result.chunks) and not result.gaps:
-        found = sorted({c.handler for c in result.chunks})
-        reason = "no file system or archive was found in the image" + (f" (only {', '.join(found)})" if found else "")
-        result.problems.append(UnpackProblem("unknown-format", reason))
-        result.gaps.append(NotExamined(Area.UNPACK, reason))
-    return result
+            result.problems.append(UnpackProblem("unknown-format", reason))
+            result.gaps.append(NotExamined(Area.UNPACK, reason))
+        return result
+
+
+def unpack(image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None) -> UnpackResult:
+    """Extract ``image`` under ``workdir/out``; never raises for hostile content, records problems instead."""
+    extraction = Extraction(image, workdir, budget)
+    extraction.start()
+    return extraction.wait(sink)
+
+
+def _read_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> None:
+    extract_root = workdir / "out"
+    for chunk in data["chunks"]:
+        result.chunks.append(
+            Chunk(
+                handler=chunk["handler"],
+                task=Path(chunk["task"]),
+                start=int(chunk["start"]),
+                end=int(chunk["end"]),
+                chunk_file=Path(chunk["chunk_file"]),
+                extract_dir=Path(chunk["extract_dir"]),
+            )
+        )
+    for problem in data["problems"]:
+        where = _relative(problem.get("path"), workdir)
+        kind = problem["kind"]
+        if kind == LIMIT_KIND:
+            # a bomb, wherever it sits, leaves part of the image unexamined
+            result.problems.append(UnpackProblem("decompression-limit", problem["message"], where))
+            result.gaps.append(
+                NotExamined(Area.UNPACK, f"decompression stopped at its limit: {problem['message']}", where)
+            )
+            continue
+        result.problems.append(UnpackProblem(kind, problem["message"], where))
+        if kind in _FAILED_EXTRACTION and not _inside_rootfs(problem.get("path"), extract_root):
+            result.gaps.append(NotExamined(Area.UNPACK, f"a part of the image could not be extracted ({kind})", where))
 
 
 def _supervise(
@@ -185,8 +233,13 @@ def _supervise(
         now = time.monotonic()
         if now - started > budget.wall_s:
             return f"wall-time budget of {budget.wall_s:.0f} s ({budget.name}) reached"
+        if (rss := largest_rss(proc.pid)) > budget.memory_bytes:
+            return (
+                f"memory budget of {budget.memory_bytes // MiB} MiB ({budget.name}) reached: an extraction process "
+                f"held {rss // MiB} MiB"
+            )
         if now - last_walk < walk_every:
-            time.sleep(_POLL_S / 2)
+            time.sleep(_POLL_S / 4)
             continue
         walk_started = time.monotonic()
         snap = walk_tree(root)
@@ -197,25 +250,46 @@ def _supervise(
         walk_every = min(1.0, walk_every * 1.5) if idle else _POLL_S
         walk_every = max(walk_every, 5 * (last_walk - walk_started))
         if snap.bytes_total > budget.bytes_written:
-            return f"byte budget of {budget.bytes_written // (1024 * 1024)} MiB ({budget.name}) reached"
+            return f"byte budget of {budget.bytes_written // MiB} MiB ({budget.name}) reached"
         if snap.entries > budget.files:
             return f"file-count budget of {budget.files} ({budget.name}) reached"
         if sink is not None:
-            cutoff = time.time_ns() - _STABLE_AGE_NS
-            ready = [
-                path
-                for path, meta in snap.files.items()
-                if path not in offered
-                and meta[0] > 0
-                and previous.get(path) == meta
-                and (meta[1] < restored_before or meta[1] < cutoff)
-            ]
-            offered.update(ready)
-            sink([(Path(path), snap.files[path][0]) for path in ready], walk_every)
-        else:
-            time.sleep(_POLL_S)
+            _offer_ready(snap, previous, offered, restored_before, walk_every, sink)
         previous = snap.files
     return None
+
+
+def _offer_ready(
+    snap: _Snapshot,
+    previous: dict[str, tuple[int, int]],
+    offered: set[str],
+    restored_before: int,
+    walk_every: float,
+    sink: FileSink,
+) -> None:
+    cutoff = time.time_ns() - _STABLE_AGE_NS
+    ready = [
+        path
+        for path, meta in snap.files.items()
+        if path not in offered
+        and meta[0] > 0
+        and previous.get(path) == meta
+        and (meta[1] < restored_before or meta[1] < cutoff)
+    ]
+    offered.update(ready)
+    sink([(Path(path), snap.files[path][0]) for path in ready], walk_every)
+
+
+def largest_rss(pid: int) -> int:
+    """Resident bytes of the largest process among ``pid`` and its descendants (0 when gone)."""
+    largest = 0
+    for current in (pid, *descendants(pid)):
+        try:
+            with open(f"/proc/{current}/statm", "rb") as fh:  # noqa: PTH123 - /proc, not a user file
+                largest = max(largest, int(fh.read().split()[1]) * _PAGE)
+        except (OSError, ValueError, IndexError):
+            continue
+    return largest
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -229,29 +303,44 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def iter_tree(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """(directory, entry) for everything under ``root``, depth first, without recursion or following links."""
+    stack = [str(root)]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    yield current, entry
+                    with contextlib.suppress(OSError):
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+        except OSError:
+            continue
+
+
 def _neutralise_links(root: Path, result: UnpackResult) -> None:
     """Remove symlinks that point outside the output tree (unblob rewrites most; this is the last guard)."""
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in [*dirnames, *filenames]:
-            path = Path(dirpath) / name
-            if not path.is_symlink():
-                continue
-            try:
-                target = str(path.readlink())
-                resolved = (path.parent / target).resolve()
-                escapes = not resolved.is_relative_to(real_root)
-            except (OSError, RuntimeError):
-                escapes, target = True, "<unresolvable>"
-            if escapes:
-                path.unlink(missing_ok=True)
-                result.problems.append(
-                    UnpackProblem(
-                        "symlink-escape",
-                        f"symlink to {target!r} points outside the image and was removed",
-                        str(path.relative_to(root)),
-                    )
+    for _, entry in iter_tree(root):
+        if not entry.is_symlink():
+            continue
+        path = Path(entry.path)
+        try:
+            target = str(path.readlink())
+            resolved = (path.parent / target).resolve()
+            escapes = not resolved.is_relative_to(real_root)
+        except (OSError, RuntimeError):
+            escapes, target = True, "<unresolvable>"
+        if escapes:
+            path.unlink(missing_ok=True)
+            result.problems.append(
+                UnpackProblem(
+                    "symlink-escape",
+                    f"symlink to {target!r} points outside the image and was removed",
+                    str(path.relative_to(root)),
                 )
+            )
 
 
 _FAILED_EXTRACTION = frozenset(
