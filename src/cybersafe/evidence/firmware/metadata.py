@@ -73,9 +73,18 @@ def squashfs_metadata(chunk_file: Path) -> Meta | None:
 def ext_metadata(chunk_file: Path, extract_dir: Path) -> Meta | None:
     """List every directory of the extracted tree with one ``debugfs -f`` run."""
     dirs = [""]
-    for dirpath, dirnames, _ in os.walk(extract_dir):
-        rel = os.path.relpath(dirpath, extract_dir)
-        dirs.extend(str(Path(rel) / d) if rel != "." else d for d in dirnames)
+    stack = [""]  # without recursion: a hostile image may nest thousands of directories
+    while stack:
+        parent = stack.pop()
+        try:
+            with os.scandir(extract_dir / parent) as entries:
+                found = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        for name in found:
+            rel = f"{parent}/{name}" if parent else name
+            dirs.append(rel)
+            stack.append(rel)
     commands = "".join(f'ls -p "/{d}"\n' for d in dirs if '"' not in d and "\n" not in d)
     try:
         out = subprocess.run(
@@ -220,15 +229,22 @@ def jffs2_metadata(chunk_file: Path, max_bytes: int = 1 << 30) -> Meta | None:
             data = fh.read(max_bytes)
     except OSError:
         return None
-    if data[:2] == b"\x85\x19":
-        order = "<"
-    elif data[:2] == b"\x19\x85":
-        order = ">"
-    else:
+    order = {b"\x85\x19": "<", b"\x19\x85": ">"}.get(data[:2])
+    if order is None:
         return None
+    dirents, inodes = _jffs2_nodes(data, order)
+    return _jffs2_tree(dirents, inodes) or None
+
+
+_Dirents = dict[tuple[int, str], tuple[int, int]]  # (parent ino, name) -> (version, ino)
+_Inodes = dict[int, tuple[int, int, int, int]]  # ino -> (version, mode, uid, gid)
+
+
+def _jffs2_nodes(data: bytes, order: str) -> tuple[_Dirents, _Inodes]:
+    """The newest version of every directory entry and inode in the node log."""
     magic = data[:2]
-    dirents: dict[tuple[int, str], tuple[int, int]] = {}  # (pino, name) -> (version, ino)
-    inodes: dict[int, tuple[int, int, int, int]] = {}  # ino -> (version, mode, uid, gid)
+    dirents: _Dirents = {}
+    inodes: _Inodes = {}
     pos, end = 0, len(data)
     while pos + 12 <= end:
         if data[pos : pos + 2] != magic:
@@ -249,6 +265,11 @@ def jffs2_metadata(chunk_file: Path, max_bytes: int = 1 << 30) -> Meta | None:
             if ino not in inodes or inodes[ino][0] < version:
                 inodes[ino] = (version, mode, uid, gid)
         pos += (totlen + 3) & ~3
+    return dirents, inodes
+
+
+def _jffs2_tree(dirents: _Dirents, inodes: _Inodes) -> Meta:
+    """Paths from the root inode (1) down, without recursion; a directory loop is visited once."""
     children: dict[int, list[tuple[str, int]]] = {}
     for (pino, name), (_, ino) in dirents.items():
         if ino:  # ino 0: the name was deleted
@@ -268,7 +289,7 @@ def jffs2_metadata(chunk_file: Path, max_bytes: int = 1 << 30) -> Meta | None:
                 meta[rel] = (mode, uid, gid)
                 if stat.S_ISDIR(mode):
                     stack.append((ino, rel + "/"))
-    return meta or None
+    return meta
 
 
 def read_metadata(handler: str, chunk_file: Path, extract_dir: Path) -> tuple[str | None, Meta | None]:
