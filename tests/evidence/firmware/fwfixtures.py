@@ -23,6 +23,7 @@ TEST_BUDGET = Budget(
     crack_s=5.0,
     scan_file_bytes=16 * MiB,
     analysis_s=30.0,
+    ratio_floor=8 * MiB,  # well under the byte budget, so a bomb meets its decompression limit first
 )
 
 

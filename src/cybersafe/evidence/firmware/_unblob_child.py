@@ -18,7 +18,8 @@ lzo, zlib, archives, file systems), not after:
 unblob is also relieved of work nothing here reads (md5/sha1/sha256 of every extracted file) and its one
 recursive directory walk is replaced by an iterative one, so a 1,500-deep tree is fixed up like any other.
 
-Argument: one JSON object ``{"image", "workdir", "depth", "max_file", "max_ratio", "ratio_floor"}``.
+Argument: one JSON object ``{"image", "workdir", "depth", "max_file", "max_ratio", "ratio_floor"}`` and
+optionally ``"workers"`` (unblob's process count; default: the cores but one, at least one).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -108,11 +110,15 @@ class _Watchdog:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._done.wait(_WATCH_S):
+        interval = _WATCH_S
+        while not self._done.wait(interval):
+            started = time.monotonic()
             if tree_bytes(self.outdir)[0] > self.allowance:
                 self.fired = True
                 _stop_writes()
                 return
+            # summing a tree of 100,000 files takes a while: never more than a tenth of a core
+            interval = max(_WATCH_S, 10 * (time.monotonic() - started))
 
 
 def _stop_writes() -> None:
@@ -160,7 +166,9 @@ class Limits:
             _discard(outdir)
             raise ExtractError(*reports, _limit_report(input_size, written, allowance, self, discarded=True))
         if largest >= allowance or _file_too_large(failure, result):
-            # one file was cut at the limit (a sparse or oversized member); the rest of the output is kept
+            # A file was cut at the limit (a compressed stream's bomb, an oversized or sparse member): the cut
+            # file is removed, as it is neither complete nor worth scanning; the rest of the output is kept.
+            _remove_cut(outdir, allowance)
             limit = _limit_report(input_size, written, allowance, self, discarded=False)
             raise ExtractError(*reports, *_result_reports(result), limit)
         if failure is not None:
@@ -178,6 +186,17 @@ def _file_too_large(failure: Exception | None, result: Any) -> bool:
         return True
     texts = [str(failure or "")] + [str(getattr(r, "problem", "")) for r in _result_reports(result)]
     return any("[Errno 27]" in text or "File too large" in text for text in texts)
+
+
+def _remove_cut(outdir: Path, allowance: int) -> None:
+    stack = [str(outdir)]
+    while stack:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_size >= allowance:
+                    Path(entry.path).unlink()
 
 
 def _discard(outdir: Path) -> None:
@@ -258,6 +277,19 @@ def _lighten_unblob() -> None:
 
     HashReport.from_path = classmethod(no_digests)  # type: ignore[assignment, method-assign]
 
+    # libmagic runs twice per file: the MIME type is only reported, and the first match is all the skip
+    # list (JPEG, PNG, SQLite ...) compares against, so one plain lookup does.
+    processor_init = processing.Processor.__init__
+
+    def light_init(self: Any, config: Any) -> None:
+        processor_init(self, config)
+        import magic
+
+        self._get_magic = magic.Magic().from_file
+        self._get_mime_type = lambda path: ""
+
+    processing.Processor.__init__ = light_init  # type: ignore[method-assign]
+
     def fix_extracted_directory(outdir: Path, task_result: Any) -> None:
         extractor.fix_permission(outdir)
         stack = [outdir] if outdir.exists() else []
@@ -274,6 +306,37 @@ def _lighten_unblob() -> None:
                         raise
 
     processing.fix_extracted_directory = fix_extracted_directory  # type: ignore[attr-defined]
+    _queue_single_pool(processing)
+
+
+def _queue_single_pool(processing: Any) -> None:
+    """unblob's one-process pool runs each subtask inside the callback of its parent task: a directory 1,500
+    deep nests 1,500 calls. A queue drained in a loop runs the same tasks in the same order, flat."""
+    from collections import deque
+
+    from unblob.pool import PoolBase
+
+    class QueuedPool(PoolBase):
+        def __init__(self, handler: Callable[[Any], Any], result_callback: Callable[[Any, Any], None]) -> None:
+            self._handler = handler
+            self._result_callback = result_callback
+            self._pending: deque[Any] = deque()
+
+        def submit(self, args: Any) -> None:
+            self._pending.append(args)
+
+        def process_until_done(self) -> None:
+            while self._pending:
+                self._result_callback(self, self._handler(self._pending.popleft()))
+
+    make_pool = processing.make_pool
+
+    def flat_make_pool(process_num: int, handler: Any, result_callback: Any) -> Any:
+        if process_num == 1:
+            return QueuedPool(handler, result_callback)
+        return make_pool(process_num, handler, result_callback)
+
+    processing.make_pool = flat_make_pool
 
 
 def _report_dicts(result: Any, config: Any) -> dict[str, list[dict[str, Any]]]:
@@ -337,7 +400,7 @@ def _problem(report: Any, task_path: Path, extract_dir: str | None) -> dict[str,
                 f"(ratio {ratio}); {rule}; the partial output was discarded"
             )
         else:
-            message = f"a file larger than the limit was cut or skipped; {rule}"
+            message = f"a file larger than the limit was cut or skipped and is not examined; {rule}"
         return {"kind": kind, "message": message, "path": extract_dir or str(task_path)}
     if hasattr(report, "problem"):
         message = f"{report.problem} {report.resolution}".strip()
@@ -356,6 +419,11 @@ def _one_line(value: Any) -> str:
         value = [line for line in value.splitlines() if line.strip()][-1]
     text = " ".join(str(value).split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _default_workers() -> int:
+    """One core stays with the parent's analysis thread, which runs while unblob extracts."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
 def main(argv: list[str]) -> int:
@@ -382,7 +450,7 @@ def main(argv: list[str]) -> int:
         randomness_depth=0,
         max_depth=int(args["depth"]),
         keep_extracted_chunks=True,
-        process_num=max(1, min(2, os.cpu_count() or 1)),
+        process_num=int(args.get("workers") or _default_workers()),
         verbose=0,
     )
     log_path = workdir / "unblob.log"

@@ -32,7 +32,7 @@ class Budget:
 
 BUDGETS: dict[BudgetName, Budget] = {
     BudgetName.QUICK: Budget("quick", 60.0, 512 * MiB, 20_000, 4, 5.0, 16 * MiB, 60.0, 512 * MiB, 100.0, 32 * MiB),
-    BudgetName.STANDARD: Budget("standard", 300.0, 2048 * MiB, 100_000, 8, 30.0, 64 * MiB, 300.0),
+    BudgetName.STANDARD: Budget("standard", 300.0, 2048 * MiB, 50_000, 8, 30.0, 64 * MiB, 300.0),
     BudgetName.DEEP: Budget("deep", 1800.0, 8192 * MiB, 500_000, 12, 300.0, 512 * MiB, 1800.0, 4096 * MiB, 1000.0),
 }
 

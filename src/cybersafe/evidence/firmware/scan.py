@@ -18,7 +18,6 @@ import mmap
 import os
 import queue
 import re
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -53,7 +52,7 @@ from cybersafe.evidence.firmware.model import (
     UnpackProblem,
 )
 from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path
-from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, iter_tree, walk_tree
+from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, iter_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
 
 if TYPE_CHECKING:
@@ -252,16 +251,26 @@ def scan_image(
 
 
 def _remove(workdir: Path) -> None:
-    """Remove the work dir: read-only directories are made writable first, and a tree thousands of levels
-    deep is removed by ``rm`` (iterative), not by a recursive walk."""
+    """Remove the work dir without recursion (a hostile tree may nest thousands of directories); read-only
+    directories are made writable first. What cannot be removed by path (names past PATH_MAX) goes to rm."""
+    dirs = [str(workdir)]
+    failed = False
     for _, entry in iter_tree(workdir):
-        with contextlib.suppress(OSError):
+        try:
             if entry.is_dir(follow_symlinks=False):
                 Path(entry.path).chmod(0o700)
-    try:
+                dirs.append(entry.path)
+            else:
+                Path(entry.path).unlink()
+        except OSError:
+            failed = True
+    for path in reversed(dirs):  # children were listed after their parents
+        try:
+            Path(path).rmdir()
+        except OSError:
+            failed = True
+    if failed and workdir.exists():
         subprocess.run(["rm", "-rf", "--", str(workdir)], check=False, capture_output=True)
-    except OSError:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class _Displayer:
@@ -270,7 +279,9 @@ class _Displayer:
 
     def __init__(self, root: Path, chunks: list[Chunk]) -> None:
         self.root = root
+        self._root_text = str(root)
         self._cache: dict[Path, str] = {}
+        self._dirs: dict[str, tuple[str, str]] = {}
         self._by_extract_dir = {c.extract_dir: c for c in chunks}
         tops = [c for c in chunks if c.handler.startswith(FS_HANDLERS) and self._top_level(c)]
         # a root's chunk file -> its chain text; only when there is more than one root
@@ -333,14 +344,39 @@ class _Displayer:
         return len(siblings) <= 1
 
     def display(self, path: Path) -> str:
-        container, extract_dir = self.container_of(path)
-        inner = "/" + str(path.relative_to(extract_dir)) if path != extract_dir else "/"
-        return self.prefix(container) + inner
+        parent, _, name = str(path).rpartition("/")
+        return self._dir(parent)[0] + "/" + name
 
     def fs_rel(self, path: Path) -> str:
         """Path relative to the root of the file system it came from (``etc/passwd``)."""
-        _, extract_dir = self.container_of(path)
-        return str(path.relative_to(extract_dir))
+        parent, _, name = str(path).rpartition("/")
+        inner = self._dir(parent)[1]
+        return f"{inner}/{name}" if inner else name
+
+    def _dir(self, directory: str) -> tuple[str, str]:
+        """(display, path inside its file system) of a directory, so a file's are these plus its name.
+
+        Computed once per directory, without recursion (a tree may be thousands of levels deep): the output
+        root and every ``X_extract`` directory start afresh, with the prefix of the container ``X``.
+        """
+        climbed: list[str] = []
+        current = directory
+        while current not in self._dirs:
+            if current == self._root_text:
+                self._dirs[current] = ("", "")
+                break
+            if current.endswith("_extract"):
+                # the image's own extract dir sits in the root: its container is the image, shown as nothing
+                top = current.rpartition("/")[0] == self._root_text
+                self._dirs[current] = ("" if top else self.prefix(Path(current[: -len("_extract")])), "")
+                break
+            climbed.append(current)
+            current = current.rpartition("/")[0]
+        for below in reversed(climbed):
+            above, _, name = below.rpartition("/")
+            display, inner = self._dirs[above]
+            self._dirs[below] = (f"{display}/{name}", f"{inner}/{name}" if inner else name)
+        return self._dirs[directory]
 
     def problem_path(self, rel: str | None) -> str | None:
         """A problem's path relative to the output root, as a user reads it."""
@@ -397,8 +433,7 @@ class _Scan:
             replace(p, path=self.shown.problem_path(p.path)) for p in unpacked.problems
         ]
         containers = {c.chunk_file for c in unpacked.chunks if _has_content(c.extract_dir)}
-        snapshot = walk_tree(self.root)
-        self.metas = {Path(p): meta for p, meta in snapshot.files.items()}
+        self.metas = {Path(p): meta for p, meta in unpacked.tree.items()}
         self.containers = containers
         self.files = sorted(p for p in self.metas if p not in containers and not _raw_carve(p))
 

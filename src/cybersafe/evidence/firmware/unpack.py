@@ -70,6 +70,7 @@ class UnpackResult:
     files: int = 0
     bytes_written: int = 0
     duration_s: float = 0.0
+    tree: dict[str, tuple[int, int]] = field(default_factory=dict)  # regular files after extraction: size, mtime
 
 
 @dataclass
@@ -166,7 +167,7 @@ class Extraction:
             result.gaps.append(NotExamined(Area.UNPACK, f"extraction stopped: {exceeded}"))
         _neutralise_links(self.extract_root, result)
         final = walk_tree(self.extract_root)
-        result.files, result.bytes_written = final.entries, final.bytes_total
+        result.files, result.bytes_written, result.tree = final.entries, final.bytes_total, final.files
         result_file = self.workdir / "result.json"
         if result_file.is_file():
             _read_result(json.loads(result_file.read_text()), self.workdir, result)
