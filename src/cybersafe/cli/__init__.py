@@ -11,10 +11,16 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import typer
+from cybersafe.cli._prestart import start_from_argv
 
-from cybersafe.cli._common import EXIT_BAD_INPUT, err_console, set_verbosity
-from cybersafe.cli.conventions import HumanGroup
+# A firmware scan starts unpacking before the rest of the command line loads (see _prestart).
+start_from_argv(sys.argv)
+
+# The rest comes after the early start, on purpose.
+import typer  # noqa: E402
+
+from cybersafe.cli._common import EXIT_BAD_INPUT, err_console, set_verbosity  # noqa: E402
+from cybersafe.cli.conventions import HumanGroup  # noqa: E402
 
 app = typer.Typer(
     name="cybersafe",

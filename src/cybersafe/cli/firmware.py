@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from cybersafe.cli import _prestart
 from cybersafe.cli._common import (
     EXIT_NOT_MET,
     EXIT_OK,
@@ -61,11 +62,12 @@ def _scan(image: Path, budget: BudgetName, *, warm: tuple[str, ...] = ()) -> Any
     if safeio.describe(image) == "not found":
         raise InputError("file not found", file=image, field="IMAGE")
     safeio.refuse_special(image, field="IMAGE")
+    early = _prestart.take(image, budget.value)
     for module in warm:
         threading.Thread(target=_warm_import, args=(module,), daemon=True).start()
     progress = RichProgress()
     try:
-        return scan_image(image, budget_for(budget), progress)
+        return scan_image(image, budget_for(budget), progress, extraction=early)
     finally:
         progress.close()
 

@@ -278,17 +278,30 @@ def _lighten_unblob() -> None:
     HashReport.from_path = classmethod(no_digests)  # type: ignore[assignment, method-assign]
 
     # libmagic runs twice per file: the MIME type is only reported, and the first match is all the skip
-    # list (JPEG, PNG, SQLite ...) compares against, so one plain lookup does.
+    # list (JPEG, PNG, SQLite ...) compares against, so one plain lookup does; an ELF header cannot start any
+    # entry of that list, so ELF files (most of a root file system) skip libmagic altogether.
     processor_init = processing.Processor.__init__
 
     def light_init(self: Any, config: Any) -> None:
         processor_init(self, config)
         import magic
 
-        self._get_magic = magic.Magic().from_file
+        lookup = magic.Magic().from_file
+
+        def file_magic(path: Path) -> str:
+            try:
+                with path.open("rb") as fh:
+                    if fh.read(4) == b"\x7fELF":
+                        return "ELF"
+            except OSError:
+                pass
+            return str(lookup(path))
+
+        self._get_magic = file_magic
         self._get_mime_type = lambda path: ""
 
     processing.Processor.__init__ = light_init  # type: ignore[method-assign]
+    _share_struct_parsers()
 
     def fix_extracted_directory(outdir: Path, task_result: Any) -> None:
         extractor.fix_permission(outdir)
@@ -307,6 +320,25 @@ def _lighten_unblob() -> None:
 
     processing.fix_extracted_directory = fix_extracted_directory  # type: ignore[attr-defined]
     _queue_single_pool(processing)
+
+
+def _share_struct_parsers() -> None:
+    """unblob's cpio handlers build a new StructParser, and so compile the same C definitions again, for every
+    candidate header: random data holds a 2-byte cpio magic every 64 KiB, and each compile costs ~10 ms. The
+    compiled parsers are immutable, so one per (definitions, byte order) is shared."""
+    from dissect.cstruct import cstruct  # type: ignore[import-untyped]
+    from unblob.file_utils import StructParser
+
+    compiled: dict[tuple[str, str], Any] = {}
+
+    def parser(definitions: str, endian: str) -> Any:
+        key = (definitions, endian)
+        if key not in compiled:
+            compiled[key] = cstruct(endian=endian).load(definitions)
+        return compiled[key]
+
+    StructParser.cparser_le = property(lambda self: parser(self._definitions, "<"))  # type: ignore[method-assign, assignment]
+    StructParser.cparser_be = property(lambda self: parser(self._definitions, ">"))  # type: ignore[method-assign, assignment]
 
 
 def _queue_single_pool(processing: Any) -> None:

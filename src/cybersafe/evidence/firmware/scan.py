@@ -19,7 +19,6 @@ import os
 import queue
 import re
 import stat
-import subprocess
 import tempfile
 import threading
 import time
@@ -52,7 +51,7 @@ from cybersafe.evidence.firmware.model import (
     UnpackProblem,
 )
 from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path
-from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, iter_tree
+from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, iter_tree, remove_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
 
 if TYPE_CHECKING:
@@ -211,22 +210,27 @@ def scan_image(
     *,
     now: dt.datetime | None = None,
     workdir_parent: Path | None = None,
+    extraction: Extraction | None = None,
 ) -> FirmwareInventory:
-    """Scan ``image``; raises InputError only when the file cannot be read at all."""
+    """Scan ``image``; raises InputError only when the file cannot be read at all.
+
+    ``extraction``: the image's extraction, already started (the command line starts it while it loads);
+    its work dir is used and removed like one made here.
+    """
     progress = progress or NullProgressReporter()
     started = time.monotonic()
-    found = safeio.describe(image)
-    if found != "a regular file":
-        message = "file not found" if found == "not found" else f"is {found}, not a regular file; refusing to read it"
-        raise InputError(message, file=image, field="firmware")
     now = now or dt.datetime.now(dt.UTC)
-    workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent))
-    workdir.chmod(0o700)
-    try:
-        # unblob starts first: its imports and set-up overlap the digest and the analysers' set-up
+    if extraction is None:
+        workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent))
+        workdir.chmod(0o700)
         extraction = Extraction(image, workdir, budget)
-        extraction.start()
+    workdir = extraction.workdir
+    try:
         try:
+            _require_regular(image)
+            # unblob starts first: its imports and set-up overlap the digest and the analysers' set-up
+            if not extraction.started:
+                extraction.start()
             digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
             analyser = _Analyser(workdir / "out", budget, now)
         except BaseException:
@@ -247,30 +251,14 @@ def scan_image(
         scan = _Scan(image, digest, size, budget, unpacked, analyser, progress)
         return scan.inventory(started)
     finally:
-        _remove(workdir)
+        remove_tree(workdir)
 
 
-def _remove(workdir: Path) -> None:
-    """Remove the work dir without recursion (a hostile tree may nest thousands of directories); read-only
-    directories are made writable first. What cannot be removed by path (names past PATH_MAX) goes to rm."""
-    dirs = [str(workdir)]
-    failed = False
-    for _, entry in iter_tree(workdir):
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                Path(entry.path).chmod(0o700)
-                dirs.append(entry.path)
-            else:
-                Path(entry.path).unlink()
-        except OSError:
-            failed = True
-    for path in reversed(dirs):  # children were listed after their parents
-        try:
-            Path(path).rmdir()
-        except OSError:
-            failed = True
-    if failed and workdir.exists():
-        subprocess.run(["rm", "-rf", "--", str(workdir)], check=False, capture_output=True)
+def _require_regular(image: Path) -> None:
+    found = safeio.describe(image)
+    if found != "a regular file":
+        message = "file not found" if found == "not found" else f"is {found}, not a regular file; refusing to read it"
+        raise InputError(message, file=image, field="firmware")
 
 
 class _Displayer:

@@ -118,6 +118,10 @@ class Extraction:
         self._proc: subprocess.Popen[bytes] | None = None
         self._started = 0.0
 
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
+
     def start(self) -> None:
         self._started = time.monotonic()
         self.extract_root.mkdir(parents=True, exist_ok=True)
@@ -318,6 +322,29 @@ def iter_tree(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
                             stack.append(entry.path)
         except OSError:
             continue
+
+
+def remove_tree(workdir: Path) -> None:
+    """Remove the work dir without recursion (a hostile tree may nest thousands of directories); read-only
+    directories are made writable first. What cannot be removed by path (names past PATH_MAX) goes to rm."""
+    dirs = [str(workdir)]
+    failed = False
+    for _, entry in iter_tree(workdir):
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                Path(entry.path).chmod(0o700)
+                dirs.append(entry.path)
+            else:
+                Path(entry.path).unlink()
+        except OSError:
+            failed = True
+    for path in reversed(dirs):  # children were listed after their parents
+        try:
+            Path(path).rmdir()
+        except OSError:
+            failed = True
+    if failed and workdir.exists():
+        subprocess.run(["rm", "-rf", "--", str(workdir)], check=False, capture_output=True)
 
 
 def _neutralise_links(root: Path, result: UnpackResult) -> None:
