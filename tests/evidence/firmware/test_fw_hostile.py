@@ -243,3 +243,22 @@ def test_cli_reports_hostile_images_as_json_with_exit_0_or_1(tmp_path: Path, bui
     report = json.loads(result.stdout)
     assert report["schema"] == "cybersafe/firmware-scan/v1"
     assert report["inventory"]["problems"] or report["inventory"]["not_examined"] or report["inventory"]["filesystems"]
+
+
+def test_metadata_reader_crash_is_a_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a metadata reader that raises on a hostile header
+    from cybersafe.evidence.firmware import scan as scan_module
+
+    def explode(handler: str, chunk_file: Path, extract_dir: Path) -> None:
+        raise ValueError("bad inode table")
+
+    monkeypatch.setattr(scan_module, "read_metadata", explode)
+
+    # When the image is scanned
+    inv = scan_image(image("clean-squashfs-xz"), TEST_BUDGET)
+
+    # Then the failure is a problem, the modes are not examined, and nothing crashed
+    assert any(p.kind == "analysis-failed" and "bad inode table" in p.message for p in inv.problems)
+    assert inv.gaps(Area.PERMISSIONS)
+    verdicts = {a.check_id: a.verdict for a in run_firmware_checks(inv)}
+    assert verdicts["firmware.setuid-world-writable"] is Verdict.INCONCLUSIVE

@@ -648,8 +648,12 @@ def _filesystems_and_risks(
             continue
         inside = chunk.task.is_relative_to(unpacked.extract_root)
         location = shown.display(chunk.task) if inside else ""
-        source, meta = read_metadata(chunk.handler, chunk.chunk_file, chunk.extract_dir)
         root_display = _root_display(shown, chunk)
+        try:
+            source, meta = read_metadata(chunk.handler, chunk.chunk_file, chunk.extract_dir)
+        except Exception as exc:  # noqa: BLE001 - hostile headers: the modes read as unknown, never a crash
+            problems.append(UnpackProblem("analysis-failed", f"{type(exc).__name__}: {str(exc)[:120]}", root_display))
+            source, meta = chunk.handler, None
         filesystems.append(
             Filesystem(
                 chunk.handler, location, chunk.start, chunk.end - chunk.start, root_display, source if meta else None
