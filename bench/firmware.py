@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import statistics
@@ -140,11 +139,7 @@ def bare_extraction(image: Path) -> tuple[float, Path, float]:
     """unblob's own extraction (process_file in the sandboxed child), as the floor; returns (s, tree, rss MiB)."""
     work = Path(tempfile.mkdtemp(prefix="bench-unblob-"))
     bin_dir = install_shim(work / "bin")
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["PYTHONPATH"] = str(REPO / "src")
     budget = budget_for("standard")
-    started = time.perf_counter()
     args = {
         "image": str(image),
         "workdir": str(work),
@@ -153,14 +148,15 @@ def bare_extraction(image: Path) -> tuple[float, Path, float]:
         "max_ratio": budget.max_ratio,
         "ratio_floor": budget.ratio_floor,
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "cybersafe.evidence.firmware._unblob_child", json.dumps(args)],
-        env=env, check=True, capture_output=True,
+    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    run = run_child(
+        ["env", f"PATH={path}", f"PYTHONPATH={REPO / 'src'}", sys.executable, "-m",
+         "cybersafe.evidence.firmware._unblob_child", json.dumps(args)],
+        timeout=600,
     )  # fmt: skip
-    elapsed = time.perf_counter() - started
-    del proc
-    rss = _rss_mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return elapsed, work, rss
+    if run.code != 0:
+        raise SystemExit(f"bare extraction failed: {run.error_line()}")
+    return run.wall, work, run.rss_mib
 
 
 def full_scan(image: Path) -> dict[str, float]:

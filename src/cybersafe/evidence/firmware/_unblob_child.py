@@ -117,8 +117,8 @@ class _Watchdog:
                 self.fired = True
                 _stop_writes()
                 return
-            # summing a tree of 100,000 files takes a while: never more than a tenth of a core
-            interval = max(_WATCH_S, 10 * (time.monotonic() - started))
+            # summing a tree of 100,000 files takes a while: never more than a twentieth of a core
+            interval = max(_WATCH_S, 20 * (time.monotonic() - started))
 
 
 def _stop_writes() -> None:

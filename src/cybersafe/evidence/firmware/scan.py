@@ -70,6 +70,7 @@ _DOC_PARTS = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/in
 _SMALL_TEXT = 1024 * 1024
 MAX_IMAGE_BYTES = 64 * safeio.GiB  # the image itself; what unpacking may write is the budget
 _CONTENT_AREAS = (Area.SECRETS, Area.KEYS, Area.ELF)
+_REMOVE_IN_BACKGROUND = 10_000  # extracted entries past which the work dir is removed after returning
 T = TypeVar("T")
 
 
@@ -251,7 +252,7 @@ def scan_image(
         scan = _Scan(image, digest, size, budget, unpacked, analyser, progress)
         return scan.inventory(started)
     finally:
-        remove_tree(workdir)
+        remove_tree(workdir, background=extraction.entries > _REMOVE_IN_BACKGROUND)
 
 
 def _require_regular(image: Path) -> None:

@@ -117,6 +117,7 @@ class Extraction:
         self.extract_root = workdir / "out"
         self._proc: subprocess.Popen[bytes] | None = None
         self._started = 0.0
+        self.entries = 0  # extracted entries, once waited for
 
     @property
     def started(self) -> bool:
@@ -172,6 +173,7 @@ class Extraction:
         _neutralise_links(self.extract_root, result)
         final = walk_tree(self.extract_root)
         result.files, result.bytes_written, result.tree = final.entries, final.bytes_total, final.files
+        self.entries = final.entries
         result_file = self.workdir / "result.json"
         if result_file.is_file():
             _read_result(json.loads(result_file.read_text()), self.workdir, result)
@@ -253,7 +255,7 @@ def _supervise(
         # further while nothing changes (unblob scanning extracted files for chunks writes nothing).
         idle = snap.files.keys() == previous.keys() and snap.bytes_total == sum(m[0] for m in previous.values())
         walk_every = min(1.0, walk_every * 1.5) if idle else _POLL_S
-        walk_every = max(walk_every, 5 * (last_walk - walk_started))
+        walk_every = max(walk_every, 10 * (last_walk - walk_started))  # at most a tenth of a core
         if snap.bytes_total > budget.bytes_written:
             return f"byte budget of {budget.bytes_written // MiB} MiB ({budget.name}) reached"
         if snap.entries > budget.files:
@@ -324,27 +326,33 @@ def iter_tree(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
             continue
 
 
-def remove_tree(workdir: Path) -> None:
-    """Remove the work dir without recursion (a hostile tree may nest thousands of directories); read-only
-    directories are made writable first. What cannot be removed by path (names past PATH_MAX) goes to rm."""
-    dirs = [str(workdir)]
-    failed = False
+def remove_tree(workdir: Path, *, background: bool = False) -> None:
+    """Remove a work dir: ``rm -rf`` first (fast, and it does not recurse on the stack, so a tree thousands
+    of levels deep goes too); if something is left (a read-only directory when not root), directories are made
+    writable and it is removed again.
+
+    ``background``: a detached ``rm`` removes it after the caller has returned. Freeing tens of thousands of
+    small files can take minutes where the file system discards every freed block (ext4 ``discard``); the
+    scan's result should not wait for that."""
+    if background:
+        with contextlib.suppress(OSError):
+            subprocess.run(
+                ["sh", "-c", 'setsid rm -rf -- "$1" </dev/null >/dev/null 2>&1 &', "sh", str(workdir)], check=False
+            )
+            return
+    _rm_rf(workdir)
+    if not workdir.exists():
+        return
     for _, entry in iter_tree(workdir):
-        try:
+        with contextlib.suppress(OSError):
             if entry.is_dir(follow_symlinks=False):
                 Path(entry.path).chmod(0o700)
-                dirs.append(entry.path)
-            else:
-                Path(entry.path).unlink()
-        except OSError:
-            failed = True
-    for path in reversed(dirs):  # children were listed after their parents
-        try:
-            Path(path).rmdir()
-        except OSError:
-            failed = True
-    if failed and workdir.exists():
-        subprocess.run(["rm", "-rf", "--", str(workdir)], check=False, capture_output=True)
+    _rm_rf(workdir)
+
+
+def _rm_rf(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        subprocess.run(["rm", "-rf", "--", str(path)], check=False, capture_output=True)
 
 
 def _neutralise_links(root: Path, result: UnpackResult) -> None:
