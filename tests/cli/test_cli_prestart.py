@@ -30,6 +30,20 @@ def test_arguments_are_read_conservatively(args: list[str], expected: tuple[str,
     assert (None if parsed is None else (str(parsed[0]), parsed[1])) == expected
 
 
+@pytest.mark.parametrize(
+    ("args", "rest"),
+    [
+        pytest.param(["firmware", "scan"], ["firmware", "scan"], id="none"),
+        pytest.param(["-q", "-vv", "firmware", "scan"], ["firmware", "scan"], id="flags"),
+        pytest.param(["--config", "c.toml", "--verbose", "sbom"], ["sbom"], id="config"),
+        pytest.param(["--config=c.toml", "sbom"], ["sbom"], id="config-equals"),
+        pytest.param(["--version"], [], id="unknown"),
+    ],
+)
+def test_root_options_are_skipped(args: list[str], rest: list[str]) -> None:
+    assert _prestart._skip_root_options(args) == rest
+
+
 def test_only_the_cybersafe_command_starts_early(tmp_path: Path) -> None:
     img = tmp_path / "fw.bin"
     img.write_bytes(b"x" * 100)

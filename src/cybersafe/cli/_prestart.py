@@ -37,9 +37,12 @@ _early: _Early | None = None
 def start_from_argv(argv: list[str]) -> None:
     """Start the extraction when ``argv`` is a firmware scan or SBOM generation of one regular file."""
     global _early  # noqa: PLW0603 - one early extraction per process, adopted or discarded once
-    if len(argv) < 4 or Path(argv[0]).name != "cybersafe" or (argv[1], argv[2]) not in _COMMANDS:
+    if not argv or Path(argv[0]).name != "cybersafe":
         return
-    parsed = _image_and_budget(argv[3:])
+    args = _skip_root_options(argv[1:])
+    if len(args) < 3 or (args[0], args[1]) not in _COMMANDS:
+        return
+    parsed = _image_and_budget(args[2:])
     if parsed is None:
         return
     from cybersafe import safeio
@@ -85,6 +88,23 @@ def _stop(early: _Early) -> None:
 
     early.extraction.abort()
     remove_tree(early.extraction.workdir)
+
+
+def _skip_root_options(args: list[str]) -> list[str]:
+    """The arguments after the root options (``-q``, ``-v``, ``--config FILE``); a budget set in the config file
+    or the environment shows at adoption as a different budget, and the early child is stopped."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        if args[i] == "--config":
+            i += 1
+        elif not (args[i] in ("--quiet", "--verbose") or args[i].startswith("--config=") or _short_flags(args[i])):
+            return []
+        i += 1
+    return args[i:]
+
+
+def _short_flags(arg: str) -> bool:
+    return len(arg) > 1 and arg[0] == "-" and arg[1] != "-" and set(arg[1:]) <= {"q", "v"}
 
 
 def _image_and_budget(args: list[str]) -> tuple[Path, str] | None:
