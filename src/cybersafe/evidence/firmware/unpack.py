@@ -167,11 +167,13 @@ class Extraction:
         finally:
             _kill_group(proc)
         result.duration_s = time.monotonic() - self._started
+        _neutralise_links(self.extract_root, result)
+        final = walk_tree(self.extract_root)
+        # the budgets hold for what was written, also when the child finished between two polls
+        exceeded = exceeded or _over_budget(final, self.budget)
         if exceeded is not None:
             result.problems.append(UnpackProblem("budget-exceeded", exceeded))
             result.gaps.append(NotExamined(Area.UNPACK, f"extraction stopped: {exceeded}"))
-        _neutralise_links(self.extract_root, result)
-        final = walk_tree(self.extract_root)
         result.files, result.bytes_written, result.tree = final.entries, final.bytes_total, final.files
         self.entries = final.entries
         result_file = self.workdir / "result.json"
@@ -256,13 +258,19 @@ def _supervise(
         idle = snap.files.keys() == previous.keys() and snap.bytes_total == sum(m[0] for m in previous.values())
         walk_every = min(1.0, walk_every * 1.5) if idle else _POLL_S
         walk_every = max(walk_every, 10 * (last_walk - walk_started))  # at most a tenth of a core
-        if snap.bytes_total > budget.bytes_written:
-            return f"byte budget of {budget.bytes_written // MiB} MiB ({budget.name}) reached"
-        if snap.entries > budget.files:
-            return f"file-count budget of {budget.files} ({budget.name}) reached"
+        if (over := _over_budget(snap, budget)) is not None:
+            return over
         if sink is not None:
             _offer_ready(snap, previous, offered, restored_before, walk_every, sink)
         previous = snap.files
+    return None
+
+
+def _over_budget(snap: _Snapshot, budget: Budget) -> str | None:
+    if snap.bytes_total > budget.bytes_written:
+        return f"byte budget of {budget.bytes_written // MiB} MiB ({budget.name}) reached"
+    if snap.entries > budget.files:
+        return f"file-count budget of {budget.files} ({budget.name}) reached"
     return None
 
 
