@@ -70,5 +70,5 @@ def test_early_extraction_is_adopted_or_stopped(tmp_path: Path) -> None:
     inv = scan_image(img, budget_for("quick"), extraction=early)
 
     # Then the scan is the usual one and the work dir is gone
-    assert [f.root for f in inv.filesystems] == ["/"]
+    assert [f.root for f in inv.filesystems] == ["/", "/opt/webui.tar.gz!"]  # the rootfs and a nested archive
     assert not workdir.exists()

@@ -36,8 +36,9 @@ def test_flash_dump_with_two_roots_names_the_partition_of_every_finding(tmp_path
     # Given a flash dump with two file systems both rooted at /
     inv = scan_image(_flash_dump(tmp_path), TEST_BUDGET, now=dt.datetime.now(dt.UTC))
 
-    # Then both roots are listed with their chains
-    assert sorted(f.root for f in inv.filesystems) == [f"{CLEAN_ROOT}:/", f"{VULN_ROOT}:/"]
+    # Then both roots are listed with their chains, and an archive nested in one names that partition too
+    roots = sorted(f.root for f in inv.filesystems)
+    assert roots == [f"{CLEAN_ROOT}:/", f"{VULN_ROOT}:/", f"{VULN_ROOT}:/opt/webui.tar.gz!"]
     # and the accounts of one partition never hide those of the other (both have root)
     assert sorted(a.source for a in inv.accounts if a.name == "root") == [
         f"{CLEAN_ROOT}:/etc/shadow",
@@ -59,7 +60,7 @@ def test_flash_dump_with_two_roots_names_the_partition_of_every_finding(tmp_path
 def test_single_root_image_keeps_plain_paths() -> None:
     inv = scan_image(image("vuln-uimage"), TEST_BUDGET, now=dt.datetime.now(dt.UTC))
 
-    assert [f.root for f in inv.filesystems] == ["/"]
+    assert [f.root for f in inv.filesystems] == ["/", "/opt/webui.tar.gz!"]  # the rootfs and a nested archive
     telnet = next(a for a in run_firmware_checks(inv) if a.check_id == "firmware.cleartext-remote-login-enabled")
     assert telnet.findings[0].locations[0] == Location(path="/etc/inittab", line=2)
 
