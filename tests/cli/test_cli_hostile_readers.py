@@ -28,7 +28,7 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("assess", ["assess", "X"]),
     ("probe --dossier", ["probe", "127.0.0.1", "--dossier", "X"]),
     ("report", ["report", "X"]),
-    ("paperwork", ["paperwork", "X", "--output", "{tmp}/paperwork"]),
+    ("paperwork", ["paperwork", "X", "--out", "{tmp}/paperwork"]),
     ("verify", ["verify", "X"]),
     ("verify --key", ["verify", "{label}", "--key", "X"]),
     ("verify --firmware", ["verify", "{label}", "--firmware", "X"]),
@@ -49,7 +49,21 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("watch add", ["watch", "add", "X", "--product", "p", "--store", "{tmp}/s.db"]),
     ("watch add --store", ["watch", "add", "{sbom}", "--product", "p", "--store", "X"]),
     ("firmware scan", ["firmware", "scan", "X"]),
+    ("firmware scan --fail-on", ["firmware", "scan", "X", "--fail-on", "high", "--format", "json"]),
     ("sbom generate", ["sbom", "generate", "X", "--output", "{tmp}/out.json"]),
+    ("--config", ["--config", "X", "schemes"]),
+    ("assess --catalog", ["assess", str(EXAMPLE / "dossier.yaml"), "--catalog", "X"]),
+    ("schemes --catalog", ["schemes", "--catalog", "X"]),
+    ("recognize --dossier", ["recognize", "--have", "a", "--want", "b", "--dossier", "X"]),
+    ("paperwork --kinds", ["paperwork", str(ASSESSMENT), "--kinds", "X", "--out", "{tmp}/paperwork"]),
+]
+
+# X is a file inside a directory the command is given: the directory is read, the hostile file refused.
+IN_DIRECTORY: list[tuple[str, str, list[str]]] = [
+    ("assess --catalog DIR", "x.yaml", ["assess", str(EXAMPLE / "dossier.yaml"), "--catalog", "D"]),
+    ("assess --catalog DIR/catalogs", "catalogs/x.yaml", ["assess", str(EXAMPLE / "dossier.yaml"), "--catalog", "D"]),
+    ("schemes --catalog DIR arrangements", "arrangements.yaml", ["schemes", "--catalog", "D"]),
+    ("paperwork --kinds DIR", "x.yaml", ["paperwork", str(ASSESSMENT), "--kinds", "D", "--out", "{tmp}/paperwork"]),
 ]
 
 
@@ -69,8 +83,9 @@ def materials(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"label": str(label), "key": str(tmp / "issuer.key"), "sbom": str(sbom)}
 
 
-def _hostile(kind: str, tmp: Path) -> Path:
-    path = tmp / "hostile.json"
+def _hostile(kind: str, tmp: Path, name: str = "hostile.json") -> Path:
+    path = tmp / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "fifo":
         os.mkfifo(path)
     else:
@@ -112,6 +127,28 @@ def test_command_refuses_special_file(kind: str, argv: list[str], materials: dic
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert str(hostile.name) in lines[0]
+    assert "FIFO" in lines[0] or "character device" in lines[0], lines[0]
+
+
+@pytest.mark.usefixtures("alarm")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link"])
+@pytest.mark.parametrize(("name", "argv"), [pytest.param(f, a, id=n) for n, f, a in IN_DIRECTORY])
+def test_special_file_inside_a_named_directory(
+    kind: str, name: str, argv: list[str], materials: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a directory the command reads (a catalog, document kinds) holding a FIFO or a link to /dev/zero
+    directory = tmp_path / "dir"
+    hostile = _hostile(kind, directory, name)
+    args = [str(directory) if a == "D" else a.format(tmp=tmp_path, **materials) for a in argv]
+
+    # When the command runs
+    result = runner.invoke(app, args)
+
+    # Then it stops at once with one line naming that file, exit code 2
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert hostile.name in lines[0]
     assert "FIFO" in lines[0] or "character device" in lines[0], lines[0]
 
 

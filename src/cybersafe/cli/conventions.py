@@ -36,6 +36,7 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from cybersafe.errors import InputError
 
 CONFIG_NAME = "cybersafe.toml"
+MAX_CONFIG_BYTES = 1024 * 1024  # a settings file written by people
 ENV_PREFIX = "CYBERSAFE"
 
 
@@ -150,12 +151,11 @@ def config_path(given: Path | None) -> Path | None:
 
 def load_config(path: Path, root: Any) -> dict[str, Any]:
     """The config file as click's ``default_map``, every table and key checked against the command tree."""
-    if not path.is_file():
-        raise InputError("not a regular file", file=path, field="--config")
+    from cybersafe import safeio
+
+    text = safeio.read_text(path, MAX_CONFIG_BYTES, what="a config file", field="--config")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=path) from None
     return _default_map(data, root, path, ())

@@ -37,6 +37,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from pydantic import BaseModel
 
+from cybersafe import safeio
 from cybersafe.dossier.model import Dossier
 from cybersafe.errors import PaperworkDataError
 from cybersafe.results import SchemeResultOut
@@ -396,6 +397,6 @@ def document_kinds(extra: Path | None = None) -> dict[str, DocumentKind]:
     kinds = dict(bundled_kinds())
     if extra is not None:
         if not extra.is_dir():
-            raise PaperworkDataError("not a directory of document kinds", file=extra)
+            raise PaperworkDataError(f"not a directory of document kinds ({safeio.describe(extra)})", file=extra)
         kinds |= _load_dir(extra)
     return kinds

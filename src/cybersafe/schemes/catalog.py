@@ -601,7 +601,7 @@ def load_catalog(root: Path | None = None, extra: Sequence[Path] = ()) -> Catalo
     arrangements: list[Arrangement] = []
     for base in (root or data_dir(), *extra):
         if not base.is_dir():
-            raise CatalogError("not a catalog directory", file=base)
+            raise CatalogError(f"not a catalog directory ({safeio.describe(base)})", file=base)
         scheme_dir = base / "catalogs" if (base / "catalogs").is_dir() else base
         for path in sorted(scheme_dir.glob("*.yaml")):
             if path.name == "arrangements.yaml":

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cybersafe import safeio
 from cybersafe.evidence.defaults import default_credentials, parse_credentials
 from cybersafe.evidence.network.http import basic_auth, http_get
 from cybersafe.evidence.network.model import (
@@ -32,6 +33,7 @@ from cybersafe.evidence.network.model import (
 from cybersafe.evidence.network.session import ProbeSession, printable
 from cybersafe.evidence.network.telnet import TelnetClient, last_line
 
+MAX_CREDENTIALS_BYTES = 4 * 1024 * 1024
 LOCK_WORDS = re.compile(r"(?i)too many|locked|lockout|try again later|temporarily|blocked|banned|wait \d+")
 _REJECT_WORDS = re.compile(r"(?i)incorrect|invalid|fail|denied|wrong|bad password|not allowed|unauthori[sz]ed")
 LOGIN_PROMPT = re.compile(r"(?i)(login|username|user name|user)\s*:\s*$")
@@ -51,7 +53,10 @@ class Credential:
 
 def load_default_credentials(path: Path | None = None) -> tuple[Credential, ...]:
     """The list shared with the firmware scanner, or a list of the same format at ``path``."""
-    pairs = default_credentials() if path is None else parse_credentials(path.read_text(encoding="utf-8"))
+    if path is None:
+        pairs = default_credentials()
+    else:
+        pairs = parse_credentials(safeio.read_text(path, MAX_CREDENTIALS_BYTES, what="a credential list"))
     return tuple(Credential(user, password) for user, password in pairs)
 
 
