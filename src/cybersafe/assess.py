@@ -11,7 +11,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from cybersafe import safeio
 from cybersafe.checks import BUILTIN_CHECKS
@@ -116,23 +115,6 @@ def market_status(statuses: Iterable[SchemeStatus]) -> SchemeStatus:
     if SchemeStatus.NOT_MODELLED in today:
         return SchemeStatus.INCOMPLETE
     return SchemeStatus.PENDING if SchemeStatus.PENDING in today else SchemeStatus.MEETS
-
-
-def anonymous_dossier(name: str, *, firmware: Path | None = None, device: str | None = None) -> Dossier:
-    """A product known only by an artefact (``firmware scan IMAGE``, ``probe HOST``): no declarations, no
-    markets, so every declaration-backed verdict stays inconclusive and nothing is judged on a market."""
-    artefacts: dict[str, Any] = {}
-    if firmware is not None:
-        artefacts["firmware"] = str(firmware)
-    if device is not None:
-        artefacts["device"] = {"host": device}
-    return Dossier.model_validate(
-        {
-            "schema": "cybersafe/dossier/v1",
-            "product": {"manufacturer": {"name": "unknown"}, "name": name, "model": "unknown"},
-            "artefacts": artefacts,
-        }
-    )
 
 
 def select_schemes(catalog: Catalog, refs: Sequence[str] | None, dossier: Dossier) -> tuple[list[Scheme], list[str]]:

@@ -73,3 +73,102 @@ def test_sbom_generate_writes_valid_cyclonedx_1_6(tmp_path: Path) -> None:
     assert {m["technique"] for m in methods} == {"manifest-analysis", "binary-analysis"}
     assert dropbear["cpe"] == "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2022.83:*:*:*:*:*:*:*"
     assert "/usr/sbin/dropbear" in {o["location"] for o in dropbear["evidence"]["occurrences"]}
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 1), ("none", 0)])
+def test_fail_on_gates_the_exit_code_on_severity(fail_on: str, code: int) -> None:
+    # Given an image whose failing findings reach critical (a universal default password)
+    # When it is scanned with a gate
+    result = runner.invoke(
+        app, ["firmware", "scan", str(image("vuln-squashfs-xz")), "--budget", "quick", "--fail-on", fail_on]
+    )
+
+    # Then the exit code says whether a failing finding is at or above the gate; the report is the same
+    assert result.exit_code == code, result.output
+    assert "firmware.universal-default-password" in result.stdout
+
+
+def test_fail_on_low_passes_a_clean_image() -> None:
+    result = runner.invoke(app, ["firmware", "scan", str(image("clean-ext4")), "--fail-on", "low", "-f", "json"])
+
+    assert result.exit_code == 0, result.output
+
+
+def test_gate_counts_only_failing_findings_at_or_above_it() -> None:
+    from cybersafe.checks.interface import CheckAttempt, Finding
+    from cybersafe.cli._common import FailOn
+    from cybersafe.cli.firmware import _gated
+    from cybersafe.verdict import AttemptStatus, Severity, Verdict
+
+    medium = CheckAttempt(
+        "firmware.weak-key",
+        AttemptStatus.COMPLETED,
+        findings=(
+            Finding("firmware.weak-key", Verdict.FAIL, Severity.MEDIUM, "weak"),
+            Finding("firmware.weak-key", Verdict.PASS, Severity.CRITICAL, "ok"),
+        ),
+    )
+
+    assert _gated([medium], None)  # no gate: any failing check
+    assert _gated([medium], FailOn.MEDIUM)
+    assert not _gated([medium], FailOn.HIGH)  # the critical finding passed: it does not count
+    assert not _gated([medium], FailOn.NONE)
+
+
+def test_scan_runs_through_the_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cybersafe.assess
+    from cybersafe.evidence.firmware.collector import FirmwareCollector
+
+    seen: dict[str, object] = {}
+    real = cybersafe.assess.assess_dossier
+
+    def spy(dossier: object, **kwargs: object) -> object:
+        seen.update(kwargs, dossier=dossier)
+        return real(dossier, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cybersafe.assess, "assess_dossier", spy)
+    path = image("clean-ext4")
+
+    # When an image is scanned from the command line
+    result = runner.invoke(app, ["firmware", "scan", str(path), "--format", "json"])
+
+    # Then it was assessed like `assess` does: an anonymous product with this image, the firmware checks only
+    assert result.exit_code == 0, result.output
+    assert seen["families"] == {"firmware"}
+    collectors = list(seen["collectors"])  # type: ignore[call-overload]
+    assert len(collectors) == 1 and isinstance(collectors[0], FirmwareCollector)
+    dossier = seen["dossier"]
+    assert dossier.artefacts.firmware == path.name and not dossier.markets  # type: ignore[attr-defined]
+    assert seen["base_dir"] == path.parent
+    checks = {c["check"] for c in json.loads(result.stdout)["checks"]}
+    assert len(checks) == 12 and all(c.startswith("firmware.") for c in checks)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        pytest.param(b"", "is empty (0 bytes)", id="empty"),
+        pytest.param(bytes(range(256)) * 64, "not a firmware image cybersafe can unpack", id="unrecognisable"),
+    ],
+)
+def test_empty_or_unrecognisable_image_is_one_line_and_exit_2(tmp_path: Path, content: bytes, why: str) -> None:
+    path = tmp_path / "blob.bin"
+    path.write_bytes(content)
+
+    result = runner.invoke(app, ["firmware", "scan", str(path), "--format", "json"])
+
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "blob.bin: IMAGE: " in lines[0] and why in lines[0]
+    assert result.stdout == ""
+
+
+def test_help_states_exit_codes_gate_and_input_limits() -> None:
+    result = runner.invoke(app, ["firmware", "scan", "--help"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "--fail-on" in text
+    for phrase in ("Exit codes: 0", "1 a check fails", "2 bad input", "3 a bug", "regular file", "64 GiB"):
+        assert phrase in text, phrase

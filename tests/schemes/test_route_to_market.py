@@ -13,10 +13,10 @@ import pytest
 import yaml
 from tests.conftest import EXAMPLE_DOSSIER
 
-from cybersafe.assess import AssessmentRun, anonymous_dossier, assess_dossier, market_status
+from cybersafe.assess import AssessmentRun, assess_dossier, market_status
 from cybersafe.checks.interface import CheckAttempt, Finding, Location, attempt_key
 from cybersafe.dossier.facts import derive_facts
-from cybersafe.dossier.model import Dossier
+from cybersafe.dossier.model import Dossier, anonymous_dossier
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.classification import classify
 from cybersafe.schemes.evaluate import Evaluator

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from cybersafe.checks import binaries, credentials, crypto, filesystem, services
 from cybersafe.checks.interface import Check, CheckAttempt, run_check
+from cybersafe.dossier.model import anonymous_dossier
 from cybersafe.evidence.firmware.model import FirmwareInventory
 from cybersafe.evidence.interface import Evidence
 
@@ -22,19 +23,8 @@ FIRMWARE_CHECKS: tuple[type[Check], ...] = (
 
 
 def run_firmware_checks(inventory: FirmwareInventory, dossier: Dossier | None = None) -> list[CheckAttempt]:
-    """Run every firmware check over one inventory (``cybersafe firmware scan``; ``assess`` uses the engine)."""
-    if dossier is None:
-        from cybersafe.dossier.model import Dossier, Manufacturer, Product
-
-        # Checks take evidence built around a dossier; a bare image scan has none, so a minimal one stands in.
-        dossier = Dossier.model_validate(
-            {
-                "schema": "cybersafe/dossier/v1",
-                "product": Product(
-                    manufacturer=Manufacturer(name="unknown"), name=inventory.image, model="unknown"
-                ).model_dump(),
-            }
-        )
-    evidence = Evidence(dossier=dossier)
+    """Every firmware check over one inventory, for library use and tests (the command line runs the checks
+    through the assessment engine, like ``assess``). Without a dossier, the anonymous product of the image."""
+    evidence = Evidence(dossier=dossier or anonymous_dossier(inventory.image, firmware=inventory.image))
     evidence.add(inventory)
     return [run_check(check(), evidence) for check in FIRMWARE_CHECKS]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 _COMMANDS = {("firmware", "scan"), ("sbom", "generate")}
 _BUDGET_OPTIONS = ("--budget", "-b")
-_OTHER_VALUE_OPTIONS = ("--format", "-f", "--output", "-o")
+_OTHER_VALUE_OPTIONS = ("--format", "-f", "--output", "-o", "--fail-on")
 
 
 @dataclass

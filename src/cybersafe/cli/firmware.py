@@ -16,12 +16,15 @@ from cybersafe.cli._common import (
     EXIT_NOT_MET,
     EXIT_OK,
     FORMAT_OPTION,
+    FailOn,
     OutputFormat,
     RichProgress,
     attempt_json,
     console,
     emit_json,
+    gate,
     handle_errors,
+    parse_now,
 )
 from cybersafe.cli.sbom_group import sbom_app
 from cybersafe.evidence.firmware.budget import BudgetName
@@ -52,19 +55,13 @@ def register(app: typer.Typer) -> None:
     sbom_app.command("generate")(generate_command)
 
 
-def _scan(image: Path, budget: BudgetName, *, warm: tuple[str, ...] = ()) -> Any:
-    """Scan ``image``; the modules named in ``warm`` are imported in the background while it unpacks."""
-    from cybersafe import safeio
-    from cybersafe.errors import InputError
+def _scan(image: Path, budget: BudgetName) -> Any:
+    """The inventory of ``image`` (``sbom generate``: no checks), adopting the early-started extraction."""
     from cybersafe.evidence.firmware.budget import budget_for
     from cybersafe.evidence.firmware.scan import scan_image
 
-    if safeio.describe(image) == "not found":
-        raise InputError("file not found", file=image, field="IMAGE")
-    safeio.refuse_special(image, field="IMAGE")
+    _require_image(image)
     early = _prestart.take(image, budget.value)
-    for module in warm:
-        threading.Thread(target=_warm_import, args=(module,), daemon=True).start()
     progress = RichProgress()
     try:
         return scan_image(image, budget_for(budget), progress, extraction=early)
@@ -83,17 +80,33 @@ def scan_command(
     image: Path = IMAGE_ARGUMENT,
     output_format: OutputFormat = FORMAT_OPTION,
     budget: BudgetName = BUDGET_OPTION,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 only when a failing finding is at or above this severity (none: never on findings); "
+            "default: when any check fails.",
+        ),
+    ] = None,
 ) -> None:
     """Scan IMAGE: unpack it within a budget, inventory it, run every firmware check.
 
-    Exit code 0 when no check fails, 1 when one does, 2 on bad input.
-    """
-    inventory = _scan(image, budget, warm=("cybersafe.checks.firmware_checks",))
-    from cybersafe.checks.firmware_checks import run_firmware_checks
-    from cybersafe.verdict import Verdict
+    The checks run through the same assessment as `cybersafe assess`, for an anonymous product that has only
+    this image (no declarations, no markets); the output shows the firmware part.
 
-    attempts = run_firmware_checks(inventory)
-    failed = any(a.verdict is Verdict.FAIL for a in attempts)
+    Input limits: IMAGE must be a regular file (a FIFO, a device or a link to one is refused) of at most 64 GiB;
+    what unpacking may write is the --budget.
+
+    Exit codes: 0 no failing check (with --fail-on: no failing finding at or above that severity); 1 a check
+    fails (with --fail-on: a failing finding at or above it); 2 bad input or usage: a missing, empty,
+    special or unrecognisable image (one line naming the file); 3 a bug in cybersafe.
+    """
+    from cybersafe.evidence.firmware.model import FirmwareInventory
+
+    run = _assess_image(image, budget)
+    inventory = run.evidence.require(FirmwareInventory)
+    _refuse_unrecognised(image, inventory)
+    attempts = list(run.attempts.values())
     if output_format is OutputFormat.JSON:
         emit_json(
             {
@@ -104,7 +117,72 @@ def scan_command(
         )
     else:
         _print_table(inventory, attempts)
-    raise typer.Exit(EXIT_NOT_MET if failed else EXIT_OK)
+    raise typer.Exit(EXIT_NOT_MET if _gated(attempts, fail_on) else EXIT_OK)
+
+
+def _assess_image(image: Path, budget: BudgetName) -> Any:
+    """The assessment of an anonymous product that has only ``image``: the firmware collector (adopting the
+    extraction the command line started early), then the firmware checks, as ``assess`` runs them."""
+    from cybersafe.assess import assess_dossier
+    from cybersafe.dossier.model import anonymous_dossier
+    from cybersafe.errors import UnpackError
+    from cybersafe.evidence.firmware.budget import budget_for
+    from cybersafe.evidence.firmware.collector import FirmwareCollector
+    from cybersafe.evidence.firmware.model import FirmwareInventory
+
+    _require_image(image)
+    collector = FirmwareCollector(budget_for(budget), extraction=_prestart.take(image, budget.value))
+    threading.Thread(target=_warm_import, args=("cybersafe.assess",), daemon=True).start()
+    progress = RichProgress()
+    try:
+        run = assess_dossier(
+            anonymous_dossier(image.name, firmware=image.name),
+            now=parse_now(None),
+            base_dir=image.parent,
+            collectors=[collector],
+            families={"firmware"},
+            progress=progress,
+            plans=False,
+        )
+    finally:
+        progress.close()
+    failure = run.evidence.failure(FirmwareInventory)
+    if failure is not None:
+        raise UnpackError(failure.detail)
+    return run
+
+
+def _require_image(image: Path) -> None:
+    """A missing, special or empty IMAGE is one line naming it, before anything is unpacked."""
+    from cybersafe import safeio
+    from cybersafe.errors import InputError
+
+    if safeio.describe(image) == "not found":
+        raise InputError("file not found", file=image, field="IMAGE")
+    safeio.refuse_special(image, field="IMAGE")
+    if image.stat().st_size == 0:
+        raise InputError("is empty (0 bytes); not a firmware image", file=image, field="IMAGE")
+
+
+def _refuse_unrecognised(image: Path, inventory: Any) -> None:
+    """An image in which nothing was found to unpack (and no limit cut the search short: the extraction
+    records "unknown-format" only then) is not firmware this scan can read: one line naming it, exit 2."""
+    from cybersafe.errors import InputError
+
+    if inventory.filesystems:
+        return
+    unknown = next((p for p in inventory.problems if p.kind == "unknown-format"), None)
+    if unknown is not None:
+        raise InputError(f"not a firmware image cybersafe can unpack: {unknown.message}", file=image, field="IMAGE")
+
+
+def _gated(attempts: list[Any], fail_on: FailOn | None) -> bool:
+    """Exit 1? Without a gate: any failing check; with one: a failing finding at or above its severity."""
+    from cybersafe.verdict import Verdict
+
+    if fail_on is None:
+        return any(a.verdict is Verdict.FAIL for a in attempts)
+    return gate((f for a in attempts for f in a.findings if f.verdict is Verdict.FAIL), fail_on)
 
 
 def _print_table(inventory: Any, attempts: list[Any]) -> None:

@@ -142,9 +142,8 @@ def probe_command(
 
 def _product_for(host: str, dossier: Path | None, *, allow_multiple: bool) -> Any:
     """The dossier's product with HOST as its device, or an anonymous product known only by HOST."""
-    from cybersafe.assess import anonymous_dossier
     from cybersafe.dossier.loader import load_dossier
-    from cybersafe.dossier.model import DeviceArtefact
+    from cybersafe.dossier.model import DeviceArtefact, anonymous_dossier
 
     product = anonymous_dossier(host) if dossier is None else load_dossier(dossier)
     declared = product.artefacts.device

@@ -414,3 +414,21 @@ class Dossier(_Strict):
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def anonymous_dossier(name: str, *, firmware: str | None = None, device: str | None = None) -> Dossier:
+    """A product known only by an artefact (``firmware scan IMAGE``, ``probe HOST``): no declarations, no
+    markets, so every declaration-backed verdict stays inconclusive and nothing is judged on a market.
+    ``firmware`` is the image's path relative to the base directory the assessment is given."""
+    artefacts: dict[str, Any] = {}
+    if firmware is not None:
+        artefacts["firmware"] = firmware
+    if device is not None:
+        artefacts["device"] = {"host": device}
+    return Dossier.model_validate(
+        {
+            "schema": "cybersafe/dossier/v1",
+            "product": {"manufacturer": {"name": "unknown"}, "name": name, "model": "unknown"},
+            "artefacts": artefacts,
+        }
+    )

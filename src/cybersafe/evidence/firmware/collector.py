@@ -18,6 +18,7 @@ from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, Pro
 
 if TYPE_CHECKING:
     from cybersafe.dossier.model import Dossier
+    from cybersafe.evidence.firmware.unpack import Extraction
 
 
 _WARNING_KINDS = frozenset({"budget-exceeded", "unknown-format", "extractor-failed", "symlink-escape"})
@@ -27,8 +28,10 @@ class FirmwareCollector:
     NAME = "firmware"
     PRODUCES: tuple[type, ...] = (FirmwareInventory,)
 
-    def __init__(self, budget: Budget | None = None) -> None:
+    def __init__(self, budget: Budget | None = None, *, extraction: Extraction | None = None) -> None:
+        """``extraction``: the image's extraction, already started (``firmware scan`` starts it early)."""
         self.budget = budget or budget_for(BudgetName.STANDARD)
+        self.extraction = extraction
 
     def applies(self, dossier: Dossier) -> bool:
         return dossier.artefacts.firmware is not None
@@ -43,7 +46,7 @@ class FirmwareCollector:
             why = "file not found" if found == "not found" else f"not a regular file ({found})"
             raise UnpackError(f"{path}: artefacts.firmware: {why}")
         try:
-            inventory = scan_image(path, self.budget, progress)
+            inventory = scan_image(path, self.budget, progress, extraction=self.extraction)
         except InputError as exc:
             raise UnpackError(str(exc)) from exc
         return CollectorResult(
