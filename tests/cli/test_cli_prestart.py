@@ -19,6 +19,7 @@ from cybersafe.evidence.firmware.scan import scan_image
         pytest.param(["fw.bin", "--budget", "quick"], ("fw.bin", "quick"), id="budget"),
         pytest.param(["-b", "deep", "fw.bin", "-f", "json"], ("fw.bin", "deep"), id="options-first"),
         pytest.param(["fw.bin", "--budget=quick", "-o", "out.json"], ("fw.bin", "quick"), id="equals-and-output"),
+        pytest.param(["fw.bin", "--fail-on", "high", "-b", "quick"], ("fw.bin", "quick"), id="fail-on"),
         pytest.param(["fw.bin", "--help"], None, id="help"),
         pytest.param(["fw.bin", "other.bin"], None, id="two-images"),
         pytest.param(["--budget"], None, id="dangling-option"),
