@@ -12,8 +12,10 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
@@ -150,6 +152,36 @@ def test_special_file_inside_a_named_directory(
     assert len(lines) == 1, result.stderr
     assert hostile.name in lines[0]
     assert "FIFO" in lines[0] or "character device" in lines[0], lines[0]
+
+
+@pytest.mark.usefixtures("alarm")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link"])
+@pytest.mark.parametrize(
+    ("field", "artefact"),
+    [
+        ("artefacts.sbom", {"sbom": "hostile"}),
+        ("artefacts.vex[0]", {"vex": ["hostile"]}),
+        ("artefacts.firmware", {"firmware": "hostile"}),
+        ("artefacts.vulndb", {"vulndb": "hostile"}),
+    ],
+)
+def test_dossier_artefact_that_is_special(kind: str, field: str, artefact: dict[str, Any], tmp_path: Path) -> None:
+    # Given the example dossier naming a FIFO or a link to /dev/zero as one of its artefacts
+    work = tmp_path / "product"
+    shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("firmware", "vulndb"))
+    _hostile(kind, work, "hostile")
+    data = yaml.safe_load((work / "dossier.yaml").read_text(encoding="utf-8"))
+    data["artefacts"] |= artefact
+    (work / "dossier.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+    # When it is assessed
+    result = runner.invoke(app, ["assess", str(work / "dossier.yaml")])
+
+    # Then one line names the dossier, the field and the file, exit code 2
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert f"{field}: not a regular file" in lines[0] and lines[0].endswith(": hostile"), lines[0]
 
 
 def test_dossier_artefact_that_is_a_fifo(tmp_path: Path) -> None:

@@ -69,8 +69,12 @@ def _check_files(dossier: Dossier, base: Path, doc: LocatedDocument) -> None:
     named.extend((("artefacts", "vex", i), p) for i, p in enumerate(art.vex))
     for i, result in enumerate(dossier.manual_results):
         named.extend((("manual_results", i, "evidence", j), p) for j, p in enumerate(result.evidence))
+    if art.vulndb:  # may not be imported yet (a recorded problem), but never a FIFO or a device
+        named.append((("artefacts", "vulndb"), art.vulndb))
     for loc, rel in named:
         found = safeio.describe(base / rel)
+        if found == "not found" and loc == ("artefacts", "vulndb"):
+            continue
         if found != "a regular file":
             field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[")
             why = "file not found" if found == "not found" else f"not a regular file ({found})"
