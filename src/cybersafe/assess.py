@@ -247,12 +247,15 @@ def assess_dossier(
 ) -> AssessmentRun:
     """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``;
     ``firmware scan`` and ``probe`` pass ``families`` to run only their checks (the rest read not run)."""
-    catalog = catalog or default_catalog()
     progress = progress or NullProgressReporter()
-    schemes, requested = select_schemes(catalog, scheme_refs, dossier)
+    # a bad --scheme is reported before any evidence is collected; without a catalog, the bundled one is read
+    # after the collectors (``firmware scan`` loads it in the background meanwhile)
+    selected = select_schemes(catalog, scheme_refs, dossier) if catalog is not None else None
     evidence = Evidence(dossier=dossier, base_dir=base_dir or Path.cwd(), as_of=now.date())
     evidence.artefacts.extend(artefacts)
     collect(evidence, collectors, progress)
+    catalog = catalog or default_catalog()
+    schemes, requested = selected or select_schemes(catalog, scheme_refs, dossier)
     wanted = needed_checks(catalog, schemes)
     if families is not None:
         wanted = tuple(leaf for leaf in wanted if leaf.ref.split(".", 1)[0] in families)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,12 +67,6 @@ def _scan(image: Path, budget: BudgetName) -> Any:
         progress.close()
 
 
-def _warm_import(module: str) -> None:
-    # a failure here shows again, properly reported, when the command imports the module itself
-    with contextlib.suppress(Exception):
-        importlib.import_module(module)
-
-
 @handle_errors
 def scan_command(
     image: Path = IMAGE_ARGUMENT,
@@ -129,10 +121,12 @@ def _assess_image(image: Path, budget: BudgetName) -> Any:
     from cybersafe.evidence.firmware.budget import budget_for
     from cybersafe.evidence.firmware.collector import FirmwareCollector
     from cybersafe.evidence.firmware.model import FirmwareInventory
+    from cybersafe.schemes.catalog import default_catalog
 
     _require_image(image)
     collector = FirmwareCollector(budget_for(budget), extraction=_prestart.take(image, budget.value))
-    threading.Thread(target=_warm_import, args=("cybersafe.assess",), daemon=True).start()
+    # the scheme catalog (needed only once the checks have run) loads while the image unpacks
+    threading.Thread(target=default_catalog, daemon=True).start()
     progress = RichProgress()
     try:
         run = assess_dossier(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -617,7 +618,16 @@ def load_catalog(root: Path | None = None, extra: Sequence[Path] = ()) -> Catalo
     return Catalog(schemes=schemes, crosswalks=tuple(crosswalks), arrangements=tuple(arrangements))
 
 
-@functools.cache
+_DEFAULT_LOCK = threading.Lock()
+
+
 def default_catalog() -> Catalog:
-    """The bundled catalog, loaded once per process."""
+    """The bundled catalog, loaded once per process; a thread that asks while another loads it waits for that
+    load (``firmware scan`` loads it in the background while the image unpacks)."""
+    with _DEFAULT_LOCK:
+        return _default_catalog()
+
+
+@functools.cache
+def _default_catalog() -> Catalog:
     return load_catalog()
