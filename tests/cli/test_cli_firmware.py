@@ -140,8 +140,11 @@ def test_scan_runs_through_the_assessment(monkeypatch: pytest.MonkeyPatch) -> No
     dossier = seen["dossier"]
     assert dossier.artefacts.firmware == path.name and not dossier.markets  # type: ignore[attr-defined]
     assert seen["base_dir"] == path.parent
-    checks = {c["check"] for c in json.loads(result.stdout)["checks"]}
-    assert len(checks) == 12 and all(c.startswith("firmware.") for c in checks)
+    checks = json.loads(result.stdout)["checks"]
+    assert len({c["check"] for c in checks}) == 12 and all(c["check"].startswith("firmware.") for c in checks)
+    # a check a requirement runs with its own parameters shows once per parameter set, the parameters named
+    hardening = [c.get("parameters") for c in checks if c["check"] == "firmware.binary-hardening"]
+    assert None in hardening and any(p and "protections" in p for p in hardening), hardening
 
 
 @pytest.mark.parametrize(

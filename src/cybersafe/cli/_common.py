@@ -273,9 +273,12 @@ def parse_now(value: str | None, field: str = "--now") -> dt.datetime:
 
 
 def attempt_json(attempt: Any) -> dict[str, Any]:
-    """A check attempt as the JSON output of `firmware scan` and `probe` shows it."""
+    """A check attempt as the JSON output of `firmware scan` and `probe` shows it; ``parameters`` only for a run
+    a requirement asked for with its own (``firmware.binary-hardening`` judging NX only)."""
+    parameters = {n: list(v) if isinstance(v, tuple) else v for n, v in attempt.parameters}
     return {
         "check": attempt.check_id,
+        **({"parameters": parameters} if parameters else {}),
         "status": str(attempt.status),
         "verdict": str(attempt.verdict),
         "reason": str(attempt.reason) if attempt.reason else None,

@@ -202,12 +202,12 @@ def _print_table(inventory: Any, attempts: list[Any]) -> None:
     table.add_column("finding", overflow="fold")
     for attempt in attempts:
         if not attempt.findings:
-            table.add_row(attempt.check_id, f"[red]{attempt.verdict}[/]", "", "", attempt.detail or "")
+            table.add_row(attempt.key, f"[red]{attempt.verdict}[/]", "", "", attempt.detail or "")
         for finding in attempt.findings:
             style = _VERDICT_STYLE.get(str(finding.verdict), "")
             where = "; ".join(str(loc) for loc in finding.locations[:3])
             table.add_row(
-                attempt.check_id,
+                attempt.key,
                 f"[{style}]{finding.verdict}[/]",
                 str(finding.severity),
                 where,
