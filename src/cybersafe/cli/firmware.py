@@ -20,6 +20,7 @@ from cybersafe.cli._common import (
     attempt_json,
     console,
     emit_json,
+    fail_on_option,
     gate,
     handle_errors,
     parse_now,
@@ -72,14 +73,7 @@ def scan_command(
     image: Path = IMAGE_ARGUMENT,
     output_format: OutputFormat = FORMAT_OPTION,
     budget: BudgetName = BUDGET_OPTION,
-    fail_on: Annotated[
-        FailOn | None,
-        typer.Option(
-            "--fail-on",
-            help="Exit 1 only when a failing finding is at or above this severity (none: never on findings); "
-            "default: when any check fails.",
-        ),
-    ] = None,
+    fail_on: Annotated[FailOn | None, fail_on_option("a check's failing finding is")] = None,
 ) -> None:
     """Scan IMAGE: unpack it within a budget, inventory it, run every firmware check.
 
