@@ -32,6 +32,18 @@ _NoDatesLoader.yaml_implicit_resolvers = {
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+# libyaml composes about ten times faster than the pure-Python composer (the catalog is read on every run);
+# its nodes carry the same marks. The pure-Python composer stays the reference: any error is reported
+# from it, so messages do not depend on whether libyaml is installed.
+_FastLoader: type[Any] | None = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _CNoDatesLoader(yaml.CSafeLoader):
+        """The same resolvers as ``_NoDatesLoader``, composed by libyaml."""
+
+    _CNoDatesLoader.yaml_implicit_resolvers = _NoDatesLoader.yaml_implicit_resolvers
+    _FastLoader = _CNoDatesLoader
+
 
 @dataclass
 class LocatedDocument:
@@ -63,9 +75,18 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def _compose(text: str) -> yaml.Node | None:
+    if _FastLoader is not None:
+        try:
+            return yaml.compose(text, Loader=_FastLoader)
+        except (yaml.YAMLError, RecursionError, ValueError):
+            pass  # composed again below, for the reference message
+    return yaml.compose(text, Loader=_NoDatesLoader)
+
+
 def parse_yaml(text: str, file: str, error: type[InputError] = InputError) -> LocatedDocument:
     try:
-        node = yaml.compose(text, Loader=_NoDatesLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -89,6 +110,7 @@ def parse_yaml(text: str, file: str, error: type[InputError] = InputError) -> Lo
 class _Walk:
     nodes: int = 0
     path: set[int] = field(default_factory=set)  # ids of the nodes being built: an alias back to one is a cycle
+    scalars: _NoDatesLoader = field(default_factory=lambda: _NoDatesLoader(""))  # one constructor per document
 
 
 def _construct(node: yaml.Node, loc: Loc, doc: LocatedDocument, error: type[InputError], walk: _Walk) -> Any:
@@ -102,7 +124,7 @@ def _construct(node: yaml.Node, loc: Loc, doc: LocatedDocument, error: type[Inpu
     if id(node) in walk.path:
         raise error("recursive YAML alias", file=doc.file, line=line, field=_dotted(loc) or None)
     if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-        return _scalar(node, doc, error)
+        return _scalar(node, doc, error, walk.scalars)
     walk.path.add(id(node))
     try:
         return _construct_collection(node, loc, doc, error, walk)
@@ -118,7 +140,7 @@ def _construct_collection(
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise error("YAML merge keys are not supported", file=doc.file, line=key_node.start_mark.line + 1)
-            key = _scalar(key_node, doc, error)
+            key = _scalar(key_node, doc, error, walk.scalars)
             if not isinstance(key, str | int | float | bool):
                 raise error("mapping keys must be scalars", file=doc.file, line=key_node.start_mark.line + 1)
             name = str(key)
@@ -131,11 +153,13 @@ def _construct_collection(
     return [_construct(child, (*loc, i), doc, error, walk) for i, child in enumerate(node.value)]
 
 
-def _scalar(node: yaml.Node, doc: LocatedDocument, error: type[InputError]) -> Any:
+def _scalar(node: yaml.Node, doc: LocatedDocument, error: type[InputError], loader: _NoDatesLoader) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise error("expected a scalar", file=doc.file, line=node.start_mark.line + 1)
     try:
-        return _NoDatesLoader("").construct_object(node, deep=True)
+        # the safe constructor for the node's tag, without the per-document caches construct_object keeps
+        constructor = loader.yaml_constructors.get(node.tag) or loader.yaml_constructors[None]
+        return constructor(loader, node)
     except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
         # e.g. "!!int x" or "!!timestamp x": an explicit tag whose constructor rejects the text
         problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
