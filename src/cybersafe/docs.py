@@ -1,4 +1,6 @@
-"""Generated parts of the README (pip-audit's check-readme): commands, coverage matrix, paperwork kinds.
+"""Generated parts of the README (pip-audit's check-readme): the command list, the coverage matrix, the
+paperwork kinds, the check table and every count of checks, so that none of them is a second list to keep in step
+by hand.
 
 ``python -m cybersafe.docs README.md`` rewrites the blocks between ``<!-- generated:NAME -->`` and
 ``<!-- /generated:NAME -->``; a test fails when the README differs from what the code generates.
@@ -9,13 +11,16 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from cybersafe.checks import BUILTIN_CHECKS
+from cybersafe.checks.interface import Check
 from cybersafe.schemes.catalog import Catalog, default_catalog, iter_leaves
-from cybersafe.schemes.interface import LeafKind, Node, Obligation
+from cybersafe.schemes.interface import LeafKind, Node, Obligation, Scheme
 
 
 def command_table() -> str:
@@ -104,12 +109,97 @@ def paperwork_table() -> str:
     return "\n".join(lines)
 
 
-GENERATORS = {"commands": command_table, "coverage": coverage_matrix, "paperwork": paperwork_table}
+def _families(checks: Sequence[type[Check]]) -> dict[str, list[type[Check]]]:
+    """Checks by family (the id's prefix), in the order ``checks`` lists them."""
+    families: dict[str, list[type[Check]]] = {}
+    for check in checks:
+        families.setdefault(check.ID.split(".", 1)[0], []).append(check)
+    return families
 
 
-def render(text: str) -> str:
+def check_counts(checks: Sequence[type[Check]] = BUILTIN_CHECKS) -> str:
+    """How many built-in checks there are, by family."""
+    parts = [f"{len(members)} `{family}.*`" for family, members in _families(checks).items()]
+    return f"{len(checks)} built-in checks: {', '.join(parts)}."
+
+
+def _uses(catalog: Catalog) -> dict[str, dict[str, list[str]]]:
+    """Check id -> scheme id -> the requirements of the scheme's current version that name the check (with the
+    parameters they set, as the run's key shows them)."""
+    uses: dict[str, dict[str, list[str]]] = {}
+    for scheme in catalog.current_schemes():
+        for req in scheme.requirements:
+            for leaf in iter_leaves(req.verified_by):
+                if leaf.kind is LeafKind.CHECK:
+                    suffix = str(leaf)[len(leaf.ref) :]
+                    named = f"{req.id} `{suffix}`" if suffix else req.id
+                    uses.setdefault(leaf.ref, {}).setdefault(scheme.id, []).append(named)
+    return uses
+
+
+def check_table(checks: Sequence[type[Check]] = BUILTIN_CHECKS, catalog: Catalog | None = None) -> str:
+    """Every check: id, title, severity, the evidence it reads, its parameters and the requirements that name it."""
+    catalog = catalog or default_catalog()
+    uses = _uses(catalog)
+    lines = [
+        "| check | title | severity | reads | parameters | requirements that name it (current scheme versions) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for check in checks:
+        reads = ", ".join(f"`{kind.__name__}`" for kind in check.REQUIRES)
+        params = ", ".join(f"`{name}`" for name in check.parameter_names()) or "—"
+        used = "; ".join(f"{sid}: {', '.join(reqs)}" for sid, reqs in uses.get(check.ID, {}).items()) or "—"
+        title = check.TITLE.replace("|", "/")
+        lines.append(f"| `{check.ID}` | {title} | {check.SEVERITY} | {reads} | {params} | {used.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def reuse_summary(checks: Sequence[type[Check]] = BUILTIN_CHECKS, catalog: Catalog | None = None) -> str:
+    """What one assessment runs for every current modelled scheme, from the catalog: runs, requirements, reuse."""
+    catalog = catalog or default_catalog()
+    schemes = [s for s in catalog.current_schemes() if s.modelled]
+    runs = _reachable_runs(catalog, schemes)
+    requirements = sum(len(s.requirements) for s in schemes)
+    fed = sum(len(reached) for reached in runs.values())
+    return (
+        f"The {len(checks)} built-in checks make {len(runs)} runs (one per check and distinct parameter set a "
+        f"requirement asks for) that feed {requirements} requirement verdicts in {len(schemes)} modelled schemes; "
+        f"each run can feed {fed / len(runs):.2f} requirements on average."
+    )
+
+
+def _reachable_runs(catalog: Catalog, schemes: Sequence[Scheme]) -> dict[str, set[str]]:
+    """Run key -> the requirements of ``schemes`` that reach it, through requirement references too."""
+    runs: dict[str, set[str]] = {}
+
+    def walk(node: Node | None, owner: str, seen: frozenset[str]) -> None:
+        for leaf in iter_leaves(node):
+            if leaf.kind is LeafKind.CHECK:
+                runs.setdefault(str(leaf), set()).add(owner)
+            elif leaf.kind is LeafKind.REQUIREMENT:
+                target = catalog.requirement(leaf.ref)
+                if target.key not in seen:
+                    walk(target.verified_by, owner, seen | {target.key})
+
+    for scheme in schemes:
+        for req in scheme.requirements:
+            walk(req.verified_by, req.key, frozenset({req.key}))
+    return runs
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "commands": command_table,
+    "coverage": coverage_matrix,
+    "paperwork": paperwork_table,
+    "checks": check_table,
+    "check-counts": check_counts,
+    "reuse": reuse_summary,
+}
+
+
+def render(text: str, generators: dict[str, Callable[[], str]] | None = None) -> str:
     """``text`` with every generated block replaced by what the code generates now."""
-    for name, generate in GENERATORS.items():
+    for name, generate in (generators or GENERATORS).items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL)
         text = pattern.sub(lambda m, g=generate: m.group(1) + g() + "\n" + m.group(2), text)  # type: ignore[misc]
     return text
