@@ -1,4 +1,4 @@
-"""Shared fixtures: the example dossier, a small test catalog, fixed time."""
+"""Suite-wide fixtures: the fixed clock, the example dossier, the loopback guard. Plain helpers are in support.py."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_DOSSIER = REPO / "examples" / "smart-camera" / "dossier.yaml"
-NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+from tests.support import EXAMPLE_DOSSIER, NOW
 
 
 @pytest.fixture

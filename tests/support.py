@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from cybersafe.dossier.model import Dossier
+from cybersafe.results import Assessment
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DOSSIER = REPO / "examples" / "smart-camera" / "dossier.yaml"
@@ -72,6 +74,17 @@ def dossier_data(*, base: Base = "minimal", patch: Mapping[str, Any] | None = No
 def dossier(*, base: Base = "minimal", patch: Mapping[str, Any] | None = None, **top: Any) -> Dossier:
     """A validated test dossier; see ``dossier_data``."""
     return Dossier.model_validate(dossier_data(base=base, patch=patch, **top))
+
+
+def with_dossier(assessment: Assessment, change: Mapping[str, Any] | Callable[[dict[str, Any]], None]) -> Assessment:
+    """A copy of ``assessment`` whose dossier is changed: ``change`` is a patch deep-merged into it (``None`` removes
+    a key) or a function that edits its wire form in place (to replace a whole table, say)."""
+    data = json.loads(assessment.to_json())
+    if callable(change):
+        change(data["dossier"])
+    else:
+        data["dossier"] = merge(data["dossier"], change)
+    return Assessment.model_validate(data)
 
 
 def free_port(kind: int = socket.SOCK_STREAM, host: str = LOOPBACK) -> int:

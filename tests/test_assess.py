@@ -11,7 +11,7 @@ import pytest
 from cybersafe.assess import assess
 from cybersafe.results import Assessment, assessment_json_schema, load_assessment
 from cybersafe.to_wire import to_assessment
-from tests.conftest import NOW, REPO
+from tests.support import NOW, REPO, check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "example-assessment.json"
 
@@ -29,11 +29,7 @@ def example_json() -> str:
 
 
 def test_example_assessment_matches_golden(example_json: str) -> None:
-    if os.environ.get("CYBERSAFE_UPDATE_GOLDEN"):
-        GOLDEN.write_text(example_json, encoding="utf-8")
-    assert json.loads(example_json) == json.loads(GOLDEN.read_text(encoding="utf-8")), (
-        "example assessment changed; if intended: CYBERSAFE_UPDATE_GOLDEN=1 pytest tests/test_assess.py"
-    )
+    check_golden(GOLDEN, example_json)
 
 
 def test_assessment_is_deterministic_apart_from_injected_time(example_json: str) -> None:

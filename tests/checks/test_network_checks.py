@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from tests.support import NOW_ISO, dossier
 
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.interface import run_check
@@ -28,7 +29,6 @@ from cybersafe.checks.network import (
     UnauthenticatedDisclosureCheck,
     UndeclaredServicesCheck,
 )
-from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
     AccessWithoutCredentials,
@@ -53,13 +53,7 @@ from cybersafe.evidence.network.model import (
 from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
 
 ADDRESS = "127.0.0.1"
-PROBED_AT = "2026-11-29T12:00:00Z"
-
-
-def _dossier() -> Dossier:
-    return Dossier.model_validate(
-        {"schema": "cybersafe/dossier/v1", "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"}}
-    )
+PROBED_AT = NOW_ISO
 
 
 def _reach(**kw: Any) -> Reachability:
@@ -75,7 +69,7 @@ def host(**kw: Any) -> HostObservations:
 
 
 def evidence_of(*hosts: HostObservations, declared: tuple[DeclaredPort, ...] | None = None) -> Evidence:
-    evidence = Evidence(dossier=_dossier())
+    evidence = Evidence(dossier=dossier())
     evidence.add(NetworkObservations(target=ADDRESS, hosts=hosts, probed_at=PROBED_AT, declared_ports=declared))
     return evidence
 
@@ -412,7 +406,7 @@ class TestCleartextAndHttp:
 @pytest.mark.parametrize("check", [pytest.param(c, id=c.ID) for c in CHECKS])
 def test_unreachable_device_is_inconclusive_never_pass(check: Any) -> None:
     # Given the collector failed because the device did not answer
-    evidence = Evidence(dossier=_dossier())
+    evidence = Evidence(dossier=dossier())
     evidence.fail(NetworkObservations, ErrorReason.PROBE_UNREACHABLE, "device 127.0.0.1 is unreachable")
     # When the check runs inside its envelope
     result = run_check(check(), evidence)

@@ -7,13 +7,13 @@ import stat
 from pathlib import Path
 
 import pytest
+from tests.support import NOW_ISO
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
 
 DATA = Path(__file__).parents[1] / "label" / "data"
 ASSESSMENT = DATA / "assessment.json"
-NOW = "2026-11-29T12:00:00+00:00"
 runner = CliRunner()
 
 
@@ -33,7 +33,7 @@ def label(keys: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> 
     result = runner.invoke(
         app,
         ["label", "issue", str(ASSESSMENT), "--scheme", "sg-cls", "--key", str(keys[0]), "--issuer", "Example CLA",
-         "--registry", "https://registry.example.test", "--now", NOW, "-o", str(out), "--format", "json"],
+         "--registry", "https://registry.example.test", "--now", NOW_ISO, "-o", str(out), "--format", "json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -52,7 +52,7 @@ def test_issue_prints_the_label_and_caps_validity(keys: tuple[Path, Path], tmp_p
     result = runner.invoke(
         app,
         ["label", "issue", str(ASSESSMENT), "--scheme", "us-ctm", "--key", str(keys[0]), "--valid-days", "4000",
-         "--now", NOW, "-o", str(tmp_path)],
+         "--now", NOW_ISO, "-o", str(tmp_path)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "capped at the support-period end" in result.stdout
@@ -107,7 +107,7 @@ def test_verify_a_genuine_label(label: Path, keys: tuple[Path, Path]) -> None:
     result = runner.invoke(
         app,
         ["verify", str(label), "--key", str(keys[1]), "--firmware", str(DATA / "firmware.bin"),
-         "--sbom", str(DATA / "sbom.cdx.json"), "--now", NOW, "--format", "json"],
+         "--sbom", str(DATA / "sbom.cdx.json"), "--now", NOW_ISO, "--format", "json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

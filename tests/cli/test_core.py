@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support import NOW_ISO
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
 from cybersafe.schemes.catalog import default_catalog
 
 runner = CliRunner()
-NOW = "2026-11-29T12:00:00Z"
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -62,7 +62,9 @@ def test_crosswalk_and_recognize() -> None:
 
 
 def test_assess_example_json_and_exit_code(example_dossier_path: Path, tmp_path: Path) -> None:
-    code, out, _ = _run("assess", str(example_dossier_path), "--format", "json", "--now", NOW, "--out", str(tmp_path))
+    code, out, _ = _run(
+        "assess", str(example_dossier_path), "--format", "json", "--now", NOW_ISO, "--out", str(tmp_path)
+    )
     data = json.loads(out)
     assert data["schema"] == "cybersafe/assessment/v1"
     judged_ok = all(m["status"] in ("meets", "pending", "prepare", "out_of_scope") for m in data["markets"])
@@ -72,7 +74,7 @@ def test_assess_example_json_and_exit_code(example_dossier_path: Path, tmp_path:
 
 
 def test_assess_table_and_selected_scheme(example_dossier_path: Path) -> None:
-    code, out, _ = _run("assess", str(example_dossier_path), "--scheme", "uk-psti", "--now", NOW)
+    code, out, _ = _run("assess", str(example_dossier_path), "--scheme", "uk-psti", "--now", NOW_ISO)
     assert code in (0, 1)
     assert "Scheme verdicts" in out and "uk-psti" in out
 

@@ -10,7 +10,6 @@ Properties:
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import itertools
 import json
 from pathlib import Path
@@ -31,6 +30,7 @@ from fuzz_support import (
 )
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from tests.support import NOW
 
 from cybersafe.attest.dsse import PAYLOAD_TYPE, decode_payload, pae, sign_statement, verify_envelope
 from cybersafe.attest.keys import key_id
@@ -40,7 +40,6 @@ from cybersafe.label.verify import check_label
 from cybersafe.results import load_assessment
 
 DATA = Path(__file__).resolve().parents[1] / "label" / "data"
-NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 PUBLIC = KEY.public_key()
 TRUSTED = {key_id(PUBLIC): PUBLIC}

@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from fuzz_support import clean_call, fuzz, mutated_bytes, mutated_text, scratch_file, time_limit
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.support import NOW
 
 from cybersafe.evidence.firmware import accounts, components, configcreds, keys, metadata, services
 from cybersafe.evidence.firmware.packagedb import PackageDatabases
@@ -30,7 +31,6 @@ PACKAGE_DB_FILES = [
     "var/lib/dpkg/status", "usr/lib/opkg/status", "lib/apk/db/installed", "var/lib/dpkg/info/busybox.list",
     "var/lib/dpkg/status.d/busybox", "usr/lib/opkg/info/busybox.control",
 ]  # fmt: skip
-NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 NOTHING: tuple[type[BaseException], ...] = ()  # these parsers may raise nothing at all
 
 # bytes decoded the way scan.py reads text files

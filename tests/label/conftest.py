@@ -1,15 +1,14 @@
-"""Shared fixtures for label tests: a hand-built assessment (tests/label/data) and an issuer key pair."""
+"""Shared fixtures for label tests: a hand-built assessment (tests/label/data), the fixed issuer key, issued labels."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from label_fixtures import DATA, MET_SCHEMES, NOW, REGISTRY
+from label_fixtures import DATA, ISSUER_KEY, MET_SCHEMES, REGISTRY, counter_bytes
+from tests.support import NOW
 
-from cybersafe.attest.keys import generate_keypair, load_private_key, load_public_key
 from cybersafe.label.issue import issue_label
 from cybersafe.label.model import LabelRecord
 from cybersafe.results import Assessment, load_assessment
@@ -21,26 +20,28 @@ def assessment() -> Assessment:
 
 
 @pytest.fixture(scope="session")
-def key_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return generate_keypair(tmp_path_factory.mktemp("keys"), "issuer")
+def private_key() -> Ed25519PrivateKey:
+    return ISSUER_KEY
 
 
 @pytest.fixture(scope="session")
-def private_key(key_files: tuple[Path, Path]) -> Ed25519PrivateKey:
-    return load_private_key(key_files[0])
-
-
-@pytest.fixture(scope="session")
-def public_key(key_files: tuple[Path, Path]) -> Ed25519PublicKey:
-    return load_public_key(key_files[1])
+def public_key() -> Ed25519PublicKey:
+    return ISSUER_KEY.public_key()
 
 
 @pytest.fixture(scope="session")
 def issued(assessment: Assessment, private_key: Ed25519PrivateKey) -> dict[str, tuple[LabelRecord, dict[str, Any]]]:
-    """One label per met scheme, issued at NOW."""
+    """One label per met scheme, issued at NOW, with reproducible label ids (the QR codes are the same each run)."""
     return {
         scheme: issue_label(
-            assessment, scheme, private_key, "Example CLA", REGISTRY, NOW, issuer_contact="cla@example.test"
+            assessment,
+            scheme,
+            private_key,
+            "Example CLA",
+            REGISTRY,
+            NOW,
+            issuer_contact="cla@example.test",
+            random_bytes=counter_bytes(),
         )
         for scheme in MET_SCHEMES
     }

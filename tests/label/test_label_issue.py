@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from label_fixtures import DATA, NOW, REGISTRY, counter_bytes, with_dossier, with_scheme
+from label_fixtures import DATA, REGISTRY, counter_bytes, with_scheme
 from pydantic import ValidationError
+from tests.support import NOW, with_dossier
 
 from cybersafe.attest.keys import key_id
 from cybersafe.errors import CybersafeError, InputError, UnknownScheme
@@ -135,11 +136,11 @@ def _no_level_met(a: Assessment) -> Assessment:
         pytest.param("sg-cls", _no_level_met, LabelRefused, "no level is met", id="no-level-met"),
         pytest.param("jp-jc-star", None, UnknownScheme, "not in the assessment", id="not-assessed"),
         pytest.param(
-            "us-ctm", lambda a: with_dossier(a, ("declarations", "support_period", "end"), "2026-01-01"),
+            "us-ctm", lambda a: with_dossier(a, {"declarations": {"support_period": {"end": "2026-01-01"}}}),
             LabelRefused, "support period ended on 2026-01-01", id="support-ended",
         ),
         pytest.param(
-            "us-ctm", lambda a: with_dossier(a, ("declarations", "support_period"), None), InputError,
+            "us-ctm", lambda a: with_dossier(a, {"declarations": {"support_period": None}}), InputError,
             "dossier.declarations.support_period.end", id="no-support-period",
         ),
         pytest.param(
@@ -189,8 +190,14 @@ def test_default_password_statement_comes_from_the_declared_approach(
     assessment: Assessment, private_key: Ed25519PrivateKey
 ) -> None:
     # Given no change instructions and a password that cannot be changed
-    changed = with_dossier(assessment, ("declarations", "authentication", "change_password_instructions"), None)
-    changed = with_dossier(changed, ("declarations", "authentication", "user_can_change_credentials"), False)
+    changed = with_dossier(
+        assessment,
+        {
+            "declarations": {
+                "authentication": {"change_password_instructions": None, "user_can_change_credentials": False}
+            }
+        },
+    )
     record, _ = issue_label(changed, "us-ctm", private_key, "CLA", REGISTRY, NOW)
     # Then the registry field states it (47 CFR 8.222(b)(6))
     assert record.disclosures.default_password == (

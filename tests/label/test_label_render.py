@@ -7,11 +7,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from label_fixtures import NOW, REGISTRY, counter_bytes, with_dossier, with_scheme
+from label_fixtures import REGISTRY, counter_bytes, decode_qr, with_scheme
+from tests.support import NOW, with_dossier
 
 from cybersafe.label.batch import issue_and_render_all
 from cybersafe.label.issue import issue_label, read_envelope
@@ -47,15 +46,6 @@ ARTWORKS = [
 ]
 
 
-def decode_qr(png: bytes) -> tuple[str, float]:
-    """Decode with OpenCV's QR detector; (text, symbol width in pixels)."""
-    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None, "PNG does not decode"
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    width = float(np.linalg.norm(points[0][1] - points[0][0])) if points is not None else 0.0
-    return text, width
-
-
 def _texts(svg: str) -> list[str]:
     root = ET.fromstring(svg)
     return [el.text or "" for el in root.iter(f"{SVG_NS}text")]
@@ -66,7 +56,7 @@ def _issue(
     name: str | None = None,
 ) -> LabelRecord:  # fmt: skip
     """A label of ``scheme`` whose catalog names ``style``, issued by an administrator of ``admin`` (or not)."""
-    changed = assessment if name is None else with_dossier(assessment, ("product", "name"), name)
+    changed = assessment if name is None else with_dossier(assessment, {"product": {"name": name}})
     label = None if style is None else SchemeLabelOut(name=f"Label of {scheme}", style=style)
     changed = with_scheme(changed, scheme, label=label)
     record, _ = issue_label(

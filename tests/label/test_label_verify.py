@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from label_fixtures import DATA, NOW
+from label_fixtures import DATA
+from tests.support import NOW
 
 from cybersafe.attest.dsse import sign_statement
 from cybersafe.errors import VerificationFailed

@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import regex
 from jsonschema import Draft7Validator, ValidationError, validators
-
-from cybersafe.results import Assessment
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -46,21 +43,3 @@ def _unicode_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -
 
 
 OscalValidator = validators.extend(Draft7Validator, {"pattern": _unicode_pattern})
-
-
-def check_golden(name: str, actual: str) -> None:
-    """Compare with tests/render/golden/<name>; CYBERSAFE_UPDATE_GOLDEN=1 rewrites the file instead."""
-    path = GOLDEN / name
-    if os.environ.get("CYBERSAFE_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.is_file(), f"golden file {path} missing: run with CYBERSAFE_UPDATE_GOLDEN=1"
-    expected = path.read_text(encoding="utf-8")
-    assert actual == expected, f"{name} differs from its golden file; if intended, rerun with CYBERSAFE_UPDATE_GOLDEN=1"
-
-
-def with_dossier(assessment: Assessment, mutate: Any) -> Assessment:
-    """A copy of the assessment whose dossier wire form was changed by ``mutate(dict)``."""
-    data = json.loads(assessment.to_json())
-    mutate(data["dossier"])
-    return Assessment.model_validate(data)

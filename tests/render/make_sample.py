@@ -1,6 +1,7 @@
 """Build the hand-made sample assessment the render tests, the CLI tests and bench/reports.py read.
 
-Run ``.venv/bin/python tests/render/make_sample.py`` to rewrite ``tests/render/data/assessment.json``.
+``tests/render/data/assessment.json`` is its output, held to it by ``test_sample_assessment_is_current``; rewrite
+it with the golden updater (``CYBERSAFE_UPDATE_GOLDEN=1 pytest tests/render/test_interface.py``).
 It is realistic on purpose: several schemes (one meets, one fails, one is incomplete, one has levels, one
 is not modelled), requirements with every verdict, checks with findings and locations of every kind
 (path with line, path with byte offset, host:port, SBOM component), an error attempt and a not_run
@@ -14,8 +15,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from cybersafe.dossier.model import Dossier
 from cybersafe.results import Assessment
+from tests.support import dossier as build_dossier
 
 HERE = Path(__file__).parent
 GENERATED_AT = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
@@ -96,7 +97,7 @@ def dossier() -> dict[str, Any]:
         ],
         "assessment": {"lab": "Example Test Lab", "assessor": "J. Doe", "reference": "ETL-2026-0142"},
     }
-    return Dossier.model_validate(raw).wire()
+    return build_dossier(patch=raw).wire()
 
 
 def loc(**kwargs: Any) -> dict[str, Any]:
@@ -769,14 +770,3 @@ def build() -> Assessment:
         ],
     }
     return Assessment.model_validate(data)
-
-
-def main() -> None:
-    out = HERE / "data" / "assessment.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build().to_json() + "\n", encoding="utf-8")
-    print(f"wrote {out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -4,7 +4,6 @@ parentheses), real versions, hundreds of requirements."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ from cybersafe.render.paperwork import document_kinds, paperwork_files
 from cybersafe.render.sarif import build_sarif
 from cybersafe.results import Assessment
 from tests.render.helpers import OscalValidator, load_schema
-
-NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+from tests.support import NOW
 
 
 @pytest.fixture(scope="module")

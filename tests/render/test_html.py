@@ -13,7 +13,8 @@ from cybersafe.render import OutputFormat, render
 from cybersafe.render._view import build_view, location_text
 from cybersafe.render.html import render_html
 from cybersafe.results import Assessment, LocationOut
-from tests.render.helpers import check_golden
+from tests.render.helpers import GOLDEN
+from tests.support import check_golden
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def _parse(html: str) -> _Collector:
 
 
 def test_html_report_matches_golden(html: str) -> None:
-    check_golden("report.html", html)
+    check_golden(GOLDEN / "report.html", html)
 
 
 def test_html_is_self_contained(html: str) -> None:

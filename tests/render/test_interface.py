@@ -9,6 +9,9 @@ import pytest
 from cybersafe.errors import RenderError
 from cybersafe.render import OutputFormat, render, renderer_for
 from cybersafe.results import Assessment
+from tests.render.helpers import SAMPLE
+from tests.render.make_sample import build
+from tests.support import check_golden
 
 FAST_FORMATS = [f for f in OutputFormat if f is not OutputFormat.PDF]
 
@@ -53,3 +56,8 @@ def test_the_report_view_names_every_verdict_and_status() -> None:
 
     assert set(VERDICTS) == set(VERDICT_LABEL) == set(VERDICT_SYMBOL) == {v.value for v in Verdict}
     assert set(STATUS_LABEL) == set(STATUS_SYMBOL) == {s.value for s in SchemeStatus}
+
+
+def test_sample_assessment_is_current() -> None:
+    # The sample every render test reads is what make_sample.py builds (a golden file: the updater rewrites it).
+    check_golden(SAMPLE, build().to_json() + "\n")

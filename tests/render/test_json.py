@@ -8,11 +8,12 @@ from pathlib import Path
 
 from cybersafe.render import OutputFormat, render
 from cybersafe.results import Assessment, load_assessment
-from tests.render.helpers import check_golden
+from tests.render.helpers import GOLDEN
+from tests.support import check_golden
 
 
 def test_json_report_matches_golden(sample: Assessment, report_now: dt.datetime) -> None:
-    check_golden("assessment.json", render(sample, OutputFormat.JSON, now=report_now).decode())
+    check_golden(GOLDEN / "assessment.json", render(sample, OutputFormat.JSON, now=report_now).decode())
 
 
 def test_json_report_round_trips(sample: Assessment, report_now: dt.datetime, tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ from cybersafe.render.paperwork import (
 from cybersafe.render.paperwork_kinds import kinds_dir, load_kind
 from cybersafe.results import Assessment
 from cybersafe.schemes.catalog import default_catalog
-from tests.render.helpers import check_golden, with_dossier
+from tests.render.helpers import GOLDEN
+from tests.support import check_golden, with_dossier
 
 NOW = dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC)
 BUNDLED = sorted(document_kinds())
@@ -61,7 +62,7 @@ def test_every_kind_matches_its_golden_files(sample: Assessment, kind: str) -> N
         text = data.decode()
         assert "Acme Smart Camera" in text and NOW.isoformat() in text and digest in text, name
         # The digest changes with every field the assessment format gains; the golden holds the document
-        check_golden(f"paperwork/{name}", text.replace(digest, "<assessment digest>"))
+        check_golden(GOLDEN / "paperwork" / name, text.replace(digest, "<assessment digest>"))
 
 
 def test_every_bundled_kind_names_a_catalog_scheme_and_its_requirements() -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from tests.support import dossier
 
 from cybersafe.checks.interface import CheckAttempt, Finding
 from cybersafe.dossier.facts import derive_facts
@@ -18,12 +19,7 @@ from cybersafe.verdict import AttemptStatus, ErrorReason, Severity, Verdict
 
 
 def _dossier(**declarations: Any) -> Dossier:
-    data: dict[str, Any] = {
-        "schema": "cybersafe/dossier/v1",
-        "product": {"manufacturer": {"name": "M"}, "name": "P", "model": "X1"},
-        "declarations": declarations,
-    }
-    return Dossier.model_validate(data)
+    return dossier(declarations=declarations)
 
 
 def _attempt(check_id: str, verdict: Verdict) -> CheckAttempt:
@@ -101,21 +97,15 @@ def test_unreachable_probe_is_inconclusive(test_catalog: Catalog) -> None:
 
 def test_manual_result_closes_a_check_that_could_not_run_but_never_a_fail(test_catalog: Catalog) -> None:
     manual = [{"id": "manual:lab-review", "verdict": "pass", "by": "Lab", "at": "2026-10-01"}]
-    base: dict[str, Any] = {
-        "schema": "cybersafe/dossier/v1",
-        "product": {"manufacturer": {"name": "M"}, "name": "P", "model": "X1"},
-        "declarations": {"support_period": {"end": "2031-01-01"}},
-        "manual_results": manual,
-    }
-    dossier = Dossier.model_validate(base)
-    assert _evaluator(test_catalog, dossier).requirement_key("etsi-en-303-645@test:D").verdict is Verdict.PASS
+    declared = {"support_period": {"end": "2031-01-01"}}
+    with_manual = dossier(declarations=declared, manual_results=manual)
+    assert _evaluator(test_catalog, with_manual).requirement_key("etsi-en-303-645@test:D").verdict is Verdict.PASS
 
-    base["manual_results"] = [
-        {"id": "declaration.default-password-approach", "verdict": "pass", "by": "Lab", "at": "2026-10-01"}
-    ]
-    dossier = Dossier.model_validate(base)
+    check_result = [{"id": "declaration.default-password-approach", "verdict": "pass", "by": "Lab", "at": "2026-10-01"}]
+    with_check_result = dossier(declarations=declared, manual_results=check_result)
     failing = _attempt("declaration.default-password-approach", Verdict.FAIL)
-    assert _evaluator(test_catalog, dossier, failing).requirement_key("etsi-en-303-645@test:A").verdict is Verdict.FAIL
+    evaluator = _evaluator(test_catalog, with_check_result, failing)
+    assert evaluator.requirement_key("etsi-en-303-645@test:A").verdict is Verdict.FAIL
 
 
 def test_requirement_reference_and_levels(test_catalog: Catalog) -> None:
@@ -154,13 +144,8 @@ def test_unmodelled_scheme_never_reads_as_met(test_catalog: Catalog) -> None:
 
 
 def test_ics_not_applicable_only_for_non_mandatory(test_catalog: Catalog) -> None:
-    data: dict[str, Any] = {
-        "schema": "cybersafe/dossier/v1",
-        "product": {"manufacturer": {"name": "M"}, "name": "P", "model": "X1"},
-        "ics": {"C": {"support": "n/a", "justification": "no such feature"}, "A": {"support": "n/a"}},
-    }
-    dossier = Dossier.model_validate(data)
-    evaluator = _evaluator(test_catalog, dossier)
+    ics = {"C": {"support": "n/a", "justification": "no such feature"}, "A": {"support": "n/a"}}
+    evaluator = _evaluator(test_catalog, dossier(ics=ics))
     assert evaluator.requirement_key("etsi-en-303-645@test:C").verdict is Verdict.NOT_APPLICABLE
     assert evaluator.requirement_key("etsi-en-303-645@test:A").verdict is Verdict.INCONCLUSIVE
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from typing import Any
 
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import EXAMPLE_DOSSIER
+from tests.support import TODAY, dossier
 
 from cybersafe.assess import needed_checks, run_checks, select_schemes
 from cybersafe.checks import BUILTIN_CHECKS
@@ -19,9 +17,6 @@ from cybersafe.evidence.interface import Evidence
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.evaluate import Evaluator
 from cybersafe.schemes.memo import SummaryMemo
-
-BASE = yaml.safe_load(EXAMPLE_DOSSIER.read_text(encoding="utf-8"))
-BASE.pop("artefacts", None)
 
 
 def _variant(
@@ -34,25 +29,24 @@ def _variant(
     decisions: bool = True,
     tree_fact: bool | None = False,
 ) -> Dossier:
-    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
-    auth = data["declarations"]["authentication"]
-    auth["default_password_approach"] = approach
-    auth["uses_passwords"] = approach != "none"
-    data["declarations"]["update"]["signed"] = signed
-    data["declarations"]["support_period"]["end"] = end
-    data["markets"] = markets
+    patch: dict[str, Any] = {
+        "declarations": {
+            "authentication": {"default_password_approach": approach, "uses_passwords": approach != "none"},
+            "update": {"signed": signed},
+            "support_period": {"end": end},
+        },
+        "markets": markets,
+    }
     if not manual:
-        data["manual_results"] = []
+        patch["manual_results"] = []
     if ics_no:
-        data["ics"]["5.6-7"] = {"support": "no"}
+        patch["ics"] = {"5.6-7": {"support": "no"}}
     if not decisions:  # decision-tree answers are an input of the summaries too
-        data["decisions"] = []
-    # a fact a decision tree and a scheme scope read (EN 18031: toy answers DT.ACM-3.DN-1; transfers_money scopes -3)
-    for fact in ("toy", "transfers_money"):
-        data["facts"].pop(fact, None)
-        if tree_fact is not None:
-            data["facts"][fact] = tree_fact
-    return Dossier.model_validate(data)
+        patch["decisions"] = []
+    # a fact a decision tree and a scheme scope read (EN 18031: toy answers DT.ACM-3.DN-1; transfers_money scopes -3);
+    # None removes it
+    patch["facts"] = {"toy": tree_fact, "transfers_money": tree_fact}
+    return dossier(base="example", patch=patch)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
@@ -74,7 +68,7 @@ def _variant(
 )
 def test_memoised_summaries_equal_full_evaluation(variants: list[tuple[Any, ...]]) -> None:
     catalog = default_catalog()
-    now = dt.date(2026, 11, 29)
+    now = TODAY
     memo = SummaryMemo(catalog)
     for args in itertools.chain(variants, variants):  # the second pass hits the memo
         dossier = _variant(*args)

@@ -36,7 +36,6 @@ from _network_servers import (
     HttpConfig,
     LoginPolicy,
     LoopThread,
-    free_port,
     ftp_handler,
     malformed_tls_handler,
     mdns_reply,
@@ -54,6 +53,7 @@ from _network_servers import (
     telnet_handler,
     tools_available,
 )
+from tests.support import free_port
 
 from cybersafe.evidence.network.model import DeclaredPort, NetworkObservations
 from cybersafe.evidence.network.probe import run_probe

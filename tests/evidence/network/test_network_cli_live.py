@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from tests.support import dossier_data
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
@@ -43,15 +45,10 @@ def test_json_output_of_weak_device_exits_1(weak_device: Any) -> None:
 
 def test_table_output_with_dossier_declarations(strong_device: Any, tmp_path: Path) -> None:
     # Given a dossier that declares every port of the strong device
-    ports = "\n".join(
-        f"      - {{port: {port}, protocol: tcp, service: {role}}}" for role, port in strong_device.tcp.items()
-    )
+    ports = [{"port": port, "protocol": "tcp", "service": role} for role, port in strong_device.tcp.items()]
     dossier = tmp_path / "dossier.yaml"
     dossier.write_text(
-        "schema: cybersafe/dossier/v1\n"
-        "product: {manufacturer: {name: ACME}, name: Cam, model: C1}\n"
-        f"declarations:\n  interfaces:\n    network_ports:\n{ports}\n",
-        encoding="utf-8",
+        yaml.safe_dump(dossier_data(declarations={"interfaces": {"network_ports": ports}})), encoding="utf-8"
     )
     # When it is probed with the table output
     strong_device.reset()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from _network_servers import HOST, Blackhole
+from tests.support import dossier
 
 from cybersafe.assess import collect
 from cybersafe.checks.interface import run_check
@@ -171,14 +172,10 @@ def test_silent_service_is_open_but_unidentified() -> None:
 
 
 def _dossier(host: str, ports: list[int] | None = None, declared: list[dict[str, Any]] | None = None) -> Dossier:
-    data: dict[str, Any] = {
-        "schema": "cybersafe/dossier/v1",
-        "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"},
-        "artefacts": {"device": {"host": host, "ports": ports or [], "credentials_budget": 2}},
-    }
-    if declared is not None:
-        data["declarations"] = {"interfaces": {"network_ports": declared}}
-    return Dossier.model_validate(data)
+    return dossier(
+        artefacts={"device": {"host": host, "ports": ports or [], "credentials_budget": 2}},
+        declarations=None if declared is None else {"interfaces": {"network_ports": declared}},
+    )
 
 
 def test_collector_probes_declared_and_listed_ports(strong_device: Any) -> None:
