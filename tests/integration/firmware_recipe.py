@@ -96,9 +96,9 @@ def build_image(directory: Path, cache: Path | None = None) -> Path:
         root = work / "root"
         root.mkdir()
         _populate(root, directory, recipe, work, out_dir)
-        built = work / "image.img"
-        _pack(root, built, recipe.pack)
-        os.replace(shutil.copy(built, out_dir / f".{target.name}.{os.getpid()}"), target)  # atomic for parallel runs
+        partial = out_dir / f".{target.name}.{os.getpid()}"
+        _pack(root, partial, recipe.pack)
+        partial.replace(target)  # atomic: a concurrent run sees the whole image or none
     return target
 
 
