@@ -95,14 +95,14 @@ def build_image(directory: Path, cache: Path | None = None) -> Path:
         work = Path(tmp)
         root = work / "root"
         root.mkdir()
-        _populate(root, directory, recipe, work, out_dir)
+        _populate(root, directory, recipe, out_dir)
         partial = out_dir / f".{target.name}.{os.getpid()}"
         _pack(root, partial, recipe.pack)
         partial.replace(target)  # atomic: a concurrent run sees the whole image or none
     return target
 
 
-def _populate(root: Path, directory: Path, recipe: Recipe, work: Path, deb_cache: Path) -> None:
+def _populate(root: Path, directory: Path, recipe: Recipe, deb_cache: Path) -> None:
     if recipe.debs:
         debs = [_deb(name, deb_cache) for name in recipe.debs]
         for deb in debs:

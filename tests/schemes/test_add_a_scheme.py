@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from tests.conftest import EXAMPLE_DOSSIER, NOW
+from tests.support import EXAMPLE_DOSSIER, NOW
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
