@@ -14,10 +14,12 @@ A case is a directory ``tests/integration/<family>/<check-id>/<case-name>/`` wit
   ``sbom.<ext>``                an SBOM, read by the real ``SbomCollector``
   ``osv/``, ``kev.json``        OSV records and a CISA KEV catalog, imported into a fresh vulnerability database
                                 that the real ``VulnerabilityCollector`` matches the SBOM against
+  ``vex.<ext>``                 VEX documents (OpenVEX, CycloneDX, CSAF) the collector applies to the matches
   ``network.json``              ``{"observations": {...}}`` (``NetworkObservations``), ``{"failure": {"reason":
                                 ..., "detail": ...}}`` (the probe failed), or ``{"recording": NAME}``: the same,
                                 recorded from a simulated device in ``network/__recordings__/NAME.json``
   ``parameters.json``           the check's parameters, as a requirement sets them in a catalog (``with:``)
+  ``as_of.txt``                 the assessment date (ISO 8601; default: the date of ``tests.support.NOW``)
   ============================  ================================================================================
 
 - ``__output__/expected.json``: ``{"verdict": ..., "findings": [...]}`` and optionally ``"status"`` (default
@@ -31,6 +33,7 @@ each failing finding says how to fix it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -149,11 +152,16 @@ def missing_cases(checks: Sequence[type[Check]], root: Path = INTEGRATION) -> li
 # -- inputs -> evidence -------------------------------------------------------------------------------------------
 
 _KNOWN_INPUTS = ("dossier.yaml", "dossier.patch.yaml", "firmware", "inventory.json", "osv", "kev.json",
-                 "network.json", "parameters.json")  # fmt: skip
+                 "network.json", "parameters.json", "as_of.txt")  # fmt: skip
 
 
 def _known_input(name: str) -> bool:
-    return name in _KNOWN_INPUTS or name.startswith("sbom.")
+    return name in _KNOWN_INPUTS or name.startswith(("sbom.", "vex."))
+
+
+def _as_of(case: Case) -> dt.date:
+    path = case.inputs / "as_of.txt"
+    return dt.date.fromisoformat(path.read_text(encoding="utf-8").strip()) if path.is_file() else NOW.date()
 
 
 def _sbom_file(case: Case) -> Path | None:
@@ -212,11 +220,12 @@ def case_evidence(case: Case, work: Path, recordings: Recordings = load_recordin
     sbom = _sbom_file(case)
     if sbom is not None:
         artefacts["sbom"] = sbom.name
+        artefacts["vex"] = [path.name for path in sorted(case.inputs.glob("vex.*"))]
         collectors.append(SbomCollector())
         if case.has_input("osv") or case.has_input("kev.json"):
             artefacts["vulndb"] = str(_vulndb(case, work))
             collectors.append(VulnerabilityCollector())
-    evidence = Evidence(dossier=case_dossier(case, artefacts), base_dir=base_dir, as_of=NOW.date())
+    evidence = Evidence(dossier=case_dossier(case, artefacts), base_dir=base_dir, as_of=_as_of(case))
     collect(evidence, collectors, NullProgressReporter())
     _check_firmware_artefact(evidence)
     if case.has_input("inventory.json"):
