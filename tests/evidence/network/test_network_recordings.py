@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from _network_servers import HOST, start_blackhole
 from tests.integration.cases import RECORDINGS, Case, assert_outcome, discover, run_case
-from tests.support import dossier, updating_golden
+from tests.support import dossier, free_port, updating_golden
 
 from cybersafe.assess import collect
 from cybersafe.checks import BUILTIN_CHECKS
@@ -42,7 +42,13 @@ CANONICAL_PORTS = {
     "mdns": 5353,
     "closed": 7,
     "blackhole": 9,
+    "telnet-shell": 2324,
+    "ftp-anonymous": 2122,
+    "ftp-delay": 2123,
+    "tls-huge-chain": 4434,
+    "tls-malformed": 4435,
 }
+OFF_ADDRESS = "127.88.0.10"  # a loopback address of its own: nothing listens there
 
 
 def _recorded_cases() -> list[tuple[str, Case]]:
@@ -72,6 +78,17 @@ def _observed(name: str, observations: NetworkObservations, device: Any) -> dict
     return canonical({**document, "observations": dataclasses.asdict(observations)}, roles)
 
 
+def _collected(recorded_from: str, evidence: Evidence, ports: dict[str, int]) -> dict[str, Any]:
+    """What the device collector left in ``evidence``: its observations, or how it failed."""
+    document: dict[str, Any] = {"recorded_from": recorded_from}
+    failure = evidence.failure(NetworkObservations)
+    if failure is not None:
+        document["failure"] = {"reason": str(failure.reason), "detail": failure.detail}
+    else:
+        document["observations"] = dataclasses.asdict(evidence.require(NetworkObservations))
+    return canonical(document, ports)
+
+
 def _unreachable() -> dict[str, Any]:
     hole = start_blackhole()
     try:
@@ -80,13 +97,22 @@ def _unreachable() -> dict[str, Any]:
         collect(evidence, [collector], NullProgressReporter())
     finally:
         hole.stop()
-    failure = evidence.failure(NetworkObservations)
-    assert failure is not None, "a port that drops every SYN must make the probe fail"
-    document = {
-        "recorded_from": "a port on 127.0.0.1 that drops every SYN",
-        "failure": {"reason": str(failure.reason), "detail": failure.detail},
-    }
-    return canonical(document, {"blackhole": hole.port})
+    return _collected("a port on 127.0.0.1 that drops every SYN", evidence, {"blackhole": hole.port})
+
+
+def _switched_off() -> dict[str, Any]:
+    """A device that is switched off: every declared port answers with a reset (a closed loopback port)."""
+    closed = free_port(host=OFF_ADDRESS)
+    declared = [{"port": closed, "protocol": "tcp", "service": "https"}]
+    evidence = Evidence(
+        dossier=dossier(
+            artefacts={"device": {"host": OFF_ADDRESS}}, declarations={"interfaces": {"network_ports": declared}}
+        )
+    )
+    collector = NetworkCollector(ProbeSettings(ports=(), connect_timeout=1.0, udp=False))
+    collect(evidence, [collector], NullProgressReporter())
+    return _collected(f"a dossier declaring a closed port on {OFF_ADDRESS}, as a switched-off device", evidence,
+                      {"closed": closed})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +124,8 @@ def live(request: pytest.FixtureRequest) -> Callable[[str], dict[str, Any]]:
         if name not in cache:
             if name == "unreachable-device":
                 cache[name] = _unreachable()
+            elif name == "off-device":
+                cache[name] = _switched_off()
             else:
                 role = name.removesuffix("-device")
                 device = request.getfixturevalue(f"{role}_device")
