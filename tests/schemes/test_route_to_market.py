@@ -10,8 +10,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-import yaml
-from tests.conftest import EXAMPLE_DOSSIER
+from tests.support import dossier
 
 from cybersafe.assess import AssessmentRun, assess_dossier, market_status
 from cybersafe.checks.interface import CheckAttempt, Finding, Location, attempt_key
@@ -23,7 +22,6 @@ from cybersafe.schemes.evaluate import Evaluator
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, Severity, Verdict
 
-BASE: dict[str, Any] = yaml.safe_load(EXAMPLE_DOSSIER.read_text(encoding="utf-8"))
 TODAY = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
 TODAY_DATE = TODAY.date()
 AFTER_CRA = dt.datetime(2028, 1, 1, tzinfo=dt.UTC)
@@ -32,18 +30,15 @@ CRA_2K = "eu-cra@2024/2847:Annex I Part I (2)(k)"
 
 
 def _dossier(**changes: Any) -> Dossier:
-    data = yaml.safe_load(yaml.safe_dump(BASE))
-    data.pop("artefacts", None)
+    """The example's dossier with dotted keys set (``None`` removes), through the shared builder."""
+    patch: dict[str, Any] = {}
     for dotted, value in changes.items():
-        node = data
         *parents, last = dotted.split(".")
+        node = patch
         for part in parents:
             node = node.setdefault(part, {})
-        if value is None:
-            node.pop(last, None)
-        else:
-            node[last] = value
-    return Dossier.model_validate(data)
+        node[last] = value
+    return dossier(base="example", patch=patch)
 
 
 def _run(dossier: Dossier, now: dt.datetime = TODAY) -> AssessmentRun:

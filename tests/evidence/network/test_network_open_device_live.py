@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 from _network_servers import HOST, LoopThread, start_tcp, telnet_flood_handler
+from tests.support import dossier
 
 from cybersafe.checks.interface import run_check
 from cybersafe.checks.network import CHECKS
-from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import DeclaredPort, NetworkObservations
 from cybersafe.evidence.network.probe import run_probe
@@ -32,14 +32,8 @@ pytestmark = pytest.mark.slow
 CHECKS_BY_ID = {check.ID: check for check in CHECKS}
 
 
-def _dossier() -> Dossier:
-    return Dossier.model_validate(
-        {"schema": "cybersafe/dossier/v1", "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"}}
-    )
-
-
 def _attempt(observations: NetworkObservations, check_id: str) -> Any:
-    evidence = Evidence(dossier=_dossier())
+    evidence = Evidence(dossier=dossier())
     evidence.add(observations)
     return run_check(CHECKS_BY_ID[check_id](), evidence)
 

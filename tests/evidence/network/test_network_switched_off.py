@@ -8,11 +8,10 @@ on the silence of a switched-off device.
 
 from __future__ import annotations
 
-import datetime as dt
-import socket
 from pathlib import Path
 
 import pytest
+from tests.support import NOW, free_port
 
 from cybersafe.assess import AssessmentRun, assess, builtin_collectors
 from cybersafe.demo import example_dir
@@ -27,14 +26,7 @@ from cybersafe.verdict import Verdict
 
 pytestmark = pytest.mark.slow
 
-NOW = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
 OFF_ADDRESS = "127.88.0.9"  # a loopback address of its own: nothing of this machine listens there
-
-
-def _closed_port(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
 
 
 def _assess(work: Path, device: dict[str, object]) -> AssessmentRun:
@@ -71,7 +63,7 @@ def test_switched_off_device_makes_every_scheme_that_needs_it_incomplete(tmp_pat
         on = _assess(tmp_path / "on", camera.device_artefact())
     met_on = {r.scheme.key for r in on.results if r.status == SchemeStatus.MEETS}
     # When the same dossier points at a device that is switched off (every declared port closed)
-    off = _assess(tmp_path / "off", {"host": OFF_ADDRESS, "ports": [_closed_port(OFF_ADDRESS)]})
+    off = _assess(tmp_path / "off", {"host": OFF_ADDRESS, "ports": [free_port(host=OFF_ADDRESS)]})
     # Then no network check passes or reads not_applicable: each is inconclusive and says why
     network = {key: attempt for key, attempt in off.attempts.items() if key.startswith("network.")}
     assert network and {a.verdict for a in network.values()} == {Verdict.INCONCLUSIVE}
