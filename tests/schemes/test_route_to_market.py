@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from tests.support import dossier
+from tests.support import dossier_data
 
 from cybersafe.assess import AssessmentRun, assess_dossier, market_status
 from cybersafe.checks.interface import CheckAttempt, Finding, Location, attempt_key
@@ -22,6 +22,7 @@ from cybersafe.schemes.evaluate import Evaluator
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, Severity, Verdict
 
+BASE = dossier_data(base="example")
 TODAY = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
 TODAY_DATE = TODAY.date()
 AFTER_CRA = dt.datetime(2028, 1, 1, tzinfo=dt.UTC)
@@ -30,15 +31,18 @@ CRA_2K = "eu-cra@2024/2847:Annex I Part I (2)(k)"
 
 
 def _dossier(**changes: Any) -> Dossier:
-    """The example's dossier with dotted keys set (``None`` removes), through the shared builder."""
-    patch: dict[str, Any] = {}
+    """The example's dossier (the shared builder's) with dotted keys replaced (``None`` removes)."""
+    data = dossier_data(base="example")
     for dotted, value in changes.items():
+        node = data
         *parents, last = dotted.split(".")
-        node = patch
         for part in parents:
             node = node.setdefault(part, {})
-        node[last] = value
-    return dossier(base="example", patch=patch)
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return Dossier.model_validate(data)
 
 
 def _run(dossier: Dossier, now: dt.datetime = TODAY) -> AssessmentRun:
