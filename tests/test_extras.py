@@ -13,7 +13,7 @@ import pytest
 
 from cybersafe.extras import EXTRA_OF_MODULE
 from cybersafe.licenses import closure, report
-from tests.conftest import EXAMPLE_DOSSIER
+from tests.support import EXAMPLE_DOSSIER
 
 SCANNERS = {"unblob", "lief", "pyperscan", "sslyze", "nassl", "ssh-audit", "ubi-reader"}
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import EXAMPLE_DOSSIER
+from tests.support import EXAMPLE_DOSSIER
 from typer.testing import CliRunner
 
 from cybersafe.cli import app

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.conftest import EXAMPLE_DOSSIER
+from tests.support import EXAMPLE_DOSSIER
 
 from cybersafe.assess import assess_dossier
 from cybersafe.dossier.model import Dossier
