@@ -7,7 +7,8 @@ A recipe directory holds:
   to set, which values to fill in);
 - ``rootfs/``: files copied into the image as they are (``/etc/passwd``, ``/etc/inittab`` ...). Files get mode 0644
   (0755 when executable in git); ``modes`` in the recipe sets anything else (setuid, world-writable);
-- ``src/``: C sources named by ``compile``.
+- ``src/``: C sources named by ``compile``;
+- ``archives/``: directories packed as tarballs nested in the image (``archives`` in the recipe).
 
 ``@@NAME@@`` in a rootfs file or a C source is replaced by ``values[NAME]``, the concatenation of its parts: fake
 tokens are split so that no secret scanner flags the repository, and so is a private key never committed
@@ -23,6 +24,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -30,7 +32,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from tests.evidence.firmware.build_images import _cert, _compile, _deb, _dpkg_status, _key_pem, image_cache_dir
+from tests.evidence.firmware.build_images import _cert, _compile, _dpkg_list, _dpkg_status, _key_pem, image_cache_dir
+from tests.evidence.firmware.debs import deb
 
 Pack = Literal["squashfs-xz", "squashfs-gzip", "ext4"]
 
@@ -56,12 +59,18 @@ class Certificate(_Strict):
     public_key_to: str | None = None  # also write the certificate's public key (PEM) here
 
 
+class Archive(_Strict):
+    to: str  # path inside the image of a .tar.gz
+    source: str  # directory in archives/ whose entries are packed (their names are the archive's top level)
+
+
 class Recipe(_Strict):
     pack: Pack = "squashfs-xz"
     debs: tuple[str, ...] = ()  # Debian packages unpacked into the root (docs and man pages left out)
     remove: tuple[str, ...] = ()  # paths removed after the packages are unpacked
     values: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     compile: tuple[Compile, ...] = ()
+    archives: tuple[Archive, ...] = ()  # tarballs nested in the image, packed from archives/
     rsa_keys: tuple[RsaKey, ...] = ()
     certificates: tuple[Certificate, ...] = ()
     dropbear_keys: tuple[str, ...] = ()  # Ed25519 host keys made by dropbearkey
@@ -83,10 +92,17 @@ def _digest(directory: Path) -> str:
     return digest.hexdigest()[:24]
 
 
+def cases_cache_dir() -> Path:
+    """Beside the shared images' directory of the same builder version (``build_all`` renames a whole directory
+    into place, so nothing else may live inside it)."""
+    shared = image_cache_dir()
+    return shared.with_name(f"{shared.name}-cases")
+
+
 def build_image(directory: Path, cache: Path | None = None) -> Path:
     """The image the recipe in ``directory`` describes, built once into the cache; returns its path."""
     recipe = load_recipe(directory)
-    out_dir = (cache or image_cache_dir()) / "cases"
+    out_dir = cache or cases_cache_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{_digest(directory)}.img"
     if target.is_file():
@@ -95,24 +111,21 @@ def build_image(directory: Path, cache: Path | None = None) -> Path:
         work = Path(tmp)
         root = work / "root"
         root.mkdir()
-        _populate(root, directory, recipe, out_dir)
+        _populate(root, directory, recipe)
         partial = out_dir / f".{target.name}.{os.getpid()}"
         _pack(root, partial, recipe.pack)
         partial.replace(target)  # atomic: a concurrent run sees the whole image or none
     return target
 
 
-def _populate(root: Path, directory: Path, recipe: Recipe, deb_cache: Path) -> None:
+def _populate(root: Path, directory: Path, recipe: Recipe) -> None:
     if recipe.debs:
-        debs = [_deb(name, deb_cache) for name in recipe.debs]
-        for deb in debs:
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, capture_output=True)
-        for junk in ("usr/share/doc", "usr/share/man"):
-            shutil.rmtree(root / junk, ignore_errors=True)
-        _write(root, "var/lib/dpkg/status", _dpkg_status(debs).encode())
+        _unpack_debs(root, recipe.debs)
     for rel in recipe.remove:
         (root / rel).unlink()
     _copy_tree(directory / "rootfs", root, recipe.values)
+    for archive in recipe.archives:
+        _tar_gz(directory / "archives" / archive.source, root / archive.to)
     for item in recipe.compile:
         source = _fill((directory / "src" / item.source).read_text(encoding="utf-8"), recipe.values)
         _compile(source, root / item.to, hardened=item.hardened)
@@ -131,6 +144,17 @@ def _populate(root: Path, directory: Path, recipe: Recipe, deb_cache: Path) -> N
         (root / rel).chmod(int(mode, 8))
     for rel, mode in recipe.modes.items():
         (root / rel).chmod(int(mode, 8))
+
+
+def _unpack_debs(root: Path, names: tuple[str, ...]) -> None:
+    """The packages' files and the dpkg database that owns them (status and one ``info/<name>.list`` each)."""
+    debs = [deb(name) for name in names]
+    for package in debs:
+        subprocess.run(["dpkg-deb", "-x", str(package), str(root)], check=True, capture_output=True)
+        _write(root, f"var/lib/dpkg/info/{package.name.split('_', 1)[0]}.list", _dpkg_list(package).encode())
+    for junk in ("usr/share/doc", "usr/share/man"):
+        shutil.rmtree(root / junk, ignore_errors=True)
+    _write(root, "var/lib/dpkg/status", _dpkg_status(debs).encode())
 
 
 def _fill(text: str, values: dict[str, tuple[str, ...]]) -> str:
@@ -152,6 +176,13 @@ def _copy_tree(source: Path, root: Path, values: dict[str, tuple[str, ...]]) -> 
         if b"@@" in data:
             data = _fill(data.decode("utf-8"), values).encode("utf-8")
         _write(root, str(rel), data, 0o755 if os.access(path, os.X_OK) else 0o644)
+
+
+def _tar_gz(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(target, "w:gz") as tar:
+        for entry in sorted(source.iterdir()):
+            tar.add(entry, arcname=entry.name)
 
 
 def _write(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:
