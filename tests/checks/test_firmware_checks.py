@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import dossier
 
 from cybersafe.checks import BUILTIN_CHECKS
 from cybersafe.checks.firmware_checks import FIRMWARE_CHECKS, run_firmware_checks
@@ -195,26 +196,14 @@ def test_nothing_not_examined_ever_reads_as_pass(areas: list[Area], dirty: bool)
             assert verdict is clean_verdicts[check_id]
 
 
-def _dossier(ports: list[dict[str, Any]] | None) -> Any:
-    from cybersafe.dossier.model import Dossier
-
-    declarations: dict[str, Any] = {} if ports is None else {"interfaces": {"network_ports": ports}}
-    return Dossier.model_validate(
-        {
-            "schema": "cybersafe/dossier/v1",
-            "product": {"manufacturer": {"name": "ACME"}, "name": "Cam", "model": "C1"},
-            "declarations": declarations,
-        }
-    )
-
-
 def _discovery(service: Service, ports: list[dict[str, Any]] | None) -> list[tuple[Verdict, str]]:
     from dataclasses import replace
 
     from cybersafe.checks.services import DiscoveryServiceCheck
     from cybersafe.evidence.interface import Evidence
 
-    evidence = Evidence(dossier=_dossier(ports))
+    declarations = {} if ports is None else {"interfaces": {"network_ports": ports}}
+    evidence = Evidence(dossier=dossier(declarations=declarations))
     evidence.add(replace(CLEAN, services=(service,)))
     return [(f.verdict, f.message) for f in DiscoveryServiceCheck().run(evidence)]
 

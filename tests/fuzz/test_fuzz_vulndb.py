@@ -37,6 +37,7 @@ from fuzz_support import (
 from hypothesis import given
 from hypothesis import strategies as st
 from tests._sbom_builders import csaf_vex, kev_catalog, openvex_doc, osv_corpus, write_cyclonedx, write_kev_csv
+from tests.support import NOW_ISO
 
 from cybersafe.errors import SbomError, VulnDbError
 from cybersafe.evidence.sbom.parse import load_sbom
@@ -45,7 +46,7 @@ from cybersafe.evidence.vulndb.osv import OsvRecordError, cvss_base_score, parse
 from cybersafe.evidence.vulndb.store import ImportReport, VulnDb
 from cybersafe.evidence.vulndb.vex import load_vex
 
-NOW = "2026-01-02T00:00:00+00:00"
+NOW = NOW_ISO  # the import time the database records
 _ids = itertools.count(1)
 CORPUS = osv_corpus()
 KEV = kev_catalog([("CVE-2022-48174", "2025-06-01"), ("CVE-2023-4911", "2025-07-01")])

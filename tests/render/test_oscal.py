@@ -10,14 +10,14 @@ import pytest
 
 from cybersafe.render.oscal import build_oscal, token
 from cybersafe.results import Assessment
-from tests.render.helpers import OscalValidator, load_schema
+from tests.render.helpers import REPORT_NOW, OscalValidator, load_schema
 
 SCHEMAS = ["oscal_assessment-results_schema-v1.1.2.json", "oscal_assessment-results_schema-v1.2.2.json"]
 
 
 @pytest.fixture(scope="module")
 def doc(sample: Assessment) -> dict[str, Any]:
-    return build_oscal(sample, now=dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC))
+    return build_oscal(sample, now=REPORT_NOW)
 
 
 @pytest.mark.parametrize(

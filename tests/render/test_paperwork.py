@@ -6,7 +6,6 @@ their golden files, show that a new kind is one data file, and that verdicts are
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ from cybersafe.render.paperwork import (
 from cybersafe.render.paperwork_kinds import kinds_dir, load_kind
 from cybersafe.results import Assessment
 from cybersafe.schemes.catalog import default_catalog
-from tests.render.helpers import GOLDEN
+from tests.render.helpers import GOLDEN, REPORT_NOW
 from tests.support import check_golden, with_dossier
 
-NOW = dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC)
+NOW = REPORT_NOW  # the render sample is reported at this instant (tests/render/helpers.py)
 BUNDLED = sorted(document_kinds())
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -10,12 +9,12 @@ from jsonschema import Draft4Validator
 
 from cybersafe.render.sarif import build_sarif
 from cybersafe.results import Assessment
-from tests.render.helpers import load_schema
+from tests.render.helpers import REPORT_NOW, load_schema
 
 
 @pytest.fixture(scope="module")
 def log(sample: Assessment) -> dict[str, Any]:
-    return build_sarif(sample, now=dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC))
+    return build_sarif(sample, now=REPORT_NOW)
 
 
 def test_validates_against_sarif_2_1_0(log: dict[str, Any]) -> None:

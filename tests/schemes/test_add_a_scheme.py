@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from tests.support import EXAMPLE_DOSSIER, NOW
+from tests.support import EXAMPLE_DOSSIER, NOW, dossier_data
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
@@ -63,9 +63,8 @@ def _catalog_dir(tmp_path: Path, text: str = TOY) -> Path:
 
 
 def _dossier_for_market(tmp_path: Path, market: str) -> Path:
-    data = yaml.safe_load(EXAMPLE_DOSSIER.read_text(encoding="utf-8"))
-    data["markets"] = [market]
-    data.pop("artefacts", None)  # declarations only: the test is about the catalog, not the evidence
+    # the example's declarations only (the shared builder drops the artefacts): this is about the catalog
+    data = dossier_data(base="example", markets=[market])
     shutil.copytree(EXAMPLE_DOSSIER.parent / "evidence", tmp_path / "evidence")  # the lab's manual evidence
     path = tmp_path / "dossier.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

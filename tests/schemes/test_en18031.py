@@ -3,15 +3,12 @@ the restrictions of Implementing Decision (EU) 2025/138, and the example camera'
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-import yaml
-from tests.support import EXAMPLE_DOSSIER
+from tests.support import NOW, dossier
 
 from cybersafe.assess import assess_dossier
-from cybersafe.dossier.model import Dossier
 from cybersafe.render._view import presumption_text
 from cybersafe.render.html import render_html
 from cybersafe.results import SchemeResultOut
@@ -21,24 +18,12 @@ from cybersafe.schemes.status import SchemeStatus
 from cybersafe.to_wire import to_assessment
 
 PARTS = ("eu-red-en-18031-1", "eu-red-en-18031-2", "eu-red-en-18031-3")
-NOW = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
-BASE = yaml.safe_load(EXAMPLE_DOSSIER.read_text(encoding="utf-8"))
-BASE.pop("artefacts", None)  # declarations, facts and decisions only: no firmware, SBOM or device
 
 
 def _assess(facts: dict[str, bool | None] | None = None, **auth: Any) -> dict[str, SchemeResultOut]:
-    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
-    for name, value in (facts or {}).items():
-        if value is None:
-            data["facts"].pop(name, None)
-        else:
-            data["facts"][name] = value
-    for name, value in auth.items():
-        if value is None:
-            data["declarations"]["authentication"].pop(name, None)
-        else:
-            data["declarations"]["authentication"][name] = value
-    run = assess_dossier(Dossier.model_validate(data), now=NOW, scheme_refs=PARTS, plans=False)
+    # the example's declarations, facts and decisions only (no firmware, SBOM or device); None removes
+    changed = dossier(base="example", patch={"facts": facts or {}, "declarations": {"authentication": auth}})
+    run = assess_dossier(changed, now=NOW, scheme_refs=PARTS, plans=False)
     return {s.scheme: s for s in to_assessment(run).schemes}
 
 
@@ -164,9 +149,8 @@ def test_no_presumption_when_the_user_may_skip_the_password(
 
 def test_a_lost_presumption_is_said_beside_the_status_with_the_route_instead() -> None:
     # Given a product whose user may skip setting a password
-    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
-    data["declarations"]["authentication"]["password_optional"] = True
-    run = assess_dossier(Dossier.model_validate(data), now=NOW, scheme_refs=PARTS, plans=False)
+    optional = dossier(base="example", patch={"declarations": {"authentication": {"password_optional": True}}})
+    run = assess_dossier(optional, now=NOW, scheme_refs=PARTS, plans=False)
     assessment = to_assessment(run)
     one = next(s for s in assessment.schemes if s.scheme == "eu-red-en-18031-1")
     # Then the status is the standard's own, and the restriction is said beside it, with what to do instead
@@ -241,13 +225,13 @@ def test_the_red_law_is_met_through_en_18031_only_with_its_presumption(
     password_optional: bool, verdict: str, said: str
 ) -> None:
     # Given EN 18031-1 met in full (the lab records every requirement's outcome by hand)
-    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
-    data["declarations"]["authentication"]["password_optional"] = password_optional
-    data["manual_results"] = [
+    manual = [
         {"id": f"eu-red-en-18031-1:{req.id}", "verdict": "pass", "by": "Example Test Lab Ltd", "at": "2026-11-01"}
         for req in default_catalog().scheme("eu-red-en-18031-1").requirements
     ]
-    run = assess_dossier(Dossier.model_validate(data), now=NOW, scheme_refs=("eu-red-da",), plans=False)
+    auth = {"password_optional": password_optional}
+    lab = dossier(base="example", patch={"declarations": {"authentication": auth}}, manual_results=manual)
+    run = assess_dossier(lab, now=NOW, scheme_refs=("eu-red-da",), plans=False)
     red = next(s for s in to_assessment(run).schemes if s.scheme == "eu-red-da")
     art_d = next(r for r in red.requirements if r.id == "Art. 3(3)(d)")
     harmonised = next(e for e in art_d.evidence if e.ref == "scheme:eu-red-en-18031-1")
@@ -263,8 +247,7 @@ def test_the_red_law_is_met_through_en_18031_only_with_its_presumption(
 
 def test_the_red_law_lists_the_open_questions_of_its_harmonised_standard() -> None:
     # The EU market's law (eu-red-da) is met through EN 18031: what it still misses is what the parts miss
-    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))
-    run = assess_dossier(Dossier.model_validate(data), now=NOW, scheme_refs=("eu-red-da",), plans=False)
+    run = assess_dossier(dossier(base="example"), now=NOW, scheme_refs=("eu-red-da",), plans=False)
     red = next(s for s in to_assessment(run).schemes if s.scheme == "eu-red-da")
     assert red.status == SchemeStatus.INCOMPLETE
     assert "scheme:eu-red-en-18031-1: EN 18031-1 2024: incomplete" in red.missing_evidence

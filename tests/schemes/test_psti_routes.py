@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import dossier as make_dossier
 
 from cybersafe.checks.interface import CheckAttempt, Finding
 from cybersafe.dossier.facts import derive_facts
-from cybersafe.dossier.model import Dossier
 from cybersafe.schemes.catalog import default_catalog
 from cybersafe.schemes.evaluate import Evaluator
 from cybersafe.schemes.interface import AnyOf, Leaf, LeafKind
@@ -29,13 +29,8 @@ DATA = Path(__file__).resolve().parents[2] / "src" / "cybersafe" / "schemes" / "
 
 def _evaluate(manual: str | None) -> Any:
     # Given a product whose disclosure policy check fails (so the direct route and EN 303 645 5.2-1 fail)
-    raw: dict[str, Any] = {
-        "schema": "cybersafe/dossier/v1",
-        "product": {"manufacturer": {"name": "M"}, "name": "P", "model": "X1"},
-    }
-    if manual is not None:
-        raw["manual_results"] = [{"id": f"manual:{ISO_ROUTE}", "verdict": manual, "by": "Lab", "at": "2026-11-01"}]
-    dossier = Dossier.model_validate(raw)
+    recorded = [{"id": f"manual:{ISO_ROUTE}", "verdict": manual, "by": "Lab", "at": "2026-11-01"}]
+    dossier = make_dossier(manual_results=None if manual is None else recorded)
     check = "declaration.vulnerability-disclosure-policy"
     finding = Finding(check, Verdict.FAIL, Severity.HIGH, "no policy published")
     attempts = {check: CheckAttempt(check, AttemptStatus.COMPLETED, findings=(finding,))}

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from tests.support import dossier_data
+from tests.support import NOW, TODAY, dossier_data
 
 from cybersafe.assess import AssessmentRun, assess_dossier, market_status
 from cybersafe.checks.interface import CheckAttempt, Finding, Location, attempt_key
@@ -23,8 +23,6 @@ from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, Severity, Verdict
 
 BASE = dossier_data(base="example")
-TODAY = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
-TODAY_DATE = TODAY.date()
 AFTER_CRA = dt.datetime(2028, 1, 1, tzinfo=dt.UTC)
 HARDENING = "firmware.binary-hardening"
 CRA_2K = "eu-cra@2024/2847:Annex I Part I (2)(k)"
@@ -45,7 +43,7 @@ def _dossier(**changes: Any) -> Dossier:
     return Dossier.model_validate(data)
 
 
-def _run(dossier: Dossier, now: dt.datetime = TODAY) -> AssessmentRun:
+def _run(dossier: Dossier, now: dt.datetime = NOW) -> AssessmentRun:
     return assess_dossier(dossier, now=now, plans=True)
 
 
@@ -133,7 +131,7 @@ def test_registry_items_set_at_grant_read_pending_until_the_dossier_records_the_
     assert {r.requirement.id: r.verdict for r in before.requirements if r.requirement.id in ids} == dict.fromkeys(
         ids, Verdict.PENDING
     )
-    granted = _dossier(grants=[{"id": "us-ctm", "by": "Example CLA", "at": "2026-11-30", "reference": "G-1"}])
+    granted = _dossier(grants=[{"id": "us-ctm", "by": "Example CLA", "at": "2026-11-28", "reference": "G-1"}])
     after = _scheme(_run(granted), "us-ctm")
     assert all(r.verdict is not Verdict.PENDING for r in after.requirements if r.requirement.id in ids)
     # a grant dated after the assessment does not count
@@ -151,7 +149,7 @@ def _hardening_attempt(*paths: str) -> CheckAttempt:
     return CheckAttempt(HARDENING, AttemptStatus.COMPLETED, findings=findings)
 
 
-def _cra_2k(decisions: list[dict[str, Any]], *paths: str, as_of: dt.date = TODAY_DATE) -> Any:
+def _cra_2k(decisions: list[dict[str, Any]], *paths: str, as_of: dt.date = TODAY) -> Any:
     dossier = _dossier(risk_decisions=decisions)
     catalog = default_catalog()
     evaluator = Evaluator(catalog, {HARDENING: _hardening_attempt(*paths)}, dossier, derive_facts(dossier), as_of)
@@ -205,7 +203,7 @@ def test_a_justified_requirement_lets_its_scheme_meet_and_says_so() -> None:
 def test_a_security_camera_is_an_important_class_i_product_and_needs_a_notified_body() -> None:
     # CRA Annex III Class I point 17 (security cameras); Art. 32(2): module A only with a harmonised standard
     # applied in full; none is cited yet, so B+C or H (a notified body) remain.
-    found = classify(default_catalog().scheme("eu-cra"), _dossier(), TODAY.date())
+    found = classify(default_catalog().scheme("eu-cra"), _dossier(), TODAY)
     assert found is not None
     assert found.product_class.id == "important-class-i"
     assert [c.id for c, _ in found.matched] == ["annex-iii-class-i-17"]
@@ -216,16 +214,14 @@ def test_a_security_camera_is_an_important_class_i_product_and_needs_a_notified_
 
 
 def test_a_declared_class_below_what_the_product_type_matches_is_reported_and_not_used() -> None:
-    found = classify(
-        default_catalog().scheme("eu-cra"), _dossier(**{"product.cra_product_class": "default"}), TODAY.date()
-    )
+    found = classify(default_catalog().scheme("eu-cra"), _dossier(**{"product.cra_product_class": "default"}), TODAY)
     assert found is not None and found.product_class.id == "important-class-i"
     assert any("below" in note for note in found.notes)
 
 
 def test_without_types_or_a_declared_class_the_default_is_said_to_be_by_absence() -> None:
     dossier = _dossier(**{"product.types": [], "product.cra_product_class": None})
-    found = classify(default_catalog().scheme("eu-cra"), dossier, TODAY.date())
+    found = classify(default_catalog().scheme("eu-cra"), dossier, TODAY)
     assert found is not None and found.product_class.id == "default"
     assert any("declare product.types" in note for note in found.notes)
     assert not found.notified_body_required  # module A is open for a default product
@@ -254,7 +250,7 @@ def _etsi_501(ics: dict[str, Any], hardening: Verdict) -> Verdict:
             HARDENING, AttemptStatus.COMPLETED, findings=(finding,), parameters=nx_only
         )
     }
-    evaluator = Evaluator(default_catalog(), attempts, dossier, derive_facts(dossier), TODAY_DATE)
+    evaluator = Evaluator(default_catalog(), attempts, dossier, derive_facts(dossier), TODAY)
     return evaluator.requirement_key("etsi-en-303-645@3.1.3:5.0-1").verdict
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import dossier as make_dossier
 
 from cybersafe.checks.interface import CheckAttempt, Finding
 from cybersafe.dossier.facts import derive_facts
@@ -133,15 +134,12 @@ def _dossier(
     manual: Iterable[dict[str, Any]] = (),
     **decl: Any,
 ) -> Dossier:
-    return Dossier.model_validate(
-        {
-            "schema": "cybersafe/dossier/v1",
-            "product": {"manufacturer": {"name": "M"}, "name": "P", "model": "X1", "wireless": True},
-            "facts": dict(facts or {}),
-            "declarations": decl,
-            "decisions": [{"justification": "because", **d} for d in decisions],
-            "manual_results": list(manual),
-        }
+    return make_dossier(
+        patch={"product": {"wireless": True}},
+        facts=dict(facts or {}),
+        declarations=decl,
+        decisions=[{"justification": "because", **d} for d in decisions],
+        manual_results=list(manual),
     )
 
 

@@ -91,14 +91,10 @@ class Device:
             concurrency=16,
             credentials_budget=5,
             throttle_attempts=6,
-            ssdp_port=self.udp.get("ssdp", free_port_udp()),
-            mdns_port=self.udp.get("mdns", free_port_udp()),
+            ssdp_port=self.udp.get("ssdp", free_port(socket.SOCK_DGRAM)),
+            mdns_port=self.udp.get("mdns", free_port(socket.SOCK_DGRAM)),
         )
         return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
-
-
-def free_port_udp() -> int:
-    return free_port(socket.SOCK_DGRAM)
 
 
 @pytest.fixture(scope="session")

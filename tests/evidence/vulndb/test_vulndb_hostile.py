@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 from tests._sbom_builders import csaf_vex, openvex_doc, osv, pkg, rng
+from tests.support import NOW_ISO
 
 from cybersafe.errors import InputError, SbomError, VulnDbError
 from cybersafe.evidence.sbom import SbomComponent
@@ -16,7 +17,7 @@ from cybersafe.evidence.vulndb import VulnDb, load_vex, match_components
 from cybersafe.evidence.vulndb import store as store_module
 from cybersafe.evidence.vulndb.policy import load_policy
 
-NOW = "2026-01-02T00:00:00+00:00"
+NOW = NOW_ISO  # the import time the database records
 
 
 def _good(ident: str) -> dict:

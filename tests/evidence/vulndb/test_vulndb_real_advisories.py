@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from tests._sbom_builders import osv, validator
+from tests.support import NOW_ISO
 
 from cybersafe.errors import InputError
 from cybersafe.evidence.sbom import SbomComponent
@@ -19,7 +20,7 @@ from cybersafe.evidence.vulndb.osv import parse_osv
 from cybersafe.evidence.vulndb.vex import validate_openvex
 
 DATA = Path(__file__).parent / "data" / "advisories"
-NOW = "2026-12-05T00:00:00+00:00"
+NOW = NOW_ISO  # the import time the database records
 COMPONENTS = [
     SbomComponent(ref="u", name="urllib3", version="1.26.16", purl="pkg:pypi/urllib3@1.26.16"),
     SbomComponent(ref="j", name="Jinja2", version="2.10", purl="pkg:pypi/jinja2@2.10"),
