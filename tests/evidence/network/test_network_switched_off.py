@@ -1,6 +1,6 @@
 """The bundled example product assessed with its test device switched on and switched off.
 
-Switched on: the simulated camera of ``cybersafe demo`` (src/cybersafe/demo_device.py) on its own loopback
+Switched on: the simulated camera of ``cybersafe demo`` (src/cybersafe/demo/device.py) on its own loopback
 address. Switched off: the same dossier with the device address pointed at a loopback address where nothing
 listens, so every declared port answers with a reset. A scheme that needs device evidence must never be met
 on the silence of a switched-off device.
@@ -15,8 +15,8 @@ from tests.support import NOW, free_port
 
 from cybersafe.assess import AssessmentRun, assess, builtin_collectors
 from cybersafe.demo import example_dir
-from cybersafe.demo_device import SimulatedCamera
-from cybersafe.demo_product import prepare_example
+from cybersafe.demo.device import SimulatedCamera
+from cybersafe.demo.product import prepare_example
 from cybersafe.evidence.network.collector import NetworkCollector
 from cybersafe.evidence.network.session import ProbeSettings
 from cybersafe.schemes.catalog import iter_leaves

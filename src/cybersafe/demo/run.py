@@ -1,4 +1,4 @@
-"""`cybersafe demo`: the main job, end to end, on the bundled example product.
+"""`cybersafe demo`: the main job, end to end, on the bundled example product (``run_demo``).
 
 Builds the example firmware, imports the example vulnerability data, probes a simulated device on
 loopback, assesses the product against every scheme, writes the reports and the scheme paperwork, issues
@@ -44,7 +44,7 @@ def example_dir() -> Path:
     """examples/smart-camera of the source tree (the demo runs from a checkout)."""
     candidates = [
         Path.cwd() / "examples" / "smart-camera",
-        Path(__file__).resolve().parents[2] / "examples" / "smart-camera",
+        Path(__file__).resolve().parents[3] / "examples" / "smart-camera",
     ]
     for candidate in candidates:
         if (candidate / "dossier.yaml").is_file():
@@ -61,7 +61,7 @@ def run_demo(
     with_device: bool = True,
 ) -> DemoResult:
     from cybersafe.assess import assess
-    from cybersafe.demo_product import prepare_example
+    from cybersafe.demo.product import prepare_example
     from cybersafe.evidence.vulndb.store import VulnDb
     from cybersafe.to_wire import to_assessment
 
@@ -150,14 +150,14 @@ def _simulated_device(enabled: bool) -> Iterator[dict[str, object] | None]:
     if not enabled:
         yield None
         return
-    from cybersafe.demo_device import SimulatedCamera
+    from cybersafe.demo.device import SimulatedCamera
 
     with SimulatedCamera() as camera:
         yield camera.device_artefact()
 
 
 def _publish_and_verify(result: DemoResult, issuer_public_key: Path) -> None:
-    from cybersafe.registry.demo import publish_and_verify_locally
+    from cybersafe.demo.registry import publish_and_verify_locally
 
     envelopes = [p for p in result.labels if p.name.endswith(".label.json")]
     registry = result.out / "registry.sqlite"
