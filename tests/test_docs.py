@@ -34,3 +34,18 @@ def test_readme_starts_with_the_two_commands() -> None:
     readme = README.read_text(encoding="utf-8")
     head = readme[: readme.index("## Contents")]
     assert "make demo" in head and "make test" in head
+
+
+EXTENDING = REPO / "docs" / "extending.md"
+
+
+def test_the_extension_recipe_is_linked_and_names_only_what_exists() -> None:
+    # docs/extending.md is reached from the README, and every file, directory and make target it names is there
+    assert "(docs/extending.md)" in README.read_text(encoding="utf-8")
+    text = EXTENDING.read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:src|tests|docs)/[\w./<>-]+?)`", text))
+    concrete = {p.split("<", 1)[0].rsplit("/", 1)[0] if "<" in p or "*" in p else p for p in paths}
+    assert len(concrete) > 10 and not sorted(p for p in concrete if not (REPO / p).exists())
+    targets = set(re.findall(r"`make (\w+)", text))
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert targets and not sorted(t for t in targets if not re.search(rf"^{t}:", makefile, flags=re.MULTILINE))

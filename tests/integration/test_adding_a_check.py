@@ -7,12 +7,16 @@ The three places, as the README's "Adding a check" says:
 3. one case directory under ``tests/integration/<family>/<check-id>/`` (here in a copy of the case tree).
 
 Nothing else changes: the meta-tests, the case runner, the catalog's integrity check, the assessment and the
-README's generated check table all pick the check up.
+README's generated check table all pick the check up. The test shows what it touched: one line of one catalog file,
+files in one new case directory, one class in a tuple of its own; the bundled catalog, the real case tree and
+``BUILTIN_CHECKS`` are left as they were, so nothing leaks into other tests.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import re
 import shutil
 from collections.abc import Sequence
@@ -86,6 +90,27 @@ def _name_the_check_in_one_requirement(catalog_dir: Path, check_id: str) -> tupl
     raise AssertionError("no requirement verified by a single check in the bundled catalogs")
 
 
+def _changed_lines(original: Path, copy: Path) -> dict[str, list[str]]:
+    """Per file of ``copy`` that differs from ``original``: the lines removed (``-``) and added (``+``)."""
+    changed: dict[str, list[str]] = {}
+    for path in sorted(p for p in copy.rglob("*") if p.is_file()):
+        rel = path.relative_to(copy)
+        before = (original / rel).read_text(encoding="utf-8").splitlines() if (original / rel).is_file() else []
+        diff = difflib.unified_diff(before, path.read_text(encoding="utf-8").splitlines(), lineterm="", n=0)
+        lines = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        if lines:
+            changed[str(rel)] = lines
+    return changed
+
+
+def _own_files(tree: Path) -> list[str]:
+    """Files written into ``tree`` itself, not reached through its symlinks into the real case tree."""
+    found = []
+    for directory, _, files in os.walk(tree, followlinks=False):
+        found.extend(str((Path(directory) / name).relative_to(tree)) for name in files)
+    return sorted(found)
+
+
 def _write_case(directory: Path, patch: dict[str, Any], expected: dict[str, Any]) -> None:
     (directory / "__input__").mkdir(parents=True)
     (directory / "__output__").mkdir()
@@ -132,6 +157,16 @@ def test_a_check_is_one_class_one_catalog_line_and_one_case_directory(tmp_path: 
     assert len(new_cases) == 2
     for case in new_cases:
         assert_outcome(run_case(case, checks, tmp_path), case.expected(), case.id)
+
+    # And those three places are all that changed: one line of one catalog file, one new case directory, and the
+    # class, known only to this test's tuple (the bundled catalog, the real case tree and BUILTIN_CHECKS are as
+    # they were)
+    (catalog_file, lines), *others = _changed_lines(data_dir(), catalog_dir).items()
+    assert not others and catalog_file.startswith("catalogs/") and len(lines) == 2, lines
+    assert lines[0].startswith("-") and lines[1].startswith("+") and lines[1].endswith(f", {NEW_ID}]")
+    assert {Path(rel).parts[:2] for rel in _own_files(cases)} == {("declaration", NEW_ID)}
+    assert NEW_ID not in {c.ID for c in BUILTIN_CHECKS} and not (INTEGRATION / "declaration" / NEW_ID).exists()
+    assert NEW_ID not in load_catalog(data_dir()).referenced_check_ids()
 
     # And an assessment on that catalog runs the check and feeds the requirement with it
     run = assess_dossier(dossier(base="example"), now=NOW, catalog=catalog, checks=checks, plans=False)
