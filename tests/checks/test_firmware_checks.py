@@ -244,7 +244,7 @@ def _hardening(protections: tuple[str, ...], *elfs: ElfHardening) -> list[tuple[
     from cybersafe.checks.binaries import BinaryHardeningCheck
     from cybersafe.evidence.interface import Evidence
 
-    evidence = Evidence(dossier=_dossier(None))
+    evidence = Evidence(dossier=dossier())
     evidence.add(replace(CLEAN, elf=elfs))
     check = BinaryHardeningCheck.with_parameters((("protections", protections),))
     return [(f.verdict, f.message) for f in check.run(evidence)]

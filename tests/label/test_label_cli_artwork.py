@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support import NOW_ISO
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
 
 ASSESSMENT = Path(__file__).parent / "data" / "assessment.json"
-NOW = "2026-11-29T12:00:00+00:00"
 runner = CliRunner()
 
 
@@ -26,7 +26,7 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _issue(key: Path, out: Path, *extra: str) -> tuple[int, str, str]:
     result = runner.invoke(
         app,
-        ["label", "issue", str(ASSESSMENT), "--key", str(key), "--issuer", "Example CLA", "--now", NOW, "-o", str(out),
+        ["label", "issue", str(ASSESSMENT), "--key", str(key), "--issuer", "Example CLA", "--now", NOW_ISO, "-o", str(out),
          *extra],
     )  # fmt: skip
     # words joined again: Rich wraps piped output at 80 columns
