@@ -271,3 +271,23 @@ def test_missing_items_of_every_shape_read_as_steps() -> None:
     assert steps[1] == "justify the failing recommendations in the dossier's ICS (ics:x-scheme@1) (no ICS)"
     assert steps[2].startswith("answer DT.ACM-2.DN-1: Does the access control mechanism let only authorised")
     assert steps[2].endswith(" …") and len(steps[2]) < 200
+
+
+def test_a_plan_step_whose_check_ran_but_could_not_decide_says_what_it_still_needs() -> None:
+    # "run check X" would send the reader to run a check that already ran; its own words say what is missing
+    attempt = CheckAttemptOut.model_validate(
+        {"check_id": "sbom.known-exploitable-vulnerability", "title": "t", "severity": "high",
+         "status": "completed", "verdict": "inconclusive",
+         "findings": [{"verdict": "inconclusive", "severity": "info",
+                       "message": "busybox@1.35.0 is affected by X-1 and has no VEX statement"}]}
+    )  # fmt: skip
+    plan = MarginalPlanOut.model_validate(
+        {"want": "x-scheme@1", "covered": [], "residual": ["x-scheme@1:(2)(a)"],
+         "steps": [{"ref": attempt.check_id, "kind": "check", "closes": ["x-scheme@1:(2)(a)"], "automated": True}]}
+    )  # fmt: skip
+    result = _scheme("incomplete", [_req("(2)(a)", "inconclusive")])
+    assert next_steps(result, plan, {attempt.key: attempt}) == (
+        "settle sbom.known-exploitable-vulnerability, which ran but is inconclusive: busybox@1.35.0 is affected "
+        "by X-1 and has no VEX statement (closes (2)(a))",
+    )
+    assert next_steps(result, plan, {})[0].startswith("run check sbom.known-exploitable-vulnerability")

@@ -199,14 +199,24 @@ def _ref_kind(ref: str) -> str:
     return prefix if prefix in _REF_KINDS else "check"
 
 
-def _step_lines(plan: MarginalPlanOut | None) -> list[tuple[str, str]]:
+def _settle_text(attempt: CheckAttemptOut | None) -> str | None:
+    """A check that ran but could not decide: what it still needs, in its own words."""
+    if attempt is None or attempt.verdict not in ("inconclusive", "error"):
+        return None
+    open_finding = next((f for f in attempt.findings if f.verdict in ("inconclusive", "error")), None)
+    why = open_finding.message if open_finding else (attempt.detail or attempt.reason or attempt.verdict)
+    return f"settle {attempt.key}, which ran but is {attempt.verdict}: {_shorten(why)}"
+
+
+def _step_lines(plan: MarginalPlanOut | None, checks: dict[str, CheckAttemptOut]) -> list[tuple[str, str]]:
     if plan is None:
         return []
     out = []
     for step in plan.steps:
         closes = ", ".join(c.split(":", 1)[-1] for c in step.closes[:_NAMED_MAX])
         more = f" and {len(step.closes) - _NAMED_MAX} more" if len(step.closes) > _NAMED_MAX else ""
-        out.append((step.ref, f"{_step_text(step.kind, step.ref)} (closes {closes}{more})"))
+        settle = _settle_text(checks.get(step.ref)) if step.kind == "check" else None
+        out.append((step.ref, f"{settle or _step_text(step.kind, step.ref)} (closes {closes}{more})"))
     return out
 
 
@@ -258,7 +268,7 @@ def next_steps(
     seen: set[str] = set()
     required: list[str] = []
     recommended: list[str] = []
-    candidates = (*_route_lines(result), *_fix_lines(result, checks), *_step_lines(plan), *_missing_lines(result))
+    candidates = (*_route_lines(result), *_fix_lines(result, checks), *_step_lines(plan, checks), *_missing_lines(result))
     for ref, line in candidates:
         base = ref.split("[", 1)[0]
         if base not in seen:
