@@ -14,15 +14,17 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from registry_support import Actors, public_pem
 from tests.support import free_port
 
-from cybersafe.registry import service
+from cybersafe.registry import admin, log
 from cybersafe.registry.app import create_app
-from cybersafe.registry.interface import Role
+from cybersafe.registry.interface import Principal, Role
+from cybersafe.registry.security import Rate, RateLimits
 
 with warnings.catch_warnings():
     # starlette warns that its httpx-based TestClient will move to httpx2; nothing to fix on our side.
@@ -113,26 +115,42 @@ BACKENDS = [
 ]
 
 
-def setup_actors(engine: object) -> Actors:
-    """An admin, two issuers with keys, two manufacturers: each with a token."""
-    admin = service.create_token(engine, Role.ADMIN, "root")["token"]  # type: ignore[arg-type]
+GRANTED_SCHEMES = ("us-ctm", "sg-cls", "uk-psti", "eu-cra")
+# Functional tests make hundreds of writes a minute with one token; the limits get tests of their own.
+GENEROUS = RateLimits(Rate(100_000, 60), Rate(100_000, 60), Rate(100_000, 60))
+
+
+def setup_actors(engine: Any) -> Actors:
+    """An admin, two issuers with keys, two manufacturers, each with a token. Widget Co authorises Acme Labels
+    for every product under the schemes the tests use; Gadget Ltd authorises Other Labels for us-ctm."""
+    signer = log.ensure_log_key(engine)
+    admin_token = admin.create_token(engine, Role.ADMIN, "root")["token"]
     key_a, key_b = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    issuer_a = service.add_issuer(engine, "Acme Labels", "labels@acme.test", public_pem(key_a))  # type: ignore[arg-type]
-    issuer_b = service.add_issuer(engine, "Other Labels", "x@other.test", public_pem(key_b))  # type: ignore[arg-type]
-    maker_a = service.add_manufacturer(engine, "Widget Co", "security@widget.test")  # type: ignore[arg-type]
-    maker_b = service.add_manufacturer(engine, "Gadget Ltd", None)  # type: ignore[arg-type]
-    tok = service.create_token
+    issuer_a = admin.add_issuer(engine, signer, "Acme Labels", "labels@acme.test", public_pem(key_a))
+    issuer_b = admin.add_issuer(engine, signer, "Other Labels", "x@other.test", public_pem(key_b))
+    maker_a = admin.add_manufacturer(engine, signer, "Widget Co", "security@widget.test")
+    maker_b = admin.add_manufacturer(engine, signer, "Gadget Ltd", None)
+    for scheme in GRANTED_SCHEMES:
+        grant(engine, maker_a["id"], issuer_a["id"], scheme=scheme)
+    grant(engine, maker_b["id"], issuer_b["id"], scheme="us-ctm")
+    tok = admin.create_token
     actors = Actors(
-        admin=admin,
-        issuer=tok(engine, Role.ISSUER, "a", issuer_id=issuer_a["id"])["token"],  # type: ignore[arg-type]
+        admin=admin_token,
+        issuer=tok(engine, Role.ISSUER, "a", issuer_id=issuer_a["id"])["token"],
         issuer_key=key_a,
         issuer_name="Acme Labels",
-        other_issuer=tok(engine, Role.ISSUER, "b", issuer_id=issuer_b["id"])["token"],  # type: ignore[arg-type]
+        other_issuer=tok(engine, Role.ISSUER, "b", issuer_id=issuer_b["id"])["token"],
         other_issuer_key=key_b,
         other_issuer_name="Other Labels",
-        manufacturer=tok(engine, Role.MANUFACTURER, "m", manufacturer_id=maker_a["id"])["token"],  # type: ignore[arg-type]
+        manufacturer=tok(engine, Role.MANUFACTURER, "m", manufacturer_id=maker_a["id"])["token"],
         manufacturer_name="Widget Co",
-        other_manufacturer=tok(engine, Role.MANUFACTURER, "n", manufacturer_id=maker_b["id"])["token"],  # type: ignore[arg-type]
+        other_manufacturer=tok(engine, Role.MANUFACTURER, "n", manufacturer_id=maker_b["id"])["token"],
+        ids={
+            "issuer": issuer_a["id"],
+            "other_issuer": issuer_b["id"],
+            "manufacturer": maker_a["id"],
+            "other_manufacturer": maker_b["id"],
+        },
     )
     actors.tokens = {
         "anonymous": None,
@@ -145,11 +163,19 @@ def setup_actors(engine: object) -> Actors:
     return actors
 
 
+def grant(
+    engine: Any, manufacturer_id: int, issuer_id: int, *, scheme: str | None = None, model: str | None = None
+) -> None:
+    """The manufacturer's grant, as its token would make it through POST /api/v1/grants."""
+    maker = Principal(Role.MANUFACTURER, 0, manufacturer_id=manufacturer_id)
+    admin.add_grant(engine, log.ensure_log_key(engine), maker, issuer_id, scheme=scheme, model=model)
+
+
 def _registry(
     request: pytest.FixtureRequest, make_database_url: Callable[[str], str]
 ) -> Iterator[tuple[TestClient, Actors]]:
     url = make_database_url(request.param)
-    app = create_app(url, base_url="http://testserver")
+    app = create_app(url, base_url="http://testserver", rate_limits=GENEROUS)
     actors = setup_actors(app.state.engine)
     with TestClient(app) as client:
         yield client, actors
@@ -164,7 +190,7 @@ def registry(
     request: pytest.FixtureRequest, make_database_url: Callable[[str], str]
 ) -> Iterator[tuple[TestClient, Actors]]:
     url = make_database_url(request.param)
-    app = create_app(url, base_url="http://testserver")
+    app = create_app(url, base_url="http://testserver", rate_limits=GENEROUS)
     actors = setup_actors(app.state.engine)
     with TestClient(app) as client:
         yield client, actors
@@ -174,9 +200,10 @@ def registry(
 class Server:
     """``cybersafe registry serve`` in a subprocess on 127.0.0.1 and a free port."""
 
-    def __init__(self, database_url: str, workers: int = 1) -> None:
+    def __init__(self, database_url: str, workers: int = 1, limits: tuple[str, str, str] = ("0/min",) * 3) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.limits = limits
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -191,7 +218,8 @@ class Server:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server process
         self.proc = subprocess.Popen(
             [exe, "registry", "serve", "--db", self.database_url, "--port", str(self.port),
-             "--workers", str(self.workers), "--base-url", self.url],
+             "--workers", str(self.workers), "--base-url", self.url, "--writes-per-token", self.limits[0],
+             "--writes-per-address", self.limits[1], "--failed-auth-per-address", self.limits[2]],
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )  # fmt: skip

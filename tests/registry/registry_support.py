@@ -43,6 +43,7 @@ def make_record(
     valid_until: dt.date = dt.date(2030, 1, 10),
     support_end: dt.date = dt.date(2031, 12, 31),
     lab: str | None = "CyberLAB One",
+    registry_url: str = "http://127.0.0.1",
 ) -> dict[str, Any]:
     label_id = label_id or new_label_id()
     fw = hashlib.sha256(label_id.encode()).hexdigest()
@@ -67,7 +68,7 @@ def make_record(
         "support_end": support_end.isoformat(),
         "issuer": {"name": issuer_name, "key_id": key_id(key.public_key()), "contact": "labels@acme.test"},
         "lab": lab,
-        "registry_url": f"http://127.0.0.1/l/{label_id}",
+        "registry_url": f"{registry_url}/l/{label_id}",
         "disclosures": {
             "manufacturer": manufacturer,
             "product": name,
@@ -110,6 +111,7 @@ class Actors:
     manufacturer: str
     manufacturer_name: str
     other_manufacturer: str
+    ids: dict[str, int] = field(default_factory=dict)  # issuer, other_issuer, manufacturer, other_manufacturer
     tokens: dict[str, str | None] = field(default_factory=dict)
 
     def headers(self, role: str) -> dict[str, str]:
@@ -119,3 +121,9 @@ class Actors:
     def envelope(self, **kw: Any) -> dict[str, Any]:
         kw.setdefault("manufacturer", self.manufacturer_name)
         return make_envelope(make_record(self.issuer_key, issuer_name=self.issuer_name, **kw), self.issuer_key)
+
+    def other_envelope(self, **kw: Any) -> dict[str, Any]:
+        """A label of the other issuer (Other Labels), by default for its own manufacturer Gadget Ltd."""
+        kw.setdefault("manufacturer", "Gadget Ltd")
+        record = make_record(self.other_issuer_key, issuer_name=self.other_issuer_name, **kw)
+        return make_envelope(record, self.other_issuer_key)

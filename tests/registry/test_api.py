@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from registry_harness import setup_actors
-from registry_support import Actors, make_envelope, make_record
+from registry_support import Actors
 
 from cybersafe.registry import merkle
 from cybersafe.registry.verify import check_tree_head, parse_tree_head
@@ -80,6 +80,46 @@ ENDPOINTS: list[tuple[str, Request, set[str]]] = [
         lambda c, a, h: c.post("/api/v1/tokens", json={"role": "admin", "name": "second admin"}, headers=h),
         {"admin"},
     ),
+    ("GET label proof", lambda c, a, h: c.get(f"/api/v1/labels/{_label_id(c, a)}/proof", headers=h), set(ROLES)),
+    ("GET grants", lambda c, a, h: c.get("/api/v1/grants", headers=h), set(ROLES)),
+    (
+        "POST grants",
+        lambda c, a, h: c.post(
+            "/api/v1/grants", json={"issuer_id": a.ids["issuer"], "scheme": f"s-{next(_counter)}"}, headers=h
+        ),
+        {"manufacturer"},
+    ),
+    (
+        "POST grant withdraw",
+        lambda c, a, h: c.post(f"/api/v1/grants/{_fresh_grant(c, a)}/withdraw", headers=h),
+        {"manufacturer"},
+    ),
+    (
+        "POST issuer status",
+        lambda c, a, h: c.post(
+            f"/api/v1/issuers/{_fresh_issuer(c, a)}/status", json={"status": "suspended", "reason": "audit"}, headers=h
+        ),
+        {"admin"},
+    ),
+    (
+        "POST issuer key",
+        lambda c, a, h: c.post(
+            f"/api/v1/issuers/{_fresh_issuer(c, a)}/keys", json={"public_key_pem": _new_public_pem()}, headers=h
+        ),
+        {"admin"},
+    ),
+    (
+        "POST approvals",
+        lambda c, a, h: c.post(
+            "/api/v1/approvals",
+            json={"manufacturer_id": a.ids["manufacturer"], "model": f"A-{next(_counter)}"},
+            headers=h,
+        ),
+        {"admin"},
+    ),
+    ("POST token revoke", lambda c, a, h: c.post(f"/api/v1/tokens/{_fresh_token(c, a)}/revoke", headers=h), {"admin"}),
+    ("GET log checkpoint", lambda c, a, h: c.get("/api/v1/log/checkpoint", headers=h), set(ROLES)),
+    ("GET log witnesses", lambda c, a, h: c.get("/api/v1/log/witnesses", headers=h), set(ROLES)),
     ("GET log key", lambda c, a, h: c.get("/api/v1/log/key", headers=h), set(ROLES)),
     ("GET log sth", lambda c, a, h: c.get("/api/v1/log/sth", headers=h), set(ROLES)),
     (
@@ -98,6 +138,21 @@ ENDPOINTS: list[tuple[str, Request, set[str]]] = [
     ("GET label page", lambda c, a, h: c.get(f"/l/{_label_id(c, a)}", headers=h), set(ROLES)),
     ("GET compare page", lambda c, a, h: c.get(f"/compare?labels={_label_id(c, a)}", headers=h), set(ROLES)),
 ]
+
+
+def _fresh_issuer(client: Client, actors: Actors) -> int:
+    body = {"name": f"Issuer {next(_counter)}", "public_key_pem": _new_public_pem()}
+    return int(client.post("/api/v1/issuers", json=body, headers=actors.headers("admin")).json()["id"])
+
+
+def _fresh_grant(client: Client, actors: Actors) -> int:
+    body = {"issuer_id": actors.ids["issuer"], "model": f"G-{next(_counter)}"}
+    return int(client.post("/api/v1/grants", json=body, headers=actors.headers("manufacturer")).json()["id"])
+
+
+def _fresh_token(client: Client, actors: Actors) -> int:
+    body = {"role": "admin", "name": f"t{next(_counter)}"}
+    return int(client.post("/api/v1/tokens", json=body, headers=actors.headers("admin")).json()["id"])
 
 
 def _size(client: Client, actors: Actors) -> int:
@@ -145,6 +200,10 @@ def test_every_api_route_is_in_the_matrix(shared_registry: tuple[Client, Actors]
         "PUT /api/v1/products/{product_id}/support", "GET /api/v1/issuers", "POST /api/v1/issuers",
         "POST /api/v1/manufacturers", "POST /api/v1/tokens", "GET /api/v1/log/key", "GET /api/v1/log/sth",
         "GET /api/v1/log/proof/inclusion", "GET /api/v1/log/proof/consistency", "GET /api/v1/log/entries",
+        "GET /api/v1/labels/{label_id}/proof", "GET /api/v1/grants", "POST /api/v1/grants",
+        "POST /api/v1/grants/{grant_id}/withdraw", "POST /api/v1/issuers/{issuer_id}/status",
+        "POST /api/v1/issuers/{issuer_id}/keys", "POST /api/v1/approvals", "POST /api/v1/tokens/{token_id}/revoke",
+        "GET /api/v1/log/checkpoint", "GET /api/v1/log/witnesses",
     }  # fmt: skip
     assert {f"{m} {p}" for m, p in routes} == covered
 
@@ -172,6 +231,7 @@ def test_publish_supersede_revoke_and_support_are_logged(registry: tuple[Client,
     # Given two labels for the same product and scheme, the newer supersedes the older;
     # a support extension is recorded; a revocation carries its reason; every change is a log entry.
     client, actors = registry
+    base = client.get("/api/v1/log/sth").json()["tree_size"]  # the setup's entries: issuers, makers, grants
     first = _publish(client, actors, issued=dt.date(2026, 1, 1))
     second = _publish(client, actors, issued=dt.date(2026, 3, 1))
     assert second["superseded"] == [first["label_id"]]
@@ -214,23 +274,29 @@ def test_publish_supersede_revoke_and_support_are_logged(registry: tuple[Client,
     kinds = [e["kind"] for e in doc["log"]["events"]]
     assert kinds == ["issued", "updated", "revoked"]
 
-    # Then the log holds 5 entries (2 issued, 1 superseded, 1 support, 1 revoked) and everything verifies.
+    # Then the log holds 5 more entries (2 issued, 1 superseded, 1 support, 1 revoked) and everything verifies.
     head = parse_tree_head(client.get("/api/v1/log/sth").json())
-    assert head.tree_size == 5
+    size = base + 5
+    assert head.tree_size == size
     key = client.get("/api/v1/log/key").json()
     from cybersafe.attest.keys import load_public_key
 
     check_tree_head(head, load_public_key(key["public_key_pem"]))
-    entries = client.get("/api/v1/log/entries?start=0&end=5").json()["entries"]
+    entries = client.get(f"/api/v1/log/entries?start=0&end={size}").json()["entries"]
+    assert len(entries) == size
     for item in entries:
-        path = client.get(f"/api/v1/log/proof/inclusion?leaf_index={item['index']}&tree_size=5").json()["audit_path"]
+        path = client.get(f"/api/v1/log/proof/inclusion?leaf_index={item['index']}&tree_size={size}").json()
         merkle.verify_inclusion(
-            item["index"], 5, merkle.leaf_hash(item["entry"].encode()), [bytes.fromhex(p) for p in path], head.root_hash
+            item["index"],
+            size,
+            merkle.leaf_hash(item["entry"].encode()),
+            [bytes.fromhex(p) for p in path["audit_path"]],
+            head.root_hash,
         )
-    earlier = client.get("/api/v1/log/sth?tree_size=3").json()
-    proof = client.get("/api/v1/log/proof/consistency?first=3&second=5").json()["consistency"]
+    earlier = client.get(f"/api/v1/log/sth?tree_size={base + 3}").json()
+    proof = client.get(f"/api/v1/log/proof/consistency?first={base + 3}&second={size}").json()["consistency"]
     merkle.verify_consistency(
-        3, 5, bytes.fromhex(earlier["root_hash"]), head.root_hash, [bytes.fromhex(p) for p in proof]
+        base + 3, size, bytes.fromhex(earlier["root_hash"]), head.root_hash, [bytes.fromhex(p) for p in proof]
     )
 
 
@@ -253,11 +319,12 @@ def test_expired_label_reads_expired(registry: tuple[Client, Actors]) -> None:
 def test_republishing_the_same_envelope_is_idempotent(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
     envelope = actors.envelope()
+    base = client.get("/api/v1/log/sth").json()["tree_size"]
     assert client.post("/api/v1/labels", json=envelope, headers=actors.headers("issuer")).status_code == 201
     again = client.post("/api/v1/labels", json=envelope, headers=actors.headers("issuer"))
     assert again.status_code == 200
     assert again.json()["status"] == "already-published"
-    assert client.get("/api/v1/log/sth").json()["tree_size"] == 1
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == base + 1
 
 
 def test_search_finds_by_words_and_pages(registry: tuple[Client, Actors]) -> None:
@@ -306,14 +373,14 @@ def test_token_creation_and_revoked_or_unknown_tokens(registry: tuple[Client, Ac
 
 
 def test_other_issuers_label_signed_by_its_own_key_is_its_own(registry: tuple[Client, Actors]) -> None:
-    # Given issuer B's label signed with B's key, B may publish it; A may not revoke it.
+    # Given issuer B's label for a product of Gadget Ltd, which authorised B, signed with B's key:
+    # B may publish it; A may not revoke it. (Before grants, B's label here named Widget Co: now refused.)
     client, actors = registry
-    record = make_record(actors.other_issuer_key, issuer_name=actors.other_issuer_name)
-    envelope = make_envelope(record, actors.other_issuer_key)
-    assert client.post("/api/v1/labels", json=envelope, headers=actors.headers("other_issuer")).status_code == 201
-    denied = client.post(
-        f"/api/v1/labels/{record['label_id']}/revoke", json={"reason": "x"}, headers=actors.headers("issuer")
-    )
+    envelope = actors.other_envelope()
+    published = client.post("/api/v1/labels", json=envelope, headers=actors.headers("other_issuer"))
+    assert published.status_code == 201, published.text
+    label_id = published.json()["label_id"]
+    denied = client.post(f"/api/v1/labels/{label_id}/revoke", json={"reason": "x"}, headers=actors.headers("issuer"))
     assert denied.status_code == 403
 
 

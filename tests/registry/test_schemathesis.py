@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     from schemathesis import GenerationMode
     from schemathesis.checks import not_a_server_error
 
-from registry_harness import BACKENDS, setup_actors
+from registry_harness import BACKENDS, GENEROUS, setup_actors
 
 from cybersafe.registry.app import create_app
 
@@ -26,7 +26,7 @@ STATE: dict[str, Any] = {}
 @pytest.fixture(scope="module", params=BACKENDS)
 def api_schema(request: pytest.FixtureRequest, make_database_url: Callable[[str], str]) -> Iterator[Any]:
     # Given a registry with one published label, so reads and revokes have something real to hit.
-    app = create_app(make_database_url(request.param), base_url="http://testserver")
+    app = create_app(make_database_url(request.param), base_url="http://testserver", rate_limits=GENEROUS)
     actors = setup_actors(app.state.engine)
     STATE["actors"] = actors
     with warnings.catch_warnings():

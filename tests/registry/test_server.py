@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from cybersafe.attest.keys import load_public_key
 from cybersafe.registry import db, log, merkle
 from cybersafe.registry.client import RegistryClient, verify_with_registry
-from cybersafe.registry.models import Label, LabelEvent, LogNode, LogState, TreeHead
+from cybersafe.registry.models import Label, LogEntry, LogNode, LogState, TreeHead
 from cybersafe.registry.verify import check_tree_head, parse_tree_head
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,13 +111,13 @@ def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Acto
     assert done.returncode == 0, done.stderr
     label_id = json.loads(done.stdout)["label_id"]
     state = tmp_path / "state.json"
-    first = verify_with_registry(envelope, server.url, state)
-    assert all(c.status == "pass" for c in first), first
-    assert "first contact" in first[-1].message
+    first = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
+    assert all(c.status == "pass" for c in first.values()), first
+    assert "first contact" in first["registry.log-consistency"].message
     _call(server.url, actors.issuer, "publish", actors.envelope(model="CLI-2"))
-    second = verify_with_registry(envelope, server.url, state)
-    assert all(c.status == "pass" for c in second), second
-    assert "grew consistently" in second[-1].message
+    second = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
+    assert all(c.status == "pass" for c in second.values()), second
+    assert "grew consistently" in second["registry.log-consistency"].message
     bad = subprocess.run(
         [exe, "registry", "revoke", label_id, "--reason", "test", "--token", actors.manufacturer, "--url", server.url],
         capture_output=True,
@@ -230,12 +230,12 @@ def _assert_database_is_whole(url: str, size: int, acknowledged: set[str]) -> No
     try:
         with engine.connect() as conn:
             assert conn.execute(select(LogState.size)).scalar_one() == size
-            assert conn.execute(select(func.count()).select_from(LabelEvent)).scalar_one() == size
+            assert conn.execute(select(func.count()).select_from(LogEntry)).scalar_one() == size
             assert conn.execute(select(func.max(TreeHead.tree_size))).scalar_one() == size
             expected_nodes = sum(size >> level for level in range(size.bit_length()))
             assert conn.execute(select(func.count()).select_from(LogNode)).scalar_one() == expected_nodes
             labels = set(conn.execute(select(Label.label_id)).scalars())
-            issued = set(conn.execute(select(LabelEvent.label_id).where(LabelEvent.kind == "issued")).scalars())
+            issued = set(conn.execute(select(LogEntry.subject).where(LogEntry.kind == "issued")).scalars())
             assert labels == issued  # no label without its log entry, no entry without its label
             assert acknowledged <= labels
             docs: list[Any] = list(conn.execute(select(Label.document)).scalars())

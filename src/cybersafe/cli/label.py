@@ -1,7 +1,7 @@
 """Label commands: ``label issue``, ``label render``, ``keys generate`` and ``verify``.
 
 ``verify`` is built as a list of check results so later steps (the registry, its transparency log) can
-append theirs before the verdict is printed: see ``_run_checks``.
+append theirs before the verdict is printed.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from cybersafe.label.render import LabelFormat
 
 if TYPE_CHECKING:
     from cybersafe.label.model import LabelRecord
+    from cybersafe.label.verify import VerificationReport
 
 _CHECK_STYLE = {"pass": "green", "fail": "bold red", "skipped": "dim"}
 
@@ -90,6 +91,7 @@ def label_issue_command(
     """
     from cybersafe.attest.keys import load_private_key
     from cybersafe.label.issue import LabelRefused, issue_label, write_envelope
+    from cybersafe.label.qr import qr_url
     from cybersafe.results import load_assessment
 
     check_out_dir(out)
@@ -119,7 +121,7 @@ def label_issue_command(
     note = " (capped at the support-period end)" if capped else ""
     console.print(f"  valid {record.issued} to {record.valid_until}{note}; security updates until {record.support_end}")
     console.print(f"  artwork: {_artwork_text(record)}")
-    console.print(f"  QR / registry: {record.registry_url}")
+    console.print(f"  QR / registry: {qr_url(record, envelope)}")
     console.print(f"  wrote {path}")
 
 
@@ -157,15 +159,17 @@ def label_render_command(
 ) -> None:
     """Draw the label artwork (as signed: scheme style or attestation card) with its QR code to the registry page."""
     from cybersafe.label.issue import label_from_envelope, read_envelope
+    from cybersafe.label.qr import qr_url
     from cybersafe.label.render import render
 
     summary_format, label_format = _render_formats(fmt, artwork, out)
     check_output(out)
     if str(out) == "-" and label_format is not LabelFormat.SVG and sys.stdout.isatty():
         fail(f"a {label_format.upper()} is not written to a terminal: use -o FILE")
-    record = label_from_envelope(read_envelope(label))
+    envelope = read_envelope(label)
+    record = label_from_envelope(envelope)
     target = out or label.parent / f"{record.label_id}.{label_format}"
-    data = render(record, label_format, dpi=dpi)
+    data = render(record, label_format, dpi=dpi, qr_url=qr_url(record, envelope))
     write_document(target, data, summary={"artwork": str(label_format), "bytes": len(data)}, fmt=summary_format)
 
 
@@ -213,13 +217,25 @@ def verify_command(
     now: Annotated[str | None, NOW_OPTION] = None,
     registry: Annotated[
         str | None,
-        typer.Option("--registry", help="Registry base URL: check status, log inclusion and log consistency."),
+        typer.Option("--registry", help="Registry base URL: recompute the status from its log, with proofs."),
     ] = None,
     registry_state: Annotated[
         Path | None,
         typer.Option(
-            "--registry-state", help="File remembering the registry's last tree head (default: user state dir)."
+            "--registry-state", help="File remembering the registry's last checkpoint (default: user state dir)."
         ),
+    ] = None,
+    log_key: Annotated[
+        str | None,
+        typer.Option("--log-key", help="The log's verifier key (origin+hexid+base64) or a file holding it: pin it."),
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", help="A witness's verifier key (or file); repeat for each known witness."),
+    ] = None,
+    witness_quorum: Annotated[
+        int | None,
+        typer.Option("--witness-quorum", min=1, help="Cosignatures needed from known witnesses (default: all)."),
     ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -229,19 +245,33 @@ def verify_command(
     from cybersafe.label.verify import CheckResult, CheckStatus, VerificationReport, check_label
 
     public_key = load_public_key(key) if key is not None else None
+    when = parse_now(now)
     try:
         envelope = read_envelope(label)
     except VerificationFailed as exc:
         report = VerificationReport(None, None, (CheckResult("envelope", CheckStatus.FAIL, str(exc)),))
     else:
-        report = check_label(envelope, public_key, firmware=firmware, sbom=sbom, now=parse_now(now))
+        report = check_label(envelope, public_key, firmware=firmware, sbom=sbom, now=when)
         if registry:
-            from cybersafe.registry.client import default_state_file, verify_with_registry
+            from cybersafe.registry.client import Trust, default_state_file, verify_with_registry
 
+            trust = Trust.of(_vkey(log_key), [_vkey(w) or "" for w in witness or []], witness_quorum, when.date())
             state = registry_state or default_state_file()
-            report = report.with_checks(*verify_with_registry(envelope, registry, state))
-    # Further steps (registry status, transparency-log inclusion) append here: report.with_checks(...).
+            report = report.with_checks(*verify_with_registry(envelope, registry, state, trust=trust))
+    _print_report(report, label, output_format)
 
+
+def _vkey(value: str | None) -> str | None:
+    """A verifier key given inline, or the first line of the file that holds it."""
+    if value is None:
+        return None
+    path = Path(value)
+    if "+" not in value and path.is_file():
+        return path.read_text(encoding="utf-8").strip().splitlines()[0]
+    return value
+
+
+def _print_report(report: VerificationReport, label: Path, output_format: OutputFormat) -> None:
     if output_format is OutputFormat.JSON:
         emit_json(report.as_dict())
     else:

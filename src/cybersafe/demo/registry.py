@@ -57,17 +57,29 @@ def publish_and_verify_locally(
     issuer_name: str,
     public_url: str,
 ) -> list[str]:
-    """Register the issuer, publish every envelope, verify each against the log; one line per label."""
+    """Register the issuer and each labelled product's manufacturer, let the manufacturer authorise the issuer
+    for every scheme it is labelled for (logged, as a manufacturer's token would), publish every envelope, and
+    verify each against the log; one line per label."""
+    from cybersafe.label.issue import label_from_envelope
     from cybersafe.label.verify import CheckStatus
-    from cybersafe.registry import db, service
+    from cybersafe.registry import admin, db, log
     from cybersafe.registry.client import RegistryClient, read_envelope, verify_with_registry
-    from cybersafe.registry.interface import Role
+    from cybersafe.registry.interface import Principal, Role
 
     url = f"sqlite:///{database}"
     engine = db.make_engine(url)
     db.migrate(engine)
-    issuer = service.add_issuer(engine, issuer_name, None, issuer_public_key.read_text(encoding="utf-8"))
-    token = service.create_token(engine, Role.ISSUER, f"{issuer_name} (demo)", issuer_id=issuer["id"])["token"]
+    signer = log.ensure_log_key(engine, public_url, fix_origin=True)
+    issuer = admin.add_issuer(engine, signer, issuer_name, None, issuer_public_key.read_text(encoding="utf-8"))
+    token = admin.create_token(engine, Role.ISSUER, f"{issuer_name} (demo)", issuer_id=issuer["id"])["token"]
+    makers: dict[str, int] = {}
+    for path in envelopes:
+        record = label_from_envelope(read_envelope(path))
+        name = record.product.manufacturer
+        if name not in makers:
+            makers[name] = admin.add_manufacturer(engine, signer, name, record.disclosures.contact)["id"]
+        maker = Principal(Role.MANUFACTURER, 0, manufacturer_id=makers[name])
+        admin.add_grant(engine, signer, maker, issuer["id"], scheme=record.scheme, model=None)
     engine.dispose()
     lines: list[str] = []
     state_file = database.parent / "registry-state.json"

@@ -8,6 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cybersafe.label.issue import LabelRefused, issue_label, label_level, write_envelope
+from cybersafe.label.qr import qr_url
 from cybersafe.label.render import LabelFormat, render
 from cybersafe.results import Assessment
 
@@ -37,6 +38,6 @@ def issue_and_render_all(  # signature fixed for make demo
         written.append(write_envelope(envelope, record, out_dir))
         for fmt in (LabelFormat.PNG, LabelFormat.SVG):
             path = out_dir / f"{record.label_id}.{fmt}"
-            path.write_bytes(render(record, fmt))
+            path.write_bytes(render(record, fmt, qr_url=qr_url(record, envelope)))
             written.append(path)
     return written

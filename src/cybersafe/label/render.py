@@ -16,10 +16,10 @@ What is drawn is what the issuer signed (``LabelRecord.artwork``, decided by ``l
   - ``generic``: scheme name, verdict, level, support end, validity.
 
 No official mark is reproduced or imitated. Every drawing carries a QR code (segno) to the label's registry
-page, ``<registry>/l/<label id>``, with a 4-module quiet zone, and the full product name, model and firmware
-version, wrapped and shrunk to fit (``_canvas``). The SVG is the single source of the artwork: sizes are in
-millimetres (the viewBox unit), text is DejaVu Sans measured with the font's own metrics. Nothing here reads
-the clock.
+page, ``<registry>/l/<label id>#<envelope digest>`` (``label/qr.py``), with a 4-module quiet zone, and the full
+product name, model and firmware version, wrapped and shrunk to fit (``_canvas``). The SVG is the single source
+of the artwork: sizes are in millimetres (the viewBox unit), text is DejaVu Sans measured with the font's own
+metrics. Nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -101,7 +101,12 @@ def render_png(record: LabelRecord, dpi: int = DEFAULT_DPI) -> bytes:
     return pdf_to_png(render_pdf(record), dpi)
 
 
-def render(record: LabelRecord, fmt: LabelFormat, *, dpi: int = DEFAULT_DPI) -> bytes:
+def render(record: LabelRecord, fmt: LabelFormat, *, dpi: int = DEFAULT_DPI, qr_url: str | None = None) -> bytes:
+    """The artwork in ``fmt``. ``qr_url`` is what the QR code encodes: ``cybersafe.label.qr.qr_url`` (the
+    registry page with the envelope digest as its fragment); without it, the signed registry URL alone."""
+    if qr_url is not None:
+        # The styles draw the QR code from ``registry_url``, which nothing else on the artwork prints.
+        record = record.model_copy(update={"registry_url": qr_url})
     if fmt is LabelFormat.SVG:
         return render_svg(record).encode()
     if fmt is LabelFormat.PDF:

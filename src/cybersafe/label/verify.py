@@ -78,6 +78,22 @@ def sha256_file(path: Path) -> str:
     return safeio.sha256_file(path)[0]
 
 
+class _Checks:
+    """Collects check results; every message is made one line (it may quote the unverified record)."""
+
+    def __init__(self) -> None:
+        self.results: list[CheckResult] = []
+
+    def add(self, name: str, ok: bool, message: str) -> None:
+        self.results.append(CheckResult(name, CheckStatus.PASS if ok else CheckStatus.FAIL, one_line(message)))
+
+    def skip(self, name: str, message: str) -> None:
+        self.results.append(CheckResult(name, CheckStatus.SKIPPED, message))
+
+    def report(self, record: LabelRecord | None = None) -> VerificationReport:
+        return VerificationReport(record.label_id if record else None, record, tuple(self.results))
+
+
 def check_label(
     envelope: Any,
     public_key: Ed25519PublicKey | None,
@@ -87,94 +103,93 @@ def check_label(
     now: dt.datetime,
 ) -> VerificationReport:
     """Run every check; never raises for a bad label (only for unreadable --firmware/--sbom files)."""
-    results: list[CheckResult] = []
-
-    def add(name: str, ok: bool, message: str) -> None:
-        # messages quote the (unverified) record's text: every check line must stay one line
-        results.append(CheckResult(name, CheckStatus.PASS if ok else CheckStatus.FAIL, one_line(message)))
-
-    # 1. envelope shape and payload
+    checks = _Checks()
     try:
         _body, statement = decode_payload(envelope)
     except VerificationFailed as exc:
-        add("envelope", False, _strip(str(exc), "envelope"))
-        return VerificationReport(None, None, tuple(results))
-    add("envelope", True, "DSSE envelope with an in-toto payload")
-    signatures = envelope.get("signatures")
-    signer_ids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
-
-    # 2. signature
-    if public_key is None:
-        add("signature", False, "not checked: no public key given (--key), so a forgery cannot be told apart")
-    else:
-        kid = key_id(public_key)
-        try:
-            verify_envelope(envelope, {kid: public_key})
-        except VerificationFailed as exc:
-            add("signature", False, _strip(str(exc), "signature"))
-        else:
-            add("signature", True, f"Ed25519 signature verifies with key {kid[:16]}…")
-
-    # 3. statement and label record
+        checks.add("envelope", False, _strip(str(exc), "envelope"))
+        return checks.report()
+    checks.add("envelope", True, "DSSE envelope with an in-toto payload")
+    _check_signature(checks, envelope, public_key)
     try:
         record = record_from_statement(statement)
     except VerificationFailed as exc:
-        add("statement", False, _strip(str(exc), "statement"))
-        return VerificationReport(None, None, tuple(results))
+        checks.add("statement", False, _strip(str(exc), "statement"))
+        return checks.report()
+    _check_record(checks, envelope, statement, record, public_key)
+    for kind, path in (("firmware", firmware), ("sbom", sbom)):
+        _check_artefact(checks, record, kind, path)
+    _check_validity(checks, record, now)
+    return checks.report(record)
+
+
+def _check_signature(checks: _Checks, envelope: Any, public_key: Ed25519PublicKey | None) -> None:
+    if public_key is None:
+        checks.add("signature", False, "not checked: no public key given (--key), so a forgery cannot be told apart")
+        return
+    kid = key_id(public_key)
+    try:
+        verify_envelope(envelope, {kid: public_key})
+    except VerificationFailed as exc:
+        checks.add("signature", False, _strip(str(exc), "signature"))
+    else:
+        checks.add("signature", True, f"Ed25519 signature verifies with key {kid[:16]}…")
+
+
+def _check_record(
+    checks: _Checks, envelope: Any, statement: dict[str, Any], record: LabelRecord, public_key: Ed25519PublicKey | None
+) -> None:
+    """The statement names the label, its subjects are the record's, and the record names the signing key."""
     label_id = record.label_id
     if not record.registry_url.endswith(f"/l/{label_id}"):
-        add("statement", False, f"registry URL {record.registry_url} does not name label {label_id}")
+        checks.add("statement", False, f"registry URL {record.registry_url} does not name label {label_id}")
     else:
-        add("statement", True, f"label {label_id}: {record.scheme}@{record.scheme_version}" + _level(record))
-
-    # 4. the statement's subjects are the record's
-    stated = _statement_subjects(statement)
+        checks.add("statement", True, f"label {label_id}: {record.scheme}@{record.scheme_version}" + _level(record))
     recorded = [(s.name, s.sha256) for s in record.subjects]
-    if stated != recorded:
-        add("subjects", False, "statement subjects differ from the label record's subjects")
+    if _statement_subjects(statement) != recorded:
+        checks.add("subjects", False, "statement subjects differ from the label record's subjects")
     else:
-        add("subjects", True, ", ".join(f"{n} sha256:{d[:12]}…" for n, d in recorded))
-
-    # 5. the record names the key that signed it
+        checks.add("subjects", True, ", ".join(f"{n} sha256:{d[:12]}…" for n, d in recorded))
+    signatures = envelope.get("signatures")
+    signer_ids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
     if record.issuer.key_id not in signer_ids:
-        add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the signing key")
+        checks.add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the signing key")
     elif public_key is not None and record.issuer.key_id != key_id(public_key):
-        add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the given --key")
+        checks.add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the given --key")
     else:
-        add("issuer", True, f"issued by {record.issuer.name}")
+        checks.add("issuer", True, f"issued by {record.issuer.name}")
 
-    # 6-7. artefact digests
-    for kind, path in (("firmware", firmware), ("sbom", sbom)):
-        subject = record.subject(kind)
-        if path is None:
-            results.append(CheckResult(kind, CheckStatus.SKIPPED, f"no --{kind} file given"))
-        elif subject is None:
-            add(kind, False, f"the label names no {kind}, but {path} was given")
+
+def _check_artefact(checks: _Checks, record: LabelRecord, kind: str, path: Path | None) -> None:
+    subject = record.subject(kind)
+    if path is None:
+        checks.skip(kind, f"no --{kind} file given")
+    elif subject is None:
+        checks.add(kind, False, f"the label names no {kind}, but {path} was given")
+    else:
+        actual = sha256_file(path)
+        if actual != subject.sha256:
+            checks.add(kind, False, f"{path.name} has sha256 {actual[:16]}…, the label names {subject.sha256[:16]}…")
         else:
-            actual = sha256_file(path)
-            if actual != subject.sha256:
-                add(kind, False, f"{path.name} has sha256 {actual[:16]}…, the label names {subject.sha256[:16]}…")
-            else:
-                add(kind, True, f"{path.name} matches {subject.name}")
+            checks.add(kind, True, f"{path.name} matches {subject.name}")
 
-    # 8. validity window
+
+def _check_validity(checks: _Checks, record: LabelRecord, now: dt.datetime) -> None:
     today = (now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)).date()
     if record.valid_until > record.support_end:
-        add("validity", False, f"valid until {record.valid_until} is after the support end {record.support_end}")
+        checks.add("validity", False, f"valid until {record.valid_until} is after the support end {record.support_end}")
     elif record.valid_until < record.issued:
-        add("validity", False, f"valid until {record.valid_until} is before the issue date {record.issued}")
+        checks.add("validity", False, f"valid until {record.valid_until} is before the issue date {record.issued}")
     elif today < record.issued:
-        add("validity", False, f"not yet valid: issued {record.issued}, today is {today}")
+        checks.add("validity", False, f"not yet valid: issued {record.issued}, today is {today}")
     elif today > record.valid_until:
-        add("validity", False, f"label expired on {record.valid_until} (today is {today})")
+        checks.add("validity", False, f"label expired on {record.valid_until} (today is {today})")
     else:
-        add(
+        checks.add(
             "validity",
             True,
             f"valid {record.issued} to {record.valid_until}; security updates until {record.support_end}",
         )
-
-    return VerificationReport(label_id, record, tuple(results))
 
 
 def verify_label(

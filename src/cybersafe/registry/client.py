@@ -1,16 +1,20 @@
 """Talking to a registry over HTTP: publish and revoke for issuers, and the registry half of verification.
 
-``verify_with_registry`` checks that the registry holds exactly this label, its status, that the log's tree
-head is signed by the log key seen before, that every event of the label is included in the log, and that
-the log is consistent with the tree head remembered in a small local state file (trust on first use).
+``verify_with_registry`` trusts nothing the registry says about a label's status. It fetches the log's
+C2SP checkpoint, checks its signature with the log key (pinned with ``log_key``, or remembered from the
+first contact), counts the cosignatures of the witnesses it knows (a quorum when configured), checks the
+log only grew since the checkpoint it saw last, then fetches the label's log entries and its issuer's, each
+with an inclusion proof against that checkpoint, and recomputes the status from those entries and the
+label file it holds. The registry's own JSON is compared with the result: a difference fails.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import datetime as dt
 import json
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +22,11 @@ import httpx
 
 from cybersafe import safeio
 from cybersafe.attest.dsse import decode_payload
-from cybersafe.attest.keys import load_public_key
 from cybersafe.errors import InputError, RegistryError, VerificationFailed
+from cybersafe.label.qr import envelope_digest
 from cybersafe.label.verify import CheckResult, CheckStatus
-from cybersafe.registry.log import canonical_json
-from cybersafe.registry.verify import (
-    LogCheckFailed,
-    TreeHeadView,
-    check_consistency,
-    check_inclusion,
-    check_tree_head,
-    decode_path,
-    parse_entry,
-    parse_tree_head,
-)
+from cybersafe.registry import derive, merkle, note
+from cybersafe.registry.verify import LogCheckFailed, TreeHeadView, check_consistency, decode_path
 
 API = "/api/v1"
 MAX_ENVELOPE_BYTES = 4 * safeio.MiB  # a signed label is a few KiB
@@ -58,7 +53,7 @@ class RegistryClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             response = self.http.request(method, API + path, **kw)
         except httpx.HTTPError as exc:
@@ -69,6 +64,10 @@ class RegistryClient:
             except (ValueError, AttributeError):
                 detail = response.text[:200]
             raise RegistryError(f"{self.base_url}{API}{path}: HTTP {response.status_code}: {detail}")
+        return response
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        response = self._request(method, path, **kw)
         try:
             return response.json()
         except ValueError:
@@ -76,6 +75,9 @@ class RegistryClient:
 
     def get(self, path: str, **params: Any) -> Any:
         return self._call("GET", path, params=params or None)
+
+    def get_text(self, path: str, **params: Any) -> str:
+        return self._request("GET", path, params=params or None).text
 
     def publish(self, envelope: dict[str, Any]) -> dict[str, Any]:
         return dict(self._call("POST", "/labels", json=envelope))
@@ -85,6 +87,9 @@ class RegistryClient:
 
     def update_support(self, product_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._call("PUT", f"/products/{product_id}/support", json=body))
+
+    def grant(self, issuer_id: int, scheme: str | None, model: str | None) -> dict[str, Any]:
+        return dict(self._call("POST", "/grants", json={"issuer_id": issuer_id, "scheme": scheme, "model": model}))
 
 
 def read_envelope(path: Path) -> dict[str, Any]:
@@ -117,120 +122,287 @@ def _save_state(state_file: Path, state: dict[str, Any]) -> None:
     tmp.replace(state_file)
 
 
+@dataclass(frozen=True)
+class Trust:
+    """What the verifier trusts beyond the registry: a pinned log key, known witnesses, a quorum."""
+
+    log_key: note.Verifier | None = None
+    witnesses: tuple[note.Verifier, ...] = ()
+    quorum: int = 0
+    today: dt.date | None = None
+
+    @classmethod
+    def of(
+        cls,
+        log_key: str | None = None,
+        witnesses: Sequence[str] = (),
+        quorum: int | None = None,
+        today: dt.date | None = None,
+    ) -> Trust:
+        """From verifier-key strings (``name+hexid+base64``); raises InputError naming the bad one."""
+        try:
+            pinned = note.parse_vkey(log_key) if log_key else None
+            known = tuple(note.parse_vkey(w) for w in witnesses)
+        except note.NoteError as exc:
+            raise InputError(str(exc), field="--log-key/--witness") from None
+        if pinned is not None and pinned.sig_type != note.ED25519:
+            raise InputError("the log key is an Ed25519 note key (type 0x01)", field="--log-key")
+        if any(w.sig_type != note.COSIGNATURE for w in known):
+            raise InputError("a witness key is an Ed25519 cosignature key (type 0x04)", field="--witness")
+        need = len(known) if quorum is None else quorum
+        if need > len(known):
+            raise InputError(f"a quorum of {need} needs at least {need} --witness keys", field="--witness-quorum")
+        return cls(pinned, known, need, today)
+
+
+@dataclass
+class _Run:
+    envelope: dict[str, Any]
+    api: RegistryClient
+    trust: Trust
+    checks: list[CheckResult] = field(default_factory=list)
+
+    def add(self, name: str, passed: bool, message: str) -> bool:
+        self.checks.append(_check(name, passed, message))
+        return passed
+
+
 def verify_with_registry(
-    envelope: dict[str, Any], registry_url: str, state_file: Path, *, client: RegistryClient | None = None
+    envelope: dict[str, Any],
+    registry_url: str,
+    state_file: Path,
+    *,
+    client: RegistryClient | None = None,
+    trust: Trust | None = None,
 ) -> list[CheckResult]:
     """The registry checks of a label, each passed or failed with a one-line message.
 
-    Checks (stable names): registry.listed, registry.same-label, registry.status, registry.log-key,
-    registry.tree-head, registry.log-inclusion, registry.log-consistency (registry.reachable when the
-    registry cannot be reached). Never raises for a failed check; raises ``InputError`` only for an
-    unreadable state file. The state file remembers, per registry URL, the log key and the last tree head
-    that verified, so a later run proves the log only grew (trust on first use).
+    Checks (stable names): registry.listed, registry.log-key, registry.tree-head, registry.witnesses (when
+    witnesses are configured), registry.log-consistency, registry.log-inclusion, registry.same-label,
+    registry.status (recomputed from the proven entries), registry.integrity (the registry's JSON agrees);
+    registry.reachable when the registry cannot be reached. Never raises for a failed check; raises
+    ``InputError`` only for an unreadable state file.
     """
-    checks: list[CheckResult] = []
     own = client is None
-    api = client or RegistryClient(registry_url)
+    run = _Run(envelope, client or RegistryClient(registry_url), trust or Trust())
     try:
-        _verify(envelope, api, state_file, checks)
+        _verify(run, state_file)
     except RegistryError as exc:
-        checks.append(_check("registry.reachable", False, str(exc)))
+        run.add("registry.reachable", False, str(exc))
     finally:
         if own:
-            api.close()
-    return checks
+            run.api.close()
+    return run.checks
 
 
-def _verify(envelope: dict[str, Any], api: RegistryClient, state_file: Path, checks: list[CheckResult]) -> None:
-    def add(name: str, passed: bool, message: str) -> bool:
-        checks.append(_check(name, passed, message))
-        return passed
-
+def _verify(run: _Run, state_file: Path) -> None:
     try:
-        _, statement = decode_payload(envelope)
+        _, statement = decode_payload(run.envelope)
         label_id = str(statement["predicate"]["label_id"])
     except (VerificationFailed, KeyError, TypeError) as exc:
-        add("registry.listed", False, f"the envelope names no label id ({exc})")
+        run.add("registry.listed", False, f"the envelope names no label id ({exc})")
         return
     state = _load_state(state_file)
+    remembered = state["logs"].get(run.api.base_url, {})
     try:
-        doc = api.get(f"/labels/{label_id}")
+        doc = run.api.get(f"/labels/{label_id}")
     except RegistryError as exc:
-        add("registry.listed", False, f"{label_id}: not found in the registry ({exc})")
+        run.add("registry.listed", False, f"{label_id}: not found in the registry ({exc})")
         return
-    add("registry.listed", True, f"{label_id} is listed at {api.base_url}/l/{label_id}")
-    digest = hashlib.sha256(canonical_json(envelope)).hexdigest()
-    registered = hashlib.sha256(canonical_json(doc.get("envelope"))).hexdigest()
-    add(
-        "registry.same-label",
-        digest == registered,
-        "the registry holds exactly this signed label"
-        if digest == registered
-        else "the registry holds a DIFFERENT envelope under this label id",
+    run.add("registry.listed", True, f"{label_id} is listed at {run.api.base_url}/l/{label_id}")
+    verifier = _log_key(run, remembered)
+    if verifier is None:
+        return
+    checkpoint = _checkpoint(run, verifier)
+    if checkpoint is None or not _consistent(run, remembered, checkpoint):
+        return
+    facts = _proven_facts(run, label_id, checkpoint)
+    if facts is None:
+        return
+    status = derive.shown_status(facts, run.trust.today or dt.datetime.now(dt.UTC).date())
+    run.add(
+        "registry.status",
+        status == "active",
+        f"{status} (recomputed from the log): {derive.status_text(facts, status)}",
     )
-    status = doc.get("status")
-    add("registry.status", status == "active", f"status {status}: {doc.get('status_text', '')}".strip())
-
-    key_doc = api.get("/log/key")
-    log_key = load_public_key(str(key_doc["public_key_pem"]))
-    remembered = state["logs"].get(api.base_url, {})
-    if remembered.get("key_id") and remembered["key_id"] != key_doc["key_id"]:
-        add("registry.log-key", False, f"the log key changed (was {remembered['key_id'][:16]}…)")
-        return
-    try:
-        head = parse_tree_head(api.get("/log/sth"))
-        check_tree_head(head, log_key)
-    except LogCheckFailed as exc:
-        add("registry.tree-head", False, str(exc))
-        return
-    add(
-        "registry.tree-head", True, f"tree head of size {head.tree_size} is signed by log key {key_doc['key_id'][:16]}…"
-    )
-
-    try:
-        events = doc["log"]["events"]
-        for event in events:
-            index = int(event["log_index"])
-            rows = api.get("/log/entries", start=index, end=index + 1)["entries"]
-            entry = str(rows[0]["entry"]).encode()
-            body = parse_entry(entry)
-            if body.get("label_id") != label_id:
-                raise LogCheckFailed(f"log entry {index} names another label")
-            if body.get("kind") == "issued" and body.get("envelope_sha256") != digest:
-                raise LogCheckFailed(f"log entry {index} records another envelope for this label")
-            proof = api.get("/log/proof/inclusion", leaf_index=index, tree_size=head.tree_size)
-            check_inclusion(entry, index, head, decode_path(proof["audit_path"]))
-        if not any(e.get("kind") == "issued" for e in events):
-            raise LogCheckFailed("the log has no 'issued' event for this label")
-    except (LogCheckFailed, KeyError, IndexError, TypeError, ValueError) as exc:
-        add("registry.log-inclusion", False, str(exc))
-        return
-    add("registry.log-inclusion", True, f"all {len(events)} event(s) of the label are in the log")
-
-    if remembered.get("tree_size"):
-        old = TreeHeadView(int(remembered["tree_size"]), bytes.fromhex(remembered["root_hash"]), 0, b"")
-        try:
-            if old.tree_size > head.tree_size:
-                raise LogCheckFailed(f"the log shrank from {old.tree_size} to {head.tree_size} entries")
-            proof_items: list[bytes] = []
-            if old.tree_size < head.tree_size:
-                answer = api.get("/log/proof/consistency", first=old.tree_size, second=head.tree_size)
-                proof_items = decode_path(answer["consistency"])
-            check_consistency(old, head, proof_items)
-        except (LogCheckFailed, KeyError) as exc:
-            add("registry.log-consistency", False, str(exc))
-            return
-        add("registry.log-consistency", True, f"the log grew consistently from {old.tree_size} to {head.tree_size}")
-    else:
-        add("registry.log-consistency", True, "first contact with this log: tree head remembered for next time")
-    state["logs"][api.base_url] = {
-        "key_id": key_doc["key_id"],
-        "tree_size": head.tree_size,
-        "root_hash": head.root_hash.hex(),
-        "signature": base64.b64encode(head.signature).decode(),
-        "timestamp": head.timestamp_ms,
+    _compare_with_registry(run, doc, facts, status, checkpoint)
+    state["logs"][run.api.base_url] = {
+        "vkey": verifier.vkey(),
+        "key_id": verifier.key_id.hex(),
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash.hex(),
     }
     _save_state(state_file, state)
+
+
+def _log_key(run: _Run, remembered: dict[str, Any]) -> note.Verifier | None:
+    """The log key to trust: the pinned one (and the registry must serve it), else the one seen before."""
+    try:
+        served = note.parse_vkey(str(run.api.get("/log/key")["vkey"]))
+    except (KeyError, TypeError, note.NoteError) as exc:
+        run.add("registry.log-key", False, f"the registry serves no usable log key ({exc})")
+        return None
+    pinned = run.trust.log_key
+    if pinned is not None:
+        same = (pinned.name, pinned.public) == (served.name, served.public)
+        run.add("registry.log-key", same, f"the log key is the pinned {pinned.vkey()}" if same
+                else f"the registry's log key {served.vkey()} is not the pinned {pinned.vkey()}")  # fmt: skip
+        return pinned if same else None
+    known = remembered.get("vkey")
+    if known and known != served.vkey():
+        run.add("registry.log-key", False, f"the log key changed (was {known}); pin the right one with --log-key")
+        return None
+    run.add(
+        "registry.log-key",
+        True,
+        f"log key {served.vkey()} "
+        + ("as seen before" if known else "seen for the first time (pin it with --log-key)"),
+    )
+    return served
+
+
+def _checkpoint(run: _Run, verifier: note.Verifier) -> note.Checkpoint | None:
+    quorum = run.trust.quorum
+    try:
+        text = run.api.get_text("/log/checkpoint", **({"min_cosignatures": quorum} if quorum else {}))
+        signed = note.parse_note(text)
+        checkpoint = note.parse_checkpoint(signed.text)
+        if checkpoint.origin != verifier.name or note.signed_by(signed, verifier) is not None:
+            raise note.NoteError(f"the checkpoint is not signed by log key {verifier.name}")
+    except (RegistryError, note.NoteError) as exc:
+        run.add("registry.tree-head", False, str(exc))
+        return None
+    run.add("registry.tree-head", True, f"checkpoint of {checkpoint.tree_size} entries signed by {verifier.name}")
+    if run.trust.witnesses and not _witnessed(run, signed, checkpoint):
+        return None
+    return checkpoint
+
+
+def _witnessed(run: _Run, signed: note.Note, checkpoint: note.Checkpoint) -> bool:
+    cosigned: list[str] = []
+    problems: list[str] = []
+    for witness in run.trust.witnesses:
+        try:
+            timestamp = note.signed_by(signed, witness)
+        except note.NoteError as exc:
+            problems.append(str(exc))
+            continue
+        if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+            cosigned.append(f"{witness.name} at {dt.datetime.fromtimestamp(timestamp, dt.UTC):%Y-%m-%d %H:%M}Z")
+    ok = len(cosigned) >= run.trust.quorum and not problems
+    detail = "; ".join(cosigned) or "none of the known witnesses"
+    return run.add(
+        "registry.witnesses",
+        ok,
+        f"checkpoint {checkpoint.tree_size} cosigned by {len(cosigned)} of {len(run.trust.witnesses)} known "
+        f"witnesses (quorum {run.trust.quorum}): {detail}" + (f"; {'; '.join(problems)}" if problems else ""),
+    )
+
+
+def _consistent(run: _Run, remembered: dict[str, Any], checkpoint: note.Checkpoint) -> bool:
+    head = TreeHeadView(checkpoint.tree_size, checkpoint.root_hash, 0, b"")
+    if not remembered.get("tree_size"):
+        return run.add(
+            "registry.log-consistency", True, "first contact with this log: checkpoint remembered for next time"
+        )
+    try:
+        old = TreeHeadView(int(remembered["tree_size"]), bytes.fromhex(remembered["root_hash"]), 0, b"")
+        if old.tree_size > head.tree_size:
+            raise LogCheckFailed(f"the log shrank from {old.tree_size} to {head.tree_size} entries")
+        proof: list[bytes] = []
+        if old.tree_size < head.tree_size:
+            answer = run.api.get("/log/proof/consistency", first=old.tree_size, second=head.tree_size)
+            proof = decode_path(answer["consistency"])
+        check_consistency(old, head, proof)
+    except (LogCheckFailed, KeyError, ValueError, RegistryError) as exc:
+        return run.add("registry.log-consistency", False, str(exc))
+    return run.add(
+        "registry.log-consistency", True, f"the log grew consistently from {old.tree_size} to {head.tree_size}"
+    )
+
+
+def _proven_facts(run: _Run, label_id: str, checkpoint: note.Checkpoint) -> dict[str, Any] | None:
+    """The label's facts from entries proven to be in the checkpoint's tree, and the label file held here."""
+    try:
+        bundle = run.api.get(f"/labels/{label_id}/proof", tree_size=checkpoint.tree_size)
+        label_pairs = _included(bundle["entries"], checkpoint)
+        issuer_pairs = _included(bundle["issuer_entries"], checkpoint)
+    except (RegistryError, LogCheckFailed, KeyError, TypeError, ValueError) as exc:
+        run.add("registry.log-inclusion", False, str(exc))
+        return None
+    run.add(
+        "registry.log-inclusion",
+        True,
+        f"all {len(label_pairs)} entries of the label and {len(issuer_pairs)} of its issuer are in checkpoint "
+        f"{checkpoint.tree_size}",
+    )
+    leaves, problems = derive.parse_leaves(label_pairs)
+    issuer_leaves, issuer_problems = derive.parse_leaves(issuer_pairs)
+    issuer = None
+    issuer_problem = None
+    try:
+        issuer = derive.issuer_state(_issuer_id(issuer_leaves), issuer_leaves)
+    except (derive.IssuerLogError, ValueError) as exc:
+        issuer_problem = str(exc)
+    derived = derive.derive_facts(label_id, run.envelope, leaves, issuer, issuer_problem=issuer_problem)
+    problems += issuer_problems + derived.problems
+    digest = envelope_digest(run.envelope)
+    same = not any("envelope differs" in p for p in problems)
+    run.add("registry.same-label", same, f"the log records exactly this label (envelope sha256 {digest[:16]}…)"
+            if same else "the log records a DIFFERENT envelope under this label id")  # fmt: skip
+    if problems and same:
+        run.add("registry.log-entries", False, "; ".join(problems))
+        return None
+    return derived.facts if same else None
+
+
+def _issuer_id(leaves: Sequence[derive.Leaf]) -> int:
+    if not leaves:
+        raise ValueError("the registry proved no entry about the label's issuer")
+    return int(leaves[0].body.get("issuer_id", -1))
+
+
+def _included(items: Sequence[dict[str, Any]], checkpoint: note.Checkpoint) -> list[tuple[int, bytes]]:
+    pairs = []
+    for item in items:
+        entry = str(item["entry"]).encode()
+        index = int(item["index"])
+        try:
+            merkle.verify_inclusion(
+                index,
+                checkpoint.tree_size,
+                merkle.leaf_hash(entry),
+                decode_path(item["audit_path"]),
+                checkpoint.root_hash,
+            )
+        except merkle.ProofError as exc:
+            raise LogCheckFailed(f"log entry {index}: {exc}") from None
+        pairs.append((index, entry))
+    return pairs
+
+
+def _compare_with_registry(
+    run: _Run, doc: dict[str, Any], facts: dict[str, Any], status: str, checkpoint: note.Checkpoint
+) -> None:
+    """The registry's JSON must tell what its log proves: same status and events (up to the checkpoint)."""
+    problems = []
+    integrity = doc.get("integrity") or {}
+    if integrity.get("ok") is not True:
+        problems.append(
+            "the registry reports an integrity error: " + "; ".join(map(str, integrity.get("problems", [])))
+        )
+    served = [e for e in (doc.get("log") or {}).get("events", []) if int(e.get("log_index", -1)) < checkpoint.tree_size]
+    proven = facts["log"]["events"]
+    if [e.get("log_index") for e in served] != [e["log_index"] for e in proven]:
+        problems.append("its JSON lists other log entries than it proved")
+    newer = len((doc.get("log") or {}).get("events", [])) != len(served)
+    if not newer and doc.get("status") != status:
+        problems.append(f"its JSON says {doc.get('status')!r}, its log says {status!r}")
+    run.add(
+        "registry.integrity",
+        not problems,
+        "the registry's JSON agrees with its log" if not problems else "; ".join(problems),
+    )
 
 
 def default_state_file() -> Path:

@@ -15,17 +15,41 @@ class Role(StrEnum):
 
 
 class LabelStatus(StrEnum):
+    """What a label page says, computed from the transparency log (``derive.shown_status``)."""
+
     ACTIVE = "active"
     EXPIRED = "expired"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+    ISSUER_REVOKED = "issuer-revoked"  # the label administrator itself was revoked
+    INTEGRITY_ERROR = "integrity-error"  # the registry's stored copy disagrees with its own log
+
+
+class IssuerStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # may not publish or revoke; its labels stand
+    REVOKED = "revoked"  # final: its labels read "issuer revoked" from the effective date
 
 
 STATUS_TEXT: dict[str, str] = {
     "active": "Valid: this label is current.",
     "expired": "Expired: the label's validity period has ended.",
     "revoked": "Revoked: the label administrator withdrew this label. Do not rely on it.",
-    "superseded": "Replaced: a newer label for this product and scheme takes its place.",
+    "superseded": "Replaced: a newer label for this product and scheme from the same label administrator "
+    "takes its place.",
+    "issuer-revoked": "Issuer revoked: the label administrator that issued this label lost its authority. "
+    "Do not rely on it.",
+    "integrity-error": "Integrity error: the registry's stored copy of this label differs from its own "
+    "transparency log. Do not rely on this page.",
+}
+
+STATUS_WORD: dict[str, str] = {
+    "active": "Valid",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "superseded": "Replaced",
+    "issuer-revoked": "Issuer revoked",
+    "integrity-error": "Integrity error",
 }
 
 
@@ -55,6 +79,16 @@ class Rejected(RegistryError):
     """The request is well formed but refused (bad signature, shortened support end, bad record)."""
 
     status_code = 422
+
+
+class TooManyRequests(RegistryError):
+    """A rate limit was hit; ``retry_after`` seconds until the next attempt may succeed."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unavailable(RegistryError):

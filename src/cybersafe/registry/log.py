@@ -1,6 +1,7 @@
 """The transparency log stored in the registry database.
 
-Every label event is one leaf. ``log_nodes`` keeps the hash of every complete subtree, so a root, an
+Every event (a label issued, updated or revoked; an issuer registered, re-keyed, suspended or revoked; a
+manufacturer's grant) is one leaf. ``log_nodes`` keeps the hash of every complete subtree, so a root, an
 inclusion proof or a consistency proof costs one indexed query for at most ~2*log2(n) rows. Appends lock
 the single ``log_state`` row (PostgreSQL ``FOR UPDATE``; SQLite writers start with ``BEGIN IMMEDIATE``), and
 the leaves, nodes, size and the new signed tree head are written in the caller's transaction, together
@@ -19,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from cybersafe.registry import merkle
-from cybersafe.registry.models import LabelEvent, LogKey, LogNode, LogState, TreeHead
+from cybersafe.registry import merkle, note
+from cybersafe.registry.models import LogEntry, LogKey, LogNode, LogState, TreeHead
 
 LOG_NAME = "cybersafe-registry/v1"
 POS_SHIFT = 48  # a node is stored at (level << 48) | index
@@ -67,14 +68,66 @@ class SignedTreeHead:
 
 @dataclass(frozen=True)
 class NewEvent:
-    label_id: str
+    subject: str  # a label id, ``issuer/<id>`` or ``manufacturer/<id>``
     kind: str
     at: dt.datetime
     entry: bytes
 
 
-def ensure_log_key(engine: Engine) -> Ed25519PrivateKey:
-    """The log signing key, generated and stored on first start."""
+def new_event(subject: str, kind: str, at: dt.datetime, **detail: object) -> NewEvent:
+    """A leaf: canonical JSON of ``{"v": 1, "kind", "at", ...detail}``."""
+    body = {"v": 1, "kind": kind, "at": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), **detail}
+    return NewEvent(subject, kind, at, canonical_json(body))
+
+
+@dataclass(frozen=True)
+class LogSigner:
+    """The log's signing key and its checkpoint origin (also the key name in its note signatures)."""
+
+    key: Ed25519PrivateKey
+    origin: str
+
+    def public_key(self) -> Ed25519PublicKey:
+        return self.key.public_key()
+
+    @property
+    def verifier(self) -> note.Verifier:
+        return note.verifier_for(self.origin, self.key)
+
+    def checkpoint(self, head: SignedTreeHead) -> str:
+        """The C2SP checkpoint of ``head``, signed by the log (witness cosignatures are added by readers)."""
+        text = note.checkpoint_text(self.origin, head.tree_size, head.root_hash)
+        return text + "\n" + note.sign_line(text, self.origin, self.key)
+
+
+def default_origin(base_url: str, key_id: str) -> str:
+    """``host[:port]/path`` of the public URL (a schema-less URL, as C2SP recommends), else one made from
+    the log key, which is just as unique."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.hostname and not any(c.isspace() or c == "+" for c in base_url):
+        return f"{parts.netloc}{parts.path.rstrip('/')}/log"
+    return f"cybersafe-registry/{key_id[:16]}"
+
+
+def ensure_log_key(engine: Engine, base_url: str = "", *, fix_origin: bool = False) -> LogSigner:
+    """The log signing key, generated and stored on first use, and the log's checkpoint origin.
+
+    The origin is fixed (stored) the first time the registry serves the log (``fix_origin``), from its
+    public URL; admin commands run before that leave it open.
+    """
+    key = _ensure_key(engine)
+    with engine.begin() as conn:
+        origin = conn.execute(select(LogKey.origin).where(LogKey.id == 1)).scalar_one()
+        if origin is None:
+            origin = default_origin(base_url, raw_public_key_id(key.public_key()))
+            if fix_origin:
+                conn.execute(update(LogKey).where(LogKey.id == 1).values(origin=origin))
+    return LogSigner(key, str(origin))
+
+
+def _ensure_key(engine: Engine) -> Ed25519PrivateKey:
     with engine.begin() as conn:
         row = conn.execute(select(LogKey.private_key_pem).where(LogKey.id == 1)).scalar_one_or_none()
         if row is None:
@@ -122,17 +175,19 @@ def _run(conn: Connection, algorithm: Callable[[merkle.NodeGetter], merkle.T]) -
 
 
 def append(
-    conn: Connection, events: Sequence[NewEvent], key: Ed25519PrivateKey, now: dt.datetime
+    conn: Connection, events: Sequence[NewEvent], key: Ed25519PrivateKey | LogSigner, now: dt.datetime
 ) -> tuple[int, SignedTreeHead]:
     """Append events as leaves, sign the new tree head; returns (index of the first event, tree head)."""
+    if isinstance(key, LogSigner):
+        key = key.key
     size = conn.execute(select(LogState.size).where(LogState.id == 1).with_for_update()).scalar_one()
     peaks = _fetch(conn, set(merkle.peaks(size)))
     created = merkle.new_nodes(size, [merkle.leaf_hash(e.entry) for e in events], peaks)
     if events:
         conn.execute(
-            insert(LabelEvent),
+            insert(LogEntry),
             [
-                {"log_index": size + i, "label_id": e.label_id, "kind": e.kind, "at": e.at, "entry": e.entry}
+                {"log_index": size + i, "subject": e.subject, "kind": e.kind, "at": e.at, "entry": e.entry}
                 for i, e in enumerate(events)
             ],
         )
@@ -185,3 +240,26 @@ def root_at(conn: Connection, tree_size: int) -> bytes:
 
 def log_size(conn: Connection) -> int:
     return int(conn.execute(select(LogState.size).where(LogState.id == 1)).scalar_one())
+
+
+def entries_about(conn: Connection, subjects: Sequence[str]) -> dict[str, list[tuple[int, bytes]]]:
+    """Every (index, entry) about each subject, in log order."""
+    out: dict[str, list[tuple[int, bytes]]] = {s: [] for s in subjects}
+    if not subjects:
+        return out
+    rows = conn.execute(
+        select(LogEntry.subject, LogEntry.log_index, LogEntry.entry)
+        .where(LogEntry.subject.in_(list(subjects)))
+        .order_by(LogEntry.log_index)
+    ).all()
+    for row in rows:
+        out[row.subject].append((int(row.log_index), bytes(row.entry)))
+    return out
+
+
+def issuer_subject(issuer_id: int) -> str:
+    return f"issuer/{issuer_id}"
+
+
+def manufacturer_subject(manufacturer_id: int) -> str:
+    return f"manufacturer/{manufacturer_id}"

@@ -182,6 +182,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, path: list[bytes], expe
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]) -> None:
+    """RFC 9162 section 2.1.4.2: ``proof`` shows the tree of ``second`` leaves extends the one of ``first``."""
     if not 0 < first <= second:
         raise ProofError(f"no consistency proof between sizes {first} and {second}")
     if first == second:
@@ -192,9 +193,16 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         return
     if not proof:
         raise ProofError("consistency proof is empty")
-    path = list(proof)
-    if first & (first - 1) == 0:
-        path.insert(0, first_root)
+    path = [first_root, *proof] if first & (first - 1) == 0 else list(proof)
+    fr, sr = _roots_from_consistency(first, second, path)
+    if fr != first_root:
+        raise ProofError("consistency proof does not match the earlier tree head")
+    if sr != second_root:
+        raise ProofError("consistency proof does not match the later tree head")
+
+
+def _roots_from_consistency(first: int, second: int, path: list[bytes]) -> tuple[bytes, bytes]:
+    """Steps 4-8 of RFC 9162 section 2.1.4.2: the two roots the path leads to (earlier, later)."""
     fn, sn = first - 1, second - 1
     while fn & 1:
         fn >>= 1
@@ -216,7 +224,4 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         sn >>= 1
     if sn != 0:
         raise ProofError("consistency proof is too short")
-    if fr != first_root:
-        raise ProofError("consistency proof does not match the earlier tree head")
-    if sr != second_root:
-        raise ProofError("consistency proof does not match the later tree head")
+    return fr, sr

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from cybersafe.registry import log, merkle
+from cybersafe.registry.documents import LabelSource
 from cybersafe.registry.interface import Unavailable
 
 K = TypeVar("K", bound=Hashable)
@@ -49,6 +50,10 @@ class Database(abc.ABC):
 
     @abc.abstractmethod
     def membership(self, sql_type: str) -> str: ...
+
+    @abc.abstractmethod
+    def entries_of(self, subject: str) -> str:
+        """A column: every ``[index, hex entry]`` about ``subject`` (a column expression), as one JSON array."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -97,6 +102,10 @@ class PostgresDatabase(Database):
     def membership(self, sql_type: str) -> str:
         return f"= ANY(CAST(? AS {sql_type}[]))"
 
+    def entries_of(self, subject: str) -> str:
+        aggregate = "SELECT json_agg(json_build_array(e.log_index, encode(e.entry, 'hex')) ORDER BY e.log_index)"
+        return f"({aggregate} FROM log_entries e WHERE e.subject = {subject})"
+
     async def _discard(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
@@ -132,6 +141,10 @@ class SQLiteDatabase(Database):
 
     def membership(self, sql_type: str) -> str:
         return "IN (SELECT value FROM json_each(?))"  # the list arrives as JSON text
+
+    def entries_of(self, subject: str) -> str:
+        aggregate = "SELECT json_group_array(json_array(e.log_index, hex(e.entry))) FROM log_entries e"
+        return f"({aggregate} WHERE e.subject = {subject})"
 
     async def close(self) -> None:
         self.close_now()
@@ -220,17 +233,22 @@ def as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-class LabelRow:
-    """The stored public JSON of a label and what the read path needs beside it."""
+class LabelRead:
+    """A label's row (as ``documents.LabelSource``) and its log entries, read in one query."""
 
-    __slots__ = ("document", "envelope", "product_id", "status", "valid_until")
+    __slots__ = ("entries", "source")
 
-    def __init__(self, document: str, envelope: str, status: str, valid_until: Any, product_id: int) -> None:
-        self.document = document
-        self.envelope = envelope
-        self.status = status
-        self.valid_until = as_date(valid_until)
-        self.product_id = int(product_id)
+    def __init__(self, source: LabelSource, entries: list[tuple[int, bytes]]) -> None:
+        self.source = source
+        self.entries = entries
+
+
+def _entry_pairs(value: Any) -> list[tuple[int, bytes]]:
+    """The aggregated ``[[index, hex entry], ...]`` of a label (JSON text from SQLite, parsed from PostgreSQL)."""
+    if value is None:
+        return []
+    items = json.loads(value) if isinstance(value, str) else value
+    return [(int(index), bytes.fromhex(entry)) for index, entry in items]
 
 
 class Reader:
@@ -238,20 +256,18 @@ class Reader:
 
     def __init__(self, database: Database) -> None:
         self.db = database
-        self.labels: Batched[str, LabelRow] = Batched(
+        self.labels: Batched[str, LabelRead] = Batched(
             self._query_by(
-                "SELECT label_id, document, envelope, status, valid_until, product_id FROM labels WHERE label_id {keys}",
+                "SELECT l.label_id, l.envelope, l.document, l.issuer_id, l.product_id, {entries} "
+                "FROM labels l WHERE l.label_id {keys}".replace("{entries}", database.entries_of("l.label_id")),
                 "text",
-                lambda row: (str(row[0]), LabelRow(row[1], row[2], row[3], row[4], row[5])),
+                lambda row: (
+                    str(row[0]),
+                    LabelRead(LabelSource(str(row[0]), row[1], row[2], int(row[3]), int(row[4])), _entry_pairs(row[5])),
+                ),
             )
         )
-        self.entries: Batched[int, bytes] = Batched(
-            self._query_by(
-                "SELECT log_index, entry FROM label_events WHERE log_index {keys}",
-                "bigint",
-                lambda row: (int(row[0]), bytes(row[1])),
-            )
-        )
+        self.subject_entries: Batched[str, list[tuple[int, bytes]]] = Batched(self._subject_entries)
         self.nodes: Batched[int, bytes] = Batched(
             self._query_by(
                 "SELECT pos, hash FROM log_nodes WHERE pos {keys}",
@@ -259,17 +275,13 @@ class Reader:
                 lambda row: (int(row[0]), bytes(row[1])),
             )
         )
-        self.issuer_keys: Batched[str, str] = Batched(
-            self._query_by(
-                "SELECT key_id, public_key_pem FROM issuers WHERE key_id {keys}",
-                "text",
-                lambda row: (str(row[0]), str(row[1])),
-            )
+        self.subject_sql = database.keyed(
+            "SELECT subject, log_index, entry FROM log_entries WHERE subject {keys} ORDER BY log_index", "text"
         )
-        # The 50 newest labels per product and scheme, for the "every label of this product" table.
+        # The 50 newest labels per product and scheme, for the "every label of this product" list.
         self.product_labels_sql = database.keyed(
-            "SELECT product_id, label_id, scheme, scheme_version, level, status, valid_until FROM ("
-            "SELECT product_id, label_id, scheme, scheme_version, level, status, valid_until, issued, "
+            "SELECT product_id, label_id, scheme, scheme_version, level FROM ("
+            "SELECT product_id, label_id, scheme, scheme_version, level, issued, "
             "ROW_NUMBER() OVER (PARTITION BY product_id ORDER BY scheme, issued DESC, label_id) AS n "
             "FROM labels WHERE product_id {keys}) AS ranked WHERE n <= 50 ORDER BY product_id, n",
             "bigint",
@@ -278,6 +290,31 @@ class Reader:
         self.heads: Batched[None, log.SignedTreeHead] = Batched(self._latest_head)
         self.node_cache: dict[int, bytes] = {}
         self.nodes_loaded = False
+
+    async def _subject_entries(self, subjects: list[str]) -> dict[str, list[tuple[int, bytes]]]:
+        out: dict[str, list[tuple[int, bytes]]] = {s: [] for s in subjects}
+        for subject, index, entry in await self.db.rows(self.subject_sql, [subjects]):
+            out[str(subject)].append((int(index), bytes(entry)))
+        return out
+
+    async def head_of_size(self, tree_size: int) -> log.SignedTreeHead | None:
+        rows = await self.db.rows(
+            "SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads WHERE tree_size = ?", [tree_size]
+        )
+        return _head(rows[0]) if rows else None
+
+    async def cosignatures(self, tree_size: int) -> list[str]:
+        rows = await self.db.rows("SELECT line FROM cosignatures WHERE tree_size = ? ORDER BY witness_id", [tree_size])
+        return [str(r[0]) for r in rows]
+
+    async def newest_cosigned(self, min_cosignatures: int) -> int | None:
+        """The largest tree size that carries at least ``min_cosignatures`` witness cosignatures."""
+        rows = await self.db.rows(
+            "SELECT tree_size FROM cosignatures GROUP BY tree_size HAVING COUNT(*) >= ? "
+            "ORDER BY tree_size DESC LIMIT 1",
+            [min_cosignatures],
+        )
+        return int(rows[0][0]) if rows else None
 
     def _query_by(
         self, sql: str, sql_type: str, pair: Callable[[Row], tuple[K, V]]
@@ -302,8 +339,7 @@ class Reader:
         )
         if not rows:
             return {}
-        row = rows[0]
-        return {None: log.SignedTreeHead(int(row[0]), bytes(row[1]), int(row[2]), bytes(row[3]))}
+        return {None: _head(rows[0])}
 
     async def latest_head(self) -> log.SignedTreeHead | None:
         """The newest signed tree head, read now (concurrent callers share one query)."""
@@ -356,6 +392,10 @@ class Reader:
         self.db.close_now()
 
 
+def _head(row: Row) -> log.SignedTreeHead:
+    return log.SignedTreeHead(int(row[0]), bytes(row[1]), int(row[2]), bytes(row[3]))
+
+
 class LabelCache:
     """Rendered label JSON and pages kept per worker, keyed by label id, for the QR-code read path.
 
@@ -373,10 +413,12 @@ class LabelCache:
         self.state: tuple[int, dt.date] | None = None
         self.checked_at = 0.0
         self.head_seen: log.SignedTreeHead | None = None
+        self.generation = 0  # bumped whenever the cache is emptied; other per-state caches follow it
 
     def clear(self) -> None:
         self.entries.clear()
         self.state = None
+        self.generation += 1
 
     async def head(self) -> log.SignedTreeHead | None:
         """The newest tree head, checked at most every ``recheck`` seconds; empties the cache on change."""
@@ -387,6 +429,7 @@ class LabelCache:
             if state != self.state:
                 self.entries.clear()
                 self.state = state
+                self.generation += 1
             self.head_seen = head
             self.checked_at = now
         return self.head_seen

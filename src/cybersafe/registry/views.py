@@ -1,85 +1,99 @@
-"""What a QR scan reads: the label JSON and the label page, with the page's own verification.
+"""What a QR scan reads: the label JSON, the label page, and the proof bundle the page's script checks.
 
-The page re-checks, against the newest signed tree head, that the label's signature matches its issuer's
-registered key and that every event of the label is in the transparency log with the envelope shown. The
-rendered page is cached until the tree head changes; the signature result, which cannot change, is kept
-longer.
+Each is derived from the signed envelope and the label's log entries (``derive``), never taken from the
+stored document, which is only compared: a difference is an integrity error, shown as such. The issuer's
+state, derived from its own log entries, is kept per tree head; rendered JSON and pages are kept in the
+per-worker ``LabelCache`` until the tree head changes.
+
+The page itself proves nothing: its script (``static/verify.js``) fetches ``proof`` and checks, in the
+browser, the envelope against the digest in the QR code's fragment, the issuer's signature, and every log
+entry against the signed checkpoint.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jinja2 import Environment
 
-from cybersafe.attest.dsse import verify_envelope
-from cybersafe.attest.keys import load_public_key
-from cybersafe.errors import VerificationFailed
-from cybersafe.registry import log, merkle, service
-from cybersafe.registry.reads import LabelCache, LabelRow, Reader, as_date
-from cybersafe.registry.verify import LogCheckFailed, TreeHeadView, check_inclusion, check_tree_head, parse_entry
-
-SIGNATURES_KEEP = 200_000
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
-def public_json(row: LabelRow, on: dt.date) -> str:
-    """The label's public JSON with ``expired`` applied and its envelope spliced in."""
-    return service.splice_envelope(
-        service.effective_document(row.document, row.status, row.valid_until, on), row.envelope
-    )
+from cybersafe.registry import derive, documents, log
+from cybersafe.registry.interface import STATUS_WORD
+from cybersafe.registry.reads import LabelCache, LabelRead, Reader
 
 
 class LabelViews:
-    def __init__(self, reader: Reader, cache: LabelCache, log_public: Ed25519PublicKey, templates: Environment) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        cache: LabelCache,
+        signer: log.LogSigner,
+        templates: Environment,
+        base_url: str,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.clock = clock
         self.reader = reader
         self.cache = cache
-        self.log_public = log_public
+        self.signer = signer
         self.templates = templates
-        # An envelope and an issuer key never change, so neither does their signature check: it outlives
-        # new tree heads, which only re-check the log.
-        self.signatures: OrderedDict[tuple[str, str], str | None] = OrderedDict()
-        self.issuer_keys: dict[str, Ed25519PublicKey] = {}
-        self.checked_head: tuple[int, bytes] | None = None
+        self.base_url = base_url
+        self.issuers: dict[int, derive.IssuerState | str] = {}
+        self.issuers_generation = -1
+        self.checkpoints: dict[int, str] = {}  # tree size -> log-signed checkpoint (no cosignatures)
+
+    def today(self) -> dt.date:
+        return self.clock().astimezone(dt.UTC).date()
+
+    async def _issuer(self, issuer_id: int) -> derive.IssuerState | str:
+        """The issuer's state from its log entries, kept until the tree head changes."""
+        await self.cache.head()
+        if self.issuers_generation != self.cache.generation:
+            self.issuers, self.issuers_generation = {}, self.cache.generation
+        found = self.issuers.get(issuer_id)
+        if found is None:
+            subject = log.issuer_subject(issuer_id)
+            pairs = (await self.reader.subject_entries.get_many([subject])).get(subject, [])
+            found = documents.issuer_states({issuer_id: pairs})[issuer_id]
+            self.issuers[issuer_id] = found
+        return found
+
+    async def _derive(self, label_id: str) -> tuple[LabelRead, derive.Derived] | None:
+        row = await self.reader.labels.get(label_id)
+        if row is None:
+            return None
+        issuer = await self._issuer(row.source.issuer_id)
+        return row, documents.derive_source(row.source, row.entries, issuer)
 
     async def label_json(self, label_id: str) -> str | None:
         return await self.cache.get(label_id, self._load_json)
 
     async def _load_json(self, label_id: str) -> str | None:
-        row = await self.reader.labels.get(label_id)
-        return None if row is None else public_json(row, today())
+        found = await self._derive(label_id)
+        if found is None:
+            return None
+        row, derived = found
+        return documents.public_document(derived, self.today(), self.base_url, row.source.envelope)
 
     async def label_page(self, label_id: str) -> str | None:
-        # Cached like the JSON and emptied with it, so the verified mark follows the newest tree head.
         return await self.cache.get("page:" + label_id, self._render_page)
 
     async def _render_page(self, key: str) -> str | None:
         label_id = key.removeprefix("page:")
-        row = await self.reader.labels.get(label_id)
-        if row is None:
+        found = await self._derive(label_id)
+        if found is None:
             return None
-        on = today()
-        doc = json.loads(public_json(row, on))
-        check = await self.verification(doc)
+        row, derived = found
+        doc = {**derived.facts, **derive.shown(derived.facts, self.today(), derived.problems)}
         siblings = [
-            {
-                "label_id": r[0],
-                "scheme": r[1],
-                "scheme_version": r[2],
-                "level": r[3],
-                "status": service.shown_status(r[4], as_date(r[5]), on),
-            }
-            for r in (await self.reader.product_labels.get(row.product_id)) or []
+            {"label_id": r[0], "scheme": r[1], "scheme_version": r[2], "level": r[3]}
+            for r in (await self.reader.product_labels.get(row.source.product_id)) or []
         ]
-        return self.templates.get_template("label.html").render(doc=doc, check=check, schemes=siblings)
+        return self.templates.get_template("label.html").render(
+            doc=doc, word=STATUS_WORD[doc["status"]], schemes=siblings
+        )
 
     async def documents(self, label_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Parsed public JSON of each label found, for the comparison page."""
@@ -90,77 +104,57 @@ class LabelViews:
                 out[label_id] = json.loads(text)
         return out
 
-    async def _issuer_key(self, key_id: str) -> Ed25519PublicKey | None:
-        if key_id not in self.issuer_keys:
-            pem = await self.reader.issuer_keys.get(key_id)
-            if pem is None:
-                return None
-            self.issuer_keys[key_id] = load_public_key(pem)
-        return self.issuer_keys[key_id]
+    # --- the proof bundle the page's script and `cybersafe verify --registry` check -------------------
 
-    async def verification(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """Re-check the label's signature and its log entries against the newest signed tree head."""
-        head = await self.cache.head()
-        size = 0 if head is None else head.tree_size
-        result: dict[str, Any] = {"signature": False, "log": False, "tree_size": size, "problems": []}
-        digest = hashlib.sha256(log.canonical_json(doc["envelope"])).hexdigest()
-        problem = await self._signature_problem(doc, digest)
-        if problem is None:
-            result["signature"] = True
-        else:
-            result["problems"].append(problem)
-        try:
-            result["log"] = await self._check_log(doc, digest, head)
-        except (LogCheckFailed, KeyError, ValueError, merkle.ProofError) as exc:
-            result["problems"].append(str(exc))
-        result["verified"] = result["signature"] and result["log"]
-        return result
+    async def checkpoint(self, head: log.SignedTreeHead) -> str:
+        """The C2SP checkpoint of ``head``: the log's note signature, then every witness cosignature."""
+        signed = self.checkpoints.get(head.tree_size)
+        if signed is None:
+            signed = self.signer.checkpoint(head)
+            if len(self.checkpoints) > 1000:
+                self.checkpoints.clear()
+            self.checkpoints[head.tree_size] = signed
+        return signed + "".join(await self.reader.cosignatures(head.tree_size))
 
-    async def _signature_problem(self, doc: dict[str, Any], digest: str) -> str | None:
-        """None when the envelope's signature verifies with its issuer's registered key, else why not."""
-        key_id = str(doc["issuer"]["key_id"])
-        memo = (digest, key_id)
-        if memo in self.signatures:
-            self.signatures.move_to_end(memo)
-            return self.signatures[memo]
-        key = await self._issuer_key(key_id)
-        problem = None
-        if key is None:
-            problem = "the issuer's key is not on record"
-        else:
-            try:
-                verify_envelope(doc["envelope"], {key_id: key})
-            except VerificationFailed as exc:
-                problem = str(exc)
-        if key is not None:  # an issuer registered later may still make it verify
-            self.signatures[memo] = problem
-            if len(self.signatures) > SIGNATURES_KEEP:
-                self.signatures.popitem(last=False)
-        return problem
+    async def head(self, tree_size: int | None) -> log.SignedTreeHead | None:
+        latest = await self.reader.latest_head()
+        if tree_size is None or latest is None or tree_size == latest.tree_size:
+            return latest
+        if tree_size > latest.tree_size:
+            return None
+        return await self.reader.head_of_size(tree_size)
 
-    async def _check_log(self, doc: dict[str, Any], digest: str, head: log.SignedTreeHead | None) -> bool:
-        """Every event of the label is a log entry naming it, included in the signed tree head."""
-        if head is None:
-            raise LogCheckFailed("the log is empty")
-        view = TreeHeadView(head.tree_size, head.root_hash, head.timestamp_ms, head.signature)
-        if self.checked_head != (view.tree_size, view.root_hash):
-            check_tree_head(view, self.log_public)
-            self.checked_head = (view.tree_size, view.root_hash)
-        indices = [int(e["log_index"]) for e in doc["log"]["events"]]
-        if not indices:
-            return False
-        for index in indices:
-            if not 0 <= index < view.tree_size:
-                raise LogCheckFailed(f"log entry {index} is beyond the signed tree head")
-        entries = await self.reader.entries.get_many(indices)
-        for index in indices:
-            entry = entries.get(index)
-            if entry is None:
-                raise LogCheckFailed(f"log entry {index} is missing")
-            body = parse_entry(entry)
-            if body.get("label_id") != doc["label_id"]:
-                raise LogCheckFailed(f"log entry {index} names another label")
-            if body.get("kind") == "issued" and body.get("envelope_sha256") != digest:
-                raise LogCheckFailed("the logged envelope digest differs from the label shown")
-            check_inclusion(entry, index, view, await self.reader.inclusion_path(index, view.tree_size))
-        return True
+    async def proof(self, label_id: str, tree_size: int | None = None) -> dict[str, Any] | None:
+        """The label's envelope, its entries and its issuer's entries, each with an inclusion proof against
+        the checkpoint of ``tree_size`` (default: the newest)."""
+        row = await self.reader.labels.get(label_id)
+        head = await self.head(tree_size)
+        if row is None or head is None:
+            return None
+        subject = log.issuer_subject(row.source.issuer_id)
+        issuer_pairs = (await self.reader.subject_entries.get_many([subject])).get(subject, [])
+        envelope = json.loads(row.source.envelope)
+        return {
+            "label_id": label_id,
+            "tree_size": head.tree_size,
+            "checkpoint": await self.checkpoint(head),
+            "log": {"origin": self.signer.origin, "vkey": self.signer.verifier.vkey()},
+            "envelope": envelope,
+            "entries": await self._proven(row.entries, head.tree_size),
+            "issuer_entries": await self._proven(issuer_pairs, head.tree_size),
+        }
+
+    async def _proven(self, pairs: list[tuple[int, bytes]], tree_size: int) -> list[dict[str, Any]]:
+        out = []
+        for index, entry in pairs:
+            if index >= tree_size:
+                continue
+            path = await self.reader.inclusion_path(index, tree_size)
+            out.append(
+                {
+                    "index": index,
+                    "entry": entry.decode("utf-8", errors="replace"),  # a non-UTF-8 entry fails its proof
+                    "audit_path": [h.hex() for h in path],
+                }
+            )
+        return out
