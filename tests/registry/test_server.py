@@ -13,9 +13,10 @@ import httpx
 import pytest
 from registry_harness import BACKENDS, Server, setup_actors
 from registry_support import Actors
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cybersafe.attest.keys import load_public_key
+from cybersafe.label.qr import envelope_digest
 from cybersafe.registry import db, log, merkle
 from cybersafe.registry.client import RegistryClient, verify_with_registry
 from cybersafe.registry.models import Label, LogEntry, LogNode, LogState, TreeHead
@@ -46,39 +47,102 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Act
     server.stop()
 
 
+def _scan(envelope: dict[str, Any]) -> str:
+    """Print the label as the issuer would (PNG artwork with its QR code) and read the QR code back."""
+    import cv2
+    import numpy as np
+
+    from cybersafe.label.issue import label_from_envelope
+    from cybersafe.label.qr import qr_url
+    from cybersafe.label.render import LabelFormat, render
+
+    record = label_from_envelope(envelope)
+    png = render(record, LabelFormat.PNG, dpi=300, qr_url=qr_url(record, envelope))
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text, "the QR code did not decode"
+    return str(text)
+
+
+def _verdict(page: Any) -> tuple[str, str]:
+    """The page script's verdict once it has finished: (data-verdict, the box's text)."""
+    page.wait_for_function(
+        "['verified', 'failed', 'genuine-not-valid', 'unanchored'].includes(document.getElementById('verdict').dataset.verdict)",
+        timeout=20_000,
+    )
+    box = page.locator("#verdict")
+    return str(box.get_attribute("data-verdict")), box.inner_text()
+
+
 @pytest.mark.slow
 @pytest.mark.browser
-def test_label_page_in_headless_chromium(live: tuple[Server, Actors], tmp_path: Path) -> None:
+def test_a_scanned_label_page_checks_itself_in_headless_chromium(live: tuple[Server, Actors], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed")
     from playwright.sync_api import sync_playwright
 
     server, actors = live
-    # Given one valid label and one revoked label in a running registry
+    # Given a genuine label, a tampered one and a revoked one, each with its printed artwork's QR code
+    genuine, tampered, revoked = (
+        actors.envelope(model=m, name=n, registry_url=server.url)
+        for m, n in (("BR-1", "Door Camera"), ("BR-2", "Smart Lock"), ("BR-3", "Baby Monitor"))
+    )
+    decoy = actors.envelope(model="BR-4", name="Smart Lock", registry_url=server.url)
     client = RegistryClient(server.url, actors.issuer)
-    good = client.publish(actors.envelope(model="BR-1", name="Door Camera"))["label_id"]
-    bad = client.publish(actors.envelope(model="BR-2", name="Baby Monitor"))["label_id"]
-    client.revoke(bad, "default password found in firmware 2.3.4")
+    ids = [client.publish(e)["label_id"] for e in (genuine, tampered, revoked, decoy)]
+    client.revoke(ids[2], "default password found in firmware 2.3.4")
     client.close()
+    # (someone with the database puts the decoy's envelope, genuinely signed too, under the tampered label)
+    engine = db.make_engine(server.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE labels SET envelope = (SELECT envelope FROM labels WHERE label_id = :d) WHERE label_id = :t"),
+            {"d": ids[3], "t": ids[1]},
+        )
+    engine.dispose()
+    urls = [_scan(e) for e in (genuine, tampered, revoked)]
+    assert urls[0] == f"{server.url}/l/{ids[0]}#{envelope_digest(genuine)}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            # When a phone-sized browser opens the page behind the QR code
             page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(f"{server.url}/l/{good}")
-            # Then it shows the status in plain words, the support end and a verified mark
+            # When a phone opens the page behind each QR code, then its own script says what it checked
+            page.goto(urls[0])
+            verdict, words = _verdict(page)
+            assert verdict == "verified", words
+            assert "genuine label printed on your product, and it is valid" in words
+            assert "fingerprint matches the QR code" in words and "signed by the key" in words
             assert page.locator("h2[data-status]").inner_text() == "Valid"
-            assert page.locator("#verified").get_attribute("data-verified") == "true"
-            assert "Verified." in page.locator("#verified").inner_text()
-            assert "2031-12-31" in page.content()
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-            shot = tmp_path / "label-valid.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            page.goto(f"{server.url}/l/{bad}")
+            page.screenshot(path=str(tmp_path / "label-genuine.png"), full_page=True)
+
+            page.goto(urls[1])
+            verdict, words = _verdict(page)
+            assert verdict == "failed", words
+            assert "NOT the label printed on your product" in words
+            assert page.locator("#integrity").is_visible()
+            assert "✔" not in page.locator("#verdict .mark").inner_text()
+            page.screenshot(path=str(tmp_path / "label-tampered.png"), full_page=True)
+
+            page.goto(urls[2])
+            verdict, words = _verdict(page)
+            assert verdict == "genuine-not-valid", words
+            assert "it says this label is revoked" in words
             assert page.locator("h2[data-status]").inner_text() == "Revoked"
+            assert page.locator("#verdict .mark").inner_text() == "!"  # never a green check next to "Revoked"
+            assert page.locator("#verdict li.pass").count() == 0
             assert "default password found" in page.content()
             page.screenshot(path=str(tmp_path / "label-revoked.png"), full_page=True)
+
+            # Opened without the QR code's fragment, the page cannot tie itself to a product, and says so
+            page.goto(urls[0].split("#")[0])
+            verdict, words = _verdict(page)
+            assert verdict == "unanchored", words
+            # Without JavaScript, the page says it was not checked by the browser
+            quiet = browser.new_context(java_script_enabled=False).new_page()
+            quiet.goto(urls[0])
+            assert quiet.locator("#verdict").get_attribute("data-verdict") == "not-checked"
+            assert "Not checked by your browser" in quiet.locator("#verdict").inner_text()
             # And the home page search leads to the comparison page
             page.goto(f"{server.url}/?q=widget")
             page.get_by_label("Product, model, manufacturer or label number").fill("door camera")

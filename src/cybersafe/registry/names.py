@@ -106,17 +106,25 @@ def _scripts_of(word: str) -> set[str]:
 
 
 def _mixed_script_character(word: str) -> str | None:
-    """The first character that empties the word's resolved script set (TR39 5.1), or None."""
+    """None when the word's resolved script set (TR39 5.1) is not empty; else the first character that is
+    not in the word's most common script (the odd one out, as a reader would point at it)."""
     resolved: set[str] | None = None
+    sets: list[tuple[str, set[str]]] = []
     for char in word:
         own = set(ucd.script_extension(char))
         if own & _ANY_SCRIPT:
             continue
         augmented = set().union(*(_AUGMENT.get(s, {s}) for s in own))
+        sets.append((char, augmented))
         resolved = augmented if resolved is None else resolved & augmented
-        if not resolved:
-            return char
-    return None
+    if resolved is None or resolved:
+        return None
+    counts: dict[str, int] = {}
+    for _, scripts in sets:
+        for script in scripts:
+            counts[script] = counts.get(script, 0) + 1
+    majority = max(counts, key=lambda script: counts[script])
+    return next(char for char, scripts in sets if majority not in scripts)
 
 
 @functools.cache

@@ -230,7 +230,8 @@
       list.className = "checks";
       for (const r of results) {
         const li = document.createElement("li");
-        li.className = r.ok === null ? "info" : r.ok ? "pass" : "fail";
+        // Only a valid label gets green ticks: a revoked one's passed checks are plain bullets.
+        li.className = r.ok === null || (r.ok && verdict !== "verified" && verdict !== "failed") ? "info" : r.ok ? "pass" : "fail";
         li.textContent = r.text;
         list.appendChild(li);
       }

@@ -1,0 +1,469 @@
+"""Each attack on the registry's trust, on SQLite and on a real PostgreSQL server: a hostile issuer, a hostile
+database editor, look-alike names, a revoked issuer, hostile HTTP. What is shown must come from the log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from registry_harness import GENEROUS, grant, setup_actors
+from registry_support import Actors, make_envelope, make_record, public_pem
+from sqlalchemy import text
+
+from cybersafe.label.qr import envelope_digest
+from cybersafe.registry.app import create_app
+from cybersafe.registry.client import RegistryClient, Trust, verify_with_registry
+from cybersafe.registry.security import Rate, RateLimits
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+Client = Any
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def _publish(client: Client, actors: Actors, role: str = "issuer", envelope: Any = None, **kw: Any) -> Any:
+    envelope = envelope if envelope is not None else actors.envelope(**kw)
+    return client.post("/api/v1/labels", json=envelope, headers=actors.headers(role))
+
+
+def _label(client: Client, label_id: str) -> dict[str, Any]:
+    return dict(client.get(f"/api/v1/labels/{label_id}").json())
+
+
+def _tamper(client: Client, sql: str, **params: Any) -> None:
+    """What someone holding the database file does; then the worker starts afresh (its cache emptied)."""
+    with client.app.state.engine.begin() as conn:
+        conn.execute(text(sql), params)
+    client.app.state.registry.cache.clear()
+
+
+def _verify(client: Client, envelope: dict[str, Any], tmp_path: Path, trust: Trust | None = None) -> dict[str, Any]:
+    """`cybersafe verify --registry` against the in-process registry (TestClient is an httpx client)."""
+    api = RegistryClient("http://testserver")
+    api.http = client
+    checks = verify_with_registry(envelope, "http://testserver", tmp_path / "state.json", client=api, trust=trust)
+    return {c.name: c for c in checks}
+
+
+# --- 1. ownership ------------------------------------------------------------------------------------
+
+
+def test_takeover_by_another_issuer_is_refused(registry: tuple[Client, Actors]) -> None:
+    # Given A's label for Widget Co's SP-1, when issuer B (not authorised by Widget Co) publishes a label for
+    # the same product, issued earlier, expired, with support to 2099, then it is refused with 403, and A's
+    # label stays active with A's product name.
+    client, actors = registry
+    mine = _publish(client, actors, model="SP-1", name="Smart Plug").json()["label_id"]
+    hostile = make_record(
+        actors.other_issuer_key, issuer_name=actors.other_issuer_name, manufacturer="Widget Co", model="SP-1",
+        name="RECALLED - see other label", issued=dt.date(2025, 1, 1), valid_until=dt.date(2025, 6, 1),
+        support_end=dt.date(2099, 12, 31),
+    )  # fmt: skip
+    refused = _publish(client, actors, "other_issuer", make_envelope(hostile, actors.other_issuer_key))
+    assert refused.status_code == 403, refused.text
+    assert "has not authorised Other Labels" in refused.json()["detail"]
+    doc = _label(client, mine)
+    assert (doc["status"], doc["product"]["name"], doc["support"]["support_end"]) == (
+        "active",
+        "Smart Plug",
+        "2031-12-31",
+    )
+    assert "RECALLED" not in client.get(f"/l/{mine}").text
+
+
+def test_an_authorised_second_issuer_supersedes_only_its_own_labels(registry: tuple[Client, Actors]) -> None:
+    # Given Widget Co authorising B for model SP-2 only, when B publishes a newer label for SP-2, then A's
+    # label of SP-2 stays active (a newer label supersedes only the same issuer's), and B's label for SP-3 is
+    # refused; a withdrawn grant refuses B's next label.
+    client, actors = registry
+    first_a = _publish(client, actors, model="SP-2", issued=dt.date(2026, 1, 1)).json()["label_id"]
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], model="SP-2")
+    b_label = actors.other_envelope(manufacturer="Widget Co", model="SP-2", issued=dt.date(2026, 3, 1))
+    assert _publish(client, actors, "other_issuer", b_label).status_code == 201
+    assert _label(client, first_a)["status"] == "active"
+    other_model = actors.other_envelope(manufacturer="Widget Co", model="SP-3")
+    assert _publish(client, actors, "other_issuer", other_model).status_code == 403
+    second_a = _publish(client, actors, model="SP-2", issued=dt.date(2026, 4, 1)).json()
+    assert second_a["superseded"] == [first_a]
+    grants = client.get(f"/api/v1/grants?manufacturer_id={actors.ids['manufacturer']}").json()["grants"]
+    sp2 = next(g for g in grants if g["model"] == "sp-2")
+    withdrawn = client.post(f"/api/v1/grants/{sp2['id']}/withdraw", headers=actors.headers("manufacturer"))
+    assert withdrawn.status_code == 200, withdrawn.text
+    again = actors.other_envelope(manufacturer="Widget Co", model="SP-2", issued=dt.date(2026, 5, 1))
+    assert _publish(client, actors, "other_issuer", again).status_code == 403
+    other_maker = client.post(f"/api/v1/grants/{sp2['id']}/withdraw", headers=actors.headers("other_manufacturer"))
+    assert other_maker.status_code == 403
+
+
+def test_a_manufacturer_that_is_not_registered_owns_nothing_to_grant(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    refused = _publish(client, actors, manufacturer="Nobody Inc")
+    assert refused.status_code == 403
+    assert "is not registered" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("dates", "fragment"),
+    [
+        pytest.param(
+            {"issued": TODAY + dt.timedelta(days=365), "valid_until": TODAY + dt.timedelta(days=700)},
+            "is in the future",
+            id="issued-next-year",
+        ),
+        pytest.param(
+            {"issued": TODAY, "valid_until": dt.date(2032, 1, 1), "support_end": dt.date(2031, 12, 31)},
+            "after the support end",
+            id="valid-past-support",
+        ),
+    ],
+)
+def test_future_dated_labels_and_validity_past_support_are_refused(
+    registry: tuple[Client, Actors], dates: dict[str, dt.date], fragment: str
+) -> None:
+    client, actors = registry
+    before = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, **dates)
+    assert refused.status_code == 422
+    assert fragment in refused.json()["detail"]
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == before
+
+
+# --- 2. everything shown comes from the log -----------------------------------------------------------
+
+
+def test_a_hidden_revocation_shows_an_integrity_error_and_fails_verify(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given a revoked label, when someone with the database sets its row and stored document back to what
+    # they were while active (the revocation entry stays in the log), then the page and the JSON say
+    # "integrity error", and `verify --registry` recomputes "revoked" from the proven entries and fails.
+    client, actors = registry
+    envelope = actors.envelope(model="HID-1")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    with client.app.state.engine.connect() as conn:
+        active_doc = conn.execute(text("SELECT document FROM labels WHERE label_id = :i"), {"i": label_id}).scalar_one()
+    revoked = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "key leaked"}, headers=actors.headers("issuer")
+    )
+    assert revoked.status_code == 200
+    _tamper(
+        client,
+        "UPDATE labels SET status = 'active', revocation_reason = NULL, revoked_at = NULL, document = :d "
+        "WHERE label_id = :i",
+        d=active_doc,
+        i=label_id,
+    )
+    doc = _label(client, label_id)
+    assert doc["status"] == "integrity-error"
+    assert doc["logged_status"] == "revoked" and doc["revocation"]["reason"] == "key leaked"
+    assert "differs from its log" in doc["integrity"]["problems"][0]
+    page = client.get(f"/l/{label_id}").text
+    assert 'data-status="integrity-error"' in page and "Integrity error" in page and "Valid" not in page
+    checks = _verify(client, envelope, tmp_path)
+    assert checks["registry.status"].status == "fail" and "revoked" in checks["registry.status"].message
+    assert checks["registry.integrity"].status == "fail"
+    assert checks["registry.log-inclusion"].status == "pass"
+
+
+def test_edited_page_text_is_an_integrity_error_and_the_signed_text_is_shown(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    label_id = _publish(client, actors, model="EDIT-1", name="Baby Monitor").json()["label_id"]
+    with client.app.state.engine.connect() as conn:
+        stored = json.loads(
+            conn.execute(text("SELECT document FROM labels WHERE label_id = :i"), {"i": label_id}).scalar_one()
+        )
+    stored["product"]["name"] = "Baby Monitor PRO"
+    stored["product"]["manufacturer"] = "Trusted Brand Inc"
+    stored["disclosures"]["default_password"] = "none needed"
+    _tamper(client, "UPDATE labels SET document = :d WHERE label_id = :i", d=json.dumps(stored), i=label_id)
+    doc = _label(client, label_id)
+    assert doc["status"] == "integrity-error"
+    assert "disclosures, product" in doc["integrity"]["problems"][0]
+    page = client.get(f"/l/{label_id}").text
+    assert "Baby Monitor PRO" not in page and "Trusted Brand Inc" not in page and "none needed" not in page
+    assert "Integrity error" in page
+
+
+def test_a_swapped_envelope_is_an_integrity_error(registry: tuple[Client, Actors], tmp_path: Path) -> None:
+    # Given two labels, when the stored envelope of one is replaced by the other's (both genuinely signed),
+    # then the logged digest no longer matches: integrity error, and verify reports a different envelope.
+    client, actors = registry
+    mine = actors.envelope(model="SWAP-1")
+    label_id = _publish(client, actors, envelope=mine).json()["label_id"]
+    other = actors.envelope(model="SWAP-2")
+    _publish(client, actors, envelope=other)
+    _tamper(
+        client,
+        "UPDATE labels SET envelope = (SELECT envelope FROM labels WHERE label_id = :o) WHERE label_id = :i",
+        o=json.loads(__import__("base64").b64decode(other["payload"]))["predicate"]["label_id"],
+        i=label_id,
+    )
+    doc = _label(client, label_id)
+    assert doc["status"] == "integrity-error"
+    assert any("envelope differs" in p for p in doc["integrity"]["problems"])
+    checks = _verify(client, mine, tmp_path)
+    assert checks["registry.integrity"].status == "fail"
+
+
+def test_the_label_link_comes_from_the_configured_url_never_from_host(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    evil = {**actors.headers("issuer"), "Host": "registry.evil.example"}
+    label_id = client.post("/api/v1/labels", json=actors.envelope(model="HOST-1"), headers=evil).json()["label_id"]
+    doc = client.get(f"/api/v1/labels/{label_id}", headers={"Host": "registry.evil.example"}).json()
+    assert doc["registry_url"] == f"http://testserver/l/{label_id}"
+
+
+# --- 5. issuer lifecycle -----------------------------------------------------------------------------
+
+
+def test_a_revoked_issuers_labels_read_issuer_revoked_from_the_effective_date(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    client, actors = registry
+    envelope = actors.envelope(model="REV-1")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    other = _publish(client, actors, "other_issuer", actors.other_envelope(model="REV-2")).json()["label_id"]
+    # A revocation that starts next month leaves the label valid until then.
+    later = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "suspended", "reason": "audit pending", "effective": str(TODAY)},
+        headers=actors.headers("admin"),
+    )
+    assert later.status_code == 200, later.text
+    assert _label(client, label_id)["status"] == "active"
+    assert _publish(client, actors, model="REV-3").status_code == 403  # suspended: no new labels
+    revoked = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "revoked", "reason": "accreditation withdrawn", "effective": str(TODAY - dt.timedelta(days=3))},
+        headers=actors.headers("admin"),
+    )
+    assert revoked.status_code == 200, revoked.text
+    doc = _label(client, label_id)
+    assert doc["status"] == "issuer-revoked"
+    assert "accreditation withdrawn" in doc["status_text"] and str(TODAY - dt.timedelta(days=3)) in doc["status_text"]
+    assert "Issuer revoked" in client.get(f"/l/{label_id}").text
+    assert _label(client, other)["status"] == "active"
+    final = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "active", "reason": "oops"},
+        headers=actors.headers("admin"),
+    )
+    assert final.status_code == 409
+    checks = _verify(client, envelope, tmp_path)
+    assert checks["registry.status"].status == "fail" and "issuer-revoked" in checks["registry.status"].message
+    kinds = [
+        json.loads(e["entry"])["kind"] for e in client.get("/api/v1/log/entries?start=0&end=1000").json()["entries"]
+    ]
+    assert kinds.count("issuer-status") == 2
+
+
+def test_a_future_issuer_revocation_counts_from_its_date(make_database_url: Callable[[str], str]) -> None:
+    # Given a registry whose clock can move, an issuer revoked effective in ten days: valid until then.
+    now = [dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)]
+    app = create_app(
+        make_database_url("sqlite"), base_url="http://testserver", rate_limits=GENEROUS, clock=lambda: now[0]
+    )
+    actors = setup_actors(app.state.engine)
+    with TestClient(app) as client:
+        label_id = _publish(client, actors, model="FUT-1").json()["label_id"]
+        body = {"status": "revoked", "reason": "moved out of the scheme", "effective": "2026-06-11"}
+        client.post(f"/api/v1/issuers/{actors.ids['issuer']}/status", json=body, headers=actors.headers("admin"))
+        assert _label(client, label_id)["status"] == "active"
+        now[0] = dt.datetime(2026, 6, 11, 0, 1, tzinfo=dt.UTC)
+        app.state.registry.cache.clear()  # the cache is emptied on a new day; here the clock jumps
+        assert _label(client, label_id)["status"] == "issuer-revoked"
+    app.state.shutdown()
+
+
+def test_key_rotation_keeps_old_labels_and_needs_the_new_key(registry: tuple[Client, Actors], tmp_path: Path) -> None:
+    client, actors = registry
+    old_envelope = actors.envelope(model="ROT-1")
+    old_label = _publish(client, actors, envelope=old_envelope).json()["label_id"]
+    new_key = Ed25519PrivateKey.generate()
+    rotated = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/keys",
+        json={"public_key_pem": public_pem(new_key)},
+        headers=actors.headers("admin"),
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert _publish(client, actors, model="ROT-2").status_code == 403  # still signed with the old key
+    fresh = make_envelope(
+        make_record(new_key, issuer_name=actors.issuer_name, manufacturer="Widget Co", model="ROT-3"), new_key
+    )
+    assert _publish(client, actors, envelope=fresh).status_code == 201
+    doc = _label(client, old_label)
+    assert doc["status"] == "active" and doc["integrity"]["ok"]
+    checks = _verify(client, old_envelope, tmp_path)
+    assert all(c.status == "pass" for c in checks.values()), checks
+    entry = next(
+        json.loads(e["entry"])
+        for e in client.get("/api/v1/log/entries?start=0&end=1000").json()["entries"]
+        if json.loads(e["entry"])["kind"] == "issuer-key"
+    )
+    assert entry["previous_key_id"] == doc["issuer"]["key_id"] and entry["key_id"] == rotated.json()["key_id"]
+
+
+# --- 6. names ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "character"),
+    [
+        pytest.param("Wіdget Co", "U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I", id="cyrillic-letter"),
+        pytest.param("Wid\u200bget Co", "U+200B ZERO WIDTH SPACE", id="zero-width-space"),
+        pytest.param("Widget \u202eoC", "U+202E RIGHT-TO-LEFT OVERRIDE", id="right-to-left-override"),
+    ],
+)
+def test_look_alike_manufacturer_names_are_refused(registry: tuple[Client, Actors], name: str, character: str) -> None:
+    client, actors = registry
+    refused = client.post("/api/v1/manufacturers", json={"name": name}, headers=actors.headers("admin"))
+    assert refused.status_code == 422
+    detail = refused.json()["detail"]
+    assert character in detail and "\n" not in detail
+
+
+def test_full_width_and_whole_script_look_alikes_need_approval(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    # Full-width letters normalise (NFKC) to the registered name: it is the same manufacturer.
+    same = client.post("/api/v1/manufacturers", json={"name": "Ｗｉｄｇｅｔ Co"}, headers=actors.headers("admin"))
+    assert same.status_code == 409 and "already registered" in same.json()["detail"]
+    assert (
+        client.post("/api/v1/manufacturers", json={"name": "Scope Ltd"}, headers=actors.headers("admin")).status_code
+        == 201
+    )
+    cyrillic = {"name": "Ѕсоре Ltd"}  # every letter of the first word Cyrillic: one script, same skeleton
+    refused = client.post("/api/v1/manufacturers", json=cyrillic, headers=actors.headers("admin"))
+    assert (
+        refused.status_code == 409 and "looks like the registered manufacturer 'Scope Ltd'" in refused.json()["detail"]
+    )
+    approved = client.post(
+        "/api/v1/manufacturers", json={**cyrillic, "approve_confusable": True}, headers=actors.headers("admin")
+    )
+    assert approved.status_code == 201 and approved.json()["approved_confusable_with"] == "Scope Ltd"
+
+
+@pytest.mark.parametrize(
+    ("fields", "character"),
+    [
+        pytest.param({"manufacturer": "Ｗidget Co"}, "U+FF37 FULLWIDTH LATIN CAPITAL LETTER W", id="full-width"),
+        pytest.param({"name": "Baby\u202eMonitor"}, "U+202E RIGHT-TO-LEFT OVERRIDE", id="bidi-override"),
+        pytest.param({"model": "SP\u200d9"}, "U+200D ZERO WIDTH JOINER", id="zero-width-joiner"),
+        pytest.param({"name": "Smart Рlug"}, "U+0420 CYRILLIC CAPITAL LETTER ER", id="mixed-script"),
+    ],
+)
+def test_signed_names_with_hidden_characters_are_refused(
+    registry: tuple[Client, Actors], fields: dict[str, str], character: str
+) -> None:
+    client, actors = registry
+    refused = _publish(client, actors, **fields)
+    assert refused.status_code == 422, refused.text
+    assert character in refused.json()["detail"]
+
+
+def test_a_confusable_model_needs_an_admins_approval(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    assert _publish(client, actors, model="CAM-1").status_code == 201
+    look_alike = _publish(client, actors, model="CAM-l")
+    assert look_alike.status_code == 409 and "looks like the model 'CAM-1'" in look_alike.json()["detail"]
+    approval = {"manufacturer_id": actors.ids["manufacturer"], "model": "CAM-l"}
+    assert client.post("/api/v1/approvals", json=approval, headers=actors.headers("admin")).status_code == 201
+    assert _publish(client, actors, model="CAM-l").status_code == 201
+
+
+# --- 7. hardening ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"reason": NaN}', id="nan"),
+        pytest.param(b'{"reason": -Infinity}', id="minus-infinity"),
+        pytest.param(b'{"name": "x", "contact": 1e999}', id="overflowing-number"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep-nesting"),
+    ],
+)
+def test_non_finite_json_is_refused_with_400(registry: tuple[Client, Actors], body: bytes) -> None:
+    client, actors = registry
+    headers = {**actors.headers("admin"), "Content-Type": "application/json"}
+    response = client.post("/api/v1/manufacturers", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith("request body: ")
+
+
+def test_security_headers_on_every_response(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    label_id = _publish(client, actors, model="HDR-1").json()["label_id"]
+    for path in ["/", f"/l/{label_id}", f"/api/v1/labels/{label_id}", "/api/v1/docs", "/l/CSL-X-" + "0" * 26,
+                 "/static/verify.js", "/api/v1/log/checkpoint", "/nowhere"]:  # fmt: skip
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "no-referrer", path
+        assert "strict-transport-security" not in headers, path
+    over_tls = client.get("/", headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+    assert "strict-transport-security" not in over_tls.headers  # a header alone is not TLS
+
+
+def test_hsts_when_served_over_tls(make_database_url: Callable[[str], str]) -> None:
+    app = create_app(make_database_url("sqlite"), base_url="https://labels.example", rate_limits=GENEROUS)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/hello").headers["strict-transport-security"].startswith("max-age=")
+    app.state.shutdown()
+    plain = create_app(make_database_url("sqlite"), base_url="http://127.0.0.1:8000", rate_limits=GENEROUS)
+    with TestClient(plain, base_url="https://testserver") as client:
+        assert "strict-transport-security" in client.get("/api/v1/hello").headers
+    plain.state.shutdown()
+
+
+def test_api_docs_load_nothing_from_elsewhere(registry: tuple[Client, Actors]) -> None:
+    client, _ = registry
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower() and 'src="http' not in page.text and 'href="http' not in page.text
+    bundle = client.get("/api/v1/docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    assert "'sha256-" in page.headers["content-security-policy"]
+
+
+def test_rate_limits_per_token_and_on_failed_logins(make_database_url: Callable[[str], str]) -> None:
+    # Given limits of 3 writes per token and 5 failed logins per address a minute, then the 4th write and the
+    # 6th bad token are refused with 429 and Retry-After; reads are never limited.
+    limits = RateLimits(Rate(3, 60), Rate(100, 60), Rate(5, 60))
+    app = create_app(make_database_url("sqlite"), base_url="http://testserver", rate_limits=limits)
+    actors = setup_actors(app.state.engine)
+    with TestClient(app) as client:
+        codes = [_publish(client, actors, model=f"RL-{i}").status_code for i in range(4)]
+        assert codes == [201, 201, 201, 429]
+        envelope = actors.envelope(model="RL-X")
+        bad = [client.post("/api/v1/labels", json=envelope, headers={"Authorization": "Bearer nope"}) for _ in range(7)]
+        assert [b.status_code for b in bad] == [401] * 5 + [429] * 2
+        assert int(bad[-1].headers["retry-after"]) >= 1
+        assert all(client.get("/api/v1/hello").status_code == 200 for _ in range(50))
+    app.state.shutdown()
+
+
+def test_links_are_relative_without_a_base_url(make_database_url: Callable[[str], str]) -> None:
+    app = create_app(make_database_url("sqlite"), rate_limits=GENEROUS)
+    actors = setup_actors(app.state.engine)
+    with TestClient(app) as client:
+        evil = {**actors.headers("issuer"), "Host": "evil.example"}
+        label_id = client.post("/api/v1/labels", json=actors.envelope(), headers=evil).json()["label_id"]
+        assert _label(client, label_id)["registry_url"] == f"/l/{label_id}"
+    app.state.shutdown()
+
+
+def test_the_qr_digest_is_the_logged_envelope_digest(registry: tuple[Client, Actors]) -> None:
+    client, actors = registry
+    envelope = actors.envelope(model="QR-1")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    proof = client.get(f"/api/v1/labels/{label_id}/proof").json()
+    issued = json.loads(proof["entries"][0]["entry"])
+    assert issued["envelope_sha256"] == envelope_digest(envelope) == envelope_digest(proof["envelope"])
