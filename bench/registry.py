@@ -4,12 +4,15 @@
 
 What it does, per backend:
 1. starts a private PostgreSQL cluster (as the postgres user when run as root) or uses a SQLite file;
-2. bulk-loads N signed labels (real DSSE envelopes, Ed25519), their products, one log entry each, every
-   Merkle node and the final signed tree head, with COPY (PostgreSQL) or executemany (SQLite); the label
-   documents come from the registry's own ``service.build_document``;
+2. registers the issuer through the registry (its log entry comes first), then bulk-loads N signed labels
+   (real DSSE envelopes, Ed25519), their products, one log entry each, every Merkle node and the final
+   signed tree head, with COPY (PostgreSQL) or executemany (SQLite); each stored document is what the
+   registry's own ``derive.derive_facts`` makes of the envelope and the entry;
 3. starts ``cybersafe registry serve --workers 2`` and runs wrk on loopback against: the trivial hello
    endpoint of the same server, a static baseline (uvicorn, 2 workers, a raw ASGI app returning the same
-   label JSON from memory), label JSON lookups and label page lookups at random ids among all N;
+   label JSON from memory), label JSON lookups and label page lookups at random ids among all N (each
+   derived from the label's log entries and compared with the stored document), and the proof bundle the
+   page's script fetches;
 4. measures log appends (one event per transaction, each with a signed tree head, as a publish does) and
    inclusion / consistency proofs at N entries.
 Figures go to stdout and to bench/results/registry.md.
@@ -40,13 +43,15 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from cybersafe.attest.dsse import PAYLOAD_TYPE, pae  # noqa: E402
 from cybersafe.attest.keys import key_id  # noqa: E402
-from cybersafe.registry import db, log, merkle, service  # noqa: E402
+from cybersafe.registry import admin, db, derive, documents, log, merkle, names  # noqa: E402
+from cybersafe.registry.models import LogEntry  # noqa: E402
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHUNK = 5000
@@ -56,13 +61,16 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 # --- data generation (worker processes) ---------------------------------------------------------------
 
-_WORKER: dict[str, Ed25519PrivateKey] = {}
+_WORKER: dict[str, Any] = {}
 
 
-def _init_worker(pem: bytes) -> None:
+def _init_worker(pem: bytes, issuer_entries: list[tuple[int, bytes]], offset: int) -> None:
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, Ed25519PrivateKey)
     _WORKER["key"] = key
+    leaves, _ = derive.parse_leaves(issuer_entries)
+    _WORKER["issuer"] = derive.issuer_state(1, leaves)
+    _WORKER["offset"] = offset
 
 
 def _label_id(rng: random.Random) -> str:
@@ -99,7 +107,7 @@ def _make_chunk(args: tuple[int, int, int]) -> list[dict[str, Any]]:
             "assessment_sha256": hashlib.sha256(model.encode()).hexdigest(),
             "verdict_summary": {"status": "meets", "highest_level": None, "counts": {"pass": 38, "fail": 0}},
             "issued": issued.isoformat(),
-            "valid_until": "2099-01-01",
+            "valid_until": support_end,
             "support_end": support_end,
             "issuer": {"name": ISSUER_NAME, "key_id": kid, "contact": "cla@bench.test"},
             "lab": "Bench CyberLAB",
@@ -125,28 +133,23 @@ def _make_chunk(args: tuple[int, int, int]) -> list[dict[str, Any]]:
             "payload": base64.b64encode(body).decode(),
             "signatures": [{"keyid": kid, "sig": base64.b64encode(signer.sign(pae(PAYLOAD_TYPE, body))).decode()}],
         }
-        envelope_json = service.document_json(envelope)
+        envelope_json = derive.document_json(envelope)
         digest = hashlib.sha256(envelope_json.encode()).hexdigest()
         at = NOW.isoformat().replace("+00:00", "Z")
+        index = _WORKER["offset"] + i
         entry = _canonical({"v": 1, "kind": "issued", "label_id": label_id, "at": at, "envelope_sha256": digest,
-                            "issuer_key_id": kid, "status": "active", "support_end": support_end})  # fmt: skip
-        label = {
-            "label_id": label_id, "status": "active", "scheme": "us-ctm", "scheme_version": "ir8425-2022",
-            "level": None, "lab": "Bench CyberLAB", "issued": issued, "valid_until": dt.date(2099, 1, 1),
-            "support_end_signed": support_end, "revocation_reason": None, "revoked_at": None, "superseded_by": None,
-            "envelope": envelope_json,
-        }  # fmt: skip
-        product = {"id": i + 1, "name": f"Device {i}", "model": model, "support_end": support_end,
-                   "updates_automatic": True, "update_instructions": "Automatic."}  # fmt: skip
-        issuer = {"name": ISSUER_NAME, "contact": "cla@bench.test", "key_id": kid}
-        doc = service.build_document(
-            label, product, maker, issuer, [{"log_index": i, "kind": "issued", "at": NOW.isoformat()}], ""
+                            "issuer_key_id": kid, "status": "active", "support_end": support_end,
+                            "product_id": i + 1})  # fmt: skip
+        # The stored document is what the registry derives from the envelope and the log entry.
+        derived = derive.derive_facts(
+            label_id, envelope, [derive.Leaf(index, entry, json.loads(entry))], _WORKER["issuer"], product_id=i + 1
         )
+        assert derived.ok, derived.problems
         out.append(
             {
                 "i": i, "label_id": label_id, "maker": i % 997 + 1, "model": model, "support_end": support_end,
-                "issued": issued, "envelope": envelope_json, "digest": digest, "entry": entry,
-                "document": service.document_json(doc),
+                "issued": issued, "envelope": envelope_json, "digest": digest, "entry": entry, "index": index,
+                "document": derive.document_json(derived.facts),
                 "search": f"{label_id} {maker} device {i} {model} us-ctm {ISSUER_NAME}".casefold(),
             }
         )  # fmt: skip
@@ -159,17 +162,19 @@ def _make_chunk(args: tuple[int, int, int]) -> list[dict[str, Any]]:
 def load(url: str, n: int, key: Ed25519PrivateKey, workers: int) -> dict[str, float]:
     engine = db.make_engine(url)
     db.migrate(engine)
-    log.ensure_log_key(engine)
     log_key = log.ensure_log_key(engine)
     pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    issuer = service.add_issuer(engine, ISSUER_NAME, "cla@bench.test", pub.decode())
-    token = service.create_token(engine, service.Role.ISSUER, "bench", issuer_id=issuer["id"])["token"]
+    issuer = admin.add_issuer(engine, log_key, ISSUER_NAME, "cla@bench.test", pub.decode())
+    token = admin.create_token(engine, admin.Role.ISSUER, "bench", issuer_id=issuer["id"])["token"]
+    with engine.connect() as conn:
+        offset = log.log_size(conn)  # the issuer's registration is the first entry
+        nodes_peaks = log.peak_nodes(conn, offset)
+        issuer_entries = log.entries_about(conn, [log.issuer_subject(issuer["id"])])[log.issuer_subject(issuer["id"])]
     engine.dispose()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     postgres = not db.is_sqlite(url)
     t0 = time.perf_counter()
-    nodes_peaks: dict[merkle.NodeKey, bytes] = {}
-    size = 0
+    size = offset
     ids: list[str] = []
     conn: Any
     if postgres:
@@ -184,25 +189,26 @@ def load(url: str, n: int, key: Ed25519PrivateKey, workers: int) -> dict[str, fl
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
         cur = conn.cursor()
-    makers = [(m, f"Maker {m - 1:03d}", f"maker {m - 1:03d}", NOW) for m in range(1, 998)]
-    _rows(cur, postgres, "manufacturers", ["id", "name", "name_key", "created"], makers)
+    makers = [(m, f"Maker {m - 1:03d}", f"maker {m - 1:03d}", names.skeleton(f"Maker {m - 1:03d}"), NOW)
+              for m in range(1, 998)]  # fmt: skip
+    _rows(cur, postgres, "manufacturers", ["id", "name", "name_key", "skeleton", "created"], makers)
     chunks = [(s, min(s + CHUNK, n), 1) for s in range(0, n, CHUNK)]
-    with multiprocessing.get_context("fork").Pool(workers, _init_worker, (pem,)) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, _init_worker, (pem, issuer_entries, offset)) as pool:
         for rows in pool.imap(_make_chunk, chunks):
             _rows(cur, postgres, "products",
-                  ["id", "manufacturer_id", "name", "model", "model_key", "support_end", "update_instructions",
-                   "updates_automatic", "support_updated"],
+                  ["id", "manufacturer_id", "name", "model", "model_key", "model_skeleton", "support_end",
+                   "update_instructions", "updates_automatic", "support_updated"],
                   [(r["i"] + 1, r["maker"], f"Device {r['i']}", r["model"], r["model"].casefold() + "|1.0",
-                    r["support_end"], "Automatic.", True, NOW) for r in rows])  # fmt: skip
+                    r["model"].casefold(), r["support_end"], "Automatic.", True, NOW) for r in rows])  # fmt: skip
             _rows(cur, postgres, "labels",
                   ["label_id", "product_id", "issuer_id", "scheme", "scheme_version", "level", "status", "issued",
                    "valid_until", "support_end_signed", "lab", "envelope", "envelope_sha256", "search_text",
                    "published", "last_event_index", "document"],
                   [(r["label_id"], r["i"] + 1, issuer["id"], "us-ctm", "ir8425-2022", None, "active", r["issued"],
-                    dt.date(2099, 1, 1), r["support_end"], "Bench CyberLAB", r["envelope"], r["digest"],
-                    r["search"], NOW, r["i"], r["document"]) for r in rows])  # fmt: skip
-            _rows(cur, postgres, "label_events", ["log_index", "label_id", "kind", "at", "entry"],
-                  [(r["i"], r["label_id"], "issued", NOW, r["entry"]) for r in rows])  # fmt: skip
+                    dt.date.fromisoformat(r["support_end"]), r["support_end"], "Bench CyberLAB", r["envelope"],
+                    r["digest"], r["search"], NOW, r["index"], r["document"]) for r in rows])  # fmt: skip
+            _rows(cur, postgres, "log_entries", ["log_index", "subject", "kind", "at", "entry"],
+                  [(r["index"], r["label_id"], "issued", NOW, r["entry"]) for r in rows])  # fmt: skip
             created = merkle.new_nodes(size, [merkle.leaf_hash(r["entry"]) for r in rows], nodes_peaks)
             size += len(rows)
             known = {**nodes_peaks, **created}
@@ -215,11 +221,13 @@ def load(url: str, n: int, key: Ed25519PrivateKey, workers: int) -> dict[str, fl
     print()
     root = merkle.root(size, merkle.getter_from(nodes_peaks))
     ts = int(NOW.timestamp() * 1000)
-    sig = log_key.sign(log.sth_message(size, ts, root))
+    sig = log_key.key.sign(log.sth_message(size, ts, root))
     _rows(cur, postgres, "tree_heads", ["tree_size", "root_hash", "timestamp_ms", "signature"], [(size, root, ts, sig)])
     cur.execute(
-        "UPDATE log_state SET size = %s WHERE id = 1" if postgres else "UPDATE log_state SET size = ? WHERE id = 1",
-        (size,),
+        "UPDATE log_state SET size = %s, documents_version = %s WHERE id = 1"
+        if postgres
+        else "UPDATE log_state SET size = ?, documents_version = ? WHERE id = 1",
+        (size, documents.DOCUMENTS_VERSION),
     )
     if postgres:
         cur.execute("SELECT setval('products_id_seq', %s)", (n + 1,))
@@ -234,8 +242,9 @@ def load(url: str, n: int, key: Ed25519PrivateKey, workers: int) -> dict[str, fl
             "labels",
             "labels_pkey",
             "ix_labels_product_scheme",
-            "label_events",
-            "label_events_pkey",
+            "log_entries",
+            "log_entries_pkey",
+            "ix_log_entries_subject",
             "log_nodes",
             "log_nodes_pkey",
         ):
@@ -304,13 +313,15 @@ async def app(scope, receive, send):
 LUA = """
 local ids = {}
 local prefix = "/"
+local suffix = ""
 init = function(args)
   prefix = args[2]
+  suffix = args[3] or ""
   for line in io.lines(args[1]) do ids[#ids + 1] = line end
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 end
 request = function()
-  return wrk.format("GET", prefix .. ids[math.random(#ids)])
+  return wrk.format("GET", prefix .. ids[math.random(#ids)] .. suffix)
 end
 """
 
@@ -393,6 +404,9 @@ def measure_http(url: str, ids: list[str], duration: int, connections: int, work
                     base, duration, connections, script, [str(zipf_file), "/api/v1/labels/"]
                 ),
                 "label page, Zipf-skewed id": wrk(base, duration, connections, script, [str(zipf_file), "/l/"]),
+                "proof bundle (the page script's fetch), uniform id": wrk(
+                    base, duration, connections, script, [str(ids_file), "/api/v1/labels/", "/proof"]
+                ),
             }
             proof_ids = work / "leaves.txt"
             size = httpx.get(base + "/api/v1/log/sth").json()["tree_size"]
@@ -425,7 +439,7 @@ def measure_log(url: str, samples: int = 2000) -> dict[str, float]:
         for i in idx:
             path = log.inclusion_proof(conn, i, size)
         out["inclusion_ms"] = (time.perf_counter() - t0) * 1000 / samples
-        entry = conn.execute(log.select(log.LabelEvent.entry).where(log.LabelEvent.log_index == idx[-1])).scalar_one()
+        entry = conn.execute(select(LogEntry.entry).where(LogEntry.log_index == idx[-1])).scalar_one()
         merkle.verify_inclusion(idx[-1], size, merkle.leaf_hash(bytes(entry)), path, head.root_hash)
         firsts = [random.randrange(1, size) for _ in range(samples)]
         t0 = time.perf_counter()

@@ -69,3 +69,59 @@ def test_migrations_create_exactly_the_models(tmp_path: Path) -> None:
         assert columns == {c.name for c in table.columns}, table.name
     assert set(found.get_table_names()) - {"alembic_version"} == set(Base.metadata.tables)
     engine.dispose()
+
+
+def _json(args: list[str]) -> dict[str, object]:
+    result = runner.invoke(app, [*args, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def test_issuer_lifecycle_names_tokens_and_witnesses_from_the_command_line(tmp_path: Path) -> None:
+    # Given a registry database, the admin commands suspend, reinstate, rotate and revoke an issuer, refuse a
+    # look-alike manufacturer unless approved, revoke a token, and put a witness on record; each logged change
+    # shows in the log's entries.
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    keys = [tmp_path / f"k{i}.pub" for i in range(2)]
+    for path in keys:
+        path.write_text(public_pem(Ed25519PrivateKey.generate()))
+    issuer = _json(["registry", "issuer", "add", "Acme", "--public-key", str(keys[0]), "--db", url])["id"]
+    suspended = _json(["registry", "issuer", "suspend", str(issuer), "--reason", "audit", "--db", url])
+    assert suspended["status"] == "suspended"
+    assert _json(["registry", "issuer", "reinstate", str(issuer), "--reason", "ok", "--db", url])["status"] == "active"
+    rotated = _json(["registry", "issuer", "rotate-key", str(issuer), "--public-key", str(keys[1]), "--db", url])
+    assert rotated["previous_key_id"] != rotated["key_id"]
+    revoked = _json(
+        ["registry", "issuer", "revoke", str(issuer), "--reason", "gone", "--effective", "2026-01-01", "--db", url]
+    )
+    assert (revoked["status"], revoked["effective"]) == ("revoked", "2026-01-01")
+    again = runner.invoke(app, ["registry", "issuer", "reinstate", str(issuer), "--reason", "x", "--db", url])
+    assert again.exit_code == 2 and "final" in again.output
+    _json(["registry", "manufacturer", "add", "Scope Ltd", "--db", url])
+    look_alike = runner.invoke(app, ["registry", "manufacturer", "add", "Ѕсоре Ltd", "--db", url])
+    assert look_alike.exit_code == 2 and "looks like the registered manufacturer" in look_alike.output
+    approved = _json(["registry", "manufacturer", "add", "Ѕсоре Ltd", "--approve-confusable", "--db", url])
+    assert approved["approved_confusable_with"] == "Scope Ltd"
+    hidden = runner.invoke(app, ["registry", "manufacturer", "add", "Wid\u200bget", "--db", url])
+    assert hidden.exit_code == 2 and "U+200B ZERO WIDTH SPACE" in hidden.output
+    token = _json(["registry", "token", "create", "--role", "admin", "--db", url])
+    assert _json(["registry", "token", "revoke", str(token["id"]), "--db", url])["revoked"] is True
+    assert _json(["registry", "approve-model", "--manufacturer-id", "1", "--model", "CAM-l", "--db", url])["model"]
+    vkey = runner.invoke(app, ["registry", "witness", "vkey", "--public-key", str(keys[0]), "--name", "w.test/1"])
+    assert vkey.exit_code == 0 and vkey.stdout.startswith("w.test/1+")
+    added = _json(["registry", "witness", "add", vkey.stdout.strip(), "--url", "http://127.0.0.1:9", "--db", url])
+    assert added["name"] == "w.test/1"
+    log_key = _json(["registry", "log-key", "--db", url])
+    assert str(log_key["vkey"]).startswith(str(log_key["origin"]) + "+")
+    collected = runner.invoke(app, ["registry", "witness", "collect", "--db", url, "-f", "json"])
+    assert collected.exit_code == 0 and json.loads(collected.stdout)[0]["outcome"] == "failed"  # nobody listens
+
+
+def test_serve_off_loopback_needs_a_base_url(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["registry", "serve", "--host", "0.0.0.0", "--db", f"sqlite:///{tmp_path / 'r.db'}"])
+    assert result.exit_code == 2
+    assert "--base-url: required when listening on 0.0.0.0" in result.output
+    bad_rate = runner.invoke(
+        app, ["registry", "serve", "--writes-per-token", "lots", "--db", f"sqlite:///{tmp_path / 'r.db'}"]
+    )
+    assert bad_rate.exit_code == 2 and "--writes-per-token" in bad_rate.output

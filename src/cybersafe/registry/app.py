@@ -271,7 +271,7 @@ def _open(url: str, settings: Settings, *, migrate: bool) -> Registry:
     if migrate:
         admin.prepare(engine, signer, now=settings.clock())
     reader = Reader(open_database(read_engine))
-    cache = LabelCache(reader, settings.cache_size, settings.cache_seconds)
+    cache = LabelCache(reader, settings.cache_size, settings.cache_seconds, settings.clock)
     templates = Environment(
         loader=PackageLoader("cybersafe.registry", "templates"),
         autoescape=select_autoescape(["html"]),

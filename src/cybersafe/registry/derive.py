@@ -171,10 +171,18 @@ class Derived:
 
     facts: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    _json: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def facts_json(self) -> str:
+        """The facts as canonical JSON (what the registry stores), serialised once."""
+        if self._json is None:
+            self._json = document_json(self.facts)
+        return self._json
 
 
 def derive_facts(
@@ -185,17 +193,19 @@ def derive_facts(
     *,
     product_id: int | None = None,
     issuer_problem: str | None = None,
+    envelope_sha256: str | None = None,
 ) -> Derived:
     """A label's facts from its envelope and its own log entries (in log order), plus its issuer's state.
 
     ``product_id`` is the registry's product number, used only when the ``issued`` entry does not carry it
-    (labels logged before it did). Never raises: a contradiction becomes a problem, and whatever can be
-    derived is still returned.
+    (labels logged before it did). ``envelope_sha256`` may give the digest of the envelope's stored text
+    (it is canonical JSON), which spares serialising it again. Never raises: a contradiction becomes a
+    problem, and whatever can be derived is still returned.
     """
     problems: list[str] = []
     record = _record(envelope, problems)
     events = _label_events(label_id, leaves, problems)
-    issued = _issued_entry(leaves, envelope, problems)
+    issued = _issued_entry(leaves, envelope, problems, envelope_sha256)
     key_id = str(issued.get("issuer_key_id", "")) if issued else ""
     if record and key_id and record.get("issuer", {}).get("key_id") != key_id:
         problems.append("the label names another issuer key than its log entry")
@@ -237,14 +247,15 @@ def _label_events(label_id: str, leaves: Sequence[Leaf], problems: list[str]) ->
 
 
 def _issued_entry(
-    leaves: Sequence[Leaf], envelope: Mapping[str, Any] | None, problems: list[str]
+    leaves: Sequence[Leaf], envelope: Mapping[str, Any] | None, problems: list[str], digest: str | None = None
 ) -> dict[str, Any] | None:
     issued = [leaf for leaf in leaves if leaf.kind == "issued"]
     if len(issued) != 1:
         problems.append("the log has no 'issued' entry for this label" if not issued else "the label is issued twice")
         return issued[0].body if issued else None
     body = issued[0].body
-    if envelope is not None and body.get("envelope_sha256") != envelope_digest(dict(envelope)):
+    logged = body.get("envelope_sha256")
+    if envelope is not None and logged != digest and logged != envelope_digest(dict(envelope)):
         problems.append(f"the envelope differs from the one logged in entry {issued[0].index}")
     return body
 

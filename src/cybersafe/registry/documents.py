@@ -10,6 +10,7 @@ path (``views.py``) derives the same way from its batched async reads.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,9 +64,10 @@ def derive_source(
         issuer if isinstance(issuer, derive.IssuerState) else None,
         product_id=source.product_id,
         issuer_problem=issuer if isinstance(issuer, str) else None,
+        envelope_sha256=hashlib.sha256(source.envelope.encode()).hexdigest(),
     )
     derived.problems[:0] = leaf_problems
-    stale = stored_difference(source.document, derived.facts)
+    stale = stored_difference(source.document, derived)
     if stale:
         derived.problems.append(stale)
     return derived
@@ -79,10 +81,11 @@ def _envelope(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def stored_difference(stored: str, facts: Mapping[str, Any]) -> str | None:
+def stored_difference(stored: str, derived: derive.Derived) -> str | None:
     """None when the stored document holds exactly the derived facts, else which fields differ."""
-    if stored == derive.document_json(facts):
+    if stored == derived.facts_json:
         return None
+    facts = derived.facts
     try:
         cached = json.loads(stored)
     except (ValueError, RecursionError):
@@ -98,15 +101,13 @@ def public_document(
 ) -> str:
     """The label JSON served to readers: facts, status as of ``today``, integrity, link, envelope."""
     facts = derived.facts
-    doc = {
-        **facts,
-        **derive.shown(facts, today, derived.problems),
-        "registry_url": f"{base_url}/l/{facts['label_id']}",
-    }
-    text = derive.document_json(doc)
+    extra = {**derive.shown(facts, today, derived.problems), "registry_url": f"{base_url}/l/{facts['label_id']}"}
+    # Splice rather than serialise the facts again: they are already JSON (``facts_json``).
+    text = derived.facts_json[:-1] + "," + derive.document_json(extra)[1:]
     if not with_envelope:
         return text
-    return text[:-1] + ',"envelope":' + (envelope_text if _envelope(envelope_text) is not None else "null") + "}"
+    envelope = envelope_text if derived.ok or _envelope(envelope_text) is not None else "null"
+    return text[:-1] + ',"envelope":' + envelope + "}"
 
 
 # --- synchronous reads (writes, search, product listings, start-up rebuild) ---------------------------
@@ -133,9 +134,7 @@ def rebuild(conn: Connection, label_ids: Iterable[str]) -> None:
     """Store the derived facts of each label as its cached document."""
     found = sources(conn, label_ids)
     for label_id, derived in derive_many(conn, found).items():
-        conn.execute(
-            update(Label).where(Label.label_id == label_id).values(document=derive.document_json(derived.facts))
-        )
+        conn.execute(update(Label).where(Label.label_id == label_id).values(document=derived.facts_json))
 
 
 def read_documents(

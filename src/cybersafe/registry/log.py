@@ -168,6 +168,11 @@ def _fetch(conn: Connection, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, 
     return {(int(pos) >> POS_SHIFT, int(pos) & mask): bytes(digest) for pos, digest in rows}
 
 
+def peak_nodes(conn: Connection, size: int) -> dict[merkle.NodeKey, bytes]:
+    """The complete subtrees a tree of ``size`` leaves is made of: what an append (or a bulk load) builds on."""
+    return _fetch(conn, set(merkle.peaks(size)))
+
+
 def _run(conn: Connection, algorithm: Callable[[merkle.NodeGetter], merkle.T]) -> merkle.T:
     """Run a proof algorithm: learn the nodes it reads, fetch them in ONE query, run it for real."""
     nodes = _fetch(conn, merkle.needed_nodes(algorithm))

@@ -405,7 +405,14 @@ class LabelCache:
     worker is therefore visible here within ``recheck`` seconds.
     """
 
-    def __init__(self, reader: Reader, capacity: int, recheck: float) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        capacity: int,
+        recheck: float,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.clock = clock
         self.reader = reader
         self.capacity = capacity
         self.recheck = recheck
@@ -425,7 +432,7 @@ class LabelCache:
         now = time.monotonic()
         if self.state is None or now - self.checked_at >= self.recheck or self.capacity <= 0:
             head = await self.reader.latest_head()
-            state = (0 if head is None else head.tree_size, dt.datetime.now(dt.UTC).date())
+            state = (0 if head is None else head.tree_size, self.clock().astimezone(dt.UTC).date())
             if state != self.state:
                 self.entries.clear()
                 self.state = state
