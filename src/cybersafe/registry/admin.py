@@ -126,7 +126,6 @@ def set_issuer_status(
             issuer_id=issuer_id, status=status.value, reason=reason, effective=on.isoformat(),
         )  # fmt: skip
         first, _ = log.append(conn, [event], signer, at)
-        _rebuild_issuer_labels(conn, issuer_id)
     return {"id": issuer_id, "status": status.value, "reason": reason, "effective": on.isoformat(), "log_index": first}
 
 
@@ -154,13 +153,6 @@ def rotate_issuer_key(
         )  # fmt: skip
         first, _ = log.append(conn, [event], signer, at)
     return {"id": issuer_id, "key_id": kid, "previous_key_id": row.key_id, "log_index": first}
-
-
-def _rebuild_issuer_labels(conn: Connection, issuer_id: int) -> None:
-    """Labels show their issuer's status, so an issuer change refreshes their cached documents."""
-    ids = list(conn.execute(select(Label.label_id).where(Label.issuer_id == issuer_id)).scalars())
-    for start in range(0, len(ids), 1000):
-        documents.rebuild(conn, ids[start : start + 1000])
 
 
 def list_issuers(conn: Connection) -> list[dict[str, Any]]:

@@ -216,16 +216,14 @@ def _verify(run: _Run, state_file: Path) -> None:
     checkpoint = _checkpoint(run, verifier)
     if checkpoint is None or not _consistent(run, remembered, checkpoint):
         return
-    facts = _proven_facts(run, label_id, checkpoint)
-    if facts is None:
+    derived = _proven_facts(run, label_id, checkpoint)
+    if derived is None:
         return
-    status = derive.shown_status(facts, run.trust.today or dt.datetime.now(dt.UTC).date())
-    run.add(
-        "registry.status",
-        status == "active",
-        f"{status} (recomputed from the log): {derive.status_text(facts, status)}",
-    )
-    _compare_with_registry(run, doc, facts, status, checkpoint)
+    standing = derived.issuer_standing
+    status = derive.shown_status(derived.facts, run.trust.today or dt.datetime.now(dt.UTC).date(), issuer=standing)
+    message = f"{status} (recomputed from the log): {derive.status_text(status, standing)}"
+    run.add("registry.status", status == "active", message)
+    _compare_with_registry(run, doc, derived.facts, status, checkpoint)
     state["logs"][run.api.base_url] = {
         "vkey": verifier.vkey(),
         "key_id": verifier.key_id.hex(),
@@ -321,7 +319,7 @@ def _consistent(run: _Run, remembered: dict[str, Any], checkpoint: note.Checkpoi
     )
 
 
-def _proven_facts(run: _Run, label_id: str, checkpoint: note.Checkpoint) -> dict[str, Any] | None:
+def _proven_facts(run: _Run, label_id: str, checkpoint: note.Checkpoint) -> derive.Derived | None:
     """The label's facts from entries proven to be in the checkpoint's tree, and the label file held here."""
     try:
         bundle = run.api.get(f"/labels/{label_id}/proof", tree_size=checkpoint.tree_size)
@@ -353,7 +351,7 @@ def _proven_facts(run: _Run, label_id: str, checkpoint: note.Checkpoint) -> dict
     if problems and same:
         run.add("registry.log-entries", False, "; ".join(problems))
         return None
-    return derived.facts if same else None
+    return derived if same else None
 
 
 def _issuer_id(leaves: Sequence[derive.Leaf]) -> int:

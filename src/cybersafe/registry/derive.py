@@ -95,21 +95,16 @@ class IssuerState:
     status_effective: str | None = None  # YYYY-MM-DD
     indices: tuple[int, ...] = ()
 
-    def status_on(self, today: dt.date) -> str:
-        """The issuer's status on ``today``: a revocation or suspension counts from its effective date."""
-        if self.status == IssuerStatus.ACTIVE.value or self.status_effective is None:
-            return IssuerStatus.ACTIVE.value
-        return self.status if dt.date.fromisoformat(self.status_effective) <= today else IssuerStatus.ACTIVE.value
-
     def facts(self, label_key_id: str) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "contact": self.contact,
-            "key_id": label_key_id,
-            "status": self.status,
-            "status_reason": self.status_reason,
-            "status_effective": self.status_effective,
-        }
+        return {"name": self.name, "contact": self.contact, "key_id": label_key_id}
+
+    def standing(self) -> dict[str, Any]:
+        """The issuer's status, kept out of the stored facts so that suspending or revoking an issuer changes
+        no stored document: readers add it (``shown``)."""
+        return {"status": self.status, "reason": self.status_reason, "effective": self.status_effective}
+
+
+ACTIVE_STANDING: dict[str, Any] = {"status": IssuerStatus.ACTIVE.value, "reason": None, "effective": None}
 
 
 class IssuerLogError(ValueError):
@@ -171,6 +166,7 @@ class Derived:
 
     facts: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    issuer_standing: dict[str, Any] = field(default_factory=lambda: dict(ACTIVE_STANDING))
     _json: str | None = None
 
     @property
@@ -217,7 +213,7 @@ def derive_facts(
         problems.append(f"the issuer's log entries do not list key {key_id[:16]}…")
     facts = _facts(label_id, record, leaves, issued, issuer, key_id, product_id)
     facts["log"] = {"events": events}
-    return Derived(facts, problems)
+    return Derived(facts, problems, issuer.standing() if issuer else dict(ACTIVE_STANDING))
 
 
 def _record(envelope: Mapping[str, Any] | None, problems: list[str]) -> dict[str, Any]:
@@ -354,7 +350,9 @@ def later(candidate: str, current: str) -> bool:
 # --- as of a date ------------------------------------------------------------------------------------
 
 
-def shown_status(facts: Mapping[str, Any], today: dt.date, *, integrity_ok: bool = True) -> str:
+def shown_status(
+    facts: Mapping[str, Any], today: dt.date, *, integrity_ok: bool = True, issuer: Mapping[str, Any] | None = None
+) -> str:
     """The status a reader sees on ``today``. Order: integrity error, revoked, issuer revoked (from its
     effective date), replaced, expired, valid."""
     if not integrity_ok:
@@ -362,8 +360,8 @@ def shown_status(facts: Mapping[str, Any], today: dt.date, *, integrity_ok: bool
     logged = str(facts.get("logged_status"))
     if logged == LabelStatus.REVOKED.value:
         return logged
-    issuer = facts.get("issuer") or {}
-    if issuer.get("status") == IssuerStatus.REVOKED.value and _on_or_before(issuer.get("status_effective"), today):
+    standing = issuer or ACTIVE_STANDING
+    if standing.get("status") == IssuerStatus.REVOKED.value and _on_or_before(standing.get("effective"), today):
         return LabelStatus.ISSUER_REVOKED.value
     if logged == LabelStatus.SUPERSEDED.value:
         return logged
@@ -387,19 +385,21 @@ def _before(value: str, today: dt.date) -> bool:
         return False
 
 
-def status_text(facts: Mapping[str, Any], status: str) -> str:
+def status_text(status: str, issuer: Mapping[str, Any] | None = None) -> str:
     text = STATUS_TEXT[status]
-    issuer = facts.get("issuer") or {}
-    if status == LabelStatus.ISSUER_REVOKED.value:
-        text += f" Revoked from {issuer.get('status_effective')}: {issuer.get('status_reason') or 'no reason given'}."
+    if status == LabelStatus.ISSUER_REVOKED.value and issuer:
+        text += f" Revoked from {issuer.get('effective')}: {issuer.get('reason') or 'no reason given'}."
     return text
 
 
-def shown(facts: Mapping[str, Any], today: dt.date, problems: Sequence[str] = ()) -> dict[str, Any]:
-    """The fields added to the facts for a reader on ``today``."""
-    status = shown_status(facts, today, integrity_ok=not problems)
+def shown(derived: Derived, today: dt.date) -> dict[str, Any]:
+    """The fields added to the facts for a reader on ``today``: status, its text, the issuer's standing and
+    the integrity verdict."""
+    standing = derived.issuer_standing
+    status = shown_status(derived.facts, today, integrity_ok=derived.ok, issuer=standing)
     return {
         "status": status,
-        "status_text": status_text(facts, status),
-        "integrity": {"ok": not problems, "problems": list(problems)},
+        "status_text": status_text(status, standing),
+        "issuer_standing": standing,
+        "integrity": {"ok": derived.ok, "problems": list(derived.problems)},
     }

@@ -101,7 +101,7 @@ def public_document(
 ) -> str:
     """The label JSON served to readers: facts, status as of ``today``, integrity, link, envelope."""
     facts = derived.facts
-    extra = {**derive.shown(facts, today, derived.problems), "registry_url": f"{base_url}/l/{facts['label_id']}"}
+    extra = {**derive.shown(derived, today), "registry_url": f"{base_url}/l/{facts['label_id']}"}
     # Splice rather than serialise the facts again: they are already JSON (``facts_json``).
     text = derived.facts_json[:-1] + "," + derive.document_json(extra)[1:]
     if not with_envelope:

@@ -86,7 +86,7 @@ class LabelViews:
         if found is None:
             return None
         row, derived = found
-        doc = {**derived.facts, **derive.shown(derived.facts, self.today(), derived.problems)}
+        doc = {**derived.facts, **derive.shown(derived, self.today())}
         siblings = [
             {"label_id": r[0], "scheme": r[1], "scheme_version": r[2], "level": r[3]}
             for r in (await self.reader.product_labels.get(row.source.product_id)) or []
