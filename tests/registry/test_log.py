@@ -65,6 +65,21 @@ def test_the_checkpoint_is_a_c2sp_signed_note(registry: tuple[Client, Actors]) -
     assert client.get("/api/v1/log/checkpoint?min_cosignatures=1").status_code == 404
 
 
+def test_the_signed_note_example_of_the_c2sp_specification_verifies() -> None:
+    # The verifier key and note of https://c2sp.org/signed-note ("Verifier keys", "Example").
+    verifier = note.parse_vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+    signed = note.parse_note(
+        "This is an example message.\n\n\u2014 example.com/foo "
+        "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+    )
+    assert note.signed_by(signed, verifier) is None
+    tampered = note.Note("This is an example massage.\n", signed.signatures)
+    with pytest.raises(note.NoteError, match="does not verify"):
+        note.signed_by(tampered, verifier)
+    with pytest.raises(note.NoteError, match="does not match the key"):
+        note.parse_vkey("example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+
+
 # --- a witness, by the specification (no database) ---------------------------------------------------
 
 

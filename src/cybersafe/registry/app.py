@@ -26,7 +26,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cybersafe.errors import RegistryError
 from cybersafe.label.model import LABEL_ID_PATTERN, LABEL_ID_RE
@@ -40,7 +40,6 @@ from cybersafe.registry.interface import (
     Role,
     TooManyRequests,
 )
-from cybersafe.registry.models import LogKey
 from cybersafe.registry.reads import LabelCache, Reader, open_database
 from cybersafe.registry.security import Hardening, RateLimiter, RateLimits
 from cybersafe.registry.tokens import authenticate
@@ -689,8 +688,3 @@ def app_from_env() -> FastAPI:
         base_url=env("CYBERSAFE_REGISTRY_BASE_URL", ""),
         rate_limits=limits,
     )
-
-
-def public_key_pem(engine: Engine) -> str:
-    with engine.connect() as conn:
-        return str(conn.execute(select(LogKey.public_key_pem).where(LogKey.id == 1)).scalar_one())

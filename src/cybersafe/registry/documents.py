@@ -22,7 +22,7 @@ from cybersafe.registry import derive, log
 from cybersafe.registry.models import Label
 
 # Bumped when the rules of ``derive_facts`` change: stored documents of an older version are rebuilt on start.
-DOCUMENTS_VERSION = 2
+DOCUMENTS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def derive_source(
 
 def _envelope(text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
+        value = derive.loads(text)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select, update
 
 from cybersafe.attest.dsse import decode_payload, verify_envelope
 from cybersafe.attest.keys import load_public_key
@@ -437,7 +437,3 @@ def log_entries(conn: Connection, start: int, end: int) -> list[dict[str, Any]]:
         .order_by(LogEntry.log_index)
     ).all()
     return [{"index": r.log_index, "entry": bytes(r.entry).decode()} for r in rows]
-
-
-def count_labels(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(Label)).scalar_one())

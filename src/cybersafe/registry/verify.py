@@ -1,9 +1,8 @@
-"""Checks shared by the registry's label page and by ``verify_with_registry``: tree heads and inclusion."""
+"""Tree-head checks for ``verify_with_registry`` and tests: the JSON tree head's signature, consistency."""
 
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,13 +55,6 @@ def decode_path(items: Any) -> list[bytes]:
         raise LogCheckFailed("proof hashes are not hex") from None
 
 
-def check_inclusion(entry: bytes, index: int, head: TreeHeadView, path: list[bytes]) -> None:
-    try:
-        merkle.verify_inclusion(index, head.tree_size, merkle.leaf_hash(entry), path, head.root_hash)
-    except merkle.ProofError as exc:
-        raise LogCheckFailed(f"log entry {index}: {exc}") from None
-
-
 def check_consistency(old: TreeHeadView, new: TreeHeadView, proof: list[bytes]) -> None:
     if new.tree_size < old.tree_size:
         raise LogCheckFailed(f"the log shrank from {old.tree_size} to {new.tree_size} entries")
@@ -72,13 +64,3 @@ def check_consistency(old: TreeHeadView, new: TreeHeadView, proof: list[bytes]) 
         merkle.verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
     except merkle.ProofError as exc:
         raise LogCheckFailed(f"tree heads {old.tree_size} -> {new.tree_size}: {exc}") from None
-
-
-def parse_entry(entry: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(entry)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise LogCheckFailed("log entry is not JSON") from None
-    if not isinstance(data, dict):
-        raise LogCheckFailed("log entry is not a JSON object")
-    return data

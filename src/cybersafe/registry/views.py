@@ -133,7 +133,7 @@ class LabelViews:
             return None
         subject = log.issuer_subject(row.source.issuer_id)
         issuer_pairs = (await self.reader.subject_entries.get_many([subject])).get(subject, [])
-        envelope = json.loads(row.source.envelope)
+        envelope = derive.loads(row.source.envelope)
         return {
             "label_id": label_id,
             "tree_size": head.tree_size,
