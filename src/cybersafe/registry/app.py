@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from cybersafe.errors import RegistryError
 from cybersafe.label.model import LABEL_ID_PATTERN, LABEL_ID_RE
-from cybersafe.registry import admin, db, log, merkle, service
+from cybersafe.registry import admin, db, derive, log, merkle, service
 from cybersafe.registry.interface import (
     Forbidden,
     IssuerStatus,
@@ -350,11 +350,11 @@ def _label_routes(app: FastAPI, registry: Registry) -> None:
     )
     async def get_label_proof(
         label_id: LabelId, tree_size: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None
-    ) -> dict[str, Any]:
+    ) -> Response:
         bundle = await views.proof(label_id, tree_size)
         if bundle is None:
             raise NotFound(f"no label {label_id}, or no checkpoint of size {tree_size}")
-        return bundle
+        return Response(derive.document_json(bundle).encode(), media_type="application/json")
 
     @app.get(f"{API}/labels", tags=["labels"], summary="Search labels by product, manufacturer, model, scheme")
     def search_labels(

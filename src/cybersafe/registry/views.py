@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from jinja2 import Environment
 from cybersafe.registry import derive, documents, log
 from cybersafe.registry.interface import STATUS_WORD
 from cybersafe.registry.reads import LabelCache, LabelRead, Reader
+
+COSIGNATURES_RECHECK = 5.0
 
 
 class LabelViews:
@@ -38,27 +41,35 @@ class LabelViews:
         self.reader = reader
         self.cache = cache
         self.signer = signer
+        self.vkey = signer.verifier.vkey()
         self.templates = templates
         self.base_url = base_url
-        self.issuers: dict[int, derive.IssuerState | str] = {}
+        # Per tree head (``cache.generation``): each issuer's entries and state, and the entries with their
+        # proofs that every proof bundle of the issuer's labels repeats.
+        self.issuers: dict[int, tuple[list[tuple[int, bytes]], derive.IssuerState | str]] = {}
+        self.issuer_proofs: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.issuers_generation = -1
-        self.checkpoints: dict[int, str] = {}  # tree size -> log-signed checkpoint (no cosignatures)
+        # tree size -> (checkpoint with cosignatures, when read): witnesses may add cosignatures at any time.
+        self.checkpoints: dict[int, tuple[str, float]] = {}
 
     def today(self) -> dt.date:
         return self.clock().astimezone(dt.UTC).date()
 
-    async def _issuer(self, issuer_id: int) -> derive.IssuerState | str:
-        """The issuer's state from its log entries, kept until the tree head changes."""
+    async def _issuer_entries(self, issuer_id: int) -> tuple[list[tuple[int, bytes]], derive.IssuerState | str]:
+        """The issuer's log entries and the state they give, kept until the tree head changes."""
         await self.cache.head()
         if self.issuers_generation != self.cache.generation:
-            self.issuers, self.issuers_generation = {}, self.cache.generation
+            self.issuers, self.issuer_proofs, self.issuers_generation = {}, {}, self.cache.generation
         found = self.issuers.get(issuer_id)
         if found is None:
             subject = log.issuer_subject(issuer_id)
             pairs = (await self.reader.subject_entries.get_many([subject])).get(subject, [])
-            found = documents.issuer_states({issuer_id: pairs})[issuer_id]
+            found = (pairs, documents.issuer_states({issuer_id: pairs})[issuer_id])
             self.issuers[issuer_id] = found
         return found
+
+    async def _issuer(self, issuer_id: int) -> derive.IssuerState | str:
+        return (await self._issuer_entries(issuer_id))[1]
 
     async def _derive(self, label_id: str) -> tuple[LabelRead, derive.Derived] | None:
         row = await self.reader.labels.get(label_id)
@@ -107,14 +118,16 @@ class LabelViews:
     # --- the proof bundle the page's script and `cybersafe verify --registry` check -------------------
 
     async def checkpoint(self, head: log.SignedTreeHead) -> str:
-        """The C2SP checkpoint of ``head``: the log's note signature, then every witness cosignature."""
-        signed = self.checkpoints.get(head.tree_size)
-        if signed is None:
-            signed = self.signer.checkpoint(head)
+        """The C2SP checkpoint of ``head``: the log's note signature, then every witness cosignature (read
+        again at most every ``COSIGNATURES_RECHECK`` seconds)."""
+        found = self.checkpoints.get(head.tree_size)
+        now = time.monotonic()
+        if found is None or now - found[1] > COSIGNATURES_RECHECK:
+            text = self.signer.checkpoint(head) + "".join(await self.reader.cosignatures(head.tree_size))
             if len(self.checkpoints) > 1000:
                 self.checkpoints.clear()
-            self.checkpoints[head.tree_size] = signed
-        return signed + "".join(await self.reader.cosignatures(head.tree_size))
+            found = self.checkpoints[head.tree_size] = (text, now)
+        return found[0]
 
     async def head(self, tree_size: int | None) -> log.SignedTreeHead | None:
         latest = await self.reader.latest_head()
@@ -131,17 +144,20 @@ class LabelViews:
         head = await self.head(tree_size)
         if row is None or head is None:
             return None
-        subject = log.issuer_subject(row.source.issuer_id)
-        issuer_pairs = (await self.reader.subject_entries.get_many([subject])).get(subject, [])
-        envelope = derive.loads(row.source.envelope)
+        issuer_id = row.source.issuer_id
+        issuer_pairs, _ = await self._issuer_entries(issuer_id)
+        issuer_proven = self.issuer_proofs.get((issuer_id, head.tree_size))
+        if issuer_proven is None:
+            issuer_proven = await self._proven(issuer_pairs, head.tree_size)
+            self.issuer_proofs[(issuer_id, head.tree_size)] = issuer_proven
         return {
             "label_id": label_id,
             "tree_size": head.tree_size,
             "checkpoint": await self.checkpoint(head),
-            "log": {"origin": self.signer.origin, "vkey": self.signer.verifier.vkey()},
-            "envelope": envelope,
+            "log": {"origin": self.signer.origin, "vkey": self.vkey},
+            "envelope": derive.loads(row.source.envelope),
             "entries": await self._proven(row.entries, head.tree_size),
-            "issuer_entries": await self._proven(issuer_pairs, head.tree_size),
+            "issuer_entries": issuer_proven,
         }
 
     async def _proven(self, pairs: list[tuple[int, bytes]], tree_size: int) -> list[dict[str, Any]]:
