@@ -253,6 +253,7 @@ def create_app(
     registry = _open(database_url or db.default_database_url(), settings, migrate=migrate)
     app = _application(registry)
     _label_routes(app, registry)
+    _label_write_routes(app, registry)
     _product_routes(app, registry)
     _admin_routes(app, registry)
     _log_routes(app, registry)
@@ -324,7 +325,7 @@ def _application(registry: Registry) -> FastAPI:
 
 
 def _label_routes(app: FastAPI, registry: Registry) -> None:
-    views, engine = registry.views, registry.engine
+    views = registry.views
 
     @app.get(f"{API}/hello", tags=["meta"], summary="Trivial liveness endpoint")
     async def hello() -> Response:
@@ -365,6 +366,10 @@ def _label_routes(app: FastAPI, registry: Registry) -> None:
         with registry.read_engine.connect() as conn:
             results = service.search(conn, _clean_query(q), limit, offset, registry.today(), registry.settings.base_url)
         return {"query": q, "results": results}
+
+
+def _label_write_routes(app: FastAPI, registry: Registry) -> None:
+    engine = registry.engine
 
     @app.post(f"{API}/labels", tags=["labels"], status_code=201, summary="Publish a signed label (issuer)")
     def publish_label(envelope: EnvelopeIn, who: RequireIssuer) -> JSONResponse:
