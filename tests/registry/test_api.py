@@ -102,6 +102,11 @@ ENDPOINTS: list[tuple[str, Request, set[str]]] = [
         {"admin"},
     ),
     (
+        "POST scheme administrator",
+        lambda c, a, h: c.post(f"/api/v1/issuers/{_fresh_issuer(c, a)}/schemes", json={"scheme": "sg-cls"}, headers=h),
+        {"admin"},
+    ),
+    (
         "POST issuer key",
         lambda c, a, h: c.post(
             f"/api/v1/issuers/{_fresh_issuer(c, a)}/keys", json={"public_key_pem": _new_public_pem()}, headers=h
@@ -202,7 +207,7 @@ def test_every_api_route_is_in_the_matrix(shared_registry: tuple[Client, Actors]
         "GET /api/v1/log/proof/inclusion", "GET /api/v1/log/proof/consistency", "GET /api/v1/log/entries",
         "GET /api/v1/labels/{label_id}/proof", "GET /api/v1/grants", "POST /api/v1/grants",
         "POST /api/v1/grants/{grant_id}/withdraw", "POST /api/v1/issuers/{issuer_id}/status",
-        "POST /api/v1/issuers/{issuer_id}/keys", "POST /api/v1/approvals", "POST /api/v1/tokens/{token_id}/revoke",
+        "POST /api/v1/issuers/{issuer_id}/keys", "POST /api/v1/issuers/{issuer_id}/schemes", "POST /api/v1/approvals", "POST /api/v1/tokens/{token_id}/revoke",
         "GET /api/v1/log/checkpoint", "GET /api/v1/log/witnesses",
     }  # fmt: skip
     assert {f"{m} {p}" for m, p in routes} == covered

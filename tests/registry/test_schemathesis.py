@@ -69,6 +69,7 @@ ROLE_FOR = {
     ("POST", "/api/v1/tokens/{token_id}/revoke"): "admin",
     ("POST", "/api/v1/issuers/{issuer_id}/status"): "admin",
     ("POST", "/api/v1/issuers/{issuer_id}/keys"): "admin",
+    ("POST", "/api/v1/issuers/{issuer_id}/schemes"): "admin",
     ("POST", "/api/v1/approvals"): "admin",
     ("POST", "/api/v1/grants"): "manufacturer",
     ("POST", "/api/v1/grants/{grant_id}/withdraw"): "manufacturer",
@@ -82,6 +83,7 @@ OPERATIONS = [
     ("GET", "/api/v1/log/entries"), ("GET", "/api/v1/labels/{label_id}/proof"), ("GET", "/api/v1/grants"),
     ("POST", "/api/v1/grants"), ("POST", "/api/v1/grants/{grant_id}/withdraw"),
     ("POST", "/api/v1/issuers/{issuer_id}/status"), ("POST", "/api/v1/issuers/{issuer_id}/keys"),
+    ("POST", "/api/v1/issuers/{issuer_id}/schemes"),
     ("POST", "/api/v1/approvals"), ("POST", "/api/v1/tokens/{token_id}/revoke"), ("GET", "/api/v1/log/checkpoint"),
     ("GET", "/api/v1/log/witnesses"),
 ]  # fmt: skip

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
+import re
 import secrets
 from typing import Any
 
@@ -27,6 +29,7 @@ from cybersafe.registry.models import (
     Issuer,
     IssuerKey,
     Label,
+    LogEntry,
     LogState,
     Manufacturer,
     NameApproval,
@@ -155,6 +158,66 @@ def rotate_issuer_key(
     return {"id": issuer_id, "key_id": kid, "previous_key_id": row.key_id, "log_index": first}
 
 
+# The registry admin's record that an issuer is a scheme's label administrator (or licensee): only such an
+# issuer may publish a label drawn in the scheme's own style (``artwork: scheme-mark``). The record is the
+# log itself: entries on the issuer's subject, folded in log order.
+SCHEME_ADMIN = "scheme-administrator"
+SCHEME_ADMIN_ENDED = "scheme-admin-ended"
+_SCHEME_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
+
+
+def set_scheme_administrator(
+    engine: Engine,
+    signer: Signer,
+    issuer_id: int,
+    scheme: str,
+    *,
+    administers: bool = True,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Record (or end) that an issuer administers ``scheme``'s consumer label; logged."""
+    if not _SCHEME_ID.fullmatch(scheme):
+        raise Rejected(f"scheme: {scheme!r} is not a scheme id (lower-case letters, digits, '.', '_', '-')")
+    at = now or now_utc()
+    with engine.begin() as conn:
+        row = conn.execute(select(Issuer.status, Issuer.name).where(Issuer.id == issuer_id)).first()
+        if row is None:
+            raise NotFound(f"no issuer {issuer_id}")
+        if administers and row.status != IssuerStatus.ACTIVE.value:
+            raise Conflict(f"issuer {issuer_id} is {row.status}")
+        if administers_scheme(conn, issuer_id, scheme) == administers:
+            state = "already" if administers else "not"
+            raise Conflict(f"issuer {issuer_id} is {state} recorded as {scheme}'s label administrator")
+        kind = SCHEME_ADMIN if administers else SCHEME_ADMIN_ENDED
+        detail = {"issuer_id": issuer_id, "scheme": scheme, **({"reason": reason} if reason else {})}
+        first, _ = log.append(conn, [log.new_event(log.issuer_subject(issuer_id), kind, at, **detail)], signer, at)
+    return {"issuer_id": issuer_id, "issuer": row.name, "scheme": scheme, "administers": administers,
+            "log_index": first}  # fmt: skip
+
+
+def administered_schemes(conn: Connection, issuer_id: int) -> list[str]:
+    """The schemes the registry admin records the issuer as label administrator of, from its log entries."""
+    rows = conn.execute(
+        select(LogEntry.kind, LogEntry.entry)
+        .where(
+            and_(
+                LogEntry.subject == log.issuer_subject(issuer_id),
+                LogEntry.kind.in_((SCHEME_ADMIN, SCHEME_ADMIN_ENDED)),
+            )
+        )
+        .order_by(LogEntry.log_index)
+    ).all()
+    schemes: dict[str, bool] = {}
+    for row in rows:
+        schemes[str(json.loads(bytes(row.entry)).get("scheme"))] = row.kind == SCHEME_ADMIN
+    return sorted(s for s, on in schemes.items() if on)
+
+
+def administers_scheme(conn: Connection, issuer_id: int, scheme: str) -> bool:
+    return scheme in administered_schemes(conn, issuer_id)
+
+
 def list_issuers(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(Issuer.id, Issuer.name, Issuer.contact, Issuer.key_id, Issuer.status, Issuer.status_effective).order_by(
@@ -174,6 +237,7 @@ def list_issuers(conn: Connection) -> list[dict[str, Any]]:
             "keys": by_issuer.get(int(r.id), []),
             "status": r.status,
             "status_effective": r.status_effective.isoformat() if r.status_effective else None,
+            "administrator_of": administered_schemes(conn, int(r.id)),
         }
         for r in rows
     ]
@@ -331,6 +395,8 @@ def approve_model(
     with engine.begin() as conn:
         if conn.execute(select(Manufacturer.id).where(Manufacturer.id == manufacturer_id)).first() is None:
             raise NotFound(f"no manufacturer {manufacturer_id}")
+        if is_approved(conn, manufacturer_id, model_key):
+            raise Conflict(f"model {model_key!r} of manufacturer {manufacturer_id} is already approved")
         event = log.new_event(
             log.manufacturer_subject(manufacturer_id), "name-approved", at, manufacturer_id=manufacturer_id,
             model=model_key,

@@ -105,6 +105,12 @@ class IssuerStatusIn(_Wire):
     effective: dt.date | None = None
 
 
+class SchemeAdministratorIn(_Wire):
+    scheme: Annotated[str, Field(min_length=1, max_length=60), Clean]
+    administers: bool = True  # false ends the record
+    reason: Annotated[str, Field(max_length=1000), Clean] = ""
+
+
 class IssuerKeyIn(_Wire):
     public_key_pem: Annotated[str, Field(min_length=1, max_length=4000), Clean]
 
@@ -474,6 +480,18 @@ def _admin_routes(app: FastAPI, registry: Registry) -> None:
             return admin.rotate_issuer_key(engine, signer, issuer_id, body.public_key_pem, now=registry.now())
         finally:
             registry.cache.clear()
+
+    @app.post(
+        f"{API}/issuers/{{issuer_id}}/schemes",
+        tags=["issuers"],
+        summary="Record (or end) an issuer as a scheme's label administrator: only then may it publish labels in "
+        "the scheme's own style (admin)",
+    )
+    def post_scheme_administrator(issuer_id: ItemId, body: SchemeAdministratorIn, _: RequireAdmin) -> dict[str, Any]:
+        return admin.set_scheme_administrator(
+            engine, signer, issuer_id, body.scheme, administers=body.administers, reason=body.reason,
+            now=registry.now(),
+        )  # fmt: skip
 
     @app.post(f"{API}/manufacturers", tags=["manufacturers"], status_code=201, summary="Register a manufacturer")
     def post_manufacturer(body: ManufacturerIn, _: RequireAdmin) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,8 +57,15 @@ _NAME_FIELDS = (
 # --- publish ----------------------------------------------------------------------------------------
 
 
-def check_envelope(envelope: dict[str, Any], issuer_key_id: str, public_key_pem: str) -> LabelRecord:
-    """Verify a label envelope against ONE issuer's key and return its record; raises Forbidden/Rejected."""
+def check_envelope(
+    envelope: dict[str, Any],
+    issuer_key_id: str,
+    public_key_pem: str,
+    administers: Callable[[str], bool] = lambda scheme: False,
+) -> LabelRecord:
+    """Verify a label envelope against ONE issuer's key and return its record; raises Forbidden/Rejected.
+    ``administers(scheme)`` says whether the registry records the issuer as that scheme's label administrator:
+    a label drawn in the scheme's own style (``artwork: scheme-mark``) needs it."""
     try:
         decode_payload(envelope)
     except VerificationFailed as exc:
@@ -73,6 +81,7 @@ def check_envelope(envelope: dict[str, Any], issuer_key_id: str, public_key_pem:
         raise Rejected(f"statement: _type must be {STATEMENT_TYPE}")
     if statement.get("predicateType") != PREDICATE_TYPE:
         raise Rejected(f"statement: predicateType must be {PREDICATE_TYPE}")
+    _check_artwork(statement.get("predicate"), administers)
     try:
         record = LabelRecord.model_validate(statement.get("predicate"))
     except ValidationError as exc:
@@ -88,6 +97,20 @@ def check_envelope(envelope: dict[str, Any], issuer_key_id: str, public_key_pem:
         raise Rejected("statement: subject does not match the label record's subjects")
     _check_names(statement["predicate"])
     return record
+
+
+def _check_artwork(predicate: Any, administers: Callable[[str], bool]) -> None:
+    """Only an issuer the registry admin records as the scheme's label administrator (or licensee) may publish a
+    label in the scheme's own style; any issuer may publish an attestation card. Checked before the record's
+    model, so the refusal names the reason whatever the model's version."""
+    if not isinstance(predicate, dict) or predicate.get("artwork") != "scheme-mark":
+        return
+    scheme = str(predicate.get("scheme"))
+    if not administers(scheme):
+        raise Forbidden(
+            f"predicate.artwork: scheme-mark is for {scheme}'s label administrator, and the registry does not record "
+            f"this issuer as one (the registry admin records it: cybersafe registry issuer administers)"
+        )
 
 
 def _check_names(predicate: dict[str, Any]) -> None:
@@ -126,7 +149,12 @@ def publish(
     digest = envelope_digest(envelope)
     with engine.begin() as conn:
         issuer = _issuer_that_may_act(conn, principal.issuer_id, publishing=True)
-        record = check_envelope(envelope, issuer.key_id, issuer.public_key_pem)
+        record = check_envelope(
+            envelope,
+            issuer.key_id,
+            issuer.public_key_pem,
+            lambda scheme: admin.administers_scheme(conn, issuer.id, scheme),
+        )
         check_dates(record, at, skew)
         existing = conn.execute(select(Label.envelope_sha256).where(Label.label_id == record.label_id)).first()
         if existing is not None:
