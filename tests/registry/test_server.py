@@ -57,11 +57,15 @@ def _scan(envelope: dict[str, Any]) -> str:
     from cybersafe.label.render import LabelFormat, render
 
     record = label_from_envelope(envelope)
-    png = render(record, LabelFormat.PNG, dpi=300, qr_url=qr_url(record, envelope))
-    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert text, "the QR code did not decode"
-    return str(text)
+    # OpenCV's detector misses some symbols at one resolution and reads them at another (as a phone does by
+    # moving closer): the print is read at 300 dpi, then at the default 600.
+    for dpi in (300, 600):
+        png = render(record, LabelFormat.PNG, dpi=dpi, qr_url=qr_url(record, envelope))
+        image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
+        text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+        if text:
+            return str(text)
+    raise AssertionError("the QR code did not decode")
 
 
 def _verdict(page: Any) -> tuple[str, str]:
@@ -334,3 +338,54 @@ def test_cybersafe_verify_with_registry_option(live: tuple[Server, Actors], tmp_
     assert names["registry.log-inclusion"] == "pass"
     assert names["registry.status"] == "pass"
     assert (tmp_path / "heads.json").exists()
+
+
+@pytest.mark.slow
+def test_verify_pins_the_log_key_and_counts_a_witness_quorum_from_the_command_line(
+    live: tuple[Server, Actors], tmp_path: Path
+) -> None:
+    # Given a published label and the log's verifier key published out of band (a file, as `registry log-key`
+    # prints it), when `cybersafe verify --registry --log-key` runs with the real key, then it passes (exit 0);
+    # with an impostor's key for the same origin it fails (exit 1) naming the log key; asking for a quorum of
+    # witnesses the registry has none of fails the tree head; a quorum larger than the witnesses named is bad
+    # usage (exit 2, one line).
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from cybersafe.registry import note
+
+    server, actors = live
+    envelope = actors.envelope(model="PIN-CLI")
+    _call(server.url, actors.issuer, "publish", envelope)
+    label_file = tmp_path / "label.json"
+    label_file.write_text(json.dumps(envelope))
+    key = httpx.get(f"{server.url}/api/v1/log/key").json()
+    (tmp_path / "log.vkey").write_text(key["vkey"] + "\n")
+    impostor = note.verifier_for(key["origin"], Ed25519PrivateKey.generate()).vkey()
+    stranger = note.verifier_for("witness.test/w9", Ed25519PrivateKey.generate(), note.COSIGNATURE).vkey()
+    from registry_support import public_pem
+
+    (tmp_path / "issuer.pub").write_text(public_pem(actors.issuer_key))
+    exe = str(Path(sys.executable).parent / "cybersafe")
+
+    def verify(*extra: str, state: str) -> subprocess.CompletedProcess[str]:
+        cmd = [exe, "verify", str(label_file), "--key", str(tmp_path / "issuer.pub"), "--registry", server.url, "--registry-state", str(tmp_path / state),
+               "--now", "2026-06-01T00:00:00+00:00", *extra]  # fmt: skip
+        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    pinned = verify("--log-key", str(tmp_path / "log.vkey"), "--format", "json", state="a.json")
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    checks = {c["check"]: c for c in json.loads(pinned.stdout)["checks"]}
+    assert checks["registry.log-key"]["status"] == "pass" and "pinned" in checks["registry.log-key"]["message"]
+    wrong = verify("--log-key", impostor, state="b.json")
+    assert wrong.returncode == 1
+    assert "FAILED registry.log-key" in wrong.stderr and "not the pinned" in wrong.stderr
+    unwitnessed = verify("--log-key", key["vkey"], "--witness", stranger, "--witness-quorum", "1", state="c.json")
+    assert unwitnessed.returncode == 1, unwitnessed.stdout + unwitnessed.stderr
+    assert "FAILED registry.tree-head" in unwitnessed.stderr
+    usage = verify("--witness", stranger, "--witness-quorum", "2", state="d.json")
+    assert usage.returncode == 2
+    lines = [line for line in usage.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--witness-quorum" in lines[0], usage.stderr
