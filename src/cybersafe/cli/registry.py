@@ -3,6 +3,7 @@ manage issuers (add, suspend, reinstate, revoke, rotate keys), manufacturers, to
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 from pathlib import Path
@@ -37,12 +38,56 @@ def register(app: typer.Typer) -> None:
 
 
 def _engine(db: str | None) -> Any:
+    """The registry database, migrated; a file that is no SQLite database, a path that cannot be opened or a
+    server that cannot be reached is one line naming the database (exit 2)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cybersafe.errors import InputError
     from cybersafe.registry import db as regdb
 
     url = db or regdb.default_database_url()
     engine = regdb.make_engine(url)
-    regdb.migrate(engine)
+    try:
+        regdb.migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise InputError(_database_problem(url, exc), field="--db") from None
     return engine
+
+
+def _database_problem(url: str, exc: Exception) -> str:
+    from sqlalchemy.engine import make_url
+
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        where = parsed.database or url
+        if "not a database" in reason:
+            return f"{where}: not a SQLite database ({reason})"
+        return f"{where}: cannot open it as a SQLite database ({reason})"
+    return f"{_redact(url)}: cannot use the database ({reason})"
+
+
+def _check_port(host: str, port: int, option: str = "--port") -> None:
+    """Refuse a port outside 1-65535, and one already in use, before anything starts (one line, exit 2)."""
+    import socket
+
+    from cybersafe.errors import InputError
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"{port} is not a TCP port (1-65535)", field=option)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host!r}: {exc.strerror or exc}", field="--host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc)).lower()
+            raise InputError(f"cannot listen on {host}:{port}: address {why}", field=option) from None
 
 
 def _signer(engine: Any) -> Any:
@@ -85,6 +130,7 @@ def serve(
     ] = "120/min",
     writes_per_address: Annotated[str, typer.Option(help="write rate per client address")] = "240/min",
     failed_auth_per_address: Annotated[str, typer.Option(help="failed logins per client address")] = "10/min",
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Run the registry (migrations, the log key and the cache rebuild happen before the workers start)."""
     import uvicorn
@@ -95,6 +141,7 @@ def serve(
 
     if not base_url and not _is_loopback(host):
         fail(f"--base-url: required when listening on {host}: links must never be taken from a request's Host header")
+    _check_port(host, port)
     base_url = base_url or f"http://{host}:{port}"
     rates = {"--writes-per-token": writes_per_token, "--writes-per-address": writes_per_address,
              "--failed-auth-per-address": failed_auth_per_address}  # fmt: skip
@@ -109,10 +156,14 @@ def serve(
     os.environ["CYBERSAFE_REGISTRY_MIGRATE"] = "0"
     os.environ["CYBERSAFE_REGISTRY_BASE_URL"] = base_url
     os.environ["CYBERSAFE_REGISTRY_RATE_LIMITS"] = ",".join(rates.values())
-    if prepared["documents_rebuilt"]:
-        console.print(f"rebuilt {prepared['documents_rebuilt']} stored label documents from the log")
-    console.print(f"registry on http://{host}:{port} for {base_url} (database {_redact(url)}, {workers} worker(s))")
-    console.print(f"log origin {signer.origin}; verifier key {signer.verifier.vkey()}")
+    _show_start(
+        {
+            "listening": f"http://{host}:{port}", "base_url": base_url, "database": _redact(url), "workers": workers,
+            "documents_rebuilt": prepared["documents_rebuilt"], "origin": signer.origin,
+            "vkey": signer.verifier.vkey(),
+        },
+        fmt,
+    )  # fmt: skip
     uvicorn.run(
         "cybersafe.registry.app:app_from_env",
         factory=True,
@@ -122,6 +173,20 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _show_start(facts: dict[str, Any], fmt: OutputFormat) -> None:
+    """What a server is about to serve: one JSON object with --format json, else a few lines."""
+    if fmt is OutputFormat.JSON:
+        emit_json(facts)
+        return
+    if facts["documents_rebuilt"]:
+        console.print(f"rebuilt {facts['documents_rebuilt']} stored label documents from the log")
+    console.print(
+        f"registry on {facts['listening']} for {facts['base_url']} "
+        f"(database {facts['database']}, {facts['workers']} worker(s))"
+    )
+    console.print(f"log origin {facts['origin']}; verifier key {facts['vkey']}", highlight=False)
 
 
 def _redact(url: str) -> str:
@@ -320,6 +385,27 @@ def issuer_rotate_key(
     _show(admin.rotate_issuer_key(engine, _signer(engine), issuer_id, pem), fmt)
 
 
+@issuer_app.command("administers")
+@handle_errors
+def issuer_administers(
+    issuer_id: Annotated[int, typer.Argument(help="issuer id")],
+    scheme: Annotated[str, typer.Option("--scheme", help="the scheme id, e.g. us-ctm")],
+    end: Annotated[bool, typer.Option("--end", help="end the record instead")] = False,
+    reason: Annotated[str, typer.Option("--reason", help="why (logged)")] = "",
+    db: Annotated[str | None, DB_OPTION] = None,
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Record an issuer as a scheme's label administrator (or licensee): only such an issuer may publish labels in
+    the scheme's own style (artwork scheme-mark); logged."""
+    from cybersafe.registry import admin
+
+    engine = _engine(db)
+    _show(
+        admin.set_scheme_administrator(engine, _signer(engine), issuer_id, scheme, administers=not end, reason=reason),
+        fmt,
+    )
+
+
 # --- manufacturers and tokens ------------------------------------------------------------------------
 
 
@@ -431,6 +517,7 @@ def witness_serve(
     state: Annotated[Path, typer.Option("--state", help="file keeping the latest checkpoint per log")],
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8010,
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Run a C2SP witness: POST /add-checkpoint cosigns a checkpoint after checking it is consistent with the
     last one it cosigned for that log."""
@@ -440,12 +527,16 @@ def witness_serve(
     from cybersafe.errors import InputError
     from cybersafe.registry import note, witness
 
+    _check_port(host, port)
     try:
         logs = {v.name: v for v in (note.parse_vkey(k) for k in log)}
     except note.NoteError as exc:
         raise InputError(str(exc), field="--log") from None
     config = witness.WitnessConfig(name, load_private_key(key), logs, state)
-    console.print(f"witness {name} on http://{host}:{port}; verifier key {config.verifier.vkey()}")
+    if fmt is OutputFormat.JSON:
+        emit_json({"witness": name, "listening": f"http://{host}:{port}", "vkey": config.verifier.vkey()})
+    else:
+        console.print(f"witness {name} on http://{host}:{port}; verifier key {config.verifier.vkey()}")
     uvicorn.run(witness.witness_app(config), host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -454,6 +545,7 @@ def witness_serve(
 def witness_vkey(
     public_key: Annotated[Path, typer.Option("--public-key", help="the witness's Ed25519 public key (PEM)")],
     name: Annotated[str, typer.Option("--name", help="the witness's name")],
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Print a witness's verifier key (what the registry and verifiers are configured with)."""
     from cybersafe.attest.keys import load_public_key
@@ -461,6 +553,10 @@ def witness_vkey(
     from cybersafe.registry import note
 
     try:
-        console.print(note.verifier_for(name, load_public_key(public_key), note.COSIGNATURE).vkey(), highlight=False)
+        vkey = note.verifier_for(name, load_public_key(public_key), note.COSIGNATURE).vkey()
     except note.NoteError as exc:
         raise InputError(str(exc), field="--name") from None
+    if fmt is OutputFormat.JSON:
+        emit_json({"name": name, "vkey": vkey})
+    else:
+        console.print(vkey, highlight=False)

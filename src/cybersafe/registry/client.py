@@ -63,7 +63,7 @@ class RegistryClient:
                 detail = response.json().get("detail")
             except (ValueError, AttributeError):
                 detail = response.text[:200]
-            raise RegistryError(f"{self.base_url}{API}{path}: HTTP {response.status_code}: {detail}")
+            raise RegistryError(f"{self.base_url}{API}{path}: HTTP {response.status_code}: {detail_line(detail)}")
         return response
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
@@ -90,6 +90,17 @@ class RegistryClient:
 
     def grant(self, issuer_id: int, scheme: str | None, model: str | None) -> dict[str, Any]:
         return dict(self._call("POST", "/grants", json={"issuer_id": issuer_id, "scheme": scheme, "model": model}))
+
+
+def detail_line(detail: Any) -> str:
+    """A server's error ``detail`` in one line: FastAPI's list of validation errors becomes the first error's
+    field and message (``support_end: Input should be a valid date ...``), never the raw list."""
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        first = detail[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        more = f" (and {len(detail) - 1} more)" if len(detail) > 1 else ""
+        return f"{where}: {first.get('msg', 'invalid')}{more}"
+    return " ".join(str(detail).split())
 
 
 def read_envelope(path: Path) -> dict[str, Any]:
