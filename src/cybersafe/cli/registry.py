@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -498,7 +500,10 @@ def witness_collect(
         rows = [
             {"witness": r.witness, "tree_size": r.tree_size, "outcome": r.outcome, "detail": r.detail} for r in results
         ]
-        if fmt is OutputFormat.JSON:
+        if fmt is OutputFormat.JSON and every > 0:  # repeated: one JSON array per line (JSON Lines)
+            sys.stdout.write(json.dumps(rows) + "\n")
+            sys.stdout.flush()
+        elif fmt is OutputFormat.JSON:
             emit_json(rows)
         else:
             for row in rows:
