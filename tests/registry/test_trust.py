@@ -17,7 +17,6 @@ from registry_harness import BACKENDS, GENEROUS, grant, setup_actors
 from registry_support import Actors, make_envelope, make_record, public_pem
 from sqlalchemy import text
 
-from cybersafe.label.model import LabelRecord
 from cybersafe.label.qr import envelope_digest
 from cybersafe.registry.app import create_app
 from cybersafe.registry.client import RegistryClient, Trust, verify_with_registry
@@ -143,6 +142,7 @@ def _mark_envelope(actors: Actors, scheme: str = "us-ctm", model: str = "SP-M") 
     record = make_record(actors.issuer_key, issuer_name=actors.issuer_name, manufacturer="Widget Co", model=model)
     record["scheme"] = scheme
     record["artwork"] = "scheme-mark"
+    record["label_style"] = "trust"
     record["issuer"]["administrator_of"] = scheme
     return make_envelope(record, actors.issuer_key)
 
@@ -172,10 +172,12 @@ def test_a_scheme_mark_needs_the_issuer_recorded_as_the_schemes_administrator(
     issuers = client.get("/api/v1/issuers").json()["issuers"]
     assert next(i for i in issuers if i["id"] == issuer_id)["administrator_of"] == ["sg-cls", "us-ctm"]
     published = _publish(client, actors, envelope=_mark_envelope(actors))
-    if "artwork" in LabelRecord.model_fields:  # the label model that records the artwork
-        assert published.status_code == 201, published.text
-    else:  # this label model has no artwork yet: the record is refused for its unknown field, not for the mark
-        assert published.status_code == 422 and "Extra inputs" in published.json()["detail"], published.text
+    assert published.status_code == 201, published.text
+    # A record claiming the mark for a scheme without a consumer label is invalid whoever publishes it.
+    no_label = make_record(actors.issuer_key, issuer_name=actors.issuer_name, manufacturer="Widget Co", model="SP-Q")
+    no_label.update(artwork="scheme-mark", issuer={**no_label["issuer"], "administrator_of": "us-ctm"})
+    invalid = _publish(client, actors, envelope=make_envelope(no_label, actors.issuer_key))
+    assert invalid.status_code == 422 and invalid.json()["detail"].startswith("predicate: "), invalid.text
     # An attestation card (no artwork claim) needs no such record; ending the record refuses the mark again.
     assert _publish(client, actors, model="SP-C").status_code == 201
     ended = client.post(path, json={"scheme": "us-ctm", "administers": False}, headers=actors.headers("admin"))

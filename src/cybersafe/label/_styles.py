@@ -127,7 +127,9 @@ def attestation(record: LabelRecord) -> str:
     what = f"a {scheme_name(record)} label" if record.label_style else "a label"
     note = f"Not {what}: a signed statement of this assessment. Verify at"
     c.text(4, 47.9, note, 1.6, fill=ink, max_width=78, min_size=1.2)
-    c.text(4, 50.9, record.registry_url, 1.5, fill=ink, mono=True, max_width=78, min_size=1.05)
+    # The QR code may carry the envelope digest as its fragment (label/qr.py); the printed link is the page alone.
+    page = record.registry_url.split("#", 1)[0]
+    c.text(4, 50.9, page, 1.5, fill=ink, mono=True, max_width=78, min_size=1.05)
     return c.svg()
 
 

@@ -105,7 +105,7 @@ def render(record: LabelRecord, fmt: LabelFormat, *, dpi: int = DEFAULT_DPI, qr_
     """The artwork in ``fmt``. ``qr_url`` is what the QR code encodes: ``cybersafe.label.qr.qr_url`` (the
     registry page with the envelope digest as its fragment); without it, the signed registry URL alone."""
     if qr_url is not None:
-        # The styles draw the QR code from ``registry_url``, which nothing else on the artwork prints.
+        # The styles draw the QR code from ``registry_url``; the card prints it without the fragment.
         record = record.model_copy(update={"registry_url": qr_url})
     if fmt is LabelFormat.SVG:
         return render_svg(record).encode()

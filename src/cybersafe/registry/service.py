@@ -86,8 +86,8 @@ def check_envelope(
         record = LabelRecord.model_validate(statement.get("predicate"))
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise Rejected(f"predicate.{where}: {first['msg']}") from None
+        where = "".join(f".{p}" for p in first["loc"])
+        raise Rejected(f"predicate{where}: {first['msg']}") from None
     if "\\u0000" in json.dumps(statement.get("predicate")):
         raise Rejected("predicate: text must not contain NUL characters")
     if record.issuer.key_id != issuer_key_id:
