@@ -391,7 +391,7 @@ def issuer_rotate_key(
 @handle_errors
 def issuer_administers(
     issuer_id: Annotated[int, typer.Argument(help="issuer id")],
-    scheme: Annotated[str, typer.Option("--scheme", help="the scheme id, e.g. us-ctm")],
+    scheme: Annotated[str, typer.Option("--scheme", help="the scheme id, as its catalog names it")],
     end: Annotated[bool, typer.Option("--end", help="end the record instead")] = False,
     reason: Annotated[str, typer.Option("--reason", help="why (logged)")] = "",
     db: Annotated[str | None, DB_OPTION] = None,
