@@ -266,8 +266,11 @@ def _vkey(value: str | None) -> str | None:
     if value is None:
         return None
     path = Path(value)
-    if "+" not in value and path.is_file():
-        return path.read_text(encoding="utf-8").strip().splitlines()[0]
+    if "+" not in value and path.exists():
+        from cybersafe import safeio
+
+        lines = safeio.read_text(path, 64 * 1024, what="a verifier key file").strip().splitlines()
+        return lines[0] if lines else ""
     return value
 
 

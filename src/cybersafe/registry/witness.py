@@ -30,6 +30,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert, select, update
 
+from cybersafe import safeio
 from cybersafe.errors import InputError
 from cybersafe.registry import log, merkle, note
 from cybersafe.registry.models import Cosignature, Witness
@@ -66,8 +67,9 @@ def _locked_state(path: Path) -> Iterator[dict[str, Any]]:
     with path.with_name(path.name + ".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"logs": {}}
-        except (OSError, ValueError):
+            raw = safeio.read_text(path, 64 * safeio.MiB, what="the witness state file") if path.exists() else None
+            state = json.loads(raw) if raw is not None else {"logs": {}}
+        except (InputError, OSError, ValueError, RecursionError):
             raise InputError("witness state file is unreadable", file=path) from None
         yield state
         tmp = path.with_name(path.name + ".tmp")
