@@ -268,7 +268,12 @@ def next_steps(
     seen: set[str] = set()
     required: list[str] = []
     recommended: list[str] = []
-    candidates = (*_route_lines(result), *_fix_lines(result, checks), *_step_lines(plan, checks), *_missing_lines(result))
+    candidates = (
+        *_route_lines(result),
+        *_fix_lines(result, checks),
+        *_step_lines(plan, checks),
+        *_missing_lines(result),
+    )
     for ref, line in candidates:
         base = ref.split("[", 1)[0]
         if base not in seen:
