@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cybersafe import safeio
 from cybersafe.checks import BUILTIN_CHECKS
@@ -28,7 +29,7 @@ from cybersafe.evidence.interface import (
     ProblemSeverity,
     ProgressReporter,
 )
-from cybersafe.results import MarginalPlanOut, PlanStepOut
+from cybersafe.results import Assessment, MarginalPlanOut, PlanStepOut
 from cybersafe.schemes.catalog import Catalog, default_catalog, iter_leaves
 from cybersafe.schemes.classification import Classification, classify
 from cybersafe.schemes.evaluate import Evaluator, SchemeResult
@@ -37,6 +38,10 @@ from cybersafe.schemes.memo import SummaryMemo
 from cybersafe.schemes.recognition import plan_steps, recognize
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
+
+if TYPE_CHECKING:
+    from cybersafe.delta import DeltaRecord
+    from cybersafe.inputs import RunInputs
 
 
 def tool_version() -> str:
@@ -66,6 +71,8 @@ class AssessmentRun:
     requested: list[str]  # scheme keys the exit code is judged on
     now: dt.datetime
     plans: list[MarginalPlanOut] = field(default_factory=list)
+    inputs: RunInputs | None = None  # what each attempt read, with digests (cybersafe/inputs.py)
+    delta: DeltaRecord | None = None  # what a delta run reused from its baseline (cybersafe/delta.py)
 
     def classification(self, scheme: Scheme) -> Classification | None:
         """The product's class under a law with product classes, and the routes open on the date."""
@@ -169,8 +176,19 @@ def _reachable_checks(catalog: Catalog, schemes: Iterable[Scheme]) -> set[Leaf]:
     return needed
 
 
-def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: Iterable[Leaf]) -> dict[str, CheckAttempt]:
-    """Run each wanted check once per distinct parameter set; attempts keyed by ``attempt.key``."""
+def run_checks(
+    checks: Iterable[type[Check]],
+    evidence: Evidence,
+    wanted: Iterable[Leaf],
+    reads: dict[str, set[str]] | None = None,
+) -> dict[str, CheckAttempt]:
+    """Run each wanted check once per distinct parameter set; attempts keyed by ``attempt.key``.
+
+    With ``reads``, each check runs on a view of the evidence that notes what it reads (cybersafe/inputs.py):
+    ``reads[key]`` gets the names of the inputs the attempt depends on.
+    """
+    from cybersafe.inputs import RecordingEvidence
+
     by_id = {check.ID: check for check in checks}
     attempts: dict[str, CheckAttempt] = {}
     for leaf in wanted:
@@ -178,6 +196,10 @@ def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: Iterab
         check_class = by_id.get(leaf.ref)
         if check_class is None or key in attempts:
             continue  # an unknown check reads "check not run" in the evaluator, never pass
+        view = evidence
+        if reads is not None:
+            names = reads[key] = {f"kind:{kind.__name__}" for kind in check_class.REQUIRES}
+            view = RecordingEvidence(evidence, names)
         try:
             check = check_class.with_parameters(leaf.params)
         except (TypeError, ValueError) as exc:
@@ -189,7 +211,7 @@ def run_checks(checks: Iterable[type[Check]], evidence: Evidence, wanted: Iterab
                 parameters=leaf.params,
             )
             continue
-        attempts[key] = run_check(check, evidence, leaf.params)
+        attempts[key] = run_check(check, view, leaf.params)
     return attempts
 
 
@@ -244,24 +266,35 @@ def assess_dossier(
     plans: bool = True,
     memo: SummaryMemo | None = None,
     families: Collection[str] | None = None,
+    baseline: Assessment | None = None,
+    record_inputs: bool = True,
+    today: dt.date | None = None,
 ) -> AssessmentRun:
     """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``;
-    ``firmware scan`` and ``probe`` pass ``families`` to run only their checks (the rest read not run)."""
+    ``firmware scan`` and ``probe`` pass ``families`` to run only their checks (the rest read not run).
+
+    With ``baseline`` (an earlier assessment of the product), only the checks whose inputs changed run again
+    and only the collectors they need (cybersafe/delta.py); ``today`` is the wall-clock date (injected in tests).
+    """
     progress = progress or NullProgressReporter()
     # a bad --scheme is reported before any evidence is collected; without a catalog, the bundled one is read
     # after the collectors (``firmware scan`` loads it in the background meanwhile)
     selected = select_schemes(catalog, scheme_refs, dossier) if catalog is not None else None
     evidence = Evidence(dossier=dossier, base_dir=base_dir or Path.cwd(), as_of=now.date())
     evidence.artefacts.extend(artefacts)
-    collect(evidence, collectors, progress)
+    collectors = tuple(collectors)
+    early = baseline is None  # the collectors first: without a catalog given, the bundled one loads meanwhile
+    if early:
+        collect(evidence, collectors, progress)
     catalog = catalog or default_catalog()
     schemes, requested = selected or select_schemes(catalog, scheme_refs, dossier)
     wanted = needed_checks(catalog, schemes)
     if families is not None:
         wanted = tuple(leaf for leaf in wanted if leaf.ref.split(".", 1)[0] in families)
-    progress.start("checks", total=len(wanted))
-    attempts = run_checks(checks, evidence, wanted)
-    progress.finish("checks")
+    record = record_inputs or baseline is not None
+    attempts, inputs, delta = _collect_and_check(
+        evidence, collectors, checks, wanted, progress, baseline, record, today, collected=early
+    )
     evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier), as_of=now.date())
     results = memo.schemes(evaluator, schemes) if memo is not None else evaluator.schemes(schemes)
     run = AssessmentRun(
@@ -273,10 +306,66 @@ def assess_dossier(
         results=results,
         requested=requested,
         now=now,
+        inputs=inputs,
+        delta=delta,
     )
     if plans:
         run.plans = marginal_plans(run, evaluator)
     return run
+
+
+def _collect_and_check(
+    evidence: Evidence,
+    collectors: tuple[Collector, ...],
+    checks: Sequence[type[Check]],
+    wanted: Sequence[Leaf],
+    progress: ProgressReporter,
+    baseline: Assessment | None,
+    record: bool,
+    today: dt.date | None,
+    *,
+    collected: bool,
+) -> tuple[dict[str, CheckAttempt], RunInputs | None, DeltaRecord | None]:
+    """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
+    whose inputs changed."""
+    from cybersafe.delta import DeltaPlan, carry_over, collectors_for, file_changes, plan_delta
+    from cybersafe.inputs import InputDigester, firmware_files, run_inputs, tool_fingerprint
+
+    if not record:
+        if not collected:
+            collect(evidence, collectors, progress)
+        progress.start("checks", total=len(wanted))
+        attempts = run_checks(checks, evidence, wanted)
+        progress.finish("checks")
+        return attempts, None, None
+    today = today or dt.datetime.now(dt.UTC).date()
+    digester = InputDigester(evidence.dossier, evidence.base_dir, collectors, evidence.as_of, today)
+    tool = tool_fingerprint()
+    plan: DeltaPlan | None = None
+    if baseline is not None:
+        plan = plan_delta(baseline, wanted, digester, tool, baseline.digest())
+        to_run, skipped = collectors_for(collectors, checks, plan.run)
+        collectors = tuple(to_run)
+        plan.record.collectors_skipped = tuple(c.NAME for c in skipped if c.applies(evidence.dossier))
+        carry_over(evidence, baseline, skipped)
+        wanted = plan.run
+    if not collected:
+        collect(evidence, collectors, progress)
+    progress.start("checks", total=len(wanted))
+    reads: dict[str, set[str]] = {}
+    attempts = run_checks(checks, evidence, wanted, reads)
+    progress.finish("checks")
+    files = firmware_files(evidence)
+    if plan is None:
+        return attempts, run_inputs(digester, reads, files, tool), None
+    before = baseline.inputs.firmware_files if baseline is not None and baseline.inputs else {}
+    if files or "firmware" not in plan.record.collectors_skipped:
+        plan.record.firmware_files = file_changes(before, files) if files or before else None
+    else:
+        files = dict(before)
+    attempts.update(plan.attempts)
+    merged: dict[str, Iterable[str]] = {**reads, **plan.reads}
+    return attempts, run_inputs(digester, merged, files, tool), plan.record
 
 
 def assess(
@@ -288,8 +377,11 @@ def assess(
     checks: Sequence[type[Check]] = BUILTIN_CHECKS,
     collectors: Iterable[Collector] | None = None,
     progress: ProgressReporter | None = None,
+    baseline: Assessment | None = None,
+    today: dt.date | None = None,
 ) -> AssessmentRun:
-    """Assess the product a dossier file describes, running the collectors for its artefacts."""
+    """Assess the product a dossier file describes, running the collectors for its artefacts; with ``baseline``,
+    only what changed since (cybersafe/delta.py)."""
     catalog = catalog or default_catalog()
     dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
     return assess_dossier(
@@ -302,6 +394,8 @@ def assess(
         collectors=builtin_collectors() if collectors is None else collectors,
         progress=progress,
         artefacts=[file_artefact("dossier", dossier_path)],
+        baseline=baseline,
+        today=today,
     )
 
 

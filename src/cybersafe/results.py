@@ -82,6 +82,9 @@ class CheckAttemptOut(_Wire):
     remediation: str | None = None
     findings: list[FindingOut] = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list)  # requirement keys, in every scheme, this check fed
+    # Names of the inputs it read (digests: Assessment.inputs). None, not empty, when not recorded: an optional
+    # field left out keeps the digest of assessments written before it existed.
+    inputs: list[str] | None = None
 
     @property
     def key(self) -> str:
@@ -255,6 +258,44 @@ class ReuseOut(_Wire):
     requirements_fed_per_check: float
 
 
+class InputsOut(_Wire):
+    """What the assessment was computed from, input by input: what ``assess --baseline`` compares.
+
+    Names: ``as_of``; ``dossier:<section>`` (``dossier:declarations.update``), ``dossier:*`` for the whole
+    dossier; ``firmware`` (image digest), ``firmware:budget``, ``firmware:date`` (the day certificate expiry was
+    judged); ``sbom``; ``vex``; ``vulndb`` (database version); ``device`` (device artefact and declared
+    interfaces), ``device:date``; ``<kind>:tools`` (library versions); ``collectors`` (which ran). Each check
+    attempt lists the names it read (``CheckAttemptOut.inputs``).
+    """
+
+    tool: str  # the cybersafe version (library versions are inputs: firmware:tools, device:tools, vulndb:tools)
+    digests: dict[str, str]  # input name -> sha256 (or a plain value: a date, a budget name, "absent")
+    firmware_files: dict[str, str] = Field(default_factory=dict)  # path in the image -> sha256, from the inventory
+
+
+class DeltaCheckOut(_Wire):
+    check: str  # attempt key
+    why: str
+
+
+class FileChangesOut(_Wire):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+
+
+class DeltaOut(_Wire):
+    """A delta re-assessment: what was taken from the baseline unchanged, what ran again, and why."""
+
+    baseline: str  # sha256 of the baseline assessment (``Assessment.digest()``)
+    baseline_generated_at: dt.datetime
+    changed_inputs: list[str] = Field(default_factory=list)
+    reused: list[DeltaCheckOut] = Field(default_factory=list)
+    rerun: list[DeltaCheckOut] = Field(default_factory=list)
+    collectors_skipped: list[str] = Field(default_factory=list)  # evidence not collected again (inputs unchanged)
+    firmware_files: FileChangesOut | None = None  # files of the image that changed since the baseline
+
+
 class ProblemOut(_Wire):
     source: str
     severity: ProblemSeverity
@@ -275,6 +316,8 @@ class Assessment(_Wire):
     markets: list[MarketResultOut] = Field(default_factory=list)
     reuse: ReuseOut
     problems: list[ProblemOut] = Field(default_factory=list)
+    inputs: InputsOut | None = None  # absent in assessments written before inputs were recorded
+    delta: DeltaOut | None = None  # present when made by ``assess --baseline``
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 
 from cybersafe.assess import AssessmentRun, MarketResult, tool_version
 from cybersafe.checks.interface import Finding, Location
+from cybersafe.delta import DeltaRecord
 from cybersafe.dossier.facts import derive_facts
+from cybersafe.inputs import RunInputs
 from cybersafe.results import (
     ASSESSMENT_SCHEMA,
     ArtefactOut,
@@ -18,8 +20,12 @@ from cybersafe.results import (
     CatalogOut,
     CheckAttemptOut,
     ClassificationOut,
+    DeltaCheckOut,
+    DeltaOut,
     EvidenceOut,
+    FileChangesOut,
     FindingOut,
+    InputsOut,
     LaterOut,
     LevelResultOut,
     LocationOut,
@@ -97,6 +103,7 @@ def to_assessment(run: AssessmentRun) -> Assessment:
                 remediation=check_class.REMEDIATION if check_class else None,
                 findings=[_finding_out(f) for f in attempt.findings],
                 feeds=sorted(feeds.get(key, [])),
+                inputs=list(run.inputs.reads.get(key, ())) if run.inputs else None,
             )
         )
     facts = derive_facts(run.dossier)
@@ -124,6 +131,29 @@ def to_assessment(run: AssessmentRun) -> Assessment:
             requirements_fed_per_check=round(sum(fed) / len(fed), 2) if fed else 0.0,
         ),
         problems=[ProblemOut(**p.as_dict()) for p in run.evidence.problems],
+        inputs=_inputs_out(run.inputs) if run.inputs else None,
+        delta=_delta_out(run.delta) if run.delta else None,
+    )
+
+
+def _inputs_out(inputs: RunInputs) -> InputsOut:
+    return InputsOut(
+        tool=inputs.tool, digests=dict(sorted(inputs.digests.items())), firmware_files=dict(inputs.firmware_files)
+    )
+
+
+def _delta_out(delta: DeltaRecord) -> DeltaOut:
+    files = delta.firmware_files
+    return DeltaOut(
+        baseline=delta.baseline,
+        baseline_generated_at=delta.baseline_generated_at,
+        changed_inputs=list(delta.changed_inputs),
+        reused=[DeltaCheckOut(check=k, why=w) for k, w in sorted(delta.reused.items())],
+        rerun=[DeltaCheckOut(check=k, why=w) for k, w in sorted(delta.rerun.items())],
+        collectors_skipped=list(delta.collectors_skipped),
+        firmware_files=FileChangesOut(added=list(files.added), removed=list(files.removed), changed=list(files.changed))
+        if files
+        else None,
     )
 
 

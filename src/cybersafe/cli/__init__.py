@@ -101,6 +101,9 @@ def _register() -> None:
     from cybersafe.cli import registry as registry_cli
 
     registry_cli.register(app)
+    from cybersafe.cli import fleet as fleet_cli
+
+    fleet_cli.register(app)
 
 
 _register()

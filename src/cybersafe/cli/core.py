@@ -87,6 +87,15 @@ def assess_command(
             "has a failing finding at or above this severity.",
         ),
     ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="OLD.json",
+            help="An earlier assessment of this product: run again only the checks whose inputs changed (firmware, "
+            "SBOM, VEX, vulnerability database, dossier sections, device) and reuse the rest, saying what and why.",
+        ),
+    ] = None,
 ) -> None:
     """Assess a product against every scheme: verdicts, missing evidence, marginal test plans.
 
@@ -98,13 +107,22 @@ def assess_command(
     a probe that was cut, or that saw none of the declared ports, passes no network check.
     """
     from cybersafe.assess import assess
+    from cybersafe.results import load_assessment
     from cybersafe.to_wire import to_assessment
 
     moment = parse_now(now)
     check_out_dir(out)
+    previous = load_assessment(baseline) if baseline is not None else None
     progress = RichProgress() if output_format is OutputFormat.TABLE else None
     try:
-        run = assess(dossier, now=moment, scheme_refs=scheme, progress=progress, catalog=catalog_for(catalog_dirs))
+        run = assess(
+            dossier,
+            now=moment,
+            scheme_refs=scheme,
+            progress=progress,
+            catalog=catalog_for(catalog_dirs),
+            baseline=previous,
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -289,6 +307,8 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
         for scheme_id, req in failing:
             fail_table.add_row(scheme_id, f"{req.id} {req.title}", styled(str(req.verdict)), req.reason)
         console.print(fail_table)
+    if assessment.delta is not None:
+        _print_delta(assessment.delta)
     _print_next_steps(assessment, requested)
     reuse = assessment.reuse
     console.print(
@@ -299,6 +319,26 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
         console.print(f"[yellow]problem[/] {problem.source}: {problem.message}")
     if out is not None:
         console.print(f"written: {out / 'assessment.json'}")
+
+
+def _print_delta(delta: Any) -> None:
+    """What a delta run took from its baseline: counts, what changed, and what ran again with why."""
+    skipped = f"; not collected again: {', '.join(delta.collectors_skipped)}" if delta.collectors_skipped else ""
+    console.print(
+        f"delta against {delta.baseline[:12]} ({delta.baseline_generated_at:%Y-%m-%d}): {len(delta.reused)} checks "
+        f"reused, {len(delta.rerun)} run again{skipped}",
+        highlight=False,
+    )
+    if delta.changed_inputs:
+        console.print("  changed inputs: " + ", ".join(delta.changed_inputs), highlight=False)
+    files = delta.firmware_files
+    if files is not None:
+        console.print(
+            f"  firmware files: {len(files.changed)} changed, {len(files.added)} added, {len(files.removed)} removed",
+            highlight=False,
+        )
+    for entry in delta.rerun:
+        console.print(f"  ran again: {entry.check}: {entry.why}", highlight=False)
 
 
 @handle_errors

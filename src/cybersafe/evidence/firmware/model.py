@@ -245,6 +245,16 @@ class Component:
 
 
 @dataclass(frozen=True, slots=True)
+class FileDigest:
+    """One regular file of the unpacked file systems, by the path a user reads, with its content digest: what
+    changed between two releases of an image, file by file."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class UnpackProblem:
     """A problem met while unpacking hostile input (traversal, symlink escape, truncated data, budget)."""
 
@@ -272,6 +282,7 @@ class FirmwareInventory:
     components: tuple[Component, ...] = ()
     not_examined: tuple[NotExamined, ...] = ()
     problems: tuple[UnpackProblem, ...] = ()
+    files: tuple[FileDigest, ...] = ()  # every file examined, with its sha256, sorted by path
     duration_s: float = 0.0
     extraction_s: float = 0.0
     stats: dict[str, int] = field(default_factory=dict)

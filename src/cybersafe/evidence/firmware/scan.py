@@ -41,6 +41,7 @@ from cybersafe.evidence.firmware.model import (
     Component,
     Confidence,
     Credential,
+    FileDigest,
     FileRisk,
     Filesystem,
     FirmwareInventory,
@@ -458,6 +459,7 @@ class _Scan:
             components=tuple(components),
             not_examined=tuple(_unique(self.gaps)),
             problems=tuple(self.problems),
+            files=_file_digests(self.files, self.shown),
             duration_s=round(time.monotonic() - started, 3),
             extraction_s=round(self.unpacked.duration_s, 3),
             stats={
@@ -609,6 +611,18 @@ def _read_bytes(path: Path, limit: int) -> bytes | None:
 def _read_text(path: Path, limit: int = _SMALL_TEXT) -> str | None:
     data = _read_bytes(path, limit)
     return None if data is None else data.decode("utf-8", "replace")
+
+
+def _file_digests(files: list[Path], shown: _Displayer) -> tuple[FileDigest, ...]:
+    """sha256 of every file examined, by display path (unreadable files are left out: they are gaps already)."""
+    out = []
+    for path in files:
+        try:
+            digest, size = safeio.sha256_file(path)
+        except (OSError, InputError):
+            continue
+        out.append(FileDigest(shown.display(path), digest, size))
+    return tuple(sorted(out, key=lambda f: f.path))
 
 
 def _raw_carve(path: Path) -> bool:

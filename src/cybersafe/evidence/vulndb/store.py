@@ -19,6 +19,7 @@ import contextlib
 import csv
 import datetime as dt
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -172,15 +173,20 @@ def _now() -> str:
 class VulnDb:
     """A handle on the SQLite file. ``create=False`` refuses a missing file instead of making an empty one."""
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path | None = None, *, create: bool = True, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self._existing: dict[str, tuple[int, str]] | None = None  # id -> (rid, modified), loaded once
+        self._kev: dict[str, dict[str, str]] | None = None  # read-only handles keep the KEV table once read
+        self.read_only = read_only
         try:
             safeio.refuse_special(self.path)
         except InputError as exc:
             raise VulnDbError(str(exc)) from None
-        if not create and not self.path.is_file():
+        if (read_only or not create) and not self.path.is_file():
             raise VulnDbError(f"{self.path}: no vulnerability database here; run `cybersafe vulndb import` first")
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path)
@@ -198,6 +204,30 @@ class VulnDb:
             raise VulnDbError(
                 f"{self.path}: database format {found}, this cybersafe reads {SCHEMA_VERSION}; import into a new file"
             )
+
+    def _open_read_only(self) -> None:
+        """Open without writing anything (no schema, no journal change): many processes may share the file."""
+        try:
+            self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            self.conn.execute("PRAGMA query_only = 1")
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            raise VulnDbError(f"{self.path}: cannot open the vulnerability database read-only: {exc}") from exc
+        found = row[0] if row else None
+        if found != SCHEMA_VERSION:
+            self.conn.close()
+            raise VulnDbError(
+                f"{self.path}: database format {found}, this cybersafe reads {SCHEMA_VERSION}; import into a new file"
+            )
+
+    def version(self) -> str:
+        """A digest of the import log (every import is logged with its counts): equal versions hold equal data."""
+        meta = self.conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+        rows = self.conn.execute(
+            "SELECT id, source, kind, imported_at, added, updated, unchanged, skipped FROM imports ORDER BY id"
+        ).fetchall()
+        text = json.dumps([SCHEMA_VERSION, meta, rows], separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def close(self) -> None:
         self.conn.close()
@@ -489,11 +519,16 @@ class VulnDb:
         return out
 
     def kev(self) -> dict[str, dict[str, str]]:
+        if self._kev is not None:
+            return self._kev
         cols = ("cve", "vendor", "product", "name", "date_added", "due_date", "ransomware", "first_seen")
-        return {
+        found = {
             row[0]: dict(zip(cols, row, strict=True))
             for row in self.conn.execute(f"SELECT {','.join(cols)} FROM kev")  # noqa: S608 - fixed column names
         }
+        if self.read_only:  # nothing changes under a read-only handle: read the catalog once per handle
+            self._kev = found
+        return found
 
     def epss(self, cves: Iterable[str]) -> dict[str, float]:
         out: dict[str, float] = {}
