@@ -27,7 +27,10 @@ OSV dump) are *recorded* as ``Problem`` values in results, not raised.
     │   └── InvalidOutput           our own document would fail its published schema (nothing written)
     ├── AttestationError            keys, signing
     │   └── VerificationFailed      signature, digest, validity or log check failed
-    └── RegistryError               registry client / server
+    ├── RegistryError               registry client / server
+    └── FleetError                  batch and distributed runs: a manifest, the Dask cluster
+        ├── ManifestError           a batch manifest (also an InputError: names file, line and field)
+        └── ClusterUnavailable      no scheduler at the address given, or Dask is not installed
 """
 
 from __future__ import annotations
@@ -152,3 +155,15 @@ class VerificationFailed(AttestationError):
 
 class RegistryError(CybersafeError):
     pass
+
+
+class FleetError(CybersafeError):
+    """A batch or distributed run cannot start: a bad manifest, an output directory in the way."""
+
+
+class ClusterUnavailable(FleetError):
+    """No Dask scheduler answers at the address given, or the ``fleet`` extra (Dask) is not installed."""
+
+
+class ManifestError(FleetError, InputError):
+    """A batch manifest cannot be read or names a product badly."""

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from cybersafe.cli._common import (
+    CATALOG_OPTION,
+    EXIT_BAD_INPUT,
     EXIT_NOT_MET,
     EXIT_OK,
     FORMAT_OPTION,
+    FailOn,
     OutputFormat,
+    catalog_for,
     console,
     emit_json,
+    err_console,
+    gate,
     handle_errors,
+    parse_now,
 )
 from cybersafe.cli.core import styled
 
@@ -24,7 +42,178 @@ _LISTED = 20  # findings listed per kind in the table; --format json lists all
 
 
 def register(app: typer.Typer) -> None:
+    app.command("batch")(batch_command)
     app.command("diff")(diff_command)
+
+
+SCHEDULER_OPTION = typer.Option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="A running Dask scheduler (tcp://host:8786, started with `dask scheduler`; workers with `dask worker "
+    "ADDRESS`). Default: a local cluster of --workers processes on this machine.",
+)
+WORKERS_OPTION = typer.Option("--workers", "-w", min=1, help="Local worker processes (default: one per core).")
+
+
+class Budget(StrEnum):
+    QUICK = "quick"
+    STANDARD = "standard"
+    DEEP = "deep"
+
+
+class ReportFormat(StrEnum):
+    HTML = "html"
+    PDF = "pdf"
+    JSON = "json"
+    OSCAL = "oscal"
+    SARIF = "sarif"
+
+
+@handle_errors
+def batch_command(
+    dossiers: Annotated[list[Path] | None, typer.Argument(metavar="DOSSIER...", help="Product dossiers.")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", "-m", help="YAML list of products: products: [{dossier: PATH, id: NAME}, ...]."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where each product's results and the summary go.")] = Path(
+        "out/batch"
+    ),
+    scheduler: Annotated[str | None, SCHEDULER_OPTION] = None,
+    workers: Annotated[int | None, WORKERS_OPTION] = None,
+    scheme: Annotated[
+        list[str] | None, typer.Option("--scheme", "-s", help="Scheme to judge on; repeatable. Default: markets.")
+    ] = None,
+    catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
+    report: Annotated[
+        list[ReportFormat] | None,
+        typer.Option("--report", "-r", help="Also write this report per product; repeatable."),
+    ] = None,
+    budget: Annotated[Budget, typer.Option("--budget", help="Firmware scan budget per product.")] = Budget.STANDARD,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Assessment time for every product (ISO 8601); default: now.")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Assess changed products in full, not as a delta against their last run.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Assess every product, even with unchanged inputs.")] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", help="Exit 1 when a product has a failing finding at or above this severity."),
+    ] = None,
+    output_format: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Assess many products on Dask: one assessment per product, summary.json and summary.csv.
+
+    A product that cannot be assessed is recorded as failed with its one-line error; the rest go on. A re-run
+    skips products whose inputs are unchanged (dossier, firmware, SBOM, VEX, vulnerability database, versions,
+    date) and assesses changed ones as a delta against their previous assessment.
+
+    Exit codes: 0 every product assessed and meeting its judged schemes; 1 a product does not (with --fail-on:
+    has a failing finding at or above that severity); 2 bad input or a product that could not be assessed (the
+    others are still done); 3 a bug in cybersafe.
+    """
+    from cybersafe.fleet.batch import BatchOptions, products_from_paths, read_manifest, run_batch
+    from cybersafe.fleet.cluster import ClusterSpec
+
+    if bool(dossiers) == (manifest is not None):
+        raise typer.BadParameter("give dossiers or --manifest FILE, not both and not neither")
+    products = read_manifest(manifest) if manifest is not None else products_from_paths(dossiers or [])
+    options = BatchOptions(
+        now=parse_now(now),
+        scheme_refs=tuple(scheme or ()),
+        catalog_dirs=tuple(p.resolve() for p in catalog_dirs or ()),
+        reports=tuple(str(r) for r in report or ()),
+        budget=str(budget),
+        full=full,
+        force=force,
+    )
+    catalog_for(list(options.catalog_dirs) or None)  # a bad catalog is one line here, not one per product
+    bar = _BatchBar() if output_format is OutputFormat.TABLE else None
+    try:
+        summary = run_batch(
+            products, options, out, ClusterSpec(scheduler, workers), on_result=bar.advance if bar else None
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if output_format is OutputFormat.JSON:
+        emit_json(summary.as_dict())
+    else:
+        _print_batch(summary, out)
+    raise typer.Exit(_batch_exit(summary, fail_on))
+
+
+def _batch_exit(summary: Any, fail_on: FailOn | None) -> int:
+    if summary.failed:
+        return EXIT_BAD_INPUT
+    if fail_on is not None:
+        hit = gate([_Severity(s) for r in summary.results for s in r.failing], fail_on)
+        return EXIT_NOT_MET if hit else EXIT_OK
+    return EXIT_NOT_MET if any(r.meets is False for r in summary.results) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class _Severity:
+    severity: str
+
+
+class _BatchBar:
+    """Products done / total with the time left, on stderr; failures printed above it as they come."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("products"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=err_console,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._progress.start()
+
+    def advance(self, result: Any, done: int, total: int) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task("products", total=total, last="")
+        if result.outcome == "failed":
+            self._progress.console.print(f"[red]failed[/] {escape(result.product)}: {escape(result.error or '')}")
+        self._progress.update(self._task, completed=done, last=f"{result.product}: {result.outcome}")
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def _print_batch(summary: Any, out: Path) -> None:
+    table = Table(title=f"{len(summary.results)} products on {summary.cluster}, as of {summary.as_of}")
+    for column in ("product", "outcome", "meets", "schemes (judged)", "s", "note"):
+        table.add_column(column, overflow="fold", justify="right" if column == "s" else "left")
+    for r in summary.results:
+        judged = [s for s in r.schemes if s.judged]
+        statuses = ", ".join(f"{s.scheme}: {s.status}" + (f" {s.level}" if s.level else "") for s in judged)
+        note = r.error or (f"delta: {r.delta['rerun']} checks run again" if r.delta else "")
+        if r.outcome == "reused":
+            note = "inputs unchanged"
+        meets = "" if r.meets is None else ("yes" if r.meets else "no")
+        table.add_row(
+            r.product,
+            styled(r.outcome if r.outcome != "assessed" else "pass"),
+            meets,
+            statuses,
+            f"{r.duration_s:.1f}",
+            note,
+        )
+    console.print(table)
+    data = summary.as_dict()
+    console.print(
+        f"{data['assessed']} assessed, {data['reused']} unchanged and skipped, {data['failed']} failed, "
+        f"{data['not_met']} not meeting their judged schemes; {summary.wall_s:.1f} s",
+        highlight=False,
+    )
+    console.print(f"written: {out / 'summary.json'}, {out / 'summary.csv'}", highlight=False)
 
 
 @handle_errors

@@ -82,22 +82,47 @@ def label_issue_command(
     ] = DEFAULT_VALID_DAYS,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <label id>.label.json.")] = Path(),
     now: Annotated[str | None, NOW_OPTION] = None,
+    supersedes: Annotated[
+        Path | None,
+        typer.Option(
+            "--supersedes",
+            metavar="OLD.label.json",
+            help="The label of the previous firmware release this one replaces (same issuer, scheme and product); "
+            "needs --baseline. Refused when the scheme's verdicts changed.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", metavar="OLD.json", help="The assessment the label to supersede was issued on."),
+    ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Issue a signed label for a scheme the assessment meets (refused otherwise, exit 1).
 
     The artwork is the scheme's own label style only with --administrator-of naming the scheme, and only for a
     scheme that has a consumer label; otherwise it is a conformity attestation card.
+
+    With --supersedes and --baseline, the label replaces the previous release's label and carries the digest of
+    `cybersafe diff OLD.json ASSESSMENT.json`. Exit codes: 0 issued; 1 refused (not met, or verdicts changed);
+    2 bad input; 3 a bug in cybersafe.
     """
     from cybersafe.attest.keys import load_private_key
-    from cybersafe.label.issue import LabelRefused, issue_label, write_envelope
+    from cybersafe.label.issue import LabelRefused, issue_label, read_envelope, write_envelope
     from cybersafe.label.qr import qr_url
+    from cybersafe.label.supersede import supersession
     from cybersafe.results import load_assessment
 
+    if (supersedes is None) != (baseline is None):
+        fail("--supersedes and --baseline go together: the old label and the assessment it was issued on")
     check_out_dir(out)
     assessment = load_assessment(assessment_file)
     private_key = load_private_key(key)
     try:
+        replaces = None
+        if supersedes is not None and baseline is not None:
+            replaces = supersession(
+                read_envelope(supersedes), load_assessment(baseline), assessment, scheme, private_key, issuer
+            )
         record, envelope = issue_label(
             assessment,
             scheme,
@@ -108,6 +133,7 @@ def label_issue_command(
             valid_days=valid_days,
             issuer_contact=issuer_contact,
             administrator_of=administrator_of,
+            supersedes=replaces,
         )
     except LabelRefused as exc:
         fail(f"{assessment_file}: {exc}", EXIT_NOT_MET)
@@ -122,6 +148,10 @@ def label_issue_command(
     console.print(f"  valid {record.issued} to {record.valid_until}{note}; security updates until {record.support_end}")
     console.print(f"  artwork: {_artwork_text(record)}")
     console.print(f"  QR / registry: {qr_url(record, envelope)}")
+    if record.supersedes is not None:
+        console.print(
+            f"  supersedes {record.supersedes.label_id} (verdicts unchanged; diff {record.supersedes.diff_sha256[:12]})"
+        )
     console.print(f"  wrote {path}")
 
 

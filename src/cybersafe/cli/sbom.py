@@ -339,18 +339,51 @@ def watch_run_command(
         str | None, typer.Option("--aware-at", help="time of awareness for CRA Art. 14 deadlines (ISO); default now")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report changes without updating the baseline")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Spread the SBOMs over a running Dask scheduler's workers (tcp://host:8786); the store and the "
+            "database must be readable at the same paths on every worker.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=1, help="Spread the SBOMs over this many local worker processes (Dask)."),
+    ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Re-match every watched SBOM; report new, resolved and newly known-exploited vulnerabilities."""
+    """Re-match every watched SBOM; report new, resolved and newly known-exploited vulnerabilities.
+
+    Exit codes: 0 nothing new; 1 a new or newly known-exploited vulnerability, or a product whose SBOM could not
+    be read; 2 bad input (no database, no store, no scheduler at the address); 3 a bug in cybersafe.
+    """
     from cybersafe.evidence.vulndb import VulnDb
     from cybersafe.evidence.vulndb.watch import ProductStore
 
-    with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
-        result = products.run(vulndb, parse_now(aware_at), update=not dry_run)
+    where = ""
+    if scheduler is not None or workers is not None:
+        from cybersafe.evidence.vulndb.store import default_db_path
+        from cybersafe.evidence.vulndb.watch import default_store_path
+        from cybersafe.fleet.cluster import ClusterSpec
+        from cybersafe.fleet.watch import run_watch
+
+        run = run_watch(
+            store or default_store_path(),
+            db or default_db_path(),
+            parse_now(aware_at),
+            ClusterSpec(scheduler, workers),
+            update=not dry_run,
+        )
+        result, where = run.result, f" on {run.cluster} ({run.components} components, {run.wall_s:.1f} s)"
+    else:
+        with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
+            result = products.run(vulndb, parse_now(aware_at), update=not dry_run)
     if output_format is OutputFormat.JSON:
         emit_json(result.as_dict())
     else:
-        console.print(f"{result.products} products re-matched against {result.database}", highlight=False)
+        console.print(f"{result.products} products re-matched against {result.database}{where}", highlight=False)
         for c in result.changes:
             m = c.match
             console.print(

@@ -40,6 +40,7 @@ from cybersafe.label.model import (
     LabelProduct,
     LabelRecord,
     Subject,
+    Supersedes,
     VerdictSummary,
 )
 from cybersafe.results import Assessment, RequirementResultOut, SchemeResultOut
@@ -117,12 +118,15 @@ def issue_label(  # positional signature fixed by the labels contract
     issuer_contact: str | None = None,
     administrator_of: str | None = None,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    supersedes: Supersedes | None = None,
 ) -> tuple[LabelRecord, dict[str, Any]]:
     """Build the label record for ``scheme_id`` and sign it; (record, DSSE envelope).
 
     ``administrator_of``: the scheme (id or id@version) whose label administrator or licensee the issuer is; it
     must be the label's scheme, and that scheme must have a consumer label. Only then is the artwork the
     scheme's mark; without it the artwork is a conformity-attestation card.
+    ``supersedes`` comes from ``supersession`` (cybersafe/label/supersede.py), which checks that the replacement
+    is allowed.
     """
     result = assessment.scheme(scheme_id)
     if result is None:
@@ -172,6 +176,7 @@ def issue_label(  # positional signature fixed by the labels contract
         registry_url=f"{base}/l/{label_id}",
         disclosures=_disclosures(dossier, issuer, issued),
         artwork=Artwork.SCHEME_MARK if administers and result.label else Artwork.ATTESTATION,
+        supersedes=supersedes,
     )
     return record, sign_statement(build_statement(record), private_key)
 

@@ -99,6 +99,16 @@ class Disclosures(_Wire):
     contact: str | None = None
 
 
+class Supersedes(_Wire):
+    """The label this one replaces: same issuer, scheme and product, a new firmware release assessed with the
+    same verdicts for the scheme; ``diff_sha256`` is the digest of ``cybersafe diff`` from the old assessment to
+    the new one (``AssessmentDiff.digest()``), so anyone holding both assessments can check the claim."""
+
+    label_id: Annotated[str, StringConstraints(pattern=LABEL_ID_PATTERN)]
+    assessment_sha256: Sha256  # the assessment the superseded label was issued on
+    diff_sha256: Sha256
+
+
 class LabelRecord(_Wire):
     schema_: Literal["cybersafe/label/v1"] = Field(default=LABEL_SCHEMA, alias="schema")
     label_id: Annotated[str, StringConstraints(pattern=LABEL_ID_PATTERN)]
@@ -119,6 +129,7 @@ class LabelRecord(_Wire):
     registry_url: Text
     disclosures: Disclosures
     artwork: Artwork = Artwork.ATTESTATION  # records written before it was recorded are drawn as cards
+    supersedes: Supersedes | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -146,8 +157,12 @@ class LabelRecord(_Wire):
         return None
 
     def wire(self) -> dict[str, object]:
-        """JSON form (the attestation predicate); None values are kept so every field is explicit."""
-        return self.model_dump(mode="json", by_alias=True)
+        """JSON form (the attestation predicate); None values are kept so every field is explicit, except
+        ``supersedes``, which a label that replaces none leaves out (its predicate reads as before the field)."""
+        data = self.model_dump(mode="json", by_alias=True)
+        if data.get("supersedes") is None:
+            data.pop("supersedes", None)
+        return data
 
 
 def label_json_schema() -> dict[str, object]:

@@ -18,7 +18,8 @@ import json
 import os
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,8 @@ class WatchResult:
         }
 
 
+StoredProduct = tuple[str, str, bytes, str | None]  # name, SBOM file name, SBOM bytes, baseline JSON
+
 _STORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
     name TEXT PRIMARY KEY,
@@ -160,8 +163,15 @@ CREATE TABLE IF NOT EXISTS products (
 
 
 class ProductStore:
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_store_path()
+        if read_only:  # a worker of a distributed run: reads its share of the products, writes nothing
+            try:
+                self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+                self.conn.execute("SELECT count(*) FROM products").fetchone()
+            except (OSError, sqlite3.Error) as exc:
+                raise VulnDbError(f"{self.path}: cannot read the product store: {exc}") from exc
+            return
         try:
             safeio.refuse_special(self.path)
         except InputError as exc:
@@ -211,52 +221,112 @@ class ProductStore:
         ]
 
     def run(self, db: VulnDb, aware_at: dt.datetime, *, update: bool = True) -> WatchResult:
-        changes: list[WatchChange] = []
-        errors: list[str] = []
+        """Re-match every watched SBOM here, one after the other (``fleet.watch`` spreads them over a cluster)."""
         rows = self.conn.execute("SELECT name, sbom_name, sbom, baseline FROM products ORDER BY name").fetchall()
-        for name, sbom_name, raw, baseline_text in rows:
-            with tempfile.TemporaryDirectory() as tmp:
-                copy = Path(tmp) / sbom_name
-                copy.write_bytes(raw)
-                try:
-                    doc = load_sbom(copy)
-                except CybersafeError as exc:  # one broken product must not stop the others
-                    errors.append(f"{name}: {exc}")
-                    continue
-            report = match_components(db, doc.components, source=f"{name} ({sbom_name})")
-            current = {f"{m.component_ref}|{m.vulnerability}": m for m in report.matches}
-            baseline: dict[str, dict[str, Any]] = json.loads(baseline_text) if baseline_text else {}
-            version = doc.primary.version if doc.primary else None
-            earlier = _by_alias(baseline)
-            for key, m in current.items():
-                before = baseline.get(key) or _earlier(earlier, m)
-                if before is not None and key not in baseline:  # the group's id changed (a CVE became known)
-                    baseline.pop(f"{before['component_ref']}|{before['vulnerability']}", None)
-                    baseline[key] = before
-                if before is None or (m.known_exploited and not before.get("known_exploited")):
-                    kind = "newly-known-exploited" if m.known_exploited else "new"
-                    deadlines = draft = None
-                    if m.known_exploited:
-                        fix_at = aware_at if m.fixed_versions else None
-                        if before and before.get("fixed_versions"):
-                            fix_at = dt.datetime.fromisoformat(before.get("seen_at") or aware_at.isoformat())
-                        deadlines = art14_deadlines(aware_at, fix_at)
-                        draft = draft_notification(name, version, m)
-                    changes.append(WatchChange(name, kind, m.as_dict(), deadlines, draft))
-            changes.extend(
-                WatchChange(name, "resolved", before) for key, before in baseline.items() if key not in current
+        outcome = WatchOutcome()
+        with tempfile.TemporaryDirectory() as tmp:
+            for row in rows:
+                outcome.add(product_changes(db, row, aware_at, Path(tmp)))
+        if update:
+            self.store_baselines(outcome, aware_at)
+        return WatchResult(str(db.path), len(rows), tuple(outcome.changes), tuple(outcome.errors))
+
+    def store_baselines(self, outcome: WatchOutcome, aware_at: dt.datetime) -> None:
+        """Write the matches seen now as the new baselines; the products matched count as checked at ``aware_at``."""
+        when = aware_at.isoformat()
+        with self.conn:
+            self.conn.executemany(
+                "UPDATE products SET baseline=? WHERE name=?", ((t, n) for n, t in outcome.baselines.items())
             )
-            if update:
-                stored = {
-                    key: {**m.as_dict(), "seen_at": (baseline.get(key) or {}).get("seen_at") or aware_at.isoformat()}
-                    for key, m in current.items()
-                }
-                with self.conn:
-                    self.conn.execute(
-                        "UPDATE products SET baseline=?, checked_at=? WHERE name=?",
-                        (json.dumps(stored, sort_keys=True), aware_at.isoformat(), name),
-                    )
-        return WatchResult(str(db.path), len(rows), tuple(changes), tuple(errors))
+            self.conn.executemany("UPDATE products SET checked_at=? WHERE name=?", ((when, n) for n in outcome.checked))
+
+    def rowid_ranges(self, parts: int) -> Sequence[tuple[int, int]]:
+        """The products split into about ``parts`` ranges of rowids of equal size (for workers to read)."""
+        rowids = [r[0] for r in self.conn.execute("SELECT rowid FROM products ORDER BY rowid")]
+        size = max(1, -(-len(rowids) // max(1, parts)))
+        return [(rowids[i], rowids[min(i + size, len(rowids)) - 1]) for i in range(0, len(rowids), size)]
+
+    def rows_between(self, first: int, last: int) -> Sequence[StoredProduct]:
+        return self.conn.execute(
+            "SELECT name, sbom_name, sbom, baseline FROM products WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            (first, last),
+        ).fetchall()
+
+
+@dataclass
+class WatchOutcome:
+    """Changes, errors and new baselines of some watched products, mergeable across workers."""
+
+    changes: list[WatchChange] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    baselines: dict[str, str] = field(default_factory=dict)  # product -> baseline JSON, only where it changed
+    checked: list[str] = field(default_factory=list)  # products matched (an unreadable SBOM is not)
+    products: int = 0
+    components: int = 0
+
+    def add(self, other: WatchOutcome) -> None:
+        self.changes.extend(other.changes)
+        self.errors.extend(other.errors)
+        self.baselines.update(other.baselines)
+        self.checked.extend(other.checked)
+        self.products += other.products
+        self.components += other.components
+
+
+def product_changes(db: VulnDb, row: StoredProduct, aware_at: dt.datetime, tmp: Path) -> WatchOutcome:
+    """One watched product: its stored SBOM matched now, compared with the matches seen at the last run."""
+    name, sbom_name, raw, baseline_text = row
+    out = WatchOutcome(products=1)
+    copy = tmp / f"sbom-{os.getpid()}{Path(sbom_name).suffix}"  # the stored name may be anything: keep its suffix
+    copy.write_bytes(raw)
+    try:
+        doc = load_sbom(copy)
+    except CybersafeError as exc:  # one broken product must not stop the others
+        out.errors.append(f"{name}: {str(exc).replace(str(copy), sbom_name)}")
+        return out
+    finally:
+        copy.unlink(missing_ok=True)
+    out.components = len(doc.components)
+    out.checked.append(name)
+    report = match_components(db, doc.components, source=f"{name} ({sbom_name})")
+    current = {f"{m.component_ref}|{m.vulnerability}": m for m in report.matches}
+    baseline: dict[str, dict[str, Any]] = json.loads(baseline_text) if baseline_text else {}
+    version = doc.primary.version if doc.primary else None
+    earlier = _by_alias(baseline)
+    for key, m in current.items():
+        before = baseline.get(key) or _earlier(earlier, m)
+        if before is not None and key not in baseline:  # the group's id changed (a CVE became known)
+            baseline.pop(f"{before['component_ref']}|{before['vulnerability']}", None)
+            baseline[key] = before
+        change = _change(name, version, m, before, aware_at)
+        if change is not None:
+            out.changes.append(change)
+    out.changes.extend(WatchChange(name, "resolved", before) for key, before in baseline.items() if key not in current)
+    stored = {
+        key: {**m.as_dict(), "seen_at": (baseline.get(key) or {}).get("seen_at") or aware_at.isoformat()}
+        for key, m in current.items()
+    }
+    text = json.dumps(stored, sort_keys=True)
+    if text != baseline_text:
+        out.baselines[name] = text
+    return out
+
+
+def _change(
+    name: str, version: str | None, m: VulnerabilityMatch, before: dict[str, Any] | None, aware_at: dt.datetime
+) -> WatchChange | None:
+    """The change a match is against its stored one: new, newly known exploited (with the Art. 14 clocks), or none."""
+    if before is not None and not (m.known_exploited and not before.get("known_exploited")):
+        return None
+    kind = "newly-known-exploited" if m.known_exploited else "new"
+    deadlines = draft = None
+    if m.known_exploited:
+        fix_at = aware_at if m.fixed_versions else None
+        if before and before.get("fixed_versions"):
+            fix_at = dt.datetime.fromisoformat(before.get("seen_at") or aware_at.isoformat())
+        deadlines = art14_deadlines(aware_at, fix_at)
+        draft = draft_notification(name, version, m)
+    return WatchChange(name, kind, m.as_dict(), deadlines, draft)
 
 
 def _by_alias(baseline: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -1,0 +1,433 @@
+"""Assess many products on a Dask cluster: ``cybersafe batch DOSSIER... | --manifest FILE --out DIR``.
+
+One task per product, each in a worker process of the cluster (cluster.py). A task reads the dossier and its
+artefacts where the dossier says (so a remote cluster needs the same paths: a shared file system), assesses
+the product and returns the assessment, the reports asked for and its summary rows; the client writes them:
+
+    DIR/<product>/assessment.json   the assessment (cybersafe/assessment/v1)
+    DIR/<product>/report.<fmt>      each --report format
+    DIR/<product>/inputs.json       the digests that decide whether a re-run may skip it
+    DIR/<product>/result.json       its summary row
+    DIR/summary.json, summary.csv   every product: per scheme its status, level and counts; duration; errors
+
+A product that cannot be assessed is recorded as failed with its one-line error; the others go on. A re-run
+skips a product whose inputs are all unchanged (dossier, firmware, SBOM, VEX, vulnerability database version,
+device, cybersafe and catalog versions, schemes, reports and the assessment date), by digest; one whose inputs
+changed is assessed as a delta against its previous assessment (cybersafe/delta.py) unless ``full`` is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cybersafe.errors import CybersafeError, FleetError, ManifestError
+from cybersafe.fleet.cluster import ClusterSpec, describe, open_client
+
+SUMMARY_SCHEMA = "cybersafe/batch-summary/v1"
+_ID = re.compile(r"[^A-Za-z0-9._-]+")
+_CSV_COUNTS = ("pass", "fail", "inconclusive", "not_applicable", "error", "justified", "pending")
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str  # directory name under DIR; unique
+    dossier: Path  # absolute
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    now: dt.datetime
+    scheme_refs: tuple[str, ...] = ()
+    catalog_dirs: tuple[Path, ...] = ()
+    reports: tuple[str, ...] = ()  # render.interface.OutputFormat values
+    budget: str = "standard"
+    full: bool = False  # never a delta against the previous assessment
+    force: bool = False  # never skip, even with unchanged inputs
+    fail_on: str | None = None  # a severity: note the failing findings at or above it
+
+
+@dataclass
+class SchemeRow:
+    scheme: str
+    version: str
+    status: str
+    level: str | None
+    counts: dict[str, int]
+    judged: bool
+
+
+@dataclass
+class ProductResult:
+    product: str
+    dossier: str
+    outcome: str  # assessed / reused / failed
+    duration_s: float = 0.0
+    error: str | None = None
+    meets: bool | None = None  # every judged scheme met (or pending, later, out of scope)
+    failing: list[str] = field(default_factory=list)  # severities of failing findings that feed judged schemes
+    digest: str | None = None
+    delta: dict[str, Any] | None = None  # reused / rerun counts and skipped collectors of a delta run
+    changed_inputs: list[str] = field(default_factory=list)  # why it was not skipped
+    schemes: list[SchemeRow] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # name -> content, written by the client
+
+    def row(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("files")
+        return out
+
+
+# --- products -----------------------------------------------------------------------------------------
+
+
+def product_id(path: Path) -> str:
+    """``cams/nl-cam2/dossier.yaml`` -> ``nl-cam2``; ``acme-hub.yaml`` -> ``acme-hub``."""
+    stem = path.parent.name if path.stem in ("dossier", "product") and path.parent.name else path.stem
+    return _ID.sub("-", stem).strip("-.") or "product"
+
+
+def products_from_paths(paths: Iterable[Path]) -> list[Product]:
+    """Products named on the command line; ids made unique with the parent directory, then a number."""
+    out: list[Product] = []
+    seen: set[str] = set()
+    for path in paths:
+        resolved = path.resolve()
+        candidate = product_id(resolved)
+        if candidate in seen:
+            candidate = _ID.sub("-", f"{resolved.parent.parent.name}-{candidate}").strip("-.")
+        base, n = candidate, 2
+        while candidate in seen:
+            candidate, n = f"{base}-{n}", n + 1
+        seen.add(candidate)
+        out.append(Product(candidate, resolved))
+    return out
+
+
+def read_manifest(path: Path) -> list[Product]:
+    """A YAML (or JSON) manifest: ``products: [{dossier: PATH, id: NAME}, ...]``, or a list of dossier paths.
+
+    Paths are relative to the manifest; ``id`` is optional (default: from the path) and must be unique."""
+    from cybersafe.yamlio import load_yaml
+
+    doc = load_yaml(path, ManifestError)
+    data = doc.data.get("products") if isinstance(doc.data, dict) else doc.data
+    if not isinstance(data, list) or not data:
+        raise ManifestError("expected a non-empty list under 'products'", file=path, field="products")
+    entries: list[tuple[Path, str | None]] = []
+    for i, item in enumerate(data):
+        where = f"products[{i}]"
+        if isinstance(item, str):
+            entries.append((path.parent / item, None))
+        elif isinstance(item, dict) and isinstance(item.get("dossier"), str) and set(item) <= {"dossier", "id"}:
+            ident = item.get("id")
+            if ident is not None and (not isinstance(ident, str) or _ID.sub("-", ident) != ident or not ident):
+                raise ManifestError("id: letters, digits, '.', '_' and '-' only", file=path, field=f"{where}.id")
+            entries.append((path.parent / item["dossier"], ident))
+        else:
+            line = doc.line_of(("products", i) if isinstance(doc.data, dict) else (i,))
+            raise ManifestError(
+                "expected a dossier path or {dossier: PATH, id: NAME}", file=path, line=line, field=where
+            )
+    products = products_from_paths(p for p, _ in entries)
+    out = [Product(ident or p.id, p.dossier) for p, (_, ident) in zip(products, entries, strict=True)]
+    ids = [p.id for p in out]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ManifestError(f"product id {duplicates[0]!r} is used twice", file=path, field="products")
+    return out
+
+
+# --- the task, on a worker ----------------------------------------------------------------------------
+
+_CATALOGS: dict[tuple[Path, ...], Any] = {}  # per worker process: loading a catalog takes seconds
+
+
+def _catalog(dirs: tuple[Path, ...]) -> Any:
+    from cybersafe.cli._common import catalog_for
+
+    if dirs not in _CATALOGS:
+        _CATALOGS[dirs] = catalog_for(list(dirs) or None)
+    return _CATALOGS[dirs]
+
+
+def input_key(product: Product, options: BatchOptions) -> dict[str, str]:
+    """Every input a re-run compares, by digest: the files the dossier names, versions, schemes, date."""
+    from cybersafe.assess import builtin_collectors
+    from cybersafe.dossier.loader import load_dossier
+    from cybersafe.inputs import InputDigester, library_versions, sha256_path, tool_fingerprint
+
+    dossier = load_dossier(product.dossier)
+    digester = InputDigester(
+        dossier, product.dossier.parent, builtin_collectors(), options.now.date(), options.now.date()
+    )
+    catalog = _catalog(options.catalog_dirs)
+    key = {
+        "dossier": sha256_path(product.dossier),
+        "tool": tool_fingerprint(),
+        "libraries": library_versions(("unblob", "lief", "pyperscan", "univers", "sslyze", "ssh-audit")),
+        "catalog": _catalog_digest(catalog),
+        "schemes": ",".join(options.scheme_refs) or "dossier markets",
+        "as_of": options.now.date().isoformat(),
+        "budget": options.budget,
+        "reports": ",".join(options.reports),
+    }
+    for name in ("firmware", "sbom", "vex", "vulndb", "device"):
+        key[name] = digester.digest(name)
+    return key
+
+
+def _catalog_digest(catalog: Any) -> str:
+    from cybersafe.inputs import sha256_json
+
+    return sha256_json(sorted((s.key, s.catalog_sha256) for s in catalog.schemes.values()))
+
+
+def assess_product(
+    product: Product, options: BatchOptions, previous: dict[str, str] | None, baseline: str | None
+) -> ProductResult:
+    """One product, start to end, on a worker; never raises: a failure is a result with its one-line error."""
+    started = time.perf_counter()
+    result = ProductResult(product.id, str(product.dossier), "assessed")
+    try:
+        key = input_key(product, options)
+        if previous is not None and not options.force:
+            result.changed_inputs = sorted(k for k in key.keys() | previous.keys() if key.get(k) != previous.get(k))
+            if not result.changed_inputs:
+                result.outcome = "reused"
+                return result
+        _assess(product, options, key, baseline, result)
+    except CybersafeError as exc:
+        result.outcome, result.error = "failed", _one_line(str(exc))
+    except Exception as exc:  # noqa: BLE001 - one product's crash is its own result, never the batch's
+        result.outcome, result.error = "failed", _one_line(f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        result.duration_s = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _assess(
+    product: Product, options: BatchOptions, key: dict[str, str], baseline: str | None, result: ProductResult
+) -> None:
+    from cybersafe.assess import assess, builtin_collectors
+    from cybersafe.evidence.firmware.budget import budget_for
+    from cybersafe.evidence.firmware.collector import FirmwareCollector
+    from cybersafe.results import load_assessment
+    from cybersafe.to_wire import to_assessment
+
+    previous = None
+    if baseline is not None and not options.full and Path(baseline).is_file():
+        previous = load_assessment(Path(baseline))
+    collectors = [
+        FirmwareCollector(budget_for(options.budget)) if c.NAME == "firmware" else c for c in builtin_collectors()
+    ]
+    run = assess(
+        product.dossier,
+        now=options.now,
+        scheme_refs=list(options.scheme_refs) or None,
+        catalog=_catalog(options.catalog_dirs),
+        collectors=collectors,
+        baseline=previous,
+    )
+    assessment = to_assessment(run)
+    result.digest = assessment.digest()
+    result.meets = run.meets_requested
+    result.schemes = [
+        SchemeRow(
+            s.scheme,
+            s.version,
+            str(s.status),
+            s.highest_level,
+            dict(s.counts),
+            f"{s.scheme}@{s.version}" in run.requested,
+        )
+        for s in assessment.schemes
+    ]
+    judged = set(run.requested)
+    result.failing = sorted(
+        {
+            str(f.severity)
+            for c in assessment.checks
+            if any(k.split(":", 1)[0] in judged for k in c.feeds)
+            for f in c.findings
+            if f.verdict == "fail"
+        }
+    )
+    if assessment.delta is not None:
+        d = assessment.delta
+        result.delta = {"reused": len(d.reused), "rerun": len(d.rerun), "collectors_skipped": d.collectors_skipped}
+    result.files["assessment.json"] = (assessment.to_json() + "\n").encode()
+    result.files["inputs.json"] = (json.dumps(key, indent=2, sort_keys=True) + "\n").encode()
+    _reports(assessment, options, result)
+
+
+def _reports(assessment: Any, options: BatchOptions, result: ProductResult) -> None:
+    from cybersafe.render.interface import OutputFormat, render
+
+    for name in options.reports:
+        fmt = OutputFormat(name)
+        result.files[f"report{fmt.suffix}"] = render(assessment, fmt, now=options.now)
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= 500 else line[:497] + "..."
+
+
+# --- the client ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchSummary:
+    cluster: str
+    as_of: dt.date
+    results: list[ProductResult]
+    wall_s: float
+
+    @property
+    def failed(self) -> list[ProductResult]:
+        return [r for r in self.results if r.outcome == "failed"]
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = {o: sum(1 for r in self.results if r.outcome == o) for o in ("assessed", "reused", "failed")}
+        return {
+            "schema": SUMMARY_SCHEMA,
+            "as_of": self.as_of.isoformat(),
+            "cluster": self.cluster,
+            "wall_s": round(self.wall_s, 3),
+            "products": len(self.results),
+            **counts,
+            "not_met": sum(1 for r in self.results if r.meets is False),
+            "results": [r.row() for r in self.results],
+        }
+
+
+ProgressCallback = Callable[[ProductResult, int, int], None]  # (result, done, total)
+
+
+def run_batch(
+    products: Sequence[Product],
+    options: BatchOptions,
+    out: Path,
+    spec: ClusterSpec,
+    on_result: ProgressCallback | None = None,
+) -> BatchSummary:
+    """Assess every product on the cluster; write each product's files, then summary.json and summary.csv."""
+    from distributed import as_completed
+
+    if not products:
+        raise FleetError("no products to assess")
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results: list[ProductResult] = []
+    with open_client(spec) as client:
+        where = describe(client, spec)
+        futures = {}
+        for product in products:
+            previous, baseline = _previous(out / product.id)
+            future = client.submit(assess_product, product, options, previous, baseline, pure=False)
+            futures[future] = product
+        for future in as_completed(list(futures)):  # type: ignore[no-untyped-call]
+            product = futures[future]
+            result = _result_of(future, product)
+            future.release()  # its files are written now: the cluster may forget them
+            _write(out / product.id, result)
+            results.append(result)
+            if on_result is not None:
+                on_result(result, len(results), len(products))
+    results.sort(key=lambda r: r.product)
+    summary = BatchSummary(where, options.now.date(), results, time.perf_counter() - started)
+    _write_summary(out, summary)
+    return summary
+
+
+def _previous(directory: Path) -> tuple[dict[str, str] | None, str | None]:
+    """The inputs of the last successful run of a product, and its assessment (the delta's baseline)."""
+    assessment = directory / "assessment.json"
+    if not assessment.is_file():
+        return None, None
+    try:
+        previous = json.loads((directory / "inputs.json").read_text(encoding="utf-8"))
+        json.loads((directory / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, str(assessment.resolve())
+    return (previous if isinstance(previous, dict) else None), str(assessment.resolve())
+
+
+def _result_of(future: Any, product: Product) -> ProductResult:
+    try:
+        result: ProductResult = future.result()
+    except Exception as exc:  # noqa: BLE001 - a killed worker or a lost task fails this product only
+        reason = "its worker died (out of memory, or a crash)" if type(exc).__name__ == "KilledWorker" else str(exc)
+        return ProductResult(
+            product.id, str(product.dossier), "failed", error=_one_line(f"{type(exc).__name__}: {reason}")
+        )
+    return result
+
+
+def _write(directory: Path, result: ProductResult) -> None:
+    if result.outcome == "reused":
+        stored = json.loads((directory / "result.json").read_text(encoding="utf-8"))
+        result.schemes = [SchemeRow(**s) for s in stored.get("schemes", [])]
+        result.meets, result.failing, result.digest = (
+            stored.get("meets"),
+            stored.get("failing", []),
+            stored.get("digest"),
+        )
+        return
+    if result.outcome == "failed":
+        return  # the previous good run's files (if any) stay: a failure replaces nothing
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in result.files.items():
+        (directory / name).write_bytes(data)
+    (directory / "result.json").write_text(json.dumps(result.row(), indent=2) + "\n", encoding="utf-8")
+
+
+def _write_summary(out: Path, summary: BatchSummary) -> None:
+    (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["product", "outcome", "scheme", "version", "status", "level", *_CSV_COUNTS, "judged", "duration_s", "error"]
+    )
+    for r in summary.results:
+        if not r.schemes:
+            writer.writerow(
+                [
+                    r.product,
+                    r.outcome,
+                    "",
+                    "",
+                    "failed" if r.outcome == "failed" else "",
+                    "",
+                    *([""] * len(_CSV_COUNTS)),
+                    "",
+                    r.duration_s,
+                    r.error or "",
+                ]
+            )
+        for s in r.schemes:
+            counts = [s.counts.get(c, 0) for c in _CSV_COUNTS]
+            writer.writerow(
+                [
+                    r.product,
+                    r.outcome,
+                    s.scheme,
+                    s.version,
+                    s.status,
+                    s.level or "",
+                    *counts,
+                    "yes" if s.judged else "",
+                    r.duration_s,
+                    r.error or "",
+                ]
+            )
+    (out / "summary.csv").write_text(buffer.getvalue(), encoding="utf-8")
