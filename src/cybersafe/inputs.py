@@ -247,11 +247,12 @@ class InputDigester:
         return sha256_json(value)
 
     def _file(self, relative: str | None) -> str:
+        """The file's content digest with the path a collector reads it at (findings name the file)."""
         if relative is None:
             return ABSENT
         path = self.base_dir / relative
         try:
-            return sha256_path(path) if path.is_file() else f"missing: {relative}"
+            return sha256_json([str(path), sha256_path(path)]) if path.is_file() else f"missing: {relative}"
         except OSError as exc:
             return f"unreadable: {relative}: {exc.strerror or exc}"
 
@@ -274,7 +275,7 @@ class InputDigester:
             return ABSENT if path is None else f"missing: {path}"
         try:
             with VulnDb(path, read_only=True) as db:
-                return db.version()
+                return sha256_json([str(path), db.version()])
         except CybersafeError as exc:
             return f"unreadable: {exc}"
 

@@ -1,0 +1,267 @@
+"""Delta re-assessment (assess --baseline): inputs recorded per attempt, only what changed runs again, and the
+verdicts are those of a full run, as a property over generated changes of the dossier, SBOM, VEX, vulnerability
+database and firmware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cybersafe.checks.interface import Check, Finding
+from cybersafe.evidence.interface import Evidence
+from cybersafe.results import Assessment
+from cybersafe.verdict import AttemptStatus, Severity, Verdict
+from tests.fleet.conftest import delta, full
+from tests.fleet.fleet_support import (
+    DOSSIER_CHANGES,
+    FIRMWARE_CHANGES,
+    NOW,
+    SBOM_CHANGES,
+    make_product,
+    verdicts,
+)
+
+
+def attempts(assessment: Assessment) -> dict[str, object]:
+    """Every attempt as written, without its recorded input names."""
+    return {c.key: c.model_dump(exclude={"inputs"}) for c in assessment.checks}
+
+
+def test_declaration_checks_record_the_dossier_sections_they_read(baseline_no_firmware: Assessment) -> None:
+    by_key = {c.key: c for c in baseline_no_firmware.checks}
+    support = next(k for k in by_key if k.startswith("declaration.support-period["))
+    assert {"as_of", "dossier:declarations.support_period"} <= set(by_key[support].inputs or [])
+    assert "dossier:declarations.update" not in (by_key[support].inputs or [])
+    # a firmware check reads the firmware's inputs, and no firmware is named: they read "absent"
+    binaries = by_key["firmware.binary-hardening"]
+    assert {"firmware", "firmware:budget", "firmware:date"} <= set(binaries.inputs or [])
+    assert baseline_no_firmware.inputs is not None
+    assert baseline_no_firmware.inputs.digests["firmware"] == "absent"
+    assert baseline_no_firmware.inputs.digests["as_of"] == NOW.date().isoformat()
+
+
+def test_recording_reads_changes_no_finding(tmp_path: Path, cache_dir: Path) -> None:
+    from cybersafe.assess import builtin_collectors, needed_checks, run_checks
+    from cybersafe.checks import BUILTIN_CHECKS
+    from cybersafe.dossier.loader import load_dossier
+    from cybersafe.schemes.catalog import default_catalog
+
+    # Given the example dossier collected once
+    path = make_product(cache_dir / "nofw", cache_dir=cache_dir, firmware_changes=None)
+    dossier = load_dossier(path)
+    catalog = default_catalog()
+    evidence = Evidence(dossier=dossier, base_dir=path.parent, as_of=NOW.date())
+    from cybersafe.assess import collect
+    from cybersafe.evidence.interface import NullProgressReporter
+
+    collect(evidence, builtin_collectors(), NullProgressReporter())
+    wanted = needed_checks(catalog, catalog.current_schemes())
+    # When every check runs with and without its reads recorded
+    plain = run_checks(BUILTIN_CHECKS, evidence, wanted)
+    reads: dict[str, set[str]] = {}
+    recorded = run_checks(BUILTIN_CHECKS, evidence, wanted, reads)
+    # Then the attempts are the same, and every attempt has its reads
+    assert {k: (a.status, a.findings) for k, a in plain.items()} == {
+        k: (a.status, a.findings) for k, a in recorded.items()
+    }
+    assert set(reads) == set(recorded)
+
+
+def test_unchanged_product_reuses_every_check_and_collects_nothing(
+    cache_dir: Path, baseline_no_firmware: Assessment
+) -> None:
+    again = delta(make_product(cache_dir / "nofw", cache_dir=cache_dir, firmware_changes=None), baseline_no_firmware)
+    assert again.delta is not None
+    assert again.delta.baseline == baseline_no_firmware.digest()
+    assert again.delta.changed_inputs == []
+    rerun = {r.check: r.why for r in again.delta.rerun}
+    assert all("error" in why for why in rerun.values()), rerun  # only errored attempts are tried again
+    assert {"sbom", "vulnerabilities"} <= set(again.delta.collectors_skipped)
+    assert verdicts(again) == verdicts(baseline_no_firmware)
+    # the skipped collectors' artefacts and problems are carried over, so labels still name the SBOM
+    assert [a.model_dump() for a in again.artefacts if a.kind == "sbom"] == [
+        a.model_dump() for a in baseline_no_firmware.artefacts if a.kind == "sbom"
+    ]
+
+
+def test_a_dossier_section_change_reruns_only_the_checks_that_read_it(
+    cache_dir: Path, baseline_no_firmware: Assessment
+) -> None:
+    path = make_product(
+        cache_dir / "nofw", cache_dir=cache_dir, firmware_changes=None, dossier_changes=("updates-manual",)
+    )
+    new = delta(path, baseline_no_firmware)
+    assert new.delta is not None
+    assert new.delta.changed_inputs == ["dossier:declarations.update"]
+    readers = {c.key for c in baseline_no_firmware.checks if "dossier:declarations.update" in (c.inputs or [])}
+    rerun = {r.check for r in new.delta.rerun if "changed" in r.why}
+    assert rerun == readers
+    assert "declaration.automatic-updates" in rerun
+    assert all(r.why == "changed: dossier:declarations.update" for r in new.delta.rerun if r.check in readers)
+    assert verdicts(new) == verdicts(full(path))
+
+
+def test_a_new_cybersafe_version_reuses_nothing(
+    cache_dir: Path, baseline_no_firmware: Assessment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cybersafe.inputs
+
+    monkeypatch.setattr(cybersafe.inputs, "tool_fingerprint", lambda: "cybersafe 99.0")
+    new = delta(make_product(cache_dir / "nofw", cache_dir=cache_dir, firmware_changes=None), baseline_no_firmware)
+    assert new.delta is not None and not new.delta.reused
+    assert all("cybersafe or a library" in r.why for r in new.delta.rerun)
+
+
+def test_a_baseline_without_inputs_gives_a_full_run(cache_dir: Path, baseline_no_firmware: Assessment) -> None:
+    old = baseline_no_firmware.model_copy(update={"inputs": None})
+    new = delta(make_product(cache_dir / "nofw", cache_dir=cache_dir, firmware_changes=None), old)
+    assert new.delta is not None and not new.delta.reused and not new.delta.collectors_skipped
+    assert all("records no inputs" in r.why for r in new.delta.rerun)
+
+
+def test_an_errored_attempt_is_tried_again(cache_dir: Path, baseline_no_firmware: Assessment) -> None:
+    # Given a baseline in which the SBOM check ended in an error (its collector failed then)
+    checks = [
+        c.model_copy(
+            update={"status": AttemptStatus.ERROR, "reason": "bad_input", "verdict": Verdict.ERROR, "findings": []}
+        )
+        if c.check_id == "sbom.minimum-elements"
+        else c
+        for c in baseline_no_firmware.checks
+    ]
+    old = baseline_no_firmware.model_copy(update={"checks": checks})
+    new = delta(make_product(cache_dir / "nofw", cache_dir=cache_dir, firmware_changes=None), old)
+    assert new.delta is not None
+    rerun = {r.check: r.why for r in new.delta.rerun}
+    key = next(k for k in rerun if k.startswith("sbom.minimum-elements"))
+    assert "ended in an error" in rerun[key]
+    assert "sbom" not in new.delta.collectors_skipped  # its evidence is needed again
+    assert verdicts(new)["checks"][key] == verdicts(baseline_no_firmware)["checks"][key]
+
+
+class _ReadsProblems(Check):
+    ID = "test.reads-problems"
+    TITLE = "reads the problem list"
+    SEVERITY = Severity.INFO
+    REQUIRES = ()
+    REMEDIATION = "none"
+
+    def run(self, evidence: Evidence) -> list[Finding]:
+        return [self.passed(f"{len(evidence.problems)} problems")]
+
+
+def test_a_check_reading_evidence_outside_the_inputs_is_never_reused() -> None:
+    from cybersafe.assess import anonymous_dossier, run_checks
+    from cybersafe.delta import _why_not
+    from cybersafe.schemes.interface import Leaf, LeafKind
+
+    evidence = Evidence(dossier=anonymous_dossier("x"), as_of=NOW.date())
+    reads: dict[str, set[str]] = {}
+    run_checks([_ReadsProblems], evidence, [Leaf(LeafKind.CHECK, _ReadsProblems.ID)], reads)
+    assert "evidence:problems" in reads[_ReadsProblems.ID]
+    from cybersafe.inputs import reusable_name
+
+    assert not reusable_name("evidence:problems")
+    assert _why_not is not None
+
+
+@pytest.mark.slow
+def test_unchanged_firmware_is_not_unpacked_again(
+    cache_dir: Path, baseline_firmware: Assessment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cybersafe.evidence.firmware.collector import FirmwareCollector
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the firmware was unpacked again")
+
+    # Given the same image and a changed dossier section
+    path = make_product(cache_dir / "fw", cache_dir=cache_dir, dossier_changes=("support-ended",))
+    monkeypatch.setattr(FirmwareCollector, "collect", refuse)
+    new = delta(path, baseline_firmware)
+    # Then nothing was unpacked, the firmware checks were reused and the image is still named for labels
+    assert new.delta is not None and "firmware" in new.delta.collectors_skipped
+    assert not any(r.check.startswith("firmware.") for r in new.delta.rerun)
+    old_fw = [a.model_dump() for a in baseline_firmware.artefacts if a.kind == "firmware"]
+    assert [a.model_dump() for a in new.artefacts if a.kind == "firmware"] == old_fw
+    assert new.inputs is not None and baseline_firmware.inputs is not None
+    assert new.inputs.firmware_files == baseline_firmware.inputs.firmware_files
+    monkeypatch.undo()
+    assert verdicts(new) == verdicts(full(path))
+
+
+@pytest.mark.slow
+def test_a_firmware_release_is_scanned_and_its_changed_files_listed(
+    cache_dir: Path, baseline_firmware: Assessment
+) -> None:
+    path = make_product(cache_dir / "fw", cache_dir=cache_dir, firmware_changes=("telnetd",))
+    new = delta(path, baseline_firmware)
+    assert new.delta is not None and "firmware" not in new.delta.collectors_skipped
+    assert new.delta.firmware_files is not None
+    # the root file system changed in one file; the U-Boot header (carved as an unknown chunk) holds the new CRC
+    changed = new.delta.firmware_files.changed
+    assert "/etc/inittab" in changed
+    assert all(p == "/etc/inittab" or p.endswith(".unknown") for p in changed), changed
+    assert not new.delta.firmware_files.added and not new.delta.firmware_files.removed
+    assert {r.check for r in new.delta.rerun} >= {"firmware.cleartext-remote-login-enabled"}
+    assert not any(r.check.startswith("declaration.") for r in new.delta.rerun)
+    assert verdicts(new)["checks"]["firmware.cleartext-remote-login-enabled"] == ("completed", "fail")
+    assert verdicts(new) == verdicts(full(path))
+
+
+# --- the property: a delta run gives the verdicts of a full run -------------------------------------------
+
+CHANGES = st.fixed_dictionaries(
+    {
+        "dossier": st.sets(st.sampled_from(sorted(DOSSIER_CHANGES)), max_size=3),
+        "sbom": st.sets(st.sampled_from(sorted(SBOM_CHANGES)), max_size=2),
+        "vex": st.booleans(),
+        "extra_advisory": st.booleans(),
+    }
+)
+
+
+@given(changes=CHANGES)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_delta_gives_the_verdicts_of_a_full_run(
+    changes: dict[str, object], cache_dir: Path, baseline_no_firmware: Assessment
+) -> None:
+    path = make_product(
+        cache_dir / "nofw",
+        cache_dir=cache_dir,
+        firmware_changes=None,
+        dossier_changes=tuple(sorted(changes["dossier"])),  # type: ignore[call-overload]
+        sbom_changes=tuple(sorted(changes["sbom"])),  # type: ignore[call-overload]
+        vex=bool(changes["vex"]),
+        extra_advisory=bool(changes["extra_advisory"]),
+    )
+    expected, got = full(path), delta(path, baseline_no_firmware)
+    assert verdicts(got) == verdicts(expected)
+    # without firmware every check is deterministic: the attempts themselves are the same, finding by finding
+    assert attempts(got) == attempts(expected)
+    assert got.delta is not None
+    read = {c.key: set(c.inputs or []) for c in got.checks}
+    for entry in got.delta.reused:  # a reused attempt read only inputs that did not change
+        assert not set(got.delta.changed_inputs) & read[entry.check]
+
+
+@pytest.mark.slow
+@given(
+    firmware=st.sets(st.sampled_from(sorted(FIRMWARE_CHANGES)), max_size=2),
+    dossier=st.sets(st.sampled_from(["support-ended", "telnet-declared", "universal-password"]), max_size=1),
+)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_delta_with_firmware_changes_gives_the_verdicts_of_a_full_run(
+    firmware: set[str], dossier: set[str], cache_dir: Path, baseline_firmware: Assessment
+) -> None:
+    path = make_product(
+        cache_dir / "fw",
+        cache_dir=cache_dir,
+        firmware_changes=tuple(sorted(firmware)),
+        dossier_changes=tuple(sorted(dossier)),
+    )
+    expected, got = full(path), delta(path, baseline_firmware)
+    # The scan's facts may differ run to run (files counted while unblob still writes); verdicts may not.
+    assert verdicts(got) == verdicts(expected)
