@@ -62,6 +62,21 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
 
 
+_OUT_OPTION = typer.Option("--out", metavar="DIR", help="Write assessment.json (and a copy of the SBOM) here.")
+_NOW_OPTION = typer.Option("--now", help="Assessment time (ISO 8601); default: now. For reproducible output.")
+_FAIL_ON_OPTION = typer.Option(
+    "--fail-on",
+    help="Judge the exit code on findings instead of verdicts: exit 1 when a check that feeds a judged scheme "
+    "has a failing finding at or above this severity.",
+)
+_BASELINE_OPTION = typer.Option(
+    "--baseline",
+    metavar="OLD.json",
+    help="An earlier assessment of this product: run again only the checks whose inputs changed (firmware, "
+    "SBOM, VEX, vulnerability database, dossier sections, device) and reuse the rest, saying what and why.",
+)
+
+
 @handle_errors
 def assess_command(
     dossier: Annotated[Path, typer.Argument(help="The product dossier (YAML).")],
@@ -73,29 +88,10 @@ def assess_command(
     ] = None,
     output_format: OutputFormat = FORMAT_OPTION,
     catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", metavar="DIR", help="Write assessment.json (and a copy of the SBOM) here.")
-    ] = None,
-    now: Annotated[
-        str | None, typer.Option("--now", help="Assessment time (ISO 8601); default: now. For reproducible output.")
-    ] = None,
-    fail_on: Annotated[
-        FailOn | None,
-        typer.Option(
-            "--fail-on",
-            help="Judge the exit code on findings instead of verdicts: exit 1 when a check that feeds a judged scheme "
-            "has a failing finding at or above this severity.",
-        ),
-    ] = None,
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline",
-            metavar="OLD.json",
-            help="An earlier assessment of this product: run again only the checks whose inputs changed (firmware, "
-            "SBOM, VEX, vulnerability database, dossier sections, device) and reuse the rest, saying what and why.",
-        ),
-    ] = None,
+    out: Annotated[Path | None, _OUT_OPTION] = None,
+    now: Annotated[str | None, _NOW_OPTION] = None,
+    fail_on: Annotated[FailOn | None, _FAIL_ON_OPTION] = None,
+    baseline: Annotated[Path | None, _BASELINE_OPTION] = None,
 ) -> None:
     """Assess a product against every scheme: verdicts, missing evidence, marginal test plans.
 
@@ -141,17 +137,21 @@ def assess_command(
         emit_json(assessment.model_dump(mode="json", by_alias=True, exclude_none=True))
     else:
         _print_assessment(assessment, run.requested, out)
-    if fail_on is not None:
-        judged = set(run.requested)
-        failing = [
-            f
-            for c in assessment.checks
-            if any(key.split(":", 1)[0] in judged for key in c.feeds)
-            for f in c.findings
-            if f.verdict == "fail"
-        ]
-        raise typer.Exit(EXIT_NOT_MET if gate(failing, fail_on) else EXIT_OK)
-    raise typer.Exit(EXIT_OK if run.meets_requested else EXIT_NOT_MET)
+    raise typer.Exit(_assess_exit(assessment, run, fail_on))
+
+
+def _assess_exit(assessment: Any, run: Any, fail_on: FailOn | None) -> int:
+    if fail_on is None:
+        return EXIT_OK if run.meets_requested else EXIT_NOT_MET
+    judged = set(run.requested)
+    failing = [
+        f
+        for c in assessment.checks
+        if any(key.split(":", 1)[0] in judged for key in c.feeds)
+        for f in c.findings
+        if f.verdict == "fail"
+    ]
+    return EXIT_NOT_MET if gate(failing, fail_on) else EXIT_OK
 
 
 _SHOWN = 5  # missing items and plan steps shown per scheme in the table; the JSON has them all

@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from cybersafe.cli._common import (
     CATALOG_OPTION,
@@ -38,7 +39,12 @@ from cybersafe.cli._common import (
 )
 from cybersafe.cli.core import styled
 
-_LISTED = 20  # findings listed per kind in the table; --format json lists all
+_LISTED = 20
+_OUTCOME_STYLE = {
+    "assessed": "green",
+    "reused": "dim",
+    "failed": "bold red",
+}  # findings listed per kind in the table; --format json lists all
 
 
 def register(app: typer.Typer) -> None:
@@ -69,38 +75,32 @@ class ReportFormat(StrEnum):
     SARIF = "sarif"
 
 
+_MANIFEST = typer.Option("--manifest", "-m", help="YAML list of products: products: [{dossier: PATH, id: NAME}, ...].")
+_OUT = typer.Option("--out", "-o", help="Where each product's results and the summary go.")
+_SCHEME = typer.Option("--scheme", "-s", help="Scheme to judge on, ID or ID@VERSION; repeatable. Default: markets.")
+_REPORT = typer.Option("--report", "-r", help="Also write this report per product; repeatable.")
+_BUDGET = typer.Option("--budget", help="Firmware scan budget per product (time, bytes, files).")
+_NOW = typer.Option("--now", help="Assessment time for every product (ISO 8601); default: now.")
+_FULL = typer.Option("--full", help="Assess changed products in full, not as a delta against their last run.")
+_FORCE = typer.Option("--force", help="Assess every product, even one whose inputs are unchanged.")
+_FAIL_ON = typer.Option("--fail-on", help="Exit 1 when a product has a failing finding at or above this severity.")
+
+
 @handle_errors
 def batch_command(
     dossiers: Annotated[list[Path] | None, typer.Argument(metavar="DOSSIER...", help="Product dossiers.")] = None,
-    manifest: Annotated[
-        Path | None,
-        typer.Option("--manifest", "-m", help="YAML list of products: products: [{dossier: PATH, id: NAME}, ...]."),
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where each product's results and the summary go.")] = Path(
-        "out/batch"
-    ),
+    manifest: Annotated[Path | None, _MANIFEST] = None,
+    out: Annotated[Path, _OUT] = Path("out/batch"),
     scheduler: Annotated[str | None, SCHEDULER_OPTION] = None,
     workers: Annotated[int | None, WORKERS_OPTION] = None,
-    scheme: Annotated[
-        list[str] | None, typer.Option("--scheme", "-s", help="Scheme to judge on; repeatable. Default: markets.")
-    ] = None,
+    scheme: Annotated[list[str] | None, _SCHEME] = None,
     catalog_dirs: Annotated[list[Path] | None, CATALOG_OPTION] = None,
-    report: Annotated[
-        list[ReportFormat] | None,
-        typer.Option("--report", "-r", help="Also write this report per product; repeatable."),
-    ] = None,
-    budget: Annotated[Budget, typer.Option("--budget", help="Firmware scan budget per product.")] = Budget.STANDARD,
-    now: Annotated[
-        str | None, typer.Option("--now", help="Assessment time for every product (ISO 8601); default: now.")
-    ] = None,
-    full: Annotated[
-        bool, typer.Option("--full", help="Assess changed products in full, not as a delta against their last run.")
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Assess every product, even with unchanged inputs.")] = False,
-    fail_on: Annotated[
-        FailOn | None,
-        typer.Option("--fail-on", help="Exit 1 when a product has a failing finding at or above this severity."),
-    ] = None,
+    report: Annotated[list[ReportFormat] | None, _REPORT] = None,
+    budget: Annotated[Budget, _BUDGET] = Budget.STANDARD,
+    now: Annotated[str | None, _NOW] = None,
+    full: Annotated[bool, _FULL] = False,
+    force: Annotated[bool, _FORCE] = False,
+    fail_on: Annotated[FailOn | None, _FAIL_ON] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Assess many products on Dask: one assessment per product, summary.json and summary.csv.
@@ -113,7 +113,7 @@ def batch_command(
     has a failing finding at or above that severity); 2 bad input or a product that could not be assessed (the
     others are still done); 3 a bug in cybersafe.
     """
-    from cybersafe.fleet.batch import BatchOptions, products_from_paths, read_manifest, run_batch
+    from cybersafe.fleet.batch import BatchOptions, products_from_paths, read_manifest
     from cybersafe.fleet.cluster import ClusterSpec
 
     if bool(dossiers) == (manifest is not None):
@@ -129,19 +129,23 @@ def batch_command(
         force=force,
     )
     catalog_for(list(options.catalog_dirs) or None)  # a bad catalog is one line here, not one per product
-    bar = _BatchBar() if output_format is OutputFormat.TABLE else None
-    try:
-        summary = run_batch(
-            products, options, out, ClusterSpec(scheduler, workers), on_result=bar.advance if bar else None
-        )
-    finally:
-        if bar is not None:
-            bar.close()
+    summary = _run_batch(products, options, out, ClusterSpec(scheduler, workers), output_format)
     if output_format is OutputFormat.JSON:
         emit_json(summary.as_dict())
     else:
         _print_batch(summary, out)
     raise typer.Exit(_batch_exit(summary, fail_on))
+
+
+def _run_batch(products: Any, options: Any, out: Path, spec: Any, output_format: OutputFormat) -> Any:
+    from cybersafe.fleet.batch import run_batch
+
+    bar = _BatchBar() if output_format is OutputFormat.TABLE else None
+    try:
+        return run_batch(products, options, out, spec, on_result=bar.advance if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _batch_exit(summary: Any, fail_on: FailOn | None) -> int:
@@ -200,7 +204,7 @@ def _print_batch(summary: Any, out: Path) -> None:
         meets = "" if r.meets is None else ("yes" if r.meets else "no")
         table.add_row(
             r.product,
-            styled(r.outcome if r.outcome != "assessed" else "pass"),
+            Text(r.outcome, style=_OUTCOME_STYLE[r.outcome]),
             meets,
             statuses,
             f"{r.duration_s:.1f}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -53,6 +53,17 @@ def register(app: typer.Typer) -> None:
 NOW_OPTION = typer.Option("--now", help="Time to act at (ISO 8601); default: now. For reproducible runs.")
 
 
+_SUPERSEDES_OPTION = typer.Option(
+    "--supersedes",
+    metavar="OLD.label.json",
+    help="The label of the previous firmware release this one replaces (same issuer, scheme and product); "
+    "needs --baseline. Refused when the scheme's verdicts changed.",
+)
+_BASELINE_OPTION = typer.Option(
+    "--baseline", metavar="OLD.json", help="The assessment the label to supersede was issued on."
+)
+
+
 @handle_errors
 def label_issue_command(
     assessment_file: Annotated[Path, typer.Argument(metavar="ASSESSMENT.json", help="Assessment JSON.")],
@@ -82,19 +93,8 @@ def label_issue_command(
     ] = DEFAULT_VALID_DAYS,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <label id>.label.json.")] = Path(),
     now: Annotated[str | None, NOW_OPTION] = None,
-    supersedes: Annotated[
-        Path | None,
-        typer.Option(
-            "--supersedes",
-            metavar="OLD.label.json",
-            help="The label of the previous firmware release this one replaces (same issuer, scheme and product); "
-            "needs --baseline. Refused when the scheme's verdicts changed.",
-        ),
-    ] = None,
-    baseline: Annotated[
-        Path | None,
-        typer.Option("--baseline", metavar="OLD.json", help="The assessment the label to supersede was issued on."),
-    ] = None,
+    supersedes: Annotated[Path | None, _SUPERSEDES_OPTION] = None,
+    baseline: Annotated[Path | None, _BASELINE_OPTION] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Issue a signed label for a scheme the assessment meets (refused otherwise, exit 1).
@@ -142,6 +142,10 @@ def label_issue_command(
     if output_format is OutputFormat.JSON:
         emit_json({"label_id": record.label_id, "file": str(path), "capped_at_support_end": capped, **record.wire()})
         return
+    _print_issued(record, path, capped)
+
+
+def _print_issued(record: Any, path: Path, capped: bool) -> None:
     level = f" level {record.level}" if record.level else ""
     console.print(f"[bold green]issued[/] {record.label_id}  {record.scheme}@{record.scheme_version}{level}")
     note = " (capped at the support-period end)" if capped else ""

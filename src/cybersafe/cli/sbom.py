@@ -331,6 +331,30 @@ def watch_list_command(
     console.print(table)
 
 
+_SCHEDULER_OPTION = typer.Option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Spread the SBOMs over a running Dask scheduler's workers (tcp://host:8786); the store and the "
+    "database must be readable at the same paths on every worker.",
+)
+_WORKERS_OPTION = typer.Option(
+    "--workers", "-w", min=1, help="Spread the SBOMs over this many local worker processes (Dask)."
+)
+
+
+def _watch_on_cluster(
+    db: Path | None, store: Path | None, aware_at: Any, scheduler: str | None, workers: int | None, *, update: bool
+) -> tuple[Any, str]:
+    from cybersafe.evidence.vulndb.store import default_db_path
+    from cybersafe.evidence.vulndb.watch import default_store_path
+    from cybersafe.fleet.cluster import ClusterSpec
+    from cybersafe.fleet.watch import run_watch
+
+    spec = ClusterSpec(scheduler, workers)
+    run = run_watch(store or default_store_path(), db or default_db_path(), aware_at, spec, update=update)
+    return run.result, f" on {run.cluster} ({run.components} components, {run.wall_s:.1f} s)"
+
+
 @handle_errors
 def watch_run_command(
     db: Annotated[Path | None, DB_OPTION] = None,
@@ -339,19 +363,8 @@ def watch_run_command(
         str | None, typer.Option("--aware-at", help="time of awareness for CRA Art. 14 deadlines (ISO); default now")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report changes without updating the baseline")] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="Spread the SBOMs over a running Dask scheduler's workers (tcp://host:8786); the store and the "
-            "database must be readable at the same paths on every worker.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-w", min=1, help="Spread the SBOMs over this many local worker processes (Dask)."),
-    ] = None,
+    scheduler: Annotated[str | None, _SCHEDULER_OPTION] = None,
+    workers: Annotated[int | None, _WORKERS_OPTION] = None,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Re-match every watched SBOM; report new, resolved and newly known-exploited vulnerabilities.
@@ -364,42 +377,34 @@ def watch_run_command(
 
     where = ""
     if scheduler is not None or workers is not None:
-        from cybersafe.evidence.vulndb.store import default_db_path
-        from cybersafe.evidence.vulndb.watch import default_store_path
-        from cybersafe.fleet.cluster import ClusterSpec
-        from cybersafe.fleet.watch import run_watch
-
-        run = run_watch(
-            store or default_store_path(),
-            db or default_db_path(),
-            parse_now(aware_at),
-            ClusterSpec(scheduler, workers),
-            update=not dry_run,
-        )
-        result, where = run.result, f" on {run.cluster} ({run.components} components, {run.wall_s:.1f} s)"
+        result, where = _watch_on_cluster(db, store, parse_now(aware_at), scheduler, workers, update=not dry_run)
     else:
         with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
             result = products.run(vulndb, parse_now(aware_at), update=not dry_run)
     if output_format is OutputFormat.JSON:
         emit_json(result.as_dict())
     else:
-        console.print(f"{result.products} products re-matched against {result.database}{where}", highlight=False)
-        for c in result.changes:
-            m = c.match
-            console.print(
-                f"[bold]{c.product}[/]: {c.kind}: {m['component']} {m['vulnerability']} ({m['severity']})",
-                highlight=False,
-            )
-            if c.deadlines is not None:
-                d = c.deadlines
-                console.print(
-                    f"  CRA Art. 14: early warning by {d.early_warning_due.isoformat()}, notification by "
-                    f"{d.notification_due.isoformat()}, final report by "
-                    f"{d.final_report_due.isoformat() if d.final_report_due else '14 days after a fix is available'}",
-                    highlight=False,
-                )
-                console.print("  notification draft: --format json", highlight=False)
-        for e in result.errors:
-            console.print(f"[red]error:[/] {e}", highlight=False)
+        _print_watch(result, where)
     if any(c.kind != "resolved" for c in result.changes) or result.errors:
         raise typer.Exit(EXIT_NOT_MET)
+
+
+def _print_watch(result: Any, where: str) -> None:
+    console.print(f"{result.products} products re-matched against {result.database}{where}", highlight=False)
+    for c in result.changes:
+        m = c.match
+        console.print(
+            f"[bold]{c.product}[/]: {c.kind}: {m['component']} {m['vulnerability']} ({m['severity']})",
+            highlight=False,
+        )
+        if c.deadlines is not None:
+            d = c.deadlines
+            console.print(
+                f"  CRA Art. 14: early warning by {d.early_warning_due.isoformat()}, notification by "
+                f"{d.notification_due.isoformat()}, final report by "
+                f"{d.final_report_due.isoformat() if d.final_report_due else '14 days after a fix is available'}",
+                highlight=False,
+            )
+            console.print("  notification draft: --format json", highlight=False)
+    for e in result.errors:
+        console.print(f"[red]error:[/] {e}", highlight=False)

@@ -52,7 +52,6 @@ class BatchOptions:
     budget: str = "standard"
     full: bool = False  # never a delta against the previous assessment
     force: bool = False  # never skip, even with unchanged inputs
-    fail_on: str | None = None  # a severity: note the failing findings at or above it
 
 
 @dataclass

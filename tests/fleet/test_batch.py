@@ -1,0 +1,193 @@
+"""cybersafe batch on a Dask LocalCluster started by the test (small inputs): one assessment per product, the
+summary files, a failing product recorded with its one-line error, a resumed run that skips what did not change
+and assesses what did as a delta, the --scheduler path and the default local cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cybersafe.cli import app
+from cybersafe.errors import ClusterUnavailable, ManifestError
+from cybersafe.fleet.batch import BatchOptions, Product, ProductResult, read_manifest, run_batch
+from cybersafe.fleet.cluster import ClusterSpec
+from tests.fleet.fleet_support import NOW, make_product
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A running cluster of two worker processes on loopback, as `dask scheduler` + `dask worker` would be."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> list[Product]:
+    root = tmp_path_factory.mktemp("products")
+    good = make_product(root / "cam-a", cache_dir=cache_dir, firmware_changes=None)
+    weak = make_product(
+        root / "cam-b", cache_dir=cache_dir, firmware_changes=None, dossier_changes=("universal-password",)
+    )
+    with_fw = make_product(root / "cam-fw", cache_dir=cache_dir)
+    broken = root / "broken" / "dossier.yaml"
+    broken.parent.mkdir()
+    broken.write_text("schema: cybersafe/dossier/v1\nproduct: {name: no manufacturer}\n", encoding="utf-8")
+    return [Product("cam-a", good), Product("cam-b", weak), Product("cam-fw", with_fw), Product("broken", broken)]
+
+
+def run(
+    products: list[Product], out: Path, scheduler: str, **options: object
+) -> tuple[dict[str, ProductResult], list[int]]:
+    seen: list[int] = []
+    summary = run_batch(
+        products,
+        BatchOptions(now=NOW, **options),  # type: ignore[arg-type]
+        out,
+        ClusterSpec(scheduler=scheduler),
+        on_result=lambda _r, done, _total: seen.append(done),
+    )
+    return {r.product: r for r in summary.results}, seen
+
+
+@pytest.mark.slow
+def test_batch_assesses_each_product_and_records_the_failure(
+    products: list[Product], scheduler: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    results, seen = run(products, out, scheduler, reports=("html",))
+    # progress: one call per product, done counting up to the total
+    assert seen == [1, 2, 3, 4]
+    assert {p: r.outcome for p, r in results.items()} == {
+        "cam-a": "assessed",
+        "cam-b": "assessed",
+        "cam-fw": "assessed",
+        "broken": "failed",
+    }
+    # the bad product: one line naming its file and field, and nothing written for it
+    error = results["broken"].error or ""
+    assert "broken/dossier.yaml" in error and "product.manufacturer" in error and "\n" not in error
+    assert not (out / "broken").exists()
+    for name in ("cam-a", "cam-b", "cam-fw"):
+        for file in ("assessment.json", "report.html", "inputs.json", "result.json"):
+            assert (out / name / file).is_file(), f"{name}/{file}"
+    # each firmware scan ran in a worker and named the image
+    fw = json.loads((out / "cam-fw" / "assessment.json").read_text(encoding="utf-8"))
+    assert any(a["kind"] == "firmware" for a in fw["artefacts"])
+    # the weak product fails the schemes a universal default password breaks
+    psti = next(s for s in results["cam-b"].schemes if s.scheme == "uk-psti")
+    assert psti.status == "fails" and results["cam-b"].meets is False
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["schema"] == "cybersafe/batch-summary/v1"
+    assert (summary["products"], summary["assessed"], summary["failed"]) == (4, 3, 1)
+    rows = list(csv.DictReader((out / "summary.csv").read_text(encoding="utf-8").splitlines()))
+    assert {"product", "scheme", "status", "level", "pass", "fail", "duration_s", "error"} <= set(rows[0])
+    assert any(r["product"] == "broken" and r["status"] == "failed" and r["error"] for r in rows)
+    assert any(r["product"] == "cam-b" and r["scheme"] == "uk-psti" and r["status"] == "fails" for r in rows)
+
+
+@pytest.mark.slow
+def test_a_resumed_run_skips_unchanged_products_and_reassesses_changed_ones(
+    products: list[Product], scheduler: str, tmp_path: Path, cache_dir: Path
+) -> None:
+    out = tmp_path / "out"
+    run(products, out, scheduler)
+    # When the batch runs again with nothing changed: every good product is skipped, the bad one tried again
+    again, _ = run(products, out, scheduler)
+    assert {p: r.outcome for p, r in again.items()} == {
+        "cam-a": "reused",
+        "cam-b": "reused",
+        "cam-fw": "reused",
+        "broken": "failed",
+    }
+    assert [s.status for s in again["cam-b"].schemes] == [s.status for s in again["cam-b"].schemes]  # rows kept
+    assert again["cam-b"].schemes, "a skipped product keeps its summary rows"
+    # When one product's dossier changes: only it is assessed, as a delta against its last assessment
+    make_product(
+        products[0].dossier.parent, cache_dir=cache_dir, firmware_changes=None, dossier_changes=("updates-manual",)
+    )
+    third, _ = run(products, out, scheduler)
+    assert third["cam-a"].outcome == "assessed"
+    assert "dossier" in third["cam-a"].changed_inputs
+    assert third["cam-a"].delta is not None and third["cam-a"].delta["reused"] > third["cam-a"].delta["rerun"] > 0
+    assert {third["cam-b"].outcome, third["cam-fw"].outcome} == {"reused"}
+    # and --force assesses everything again
+    forced, _ = run(products[:1], out, scheduler, force=True)
+    assert forced["cam-a"].outcome == "assessed"
+
+
+@pytest.mark.slow
+def test_the_default_local_cluster_runs_the_same_code(products: list[Product], tmp_path: Path) -> None:
+    summary = run_batch(products[:1], BatchOptions(now=NOW), tmp_path / "out", ClusterSpec(workers=1))
+    assert summary.cluster == "local, 1 worker"
+    assert summary.results[0].outcome == "assessed"
+
+
+@pytest.mark.slow
+def test_cli_batch_with_a_manifest_on_a_scheduler(products: list[Product], scheduler: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "products.yaml"
+    lines = ["products:"] + [f"  - {{dossier: {p.dossier}, id: {p.id}}}" for p in products[:2]]
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["batch", "--manifest", str(manifest), "--out", str(out), "--scheduler", scheduler]
+    result = CliRunner().invoke(app, [*args, "--now", NOW.isoformat(), "--format", "json"])
+    # cam-b does not meet its judged schemes: exit 1
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert [r["product"] for r in data["results"]] == ["cam-a", "cam-b"]
+    assert (out / "summary.csv").is_file()
+
+
+def test_manifest_errors_are_one_line(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("products:\n  - {dossier: a/dossier.yaml, id: same}\n  - {dossier: b/dossier.yaml, id: same}\n")
+    with pytest.raises(ManifestError, match="used twice"):
+        read_manifest(manifest)
+    manifest.write_text("products:\n  - {dossier: a.yaml, colour: blue}\n")
+    with pytest.raises(ManifestError, match=r"m.yaml:2: products\[0\]"):
+        read_manifest(manifest)
+    manifest.write_text("products: [a/dossier.yaml, b/dossier.yaml, b/other.yaml]\n")
+    assert [p.id for p in read_manifest(manifest)] == ["a", "b", "other"]
+    result = CliRunner().invoke(app, ["batch", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--manifest" in result.output
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path: Path, products: list[Product]) -> None:
+    with pytest.raises(ClusterUnavailable, match=r"no Dask scheduler answers at tcp://127\.0\.0\.1:9"):
+        run_batch(products[:1], BatchOptions(now=NOW), tmp_path / "o", ClusterSpec(scheduler="tcp://127.0.0.1:9"))
+
+
+def test_a_worker_that_died_fails_its_product_only() -> None:
+    from cybersafe.fleet.batch import _result_of
+
+    class KilledWorker(Exception):
+        pass
+
+    class Future:
+        def result(self) -> ProductResult:
+            raise KilledWorker("attempted to run task on 2 different workers, all died")
+
+    result = _result_of(Future(), Product("cam", Path("/x/dossier.yaml")))
+    assert result.outcome == "failed"
+    assert result.error is not None and "worker died" in result.error
+
+
+def test_copying_a_product_keeps_its_own_id(tmp_path: Path) -> None:
+    from cybersafe.fleet.batch import products_from_paths
+
+    for name in ("x", "y"):
+        (tmp_path / name / "cam").mkdir(parents=True)
+        shutil.copyfile(__file__, tmp_path / name / "cam" / "dossier.yaml")
+    ids = [p.id for p in products_from_paths([tmp_path / "x/cam/dossier.yaml", tmp_path / "y/cam/dossier.yaml"])]
+    assert ids == ["cam", "y-cam"]
