@@ -87,7 +87,7 @@ def test_distributed_watch_equals_the_one_process_run(
     assert sorted(map(key, second.result.changes)) == sorted(map(key, local_second.changes))
     assert first.result.products == 7 and first.components > 0
     # new, then newly known-exploited with the CRA Art. 14 clocks from the time of awareness
-    kinds = {(c.kind, c.match["vulnerability"]) for c in second.result.changes}
+    kinds = {(c.kind, i) for c in second.result.changes for i in (c.match["vulnerability"], *c.match["aliases"])}
     assert ("newly-known-exploited", "OSV-2026-1") in kinds and ("new", "GHSA-h5c8-rqwp-cp95") in kinds
     exploited = next(c for c in second.result.changes if c.kind == "newly-known-exploited")
     assert exploited.deadlines is not None
