@@ -55,6 +55,8 @@ class SchemeChange(_Wire):
     new_status: str | None = None
     old_level: str | None = None
     new_level: str | None = None
+    # besides requirement verdicts: the assessment dates and the scheme dates between them, the counts
+    why: list[str] = Field(default_factory=list)
 
 
 class MarketChange(_Wire):
@@ -78,6 +80,8 @@ class FindingChange(_Wire):
     facts: dict[str, Any] = Field(default_factory=dict)
     old: dict[str, str]  # verdict, severity, message as they were
     new: dict[str, str]
+    # fact -> [old, new] for a finding whose verdict, severity, message and locations stayed (a date, a count)
+    facts_changed: dict[str, list[Any]] = Field(default_factory=dict)
 
 
 class CheckChange(_Wire):
@@ -222,9 +226,39 @@ def _schemes(old: Assessment, new: Assessment) -> list[SchemeChange]:
                 new_status=str(b.status) if b else None,
                 old_level=a.highest_level if a else None,
                 new_level=b.highest_level if b else None,
+                why=_scheme_why(a, b) if a is not None and b is not None else [],
             )
         )
     return out
+
+
+_SCHEME_DATES = ("in_force", "reporting_from", "applies_from", "superseded_by")
+
+
+def _scheme_why(old: SchemeResultOut, new: SchemeResultOut) -> list[str]:
+    """What moved a scheme's status besides its requirement verdicts: the date it is judged on (a scheme date
+    lying between the two), and which requirements are counted (those that apply on the date)."""
+    out: list[str] = []
+    if old.as_of is not None and new.as_of is not None and old.as_of != new.as_of:
+        out.append(f"judged as of {new.as_of} (was {old.as_of})")
+        low, high = sorted((old.as_of, new.as_of))
+        dates = new.dates.model_dump(exclude_none=True) if new.dates else {}
+        for name in _SCHEME_DATES:
+            when = _date(dates.get(name))
+            if when is not None and low < when <= high:
+                out.append(f"{name.replace('_', ' ')} {when} lies between the two dates")
+    if old.counts != new.counts:
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(new.counts.items()))
+        was = ", ".join(f"{k} {v}" for k, v in sorted(old.counts.items()))
+        out.append(f"requirements counted: {shown} (was {was})")
+    return out
+
+
+def _date(value: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _markets(old: Assessment, new: Assessment) -> list[MarketChange]:
@@ -263,6 +297,13 @@ def _identity(check: str, finding: FindingOut) -> str:
     return json.dumps([check, locations, finding.facts], sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _observation(check: str, finding: FindingOut) -> str:
+    """Check, locations, verdict, severity and message: a finding's identity but for its facts."""
+    locations = [loc.model_dump(mode="json", exclude_none=True) for loc in finding.locations]
+    parts = [check, locations, str(finding.verdict), str(finding.severity), finding.message]
+    return json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _ref(check: str, finding: FindingOut) -> FindingRef:
     return FindingRef(
         check=check,
@@ -290,14 +331,39 @@ class _FindingDiff:
     def _compare(self, key: str, old: CheckAttemptOut | None, new: CheckAttemptOut | None) -> None:
         old_by_id = _grouped(key, old.findings if old else [])
         new_by_id = _grouped(key, new.findings if new else [])
+        left_old: list[FindingOut] = []
+        left_new: list[FindingOut] = []
         for identity in sorted(old_by_id.keys() | new_by_id.keys()):
             a, b = old_by_id.get(identity, []), new_by_id.get(identity, [])
             pairs = min(len(a), len(b))
             for before, after in zip(a[:pairs], b[:pairs], strict=True):
                 if (before.verdict, before.severity, before.message) != (after.verdict, after.severity, after.message):
                     self.changed.setdefault(key, []).append(_change(key, before, after))
-            self.removed.setdefault(key, []).extend(_ref(key, f) for f in a[pairs:])
-            self.added.setdefault(key, []).extend(_ref(key, f) for f in b[pairs:])
+            left_old.extend(a[pairs:])
+            left_new.extend(b[pairs:])
+        self._pair_facts(key, left_old, left_new)
+
+    def _pair_facts(self, key: str, left_old: list[FindingOut], left_new: list[FindingOut]) -> None:
+        """Findings left over that agree in everything but their facts (a date, a count) are one finding that
+        changed; the rest came or went."""
+        waiting: dict[str, list[FindingOut]] = {}
+        for finding in left_old:
+            waiting.setdefault(_observation(key, finding), []).append(finding)
+        for after in left_new:
+            match = waiting.get(_observation(key, after))
+            if match:
+                before = match.pop(0)
+                change = _change(key, before, after)
+                facts = {
+                    k: [before.facts.get(k), after.facts.get(k)]
+                    for k in sorted(before.facts.keys() | after.facts.keys())
+                    if before.facts.get(k) != after.facts.get(k)
+                }
+                self.changed.setdefault(key, []).append(change.model_copy(update={"facts_changed": facts}))
+            else:
+                self.added.setdefault(key, []).append(_ref(key, after))
+        for rest in waiting.values():
+            self.removed.setdefault(key, []).extend(_ref(key, f) for f in rest)
 
     def all_added(self) -> list[FindingRef]:
         return [f for key in self.keys for f in self.added.get(key, [])]

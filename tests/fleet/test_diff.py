@@ -3,6 +3,7 @@ firmware release with a default password, an SBOM update; matching findings by i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -10,9 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cybersafe.assess import assess
 from cybersafe.cli import app
 from cybersafe.diff import DIFF_SCHEMA, diff_assessments
 from cybersafe.results import Assessment
+from cybersafe.schemes.catalog import default_catalog
+from cybersafe.to_wire import to_assessment
 from tests.fleet.conftest import full
 from tests.fleet.fleet_support import make_product
 
@@ -142,3 +146,39 @@ def test_cli_exit_codes_and_json(tmp_path: Path, baseline_no_firmware: Assessmen
     bad = runner.invoke(app, ["diff", str(old), str(broken)])
     assert bad.exit_code == 2
     assert "broken.json" in bad.output and "Traceback" not in bad.output
+
+
+def test_cli_writes_the_diff_to_a_file(
+    tmp_path: Path, baseline_no_firmware: Assessment, support_ended: Assessment
+) -> None:
+    old, new, out = tmp_path / "old.json", tmp_path / "new.json", tmp_path / "diff.json"
+    old.write_text(baseline_no_firmware.to_json(), encoding="utf-8")
+    new.write_text(support_ended.to_json(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["diff", str(old), str(new), "-o", str(out), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    said = json.loads(result.stdout)
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert said["output"] == str(out) and said["changed"] is True
+    assert said["digest"] == diff_assessments(baseline_no_firmware, support_ended).digest()
+    assert written["schema"] == DIFF_SCHEMA and written["requirements"]
+    onto_dir = CliRunner().invoke(app, ["diff", str(old), str(new), "-o", str(tmp_path)])
+    assert onto_dir.exit_code == 2 and "Traceback" not in onto_dir.output
+
+
+def test_a_later_date_names_the_scheme_date_crossed_and_pairs_findings_by_their_facts() -> None:
+    # Given the example camera assessed before and after the CRA's main obligations apply (2027-12-11)
+    dossier = Path(__file__).resolve().parents[2] / "examples" / "smart-camera" / "dossier.yaml"
+    catalog = default_catalog()
+    before = to_assessment(assess(dossier, now=dt.datetime(2026, 12, 5, tzinfo=dt.UTC), catalog=catalog))
+    after = to_assessment(assess(dossier, now=dt.datetime(2028, 1, 1, tzinfo=dt.UTC), catalog=catalog))
+    result = diff_assessments(before, after)
+    # Then the CRA's status change says why, though no requirement verdict had to change for it
+    cra = next(s for s in result.schemes if s.scheme.startswith("eu-cra@"))
+    assert cra.old_status != cra.new_status
+    assert "judged as of 2028-01-01 (was 2026-12-05)" in cra.why
+    assert "applies from 2027-12-11 lies between the two dates" in cra.why
+    assert any(w.startswith("requirements counted: ") for w in cra.why)
+    # and a finding that only states another date is one finding that changed, not one added and one removed
+    support = [f for f in result.findings_changed if f.check.startswith("declaration.support-period")]
+    assert support and support[0].facts_changed["as_of"] == ["2026-12-05", "2028-01-01"]
+    assert not [f for f in result.findings_added + result.findings_removed if f.check == support[0].check]

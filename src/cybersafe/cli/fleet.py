@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +37,7 @@ from cybersafe.cli._common import (
     gate,
     handle_errors,
     parse_now,
+    write_document,
 )
 from cybersafe.cli.core import styled
 
@@ -76,7 +78,7 @@ class ReportFormat(StrEnum):
 
 
 _MANIFEST = typer.Option("--manifest", "-m", help="YAML list of products: products: [{dossier: PATH, id: NAME}, ...].")
-_OUT = typer.Option("--out", "-o", help="Where each product's results and the summary go.")
+_OUT = typer.Option("--out", metavar="DIR", help="Where each product's results and the summary go.")
 _SCHEME = typer.Option("--scheme", "-s", help="Scheme to judge on, ID or ID@VERSION; repeatable. Default: markets.")
 _REPORT = typer.Option("--report", "-r", help="Also write this report per product; repeatable.")
 _BUDGET = typer.Option("--budget", help="Firmware scan budget per product (time, bytes, files).")
@@ -220,11 +222,15 @@ def _print_batch(summary: Any, out: Path) -> None:
     console.print(f"written: {out / 'summary.json'}, {out / 'summary.csv'}", highlight=False)
 
 
+_DIFF_OUTPUT = typer.Option("--output", "-o", help="Write the diff as JSON to this file ('-': stdout).")
+
+
 @handle_errors
 def diff_command(
     old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The earlier assessment.")],
     new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The later assessment.")],
     output_format: OutputFormat = FORMAT_OPTION,
+    output: Annotated[Path | None, _DIFF_OUTPUT] = None,
 ) -> None:
     """What changed between two assessments: scheme statuses and levels, requirement verdicts with their cause,
     findings added and removed (matched by check, location and facts, not by position).
@@ -235,7 +241,11 @@ def diff_command(
     from cybersafe.results import load_assessment
 
     result = diff_assessments(load_assessment(old), load_assessment(new))
-    if output_format is OutputFormat.JSON:
+    if output is not None:
+        text = json.dumps(result.wire(), indent=2, ensure_ascii=False) + "\n"
+        summary = {"changed": result.changed, "digest": result.digest()}
+        write_document(output, text, summary=summary, fmt=output_format)
+    elif output_format is OutputFormat.JSON:
         emit_json(result.wire())
     else:
         _print_diff(result)
@@ -257,19 +267,7 @@ def _print_diff(result: Any) -> None:
             f"{(change.new_sha256 or 'none')[:12]}",
             highlight=False,
         )
-    if result.schemes or result.markets:
-        table = Table(title="Schemes and markets")
-        for column in ("scheme or market", "status", "level"):
-            table.add_column(column)
-        for s in result.schemes:
-            status = f"{s.old_status or '-'} -> {s.new_status or '-'}"
-            level = f"{s.old_level or '-'} -> {s.new_level or '-'}" if s.old_level != s.new_level else s.new_level or ""
-            table.add_row(
-                s.scheme, styled(status.split(" ", 1)[0]).append(status[len(status.split(" ", 1)[0]) :]), level
-            )
-        for m in result.markets:
-            table.add_row(f"market {m.market}", f"{m.old_status or '-'} -> {m.new_status or '-'}", "")
-        console.print(table)
+    _print_schemes(result)
     if result.requirements:
         table = Table(title="Requirement verdicts that changed")
         for column in ("scheme", "requirement", "verdict", "because"):
@@ -282,11 +280,26 @@ def _print_diff(result: Any) -> None:
     _print_findings("added", result.findings_added)
     _print_findings("removed", result.findings_removed)
     for f in result.findings_changed[:_LISTED]:
-        console.print(
-            f"changed  {f.check}: {f.old['verdict']} -> {f.new['verdict']}: {escape(f.new['message'])}",
-            highlight=False,
-        )
+        facts = "; ".join(f"{k} {a} -> {b}" for k, (a, b) in f.facts_changed.items())
+        what = f"{f.old['verdict']} -> {f.new['verdict']}" if f.old != f.new else f"facts {facts}"
+        console.print(f"changed  {f.check}: {what}: {escape(f.new['message'])}", highlight=False)
     console.print(f"diff digest: {result.digest()}", highlight=False)
+
+
+def _print_schemes(result: Any) -> None:
+    if not (result.schemes or result.markets):
+        return
+    table = Table(title="Schemes and markets")
+    for column in ("scheme or market", "status", "level", "besides requirement verdicts"):
+        table.add_column(column, overflow="fold")
+    for s in result.schemes:
+        status = f"{s.old_status or '-'} -> {s.new_status or '-'}"
+        level = f"{s.old_level or '-'} -> {s.new_level or '-'}" if s.old_level != s.new_level else s.new_level or ""
+        first = status.split(" ", 1)[0]
+        table.add_row(s.scheme, styled(first).append(status[len(first) :]), level, "\n".join(s.why))
+    for m in result.markets:
+        table.add_row(f"market {m.market}", f"{m.old_status or '-'} -> {m.new_status or '-'}", "", "")
+    console.print(table)
 
 
 def _because(change: Any) -> str:
