@@ -379,9 +379,10 @@ def assess(
     progress: ProgressReporter | None = None,
     baseline: Assessment | None = None,
     today: dt.date | None = None,
+    memo: SummaryMemo | None = None,
 ) -> AssessmentRun:
     """Assess the product a dossier file describes, running the collectors for its artefacts; with ``baseline``,
-    only what changed since (cybersafe/delta.py)."""
+    only what changed since (cybersafe/delta.py); batch work passes a ``SummaryMemo`` kept per worker."""
     catalog = catalog or default_catalog()
     dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
     return assess_dossier(
@@ -396,6 +397,7 @@ def assess(
         artefacts=[file_artefact("dossier", dossier_path)],
         baseline=baseline,
         today=today,
+        memo=memo,
     )
 
 

@@ -148,6 +148,7 @@ def read_manifest(path: Path) -> list[Product]:
 # --- the task, on a worker ----------------------------------------------------------------------------
 
 _CATALOGS: dict[tuple[Path, ...], Any] = {}  # per worker process: loading a catalog takes seconds
+_MEMOS: dict[tuple[Path, ...], Any] = {}  # per worker process: scheme summaries seen (schemes/memo.py)
 
 
 def _catalog(dirs: tuple[Path, ...]) -> Any:
@@ -156,6 +157,16 @@ def _catalog(dirs: tuple[Path, ...]) -> Any:
     if dirs not in _CATALOGS:
         _CATALOGS[dirs] = catalog_for(list(dirs) or None)
     return _CATALOGS[dirs]
+
+
+def _memo(dirs: tuple[Path, ...]) -> Any:
+    """The worker's summary memo for a catalog: products of one line share verdict patterns, and the memo is held
+    to the plain evaluator's answers by its own property test."""
+    from cybersafe.schemes.memo import SummaryMemo
+
+    if dirs not in _MEMOS:
+        _MEMOS[dirs] = SummaryMemo(_catalog(dirs))
+    return _MEMOS[dirs]
 
 
 def input_key(product: Product, options: BatchOptions) -> dict[str, str]:
@@ -235,6 +246,7 @@ def _assess(
         catalog=_catalog(options.catalog_dirs),
         collectors=collectors,
         baseline=previous,
+        memo=_memo(options.catalog_dirs),
     )
     assessment = to_assessment(run)
     result.digest = assessment.digest()
