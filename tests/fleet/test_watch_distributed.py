@@ -10,6 +10,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -101,7 +102,9 @@ def test_distributed_watch_equals_the_one_process_run(
         assert {r["name"]: r["known_matches"] for r in a.list()} == {r["name"]: r["known_matches"] for r in b.list()}
 
 
-def test_each_worker_opens_the_database_read_only_once(watched: tuple[Path, Path]) -> None:
+def test_each_worker_opens_the_database_read_only_once(
+    watched: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db_path, store_path = watched
     before = db_path.stat().st_mtime_ns
     with VulnDb(db_path, read_only=True) as db:
@@ -110,19 +113,16 @@ def test_each_worker_opens_the_database_read_only_once(watched: tuple[Path, Path
         ranges = store.rowid_ranges(3)
     fleet_watch._DATABASES.clear()
     opened: list[object] = []
-    real = fleet_watch.VulnDb
 
-    def counting(*args: object, **kwargs: object) -> VulnDb:
-        handle = real(*args, **kwargs)  # type: ignore[arg-type]
+    def counting(*args: Any, **kwargs: Any) -> VulnDb:
+        handle = VulnDb(*args, **kwargs)
         opened.append(handle)
         return handle
 
-    fleet_watch.VulnDb = counting  # type: ignore[assignment, misc]
-    try:
-        # When one worker process gets three ranges of the store
-        parts = [match_range(str(store_path), str(db_path), version, a, b, AWARE) for a, b in ranges]
-    finally:
-        fleet_watch.VulnDb = real  # type: ignore[misc]
+    monkeypatch.setattr(fleet_watch, "VulnDb", counting)
+    # When one worker process gets three ranges of the store
+    parts = [match_range(str(store_path), str(db_path), version, a, b, AWARE) for a, b in ranges]
+    monkeypatch.undo()
     # Then it opened the database once, read-only, and wrote nothing to it
     assert len(opened) == 1 and getattr(opened[0], "read_only", False)
     assert sum(p.outcome.products for p in parts) == 7
