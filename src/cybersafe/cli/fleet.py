@@ -31,9 +31,12 @@ from cybersafe.cli._common import (
     FailOn,
     OutputFormat,
     catalog_for,
+    check_out_dir,
+    check_output,
     console,
     emit_json,
     err_console,
+    fail_on_option,
     gate,
     handle_errors,
     parse_now,
@@ -85,7 +88,7 @@ _BUDGET = typer.Option("--budget", help="Firmware scan budget per product (time,
 _NOW = typer.Option("--now", help="Assessment time for every product (ISO 8601); default: now.")
 _FULL = typer.Option("--full", help="Assess changed products in full, not as a delta against their last run.")
 _FORCE = typer.Option("--force", help="Assess every product, even one whose inputs are unchanged.")
-_FAIL_ON = typer.Option("--fail-on", help="Exit 1 when a product has a failing finding at or above this severity.")
+_FAIL_ON = fail_on_option("a product has a failing finding that feeds a judged scheme")
 
 
 @handle_errors
@@ -120,6 +123,7 @@ def batch_command(
 
     if bool(dossiers) == (manifest is not None):
         raise typer.BadParameter("give dossiers or --manifest FILE, not both and not neither")
+    check_out_dir(out)
     products = read_manifest(manifest) if manifest is not None else products_from_paths(dossiers or [])
     options = BatchOptions(
         now=parse_now(now),
@@ -240,6 +244,7 @@ def diff_command(
     from cybersafe.diff import diff_assessments
     from cybersafe.results import load_assessment
 
+    check_output(output)
     result = diff_assessments(load_assessment(old), load_assessment(new))
     if output is not None:
         text = json.dumps(result.wire(), indent=2, ensure_ascii=False) + "\n"
