@@ -154,8 +154,9 @@ class _ReadsProblems(Check):
 
 
 def test_a_check_reading_evidence_outside_the_inputs_is_never_reused() -> None:
-    from cybersafe.assess import anonymous_dossier, run_checks
+    from cybersafe.assess import run_checks
     from cybersafe.delta import _why_not
+    from cybersafe.dossier.model import anonymous_dossier
     from cybersafe.schemes.interface import Leaf, LeafKind
 
     evidence = Evidence(dossier=anonymous_dossier("x"), as_of=NOW.date())
