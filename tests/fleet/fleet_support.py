@@ -1,7 +1,7 @@
 """Products for the fleet tests: the example camera laid out with real artefacts, and variants of each artefact.
 
 Firmware images are built from the example's rootfs with Debian's static busybox and dropbear and a camera
-daemon compiled here (cybersafe.demo_product), then changed the way a new release changes them: a service
+daemon compiled here (cybersafe.demo.product), then changed the way a new release changes them: a service
 started at boot, a configuration value, a password hash. The vulnerability database is imported from the
 example's OSV records and CISA KEV file; variants add an advisory.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from cybersafe.evidence.vulndb.store import VulnDb
-from tests.conftest import REPO
+from tests.support import REPO
 
 EXAMPLE = REPO / "examples" / "smart-camera"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -106,7 +106,7 @@ def _component(bom: dict[str, Any], name: str) -> dict[str, Any]:
 @cache
 def firmware(cache_dir: Path, changes: tuple[str, ...] = ()) -> Path:
     """The example firmware with ``changes`` applied, built once per session and change set."""
-    from cybersafe.demo_product import build_example_firmware
+    from cybersafe.demo.product import build_example_firmware
 
     name = "-".join(changes) or "base"
     out = cache_dir / f"fw-{name}.img"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from label_fixtures import NOW, REGISTRY, with_dossier, with_scheme
+from label_fixtures import REGISTRY, with_scheme
+from tests.support import NOW, with_dossier
 from typer.testing import CliRunner
 
 from cybersafe.cli import app
@@ -30,8 +31,29 @@ def release(assessment: Assessment, firmware_sha256: str = "cd" * 32, version: s
         else a
         for a in assessment.artefacts
     ]
-    newer = with_dossier(assessment, ("product", "firmware_version"), version)
+    newer = with_dossier(assessment, {"product": {"firmware_version": version}})
     return newer.model_copy(update={"artefacts": artefacts})
+
+
+@pytest.fixture(scope="module")
+def key_files(tmp_path_factory: pytest.TempPathFactory, private_key: Ed25519PrivateKey) -> tuple[Path, Path]:
+    """The fixed issuer key as the files the CLI reads (PKCS#8 PEM, mode 0600, and its public key)."""
+    from cryptography.hazmat.primitives import serialization
+
+    where = tmp_path_factory.mktemp("keys")
+    secret, public = where / "issuer.key", where / "issuer.pub"
+    secret.write_bytes(
+        private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    secret.chmod(0o600)
+    public.write_bytes(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return secret, public
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +87,7 @@ def test_a_label_that_supersedes_nothing_reads_as_before(old_label: tuple[LabelR
     [
         pytest.param(lambda a: with_scheme(a, "us-ctm", highest_level="2"), "verdicts changed", id="a-level-changed"),
         pytest.param(
-            lambda a: with_dossier(a, ("product", "model"), "SC-300"), "another product", id="another-product"
+            lambda a: with_dossier(a, {"product": {"model": "SC-300"}}), "another product", id="another-product"
         ),
     ],
 )
