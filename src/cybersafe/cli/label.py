@@ -108,7 +108,6 @@ def label_issue_command(
     """
     from cybersafe.attest.keys import load_private_key
     from cybersafe.label.issue import LabelRefused, issue_label, read_envelope, write_envelope
-    from cybersafe.label.qr import qr_url
     from cybersafe.label.supersede import supersession
     from cybersafe.results import load_assessment
 
@@ -142,10 +141,12 @@ def label_issue_command(
     if output_format is OutputFormat.JSON:
         emit_json({"label_id": record.label_id, "file": str(path), "capped_at_support_end": capped, **record.wire()})
         return
-    _print_issued(record, path, capped)
+    _print_issued(record, envelope, path, capped)
 
 
-def _print_issued(record: Any, path: Path, capped: bool) -> None:
+def _print_issued(record: Any, envelope: dict[str, Any], path: Path, capped: bool) -> None:
+    from cybersafe.label.qr import qr_url
+
     level = f" level {record.level}" if record.level else ""
     console.print(f"[bold green]issued[/] {record.label_id}  {record.scheme}@{record.scheme_version}{level}")
     note = " (capped at the support-period end)" if capped else ""
