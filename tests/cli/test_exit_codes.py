@@ -85,6 +85,7 @@ BAD_INPUTS = [
     _case("recognize-now", "--now", "recognize", "--have", "sg-cls:2", "--want", "fi-traficom", "--now", "soon"),
     _case("demo-now", "--now", "demo", "--now", "2026-13-45"),
     _case("vex-timestamp", "--timestamp", "sbom", "vex", "{sbom}", "--db", "{db}", "--timestamp", "noon"),
+    _case("watch-run-aware-at", "--aware-at", "watch", "run", "--db", "{db}", "--aware-at", "later"),
     _case("label-issue-now", "--now", "label", "issue", "{assessment}", "-s", "sg-cls", "-k", "{key}",
           "--now", "tomorrow", "--out", "{a_dir}"),
     # --out naming a file, -o into a missing directory
