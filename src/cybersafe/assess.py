@@ -385,6 +385,10 @@ def assess(
     only what changed since (cybersafe/delta.py); batch work passes a ``SummaryMemo`` kept per worker."""
     catalog = catalog or default_catalog()
     dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
+    try:
+        select_schemes(catalog, scheme_refs, dossier)
+    except DossierError as exc:  # e.g. a market no scheme decides: name the dossier it came from
+        raise DossierError(exc.message, file=exc.file or dossier_path, line=exc.line, field=exc.field) from None
     return assess_dossier(
         dossier,
         now=now,

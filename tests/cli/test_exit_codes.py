@@ -153,7 +153,7 @@ BAD_INPUTS = [
     _case("config-garbage", "{garbage}", "--config", "{garbage}", "schemes"),
     # unknown schemes, markets, kinds, levels
     _case("assess-unknown-scheme", "no-such-scheme", "assess", "{dossier}", "--scheme", "no-such-scheme"),
-    _case("assess-unknown-market", "'xx'", "assess", "{market}"),
+    _case("assess-unknown-market", "market.yaml: markets: no scheme in the catalog decides market 'xx'", "assess", "{market}"),
     _case("scheme-show-unknown", "no-such-scheme", "scheme", "show", "no-such-scheme"),
     _case("scheme-show-bad-level", "9", "scheme", "show", "sg-cls", "--level", "9"),
     _case("crosswalk-unknown", "no-such-scheme", "crosswalk", "no-such-scheme", "sg-cls"),
