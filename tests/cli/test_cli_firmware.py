@@ -156,11 +156,15 @@ def test_scan_runs_through_the_assessment(monkeypatch: pytest.MonkeyPatch) -> No
         pytest.param(bytes(range(256)) * 64, "not a firmware image cybersafe can unpack", id="unrecognisable"),
     ],
 )
-def test_empty_or_unrecognisable_image_is_one_line_and_exit_2(tmp_path: Path, content: bytes, why: str) -> None:
+@pytest.mark.parametrize("command", [["firmware", "scan"], ["sbom", "generate"]], ids=["scan", "sbom-generate"])
+def test_empty_or_unrecognisable_image_is_one_line_and_exit_2(
+    tmp_path: Path, content: bytes, why: str, command: list[str]
+) -> None:
+    # an SBOM of an image nothing could be read from would say "no components": a silent pass
     path = tmp_path / "blob.bin"
     path.write_bytes(content)
 
-    result = runner.invoke(app, ["firmware", "scan", str(path), "--format", "json"])
+    result = runner.invoke(app, [*command, str(path), "--format", "json"])
 
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -240,6 +240,8 @@ def generate_command(
     Each component is listed once with every file that showed it, its purl, CPE and supplier. Without
     --supplier the image itself has no supplier and the SBOM does not meet the NTIA minimum elements.
     The SBOM is checked against the CycloneDX 1.6 schema before it is written (-o FILE, or stdout).
+    An empty or unrecognisable image is refused (exit 2, one line naming it): an SBOM of nothing read would
+    look like a product without components.
     """
     from cybersafe.cli._common import check_output, write_document
     from cybersafe.evidence.firmware.sbom import ImageIdentity, to_cyclonedx_json
@@ -247,6 +249,7 @@ def generate_command(
 
     check_output(output)
     inventory = _scan(image, budget)
+    _refuse_unrecognised(image, inventory)
     text = to_cyclonedx_json(inventory, identity=ImageIdentity(name, version, supplier))
     check_document(Document.CYCLONEDX_1_6, text)
     write_document(output, text, summary={"components": len(inventory.components)}, fmt=output_format)
