@@ -386,23 +386,24 @@ def assess(
     catalog = catalog or default_catalog()
     dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
     try:
-        select_schemes(catalog, scheme_refs, dossier)
+        return assess_dossier(
+            dossier,
+            now=now,
+            base_dir=dossier_path.parent,
+            scheme_refs=scheme_refs,
+            catalog=catalog,
+            checks=checks,
+            collectors=builtin_collectors() if collectors is None else collectors,
+            progress=progress,
+            artefacts=[file_artefact("dossier", dossier_path)],
+            baseline=baseline,
+            today=today,
+            memo=memo,
+        )
     except DossierError as exc:  # e.g. a market no scheme decides: name the dossier it came from
-        raise DossierError(exc.message, file=exc.file or dossier_path, line=exc.line, field=exc.field) from None
-    return assess_dossier(
-        dossier,
-        now=now,
-        base_dir=dossier_path.parent,
-        scheme_refs=scheme_refs,
-        catalog=catalog,
-        checks=checks,
-        collectors=builtin_collectors() if collectors is None else collectors,
-        progress=progress,
-        artefacts=[file_artefact("dossier", dossier_path)],
-        baseline=baseline,
-        today=today,
-        memo=memo,
-    )
+        if exc.file is not None:
+            raise
+        raise DossierError(exc.message, file=dossier_path, line=exc.line, field=exc.field) from None
 
 
 def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPlanOut]:

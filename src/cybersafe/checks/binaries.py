@@ -57,9 +57,8 @@ class BinaryHardeningCheck(Check):
     def _judged(self, e: ElfHardening) -> tuple[tuple[str, str], ...]:
         return tuple(item for item in e.weakness_items if item[0] in self.protections)
 
-    def _finding(self, e: ElfHardening) -> Finding:
+    def _finding(self, e: ElfHardening, judged: tuple[tuple[str, str], ...]) -> Finding:
         package = f", package {e.package}" if e.package else ""
-        judged = self._judged(e)
         return self.failed(
             f"{_KIND.get(e.role, '')}{e.elf_type} ({e.arch}{', static' if e.static else ''}{package}): "
             f"{', '.join(text for _, text in judged)}; rebuild with {' '.join(_FIX[key] for key, _ in judged)}",
@@ -84,7 +83,7 @@ class BinaryHardeningCheck(Check):
     def run(self, evidence: Evidence) -> Sequence[Finding]:
         inv = evidence.require(FirmwareInventory)
         elfs = [e for e in inv.elf if e.elf_type != "relocatable" and e.role != "foreign"]
-        failures = [self._finding(e) for e in elfs if self._judged(e)]
+        failures = [self._finding(e, judged) for e in elfs if (judged := self._judged(e))]
         if not elfs and not inv.gaps(Area.ELF):
             return [self.not_applicable("no ELF executable or library found in the image", facts=image_facts(inv))]
         partial = len([e for e in elfs if e.relro == "partial"])

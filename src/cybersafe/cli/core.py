@@ -196,18 +196,6 @@ def _artefacts_named(assessment: Any) -> bool:
     return any(artefacts.get(name) for name in ("firmware", "sbom", "device"))
 
 
-def _status_text(result: Any) -> str:
-    """The status as a person reads it: a justified count, and what a 'prepare' waits for."""
-    text = str(result.status)
-    justified = result.counts.get("justified", 0)
-    if justified:
-        text += f" ({justified} justified)"
-    pending = result.counts.get("pending", 0)
-    if pending:
-        text += f" ({pending} pending a grant)"
-    return text
-
-
 def _requirement_row(r: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": r.id,
@@ -252,6 +240,8 @@ def _print_presumption(assessment: Any) -> None:
 
 
 def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -> None:
+    from cybersafe.render._summary import later_text, status_text
+
     product = assessment.dossier["product"]
     console.print(
         f"[bold]{product['manufacturer']['name']} {product['name']}[/] (model {product['model']}, "
@@ -269,14 +259,14 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
         table.add_row(
             result.scheme,
             result.version,
-            styled(_status_text(result)),
+            styled(status_text(result)),
             result.highest_level or "",
             str(counts.get("pass", 0)),
             str(counts.get("fail", 0)),
             str(counts.get("inconclusive", 0)),
             str(counts.get("not_applicable", 0)),
             str(counts.get("error", 0)),
-            "; ".join(f"from {later.date}: {later.status}" for later in result.later),
+            later_text(result.later),
             "yes" if key in requested else "",
         )
     console.print(table)
@@ -287,9 +277,8 @@ def _print_assessment(assessment: Any, requested: list[str], out: Path | None) -
         for market in assessment.markets:
             parts = []
             for entry in market.schemes:
-                text = f"{entry.scheme}: {entry.status}"
-                text += "".join(f"; from {later.date}: {later.status}" for later in entry.later)
-                parts.append(text)
+                later = later_text(entry.later)
+                parts.append(f"{entry.scheme}: {entry.status}" + (f"; {later}" if later else ""))
             markets.add_row(market.market, styled(str(market.status)), "\n".join(parts))
         console.print(markets)
     _print_presumption(assessment)

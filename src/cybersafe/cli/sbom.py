@@ -377,7 +377,9 @@ def watch_run_command(
 
     where = ""
     if scheduler is not None or workers is not None:
-        result, where = _watch_on_cluster(db, store, parse_now(aware_at, "--aware-at"), scheduler, workers, update=not dry_run)
+        result, where = _watch_on_cluster(
+            db, store, parse_now(aware_at, "--aware-at"), scheduler, workers, update=not dry_run
+        )
     else:
         with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
             result = products.run(vulndb, parse_now(aware_at, "--aware-at"), update=not dry_run)

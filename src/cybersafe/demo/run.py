@@ -84,12 +84,13 @@ def run_demo(
 
     assessment_path.write_text(assessment_json(assessment), encoding="utf-8")
     result = DemoResult(out=out, assessment=assessment_path, as_of=now.date().isoformat())
+    from cybersafe.render._summary import later_text, status_text
+
     for scheme in assessment.schemes:
         level = f" (level {scheme.highest_level})" if scheme.highest_level else ""
-        justified = scheme.counts.get("justified", 0)
-        level += f" ({justified} justified)" if justified else ""
-        later = "".join(f"; from {entry.date}: {entry.status}" for entry in scheme.later)
-        result.statuses[f"{scheme.scheme}@{scheme.version}"] = f"{scheme.status}{level}{later}"
+        later = later_text(scheme.later)
+        key = f"{scheme.scheme}@{scheme.version}"
+        result.statuses[key] = status_text(scheme) + level + (f"; {later}" if later else "")
 
     step("writing reports: HTML, PDF, JSON, OSCAL, SARIF")
     from cybersafe.render.interface import OutputFormat, render

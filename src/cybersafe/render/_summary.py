@@ -69,6 +69,23 @@ class Summary:
     next: tuple[str, ...]
 
 
+def status_text(result: SchemeResultOut) -> str:
+    """The status as a person reads it in a table: with its justified and pending-a-grant counts."""
+    text = str(result.status)
+    justified = result.counts.get("justified", 0)
+    if justified:
+        text += f" ({justified} justified)"
+    pending = result.counts.get("pending", 0)
+    if pending:
+        text += f" ({pending} pending a grant)"
+    return text
+
+
+def later_text(later: Sequence[LaterOut]) -> str:
+    """``from 2027-12-11: incomplete; ...``: what each later date changes."""
+    return "; ".join(f"from {entry.date}: {entry.status}" for entry in later)
+
+
 def status_word(status: str) -> str:
     return _STATUS_WORD.get(status, status)
 
