@@ -75,6 +75,17 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` for the package's own data files (read on every run): libyaml where installed; an
+    error is raised by the pure-Python loader, so its message does not depend on libyaml."""
+    if hasattr(yaml, "CSafeLoader"):
+        try:
+            return yaml.load(text, Loader=yaml.CSafeLoader)
+        except (yaml.YAMLError, RecursionError, ValueError):
+            pass
+    return yaml.safe_load(text)
+
+
 def _compose(text: str) -> yaml.Node | None:
     if _FastLoader is not None:
         try:

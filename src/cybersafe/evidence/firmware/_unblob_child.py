@@ -18,14 +18,19 @@ lzo, zlib, archives, file systems), not after:
 unblob is also relieved of work nothing here reads (md5/sha1/sha256 of every extracted file) and its one
 recursive directory walk is replaced by an iterative one, so a 1,500-deep tree is fixed up like any other.
 
+An image that is one whole SquashFS 4 goes the direct route (``_native``): ``unsquashfs`` starts before
+unblob is imported, and unblob then processes only the extracted files it could find a chunk in.
+
 Argument: one JSON object ``{"image", "workdir", "depth", "max_file", "max_ratio", "ratio_floor"}`` and
-optionally ``"workers"`` (unblob's process count; default: the cores but one, at least one).
+optionally ``"workers"`` (unblob's process count; default: the cores but one, at least one) and ``"direct"``
+(false: unblob processes the whole image even where the direct route would do).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import json
 import logging
 import os
@@ -36,9 +41,12 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from cybersafe.evidence.firmware._native import CLASSIFY_MAX, SquashfsImage, needs_unblob, whole_squashfs
 
 _ADDRESS_SPACE = 6 * 1024**3  # bounded memory: a decompression bomb cannot take the machine
 _WATCH_S = 0.05
@@ -53,6 +61,41 @@ def _silence_logging() -> None:
         cache_logger_on_first_use=True,
     )
     logging.disable(logging.CRITICAL)
+
+
+class _LazyLief(types.ModuleType):
+    """Stands in for ``lief`` until unblob's ELF handler first uses it: importing lief takes 0.3 s, a third of
+    unblob's start-up, and most runs of the direct route hand unblob no ELF file at all. The handler's one
+    import-time call (``lief.logging.disable()``) is remembered and made once lief is loaded."""
+
+    def __init__(self) -> None:
+        super().__init__("lief")
+        self._quiet = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "logging" and "lief" not in _LOADED:
+            return types.SimpleNamespace(disable=self._remember_quiet)
+        return getattr(self._load(), name)
+
+    def _remember_quiet(self) -> None:
+        self._quiet = True
+
+    def _load(self) -> Any:
+        if "lief" not in _LOADED:
+            del sys.modules["lief"]
+            real = importlib.import_module("lief")
+            if self._quiet:
+                real.logging.disable()
+            _LOADED["lief"] = real
+        return _LOADED["lief"]
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def _defer_lief() -> None:
+    if "lief" not in sys.modules:
+        sys.modules["lief"] = _LazyLief()
 
 
 def tree_bytes(root: Path) -> tuple[int, int]:
@@ -467,16 +510,21 @@ def main(argv: list[str]) -> int:
     resource.setrlimit(resource.RLIMIT_FSIZE, (max_file, max_file))
     resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE, _ADDRESS_SPACE))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    limits = Limits(max_file, float(args["max_ratio"]), int(args["ratio_floor"]))
+    extract_root = workdir / "out"
+    # Landlock grants access to paths that exist when the sandbox starts: create the output root first.
+    extract_root.mkdir(parents=True, exist_ok=True)
+    # the direct route starts unsquashfs before unblob is imported: the analysers get the files meanwhile
+    plan = whole_squashfs(image) if args.get("direct", True) else None
+    direct = _DirectSquashfs(plan, extract_root, limits) if plan is not None else None
+    _defer_lief()
     _silence_logging()
     from unblob.processing import ExtractionConfig, process_file
     from unblob.sandbox import Sandbox
 
     _lighten_unblob()
     _define_limit_report()
-    _install_limits(Limits(max_file, float(args["max_ratio"]), int(args["ratio_floor"])))
-    extract_root = workdir / "out"
-    # Landlock grants access to paths that exist when the sandbox starts: create the output root first.
-    extract_root.mkdir(parents=True, exist_ok=True)
+    _install_limits(limits)
     config = ExtractionConfig(
         extract_root=extract_root,
         randomness_depth=0,
@@ -488,12 +536,128 @@ def main(argv: list[str]) -> int:
     log_path = workdir / "unblob.log"
     log_path.touch()
     sandbox = Sandbox(config, log_path, None)
-    result = sandbox.run(process_file, config, image)
-    data = _report_dicts(result, config)
+    result = direct.finish(config, sandbox) if direct is not None else None
+    if result is None:
+        result = sandbox.run(process_file, config, image)
+    data: dict[str, Any] = dict(_report_dicts(result, config))
+    if direct is not None and direct.taken:
+        data["chunks"].insert(0, direct.image.chunk(extract_root))
+        data["direct"] = True
     tmp = workdir / "result.json.tmp"
     tmp.write_text(json.dumps(data))
     tmp.replace(workdir / "result.json")
     return 0
+
+
+class _DirectSquashfs:
+    """``unsquashfs`` on a whole-SquashFS image, under the same allowance as any extraction, started at once;
+    ``finish`` then has unblob process only the extracted files it could find something in."""
+
+    def __init__(self, image: SquashfsImage, extract_root: Path, limits: Limits) -> None:
+        self.image = image
+        self.outdir = image.extract_dir(extract_root)
+        self.allowance = limits.allowance(image.size)
+        self.taken = False
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        # the command inherits the allowance as its file-size limit (SIGXFSZ past it), as under ``Limits.run``
+        resource.setrlimit(resource.RLIMIT_FSIZE, (min(self.allowance, hard), hard))
+        try:
+            # unblob's squashfs extractor runs the same command (with -no-exit-code; the code matters here)
+            self._proc = subprocess.Popen(
+                ["unsquashfs", "-n", "-f", "-d", str(self.outdir), str(image.path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        self._watchdog = _Watchdog(self.outdir, self.allowance).__enter__()
+
+    def finish(self, config: Any, sandbox: Any) -> Any:
+        """unblob's result for the nested files, or None: the image goes the full way (output removed)."""
+        try:
+            code = self._proc.wait()
+        finally:
+            self._watchdog.__exit__()
+        # 2: non-fatal errors (a device node when not root): unblob ignores every exit code of this command
+        if code not in (0, 2) or self._watchdog.fired or tree_bytes(self.outdir)[1] >= self.allowance:
+            _rm_tree(self.outdir)
+            return None
+        from unblob.models import ProcessResult
+
+        candidates, multi_volume = _nested_candidates(self.outdir, config)
+        if multi_volume:  # unblob's directory handlers join these across files: the full run does that
+            _rm_tree(self.outdir)
+            return None
+        result = ProcessResult()
+        _fix_extracted(self.outdir, self.image.path, result)
+        result.results.extend(sandbox.run(_process_files, config, candidates).results)
+        self.taken = True
+        return result
+
+
+def _nested_candidates(root: Path, config: Any) -> tuple[list[Path], bool]:
+    """The extracted files unblob could find a chunk in, and whether a directory handler would claim any."""
+    candidates: list[Path] = []
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        for handler in config.dir_handlers:
+            if any(True for _ in handler.PATTERN.get_files(directory)):
+                return [], True
+        with contextlib.suppress(OSError), os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False) and _needs_unblob(Path(entry.path)):
+                    candidates.append(Path(entry.path))
+    return sorted(candidates), False
+
+
+def _needs_unblob(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > CLASSIFY_MAX:
+                return True
+            return needs_unblob(fh.read())
+    except OSError:
+        return True  # unreadable here: unblob tries and records what it finds
+
+
+def _fix_extracted(outdir: Path, image: Path, result: Any) -> None:
+    """What unblob does after each extraction (permissions, symlinks rewritten or removed), reported alike."""
+    from unblob import processing
+    from unblob.models import Task, TaskResult
+
+    task_result = TaskResult(task=Task(path=image, depth=0, blob_id=""))
+    processing.fix_extracted_directory(outdir, task_result)  # type: ignore[attr-defined]
+    result.register(task_result)
+
+
+def _process_files(config: Any, paths: list[Path]) -> Any:
+    """unblob's ``process_file`` for many files at once: one processor and pool, each file a task at the depth
+    of the files of an extracted file system (1)."""
+    from unblob.models import Task
+    from unblob.processing import Processor, ProcessResult, make_pool  # type: ignore[attr-defined]
+
+    processor = Processor(config)
+    aggregated = ProcessResult()
+
+    def collect(pool: Any, task_result: Any) -> None:
+        for subtask in task_result.subtasks:
+            pool.submit(subtask)
+        aggregated.register(task_result)
+
+    pool: Any = make_pool(process_num=config.process_num, handler=processor.process_task, result_callback=collect)
+    with pool:
+        for path in paths:
+            pool.submit(Task(blob_id="", path=path, depth=1))
+        pool.process_until_done()
+    return aggregated
+
+
+def _rm_tree(path: Path) -> None:
+    subprocess.run(["rm", "-rf", "--", str(path)], check=False, capture_output=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import yaml
 from packageurl import PackageURL
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cybersafe import yamlio
 from cybersafe.errors import CatalogError
 from cybersafe.evidence.firmware.model import Component, ComponentEvidence, Confidence, ElfHardening
 from cybersafe.evidence.firmware.packagedb import PackageDatabases
@@ -110,7 +111,7 @@ class SignatureCatalog(_Strict):
 def load_catalog(text: str, source: str = "signatures.yaml") -> SignatureCatalog:
     """Parse and validate a signature catalog; any problem is one CatalogError naming the file and field."""
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogError(f"not valid YAML: {str(exc).splitlines()[0]}", file=source) from exc
     try:

@@ -20,8 +20,7 @@ from functools import cache
 from importlib import resources
 from pathlib import PurePosixPath
 
-import yaml
-
+from cybersafe import yamlio
 from cybersafe.evidence.defaults import default_passwords
 from cybersafe.evidence.firmware.model import Credential
 from cybersafe.evidence.firmware.patterns import redact
@@ -78,7 +77,7 @@ class StockValue:
 @cache
 def stock_values() -> tuple[StockValue, ...]:
     text = resources.files("cybersafe.evidence.firmware").joinpath("stock_credentials.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = yamlio.safe_load(text)
     return tuple(StockValue(str(v["file"]), str(v["key"]), str(v["value"]), str(v["source"])) for v in data["values"])
 
 

@@ -492,11 +492,14 @@ class _Scan:
         return len(pending)
 
     def _skipped_gaps(self) -> None:
+        # only files of the final tree: an extraction redone from the start leaves facts on paths now gone
         for path, big in self.analyser.too_big.items():
-            if path not in self.containers:
+            if path in self.metas and path not in self.containers:
                 reason = f"file of {big} bytes exceeds the per-file scan budget ({self.budget.name})"
                 self.gaps.extend(NotExamined(area, reason, self.shown.display(path)) for area in _CONTENT_AREAS)
         for path, error in self.analyser.failed.items():
+            if path not in self.metas:
+                continue
             where = self.shown.display(path)
             self.problems.append(UnpackProblem("analysis-failed", error, where))
             reason = f"the file could not be analysed ({error})"

@@ -71,6 +71,7 @@ class UnpackResult:
     bytes_written: int = 0
     duration_s: float = 0.0
     tree: dict[str, tuple[int, int]] = field(default_factory=dict)  # regular files after extraction: size, mtime
+    direct: bool = False  # the image went the direct route (``_native``), unblob saw only the nested files
 
 
 @dataclass
@@ -110,8 +111,9 @@ class Extraction:
     Starting early lets the child's imports and unblob's set-up run while the caller prepares its analysers.
     """
 
-    def __init__(self, image: Path, workdir: Path, budget: Budget) -> None:
+    def __init__(self, image: Path, workdir: Path, budget: Budget, *, direct: bool = True) -> None:
         self.image = image
+        self.direct = direct  # the direct route for a whole-SquashFS image (``_native``); off: unblob does all
         self.workdir = workdir
         self.budget = budget
         self.extract_root = workdir / "out"
@@ -138,6 +140,7 @@ class Extraction:
             "max_file": self.budget.bytes_written,
             "max_ratio": self.budget.max_ratio,
             "ratio_floor": self.budget.ratio_floor,
+            "direct": self.direct,
         }
         with (self.workdir / "child.stderr").open("wb") as stderr:
             self._proc = subprocess.Popen(
@@ -195,15 +198,18 @@ class Extraction:
         return result
 
 
-def unpack(image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None) -> UnpackResult:
+def unpack(
+    image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None, *, direct: bool = True
+) -> UnpackResult:
     """Extract ``image`` under ``workdir/out``; never raises for hostile content, records problems instead."""
-    extraction = Extraction(image, workdir, budget)
+    extraction = Extraction(image, workdir, budget, direct=direct)
     extraction.start()
     return extraction.wait(sink)
 
 
 def _read_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> None:
     extract_root = workdir / "out"
+    result.direct = bool(data.get("direct"))
     for chunk in data["chunks"]:
         result.chunks.append(
             Chunk(
