@@ -1,5 +1,7 @@
-"""The direct route for a whole-SquashFS image gives what the full unblob run gives, and falls back to it
-whenever it could differ (padding, an unsquashfs failure, a decompression limit, a multi-volume archive)."""
+"""The two shortcuts of the extraction child give what unblob as shipped gives (``reference=True``): the direct
+route for a whole-SquashFS image, which falls back to the full run whenever it could differ (padding, an
+unsquashfs failure, a decompression limit, a multi-volume archive), and the extracted files unblob is not made
+to search because no chunk can be found in them (plain text, plain ELF files, media it skips)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.evidence.firmware.fwfixtures import TEST_BUDGET, image
+from tests.evidence.firmware.fwfixtures import CLEAN, TEST_BUDGET, VULN, image
 
 from cybersafe.evidence.firmware._native import needs_unblob, whole_squashfs
 from cybersafe.evidence.firmware.budget import Budget
@@ -50,7 +52,7 @@ def _mksquashfs(root: Path, out: Path, *extra: str) -> Path:
 
 def _both_routes(img: Path, tmp: Path, budget: Budget = TEST_BUDGET) -> tuple[UnpackResult, UnpackResult]:
     direct = unpack(img, tmp / "direct", budget)
-    full = unpack(img, tmp / "full", budget, direct=False)
+    full = unpack(img, tmp / "full", budget, reference=True)
     return direct, full
 
 
@@ -73,10 +75,11 @@ def _problems(result: UnpackResult) -> list[tuple[str, str | None]]:
     return sorted((p.kind, p.path) for p in result.problems)
 
 
-@pytest.mark.parametrize("name", ["vuln-squashfs-xz", "vuln-squashfs-gzip", "clean-squashfs-xz"])
-def test_direct_route_unpacks_what_unblob_unpacks(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [*VULN, *CLEAN])
+def test_shortcuts_unpack_what_unblob_unpacks(name: str, tmp_path: Path) -> None:
     direct, full = _both_routes(image(name), tmp_path)
-    assert direct.direct and not full.direct
+    assert direct.direct == ("squashfs" in name)
+    assert not full.direct
     assert _tree(direct) == _tree(full)
     assert _chunks(direct) == _chunks(full)
     assert _problems(direct) == _problems(full)
@@ -90,12 +93,13 @@ def _comparable(inventory: Any) -> dict[str, Any]:
     return data
 
 
-def test_direct_route_gives_the_same_inventory(tmp_path: Path) -> None:
-    img = image("vuln-squashfs-gzip")
+@pytest.mark.parametrize("name", ["vuln-squashfs-gzip", "vuln-ext4"])
+def test_shortcuts_give_the_same_inventory(name: str, tmp_path: Path) -> None:
+    img = image(name)
     direct = scan_image(img, TEST_BUDGET, now=NOW)
     workdir = tmp_path / "full"
     workdir.mkdir()
-    full = scan_image(img, TEST_BUDGET, now=NOW, extraction=Extraction(img, workdir, TEST_BUDGET, direct=False))
+    full = scan_image(img, TEST_BUDGET, now=NOW, extraction=Extraction(img, workdir, TEST_BUDGET, reference=True))
     assert _comparable(direct) == _comparable(full)
     assert direct.credentials and direct.elf and direct.components  # the image is not an empty one
 

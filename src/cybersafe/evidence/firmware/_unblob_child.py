@@ -22,8 +22,9 @@ An image that is one whole SquashFS 4 goes the direct route (``_native``): ``uns
 unblob is imported, and unblob then processes only the extracted files it could find a chunk in.
 
 Argument: one JSON object ``{"image", "workdir", "depth", "max_file", "max_ratio", "ratio_floor"}`` and
-optionally ``"workers"`` (unblob's process count; default: the cores but one, at least one) and ``"direct"``
-(false: unblob processes the whole image even where the direct route would do).
+optionally ``"workers"`` (unblob's process count; default: the cores but one, at least one) and
+``"reference"`` (true: unblob as shipped, the reference the two shortcuts are tested against: no direct route,
+and every extracted file searched, also those in which no chunk can be found).
 """
 
 from __future__ import annotations
@@ -309,10 +310,16 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _lighten_unblob() -> None:
-    """Skip the three digests unblob computes of every file (unused here) and walk directories iteratively."""
+def _lighten_unblob(*, skip_plain: bool = True) -> None:
+    """Skip the three digests unblob computes of every file (unused here), walk directories iteratively, and
+    (``skip_plain``) do not search the extracted files in which no chunk can be found (``_native.needs_unblob``:
+    plain text, ELF files unblob takes whole and leaves alone, media it skips by type): the image itself is
+    always searched."""
     from unblob import extractor, processing
     from unblob.report import HashReport
+
+    if skip_plain:
+        _skip_plain_files(processing)
 
     def no_digests(cls: type[Any], path: Path) -> Any:
         del path
@@ -363,6 +370,17 @@ def _lighten_unblob() -> None:
 
     processing.fix_extracted_directory = fix_extracted_directory  # type: ignore[attr-defined]
     _queue_single_pool(processing)
+
+
+def _skip_plain_files(processing: Any) -> None:
+    search_file: Any = processing._FileTask.process
+
+    def search_unless_plain(self: Any) -> Any:
+        if self.task.depth > 0 and not _needs_unblob(Path(self.task.path)):
+            return None
+        return search_file(self)
+
+    processing._FileTask.process = search_unless_plain
 
 
 def _share_struct_parsers() -> None:
@@ -515,14 +533,15 @@ def main(argv: list[str]) -> int:
     # Landlock grants access to paths that exist when the sandbox starts: create the output root first.
     extract_root.mkdir(parents=True, exist_ok=True)
     # the direct route starts unsquashfs before unblob is imported: the analysers get the files meanwhile
-    plan = whole_squashfs(image) if args.get("direct", True) else None
+    reference = bool(args.get("reference", False))
+    plan = None if reference else whole_squashfs(image)
     direct = _DirectSquashfs(plan, extract_root, limits) if plan is not None else None
     _defer_lief()
     _silence_logging()
     from unblob.processing import ExtractionConfig, process_file
     from unblob.sandbox import Sandbox
 
-    _lighten_unblob()
+    _lighten_unblob(skip_plain=not reference)
     _define_limit_report()
     _install_limits(limits)
     config = ExtractionConfig(

@@ -108,7 +108,6 @@ class _Analyser:
         self.queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self.too_big: dict[Path, int] = {}
         self.failed: dict[Path, str] = {}  # files whose analysis raised: a gap, not a crash
-        self.bytes_scanned = 0
         self.busy_s = 0.0
         self._stopping = False
 
@@ -162,7 +161,6 @@ class _Analyser:
         except Exception as exc:  # noqa: BLE001 - hostile content must become a recorded gap, never a crash
             self.failed[path] = f"{type(exc).__name__}: {str(exc)[:120]}"
             return
-        self.bytes_scanned += st.st_size
         self.facts[path] = facts
 
     def _scan(self, path: Path, rel: str, size: int, facts: _FileFacts) -> None:
@@ -441,14 +439,17 @@ class _Scan:
         components = comp.merge(text.databases, content.banners)
         elfs = comp.attribute_packages(content.elfs, text.databases, components)
         filesystems, risks = _filesystems_and_risks(self.unpacked, self.shown, self.gaps, self.problems)
+        # the files of the final tree: the background thread may also have read a container before its contents
+        # appeared, depending on timing
+        examined = [facts for path in self.files if (facts := self.analyser.facts.get(path)) is not None]
         return FirmwareInventory(
             image=self.image.name,
             sha256=self.digest,
             size=self.size,
             budget=self.budget.name,
             filesystems=tuple(filesystems),
-            files_examined=len(self.analyser.facts),
-            bytes_examined=self.analyser.bytes_scanned,
+            files_examined=len(examined),
+            bytes_examined=sum(facts.meta[0] for facts in examined),
             accounts=tuple(accounts),
             credentials=tuple(credentials),
             secrets=tuple(_dedupe_secrets(content.secrets)),

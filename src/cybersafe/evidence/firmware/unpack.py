@@ -111,9 +111,10 @@ class Extraction:
     Starting early lets the child's imports and unblob's set-up run while the caller prepares its analysers.
     """
 
-    def __init__(self, image: Path, workdir: Path, budget: Budget, *, direct: bool = True) -> None:
+    def __init__(self, image: Path, workdir: Path, budget: Budget, *, reference: bool = False) -> None:
         self.image = image
-        self.direct = direct  # the direct route for a whole-SquashFS image (``_native``); off: unblob does all
+        # unblob as shipped, without the direct route or the skipping of plain files (``_unblob_child``)
+        self.reference = reference
         self.workdir = workdir
         self.budget = budget
         self.extract_root = workdir / "out"
@@ -140,7 +141,7 @@ class Extraction:
             "max_file": self.budget.bytes_written,
             "max_ratio": self.budget.max_ratio,
             "ratio_floor": self.budget.ratio_floor,
-            "direct": self.direct,
+            "reference": self.reference,
         }
         with (self.workdir / "child.stderr").open("wb") as stderr:
             self._proc = subprocess.Popen(
@@ -199,10 +200,10 @@ class Extraction:
 
 
 def unpack(
-    image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None, *, direct: bool = True
+    image: Path, workdir: Path, budget: Budget, sink: FileSink | None = None, *, reference: bool = False
 ) -> UnpackResult:
     """Extract ``image`` under ``workdir/out``; never raises for hostile content, records problems instead."""
-    extraction = Extraction(image, workdir, budget, direct=direct)
+    extraction = Extraction(image, workdir, budget, reference=reference)
     extraction.start()
     return extraction.wait(sink)
 
