@@ -133,10 +133,12 @@ class _Analyser:
         thread.join()
 
     def _run(self) -> None:
+        # lief loads here, at normal priority: the direct route often has the files out before it is loaded, and
+        # then the whole scan waits for this import
+        with contextlib.suppress(ImportError):
+            import cybersafe.evidence.firmware.elf  # noqa: F401
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        with contextlib.suppress(ImportError):
-            import cybersafe.evidence.firmware.elf  # noqa: F401 - lief loads here, off the critical path
         while (path := self.queue.get()) is not None and not self._stopping:
             started = time.monotonic()
             self.analyse(path)
