@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,6 @@ from cybersafe.evidence.interface import (
     ProblemSeverity,
     ProgressReporter,
 )
-from cybersafe.results import Assessment, MarginalPlanOut, PlanStepOut
 from cybersafe.schemes.catalog import Catalog, default_catalog, iter_leaves
 from cybersafe.schemes.classification import Classification, classify
 from cybersafe.schemes.evaluate import Evaluator, SchemeResult
@@ -42,13 +40,7 @@ from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
 if TYPE_CHECKING:
     from cybersafe.delta import DeltaRecord
     from cybersafe.inputs import RunInputs
-
-
-def tool_version() -> str:
-    try:
-        return metadata.version("cybersafe")
-    except metadata.PackageNotFoundError:  # running from a source tree without installation
-        return "0+unknown"
+    from cybersafe.results import Assessment, MarginalPlanOut, PlanStepOut
 
 
 def builtin_collectors() -> tuple[Collector, ...]:
@@ -408,6 +400,9 @@ def assess(
 
 def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPlanOut]:
     """What each scheme not yet met still needs, from this assessment and from every label held."""
+    # The wire models load here, not with the module: `firmware scan` runs assessments without plans.
+    from cybersafe.results import MarginalPlanOut
+
     plans: list[MarginalPlanOut] = []
 
     def done(leaf: Leaf) -> bool:
@@ -478,4 +473,6 @@ _NOTHING_TO_PLAN = frozenset({SchemeStatus.NOT_MODELLED, SchemeStatus.OUT_OF_SCO
 
 
 def _step_out(leaf: Leaf, closes: Sequence[str]) -> PlanStepOut:
+    from cybersafe.results import PlanStepOut
+
     return PlanStepOut(ref=str(leaf), kind=leaf.kind, closes=list(closes), automated=leaf.kind is LeafKind.CHECK)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from cybersafe.assess import AssessmentRun, MarketResult, tool_version
+from cybersafe.assess import AssessmentRun, MarketResult
 from cybersafe.checks.interface import Finding, Location
 from cybersafe.delta import DeltaRecord
 from cybersafe.dossier.facts import derive_facts
@@ -49,6 +49,7 @@ from cybersafe.schemes.interface import LeafKind, SchemeDates
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.schemes.trees import presumption_flags
 from cybersafe.verdict import Severity, Verdict
+from cybersafe.version import tool_version
 
 
 def check_feeds(catalog: Catalog, results: Iterable[SchemeResult]) -> dict[str, list[str]]:

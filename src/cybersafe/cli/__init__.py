@@ -34,7 +34,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from cybersafe.assess import tool_version
+        from cybersafe.version import tool_version
 
         typer.echo(f"cybersafe {tool_version()}")
         raise typer.Exit(0)

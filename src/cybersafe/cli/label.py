@@ -29,8 +29,7 @@ from cybersafe.cli._common import (
     write_document,
 )
 from cybersafe.errors import VerificationFailed
-from cybersafe.label.issue import DEFAULT_REGISTRY_URL, DEFAULT_VALID_DAYS
-from cybersafe.label.render import LabelFormat
+from cybersafe.label.defaults import DEFAULT_REGISTRY_URL, DEFAULT_VALID_DAYS, LabelFormat
 
 if TYPE_CHECKING:
     from cybersafe.label.model import LabelRecord

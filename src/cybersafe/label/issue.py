@@ -32,6 +32,7 @@ from cybersafe.attest.dsse import STATEMENT_TYPE, decode_payload, one_line, sign
 from cybersafe.attest.keys import key_id
 from cybersafe.dossier.model import DefaultPasswordApproach, Dossier
 from cybersafe.errors import CybersafeError, InputError, UnknownScheme, VerificationFailed
+from cybersafe.label.defaults import DEFAULT_VALID_DAYS
 from cybersafe.label.model import (
     PREDICATE_TYPE,
     Artwork,
@@ -45,8 +46,6 @@ from cybersafe.label.model import (
 )
 from cybersafe.results import Assessment, RequirementResultOut, SchemeResultOut
 
-DEFAULT_REGISTRY_URL = "https://registry.cybersafe.dev"
-DEFAULT_VALID_DAYS = 3 * 365
 ENVELOPE_SUFFIX = ".label.json"
 MAX_ENVELOPE_BYTES = 4 * safeio.MiB  # a signed label is a few KiB
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

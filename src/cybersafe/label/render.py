@@ -27,7 +27,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
@@ -44,6 +43,7 @@ from cybersafe.label._styles import (
     support_end,
     trust,
 )
+from cybersafe.label.defaults import LabelFormat
 from cybersafe.label.model import LabelRecord
 from cybersafe.schemes.interface import LabelStyle
 
@@ -67,12 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_DPI = 600
-
-
-class LabelFormat(StrEnum):
-    SVG = "svg"
-    PNG = "png"
-    PDF = "pdf"
 
 
 # --------------------------------------------------------------------------------------------- rendering

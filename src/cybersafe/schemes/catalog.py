@@ -14,9 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from cybersafe import safeio
 from cybersafe.checks.interface import Check, Params
@@ -52,6 +50,9 @@ from cybersafe.schemes.interface import (
 from cybersafe.schemes.trees import AssetClass, DecisionTree, Presumption, Restriction, TreeDataError, parse_tree
 from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
 
 def data_dir() -> Path:
     return Path(str(resources.files("cybersafe.schemes") / "data"))
@@ -59,6 +60,9 @@ def data_dir() -> Path:
 
 @functools.cache
 def _validator(name: str) -> Draft202012Validator:
+    # jsonschema loads with the first catalog, not with the module (firmware scan loads it while unpacking)
+    from jsonschema import Draft202012Validator
+
     schema = json.loads((data_dir() / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema)
 
