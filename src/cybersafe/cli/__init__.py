@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import atexit
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from cybersafe.cli._prestart import start_from_argv
 
@@ -20,7 +21,35 @@ start_from_argv(sys.argv)
 import typer  # noqa: E402
 
 from cybersafe.cli._common import EXIT_BAD_INPUT, err_console, set_verbosity  # noqa: E402
-from cybersafe.cli.conventions import HumanGroup  # noqa: E402
+from cybersafe.cli.conventions import LazyGroup  # noqa: E402
+
+
+class RootGroup(LazyGroup):
+    """Every command of ``cybersafe`` in help order, with the family module (``cybersafe.cli.<module>``) that
+    defines it: a command imports its own family only (tests/cli/test_lazy.py checks this against the families)."""
+
+    FAMILIES: ClassVar[Mapping[str, str]] = {
+        "assess": "core",
+        "schemes": "core",
+        "crosswalk": "core",
+        "recognize": "core",
+        "demo": "core",
+        "probe": "network",
+        "report": "report",
+        "paperwork": "report",
+        "verify": "label",
+        "batch": "fleet",
+        "diff": "fleet",
+        "scheme": "core",
+        "firmware": "firmware",
+        "sbom": "sbom_group",
+        "vulndb": "sbom",
+        "watch": "sbom",
+        "label": "label",
+        "keys": "label",
+        "registry": "registry",
+    }
+
 
 app = typer.Typer(
     name="cybersafe",
@@ -28,7 +57,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
-    cls=HumanGroup,
+    cls=RootGroup,
 )
 
 
@@ -74,39 +103,6 @@ def root(
         except CybersafeError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def _register() -> None:
-    # Each family registers its commands here; the import order is the help order.
-    from cybersafe.cli import core
-
-    core.register(app)
-    from cybersafe.cli import firmware as firmware_cli
-
-    firmware_cli.register(app)
-    from cybersafe.cli import sbom as sbom_cli
-    from cybersafe.cli import sbom_group
-
-    sbom_group.register(app)
-    sbom_cli.register(app)
-    from cybersafe.cli import network as network_cli
-
-    network_cli.register(app)
-    from cybersafe.cli import report as report_cli
-
-    report_cli.register(app)
-    from cybersafe.cli import label as label_cli
-
-    label_cli.register(app)
-    from cybersafe.cli import registry as registry_cli
-
-    registry_cli.register(app)
-    from cybersafe.cli import fleet as fleet_cli
-
-    fleet_cli.register(app)
-
-
-_register()
 
 
 def _quiet_native_leak_reports() -> None:

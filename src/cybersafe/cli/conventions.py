@@ -24,13 +24,16 @@ input (a usage error is one line too, not Click's box); 3 a bug in cybersafe.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from typer import rich_utils
+import typer.main
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cybersafe.errors import InputError
@@ -40,19 +43,99 @@ MAX_CONFIG_BYTES = 1024 * 1024  # a settings file written by people
 ENV_PREFIX = "CYBERSAFE"
 
 
-class HumanGroup(TyperGroup):
-    """The root group: once its tree is built, every option gets its env var and a human metavar."""
+class LazyGroup(TyperGroup):
+    """A group whose commands are imported when they are run or listed: click's lazy-loading pattern
+    (https://click.palletsprojects.com/en/stable/complex/#lazily-loading-subcommands), with the names in help
+    order held by ``FAMILIES`` (command name -> the module of ``cybersafe.cli`` whose ``register(app)`` defines it).
+
+    ``commands`` is a mapping that knows every name and imports a family the first time one of its commands is
+    looked up, so click, Typer's help and typo suggestions, and the config file all see the whole tree, and
+    ``cybersafe firmware scan`` imports the firmware family only. Every command gets its env vars, human
+    metavars and exit codes epilog (``humanize``) as it loads."""
+
+    FAMILIES: ClassVar[Mapping[str, str]] = {}
+    PATH: ClassVar[tuple[str, ...]] = ()  # where the group sits in the tree (the root: the empty path)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        humanize(self)
+        commands = LazyCommands(self.FAMILIES, self.PATH)
+        commands.update(self.commands)  # any registered on the group itself
+        self.commands = commands
+        humanize(self, self.PATH)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's commands by name, in help order; looking one up imports its family (once per process)."""
+
+    def __init__(self, families: Mapping[str, str], path: tuple[str, ...]) -> None:
+        self._families = dict(families)
+        self._path = path
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            self._loaded[name] = family_command(self._families[name], (*self._path, name))
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._families.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._families[name]
+        self._loaded.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._families  # without importing anything
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._families)
+
+    def __len__(self) -> int:
+        return len(self._families)
+
+
+@functools.cache
+def family_group(module: str) -> Any:
+    """The commands ``cybersafe.cli.<module>`` registers, as a click group (built once: registering twice
+    would add every command twice to the family's own sub-apps)."""
+    holder = typer.Typer()
+    importlib.import_module(f"cybersafe.cli.{module}").register(holder)
+    return typer.main.get_group(holder)
+
+
+def family_command(module: str, path: tuple[str, ...]) -> Any:
+    """The command at ``path`` as the family ``module`` defines it (a group's commands from several families are
+    each found under the same path in their own family), humanized for that path."""
+    command = family_group(module)
+    for name in path:
+        command = command.commands[name]
+    humanize(command, path)
+    return command
 
 
 def walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every command of the tree with its path (the root has the empty path)."""
+    """Every command of the tree with its path (the root has the empty path); imports every family."""
     yield path, command
     for name, sub in getattr(command, "commands", {}).items():
         yield from walk(sub, (*path, name))
+
+
+def _built(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """The commands of the tree already built: a lazy group's commands are humanized as each loads."""
+    yield path, command
+    commands = getattr(command, "commands", {})
+    if not isinstance(commands, LazyCommands):
+        for name, sub in commands.items():
+            yield from _built(sub, (*path, name))
 
 
 _NO_ENV = frozenset({"help", "version", "install_completion", "show_completion"})
@@ -66,10 +149,10 @@ EXIT_CODES_EPILOG = (
 )
 
 
-def humanize(root: Any) -> None:
+def humanize(root: Any, where: tuple[str, ...] = ()) -> None:
     """Env vars on every option, help that shows words (``FILE``, ``DATE``) instead of Python types, and the
-    exit codes at the end of every command's help."""
-    for path, command in walk(root):
+    exit codes at the end of every command's help, for ``root`` (at ``where`` in the tree) and what it holds."""
+    for path, command in _built(root, where):
         if path and not hasattr(command, "commands") and EXIT_CODES_EPILOG not in (command.epilog or ""):
             command.epilog = f"{command.epilog}\n\n{EXIT_CODES_EPILOG}" if command.epilog else EXIT_CODES_EPILOG
         for param in command.params:
@@ -109,28 +192,30 @@ def _type_column(self: TyperOption | TyperArgument, ctx: Any) -> str | None:
 TyperOption.display_type_rich = _type_column  # type: ignore[method-assign]
 TyperArgument.display_type_rich = _type_column  # type: ignore[method-assign, assignment]
 
-_rich_format_error = rich_utils.rich_format_error
+# Typer vendors Click (typer._click) in some versions: its UsageError is found from a class Typer exports.
+_USAGE_ERROR: type[Exception] = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "UsageError")
 
 
-def one_line_usage_error(error: Any) -> None:
-    """A usage error (bad choice, missing argument, unknown option) as one line on stderr, like every other
-    bad input, instead of Click's usage line, hint and box; exit code 2 is Click's own."""
-    # Typer vendors Click (typer._click) in some versions: the class is recognised by name, not identity.
-    names = {k.__name__ for k in type(error).__mro__}
-    if "UsageError" not in names or "NoArgsIsHelpError" in names:
-        _rich_format_error(error)
-        return
-    from rich.markup import escape
+@contextlib.contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    """A usage error (bad choice, missing argument, unknown option, unknown command) as one line on stderr,
+    like every other bad input, instead of Click's usage line, hint and box; exit code 2 is Click's own.
+    (Wrapping the root's parsing and invocation, rather than replacing Typer's error printer, keeps Typer's
+    Rich help machinery out of every command that does not fail.)"""
+    try:
+        yield
+    except _USAGE_ERROR as error:
+        if "NoArgsIsHelpError" in {k.__name__ for k in type(error).__mro__}:
+            raise
+        from rich.markup import escape
 
-    from cybersafe.cli._common import err_console
+        from cybersafe.cli._common import err_console
 
-    ctx = error.ctx
-    hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-    message = " ".join(error.format_message().split())
-    err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False, soft_wrap=True)
-
-
-rich_utils.rich_format_error = one_line_usage_error  # type: ignore[assignment]
+        ctx: Any = getattr(error, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        message = " ".join(error.format_message().split())  # type: ignore[attr-defined]
+        err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(getattr(error, "exit_code", 2)) from None
 
 
 def config_path(given: Path | None) -> Path | None:

@@ -25,7 +25,6 @@ from cybersafe.cli._common import (
     handle_errors,
     parse_now,
 )
-from cybersafe.cli.sbom_group import sbom_app
 from cybersafe.evidence.firmware.budget import BudgetName
 
 firmware_app = typer.Typer(
@@ -51,7 +50,9 @@ _VERDICT_STYLE = {
 def register(app: typer.Typer) -> None:
     firmware_app.command("scan")(scan_command)
     app.add_typer(firmware_app)
+    sbom_app = typer.Typer(name="sbom")  # its help and order: cli/sbom_group.py
     sbom_app.command("generate")(generate_command)
+    app.add_typer(sbom_app)
 
 
 def _scan(image: Path, budget: BudgetName) -> Any:

@@ -26,7 +26,6 @@ from cybersafe.cli._common import (
     trips,
     write_document,
 )
-from cybersafe.cli.sbom_group import sbom_app
 
 DB_OPTION = typer.Option(
     "--db", help="vulnerability database file (default: $CYBERSAFE_VULNDB, else the user data dir)"
@@ -45,6 +44,8 @@ watch_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    sbom_app = typer.Typer(name="sbom")  # its help and order: cli/sbom_group.py
+    app.add_typer(sbom_app)
     sbom_app.command("check")(check_command)
     sbom_app.command("vulns")(vulns_command)
     sbom_app.command("vex")(vex_command)
