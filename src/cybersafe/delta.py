@@ -17,13 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cybersafe.checks.interface import Check, CheckAttempt, Finding, Location, Params
 from cybersafe.evidence.interface import Artefact, Collector, Evidence, Problem
 from cybersafe.inputs import SOURCES, InputDigester, reusable_name
-from cybersafe.results import Assessment, CheckAttemptOut
 from cybersafe.schemes.interface import Leaf
 from cybersafe.verdict import AttemptStatus, ErrorReason
+
+if TYPE_CHECKING:  # a delta reads the baseline's wire models; a run without one never loads them
+    from cybersafe.results import Assessment, CheckAttemptOut
 
 
 @dataclass(frozen=True)
