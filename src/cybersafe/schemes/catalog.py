@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cybersafe import safeio
 from cybersafe.checks.interface import Check, Params
@@ -52,6 +52,9 @@ from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
+
+
+T = TypeVar("T")
 
 
 def data_dir() -> Path:
@@ -154,9 +157,10 @@ def parse_condition(raw: Any) -> Condition:
     return Condition(op, children=tuple(parse_condition(x) for x in raw[op]))
 
 
-def load_scheme_file(path: Path) -> Scheme:
+def load_scheme_file(path: Path, *, validate: bool = True) -> Scheme:
     doc = load_yaml(path, CatalogError)
-    _validate(doc, "catalog")
+    if validate:
+        _validate(doc, "catalog")
     raw = doc.data["scheme"]
     key = f"{raw['id']}@{raw['version']}"
     levels = tuple(
@@ -349,9 +353,10 @@ def _check_condition_facts(
             )
 
 
-def load_crosswalk_file(path: Path) -> Crosswalk:
+def load_crosswalk_file(path: Path, *, validate: bool = True) -> Crosswalk:
     doc = load_yaml(path, CatalogError)
-    _validate(doc, "crosswalk")
+    if validate:
+        _validate(doc, "crosswalk")
     data = doc.data
     edges = tuple(
         CrosswalkEdge(
@@ -377,9 +382,10 @@ def load_crosswalk_file(path: Path) -> Crosswalk:
     )
 
 
-def load_arrangements_file(path: Path) -> tuple[Arrangement, ...]:
+def load_arrangements_file(path: Path, *, validate: bool = True) -> tuple[Arrangement, ...]:
     doc = load_yaml(path, CatalogError)
-    _validate(doc, "arrangements")
+    if validate:
+        _validate(doc, "arrangements")
     out = []
     for raw in doc.data["arrangements"]:
         out.append(
@@ -607,19 +613,35 @@ def load_catalog(root: Path | None = None, extra: Sequence[Path] = ()) -> Catalo
     for base in (root or data_dir(), *extra):
         if not base.is_dir():
             raise CatalogError(f"not a catalog directory ({safeio.describe(base)})", file=base)
+        bundled = root is None and base == data_dir()
         scheme_dir = base / "catalogs" if (base / "catalogs").is_dir() else base
         for path in sorted(scheme_dir.glob("*.yaml")):
             if path.name == "arrangements.yaml":
                 continue
-            scheme = load_scheme_file(path)
+            scheme = _read(load_scheme_file, path, bundled)
             if scheme.key in schemes:
                 raise CatalogError(f"scheme {scheme.key} is defined twice (also in {files[scheme.key]})", file=path)
             schemes[scheme.key], files[scheme.key] = scheme, path
-        crosswalks.extend(load_crosswalk_file(p) for p in sorted((base / "crosswalks").glob("*.yaml")))
+        crosswalks.extend(_read(load_crosswalk_file, p, bundled) for p in sorted((base / "crosswalks").glob("*.yaml")))
         arrangements_path = base / "arrangements.yaml"
         if arrangements_path.exists():
-            arrangements.extend(load_arrangements_file(arrangements_path))
+            arrangements.extend(_read(load_arrangements_file, arrangements_path, bundled))
     return Catalog(schemes=schemes, crosswalks=tuple(crosswalks), arrangements=tuple(arrangements))
+
+
+def _read(loader: Callable[..., T], path: Path, bundled: bool) -> T:
+    """A catalog file, validated against its JSON schema unless it is one of the bundled files: those are
+    validated by the test suite (tests/schemes/test_bundled_catalog.py), and validation was three quarters of
+    reading the catalog, which every assessment does. A bundled file that no longer parses (edited in place)
+    is read again with validation, so the error still names its file, line and field."""
+    if not bundled:
+        return loader(path)
+    try:
+        return loader(path, validate=False)
+    except CatalogError:
+        raise
+    except Exception:  # noqa: BLE001 - the schema says what is wrong with it
+        return loader(path)
 
 
 _DEFAULT_LOCK = threading.Lock()
