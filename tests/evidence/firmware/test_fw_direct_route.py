@@ -260,3 +260,34 @@ def test_the_lief_stand_in_loads_lief_on_first_use() -> None:
             [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, cwd=cwd
         )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_direct_unsquashfs_is_confined_like_unblobs_extractors(tmp_path: Path) -> None:
+    from cybersafe.evidence.firmware import _unblob_child
+
+    root = tmp_path / "out"
+    root.mkdir()
+    outside = tmp_path / "outside"
+    script = f"echo x > {outside}; echo y > {root}/inside"
+    with open(os.devnull, "r+b") as null:  # the confined thread may not open it
+        proc = _unblob_child._confined(root, lambda: subprocess.Popen(["sh", "-c", script], stderr=null))
+    proc.wait()
+    assert (root / "inside").exists()
+    if outside.exists():
+        pytest.skip("this kernel has no Landlock: unblob's own extractors run unconfined here too")
+
+
+def test_a_direct_route_that_cannot_start_leaves_the_full_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cybersafe.evidence.firmware import _unblob_child
+
+    plan = whole_squashfs(image("clean-squashfs-xz"))
+    assert plan is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "rm").symlink_to(shutil.which("rm") or "/bin/rm")
+    monkeypatch.setenv("PATH", str(bin_dir))  # no unsquashfs to run
+    root = tmp_path / "out"
+    root.mkdir()
+    limits = _unblob_child.Limits(48 * MiB, 100.0, 8 * MiB)
+    assert _unblob_child._start_direct(plan, root, limits) is None
+    assert list(root.iterdir()) == []

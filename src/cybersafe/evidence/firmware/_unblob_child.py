@@ -535,7 +535,7 @@ def main(argv: list[str]) -> int:
     # the direct route starts unsquashfs before unblob is imported: the analysers get the files meanwhile
     reference = bool(args.get("reference", False))
     plan = None if reference else whole_squashfs(image)
-    direct = _DirectSquashfs(plan, extract_root, limits) if plan is not None else None
+    direct = _start_direct(plan, extract_root, limits)
     _defer_lief()
     _silence_logging()
     from unblob.processing import ExtractionConfig, process_file
@@ -568,6 +568,17 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _start_direct(plan: SquashfsImage | None, extract_root: Path, limits: Limits) -> _DirectSquashfs | None:
+    """The direct route, if the image qualifies and it starts; it never makes a scan fail: the full run remains."""
+    if plan is None:
+        return None
+    try:
+        return _DirectSquashfs(plan, extract_root, limits)
+    except (OSError, subprocess.SubprocessError):
+        _rm_tree(plan.extract_dir(extract_root))
+        return None
+
+
 class _DirectSquashfs:
     """``unsquashfs`` on a whole-SquashFS image, under the same allowance as any extraction, started at once;
     ``finish`` then has unblob process only the extracted files it could find something in."""
@@ -582,12 +593,16 @@ class _DirectSquashfs:
         resource.setrlimit(resource.RLIMIT_FSIZE, (min(self.allowance, hard), hard))
         try:
             # unblob's squashfs extractor runs the same command (with -no-exit-code; the code matters here)
-            self._proc = subprocess.Popen(
-                ["unsquashfs", "-n", "-f", "-d", str(self.outdir), str(image.path)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            with open(os.devnull, "r+b") as null:  # noqa: PTH123 - opened here: the confined thread may not
+                self._proc = _confined(
+                    extract_root,
+                    lambda: subprocess.Popen(
+                        ["unsquashfs", "-n", "-f", "-d", str(self.outdir), str(image.path)],
+                        stdin=null,
+                        stdout=null,
+                        stderr=null,
+                    ),
+                )
         finally:
             resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
         self._watchdog = _Watchdog(self.outdir, self.allowance).__enter__()
@@ -613,6 +628,38 @@ class _DirectSquashfs:
         result.results.extend(sandbox.run(_process_files, config, candidates).results)
         self.taken = True
         return result
+
+
+def _confined(extract_root: Path, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """``start()`` in a thread confined as unblob's ``Sandbox`` confines its extractors (Landlock: read
+    everywhere, write only under the output root), so the command it starts is confined too; unconfined, as
+    under unblob, where the kernel has no Landlock."""
+    from unblob._rust.sandbox import AccessFS, SandboxError, restrict_access
+
+    started: list[subprocess.Popen[bytes]] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        with contextlib.suppress(SandboxError):
+            restrict_access(
+                AccessFS.read("/"),
+                AccessFS.read_write("/dev/shm"),  # noqa: S108 - what unblob's sandbox grants
+                AccessFS.read_write(extract_root),
+                AccessFS.remove_dir(extract_root),
+                AccessFS.remove_file(extract_root),
+                AccessFS.make_dir(extract_root.parent),
+            )
+        try:
+            started.append(start())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="confined-unsquashfs")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return started[0]
 
 
 def _nested_candidates(root: Path, config: Any) -> tuple[list[Path], bool]:
