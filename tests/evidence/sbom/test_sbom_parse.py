@@ -273,3 +273,18 @@ def test_declared_vs_observed():
 def test_declared_vs_observed_without_versions_is_not_a_mismatch():
     result = compare_declared_observed(["pkg:generic/busybox"], ["pkg:generic/busybox@1.36.1"])
     assert result.consistent and result.matched == 1
+
+
+def test_missing_elements_name_at_most_a_thousand_components_and_count_all(tmp_path: Path) -> None:
+    from cybersafe.evidence.sbom.minimum import LISTED
+
+    components = [{"type": "library", "name": f"lib{i}", "version": "1"} for i in range(LISTED + 500)]
+    raw = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components}
+    path = tmp_path / "big.cdx.json"
+    path.write_text(json.dumps(raw))
+    rating = rate_minimum_elements(load_sbom(path)).get(NTIA)
+    supplier = {m.element: m for m in rating.missing}["supplier name"]
+    assert supplier.count == LISTED + 500
+    assert len(supplier.components) == LISTED
+    assert supplier.as_dict()["count"] == LISTED + 500
+    assert supplier.message.startswith(f"{LISTED + 500} of {LISTED + 500} components")

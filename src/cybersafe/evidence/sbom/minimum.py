@@ -20,16 +20,25 @@ BSI = "bsi-tr-03183-2"
 CRA = "cra-annex-i-part-ii-1"
 BASELINES = (NTIA, BSI, CRA)
 _SHOWN = 5
+# components named per missing element: an SBOM of a million components lacking a supplier would otherwise
+# put a million names, per element, in the JSON (1.7 GiB to write); ``count`` says how many in all
+LISTED = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class MissingElement:
     element: str  # e.g. "supplier name"
     message: str  # "3 of 12 components have no supplier: busybox@1.36.1, ..."
-    components: tuple[str, ...] = ()  # displays of the components concerned
+    components: tuple[str, ...] = ()  # displays of the components concerned, the first LISTED of them
+    count: int = 0  # how many components lack it (0: the element is the document's, not a component's)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"element": self.element, "message": self.message, "components": list(self.components)}
+        return {
+            "element": self.element,
+            "message": self.message,
+            "count": self.count,
+            "components": list(self.components),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +77,9 @@ class MinimumElementsRating:
 
 
 def _lacking(element: str, comps: tuple[SbomComponent, ...], bad: list[SbomComponent], what: str) -> MissingElement:
-    names = tuple(c.display for c in bad)
-    shown = ", ".join(names[:_SHOWN]) + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
-    return MissingElement(element, f"{len(bad)} of {len(comps)} components {what}: {shown}", names)
+    names = tuple(c.display for c in bad[:LISTED])
+    shown = ", ".join(names[:_SHOWN]) + (f" and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else "")
+    return MissingElement(element, f"{len(bad)} of {len(comps)} components {what}: {shown}", names, len(bad))
 
 
 def _per_component(comps: tuple[SbomComponent, ...], checks: list[tuple[str, str, Any]]) -> list[MissingElement]:
@@ -165,7 +174,8 @@ def _cra(doc: SbomDocument) -> BaselineRating:
                         "top-level dependencies",
                         f"{len(dangling)} top-level dependencies are referenced but not described: "
                         + ", ".join(dangling[:_SHOWN]),
-                        tuple(dangling),
+                        tuple(dangling[:LISTED]),
+                        len(dangling),
                     )
                 )
     return BaselineRating(CRA, not missing, elements, tuple(missing))
