@@ -1,7 +1,9 @@
-"""Fixtures of the fleet tests: a cache of built firmware and databases, and baseline assessments."""
+"""Fixtures of the fleet tests: a cache of built firmware and databases, baseline assessments, and a cluster."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,15 @@ def baseline_no_firmware(cache_dir: Path) -> Assessment:
 @pytest.fixture(scope="session")
 def baseline_firmware(cache_dir: Path) -> Assessment:
     return full(make_product(cache_dir / "fw", cache_dir=cache_dir))
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A running cluster of two worker processes on loopback, as `dask scheduler` + `dask worker` would be."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        yield cluster.scheduler_address

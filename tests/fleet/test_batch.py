@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +17,6 @@ from cybersafe.errors import ClusterUnavailable, ManifestError
 from cybersafe.fleet.batch import BatchOptions, Product, ProductResult, read_manifest, run_batch
 from cybersafe.fleet.cluster import ClusterSpec
 from tests.fleet.fleet_support import NOW, make_product
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A running cluster of two worker processes on loopback, as `dask scheduler` + `dask worker` would be."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as cluster:  # fmt: skip
-        yield cluster.scheduler_address
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +23,6 @@ from tests._sbom_builders import kev_catalog, osv_corpus, write_cyclonedx, write
 from tests.fleet.fleet_support import EXAMPLE
 
 AWARE = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    ) as cluster:  # fmt: skip
-        yield cluster.scheduler_address
 
 
 @pytest.fixture

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import importlib
 import json
 import logging
 import os
 import resource
 import signal
-import stat
 import subprocess
 import sys
 import threading
@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from cybersafe.evidence.firmware._native import CLASSIFY_MAX, SquashfsImage, needs_unblob, whole_squashfs
+from cybersafe.evidence.firmware.walk import iter_tree, regular_files
 
 _ADDRESS_SPACE = 6 * 1024**3  # bounded memory: a decompression bomb cannot take the machine
 _WATCH_S = 0.05
@@ -100,24 +101,11 @@ def _defer_lief() -> None:
 
 
 def tree_bytes(root: Path) -> tuple[int, int]:
-    """(total bytes, largest file) of the regular files under ``root``, walked without recursion."""
+    """(total bytes, largest file) of the regular files under ``root``."""
     total = largest = 0
-    stack = [str(root)]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append(entry.path)
-                    elif stat.S_ISREG(st.st_mode):
-                        total += st.st_size
-                        largest = max(largest, st.st_size)
-        except OSError:
-            continue
+    for _, st in regular_files(root):
+        total += st.st_size
+        largest = max(largest, st.st_size)
     return total, largest
 
 
@@ -233,14 +221,10 @@ def _file_too_large(failure: Exception | None, result: Any) -> bool:
 
 
 def _remove_cut(outdir: Path, allowance: int) -> None:
-    stack = [str(outdir)]
-    while stack:
-        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_size >= allowance:
-                    Path(entry.path).unlink()
+    for path, st in list(regular_files(outdir)):
+        if st.st_size >= allowance:
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
 
 
 def _discard(outdir: Path) -> None:
@@ -622,6 +606,7 @@ class _DirectSquashfs:
         candidates, multi_volume = _nested_candidates(self.outdir, config)
         if multi_volume:  # unblob's directory handlers join these across files: the full run does that
             _rm_tree(self.outdir)
+            _needs_unblob.cache_clear()  # the full run writes these paths again
             return None
         result = ProcessResult()
         _fix_extracted(self.outdir, self.image.path, result)
@@ -664,23 +649,31 @@ def _confined(extract_root: Path, start: Callable[[], subprocess.Popen[bytes]]) 
 
 def _nested_candidates(root: Path, config: Any) -> tuple[list[Path], bool]:
     """The extracted files unblob could find a chunk in, and whether a directory handler would claim any."""
+    if _multi_volume(root, config):
+        return [], True
     candidates: list[Path] = []
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        for handler in config.dir_handlers:
-            if any(True for _ in handler.PATTERN.get_files(directory)):
-                return [], True
-        with contextlib.suppress(OSError), os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False) and _needs_unblob(Path(entry.path)):
-                    candidates.append(Path(entry.path))
+    for _, entry in iter_tree(root):
+        path = Path(entry.path)
+        try:
+            is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
+        except OSError:
+            continue
+        if is_dir and _multi_volume(path, config):
+            return [], True
+        if is_file and _needs_unblob(path):
+            candidates.append(path)
     return sorted(candidates), False
 
 
+def _multi_volume(directory: Path, config: Any) -> bool:
+    """unblob's directory handlers (split 7z, split gzip, par2) would join files of this directory."""
+    return any(any(True for _ in handler.PATTERN.get_files(directory)) for handler in config.dir_handlers)
+
+
+@functools.cache
 def _needs_unblob(path: Path) -> bool:
+    """Memoised: the direct route classifies every extracted file, and unblob asks again for each one it is
+    handed; an extracted file does not change afterwards."""
     try:
         with path.open("rb") as fh:
             if os.fstat(fh.fileno()).st_size > CLASSIFY_MAX:

@@ -52,7 +52,8 @@ from cybersafe.evidence.firmware.model import (
     UnpackProblem,
 )
 from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path
-from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, iter_tree, remove_tree
+from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, remove_tree
+from cybersafe.evidence.firmware.walk import iter_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from cybersafe.evidence.firmware._sasquatch import install_shim
 from cybersafe.evidence.firmware._unblob_child import LIMIT_KIND, descendants
 from cybersafe.evidence.firmware.budget import Budget
 from cybersafe.evidence.firmware.model import Area, NotExamined, UnpackProblem
+from cybersafe.evidence.firmware.walk import iter_tree
 
 # handlers whose output is a file tree (as opposed to one decompressed stream or a carved binary)
 FS_HANDLERS = (
@@ -84,24 +85,15 @@ class _Snapshot:
 
 def walk_tree(root: Path) -> _Snapshot:
     snap = _Snapshot()
-    stack = [str(root)]
-    while stack:
-        current = stack.pop()
+    for _, entry in iter_tree(root):
+        snap.entries += 1
         try:
-            with os.scandir(current) as it:
-                for entry in it:
-                    snap.entries += 1
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append(entry.path)
-                    elif stat.S_ISREG(st.st_mode):
-                        snap.bytes_total += st.st_size
-                        snap.files[entry.path] = (st.st_size, st.st_mtime_ns)
+            st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
+        if stat.S_ISREG(st.st_mode):
+            snap.bytes_total += st.st_size
+            snap.files[entry.path] = (st.st_size, st.st_mtime_ns)
     return snap
 
 
@@ -323,22 +315,6 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         # unblob's workers or an extractor may outlive the child; the group goes with it.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def iter_tree(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """(directory, entry) for everything under ``root``, depth first, without recursion or following links."""
-    stack = [str(root)]
-    while stack:
-        current = stack.pop()
-        try:
-            with os.scandir(current) as entries:
-                for entry in entries:
-                    yield current, entry
-                    with contextlib.suppress(OSError):
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-        except OSError:
-            continue
 
 
 def remove_tree(workdir: Path, *, background: bool = False) -> None:
