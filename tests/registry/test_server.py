@@ -68,10 +68,11 @@ def _scan(envelope: dict[str, Any]) -> str:
 
 def _verdict(page: Any) -> tuple[str, str]:
     """The page script's verdict once it has finished: (data-verdict, the box's text)."""
-    page.wait_for_function(
-        "['verified', 'failed', 'genuine-not-valid', 'unanchored'].includes(document.getElementById('verdict').dataset.verdict)",
-        timeout=20_000,
+    # A selector, not wait_for_function: Playwright polls a function by eval, which the page's CSP refuses
+    finished = ",".join(
+        f'#verdict[data-verdict="{v}"]' for v in ("verified", "failed", "genuine-not-valid", "unanchored")
     )
+    page.wait_for_selector(finished, state="attached", timeout=20_000)
     box = page.locator("#verdict")
     return str(box.get_attribute("data-verdict")), box.inner_text()
 
