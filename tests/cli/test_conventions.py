@@ -81,6 +81,31 @@ def test_help_names_every_environment_variable_and_shows_words_not_python_types(
     assert "DATE" in out and "critical|high|medium|low|none" in out
 
 
+def test_help_prose_is_wrapped_by_the_terminal_not_by_the_source() -> None:
+    # Given an 80-column terminal, when a user reads a help page whose docstring is wrapped at 110 columns
+    result = runner.invoke(app, ["label", "issue", "--help"], env={"COLUMNS": "80"})
+    prose = result.stdout.split("╭")[0]
+    paragraphs: list[list[str]] = [[]]
+    for line in prose.splitlines():
+        if line.strip():
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    # Then each paragraph is wrapped once, by the terminal: only its last line is short
+    assert len(paragraphs) >= 4
+    for lines in paragraphs:
+        assert all(len(line.rstrip()) >= 60 for line in lines[:-1] if line.strip()), lines
+
+
+def test_reflow_joins_the_lines_of_a_paragraph_and_keeps_lists_and_verbatim_blocks() -> None:
+    from cybersafe.cli.conventions import reflow
+
+    text = "First line.\n\nOne sentence\nwrapped twice\nhere.\n\n- an item\n- another\n  continued\n\n\b\nkept\nas is"
+    assert reflow(text) == (
+        "First line.\n\nOne sentence wrapped twice here.\n\n- an item\n- another\n  continued\n\n\b\nkept\nas is"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -27,7 +27,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -153,6 +155,8 @@ def humanize(root: Any, where: tuple[str, ...] = ()) -> None:
     """Env vars on every option, help that shows words (``FILE``, ``DATE``) instead of Python types, and the
     exit codes at the end of every command's help, for ``root`` (at ``where`` in the tree) and what it holds."""
     for path, command in _built(root, where):
+        if command.help:
+            command.help = reflow(command.help)
         if path and not hasattr(command, "commands") and EXIT_CODES_EPILOG not in (command.epilog or ""):
             command.epilog = f"{command.epilog}\n\n{EXIT_CODES_EPILOG}" if command.epilog else EXIT_CODES_EPILOG
         for param in command.params:
@@ -162,6 +166,31 @@ def humanize(root: Any, where: tuple[str, ...] = ()) -> None:
                 param.show_envvar = True
             if param.metavar is None and isinstance(param, TyperOption | TyperArgument):
                 param.metavar = _metavar(param)
+
+
+_LIST_ITEM = re.compile(r"(?:[-*\u2022]|\d+[.)]|\(\w{1,3}\)) ")
+
+
+def reflow(text: str) -> str:
+    """Help as the terminal can wrap it: the lines of each paragraph joined, except where a list item starts.
+
+    Docstrings are wrapped for the source (110 columns); Typer keeps those breaks after the first paragraph, so
+    at 80 columns every line broke twice ("... and only for a" / "scheme that ..."). A paragraph that starts
+    with ``\b`` is Click's mark for text kept as written.
+    """
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        if paragraph.startswith("\b"):
+            paragraphs.append(paragraph)
+            continue
+        lines: list[str] = []
+        for line in paragraph.splitlines():
+            if lines and not _LIST_ITEM.match(line.lstrip()) and not line.startswith(" "):
+                lines[-1] = f"{lines[-1]} {line.strip()}"
+            else:
+                lines.append(line.rstrip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def _long_name(param: TyperOption) -> str:
