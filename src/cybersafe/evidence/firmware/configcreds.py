@@ -43,6 +43,7 @@ _ASSIGN = re.compile(
     (?P<q>["']?)(?P<value>[^"'\s,;<>{{}}]{{3,128}})(?P=q)
     """
 )
+_ANY_KEY = re.compile(_KEY, re.IGNORECASE)  # both patterns need such a key: a line without one is skipped unparsed
 _XML = re.compile(rf"(?i)<(?P<key>[\w.\-]*{_KEY})>(?P<value>[^<>\s]{{3,128}})</(?P=key)>")
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:x+|\*+|\.+|-+|none|null|nil|true|false|yes|no|on|off|example\w*|sample\w*|your\w*|"
@@ -131,7 +132,7 @@ def find_credentials(rel: str, display: str, data: bytes) -> list[Credential]:
     out: list[Credential] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if not stripped or stripped.lower().startswith(_COMMENT) or len(stripped) > 1024:
+        if not stripped or len(stripped) > 1024 or not _ANY_KEY.search(line) or stripped.lower().startswith(_COMMENT):
             continue
         body = _without_comment(line, grammar)
         for match in (*_ASSIGN.finditer(body), *_XML.finditer(body)):
