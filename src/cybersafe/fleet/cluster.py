@@ -31,6 +31,12 @@ class ClusterSpec:
         return max(1, self.workers or os.cpu_count() or 1)
 
 
+def _warm_extraction() -> Any:
+    from cybersafe.fleet._plugins import WarmExtraction  # imports distributed: only once a cluster is used
+
+    return WarmExtraction()
+
+
 def _import_distributed() -> Any:
     try:
         import distributed
@@ -58,6 +64,7 @@ def open_client(spec: ClusterSpec) -> Iterator[Any]:
             except (OSError, TimeoutError) as exc:
                 raise ClusterUnavailable(f"no Dask scheduler answers at {spec.scheduler}: {exc}") from None
             with client:
+                client.register_plugin(_warm_extraction())
                 yield client
             return
         # A local cluster listens on loopback only, its status page on a free port (Dask always serves one).
@@ -70,6 +77,8 @@ def open_client(spec: ClusterSpec) -> Iterator[Any]:
             silence_logs=logging.ERROR,
         )
         with cluster, distributed.Client(cluster) as client:
+            if spec.processes:
+                client.register_plugin(_warm_extraction())
             yield client
 
 

@@ -503,6 +503,21 @@ def _default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
+def preload() -> None:
+    """What a warm start (``_warm``) imports once, before it forks children that run ``main``: unblob, its
+    handlers and lief. Nothing here touches an image, sets a limit or patches unblob (``main`` does that, in
+    each child)."""
+    _silence_logging()
+    import lief
+
+    lief.logging.disable()
+    importlib.import_module("unblob.processing")
+    importlib.import_module("unblob.sandbox")
+    importlib.import_module("unblob.models")
+    importlib.import_module("unblob._rust.sandbox")
+    importlib.import_module("magic")
+
+
 def main(argv: list[str]) -> int:
     args = json.loads(argv[0])
     image, workdir = Path(args["image"]), Path(args["workdir"])

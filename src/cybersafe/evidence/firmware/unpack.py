@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cybersafe.evidence.firmware import _warm
 from cybersafe.evidence.firmware._sasquatch import install_shim
 from cybersafe.evidence.firmware._unblob_child import LIMIT_KIND, descendants
 from cybersafe.evidence.firmware.budget import Budget
 from cybersafe.evidence.firmware.model import Area, NotExamined, UnpackProblem
 from cybersafe.evidence.firmware.walk import iter_tree
+
+_Child = subprocess.Popen[bytes] | _warm.WarmChild  # a cold start, or a child the warm zygote forked
 
 # handlers whose output is a file tree (as opposed to one decompressed stream or a carved binary)
 FS_HANDLERS = (
@@ -110,7 +113,7 @@ class Extraction:
         self.workdir = workdir
         self.budget = budget
         self.extract_root = workdir / "out"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: _Child | None = None
         self._started = 0.0
         self.entries = 0  # extracted entries, once waited for
 
@@ -135,6 +138,14 @@ class Extraction:
             "ratio_floor": self.budget.ratio_floor,
             "reference": self.reference,
         }
+        warm = _warm.zygote()
+        if warm is not None:
+            try:
+                workdir = self.workdir.resolve()
+                self._proc = warm.spawn(json.dumps(args), workdir, env, workdir / "child.stderr")
+                return
+            except OSError:
+                pass  # a cold start, as without one
         with (self.workdir / "child.stderr").open("wb") as stderr:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "cybersafe.evidence.firmware._unblob_child", json.dumps(args)],
@@ -229,9 +240,7 @@ def _read_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> N
             result.gaps.append(NotExamined(Area.UNPACK, f"a part of the image could not be extracted ({kind})", where))
 
 
-def _supervise(
-    proc: subprocess.Popen[bytes], root: Path, budget: Budget, started: float, sink: FileSink | None
-) -> str | None:
+def _supervise(proc: _Child, root: Path, budget: Budget, started: float, sink: FileSink | None) -> str | None:
     previous: dict[str, tuple[int, int]] = {}
     offered: set[str] = set()
     restored_before = time.time_ns() - _RESTORED_MARGIN_NS
@@ -306,7 +315,7 @@ def largest_rss(pid: int) -> int:
     return largest
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: _Child) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
