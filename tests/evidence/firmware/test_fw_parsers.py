@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import crypt_r
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -171,6 +172,19 @@ def test_cracking_stops_at_its_budget_and_says_so() -> None:
 
     assert not complete
     assert accounts[0].crack_status is CrackStatus.NOT_TESTED
+
+
+def test_a_hash_tried_once_is_not_tried_again_in_the_same_process() -> None:
+    # Given a default password hashed with many rounds (about 0.1 s a try), on two products' root accounts
+    field = crypt_r.crypt("vizxv", "$6$rounds=50000$reusedsalt$")
+    assert field is not None
+    parsed = parse_accounts([], [PasswdFile("/etc/shadow", f"root:{field}:1::::::\n")])
+    first, _ = crack(parsed, 30.0)
+    # When the second product (or the next release) is cracked with no time at all
+    again, complete = crack(parse_accounts([], [PasswdFile("/etc/shadow", f"root:{field}:1::::::\n")]), 0.0)
+    # Then it has the first one's answer instead of "not tested"
+    assert first[0].matched_password == again[0].matched_password == "vizxv" and complete
+    assert again[0].crack_status is CrackStatus.MATCHED
 
 
 def test_default_list_has_mirai_and_vendor_defaults() -> None:

@@ -113,6 +113,19 @@ def parse_accounts(passwd_files: Iterable[PasswdFile], shadow_files: Iterable[Pa
     return accounts
 
 
+# (hash field, the user's own defaults) -> the default it matched, or None when none did. Per process: the same
+# hash recurs on several accounts, in every release of a product and across a product line, and a worker
+# re-assessing them need not try the list again. Only fully tried hashes are kept; the lists are fixed data.
+_TRIED: dict[tuple[str, tuple[str, ...]], str | None] = {}
+_TRIED_MAX = 65_536
+
+
+def _remember(key: tuple[str, tuple[str, ...]], found: str | None) -> None:
+    if len(_TRIED) >= _TRIED_MAX:
+        _TRIED.pop(next(iter(_TRIED)))
+    _TRIED[key] = found
+
+
 def crack(accounts: list[tuple[Account, str]], seconds: float) -> tuple[list[Account], bool]:
     """Try the default list on every hash; returns the accounts and whether every hash was fully tried."""
     deadline = time.monotonic() + seconds
@@ -121,7 +134,6 @@ def crack(accounts: list[tuple[Account, str]], seconds: float) -> tuple[list[Acc
     for user, password in default_credentials():
         if password:
             user_words.setdefault(user, []).append(password)
-    cache: dict[str, str | None] = {}  # hash -> matched password (same hash on several accounts)
     complete = True
     out: list[Account] = []
     for account, field in accounts:
@@ -131,13 +143,15 @@ def crack(accounts: list[tuple[Account, str]], seconds: float) -> tuple[list[Acc
         if account.hash_algorithm == "unknown":
             out.append(replace(account, crack_status=CrackStatus.UNSUPPORTED))
             continue
-        if field in cache:
-            found = cache[field]
+        # the user's own defaults first, then the rest of the list: the words tried depend on the user too
+        own = tuple(user_words.get(account.name, ()))
+        key = (field, own)
+        if key in _TRIED:
+            found = _TRIED[key]
             status = CrackStatus.MATCHED if found is not None else CrackStatus.NOT_MATCHED
             out.append(replace(account, crack_status=status, matched_password=found))
             continue
-        # the user's own defaults first, then the rest of the list
-        ordered = list(dict.fromkeys([*user_words.get(account.name, []), *words]))
+        ordered = list(dict.fromkeys([*own, *words]))
         found, finished, supported = None, True, True
         for word in ordered:
             if time.monotonic() > deadline:
@@ -157,10 +171,10 @@ def crack(accounts: list[tuple[Account, str]], seconds: float) -> tuple[list[Acc
         if not supported:
             out.append(replace(account, crack_status=CrackStatus.UNSUPPORTED))
         elif found is not None:
-            cache[field] = found
+            _remember(key, found)
             out.append(replace(account, crack_status=CrackStatus.MATCHED, matched_password=found))
         elif finished:
-            cache[field] = None
+            _remember(key, None)
             out.append(replace(account, crack_status=CrackStatus.NOT_MATCHED))
         else:
             complete = False
