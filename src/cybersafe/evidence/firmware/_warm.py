@@ -216,12 +216,17 @@ def _serve() -> int:
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
             request = json.loads(line)
+            # the pid is handed out only once the child leads its own session and group: a group kill the parent
+            # sends at once must not miss it
+            settled_r, settled_w = os.pipe()
             pid = os.fork()
             if pid == 0:
-                os.close(replies)
-                os.close(wake_r)
-                os.close(wake_w)
-                _child(request, null)  # never returns
+                for fd in (replies, wake_r, wake_w, settled_r):
+                    os.close(fd)
+                _child(request, null, settled_w)  # never returns
+            os.close(settled_w)
+            os.read(settled_r, 1)  # a byte once it has its session; end of file if it died first
+            os.close(settled_r)
             live.add(pid)
             reply({"id": request["id"], "pid": pid})
 
@@ -238,13 +243,15 @@ def _reap(live: set[int], reply: Any) -> None:
         reply({"pid": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _child(request: dict[str, Any], null: int) -> None:
+def _child(request: dict[str, Any], null: int, settled: int) -> None:
     """In the forked child: become what a cold start would have been, run the extraction, exit."""
     code = _INTERNAL_ERROR
     try:
+        os.setsid()
+        os.write(settled, b"s")
+        os.close(settled)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.setsid()
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])

@@ -319,6 +319,8 @@ def _kill_group(proc: _Child) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc.pid, signal.SIGKILL)  # the child itself, should its group not be there
         proc.wait()
     else:
         # unblob's workers or an extractor may outlive the child; the group goes with it.
