@@ -19,7 +19,7 @@ from tests.evidence.firmware.fwfixtures import TEST_BUDGET, image
 
 from cybersafe.evidence.firmware import _warm
 from cybersafe.evidence.firmware.scan import scan_image
-from cybersafe.evidence.firmware.unpack import Extraction
+from cybersafe.evidence.firmware.unpack import Extraction, remove_tree
 
 MiB = 1024 * 1024
 NOW = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
@@ -29,6 +29,7 @@ _TIMINGS = ("duration_s", "extraction_s", "stats")
 @pytest.fixture
 def warm() -> Iterator[None]:
     _warm.enable()
+    assert _warm.zygote() is not None  # started here, so no test's time budget pays for its imports
     try:
         yield
     finally:
@@ -93,6 +94,7 @@ def test_a_child_over_the_wall_time_budget_is_killed(warm: None, tmp_path: Path)
     result = extraction.wait()
     assert any("wall-time budget" in p.message for p in result.problems), result.problems
     assert child.returncode == -signal.SIGKILL and _gone(child.pid)
+    remove_tree(tmp_path / "work")  # the part of the bomb it wrote
 
 
 def test_without_its_zygote_an_extraction_starts_cold_or_on_a_new_one(warm: None, tmp_path: Path) -> None:
@@ -113,13 +115,17 @@ def test_without_its_zygote_an_extraction_starts_cold_or_on_a_new_one(warm: None
 
 
 def test_the_zygote_ends_with_its_parent_and_takes_its_children(warm: None, tmp_path: Path) -> None:
-    # Given a warm child busy on a bomb
-    bomb = hostile.gzip_bomb(tmp_path / "bomb.gz", 512 * MiB)
-    extraction = Extraction(bomb, tmp_path / "work", dataclasses.replace(TEST_BUDGET, ratio_floor=400 * MiB))
+    # Given a warm child busy on a 2 GiB bomb it may write in full
+    bomb = hostile.gzip_bomb(tmp_path / "bomb.gz", 2048 * MiB)
+    budget = dataclasses.replace(
+        TEST_BUDGET, wall_s=120.0, bytes_written=4096 * MiB, ratio_floor=4096 * MiB, max_ratio=10_000.0
+    )
+    extraction = Extraction(bomb, tmp_path / "work", budget)
     extraction.start()
     child = extraction._proc
     assert isinstance(child, _warm.WarmChild)
     zygote = _warm._ZYGOTE[0]
+    assert not _gone(child.pid)
     # When the parent lets go of the zygote (its end of the request pipe closes, as when the parent dies)
     assert zygote._proc.stdin is not None
     zygote._proc.stdin.close()
@@ -129,3 +135,4 @@ def test_the_zygote_ends_with_its_parent_and_takes_its_children(warm: None, tmp_
     while not _gone(child.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(child.pid)
+    remove_tree(tmp_path / "work")
