@@ -81,6 +81,12 @@ def test_batch_assesses_each_product_and_records_the_failure(
     assert {"product", "scheme", "status", "level", "pass", "fail", "duration_s", "error"} <= set(rows[0])
     assert any(r["product"] == "broken" and r["status"] == "failed" and r["error"] for r in rows)
     assert any(r["product"] == "cam-b" and r["scheme"] == "uk-psti" and r["status"] == "fails" for r in rows)
+    # and a law met today only because most of it applies later says so, in the rows and in words
+    cra = next(s for s in results["cam-b"].schemes if s.scheme == "eu-cra")
+    assert cra.status == "meets" and cra.later == [{"date": "2027-12-11", "status": "fails"}]
+    assert cra.status_in_words == "meets (from 2027-12-11: fails)"
+    cra_row = next(r for r in rows if r["product"] == "cam-b" and r["scheme"] == "eu-cra")
+    assert (cra_row["status"], cra_row["later"]) == ("meets", "2027-12-11 fails")
 
 
 @pytest.mark.slow
@@ -133,6 +139,9 @@ def test_cli_batch_with_a_manifest_on_a_scheduler(products: list[Product], sched
     data = json.loads(result.stdout)
     assert [r["product"] for r in data["results"]] == ["cam-a", "cam-b"]
     assert (out / "summary.csv").is_file()
+    # and the table a person reads says when a law met today stops being met
+    shown = CliRunner().invoke(app, [*args, "--now", NOW.isoformat(), "--force"], env={"COLUMNS": "250"})
+    assert "eu-cra: meets (from 2027-12-11: fails)" in shown.stdout, shown.stdout
 
 
 def test_manifest_errors_are_one_line(tmp_path: Path) -> None:

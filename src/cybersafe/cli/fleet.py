@@ -203,7 +203,7 @@ def _print_batch(summary: Any, out: Path) -> None:
         table.add_column(column, overflow="fold", justify="right" if column == "s" else "left")
     for r in summary.results:
         judged = [s for s in r.schemes if s.judged]
-        statuses = ", ".join(f"{s.scheme}: {s.status}" + (f" {s.level}" if s.level else "") for s in judged)
+        statuses = ", ".join(f"{s.scheme}: {s.status_in_words}" for s in judged)
         note = r.error or (f"delta: {r.delta['rerun']} checks run again" if r.delta else "")
         if r.outcome == "reused":
             note = "inputs unchanged"

@@ -35,6 +35,8 @@ from cybersafe.fleet.cluster import ClusterSpec, describe, open_client
 SUMMARY_SCHEMA = "cybersafe/batch-summary/v1"
 _ID = re.compile(r"[^A-Za-z0-9._-]+")
 _CSV_COUNTS = ("pass", "fail", "inconclusive", "not_applicable", "error", "justified", "pending")
+_CSV_HEADER = ("product", "outcome", "scheme", "version", "status", "level", *_CSV_COUNTS, "judged", "later",
+               "duration_s", "error")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,15 @@ class SchemeRow:
     level: str | None
     counts: dict[str, int]
     judged: bool
+    # the status from each later date on which more of the scheme applies ({"date", "status"}): a law that is met
+    # today because most of it applies only later must not read as met for good
+    later: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def status_in_words(self) -> str:
+        level = f" {self.level}" if self.level else ""
+        upcoming = "; ".join(f"from {step['date']}: {step['status']}" for step in self.later)
+        return f"{self.status}{level}" + (f" ({upcoming})" if upcoming else "")
 
 
 @dataclass
@@ -259,6 +270,7 @@ def _assess(
             s.highest_level,
             dict(s.counts),
             f"{s.scheme}@{s.version}" in run.requested,
+            [{"date": step.date, "status": str(step.status)} for step in s.later],
         )
         for s in assessment.schemes
     ]
@@ -406,9 +418,7 @@ def _write_summary(out: Path, summary: BatchSummary) -> None:
     (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["product", "outcome", "scheme", "version", "status", "level", *_CSV_COUNTS, "judged", "duration_s", "error"]
-    )
+    writer.writerow(_CSV_HEADER)
     for r in summary.results:
         if not r.schemes:
             writer.writerow(
@@ -420,6 +430,7 @@ def _write_summary(out: Path, summary: BatchSummary) -> None:
                     "failed" if r.outcome == "failed" else "",
                     "",
                     *([""] * len(_CSV_COUNTS)),
+                    "",
                     "",
                     r.duration_s,
                     r.error or "",
@@ -437,6 +448,7 @@ def _write_summary(out: Path, summary: BatchSummary) -> None:
                     s.level or "",
                     *counts,
                     "yes" if s.judged else "",
+                    "; ".join(f"{step['date']} {step['status']}" for step in s.later),
                     r.duration_s,
                     r.error or "",
                 ]
