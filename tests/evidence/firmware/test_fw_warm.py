@@ -136,3 +136,20 @@ def test_the_zygote_ends_with_its_parent_and_takes_its_children(warm: None, tmp_
         time.sleep(0.05)
     assert _gone(child.pid)
     remove_tree(tmp_path / "work")
+
+
+def test_a_zygote_that_does_not_answer_is_ended_before_a_cold_start(
+    warm: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a zygote that stopped answering (stopped, as a machine out of breath may leave it)
+    monkeypatch.setattr(_warm, "_REPLY_TIMEOUT_S", 0.5)
+    zygote = _warm._ZYGOTE[0]
+    os.kill(zygote._proc.pid, signal.SIGSTOP)
+    # When an extraction asks it for a child, then the request fails, and the zygote is ended (with anything it
+    # may still fork), so that nothing extracts beside the cold start that replaces it
+    with pytest.raises(OSError, match="did not fork"):
+        zygote.spawn("{}", tmp_path, {}, tmp_path / "stderr")
+    assert not zygote.alive
+    # And the next scan is made in full
+    inventory = scan_image(image("vuln-squashfs-gzip"), TEST_BUDGET, now=NOW)
+    assert inventory.files_examined > 0 and not inventory.problems

@@ -76,6 +76,9 @@ class Zygote:
             ident = self._next
             reply = self._read_until(lambda msg: msg.get("id") == ident, _REPLY_TIMEOUT_S)
         if reply is None or not isinstance(reply.get("pid"), int):
+            # whatever it may still have forked must not extract beside the cold start that replaces it: the
+            # zygote goes, with its group (a child that has no session of its own yet is in it)
+            self.close()
             raise OSError("the extraction zygote did not fork a child")
         return WarmChild(self, reply["pid"])
 
