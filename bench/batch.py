@@ -353,7 +353,7 @@ def bench_delta(cache: Path, files: int, repeats: int) -> dict[str, Any]:
     _warm.enable()
     run()  # starts the zygote
     warm = [(_measure(run), _measure(lambda: run(old))) for _ in range(repeats)]
-    _warm._ENABLED.clear()
+    _warm.disable()
     # and a release whose firmware did not change: a dossier section (the support period) did
     data = yaml.safe_load(dossier.read_text(encoding="utf-8"))
     data["declarations"]["support_period"]["end"] = "2035-06-30"

@@ -70,8 +70,10 @@ class SchemeRow:
 
     @property
     def status_in_words(self) -> str:
+        from cybersafe.render._summary import later_step
+
         level = f" {self.level}" if self.level else ""
-        upcoming = "; ".join(f"from {step['date']}: {step['status']}" for step in self.later)
+        upcoming = "; ".join(later_step(step["date"], step["status"]) for step in self.later)
         return f"{self.status}{level}" + (f" ({upcoming})" if upcoming else "")
 
 

@@ -83,7 +83,11 @@ def status_text(result: SchemeResultOut) -> str:
 
 def later_text(later: Sequence[LaterOut]) -> str:
     """``from 2027-12-11: incomplete; ...``: what each later date changes."""
-    return "; ".join(f"from {entry.date}: {entry.status}" for entry in later)
+    return "; ".join(later_step(entry.date, str(entry.status)) for entry in later)
+
+
+def later_step(date: str, status: str) -> str:
+    return f"from {date}: {status}"
 
 
 def status_word(status: str) -> str:

@@ -33,9 +33,7 @@ def warm() -> Iterator[None]:
     try:
         yield
     finally:
-        _warm._ENABLED.clear()
-        _warm._close()
-        _warm._ZYGOTE.clear()
+        _warm.disable()
 
 
 def _facts(inventory: Any) -> dict[str, Any]:
@@ -48,6 +46,19 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+def _busy_warm_child(tmp_path: Path, wall_s: float) -> tuple[Extraction, _warm.WarmChild]:
+    """A warm child started on a 2 GiB gzip bomb it may write in full, within ``wall_s``."""
+    bomb = hostile.gzip_bomb(tmp_path / "bomb.gz", 2048 * MiB)
+    budget = dataclasses.replace(
+        TEST_BUDGET, wall_s=wall_s, bytes_written=4096 * MiB, ratio_floor=4096 * MiB, max_ratio=10_000.0
+    )
+    extraction = Extraction(bomb, tmp_path / "work", budget)
+    extraction.start()
+    child = extraction._proc
+    assert isinstance(child, _warm.WarmChild)
+    return extraction, child
 
 
 @pytest.mark.parametrize("name", ["vuln-squashfs-gzip", "vuln-ubi", "vuln-cpio-gz", "clean-ext4"])
@@ -82,14 +93,7 @@ def test_a_warm_child_is_bounded_and_killed_with_its_group(warm: None, tmp_path:
 
 def test_a_child_over_the_wall_time_budget_is_killed(warm: None, tmp_path: Path) -> None:
     # Given a 2 GiB gzip bomb, bytes enough for all of it, and half a second
-    bomb = hostile.gzip_bomb(tmp_path / "bomb.gz", 2048 * MiB)
-    budget = dataclasses.replace(
-        TEST_BUDGET, wall_s=0.5, bytes_written=4096 * MiB, ratio_floor=4096 * MiB, max_ratio=10_000.0
-    )
-    extraction = Extraction(bomb, tmp_path / "work", budget)
-    extraction.start()
-    child = extraction._proc
-    assert isinstance(child, _warm.WarmChild)
+    extraction, child = _busy_warm_child(tmp_path, wall_s=0.5)
     # When it is supervised, then it is stopped with the reason, and its group is gone
     result = extraction.wait()
     assert any("wall-time budget" in p.message for p in result.problems), result.problems
@@ -116,14 +120,7 @@ def test_without_its_zygote_an_extraction_starts_cold_or_on_a_new_one(warm: None
 
 def test_the_zygote_ends_with_its_parent_and_takes_its_children(warm: None, tmp_path: Path) -> None:
     # Given a warm child busy on a 2 GiB bomb it may write in full
-    bomb = hostile.gzip_bomb(tmp_path / "bomb.gz", 2048 * MiB)
-    budget = dataclasses.replace(
-        TEST_BUDGET, wall_s=120.0, bytes_written=4096 * MiB, ratio_floor=4096 * MiB, max_ratio=10_000.0
-    )
-    extraction = Extraction(bomb, tmp_path / "work", budget)
-    extraction.start()
-    child = extraction._proc
-    assert isinstance(child, _warm.WarmChild)
+    _, child = _busy_warm_child(tmp_path, wall_s=120.0)
     zygote = _warm._ZYGOTE[0]
     assert not _gone(child.pid)
     # When the parent lets go of the zygote (its end of the request pipe closes, as when the parent dies)

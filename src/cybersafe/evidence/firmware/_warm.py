@@ -155,6 +155,13 @@ def enable() -> None:
     _ENABLED.set()
 
 
+def disable() -> None:
+    """Cold starts again, and this process's zygote (if any) ended."""
+    _ENABLED.clear()
+    _close()
+    _ZYGOTE.clear()
+
+
 def zygote() -> Zygote | None:
     """This process's zygote when warm starts are enabled, started on first use; None when it cannot start."""
     if not _ENABLED.is_set():

@@ -140,12 +140,10 @@ class Extraction:
         }
         warm = _warm.zygote()
         if warm is not None:
-            try:
-                workdir = self.workdir.resolve()
+            workdir = self.workdir.resolve()
+            with contextlib.suppress(OSError):  # no child from it: a cold start, as without one
                 self._proc = warm.spawn(json.dumps(args), workdir, env, workdir / "child.stderr")
                 return
-            except OSError:
-                pass  # a cold start, as without one
         with (self.workdir / "child.stderr").open("wb") as stderr:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "cybersafe.evidence.firmware._unblob_child", json.dumps(args)],
