@@ -35,8 +35,9 @@ from cybersafe.fleet.cluster import ClusterSpec, describe, open_client
 SUMMARY_SCHEMA = "cybersafe/batch-summary/v1"
 _ID = re.compile(r"[^A-Za-z0-9._-]+")
 _CSV_COUNTS = ("pass", "fail", "inconclusive", "not_applicable", "error", "justified", "pending")
+# "product_error", not "error": that is already the column counting requirements whose verdict is error
 _CSV_HEADER = ("product", "outcome", "scheme", "version", "status", "level", *_CSV_COUNTS, "judged", "later",
-               "duration_s", "error")  # fmt: skip
+               "duration_s", "product_error")  # fmt: skip
 
 
 @dataclass(frozen=True)
