@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import hashlib
 import importlib
 import json
 import logging
@@ -50,6 +51,10 @@ from typing import Any
 from cybersafe.evidence.firmware._native import CLASSIFY_MAX, SquashfsImage, needs_unblob, whole_squashfs
 from cybersafe.evidence.firmware.walk import iter_tree, regular_files
 
+# unblob's directory handlers (multi-sevenzip, multi-gzip, multi-par2) by the names they claim; a test keeps
+# this in step with unblob.handlers.BUILTIN_DIR_HANDLERS, so the direct route can decide without unblob
+DIR_HANDLER_GLOBS = ("*.7z.001", "*.gz.*", "*.par2")
+_FILE_MODE_BITS, _DIR_MODE_BITS = 0o644, 0o775  # unblob.extractor's FILE/DIR_PERMISSION_MASK
 _ADDRESS_SPACE = 6 * 1024**3  # bounded memory: a decompression bomb cannot take the machine
 _WATCH_S = 0.05
 LIMIT_KIND = "DecompressionLimitReached"
@@ -535,6 +540,11 @@ def main(argv: list[str]) -> int:
     reference = bool(args.get("reference", False))
     plan = None if reference else whole_squashfs(image)
     direct = _start_direct(plan, extract_root, limits)
+    candidates = direct.candidates(_known_plain(args.get("known"))) if direct is not None else None
+    if direct is not None and candidates == []:
+        # nothing left for unblob to search: it is not even imported (0.7 s of a cold start)
+        _write_result(workdir, direct.finish_alone(extract_root))
+        return 0
     _defer_lief()
     _silence_logging()
     from unblob.processing import ExtractionConfig, process_file
@@ -554,17 +564,35 @@ def main(argv: list[str]) -> int:
     log_path = workdir / "unblob.log"
     log_path.touch()
     sandbox = Sandbox(config, log_path, None)
-    result = direct.finish(config, sandbox) if direct is not None else None
+    result = direct.finish(config, sandbox, candidates) if direct is not None and candidates is not None else None
     if result is None:
         result = sandbox.run(process_file, config, image)
     data: dict[str, Any] = dict(_report_dicts(result, config))
     if direct is not None and direct.taken:
         data["chunks"].insert(0, direct.image.chunk(extract_root))
         data["direct"] = True
+        data["searched"] = direct.searched
+        data["known_skipped"] = direct.known_skipped
+    _write_result(workdir, data)
+    return 0
+
+
+def _write_result(workdir: Path, data: dict[str, Any]) -> None:
     tmp = workdir / "result.json.tmp"
     tmp.write_text(json.dumps(data))
     tmp.replace(workdir / "result.json")
-    return 0
+
+
+def _known_plain(path: str | None) -> dict[str, str]:
+    """The files of the image's root file system (path inside it -> sha256) in which unblob found nothing in the
+    baseline of a delta run: unblob is deterministic, so the same bytes need not be searched again."""
+    if not path:
+        return {}
+    try:
+        known = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged hint costs time, never a finding: everything is searched
+    return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
 
 
 def _start_direct(plan: SquashfsImage | None, extract_root: Path, limits: Limits) -> _DirectSquashfs | None:
@@ -587,6 +615,8 @@ class _DirectSquashfs:
         self.outdir = image.extract_dir(extract_root)
         self.allowance = limits.allowance(image.size)
         self.taken = False
+        self.searched: list[str] = []  # files of the root file system handed to unblob
+        self.known_skipped: list[str] = []  # files not searched again: unchanged since the baseline found nothing
         _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
         # the command inherits the allowance as its file-size limit (SIGXFSZ past it), as under ``Limits.run``
         resource.setrlimit(resource.RLIMIT_FSIZE, (min(self.allowance, hard), hard))
@@ -606,8 +636,9 @@ class _DirectSquashfs:
             resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
         self._watchdog = _Watchdog(self.outdir, self.allowance).__enter__()
 
-    def finish(self, config: Any, sandbox: Any) -> Any:
-        """unblob's result for the nested files, or None: the image goes the full way (output removed)."""
+    def candidates(self, known: dict[str, str]) -> list[Path] | None:
+        """Wait for ``unsquashfs``; the extracted files unblob must search, or None when the image goes the full
+        way (output removed). A file ``known`` lists with the same sha256 is not searched again."""
         try:
             code = self._proc.wait()
         finally:
@@ -616,18 +647,50 @@ class _DirectSquashfs:
         if code not in (0, 2) or self._watchdog.fired or tree_bytes(self.outdir)[1] >= self.allowance:
             _rm_tree(self.outdir)
             return None
-        from unblob.models import ProcessResult
-
-        candidates, multi_volume = _nested_candidates(self.outdir, config)
+        candidates, multi_volume = _nested_candidates(self.outdir)
         if multi_volume:  # unblob's directory handlers join these across files: the full run does that
             _rm_tree(self.outdir)
             _needs_unblob.cache_clear()  # the full run writes these paths again
             return None
+        left = []
+        for path in candidates:
+            rel = path.relative_to(self.outdir).as_posix()
+            if rel in known and _sha256(path) == known[rel]:
+                self.known_skipped.append(rel)
+            else:
+                left.append(path)
+        self.searched = [path.relative_to(self.outdir).as_posix() for path in left]
+        return left
+
+    def finish(self, config: Any, sandbox: Any, candidates: list[Path]) -> Any:
+        """unblob's result for the nested files."""
+        from unblob.models import ProcessResult
+
         result = ProcessResult()
         _fix_extracted(self.outdir, self.image.path, result)
         result.results.extend(sandbox.run(_process_files, config, candidates).results)
         self.taken = True
         return result
+
+    def finish_alone(self, extract_root: Path) -> dict[str, Any]:
+        """The result when no extracted file needs unblob: its fix-up of the output, done here
+        (``fix_extracted_directory``), and the one chunk, the image."""
+        self.taken = True
+        problems = [
+            {
+                "kind": "MaliciousSymlinkRemoved",
+                "message": f"link={link}; target={target}",
+                "path": str(self.image.path),
+            }
+            for link, target in fix_extracted(self.outdir)
+        ]
+        return {
+            "chunks": [self.image.chunk(extract_root)],
+            "problems": problems,
+            "direct": True,
+            "searched": [],
+            "known_skipped": self.known_skipped,
+        }
 
 
 def _confined(extract_root: Path, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
@@ -662,9 +725,9 @@ def _confined(extract_root: Path, start: Callable[[], subprocess.Popen[bytes]]) 
     return started[0]
 
 
-def _nested_candidates(root: Path, config: Any) -> tuple[list[Path], bool]:
+def _nested_candidates(root: Path) -> tuple[list[Path], bool]:
     """The extracted files unblob could find a chunk in, and whether a directory handler would claim any."""
-    if _multi_volume(root, config):
+    if _multi_volume(root):
         return [], True
     candidates: list[Path] = []
     for _, entry in iter_tree(root):
@@ -673,16 +736,84 @@ def _nested_candidates(root: Path, config: Any) -> tuple[list[Path], bool]:
             is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
         except OSError:
             continue
-        if is_dir and _multi_volume(path, config):
+        if is_dir and _multi_volume(path):
             return [], True
         if is_file and _needs_unblob(path):
             candidates.append(path)
     return sorted(candidates), False
 
 
-def _multi_volume(directory: Path, config: Any) -> bool:
+def _multi_volume(directory: Path) -> bool:
     """unblob's directory handlers (split 7z, split gzip, par2) would join files of this directory."""
-    return any(any(True for _ in handler.PATTERN.get_files(directory)) for handler in config.dir_handlers)
+    return any(any(True for _ in directory.glob(pattern)) for pattern in DIR_HANDLER_GLOBS)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""  # unreadable: never equal to a recorded digest, so unblob tries it
+    return digest.hexdigest()
+
+
+def fix_extracted(outdir: Path) -> list[tuple[str, str]]:
+    """What unblob's ``fix_extracted_directory`` does to an extracted tree, without importing unblob: read and
+    write permission for the owner on every file (0o644 added) and directory (0o775 added); symlinks made
+    relative when they stay inside ``outdir``, removed when they leave it or loop. Walked iteratively. Returns
+    the (link, target) of each symlink removed, as unblob reports them (``MaliciousSymlinkRemoved``)."""
+    removed: list[tuple[str, str]] = []
+    _fix_mode(outdir)
+    stack = [outdir] if outdir.exists() else []
+    while stack:
+        for path in stack.pop().iterdir():
+            try:
+                _fix_mode(path)
+                if path.is_symlink():
+                    _fix_link(path, outdir, removed)
+                elif path.is_dir():
+                    stack.append(path)
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+    return removed
+
+
+def _fix_mode(path: Path) -> None:
+    if path.is_symlink() or not path.exists():
+        return
+    mode = path.stat().st_mode
+    if path.is_file():
+        mode |= _FILE_MODE_BITS
+    elif path.is_dir():
+        mode |= _DIR_MODE_BITS
+    path.chmod(mode)
+
+
+def _fix_link(path: Path, outdir: Path, removed: list[tuple[str, str]]) -> None:
+    try:
+        path.resolve()
+    except RuntimeError:  # a loop
+        removed.append((path.as_posix(), path.readlink().as_posix()))
+        path.unlink()
+        return
+    raw = os.readlink(path)  # noqa: PTH115 - the raw text, as unblob reads it (an empty one is removed)
+    if not raw:
+        path.unlink()
+        return
+    target = Path(raw)
+    target = Path(target.as_posix().lstrip("/")) if target.is_absolute() else path.resolve()
+    try:
+        outdir.joinpath(target).resolve().relative_to(outdir.resolve())
+    except ValueError:
+        removed.append((path.as_posix(), target.as_posix()))
+        path.unlink()
+        return
+    relative = os.path.relpath(outdir.joinpath(target), start=path.parent)
+    path.unlink()
+    path.symlink_to(relative)
 
 
 @functools.cache
