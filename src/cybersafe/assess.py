@@ -320,8 +320,8 @@ def _collect_and_check(
 ) -> tuple[dict[str, CheckAttempt], RunInputs | None, DeltaRecord | None]:
     """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
     whose inputs changed."""
-    from cybersafe.delta import DeltaPlan, carry_over, collectors_for, file_changes, plan_delta
-    from cybersafe.inputs import InputDigester, firmware_files, run_inputs, tool_fingerprint
+    from cybersafe.delta import DeltaPlan, carry_over, collectors_for, file_changes, plan_delta, with_baseline
+    from cybersafe.inputs import InputDigester, firmware_files, firmware_memo, run_inputs, tool_fingerprint
 
     if not record:
         if not collected:
@@ -340,6 +340,7 @@ def _collect_and_check(
         collectors = tuple(to_run)
         plan.record.collectors_skipped = tuple(c.NAME for c in skipped if c.applies(evidence.dossier))
         carry_over(evidence, baseline, skipped)
+        collectors = with_baseline(collectors, baseline)
         wanted = plan.run
     if not collected:
         collect(evidence, collectors, progress)
@@ -347,17 +348,18 @@ def _collect_and_check(
     reads: dict[str, set[str]] = {}
     attempts = run_checks(checks, evidence, wanted, reads)
     progress.finish("checks")
-    files = firmware_files(evidence)
+    files, memo = firmware_files(evidence), firmware_memo(evidence)
     if plan is None:
-        return attempts, run_inputs(digester, reads, files, tool), None
+        return attempts, run_inputs(digester, reads, files, tool, memo), None
     before = baseline.inputs.firmware_files if baseline is not None and baseline.inputs else {}
     if files or "firmware" not in plan.record.collectors_skipped:
         plan.record.firmware_files = file_changes(before, files) if files or before else None
-    else:
+    else:  # the image did not change: its files and their facts are the baseline's
         files = dict(before)
+        memo = baseline.inputs.firmware_memo if baseline is not None and baseline.inputs else None
     attempts.update(plan.attempts)
     merged: dict[str, Iterable[str]] = {**reads, **plan.reads}
-    return attempts, run_inputs(digester, merged, files, tool), plan.record
+    return attempts, run_inputs(digester, merged, files, tool, memo), plan.record
 
 
 def assess(

@@ -177,6 +177,16 @@ def carry_over(evidence: Evidence, baseline: Assessment, skipped: Iterable[Colle
                 evidence.problems.append(Problem(problem.source, problem.severity, problem.message, problem.path))
 
 
+def with_baseline(collectors: Iterable[Collector], baseline: Assessment) -> tuple[Collector, ...]:
+    """The collectors, each that can use what the baseline recorded of its evidence given it (a copy: the
+    caller's collectors may serve other runs): the firmware collector re-analyses only files that changed."""
+    out = []
+    for collector in collectors:
+        prime = getattr(collector, "with_baseline", None)
+        out.append(prime(baseline) if callable(prime) else collector)
+    return tuple(out)
+
+
 def file_changes(before: Mapping[str, str], after: Mapping[str, str]) -> FileChanges:
     return FileChanges(
         added=tuple(sorted(set(after) - set(before))),

@@ -22,6 +22,7 @@ problem list, the artefact list, the base directory) marks its attempt as never 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -80,7 +81,10 @@ def tool_fingerprint() -> str:
         return "cybersafe 0+unknown"
 
 
-def library_versions(names: Iterable[str]) -> str:
+@functools.cache
+def library_versions(names: tuple[str, ...]) -> str:
+    """Per process: reading a package's metadata costs ~1 ms, and an installed version does not change under a
+    running process."""
     parts = []
     for name in names:
         try:
@@ -297,6 +301,14 @@ def firmware_files(evidence: Evidence) -> dict[str, str]:
     return {f.path: f.sha256 for f in inventory.files}
 
 
+def firmware_memo(evidence: Evidence) -> dict[str, Any] | None:
+    """The per-file facts of the scanned image (wire form), when a firmware inventory was collected."""
+    from cybersafe.evidence.firmware.model import FirmwareInventory
+
+    inventory = evidence.get(FirmwareInventory)
+    return inventory.file_facts.to_wire() if inventory is not None and inventory.file_facts is not None else None
+
+
 @dataclass
 class RunInputs:
     """The inputs of one assessment run, as ``InputsOut`` puts them on the wire."""
@@ -305,11 +317,18 @@ class RunInputs:
     digests: dict[str, str]
     reads: dict[str, tuple[str, ...]]  # attempt key -> input names
     firmware_files: dict[str, str] = field(default_factory=dict)
+    firmware_memo: dict[str, Any] | None = None  # wire form of evidence/firmware/memo.FileMemo
 
 
 def run_inputs(
-    digester: InputDigester, reads: Mapping[str, Iterable[str]], files: Mapping[str, str], tool: str
+    digester: InputDigester,
+    reads: Mapping[str, Iterable[str]],
+    files: Mapping[str, str],
+    tool: str,
+    memo: dict[str, Any] | None = None,
 ) -> RunInputs:
     expanded = {key: digester.expand([*names, "collectors"]) for key, names in reads.items()}
     used = sorted({name for names in expanded.values() for name in names})
-    return RunInputs(tool=tool, digests=digester.digests(used), reads=expanded, firmware_files=dict(files))
+    return RunInputs(
+        tool=tool, digests=digester.digests(used), reads=expanded, firmware_files=dict(files), firmware_memo=memo
+    )

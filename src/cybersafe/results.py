@@ -271,6 +271,8 @@ class InputsOut(_Wire):
     tool: str  # the cybersafe version (library versions are inputs: firmware:tools, device:tools, vulndb:tools)
     digests: dict[str, str]  # input name -> sha256 (or a plain value: a date, a budget name, "absent")
     firmware_files: dict[str, str] = Field(default_factory=dict)  # path in the image -> sha256, from the inventory
+    # per-file facts of the scan, for the next release's delta run (evidence/firmware/memo.py has the form)
+    firmware_memo: dict[str, Any] | None = None
 
 
 class DeltaCheckOut(_Wire):

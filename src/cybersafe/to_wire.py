@@ -139,7 +139,10 @@ def to_assessment(run: AssessmentRun) -> Assessment:
 
 def _inputs_out(inputs: RunInputs) -> InputsOut:
     return InputsOut(
-        tool=inputs.tool, digests=dict(sorted(inputs.digests.items())), firmware_files=dict(inputs.firmware_files)
+        tool=inputs.tool,
+        digests=dict(sorted(inputs.digests.items())),
+        firmware_files=dict(inputs.firmware_files),
+        firmware_memo=inputs.firmware_memo,
     )
 
 

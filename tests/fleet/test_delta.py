@@ -189,6 +189,9 @@ def test_unchanged_firmware_is_not_unpacked_again(
     assert [a.model_dump() for a in new.artefacts if a.kind == "firmware"] == old_fw
     assert new.inputs is not None and baseline_firmware.inputs is not None
     assert new.inputs.firmware_files == baseline_firmware.inputs.firmware_files
+    # and the baseline's per-file facts are carried on for the next release
+    assert new.inputs.firmware_memo is not None
+    assert new.inputs.firmware_memo == baseline_firmware.inputs.firmware_memo
     monkeypatch.undo()
     assert verdicts(new) == verdicts(full(path))
 
@@ -209,7 +212,11 @@ def test_a_firmware_release_is_scanned_and_its_changed_files_listed(
     assert {r.check for r in new.delta.rerun} >= {"firmware.cleartext-remote-login-enabled"}
     assert not any(r.check.startswith("declaration.") for r in new.delta.rerun)
     assert verdicts(new)["checks"]["firmware.cleartext-remote-login-enabled"] == ("completed", "fail")
-    assert verdicts(new) == verdicts(full(path))
+    expected = full(path)
+    assert verdicts(new) == verdicts(expected)
+    # the unchanged files took the baseline's facts, and the memo left for the next release is a full run's
+    assert new.inputs is not None and expected.inputs is not None
+    assert new.inputs.firmware_memo == expected.inputs.firmware_memo
 
 
 # --- the property: a delta run gives the verdicts of a full run -------------------------------------------

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from cybersafe import safeio
 from cybersafe.errors import InputError, UnpackError
 from cybersafe.evidence.firmware.budget import Budget, BudgetName, budget_for
+from cybersafe.evidence.firmware.memo import FileMemo
 from cybersafe.evidence.firmware.model import FirmwareInventory
 from cybersafe.evidence.firmware.scan import scan_image
 from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, ProblemSeverity, ProgressReporter
@@ -19,6 +20,7 @@ from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, Pro
 if TYPE_CHECKING:
     from cybersafe.dossier.model import Dossier
     from cybersafe.evidence.firmware.unpack import Extraction
+    from cybersafe.results import Assessment
 
 
 _WARNING_KINDS = frozenset({"budget-exceeded", "unknown-format", "extractor-failed", "symlink-escape"})
@@ -28,10 +30,20 @@ class FirmwareCollector:
     NAME = "firmware"
     PRODUCES: tuple[type, ...] = (FirmwareInventory,)
 
-    def __init__(self, budget: Budget | None = None, *, extraction: Extraction | None = None) -> None:
-        """``extraction``: the image's extraction, already started (``firmware scan`` starts it early)."""
+    def __init__(
+        self, budget: Budget | None = None, *, extraction: Extraction | None = None, memo: FileMemo | None = None
+    ) -> None:
+        """``extraction``: the image's extraction, already started (``firmware scan`` starts it early);
+        ``memo``: the per-file facts of a baseline scan (``with_baseline``)."""
         self.budget = budget or budget_for(BudgetName.STANDARD)
         self.extraction = extraction
+        self.memo = memo
+
+    def with_baseline(self, baseline: Assessment) -> FirmwareCollector:
+        """This collector, re-analysing only the files the baseline's scan does not know (``memo.py``)."""
+        inputs = baseline.inputs
+        memo = FileMemo.from_wire(inputs.firmware_memo, inputs.firmware_files) if inputs is not None else None
+        return FirmwareCollector(self.budget, extraction=self.extraction, memo=memo)
 
     def applies(self, dossier: Dossier) -> bool:
         return dossier.artefacts.firmware is not None
@@ -46,7 +58,7 @@ class FirmwareCollector:
             why = "file not found" if found == "not found" else f"not a regular file ({found})"
             raise UnpackError(f"{path}: artefacts.firmware: {why}")
         try:
-            inventory = scan_image(path, self.budget, progress, extraction=self.extraction)
+            inventory = scan_image(path, self.budget, progress, extraction=self.extraction, memo=self.memo)
         except InputError as exc:
             raise UnpackError(str(exc)) from exc
         return CollectorResult(

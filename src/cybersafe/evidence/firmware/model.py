@@ -283,6 +283,9 @@ class FirmwareInventory:
     not_examined: tuple[NotExamined, ...] = ()
     problems: tuple[UnpackProblem, ...] = ()
     files: tuple[FileDigest, ...] = ()  # every file examined, with its sha256, sorted by path
+    # the per-file facts (a memo.FileMemo), for the next release's delta run; not a fact the checks read. Typed
+    # Any: memo.py builds on this module, and test cases validate inventories with pydantic, which must resolve it
+    file_facts: Any = field(default=None, compare=False, repr=False)
     duration_s: float = 0.0
     extraction_s: float = 0.0
     stats: dict[str, int] = field(default_factory=dict)
@@ -295,6 +298,8 @@ class FirmwareInventory:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
+            if f.name == "file_facts":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, tuple):
                 out[f.name] = [_item_dict(v) for v in value]

@@ -34,6 +34,7 @@ from cybersafe.evidence.firmware import accounts as acc
 from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
 from cybersafe.evidence.firmware.budget import Budget
+from cybersafe.evidence.firmware.memo import FileFacts, FileMemo, memo_key
 from cybersafe.evidence.firmware.metadata import is_traversal, read_metadata
 from cybersafe.evidence.firmware.model import (
     Account,
@@ -214,19 +215,24 @@ def scan_image(
     now: dt.datetime | None = None,
     workdir_parent: Path | None = None,
     extraction: Extraction | None = None,
+    memo: FileMemo | None = None,
 ) -> FirmwareInventory:
     """Scan ``image``; raises InputError only when the file cannot be read at all.
 
     ``extraction``: the image's extraction, already started (the command line starts it while it loads);
-    its work dir is used and removed like one made here.
+    its work dir is used and removed like one made here. ``memo``: the per-file facts of an earlier scan
+    (``assess --baseline``): files whose path and bytes it knows are not analysed again (``memo.py``).
     """
     progress = progress or NullProgressReporter()
     started = time.monotonic()
     now = now or dt.datetime.now(dt.UTC)
+    key = memo_key(budget.name, now.date().isoformat())
+    if memo is not None and (memo.key != key or not memo.files):
+        memo = None  # made under another budget, day or version: every file is analysed
     if extraction is None:
         workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent))
         workdir.chmod(0o700)
-        extraction = Extraction(image, workdir, budget)
+        extraction = Extraction(image, workdir, budget, known=memo.known_plain() if memo is not None else None)
     workdir = extraction.workdir
     try:
         try:
@@ -245,14 +251,17 @@ def scan_image(
             analyser.offer(files, slice_s)
             progress.advance("extract", len(files), f"{len(analyser.facts)} files analysed")
 
-        thread = analyser.start()
-        try:
-            unpacked = extraction.wait(sink)
-        finally:
-            analyser.stop(thread)
+        if memo is None:
+            thread = analyser.start()
+            try:
+                unpacked = extraction.wait(sink)
+            finally:
+                analyser.stop(thread)
+        else:  # most files are known: they are looked up once their display paths are known, after extraction
+            unpacked = extraction.wait()
         progress.finish("extract")
-        scan = _Scan(image, digest, size, budget, unpacked, analyser, progress)
-        return scan.inventory(started)
+        scan = _Scan(image, digest, size, budget, unpacked, analyser, progress, memo)
+        return scan.inventory(started, key)
     finally:
         remove_tree(workdir, background=extraction.entries > _REMOVE_IN_BACKGROUND)
 
@@ -409,8 +418,12 @@ class _Scan:
         unpacked: UnpackResult,
         analyser: _Analyser,
         progress: ProgressReporter,
+        memo: FileMemo | None = None,
     ) -> None:
         self.image = image
+        self.memo = memo
+        self.digests: dict[Path, tuple[str, int]] = {}  # files hashed to look them up in the memo
+        self.credentials: dict[Path, tuple[Credential, ...]] = {}  # per configuration file, for the next memo
         self.digest = digest
         self.size = size
         self.budget = budget
@@ -428,7 +441,7 @@ class _Scan:
         self.containers = containers
         self.files = sorted(p for p in self.metas if p not in containers and not _raw_carve(p))
 
-    def inventory(self, started: float) -> FirmwareInventory:
+    def inventory(self, started: float, key: str) -> FirmwareInventory:
         pending = self._final_pass()
         self._skipped_gaps()
         content = self._content_facts()
@@ -463,7 +476,8 @@ class _Scan:
             components=tuple(components),
             not_examined=tuple(_unique(self.gaps)),
             problems=tuple(self.problems),
-            files=_file_digests(self.files, self.shown),
+            files=(digests := _file_digests(self.files, self.shown, self.digests)),
+            file_facts=self._next_memo(key, digests),
             duration_s=round(time.monotonic() - started, 3),
             extraction_s=round(self.unpacked.duration_s, 3),
             stats={
@@ -479,7 +493,8 @@ class _Scan:
         )
 
     def _final_pass(self) -> int:
-        """Analyse what the background thread did not reach, within the analysis time budget."""
+        """Analyse what the background thread did not reach, within the analysis time budget; with a memo, the
+        files it knows (same display path, same sha256) take its facts instead."""
         facts = self.analyser.facts
         pending = [p for p in self.files if facts.get(p, _FileFacts((-1, -1))).meta != self.metas[p]]
         deadline = time.monotonic() + self.budget.analysis_s
@@ -490,10 +505,72 @@ class _Scan:
                 self.gaps.append(NotExamined(Area.UNPACK, reason))
                 self.problems.append(UnpackProblem("budget-exceeded", "analysis stopped at the time budget"))
                 break
-            self.analyser.analyse(path)
+            if not self._reuse(path):
+                self.analyser.analyse(path)
             self.progress.advance("analyse", 1)
         self.progress.finish("analyse")
         return len(pending)
+
+    def _reuse(self, path: Path) -> bool:
+        """Take the memo's facts for ``path`` when it knows the same bytes at the same place."""
+        if self.memo is None or self.metas[path][0] > self.budget.scan_file_bytes:
+            return False
+        try:
+            self.digests[path] = digest = safeio.sha256_file(path)
+        except (OSError, InputError):
+            return False
+        known = self.memo.get(self.shown.display(path), digest[0])
+        if known is None:
+            return False
+        self.analyser.facts[path] = _FileFacts(
+            self.metas[path], list(known.secrets), list(known.keys), list(known.banners), known.elf
+        )
+        if known.credentials is not None:
+            self.credentials[path] = known.credentials
+        return True
+
+    def _next_memo(self, key: str, digests: tuple[FileDigest, ...]) -> FileMemo:
+        """The facts of every file analysed in full, for the next release's delta run."""
+        by_display = {d.path: d.sha256 for d in digests}
+        plain = self._unblob_found_nothing()
+        memo = FileMemo(key)
+        for path in self.files:
+            facts = self.analyser.facts.get(path)
+            display = self.shown.display(path)
+            sha256 = by_display.get(display)
+            if facts is None or sha256 is None or facts.meta != self.metas[path]:
+                continue
+            memo.files[display] = (
+                sha256,
+                FileFacts(
+                    secrets=tuple(facts.secrets),
+                    keys=tuple(facts.keys),
+                    banners=tuple(facts.banners),
+                    elf=facts.elf,
+                    credentials=self.credentials.get(path),
+                    unblob_found_nothing=display in plain,
+                ),
+            )
+        return memo
+
+    def _unblob_found_nothing(self) -> set[str]:
+        """Display paths of the root file system's files unblob searched (or skipped as known) and found nothing
+        in: no chunk was found in them and no problem recorded on them (direct route only)."""
+        if not self.unpacked.direct or not self.unpacked.chunks or self.unpacked.gaps:
+            return set()  # an extraction that left gaps (a budget, a failure) vouches for nothing
+        outdir = self.unpacked.chunks[0].extract_dir
+        marked = [str(c.task) for c in self.unpacked.chunks] + [
+            str(self.root / p.path) for p in self.unpacked.problems if p.path
+        ]
+        out = set()
+        for rel in (*self.unpacked.searched, *self.unpacked.known_skipped):
+            path = outdir / rel
+            text = str(path)
+            if path in self.metas and not any(
+                m == text or m.startswith((text + "/", text + "_extract")) for m in marked
+            ):
+                out.add(self.shown.display(path))
+        return out
 
     def _skipped_gaps(self) -> None:
         # only files of the final tree: an extraction redone from the start leaves facts on paths now gone
@@ -551,9 +628,18 @@ class _Scan:
                 out.boot.append(services.BootFile(rel, display, text))
         if configcreds.is_config_path(rel):
             out.config_files += 1
-            data = _read_bytes(path, configcreds.MAX_CONFIG_BYTES) or b""
-            found = self._guarded(Area.CREDENTIALS, display, lambda: configcreds.find_credentials(rel, display, data))
-            out.credentials.extend(found)
+            known = self.credentials.get(path)
+            if known is not None:
+                out.credentials.extend(replace(c, path=display) for c in known)
+            else:
+                data = _read_bytes(path, configcreds.MAX_CONFIG_BYTES) or b""
+                problems = len(self.problems)
+                found = self._guarded(
+                    Area.CREDENTIALS, display, lambda: configcreds.find_credentials(rel, display, data)
+                )
+                if len(self.problems) == problems:  # a failure is no fact to remember
+                    self.credentials[path] = tuple(found)
+                out.credentials.extend(found)
         if is_database_path(rel):
             self._guarded(Area.COMPONENTS, display, lambda: _add_database(out.databases, rel, display, path))
 
@@ -620,12 +706,13 @@ def _read_text(path: Path, limit: int = _SMALL_TEXT) -> str | None:
     return None if data is None else data.decode("utf-8", "replace")
 
 
-def _file_digests(files: list[Path], shown: _Displayer) -> tuple[FileDigest, ...]:
-    """sha256 of every file examined, by display path (unreadable files are left out: they are gaps already)."""
+def _file_digests(files: list[Path], shown: _Displayer, known: dict[Path, tuple[str, int]]) -> tuple[FileDigest, ...]:
+    """sha256 of every file examined, by display path (unreadable files are left out: they are gaps already);
+    ``known``: those hashed already."""
     out = []
     for path in files:
         try:
-            digest, size = safeio.sha256_file(path)
+            digest, size = known[path] if path in known else safeio.sha256_file(path)
         except (OSError, InputError):
             continue
         out.append(FileDigest(shown.display(path), digest, size))

@@ -76,6 +76,10 @@ class UnpackResult:
     duration_s: float = 0.0
     tree: dict[str, tuple[int, int]] = field(default_factory=dict)  # regular files after extraction: size, mtime
     direct: bool = False  # the image went the direct route (``_native``), unblob saw only the nested files
+    # direct route: files of the root file system (paths inside it) unblob searched, and those it did not search
+    # again because the baseline's search of the same bytes found nothing
+    searched: tuple[str, ...] = ()
+    known_skipped: tuple[str, ...] = ()
 
 
 @dataclass
@@ -106,8 +110,19 @@ class Extraction:
     Starting early lets the child's imports and unblob's set-up run while the caller prepares its analysers.
     """
 
-    def __init__(self, image: Path, workdir: Path, budget: Budget, *, reference: bool = False) -> None:
+    def __init__(
+        self,
+        image: Path,
+        workdir: Path,
+        budget: Budget,
+        *,
+        reference: bool = False,
+        known: dict[str, str] | None = None,
+    ) -> None:
+        """``known``: files of the root file system (path inside it -> sha256) in which unblob found nothing
+        before (a delta run's baseline); the direct route does not search them again when their bytes match."""
         self.image = image
+        self.known = known or {}
         # unblob as shipped, without the direct route or the skipping of plain files (``_unblob_child``)
         self.reference = reference
         self.workdir = workdir
@@ -138,6 +153,10 @@ class Extraction:
             "ratio_floor": self.budget.ratio_floor,
             "reference": self.reference,
         }
+        if self.known:  # a file, not the argument: a large image may list thousands
+            known_file = self.workdir / "known.json"
+            known_file.write_text(json.dumps(self.known), encoding="utf-8")
+            args["known"] = str(known_file.resolve())
         warm = _warm.zygote()
         if warm is not None:
             workdir = self.workdir.resolve()
@@ -212,6 +231,8 @@ def unpack(
 def _read_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> None:
     extract_root = workdir / "out"
     result.direct = bool(data.get("direct"))
+    result.searched = tuple(str(p) for p in data.get("searched", ()))
+    result.known_skipped = tuple(str(p) for p in data.get("known_skipped", ()))
     for chunk in data["chunks"]:
         result.chunks.append(
             Chunk(
@@ -244,17 +265,20 @@ def _supervise(proc: _Child, root: Path, budget: Budget, started: float, sink: F
     restored_before = time.time_ns() - _RESTORED_MARGIN_NS
     walk_every = _POLL_S
     last_walk = 0.0
+    last_rss = 0.0
     while proc.poll() is None:
         now = time.monotonic()
         if now - started > budget.wall_s:
             return f"wall-time budget of {budget.wall_s:.0f} s ({budget.name}) reached"
-        if (rss := largest_rss(proc.pid)) > budget.memory_bytes:
-            return (
-                f"memory budget of {budget.memory_bytes // MiB} MiB ({budget.name}) reached: an extraction process "
-                f"held {rss // MiB} MiB"
-            )
+        if now - last_rss >= _POLL_S / 4:
+            last_rss = now
+            if (rss := largest_rss(proc.pid)) > budget.memory_bytes:
+                return (
+                    f"memory budget of {budget.memory_bytes // MiB} MiB ({budget.name}) reached: an extraction "
+                    f"process held {rss // MiB} MiB"
+                )
         if now - last_walk < walk_every:
-            time.sleep(_POLL_S / 4)
+            time.sleep(_POLL_S / 20)  # short: a small image is out in 0.1 s, and the scan waits for the child's end
             continue
         walk_started = time.monotonic()
         snap = walk_tree(root)

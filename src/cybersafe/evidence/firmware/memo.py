@@ -1,0 +1,138 @@
+"""Per-file facts one scan hands the next (``assess --baseline``), so a new release re-analyses only its changed files.
+
+What the analysers find in one file (secrets, keys, component banners, ELF hardening, credentials of a
+configuration file) is a function of its bytes, its path as displayed (``/etc/app.conf``: which names its
+place in its file system) and of what every file's facts depend on alike: the scan budget, the day key
+expiry is judged on, and the versions of cybersafe and of the libraries the analysers use. The memo records
+the facts of every file analysed in full, keyed by its display path; the file's sha256 comes from the
+assessment's ``firmware_files``. A file is reused only when its path and sha256 match and the memo was made
+under the same budget, day and versions (``key``); anything else is analysed again, so a damaged or foreign
+memo costs time, never a finding.
+
+``u`` marks a file of the root file system that unblob searched in the direct route and found nothing in:
+unblob is deterministic, so the same bytes need not be searched again (``_unblob_child``).
+
+Wire form (``InputsOut.firmware_memo``): ``{"key": str, "files": {display path: facts}}``; facts is a
+dict with ``s`` (secrets), ``k`` (keys), ``b`` (banners: ``[name, version]``), ``e`` (ELF hardening), ``c``
+(credentials; present for configuration files only) and ``u``, each left out when empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cybersafe import inputs
+from cybersafe.evidence.firmware.model import Confidence, Credential, ElfHardening, KeyMaterial, Secret
+
+_LIBRARIES = ("unblob", "lief", "pyperscan")
+
+
+def memo_key(budget: str, day: str) -> str:
+    """What every file's facts depend on besides the file: a memo made under another key is not used."""
+    return inputs.sha256_json([budget, day, inputs.tool_fingerprint(), inputs.library_versions(_LIBRARIES)])
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """The facts of one file, as the analysers found them (paths are set to the display path on reuse)."""
+
+    secrets: tuple[Secret, ...] = ()
+    keys: tuple[KeyMaterial, ...] = ()
+    banners: tuple[tuple[str, str | None], ...] = ()
+    elf: ElfHardening | None = None
+    credentials: tuple[Credential, ...] | None = None  # None: not a configuration file, or not recorded
+    unblob_found_nothing: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.secrets:
+            out["s"] = [_without_path(s) for s in self.secrets]
+        if self.keys:
+            out["k"] = [_without_path(k) for k in self.keys]
+        if self.banners:
+            out["b"] = [list(b) for b in self.banners]
+        if self.elf is not None:
+            out["e"] = _without_path(self.elf)
+        if self.credentials is not None:
+            out["c"] = [_without_path(c) for c in self.credentials]
+        if self.unblob_found_nothing:
+            out["u"] = 1
+        return out
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any], path: str) -> FileFacts:
+        """Raises (KeyError, TypeError, ValueError) on a malformed entry: the caller then analyses the file."""
+        if not data:
+            return _NOTHING  # most files of an image: analysed, nothing found
+        return cls(
+            secrets=tuple(
+                Secret(**{**s, "path": path, "confidence": Confidence(s["confidence"])}) for s in data.get("s", ())
+            ),
+            keys=tuple(
+                KeyMaterial(**{**k, "path": path, "weak_reasons": tuple(k.get("weak_reasons", ()))})
+                for k in data.get("k", ())
+            ),
+            banners=tuple(
+                (str(name), None if version is None else str(version)) for name, version in data.get("b", ())
+            ),
+            elf=ElfHardening(**{**data["e"], "path": path}) if "e" in data else None,
+            credentials=tuple(Credential(**{**c, "path": path}) for c in data["c"]) if "c" in data else None,
+            unblob_found_nothing=bool(data.get("u")),
+        )
+
+
+_NOTHING = FileFacts()
+
+
+def _without_path(item: Any) -> dict[str, Any]:
+    """The fields of a fact but its path, leaving out those that hold their default (a compact memo)."""
+    out = {}
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        if f.name != "path" and (f.default is dataclasses.MISSING or value != f.default):
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+@dataclass
+class FileMemo:
+    """The facts of the files of one scan, by display path, with the sha256 each was found in."""
+
+    key: str
+    files: dict[str, tuple[str, FileFacts]] = field(default_factory=dict)  # display path -> (sha256, facts)
+
+    def get(self, path: str, sha256: str) -> FileFacts | None:
+        entry = self.files.get(path)
+        return entry[1] if entry is not None and entry[0] == sha256 else None
+
+    def known_plain(self) -> dict[str, str]:
+        """Files of the root file system unblob found nothing in: path inside it -> sha256 (``_unblob_child``)."""
+        return {
+            path[1:]: sha256
+            for path, (sha256, facts) in self.files.items()
+            if facts.unblob_found_nothing and path.startswith("/")
+        }
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"key": self.key, "files": {path: facts.to_wire() for path, (_, facts) in sorted(self.files.items())}}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any] | None, digests: Mapping[str, str]) -> FileMemo | None:
+        """The memo an assessment recorded (``digests``: its ``firmware_files``); entries that do not parse are
+        left out (those files are analysed again); None when there is no usable memo."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("key"), str):
+            return None
+        memo = cls(key=data["key"])
+        files = data.get("files")
+        for path, facts in files.items() if isinstance(files, Mapping) else ():
+            sha256 = digests.get(path)
+            if sha256 is None or not isinstance(facts, Mapping):
+                continue
+            try:
+                memo.files[path] = (sha256, FileFacts.from_wire(facts, path))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return memo
