@@ -47,6 +47,7 @@ class DeltaRecord:
     rerun: dict[str, str]  # attempt key -> why it ran again
     collectors_skipped: tuple[str, ...] = ()
     firmware_files: FileChanges | None = None
+    firmware_facts_reused: int | None = None  # files of a new image whose facts the baseline's scan gave
 
 
 @dataclass

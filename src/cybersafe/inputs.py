@@ -301,6 +301,14 @@ def firmware_files(evidence: Evidence) -> dict[str, str]:
     return {f.path: f.sha256 for f in inventory.files}
 
 
+def firmware_facts_reused(evidence: Evidence) -> int | None:
+    """How many files of the scanned image took their facts from a baseline's memo (None: no image scanned)."""
+    from cybersafe.evidence.firmware.model import FirmwareInventory
+
+    inventory = evidence.get(FirmwareInventory)
+    return inventory.stats.get("reused_files", 0) if inventory is not None else None
+
+
 def firmware_memo(evidence: Evidence) -> dict[str, Any] | None:
     """The per-file facts of the scanned image (wire form), when a firmware inventory was collected."""
     from cybersafe.evidence.firmware.model import FirmwareInventory

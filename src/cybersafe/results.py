@@ -296,6 +296,8 @@ class DeltaOut(_Wire):
     rerun: list[DeltaCheckOut] = Field(default_factory=list)
     collectors_skipped: list[str] = Field(default_factory=list)  # evidence not collected again (inputs unchanged)
     firmware_files: FileChangesOut | None = None  # files of the image that changed since the baseline
+    # files of a rescanned image whose facts were taken from the baseline's scan (same path and bytes)
+    firmware_facts_reused: int | None = None
 
 
 class ProblemOut(_Wire):

@@ -216,7 +216,30 @@ def test_a_firmware_release_is_scanned_and_its_changed_files_listed(
     assert verdicts(new) == verdicts(expected)
     # the unchanged files took the baseline's facts, and the memo left for the next release is a full run's
     assert new.inputs is not None and expected.inputs is not None
+    assert new.delta.firmware_facts_reused == len(new.inputs.firmware_files) - len(changed)
     assert new.inputs.firmware_memo == expected.inputs.firmware_memo
+
+
+@pytest.mark.slow
+def test_the_command_line_says_how_many_files_took_the_baselines_facts(
+    cache_dir: Path, baseline_firmware: Assessment, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cybersafe.cli import app
+
+    path = make_product(cache_dir / "fw", cache_dir=cache_dir, firmware_changes=("hostname",))
+    old = tmp_path / "old.json"
+    old.write_text(baseline_firmware.to_json(), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["assess", str(path), "--now", NOW.isoformat(), "--baseline", str(old), "--out", str(tmp_path / "new")]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert baseline_firmware.inputs is not None
+    # /etc/hostname and the U-Boot header (the image's new CRC) changed; every other file's facts were reused
+    files = len(baseline_firmware.inputs.firmware_files)
+    assert "firmware files: 2 changed, 0 added, 0 removed" in result.output
+    assert f"{files - 2} files' facts taken from the baseline, the rest analysed again" in result.output
 
 
 # --- the property: a delta run gives the verdicts of a full run -------------------------------------------

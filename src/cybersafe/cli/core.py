@@ -322,8 +322,13 @@ def _print_delta(delta: Any) -> None:
         console.print("  changed inputs: " + ", ".join(delta.changed_inputs), highlight=False)
     files = delta.firmware_files
     if files is not None:
+        reused = delta.firmware_facts_reused
+        facts = (
+            f"; {reused} files' facts taken from the baseline, the rest analysed again" if reused is not None else ""
+        )
         console.print(
-            f"  firmware files: {len(files.changed)} changed, {len(files.added)} added, {len(files.removed)} removed",
+            f"  firmware files: {len(files.changed)} changed, {len(files.added)} added, {len(files.removed)} removed"
+            + facts,
             highlight=False,
         )
     for entry in delta.rerun:

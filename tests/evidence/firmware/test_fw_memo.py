@@ -109,6 +109,7 @@ def test_a_new_release_reanalyses_only_its_changed_files_and_gives_the_full_inve
     again = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
     # Then only the two changed files are analysed again ...
     assert sorted(seen) == ["app.conf", "true"]
+    assert again.stats["reused_files"] == len(again.files) - 2 and full.stats["reused_files"] == 0
     # ... and the inventory is the full scan's, fact for fact
     assert _facts(again) == _facts(full)
     assert [c.preview for c in again.credentials if c.path == "/etc/app/app.conf"] == [

@@ -137,8 +137,7 @@ class _Analyser:
     def _run(self) -> None:
         # lief loads here, at normal priority: the direct route often has the files out before it is loaded, and
         # then the whole scan waits for this import
-        with contextlib.suppress(ImportError):
-            import cybersafe.evidence.firmware.elf  # noqa: F401
+        _load_lief()
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while (path := self.queue.get()) is not None and not self._stopping:
@@ -201,6 +200,11 @@ class _Analyser:
             hits.append(comp.Hit(match.rule.signature, match.groups))
 
 
+def _load_lief() -> None:
+    with contextlib.suppress(ImportError):
+        import cybersafe.evidence.firmware.elf  # noqa: F401
+
+
 def _redact(text: bytes) -> str:
     from cybersafe.evidence.firmware.patterns import redact
 
@@ -258,6 +262,8 @@ def scan_image(
             finally:
                 analyser.stop(thread)
         else:  # most files are known: they are looked up once their display paths are known, after extraction
+            # lief loads meanwhile (0.3 s), as the analysis thread would load it: a changed binary needs it
+            threading.Thread(target=_load_lief, name="load-lief", daemon=True).start()
             unpacked = extraction.wait()
         progress.finish("extract")
         scan = _Scan(image, digest, size, budget, unpacked, analyser, progress, memo)
@@ -424,6 +430,7 @@ class _Scan:
         self.memo = memo
         self.digests: dict[Path, tuple[str, int]] = {}  # files hashed to look them up in the memo
         self.credentials: dict[Path, tuple[Credential, ...]] = {}  # per configuration file, for the next memo
+        self.reused = 0  # files whose facts the memo gave
         self.digest = digest
         self.size = size
         self.budget = budget
@@ -486,6 +493,7 @@ class _Scan:
                 "files": len(self.files),
                 "elf_files": len(content.elfs),
                 "overlapped_files": len(self.analyser.facts) - pending,
+                "reused_files": self.reused,
                 "config_files": text.config_files,
                 "account_files": sum(len(f) for f in [*text.passwd.values(), *text.shadow.values()]),
                 "boot_files": len(text.boot),
@@ -527,6 +535,7 @@ class _Scan:
         )
         if known.credentials is not None:
             self.credentials[path] = known.credentials
+        self.reused += 1
         return True
 
     def _next_memo(self, key: str, digests: tuple[FileDigest, ...]) -> FileMemo:
