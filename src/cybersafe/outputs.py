@@ -42,6 +42,8 @@ def check_document(kind: Document, data: str | bytes | dict[str, Any]) -> None:
     if kind is Document.CYCLONEDX_1_6:
         _check_cyclonedx(doc)
         return
+    if kind is Document.ASSESSMENT and _fast_assessment_validator().is_valid(doc):
+        return  # the usual case, at Rust speed; a failure is explained by the reference validator below
     error = next(iter(sorted(_validator(kind).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])), None)
     if error is not None:
         _raise(kind, error)
@@ -66,6 +68,16 @@ def _check_cyclonedx(doc: dict[str, Any]) -> None:
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(doc))
     if error is not None:
         _raise(Document.CYCLONEDX_1_6, getattr(error, "data", error))
+
+
+@functools.cache
+def _fast_assessment_validator() -> Any:
+    """jsonschema-rs on the assessment schema: a 0.5 MB assessment in 0.3 ms where the reference validator takes
+    0.1 s, paid by every ``assess --out`` and every batch product. Only "valid" is taken from it; for anything
+    else, the reference validator (``jsonschema``) decides and names the element (a test holds the two alike)."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(_schema("cybersafe", "schemas", "assessment-v1.schema.json"))
 
 
 @functools.cache

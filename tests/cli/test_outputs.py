@@ -88,6 +88,34 @@ def test_assess_out_writes_a_schema_valid_assessment(tmp_path: Path) -> None:
     check_document(Document.ASSESSMENT, (tmp_path / "assessment.json").read_text(encoding="utf-8"))
 
 
+_BREAKS = {
+    "a status outside its enum": lambda d: d["checks"][0].update(status="weird"),
+    "a missing required field": lambda d: d["checks"][0].pop("check_id"),
+    "an unknown field": lambda d: d.update(surprise=1),
+    "a number for a string": lambda d: d["schemes"][0].update(status=3),
+    "a list for an object": lambda d: d.update(tool=[]),
+    "a wrong schema id": lambda d: d.update(schema="cybersafe/assessment/v0"),
+    "null for a list": lambda d: d.update(checks=None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BREAKS))
+def test_the_fast_assessment_check_agrees_with_the_reference_validator(name: str) -> None:
+    from jsonschema import Draft202012Validator
+
+    from cybersafe.outputs import _fast_assessment_validator, _schema
+
+    reference = Draft202012Validator(_schema("cybersafe", "schemas", "assessment-v1.schema.json"))
+    fast = _fast_assessment_validator()
+    doc = json.loads(ASSESSMENT.read_text(encoding="utf-8"))
+    assert fast.is_valid(doc) and reference.is_valid(doc)
+    _BREAKS[name](doc)
+    # both refuse it, and the error named is the reference validator's
+    assert not fast.is_valid(doc) and not reference.is_valid(doc)
+    with pytest.raises(InvalidOutput):
+        check_document(Document.ASSESSMENT, doc)
+
+
 @pytest.mark.slow
 def test_sbom_generate_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     from tests.evidence.firmware.fwfixtures import image
