@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,6 +112,29 @@ def server_loop() -> Iterator[LoopThread]:
     loop.stop()
 
 
+def _udp_apart(server_loop: LoopThread, reply: Any, taken: set[int]) -> tuple[Any, int]:
+    """A UDP responder on a port number no other role of the device has. TCP and UDP port numbers are apart in
+    the kernel, so an ephemeral UDP port can equal a TCP one; the recordings name each port by its role, and a
+    shared number would be read as the wrong role (a flaky undeclared-service finding)."""
+    for _ in range(50):
+        transport, port = server_loop.run(start_udp(reply))  # type: ignore[misc]
+        if port not in taken:
+            taken.add(port)
+            return transport, port
+        server_loop.loop.call_soon_threadsafe(transport.close)
+    raise RuntimeError("no UDP port apart from the device's other ports")
+
+
+def _port_apart(taken: set[int]) -> int:
+    """A closed TCP port whose number no role of the device has."""
+    for _ in range(50):
+        port = free_port()
+        if port not in taken:
+            taken.add(port)
+            return port
+    raise RuntimeError("no closed port apart from the device's other ports")
+
+
 @pytest.fixture(scope="session")
 def weak_device(
     network_tools: None, server_loop: LoopThread, tmp_path_factory: pytest.TempPathFactory
@@ -134,15 +158,17 @@ def weak_device(
             },
         )
     )
-    ssdp, ssdp_port = server_loop.run(start_udp(ssdp_reply(f"http://{HOST}:{http.port}/desc.xml")))  # type: ignore[misc]
-    mdns, mdns_port = server_loop.run(start_udp(mdns_reply))  # type: ignore[misc]
+    tcp = {"tls": tls.port, "ssh": sshd.port, "telnet": telnet_port, "ftp": ftp_port, "http": http.port}
+    taken = set(tcp.values())
+    ssdp, ssdp_port = _udp_apart(server_loop, ssdp_reply(f"http://{HOST}:{http.port}/desc.xml"), taken)
+    mdns, mdns_port = _udp_apart(server_loop, mdns_reply, taken)
     server_loop.closers.extend([telnet_server.close, ftp_server.close, ssdp.close, mdns.close])
     device = Device(
         "weak",
-        tcp={"tls": tls.port, "ssh": sshd.port, "telnet": telnet_port, "ftp": ftp_port, "http": http.port},
+        tcp=tcp,
         udp={"ssdp": ssdp_port, "mdns": mdns_port},
         declared=(DeclaredPort(http.port, "tcp", "http"), DeclaredPort(tls.port, "tcp", "https")),
-        closed_port=free_port(),
+        closed_port=_port_apart(taken),
         policies=(telnet_policy, ftp_policy, http_policy),
     )
     try:
