@@ -321,14 +321,7 @@ def _collect_and_check(
     """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
     whose inputs changed."""
     from cybersafe.delta import DeltaPlan, carry_over, collectors_for, file_changes, plan_delta, with_baseline
-    from cybersafe.inputs import (
-        InputDigester,
-        firmware_facts_reused,
-        firmware_files,
-        firmware_memo,
-        run_inputs,
-        tool_fingerprint,
-    )
+    from cybersafe.inputs import InputDigester, run_inputs, scanned_files, tool_fingerprint
 
     if not record:
         if not collected:
@@ -355,13 +348,14 @@ def _collect_and_check(
     reads: dict[str, set[str]] = {}
     attempts = run_checks(checks, evidence, wanted, reads)
     progress.finish("checks")
-    files, memo = firmware_files(evidence), firmware_memo(evidence)
+    scanned = scanned_files(evidence)
+    files, memo = scanned.digests, scanned.memo
     if plan is None:
         return attempts, run_inputs(digester, reads, files, tool, memo), None
     before = baseline.inputs.firmware_files if baseline is not None and baseline.inputs else {}
     if files or "firmware" not in plan.record.collectors_skipped:
         plan.record.firmware_files = file_changes(before, files) if files or before else None
-        plan.record.firmware_facts_reused = firmware_facts_reused(evidence)
+        plan.record.firmware_facts_reused = scanned.reused
     else:  # the image did not change: its files and their facts are the baseline's
         files = dict(before)
         memo = baseline.inputs.firmware_memo if baseline is not None and baseline.inputs else None

@@ -42,9 +42,8 @@ T = TypeVar("T")
 
 ABSENT = "absent"
 UNREUSABLE_PREFIXES = ("evidence:", "collector:")  # reads no digest can stand for
-# Libraries whose output the checks read: a new version may find other facts in the same bytes.
 # Libraries whose output a collector's evidence depends on: a new version may find other facts in the same bytes.
-_LIBRARIES = {
+LIBRARIES = {
     "firmware": ("unblob", "lief", "pyperscan"),
     "vulndb": ("univers",),
     "device": ("sslyze", "ssh-audit"),
@@ -224,10 +223,10 @@ class InputDigester:
             "firmware:budget": self._budget,
             "firmware:date": lambda: self._when(artefacts.firmware, self.today.isoformat()),
             "device:date": lambda: self._when(artefacts.device, self.today.isoformat()),
-            "firmware:tools": lambda: self._when(artefacts.firmware, library_versions(_LIBRARIES["firmware"])),
-            "device:tools": lambda: self._when(artefacts.device, library_versions(_LIBRARIES["device"])),
+            "firmware:tools": lambda: self._when(artefacts.firmware, library_versions(LIBRARIES["firmware"])),
+            "device:tools": lambda: self._when(artefacts.device, library_versions(LIBRARIES["device"])),
             "vulndb:tools": lambda: self._when(
-                None if self.digest("vulndb") == ABSENT else "db", library_versions(_LIBRARIES["vulndb"])
+                None if self.digest("vulndb") == ABSENT else "db", library_versions(LIBRARIES["vulndb"])
             ),
             "sbom": lambda: self._file(artefacts.sbom),
             "vex": lambda: sha256_json([[vex, self._file(vex)] for vex in artefacts.vex]) if artefacts.vex else ABSENT,
@@ -291,30 +290,27 @@ class InputDigester:
         return sha256_json({"device": device, "interfaces": (wire.get("declarations") or {}).get("interfaces")})
 
 
-def firmware_files(evidence: Evidence) -> dict[str, str]:
-    """Path -> sha256 of every file of the scanned image, when a firmware inventory was collected."""
+@dataclass(frozen=True)
+class ScannedFiles:
+    """What an assessment records of the scanned image's files: path -> sha256, the per-file facts (wire form of
+    ``evidence/firmware/memo.FileMemo``) and how many files took theirs from a baseline (None: no image)."""
+
+    digests: dict[str, str] = field(default_factory=dict)
+    memo: dict[str, Any] | None = None
+    reused: int | None = None
+
+
+def scanned_files(evidence: Evidence) -> ScannedFiles:
     from cybersafe.evidence.firmware.model import FirmwareInventory
 
     inventory = evidence.get(FirmwareInventory)
     if inventory is None:
-        return {}
-    return {f.path: f.sha256 for f in inventory.files}
-
-
-def firmware_facts_reused(evidence: Evidence) -> int | None:
-    """How many files of the scanned image took their facts from a baseline's memo (None: no image scanned)."""
-    from cybersafe.evidence.firmware.model import FirmwareInventory
-
-    inventory = evidence.get(FirmwareInventory)
-    return inventory.stats.get("reused_files", 0) if inventory is not None else None
-
-
-def firmware_memo(evidence: Evidence) -> dict[str, Any] | None:
-    """The per-file facts of the scanned image (wire form), when a firmware inventory was collected."""
-    from cybersafe.evidence.firmware.model import FirmwareInventory
-
-    inventory = evidence.get(FirmwareInventory)
-    return inventory.file_facts.to_wire() if inventory is not None and inventory.file_facts is not None else None
+        return ScannedFiles()
+    return ScannedFiles(
+        digests={f.path: f.sha256 for f in inventory.files},
+        memo=inventory.file_facts.to_wire() if inventory.file_facts is not None else None,
+        reused=inventory.stats.get("reused_files", 0),
+    )
 
 
 @dataclass

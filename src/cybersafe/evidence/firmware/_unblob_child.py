@@ -304,8 +304,8 @@ def _lighten_unblob(*, skip_plain: bool = True) -> None:
     (``skip_plain``) do not search the extracted files in which no chunk can be found (``_native.needs_unblob``:
     plain text, ELF files unblob takes whole and leaves alone, media it skips by type): the image itself is
     always searched."""
-    from unblob import extractor, processing
-    from unblob.report import HashReport
+    from unblob import processing
+    from unblob.report import HashReport, MaliciousSymlinkRemoved
 
     if skip_plain:
         _skip_plain_files(processing)
@@ -343,19 +343,8 @@ def _lighten_unblob(*, skip_plain: bool = True) -> None:
     _share_struct_parsers()
 
     def fix_extracted_directory(outdir: Path, task_result: Any) -> None:
-        extractor.fix_permission(outdir)
-        stack = [outdir] if outdir.exists() else []
-        while stack:
-            for path in stack.pop().iterdir():
-                try:
-                    extractor.fix_permission(path)
-                    if path.is_symlink():
-                        extractor.fix_symlink(path, outdir, task_result)
-                    elif path.is_dir():
-                        stack.append(path)
-                except OSError as exc:
-                    if exc.errno != errno.ENAMETOOLONG:
-                        raise
+        for link, target in fix_extracted(outdir):
+            task_result.add_report(MaliciousSymlinkRemoved(link=link, target=target))
 
     processing.fix_extracted_directory = fix_extracted_directory  # type: ignore[attr-defined]
     _queue_single_pool(processing)
@@ -749,14 +738,11 @@ def _multi_volume(directory: Path) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
         with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+            return hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return ""  # unreadable: never equal to a recorded digest, so unblob tries it
-    return digest.hexdigest()
 
 
 def fix_extracted(outdir: Path) -> list[tuple[str, str]]:
@@ -766,18 +752,16 @@ def fix_extracted(outdir: Path) -> list[tuple[str, str]]:
     the (link, target) of each symlink removed, as unblob reports them (``MaliciousSymlinkRemoved``)."""
     removed: list[tuple[str, str]] = []
     _fix_mode(outdir)
-    stack = [outdir] if outdir.exists() else []
-    while stack:
-        for path in stack.pop().iterdir():
-            try:
-                _fix_mode(path)
-                if path.is_symlink():
-                    _fix_link(path, outdir, removed)
-                elif path.is_dir():
-                    stack.append(path)
-            except OSError as exc:
-                if exc.errno != errno.ENAMETOOLONG:
-                    raise
+    # a directory's mode is fixed when its entry comes up, before iter_tree lists it
+    for _, entry in iter_tree(outdir):
+        path = Path(entry.path)
+        try:
+            _fix_mode(path)
+            if path.is_symlink():
+                _fix_link(path, outdir, removed)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
     return removed
 
 

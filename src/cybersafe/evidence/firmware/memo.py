@@ -27,12 +27,12 @@ from typing import Any
 from cybersafe import inputs
 from cybersafe.evidence.firmware.model import Confidence, Credential, ElfHardening, KeyMaterial, Secret
 
-_LIBRARIES = ("unblob", "lief", "pyperscan")
-
 
 def memo_key(budget: str, day: str) -> str:
     """What every file's facts depend on besides the file: a memo made under another key is not used."""
-    return inputs.sha256_json([budget, day, inputs.tool_fingerprint(), inputs.library_versions(_LIBRARIES)])
+    return inputs.sha256_json(
+        [budget, day, inputs.tool_fingerprint(), inputs.library_versions(inputs.LIBRARIES["firmware"])]
+    )
 
 
 @dataclass(frozen=True)
