@@ -426,7 +426,7 @@ def make_store(path: Path, sboms: int, components: int, seed: int = 11) -> None:
     rnd = random.Random(seed)
     tmp = path.with_suffix(".part")
     tmp.unlink(missing_ok=True)
-    with ProductStore(tmp) as store:
+    with ProductStore(tmp, create=True) as store:
         batch = []
         for i in range(sboms):
             raw = json.dumps(_sbom(rnd, f"product-{i}", components), separators=(",", ":")).encode()

@@ -225,7 +225,7 @@ def test_watch_cycle(files, tmp_path):
             "--store",
             store,
             "--aware-at",
-            "2026-03-02T09:30:00Z",
+            "2026-12-02T09:30:00Z",
             "--format",
             "json",
         ],
@@ -233,11 +233,45 @@ def test_watch_cycle(files, tmp_path):
     assert run.exit_code == 1
     data = json.loads(run.stdout)
     kev = next(c for c in data["changes"] if c["kind"] == "newly-known-exploited")
-    assert kev["cra_art14_deadlines"]["early_warning_due"] == "2026-03-03T09:30:00+00:00"
-    assert kev["cra_art14_deadlines"]["notification_due"] == "2026-03-05T09:30:00+00:00"
+    assert kev["cra_art14_deadlines"]["early_warning_due"] == "2026-12-03T09:30:00+00:00"
+    assert kev["cra_art14_deadlines"]["notification_due"] == "2026-12-05T09:30:00+00:00"
     assert "notification_draft" in kev
     again = runner.invoke(app, ["watch", "run", "--db", str(files["db"]), "--store", store])
     assert again.exit_code == 0 and "1 products re-matched" in again.stdout
+
+
+def test_watch_before_art14_applies_starts_no_clock(files, tmp_path):
+    # Given a known-exploited vulnerability the manufacturer became aware of before 11 Sep 2026
+    store = str(tmp_path / "p.sqlite")
+    runner.invoke(app, ["watch", "add", str(files["bom"]), "--product", "cam", "--store", store])
+    args = ["watch", "run", "--db", str(files["db"]), "--store", store, "--aware-at", "2026-06-01T09:00:00Z"]
+    run = runner.invoke(app, [*args, "--dry-run", "--format", "json"])
+    table = runner.invoke(app, args)
+    # Then it is reported, but with no Art. 14 deadlines: the obligations did not apply yet, and it says so
+    assert run.exit_code == 1
+    kev = next(c for c in json.loads(run.stdout)["changes"] if c["kind"] == "newly-known-exploited")
+    assert "cra_art14_deadlines" not in kev and "notification_draft" not in kev
+    assert kev["cra_art14_not_applicable"] == (
+        "CRA Art. 14 reporting applies from 2026-09-11 (Art. 71(2)); awareness on 2026-06-01 starts no reporting clock"
+    )
+    assert "early warning by" not in table.stdout and "applies from 2026-09-11" in table.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "list"])
+def test_watch_refuses_a_missing_or_foreign_store(files, tmp_path, command):
+    # Given a mistyped store path, and the vulnerability database given as the store
+    extra = ["--db", str(files["db"])] if command == "run" else []
+    typo = tmp_path / "typo.sqlite"
+    before = files["db"].read_bytes()
+    missing = runner.invoke(app, ["watch", command, "--store", str(typo), *extra])
+    foreign = runner.invoke(app, ["watch", command, "--store", str(files["db"]), *extra])
+    # Then each is bad input, exit 2, in one line; nothing is created and the database is not written to
+    assert missing.exit_code == 2 and "no product store here" in missing.stderr
+    assert not typo.exists()
+    assert foreign.exit_code == 2 and "not a cybersafe product store (another SQLite database" in foreign.stderr
+    assert files["db"].read_bytes() == before
+    added = runner.invoke(app, ["watch", "add", str(files["bom"]), "--product", "cam", "--store", str(files["db"])])
+    assert added.exit_code == 2 and files["db"].read_bytes() == before
 
 
 def test_sbom_check_lists_what_was_left_out(tmp_path):

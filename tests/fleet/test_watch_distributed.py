@@ -22,7 +22,7 @@ from cybersafe.fleet.watch import match_range, run_watch
 from tests._sbom_builders import kev_catalog, osv_corpus, write_cyclonedx, write_osv_zip
 from tests.fleet.fleet_support import EXAMPLE
 
-AWARE = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+AWARE = dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)  # CRA Art. 14 applies (from 2026-09-11)
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def watched(tmp_path: Path) -> tuple[Path, Path]:
     """A database without the jinja2 advisory and KEV entry, and a store of seven products, one unreadable."""
     corpus = osv_corpus()
     bom = write_cyclonedx(tmp_path / "bom.json", "1.6", "json")
-    with VulnDb(tmp_path / "db.sqlite") as db, ProductStore(tmp_path / "products.sqlite") as store:
+    with VulnDb(tmp_path / "db.sqlite") as db, ProductStore(tmp_path / "products.sqlite", create=True) as store:
         db.import_path(write_osv_zip(tmp_path / "old.zip", corpus[1:]))
         for n in range(5):
             store.add(f"Acme Cam {n}", bom, AWARE)

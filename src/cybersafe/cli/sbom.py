@@ -304,7 +304,7 @@ def watch_add_command(
     """Store a copy of an assessed product's SBOM for `cybersafe watch run`."""
     from cybersafe.evidence.vulndb.watch import ProductStore
 
-    with ProductStore(store) as products:
+    with ProductStore(store, create=True) as products:
         label = products.add(product, sbom, parse_now(None))
         if output_format is OutputFormat.JSON:
             emit_json({"product": product, "sbom": str(sbom), "format": label, "store": str(products.path)})
@@ -409,5 +409,7 @@ def _print_watch(result: Any, where: str) -> None:
                 highlight=False,
             )
             console.print("  notification draft: --format json", highlight=False)
+        elif c.art14_not_applicable is not None:
+            console.print(f"  {c.art14_not_applicable}", highlight=False)
     for e in result.errors:
         console.print(f"[red]error:[/] {e}", highlight=False)

@@ -7,12 +7,19 @@ original file do not change what was assessed, and the matches seen at the last 
 For each newly known-exploited vulnerability the CRA Art. 14 deadlines are computed from the time of
 awareness: early warning within 24 hours (Art. 14(2)(a)), vulnerability notification within 72 hours
 (Art. 14(2)(b)), final report no later than 14 days after a corrective or mitigating measure is available
-(Art. 14(2)(c)), and the notification fields are drafted from what the database knows.
+(Art. 14(2)(c)), and the notification fields are drafted from what the database knows. Art. 14 applies from
+the date the CRA catalog gives (``dates.reporting_from``, 11 Sep 2026 under Art. 71(2)): awareness before it
+starts no clock, and the change says so.
+
+Only ``watch add`` makes a store: ``list`` and ``run`` refuse a path that holds none (a mistyped ``--store``
+would otherwise report "nothing new" night after night), and no command writes into an SQLite file that is
+not a product store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -69,6 +76,28 @@ class Art14Deadlines:
         }
 
 
+@functools.cache
+def art14_applies_from() -> dt.datetime:
+    """When the CRA's Art. 14 reporting obligations start to apply: the CRA catalog's ``reporting_from`` (UTC)."""
+    from cybersafe.schemes.catalog import default_catalog
+
+    day = default_catalog().scheme("eu-cra").dates.reporting_from
+    if day is None:  # pragma: no cover - the bundled catalog has it; a test holds it there
+        raise VulnDbError("the EU CRA catalog gives no date from which Art. 14 reporting applies")
+    return dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+
+
+def art14_not_applicable(aware_at: dt.datetime) -> str | None:
+    """Why no Art. 14 clock runs for awareness at ``aware_at``, or None when the obligations apply."""
+    start = art14_applies_from()
+    if aware_at >= start:
+        return None
+    return (
+        f"CRA Art. 14 reporting applies from {start.date().isoformat()} (Art. 71(2)); "
+        f"awareness on {aware_at.date().isoformat()} starts no reporting clock"
+    )
+
+
 def art14_deadlines(aware_at: dt.datetime, fix_available_at: dt.datetime | None) -> Art14Deadlines:
     if aware_at.tzinfo is None:
         raise ValueError("awareness time must be timezone-aware")
@@ -121,11 +150,14 @@ class WatchChange:
     match: dict[str, Any]
     deadlines: Art14Deadlines | None = None
     draft: dict[str, Any] | None = None
+    art14_not_applicable: str | None = None  # a known-exploited one seen before Art. 14 applied: why no clock
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"product": self.product, "kind": self.kind, "match": self.match}
         if self.deadlines is not None:
             out["cra_art14_deadlines"] = self.deadlines.as_dict()
+        if self.art14_not_applicable is not None:
+            out["cra_art14_not_applicable"] = self.art14_not_applicable
         if self.draft is not None:
             out["notification_draft"] = self.draft
         return out
@@ -162,26 +194,55 @@ CREATE TABLE IF NOT EXISTS products (
 """
 
 
+_STORE_COLUMNS = {"name", "sbom_name", "sbom", "sbom_sha256", "added_at", "checked_at", "baseline"}
+
+
 class ProductStore:
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    """The store at ``path``; ``create``: make it if there is none (``watch add``), else a missing store is an
+    error. Either way a file that is another SQLite database (a vulnerability database, say) is refused."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, create: bool = False) -> None:
         self.path = Path(path) if path is not None else default_store_path()
         if read_only:  # a worker of a distributed run: reads its share of the products, writes nothing
             try:
                 self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
                 self.conn.execute("SELECT count(*) FROM products").fetchone()
-            except (OSError, sqlite3.Error) as exc:
+            except (OSError, RuntimeError, sqlite3.Error) as exc:
                 raise VulnDbError(f"{self.path}: cannot read the product store: {exc}") from exc
             return
         try:
             safeio.refuse_special(self.path)
         except InputError as exc:
             raise VulnDbError(str(exc)) from None
+        if not create and not self.path.exists():
+            raise VulnDbError(
+                f"{self.path}: no product store here; add a product with `cybersafe watch add` first "
+                "(or give the store's path with --store)"
+            )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path)
-            self.conn.executescript(_STORE_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}", uri=True)
+            self._require_store(create=create)
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
             raise VulnDbError(f"{self.path}: cannot open the product store: {exc}") from exc
+
+    def _require_store(self, *, create: bool) -> None:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "products" in tables:
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(products)")}
+            if not columns >= _STORE_COLUMNS:
+                self.conn.close()
+                raise VulnDbError(
+                    f"{self.path}: not a cybersafe product store (its products table lacks "
+                    f"{', '.join(sorted(_STORE_COLUMNS - columns))})"
+                )
+            return
+        if tables or not create:
+            self.conn.close()
+            what = "another SQLite database" if tables else "an empty file"
+            raise VulnDbError(f"{self.path}: not a cybersafe product store ({what}; no products table)")
+        self.conn.executescript(_STORE_SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
@@ -215,7 +276,7 @@ class ProductStore:
                 "sbom_sha256": r[2],
                 "added_at": r[3],
                 "checked_at": r[4],
-                "known_matches": len(json.loads(r[5])) if r[5] else None,
+                "known_matches": _known_matches(r[5]),
             }
             for r in rows
         ]
@@ -286,11 +347,15 @@ def product_changes(db: VulnDb, row: StoredProduct, aware_at: dt.datetime, tmp: 
         return out
     finally:
         copy.unlink(missing_ok=True)
+    try:
+        baseline = _stored_baseline(baseline_text)
+    except ValueError as exc:  # a damaged row: this product's error, the others still run; its baseline is kept
+        out.errors.append(f"{name}: the stored baseline cannot be read ({exc}); re-add it with `cybersafe watch add`")
+        return out
     out.components = len(doc.components)
     out.checked.append(name)
     report = match_components(db, doc.components, source=f"{name} ({sbom_name})")
     current = {f"{m.component_ref}|{m.vulnerability}": m for m in report.matches}
-    baseline: dict[str, dict[str, Any]] = json.loads(baseline_text) if baseline_text else {}
     version = doc.primary.version if doc.primary else None
     earlier = _by_alias(baseline)
     for key, m in current.items():
@@ -302,14 +367,50 @@ def product_changes(db: VulnDb, row: StoredProduct, aware_at: dt.datetime, tmp: 
         if change is not None:
             out.changes.append(change)
     out.changes.extend(WatchChange(name, "resolved", before) for key, before in baseline.items() if key not in current)
-    stored = {
-        key: {**m.as_dict(), "seen_at": (baseline.get(key) or {}).get("seen_at") or aware_at.isoformat()}
-        for key, m in current.items()
-    }
+    stored = {key: _stored_match(m, baseline.get(key), aware_at) for key, m in current.items()}
     text = json.dumps(stored, sort_keys=True)
     if text != baseline_text:
         out.baselines[name] = text
     return out
+
+
+def _known_matches(text: str | None) -> int | None:
+    try:
+        return len(_stored_baseline(text)) if text else None
+    except ValueError:  # damaged: ``watch run`` names it; the listing shows no count
+        return None
+
+
+def _stored_baseline(text: str | None) -> dict[str, dict[str, Any]]:
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError("not an object of matches")
+    return value
+
+
+def _stored_match(m: VulnerabilityMatch, before: dict[str, Any] | None, aware_at: dt.datetime) -> dict[str, Any]:
+    """What the baseline keeps of a match: when it was first seen, and when a fixed version was first known."""
+    before = before or {}
+    now = aware_at.isoformat()
+    fixed_seen = before.get("fixed_seen_at") or (now if m.fixed_versions else None)
+    if fixed_seen is None and before.get("fixed_versions"):  # a baseline from before this field: its best record
+        fixed_seen = before.get("seen_at")
+    return {**m.as_dict(), "seen_at": before.get("seen_at") or now, "fixed_seen_at": fixed_seen}
+
+
+def _fix_known_at(m: VulnerabilityMatch, before: dict[str, Any] | None, aware_at: dt.datetime) -> dt.datetime | None:
+    """When a corrective measure (a fixed version) was first known to this watch: the run that first saw one."""
+    if not m.fixed_versions:
+        return None
+    when = (before or {}).get("fixed_seen_at")
+    if when is None and before and before.get("fixed_versions"):
+        when = before.get("seen_at")  # a baseline written before ``fixed_seen_at`` was kept
+    try:
+        return dt.datetime.fromisoformat(when) if isinstance(when, str) else aware_at
+    except ValueError:
+        return aware_at
 
 
 def _change(
@@ -319,14 +420,13 @@ def _change(
     if before is not None and not (m.known_exploited and not before.get("known_exploited")):
         return None
     kind = "newly-known-exploited" if m.known_exploited else "new"
-    deadlines = draft = None
+    deadlines = draft = not_applicable = None
     if m.known_exploited:
-        fix_at = aware_at if m.fixed_versions else None
-        if before and before.get("fixed_versions"):
-            fix_at = dt.datetime.fromisoformat(before.get("seen_at") or aware_at.isoformat())
-        deadlines = art14_deadlines(aware_at, fix_at)
-        draft = draft_notification(name, version, m)
-    return WatchChange(name, kind, m.as_dict(), deadlines, draft)
+        not_applicable = art14_not_applicable(aware_at)
+        if not_applicable is None:
+            deadlines = art14_deadlines(aware_at, _fix_known_at(m, before, aware_at))
+            draft = draft_notification(name, version, m)
+    return WatchChange(name, kind, m.as_dict(), deadlines, draft, not_applicable)
 
 
 def _by_alias(baseline: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
