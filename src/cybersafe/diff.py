@@ -2,7 +2,9 @@
 
 Reads two ``cybersafe/assessment/v1`` documents and states, as ``cybersafe/diff/v1``:
 
-- per scheme, status and highest-level changes (and schemes only one side evaluated); per market, its status;
+- per scheme, status and highest-level changes (and schemes only one side evaluated), and the changes of its
+  status from a later date on and of each level's status, which can change while today's status does not;
+  per market, its status;
 - per requirement, verdict changes with what caused them: the checks, declarations, manual results or other
   requirements of its ``verified_by`` whose verdict changed, with the findings of those checks that came or
   went; a verdict that changed while no evidence did names what else did (its condition, its date, a risk
@@ -49,12 +51,24 @@ class ArtefactChange(_Wire):
     new_sha256: str | None = None  # None: the artefact is gone
 
 
+class StepChange(_Wire):
+    """A status a scheme gives besides today's: from a later date on (``later``), or of one level (``level``)."""
+
+    kind: str  # later / level
+    at: str  # the date (later) or the level id (level)
+    old_status: str | None = None  # None: that date or level appears on one side only
+    new_status: str | None = None
+
+
 class SchemeChange(_Wire):
     scheme: str  # id@version
     old_status: str | None = None  # None: evaluated on one side only
     new_status: str | None = None
     old_level: str | None = None
     new_level: str | None = None
+    # the status from a later date on, or of a level, that changed while today's status may not have: a law met
+    # today but failing from 2027-12-11 must not read as unchanged
+    steps: list[StepChange] = Field(default_factory=list)
     # besides requirement verdicts: the assessment dates and the scheme dates between them, the counts
     why: list[str] = Field(default_factory=list)
 
@@ -217,7 +231,14 @@ def _schemes(old: Assessment, new: Assessment) -> list[SchemeChange]:
     out = []
     for key in sorted(before.keys() | after.keys()):
         a, b = before.get(key), after.get(key)
-        if a is not None and b is not None and a.status == b.status and a.highest_level == b.highest_level:
+        steps = _steps(a, b) if a is not None and b is not None else []
+        if (
+            a is not None
+            and b is not None
+            and a.status == b.status
+            and a.highest_level == b.highest_level
+            and not steps
+        ):
             continue
         out.append(
             SchemeChange(
@@ -226,10 +247,37 @@ def _schemes(old: Assessment, new: Assessment) -> list[SchemeChange]:
                 new_status=str(b.status) if b else None,
                 old_level=a.highest_level if a else None,
                 new_level=b.highest_level if b else None,
+                steps=steps,
                 why=_scheme_why(a, b) if a is not None and b is not None else [],
             )
         )
     return out
+
+
+def _steps(old: SchemeResultOut, new: SchemeResultOut) -> list[StepChange]:
+    """The later-date and per-level statuses that differ between the two results of one scheme."""
+    out = []
+    for kind, before, after in (
+        ("later", {s.date: _later_status(s) for s in old.later}, {s.date: _later_status(s) for s in new.later}),
+        ("level", {v.level: str(v.status) for v in old.levels}, {v.level: str(v.status) for v in new.levels}),
+    ):
+        order = [*after, *(k for k in before if k not in after)]
+        out.extend(
+            StepChange(kind=kind, at=k, old_status=before.get(k), new_status=after.get(k))
+            for k in order
+            if before.get(k) != after.get(k) and not (kind == "later" and _reached(k, new, after))
+        )
+    return out
+
+
+def _reached(date: str, new: SchemeResultOut, after: dict[str, str]) -> bool:
+    """A later date the new assessment is judged on or after: what it brings is today's status there."""
+    when = _date(date)
+    return date not in after and when is not None and new.as_of is not None and when <= new.as_of
+
+
+def _later_status(step: Any) -> str:
+    return f"{step.status} {step.highest_level}" if step.highest_level else str(step.status)
 
 
 _SCHEME_DATES = ("in_force", "reporting_from", "applies_from", "superseded_by")

@@ -64,8 +64,13 @@ def test_an_ended_support_period_changes_a_requirement_with_its_cause(
     assert any("ended on 2026-06-30" in f.message for f in cause.findings_added)
     assert cause.findings_removed  # the pass finding of the old end date
     assert not result.verdicts_unchanged("eu-cra")
-    # The CRA's obligations apply from a later date: its status on the assessment date stays what it was.
-    assert not any(s.scheme.startswith("eu-cra@") for s in result.schemes)
+    # The CRA's obligations apply from a later date: its status on the assessment date stays what it was, and
+    # the scheme change says what it becomes from that date on (a law met today, failing later, is a change)
+    (cra,) = [s for s in result.schemes if s.scheme.startswith("eu-cra@")]
+    assert cra.old_status == cra.new_status
+    assert [(st.kind, st.at, st.old_status, st.new_status) for st in cra.steps] == [
+        ("later", "2027-12-11", "incomplete", "fails")
+    ]
 
 
 def test_a_universal_default_password_fails_schemes_and_markets(
@@ -82,6 +87,14 @@ def test_a_universal_default_password_fails_schemes_and_markets(
     assert statuses["uk-psti"] == ("incomplete", "fails")
     assert statuses["etsi-en-303-645"] == ("incomplete", "fails")
     assert {m.market: m.new_status for m in result.markets}["uk"] == "fails"
+    # each level's status is part of the scheme change, and so is the CRA's status from 2027-12-11 on, though
+    # its status today (only Art. 14 applies) is unchanged
+    steps = {
+        s.scheme.split("@")[0]: [(t.kind, t.at, t.old_status, t.new_status) for t in s.steps] for s in result.schemes
+    }
+    assert steps["sg-cls"] == [("level", level, "incomplete", "fails") for level in ("1", "2", "3", "4")]
+    assert statuses["eu-cra"] == ("meets", "meets")
+    assert steps["eu-cra"] == [("later", "2027-12-11", "incomplete", "fails")]
     psti = [r for r in result.requirements if r.scheme.startswith("uk-psti@")]
     assert psti and all(r.new_verdict == "fail" for r in psti)
     assert any(c.ref == "declaration.default-password-approach" for r in psti for c in r.causes)

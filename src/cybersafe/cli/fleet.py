@@ -300,8 +300,14 @@ def _print_schemes(result: Any) -> None:
     for s in result.schemes:
         status = f"{s.old_status or '-'} -> {s.new_status or '-'}"
         level = f"{s.old_level or '-'} -> {s.new_level or '-'}" if s.old_level != s.new_level else s.new_level or ""
+        if s.old_status == s.new_status:
+            status = s.new_status or "-"
         first = status.split(" ", 1)[0]
-        table.add_row(s.scheme, styled(first).append(status[len(first) :]), level, "\n".join(s.why))
+        steps = [
+            f"{'from ' if step.kind == 'later' else 'level '}{step.at}: {step.old_status or '-'} -> {step.new_status or '-'}"
+            for step in s.steps
+        ]
+        table.add_row(s.scheme, styled(first).append(status[len(first) :]), level, "\n".join([*steps, *s.why]))
     for m in result.markets:
         table.add_row(f"market {m.market}", f"{m.old_status or '-'} -> {m.new_status or '-'}", "", "")
     console.print(table)
