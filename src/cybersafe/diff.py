@@ -256,7 +256,7 @@ def _schemes(old: Assessment, new: Assessment) -> list[SchemeChange]:
 
 def _steps(old: SchemeResultOut, new: SchemeResultOut) -> list[StepChange]:
     """The later-date and per-level statuses that differ between the two results of one scheme."""
-    out = []
+    out: list[StepChange] = []
     for kind, before, after in (
         ("later", {s.date: _later_status(s) for s in old.later}, {s.date: _later_status(s) for s in new.later}),
         ("level", {v.level: str(v.status) for v in old.levels}, {v.level: str(v.status) for v in new.levels}),
