@@ -354,6 +354,8 @@ def load_assessment(path: Path) -> Assessment:
         raise InputError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
     except RecursionError:
         raise InputError("malformed JSON: nested too deeply", file=path) from None
+    if _deeper_than(data, MAX_ASSESSMENT_DEPTH):
+        raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
     try:
         return Assessment.model_validate(data)
     except ValidationError as exc:
@@ -361,6 +363,28 @@ def load_assessment(path: Path) -> Assessment:
         field = ".".join(_one_line(str(p)) for p in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise InputError(message, file=path, field=field or None) from None
+
+
+# far deeper than any assessment this code writes (about 10), and shallow enough that writing it back (pydantic
+# stops at a few hundred levels) and every reader after it never meet a nesting it cannot handle
+MAX_ASSESSMENT_DEPTH = 64
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` deep (walked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _one_line(text: str) -> str:

@@ -190,3 +190,74 @@ def test_copying_a_product_keeps_its_own_id(tmp_path: Path) -> None:
         shutil.copyfile(__file__, tmp_path / name / "cam" / "dossier.yaml")
     ids = [p.id for p in products_from_paths([tmp_path / "x/cam/dossier.yaml", tmp_path / "y/cam/dossier.yaml"])]
     assert ids == ["cam", "y-cam"]
+
+
+@pytest.mark.slow
+def test_a_damaged_previous_run_is_assessed_again_never_reused_or_failed(
+    products: list[Product], scheduler: str, tmp_path: Path
+) -> None:
+    # Given three products assessed once
+    out = tmp_path / "out"
+    first, _ = run(products[:2], out, scheduler)
+    assert {r.outcome for r in first.values()} == {"assessed"}
+    # When cam-a's assessment is damaged and cam-b's summary row carries a field this code never wrote
+    (out / "cam-a" / "assessment.json").write_text("{garbage", encoding="utf-8")
+    row = json.loads((out / "cam-b" / "result.json").read_text(encoding="utf-8"))
+    row["schemes"][0]["extra"] = 1
+    (out / "cam-b" / "result.json").write_text(json.dumps(row), encoding="utf-8")
+    again, _ = run(products[:2], out, scheduler)
+    # Then neither is reused as it stands, neither fails: cam-a is assessed in full (the damaged file cannot be a
+    # baseline, and the summary says why), cam-b is assessed again against its intact assessment
+    assert {p: r.outcome for p, r in again.items()} == {"cam-a": "assessed", "cam-b": "assessed"}
+    assert again["cam-a"].delta is None
+    assert again["cam-a"].notes == [
+        f"previous assessment not usable as the baseline, assessed in full: {out / 'cam-a' / 'assessment.json'}:1: "
+        "malformed JSON: Expecting property name enclosed in double quotes"
+    ]
+    assert again["cam-b"].delta is not None and again["cam-b"].delta["rerun"] == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["products"] == 2
+    # and a third run, with the files as this code wrote them, reuses both
+    third, _ = run(products[:2], out, scheduler)
+    assert {r.outcome for r in third.values()} == {"reused"}
+
+
+def test_manifest_ids_are_directory_names_of_their_own(tmp_path: Path) -> None:
+    # Given manifests naming a product '..', '.', '.hidden' or after the summary's own files
+    manifest = tmp_path / "m.yaml"
+    for ident, why in [
+        ("..", "must not start with '.'"),
+        (".", "must not start with '.'"),
+        (".hidden", "must not start with '.'"),
+        ("summary.json", "'summary.json' is the batch summary's own file name"),
+        ("summary.csv", "'summary.csv' is the batch summary's own file name"),
+        ("a/b", "letters, digits"),
+    ]:
+        manifest.write_text(f'products:\n  - {{dossier: a/dossier.yaml, id: "{ident}"}}\n', encoding="utf-8")
+        # Then each is refused in one line naming the manifest, the line and the field
+        with pytest.raises(ManifestError, match=rf"m\.yaml:2: products\[0\]\.id: id: {why}"):
+            read_manifest(manifest)
+    # and an id derived from a path never collides with them
+    manifest.write_text("products: [summary.json.yaml]\n", encoding="utf-8")
+    assert [p.id for p in read_manifest(manifest)] == ["summary.json-product"]
+
+
+def test_a_symlink_loop_is_bad_input_not_a_crash(tmp_path: Path) -> None:
+    # Given a dossier path, a manifest entry and a catalog directory that are links in a loop
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("products:\n  - {dossier: loop1}\n", encoding="utf-8")
+    out = str(tmp_path / "out")
+    runs = [
+        ["batch", str(tmp_path / "loop1"), "--out", out],
+        ["batch", "--manifest", str(manifest), "--out", out],
+        ["batch", str(manifest), "--catalog", str(tmp_path / "loop1"), "--out", out],
+    ]
+    for args in runs:
+        result = CliRunner().invoke(app, args)
+        # Then each is exit 2 with one line naming the path, never an internal error
+        assert result.exit_code == 2, result.output
+        assert "cannot resolve the path" in result.stderr and "loop1" in result.stderr
+        assert "internal error" not in result.output + result.stderr
+    manifest_run = CliRunner().invoke(app, runs[1])
+    assert "m.yaml:2: products[0]" in manifest_run.stderr

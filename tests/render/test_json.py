@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from cybersafe.render import OutputFormat, render
 from cybersafe.results import Assessment, load_assessment
 from tests.render.helpers import GOLDEN
@@ -25,3 +27,29 @@ def test_json_report_round_trips(sample: Assessment, report_now: dt.datetime, tm
     # Then nothing was lost: same digest, same schema tag
     assert again.digest() == sample.digest()
     assert json.loads(out.read_text())["schema"] == "cybersafe/assessment/v1"
+
+
+def test_an_assessment_nested_deeper_than_any_written_is_refused_in_one_line(
+    sample: Assessment, report_now: dt.datetime, tmp_path: Path
+) -> None:
+    # Given an assessment whose first finding carries a value nested 300 deep (JSON reads it; writing it back, as
+    # diff, report and assess --baseline do, would not)
+    from typer.testing import CliRunner
+
+    from cybersafe.cli import app
+    from cybersafe.errors import InputError
+
+    data = json.loads(sample.to_json())
+    deep: list[object] = []
+    for _ in range(300):
+        deep = [deep]
+    data["checks"][0]["findings"][0]["facts"]["x"] = deep
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    # Then it is refused as bad input naming the file, by the reader and by each command that reads one
+    with pytest.raises(InputError, match=r"deep\.json: nested deeper than 64 levels"):
+        load_assessment(path)
+    for args in (["diff", str(path), str(path)], ["report", str(path), "-o", str(tmp_path / "r.html")]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "nested deeper than 64 levels" in result.stderr

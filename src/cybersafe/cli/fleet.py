@@ -118,7 +118,8 @@ def batch_command(
     has a failing finding at or above that severity); 2 bad input or a product that could not be assessed (the
     others are still done); 3 a bug in cybersafe.
     """
-    from cybersafe.fleet.batch import BatchOptions, products_from_paths, read_manifest
+    from cybersafe.errors import FleetError
+    from cybersafe.fleet.batch import BatchOptions, products_from_paths, read_manifest, resolve_path
     from cybersafe.fleet.cluster import ClusterSpec
 
     if bool(dossiers) == (manifest is not None):
@@ -128,7 +129,7 @@ def batch_command(
     options = BatchOptions(
         now=parse_now(now),
         scheme_refs=tuple(scheme or ()),
-        catalog_dirs=tuple(p.resolve() for p in catalog_dirs or ()),
+        catalog_dirs=tuple(resolve_path(p, FleetError) for p in catalog_dirs or ()),
         reports=tuple(str(r) for r in report or ()),
         budget=str(budget),
         full=full,
@@ -207,6 +208,7 @@ def _print_batch(summary: Any, out: Path) -> None:
         note = r.error or (f"delta: {r.delta['rerun']} checks run again" if r.delta else "")
         if r.outcome == "reused":
             note = "inputs unchanged"
+        note = "; ".join([note, *r.notes]) if note and r.notes else note or "; ".join(r.notes)
         meets = "" if r.meets is None else ("yes" if r.meets else "no")
         table.add_row(
             r.product,

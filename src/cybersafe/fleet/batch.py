@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -90,6 +91,8 @@ class ProductResult:
     digest: str | None = None
     delta: dict[str, Any] | None = None  # reused / rerun counts and skipped collectors of a delta run
     changed_inputs: list[str] = field(default_factory=list)  # why it was not skipped
+    notes: list[str] = field(default_factory=list)  # what the run did otherwise than asked, and why
+    assessment_sha256: str | None = None  # of DIR/<product>/assessment.json as written: a reuse checks it
     schemes: list[SchemeRow] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict, repr=False)  # name -> content, written by the client
 
@@ -102,10 +105,34 @@ class ProductResult:
 # --- products -----------------------------------------------------------------------------------------
 
 
+# names DIR holds besides the product directories: no product may be called so
+_RESERVED_IDS = frozenset({"summary.json", "summary.csv"})
+
+
 def product_id(path: Path) -> str:
     """``cams/nl-cam2/dossier.yaml`` -> ``nl-cam2``; ``acme-hub.yaml`` -> ``acme-hub``."""
     stem = path.parent.name if path.stem in ("dossier", "product") and path.parent.name else path.stem
-    return _ID.sub("-", stem).strip("-.") or "product"
+    ident = _ID.sub("-", stem).strip("-.") or "product"
+    return f"{ident}-product" if ident in _RESERVED_IDS else ident
+
+
+def id_problem(ident: str) -> str | None:
+    """Why ``ident`` cannot name a product's directory under DIR, or None."""
+    if not ident or _ID.sub("-", ident) != ident:
+        return "letters, digits, '.', '_' and '-' only"
+    if ident.startswith("."):
+        return "must not start with '.' ('.' and '..' are not directories of their own)"
+    if ident in _RESERVED_IDS:
+        return f"{ident!r} is the batch summary's own file name"
+    return None
+
+
+def resolve_path(path: Path, error: type[CybersafeError] = FleetError, **where: Any) -> Path:
+    """``path`` made absolute with its links followed; a link loop is bad input, not a crash."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop before Python 3.13
+        raise error(f"{path}: cannot resolve the path ({exc})", **where) from None
 
 
 def products_from_paths(paths: Iterable[Path]) -> list[Product]:
@@ -113,7 +140,7 @@ def products_from_paths(paths: Iterable[Path]) -> list[Product]:
     out: list[Product] = []
     seen: set[str] = set()
     for path in paths:
-        resolved = path.resolve()
+        resolved = resolve_path(path)
         candidate = product_id(resolved)
         if candidate in seen:
             candidate = _ID.sub("-", f"{resolved.parent.parent.name}-{candidate}").strip("-.")
@@ -138,15 +165,17 @@ def read_manifest(path: Path) -> list[Product]:
     entries: list[tuple[Path, str | None]] = []
     for i, item in enumerate(data):
         where = f"products[{i}]"
+        line = doc.line_of(("products", i) if isinstance(doc.data, dict) else (i,))
         if isinstance(item, str):
-            entries.append((path.parent / item, None))
+            entries.append((resolve_path(path.parent / item, ManifestError, file=path, line=line, field=where), None))
         elif isinstance(item, dict) and isinstance(item.get("dossier"), str) and set(item) <= {"dossier", "id"}:
             ident = item.get("id")
-            if ident is not None and (not isinstance(ident, str) or _ID.sub("-", ident) != ident or not ident):
-                raise ManifestError("id: letters, digits, '.', '_' and '-' only", file=path, field=f"{where}.id")
-            entries.append((path.parent / item["dossier"], ident))
+            problem = id_problem(ident) if isinstance(ident, str) else "a name" if ident is not None else None
+            if problem is not None:
+                raise ManifestError(f"id: {problem}", file=path, line=line, field=f"{where}.id")
+            dossier = resolve_path(path.parent / item["dossier"], ManifestError, file=path, line=line, field=where)
+            entries.append((dossier, ident))
         else:
-            line = doc.line_of(("products", i) if isinstance(doc.data, dict) else (i,))
             raise ManifestError(
                 "expected a dossier path or {dossier: PATH, id: NAME}", file=path, line=line, field=where
             )
@@ -190,16 +219,17 @@ def input_key(product: Product, options: BatchOptions) -> dict[str, str]:
     from cybersafe.inputs import InputDigester, library_versions, sha256_path, tool_fingerprint
 
     dossier = load_dossier(product.dossier)
-    digester = InputDigester(
-        dossier, product.dossier.parent, builtin_collectors(), options.now.date(), options.now.date()
-    )
+    # the day on the wall clock, as assess records it: a scan judges certificate expiry and a probe observes the
+    # device on the day it runs, whatever --now says, so a later day is a changed input for those
+    today = dt.datetime.now(dt.UTC).date()
+    digester = InputDigester(dossier, product.dossier.parent, builtin_collectors(), options.now.date(), today)
     catalog = _catalog(options.catalog_dirs)
     key = {
         "dossier": sha256_path(product.dossier),
         "tool": tool_fingerprint(),
         "libraries": library_versions(("unblob", "lief", "pyperscan", "univers", "sslyze", "ssh-audit")),
         "catalog": _catalog_digest(catalog),
-        "schemes": ",".join(options.scheme_refs) or "dossier markets",
+        "schemes": ",".join(sorted(set(options.scheme_refs))) or "dossier markets",
         "as_of": options.now.date().isoformat(),
         "budget": options.budget,
         "reports": ",".join(options.reports),
@@ -249,7 +279,12 @@ def _assess(
 
     previous = None
     if baseline is not None and not options.full and Path(baseline).is_file():
-        previous = load_assessment(Path(baseline))
+        try:
+            previous = load_assessment(Path(baseline))
+        except CybersafeError as exc:  # the product's own inputs are fine: a full run, and the reason recorded
+            result.notes.append(
+                f"previous assessment not usable as the baseline, assessed in full: {_one_line(str(exc))}"
+            )
     collectors = [
         FirmwareCollector(budget_for(options.budget)) if c.NAME == "firmware" else c for c in builtin_collectors()
     ]
@@ -290,7 +325,8 @@ def _assess(
     if assessment.delta is not None:
         d = assessment.delta
         result.delta = {"reused": len(d.reused), "rerun": len(d.rerun), "collectors_skipped": d.collectors_skipped}
-    result.files["assessment.json"] = (assessment.to_json() + "\n").encode()
+    result.files["assessment.json"] = written = (assessment.to_json() + "\n").encode()
+    result.assessment_sha256 = hashlib.sha256(written).hexdigest()
     result.files["inputs.json"] = (json.dumps(key, indent=2, sort_keys=True) + "\n").encode()
     _reports(assessment, options, result)
 
@@ -357,15 +393,18 @@ def run_batch(
     with open_client(spec) as client:
         where = describe(client, spec)
         futures = {}
+        stored: dict[str, StoredRun] = {}
         for product in products:
-            previous, baseline = _previous(out / product.id)
-            future = client.submit(assess_product, product, options, previous, baseline, pure=False)
+            last = _previous(out / product.id)
+            if last.result is not None:
+                stored[product.id] = last
+            future = client.submit(assess_product, product, options, last.inputs, last.baseline, pure=False)
             futures[future] = product
         for future in as_completed(list(futures)):  # type: ignore[no-untyped-call]
             product = futures[future]
             result = _result_of(future, product)
             future.release()  # its files are written now: the cluster may forget them
-            _write(out / product.id, result)
+            _write(out / product.id, result, stored.get(product.id))
             results.append(result)
             if on_result is not None:
                 on_result(result, len(results), len(products))
@@ -375,17 +414,55 @@ def run_batch(
     return summary
 
 
-def _previous(directory: Path) -> tuple[dict[str, str] | None, str | None]:
-    """The inputs of the last successful run of a product, and its assessment (the delta's baseline)."""
+@dataclass(frozen=True)
+class StoredRun:
+    """What DIR holds of a product's last successful run. ``inputs`` is None (so the product is assessed again)
+    unless its summary row and its assessment are as that run wrote them: files edited or damaged since are
+    never reused as they are."""
+
+    inputs: dict[str, str] | None = None
+    baseline: str | None = None  # its assessment.json: the delta's baseline, if it loads
+    result: ProductResult | None = None
+
+
+def _previous(directory: Path) -> StoredRun:
     assessment = directory / "assessment.json"
     if not assessment.is_file():
-        return None, None
+        return StoredRun()
+    baseline = str(assessment.resolve())
     try:
-        previous = json.loads((directory / "inputs.json").read_text(encoding="utf-8"))
-        json.loads((directory / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None, str(assessment.resolve())
-    return (previous if isinstance(previous, dict) else None), str(assessment.resolve())
+        inputs = json.loads((directory / "inputs.json").read_text(encoding="utf-8"))
+        row = json.loads((directory / "result.json").read_text(encoding="utf-8"))
+        result = _stored_result(row)
+        digest = hashlib.sha256(assessment.read_bytes()).hexdigest()
+    except (OSError, ValueError, TypeError, KeyError):
+        return StoredRun(baseline=baseline)
+    valid = isinstance(inputs, dict) and all(isinstance(v, str) for v in inputs.values())
+    if not valid or result.assessment_sha256 != digest:
+        return StoredRun(baseline=baseline)
+    return StoredRun(inputs, baseline, result)
+
+
+def _stored_result(row: Any) -> ProductResult:
+    """A ``result.json`` row read back; ValueError, TypeError or KeyError when it is not one this code wrote."""
+    if not isinstance(row, dict):
+        raise ValueError("not an object")
+    schemes = row.get("schemes")
+    if not isinstance(schemes, list) or not all(isinstance(s, dict) for s in schemes):
+        raise ValueError("schemes: not a list of objects")
+    failing = row.get("failing", [])
+    if not isinstance(failing, list) or not isinstance(row.get("assessment_sha256"), str):
+        raise ValueError("failing or assessment_sha256")
+    return ProductResult(
+        str(row["product"]),
+        str(row["dossier"]),
+        "reused",
+        meets=row.get("meets") if isinstance(row.get("meets"), bool) else None,
+        failing=[str(f) for f in failing],
+        digest=row.get("digest") if isinstance(row.get("digest"), str) else None,
+        assessment_sha256=row["assessment_sha256"],
+        schemes=[SchemeRow(**s) for s in schemes],
+    )
 
 
 def _result_of(future: Any, product: Product) -> ProductResult:
@@ -399,15 +476,18 @@ def _result_of(future: Any, product: Product) -> ProductResult:
     return result
 
 
-def _write(directory: Path, result: ProductResult) -> None:
+def _write(directory: Path, result: ProductResult, stored: StoredRun | None) -> None:
     if result.outcome == "reused":
-        stored = json.loads((directory / "result.json").read_text(encoding="utf-8"))
-        result.schemes = [SchemeRow(**s) for s in stored.get("schemes", [])]
-        result.meets, result.failing, result.digest = (
-            stored.get("meets"),
-            stored.get("failing", []),
-            stored.get("digest"),
+        if stored is None or stored.result is None:  # pragma: no cover - a worker reuses only what the client read
+            raise FleetError(f"{directory}: reused without a stored result")
+        last = stored.result
+        result.schemes, result.meets, result.failing, result.digest = (
+            last.schemes,
+            last.meets,
+            last.failing,
+            last.digest,
         )
+        result.assessment_sha256 = last.assessment_sha256
         return
     if result.outcome == "failed":
         return  # the previous good run's files (if any) stay: a failure replaces nothing
