@@ -261,3 +261,20 @@ def test_a_symlink_loop_is_bad_input_not_a_crash(tmp_path: Path) -> None:
         assert "internal error" not in result.output + result.stderr
     manifest_run = CliRunner().invoke(app, runs[1])
     assert "m.yaml:2: products[0]" in manifest_run.stderr
+
+
+def test_a_later_day_changes_the_key_of_a_product_with_firmware_only(products: list[Product]) -> None:
+    import datetime as dt
+
+    from cybersafe.fleet.batch import input_key
+
+    # Given the same --now, run on two wall-clock days
+    day = dt.date(2026, 12, 5)
+    options = BatchOptions(now=NOW, scheme_refs=("uk-psti", "eu-cra"))
+    keys = {p.id: (input_key(p, options, day), input_key(p, options, day + dt.timedelta(days=1))) for p in products[:3]}
+    # Then only the product with firmware has a changed input (its scan judges certificate expiry on the day)
+    changed = {pid: sorted(k for k in a if a[k] != b[k]) for pid, (a, b) in keys.items()}
+    assert changed == {"cam-a": [], "cam-b": [], "cam-fw": ["firmware:date"]}
+    # and the order the schemes are given in is no change
+    again = input_key(products[0], BatchOptions(now=NOW, scheme_refs=("eu-cra", "uk-psti")), day)
+    assert again == keys["cam-a"][0]

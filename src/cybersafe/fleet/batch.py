@@ -212,8 +212,10 @@ def _memo(dirs: tuple[Path, ...]) -> Any:
     return _MEMOS[dirs]
 
 
-def input_key(product: Product, options: BatchOptions) -> dict[str, str]:
-    """Every input a re-run compares, by digest: the files the dossier names, versions, schemes, date."""
+def input_key(product: Product, options: BatchOptions, today: dt.date | None = None) -> dict[str, str]:
+    """Every input a re-run compares, by digest: the files the dossier names, versions, schemes, dates.
+
+    ``today``: the wall-clock date (injected in tests)."""
     from cybersafe.assess import builtin_collectors
     from cybersafe.dossier.loader import load_dossier
     from cybersafe.inputs import InputDigester, library_versions, sha256_path, tool_fingerprint
@@ -221,7 +223,7 @@ def input_key(product: Product, options: BatchOptions) -> dict[str, str]:
     dossier = load_dossier(product.dossier)
     # the day on the wall clock, as assess records it: a scan judges certificate expiry and a probe observes the
     # device on the day it runs, whatever --now says, so a later day is a changed input for those
-    today = dt.datetime.now(dt.UTC).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     digester = InputDigester(dossier, product.dossier.parent, builtin_collectors(), options.now.date(), today)
     catalog = _catalog(options.catalog_dirs)
     key = {
@@ -234,7 +236,7 @@ def input_key(product: Product, options: BatchOptions) -> dict[str, str]:
         "budget": options.budget,
         "reports": ",".join(options.reports),
     }
-    for name in ("firmware", "sbom", "vex", "vulndb", "device"):
+    for name in ("firmware", "sbom", "vex", "vulndb", "device", "firmware:date", "device:date"):
         key[name] = digester.digest(name)
     return key
 
