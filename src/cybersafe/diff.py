@@ -140,6 +140,9 @@ class AssessmentDiff(_Wire):
     findings_added: list[FindingRef] = Field(default_factory=list)
     findings_removed: list[FindingRef] = Field(default_factory=list)
     findings_changed: list[FindingChange] = Field(default_factory=list)
+    # manufacturer, model or hardware version differ: two products, not two releases of one (a diff is still made;
+    # a label never supersedes across products, see label/supersede)
+    other_product: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -189,7 +192,24 @@ def diff_assessments(old: Assessment, new: Assessment) -> AssessmentDiff:
         findings_added=findings.all_added(),
         findings_removed=findings.all_removed(),
         findings_changed=findings.all_changed(),
+        other_product=_identity_changes(old, new),
     )
+
+
+def _identity_changes(old: Assessment, new: Assessment) -> list[str]:
+    """The product-identity fields that differ, as ``field: old -> new``."""
+
+    def identity(assessment: Assessment) -> dict[str, Any]:
+        product = assessment.dossier.get("product", {})
+        maker = product.get("manufacturer", {})
+        return {
+            "manufacturer": maker.get("name") if isinstance(maker, dict) else None,
+            "model": product.get("model"),
+            "hardware_version": product.get("hardware_version"),
+        }
+
+    a, b = identity(old), identity(new)
+    return [f"{k}: {a[k]} -> {b[k]}" for k in a if a[k] != b[k]]
 
 
 def _side(assessment: Assessment) -> DiffSide:

@@ -195,3 +195,24 @@ def test_a_later_date_names_the_scheme_date_crossed_and_pairs_findings_by_their_
     support = [f for f in result.findings_changed if f.check.startswith("declaration.support-period")]
     assert support and support[0].facts_changed["as_of"] == ["2026-12-05", "2028-01-01"]
     assert not [f for f in result.findings_added + result.findings_removed if f.check == support[0].check]
+
+
+def test_assessments_of_two_products_are_named_as_such(baseline_no_firmware: Assessment, tmp_path: Path) -> None:
+    # Given the same assessment, but of another model from another manufacturer
+    dossier = json.loads(json.dumps(baseline_no_firmware.dossier))
+    dossier["product"]["model"] = "ACME-DB9"
+    dossier["product"]["manufacturer"]["name"] = "Acme"
+    other = baseline_no_firmware.model_copy(update={"dossier": dossier})
+    result = diff_assessments(baseline_no_firmware, other)
+    # Then the diff says which identity fields differ, and so does the command line
+    assert result.other_product == [
+        "manufacturer: Nordlicht Devices GmbH -> Acme",
+        "model: NL-CAM2 -> ACME-DB9",
+    ]
+    assert diff_assessments(baseline_no_firmware, baseline_no_firmware).other_product == []
+    (tmp_path / "a.json").write_text(baseline_no_firmware.to_json(), encoding="utf-8")
+    (tmp_path / "b.json").write_text(other.to_json(), encoding="utf-8")
+    shown = CliRunner().invoke(
+        app, ["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")], env={"COLUMNS": "200"}
+    )
+    assert "note: two different products, not two releases of one (manufacturer: Nordlicht" in shown.stdout

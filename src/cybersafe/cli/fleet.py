@@ -266,6 +266,11 @@ def _side_text(side: Any) -> str:
 
 def _print_diff(result: Any) -> None:
     console.print(f"[bold]{escape(_side_text(result.old))}[/]\n  -> [bold]{escape(_side_text(result.new))}[/]")
+    if result.other_product:
+        console.print(
+            f"[yellow]note:[/] two different products, not two releases of one ({escape('; '.join(result.other_product))})",
+            highlight=False,
+        )
     if not result.changed:
         console.print("nothing changed: same verdicts, findings and artefacts")
     for change in result.artefacts:
