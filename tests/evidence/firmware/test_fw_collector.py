@@ -38,3 +38,27 @@ def test_assessment_with_the_firmware_collector_feeds_every_scheme() -> None:
     assert firmware and all(a.status is AttemptStatus.COMPLETED for a in firmware.values())
     assert firmware["firmware.universal-default-password"].verdict is Verdict.FAIL
     assert any(a.kind == "firmware" and a.sha256 for a in run.evidence.artefacts)
+
+
+def test_an_extraction_failure_that_left_a_gap_is_a_warning_and_one_that_did_not_is_information() -> None:
+    from cybersafe.evidence.firmware.collector import problem_severity
+    from cybersafe.evidence.firmware.model import Area, FirmwareInventory, NotExamined, UnpackProblem
+    from cybersafe.evidence.interface import ProblemSeverity
+
+    # Given a corrupt image whose xz part failed to extract (a gap on the image), and a misdetected chunk inside a
+    # binary of a file system that was examined (no gap)
+    failed = UnpackProblem("ExtractCommandFailedReport", "7z x: Data Error", "securecam.img")
+    misdetected = UnpackProblem("ExtractCommandFailedReport", "7z x: Data Error", "rootfs/usr/bin/tool")
+    inventory = FirmwareInventory(
+        image="securecam.img",
+        sha256="0" * 64,
+        size=1,
+        budget="standard",
+        not_examined=(NotExamined(Area.UNPACK, "a part of the image could not be extracted", "securecam.img"),),
+        problems=(failed, misdetected),
+    )
+    # Then the first is a warning, the second information; a bomb is a warning wherever it is
+    assert problem_severity(failed, inventory) is ProblemSeverity.WARNING
+    assert problem_severity(misdetected, inventory) is ProblemSeverity.INFO
+    bomb = UnpackProblem("decompression-limit", "stopped at 1 GiB", "rootfs/a.gz")
+    assert problem_severity(bomb, inventory) is ProblemSeverity.WARNING

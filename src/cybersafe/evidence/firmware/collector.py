@@ -13,7 +13,7 @@ from cybersafe import safeio
 from cybersafe.errors import InputError, UnpackError
 from cybersafe.evidence.firmware.budget import Budget, BudgetName, budget_for
 from cybersafe.evidence.firmware.memo import FileMemo
-from cybersafe.evidence.firmware.model import FirmwareInventory
+from cybersafe.evidence.firmware.model import FirmwareInventory, UnpackProblem
 from cybersafe.evidence.firmware.scan import scan_image
 from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, ProblemSeverity, ProgressReporter
 
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from cybersafe.results import Assessment
 
 
-_WARNING_KINDS = frozenset({"budget-exceeded", "unknown-format", "extractor-failed", "symlink-escape"})
+_WARNING_KINDS = frozenset(
+    {"budget-exceeded", "unknown-format", "extractor-failed", "symlink-escape", "decompression-limit", "path-traversal"}
+)
 
 
 class FirmwareCollector:
@@ -66,7 +68,7 @@ class FirmwareCollector:
             problems=tuple(
                 Problem(
                     source="firmware.unpack",
-                    severity=ProblemSeverity.WARNING if p.kind in _WARNING_KINDS else ProblemSeverity.INFO,
+                    severity=problem_severity(p, inventory),
                     message=f"{p.kind}: {p.message}",
                     path=p.path,
                 )
@@ -74,3 +76,13 @@ class FirmwareCollector:
             ),
             artefacts=(Artefact("firmware", path.name, inventory.sha256, inventory.size),),
         )
+
+
+def problem_severity(problem: UnpackProblem, inventory: FirmwareInventory) -> ProblemSeverity:
+    """A warning when the problem left part of the image unexamined (a failed extraction of the image or of one
+    of its top-level parts, a bomb, a budget); information when it did not (a misdetected chunk inside a binary of
+    an examined file system, which unblob reports and nothing is missing for)."""
+    if problem.kind in _WARNING_KINDS:
+        return ProblemSeverity.WARNING
+    gaps = {g.path for g in inventory.not_examined if g.path is not None}
+    return ProblemSeverity.WARNING if problem.path is not None and problem.path in gaps else ProblemSeverity.INFO
