@@ -78,13 +78,14 @@ class Art14Deadlines:
 
 @functools.cache
 def art14_applies_from() -> dt.datetime:
-    """When the CRA's Art. 14 reporting obligations start to apply: the CRA catalog's ``reporting_from`` (UTC)."""
+    """When the CRA's Art. 14 reporting obligations start to apply: the ``reporting_from`` date of the catalog,
+    which only the CRA's scheme carries (a test holds it there; no scheme id is spelled in code)."""
     from cybersafe.schemes.catalog import default_catalog
 
-    day = default_catalog().scheme("eu-cra").dates.reporting_from
-    if day is None:  # pragma: no cover - the bundled catalog has it; a test holds it there
-        raise VulnDbError("the EU CRA catalog gives no date from which Art. 14 reporting applies")
-    return dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+    days = {s.dates.reporting_from for s in default_catalog().schemes.values() if s.dates.reporting_from}
+    if len(days) != 1:  # pragma: no cover - the bundled catalog has exactly one
+        raise VulnDbError(f"the catalog gives {len(days)} dates from which reporting duties apply, not one")
+    return dt.datetime.fromisoformat(days.pop()).replace(tzinfo=dt.UTC)
 
 
 def art14_not_applicable(aware_at: dt.datetime) -> str | None:
