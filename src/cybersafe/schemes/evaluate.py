@@ -28,10 +28,11 @@ from typing import Any
 from cybersafe.checks.interface import CheckAttempt
 from cybersafe.dossier.model import Dossier, IcsSupport, ManualResult, RiskDecision
 from cybersafe.errors import DossierError, SchemeError
-from cybersafe.schemes.algebra import all_of, any_of, evaluate_condition, level_status
+from cybersafe.schemes.algebra import all_of, any_of, any_route, evaluate_condition, level_status
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.interface import (
     AllOf,
+    AnyOf,
     Leaf,
     LeafKind,
     Node,
@@ -134,7 +135,11 @@ class RequirementResult:
     @property
     def reason(self) -> str:
         if self._reason is None:
-            self._reason = self._explain() if self._explain is not None else _reason(self.verdict, self.evidence)
+            self._reason = (
+                self._explain()
+                if self._explain is not None
+                else _reason(self.verdict, self.evidence, self.requirement.verified_by)
+            )
         return self._reason
 
     @property
@@ -309,6 +314,9 @@ class Evaluator:
         if verdict is _P and any(r.verdict is _J for r in result.requirements if r.applies):
             verdict = _J  # met with a justified risk decision: say so upstream too
         detail = f"{scheme.short_title} {scheme.version}: {result.status}"
+        if result.status is SchemeStatus.FAILS:
+            failing = [r.requirement.id for r in result.requirements if r.applies and r.required and r.verdict is _F]
+            detail += f" ({', '.join(failing[:5])}{', ...' if len(failing) > 5 else ''})"
         if verdict in (_P, _J) and scheme.presumption is not None:
             verdict, detail = self._presumption(scheme, result, verdict, detail)
         return LeafResult(leaf, verdict, detail)
@@ -397,8 +405,16 @@ class Evaluator:
             if override and node in override:
                 return override[node]
             return self._leaf_verdicts.get(node) or self.leaf_verdict(node)
-        verdicts = [self.tree_verdict(child, override) for child in node.children]  # type: ignore[union-attr]
-        return all_of(verdicts) if type(node) is AllOf else any_of(verdicts)
+        if type(node) is AllOf:
+            return all_of([self.tree_verdict(child, override) for child in node.children])
+        assert type(node) is AnyOf
+        steps = _grant_children(node)
+        if not steps:
+            return any_of([self.tree_verdict(child, override) for child in node.children])
+        # A scheme body's step (a notified body's certificate) is another procedure, not evidence: evidence that
+        # fails is never outranked by it, recorded or not (algebra.any_route)
+        evidence = [self.tree_verdict(child, override) for child in node.children if child not in steps]
+        return any_route(evidence, [self.tree_verdict(step, override) for step in steps])
 
     # requirements -------------------------------------------------------------------------------------
     def requirement_key(self, key: str) -> RequirementResult:
@@ -712,6 +728,12 @@ def _counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
     return {v.value: n for v, n in Counter(verdicts).items()}
 
 
+@functools.cache
+def _grant_children(node: AnyOf) -> tuple[Leaf, ...]:
+    """The alternatives of an ``any`` that are a scheme body's step (``grant:``), not evidence."""
+    return tuple(c for c in node.children if type(c) is Leaf and c.kind is LeafKind.GRANT)
+
+
 def _leaves(node: Node | None) -> Iterable[Leaf]:
     if node is None:
         return
@@ -728,10 +750,31 @@ def _summary(attempt: CheckAttempt) -> str:
     return first.message if first is not None else str(attempt.status)
 
 
-def _reason(verdict: Verdict, evidence: Iterable[LeafResult]) -> str:
+def _reason(verdict: Verdict, evidence: Iterable[LeafResult], node: Node | None = None) -> str:
+    evidence = tuple(evidence)
     decisive = [e for e in evidence if e.verdict is verdict]
     if not decisive:
         return str(verdict)
     first = decisive[0]
     more = f" (+{len(decisive) - 1} more)" if len(decisive) > 1 else ""
-    return f"{first.leaf}: {first.detail}{more}" if first.detail else f"{first.leaf}{more}"
+    text = f"{first.leaf}: {first.detail}{more}" if first.detail else f"{first.leaf}{more}"
+    if verdict is _F and node is not None:
+        # a recorded step that was an alternative to the failing evidence: say why it did not decide
+        alternatives = set(_step_alternatives(node))
+        recorded = [e for e in evidence if e.leaf in alternatives and e.verdict is _P]
+        if recorded:
+            text += (
+                f"; {recorded[0].leaf} is recorded ({recorded[0].detail}), but a scheme body's step is another "
+                "procedure for the same requirement and does not outweigh failing evidence"
+            )
+    return text
+
+
+def _step_alternatives(node: Node) -> Iterable[Leaf]:
+    """The grant leaves that are alternatives of an ``any`` somewhere in ``node``."""
+    if type(node) is Leaf:
+        return
+    if type(node) is AnyOf:
+        yield from _grant_children(node)
+    for child in node.children:  # type: ignore[union-attr]
+        yield from _step_alternatives(child)
