@@ -257,7 +257,12 @@ class Evaluator:
         self.dossier = dossier
         self.facts = facts
         self.as_of = as_of  # None: every requirement applies, whatever its date
-        self._manual: dict[str, ManualResult] = {m.id: m for m in dossier.manual_results}
+        # Evidence dated after the assessment date does not count on it (manual results, grants, risk decisions);
+        # what was recorded later is kept only to say so.
+        self._manual: dict[str, ManualResult] = {}
+        self._late_manual: dict[str, ManualResult] = {}
+        for m in dossier.manual_results:
+            (self._manual if as_of is None or m.at <= as_of else self._late_manual).setdefault(m.id, m)
         self._declarations = dossier.declarations
         self._leaf_cache: dict[Leaf, LeafResult] = {}
         self._leaf_verdicts: dict[Leaf, Verdict] = {}
@@ -266,6 +271,7 @@ class Evaluator:
         # The dossier's ICS rows apply to the schemes whose catalog says so (``ics: true``).
         self._ics_schemes = frozenset(s.key for s in catalog.schemes.values() if s.ics) if dossier.ics else frozenset()
         self._grants = {g.id: g for g in dossier.grants if as_of is None or g.at <= as_of}
+        self._late_grants = {g.id: g for g in dossier.grants if as_of is not None and g.at > as_of}
         self._decisions = _risk_decisions(catalog, dossier, as_of)
         self._judge = TreeJudge(self, _checked_answers(dossier, catalog)) if dossier.decisions else None
 
@@ -286,11 +292,20 @@ class Evaluator:
             # A manual test may be recorded as "penetration-test" or as "manual:penetration-test".
             manual = self._manual.get(leaf.ref) or self._manual.get(f"manual:{leaf.ref}")
             if manual is None:
-                return LeafResult(leaf, _I, f"needs manual test {leaf.ref}")
+                late = self._late_manual.get(leaf.ref) or self._late_manual.get(f"manual:{leaf.ref}")
+                return LeafResult(leaf, _I, f"needs manual test {leaf.ref}" + self._late_note(late))
             return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
         if leaf.kind is LeafKind.GRANT:
             grant = self._grants.get(leaf.ref)
             if grant is None:
+                late_grant = self._late_grants.get(leaf.ref)
+                if late_grant is not None:
+                    return LeafResult(
+                        leaf,
+                        _W,
+                        f"pending: the {leaf.ref} grant recorded (by {late_grant.by}, {late_grant.at.isoformat()}) is "
+                        f"dated after the assessment date ({self._as_of_text()})",
+                    )
                 return LeafResult(leaf, _W, f"pending: no {leaf.ref} grant recorded in the dossier (grants)")
             return LeafResult(leaf, _P, f"granted by {grant.by} on {grant.at.isoformat()}")
         if leaf.kind is LeafKind.SCHEME:
@@ -374,7 +389,21 @@ class Evaluator:
         # A lab's manual result closes a check that could not run; it never overrides a fail or an error.
         if manual is not None and verdict is _I:
             return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
+        if verdict is _I and leaf.ref in self._late_manual:
+            detail += self._late_note(self._late_manual[leaf.ref])
         return LeafResult(leaf, verdict, detail)
+
+    def _as_of_text(self) -> str:
+        return self.as_of.isoformat() if self.as_of is not None else "none"
+
+    def _late_note(self, late: ManualResult | None) -> str:
+        """Why a manual result recorded in the dossier does not count: it is dated after the assessment date."""
+        if late is None:
+            return ""
+        return (
+            f"; the manual result recorded (by {late.by}, {late.at.isoformat()}) is dated after the assessment date "
+            f"({self._as_of_text()}) and does not count on it"
+        )
 
     def _declaration_leaf(self, leaf: Leaf) -> LeafResult:
         verdict = _declared(self._declarations, leaf.ref)
@@ -478,14 +507,28 @@ class Evaluator:
             reason = f"manual result by {manual.by} on {manual.at.isoformat()}" + (
                 f": {manual.summary}" if manual.summary else ""
             )
+        late = self._late_requirement_manual(req) if manual is None and verdict in (_I, _E) else None
+        if late is not None:
+            early_reason, early_explain, early_verdict = reason, explain, verdict
+
+            def explain() -> str:
+                base = early_reason or (early_explain() if early_explain is not None else None)
+                if base is None:
+                    leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
+                    base = _reason(early_verdict, leaves, req.verified_by)
+                return base + self._late_note(late)
+
+            reason = None
         if holds is None and verdict is not _P:
             base_verdict, base_reason = verdict, reason
+            late_explain = explain
             verdict = _I
 
             def explain() -> str:
                 needed = ", ".join(sorted(f for f in (condition.facts() if condition else ()) if f not in self.facts))
                 leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
-                return f"condition not declared (facts: {needed}); {base_reason or _reason(base_verdict, leaves)}"
+                base = base_reason or (late_explain() if late_explain is not None else _reason(base_verdict, leaves))
+                return f"condition not declared (facts: {needed}); {base}"
 
             reason = None
         return RequirementResult(
@@ -552,8 +595,15 @@ class Evaluator:
         return self._judge
 
     def requirement_manual(self, req: Requirement) -> ManualResult | None:
+        """The manual result recorded for the requirement itself, dated on or before the assessment date."""
         scheme_id = req.scheme_key.split("@", 1)[0]
         return self._manual.get(req.key) or self._manual.get(f"{scheme_id}:{req.id}")
+
+    def _late_requirement_manual(self, req: Requirement) -> ManualResult | None:
+        if not self._late_manual:
+            return None
+        scheme_id = req.scheme_key.split("@", 1)[0]
+        return self._late_manual.get(req.key) or self._late_manual.get(f"{scheme_id}:{req.id}")
 
     # schemes ------------------------------------------------------------------------------------------
     def schemes(self, schemes: Sequence[Scheme]) -> list[SchemeResult]:
