@@ -39,6 +39,7 @@ from cybersafe.schemes.interface import (
     Obligation,
     Requirement,
     Scheme,
+    date_by,
 )
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.schemes.trees import (
@@ -641,8 +642,8 @@ class Evaluator:
             scope_missing = (f"scope of {scheme.key} ({scheme.scope_text}): declare facts {facts}",)
             if status in (SchemeStatus.MEETS, SchemeStatus.PENDING):
                 status, highest = SchemeStatus.INCOMPLETE, None
-        elif not applying:
-            status = SchemeStatus.PREPARE
+        elif not applying:  # nothing applies yet: no level is met (or failed) on the date, vacuously or otherwise
+            status, highest, levels = SchemeStatus.PREPARE, None, ()
         return SchemeSummary(status, highest, levels, counts, later, in_scope, scope_missing)
 
 
@@ -668,10 +669,12 @@ def _status(
 
 def _later(scheme: Scheme, results: tuple[RequirementResult, ...]) -> tuple[LaterResult, ...]:
     """For each later date a requirement applies from: the status once everything due by then applies."""
-    dates = sorted({r.requirement.applies_from for r in results if not r.applies and r.requirement.applies_from})
+    dates = sorted(
+        {r.requirement.applies_from for r in results if not r.applies and r.requirement.applies_from}, key=_date
+    )
     out = []
     for date in dates:
-        due = [r for r in results if r.applies or (r.requirement.applies_from or "") <= date]
+        due = [r for r in results if r.applies or _date(r.requirement.applies_from or date) <= _date(date)]
         status, highest, _ = _status(scheme, due)
         out.append(LaterResult(date, status, highest, _counts(r.verdict for r in due)))
     return tuple(out)
@@ -727,7 +730,7 @@ def _justified_in_ics(entry: Any) -> bool:
 
 @functools.cache
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    return date_by(text)  # a YYYY-MM or YYYY date counts from the end of that month or year
 
 
 _DECLARED_STATE = {_P: "declared", _F: "declared false"}

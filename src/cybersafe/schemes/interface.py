@@ -17,6 +17,7 @@ A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -160,7 +161,7 @@ class Requirement:
     confidence_note: str | None = None
     verified_by: Node | None = None
     applies_to: str = "product"  # product / label-data (registry disclosures) / process
-    applies_from: str | None = None  # YYYY-MM-DD: the requirement's own date, else the scheme's applies_from
+    applies_from: str | None = None  # its own date, else the scheme's ``dates.start`` (YYYY-MM-DD, YYYY-MM or YYYY)
     risk_based: bool = False  # applies on the basis of the risk assessment: a documented decision can justify it
     decision_tree: DecisionTree | None = None  # walked instead of verified_by (trees.py); verified_by = its leaves
     key: str = field(default="", compare=False)  # "<scheme>@<version>:<id>", filled in on creation
@@ -201,6 +202,23 @@ class SchemeDates:
     applies_from: str | None = None
     superseded_by: str | None = None  # scheme ref
     note: str | None = None
+
+    @property
+    def start(self) -> str | None:
+        """The first date anything of this version can apply: its ``applies_from``, else when it came into force,
+        else when it was published (a version not yet published applies to nothing); None when none is known."""
+        return self.applies_from or self.in_force or self.published
+
+
+def date_by(text: str) -> dt.date:
+    """The date a catalog date is certainly reached by: YYYY-MM-DD itself, the last day of a YYYY-MM or of a YYYY
+    whose day is not given (never earlier than true, so nothing applies before its source says it does)."""
+    if len(text) == 4:
+        return dt.date(int(text), 12, 31)
+    if len(text) == 7:
+        year, month = map(int, text.split("-"))
+        return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from cybersafe.schemes.interface import (
     Relationship,
     Requirement,
     Scheme,
+    date_by,
 )
 from cybersafe.verdict import Verdict
 
@@ -299,12 +300,8 @@ def _residual(
 
 
 def _start_date(text: str) -> dt.date:
-    """YYYY-MM-DD, or the last day of a YYYY-MM whose day is not confirmed (never earlier than true)."""
-    if len(text) == 7:
-        year, month = map(int, text.split("-"))
-        first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
-        return first_of_next - dt.timedelta(days=1)
-    return dt.date.fromisoformat(text)
+    """YYYY-MM-DD, or the last day of a YYYY-MM (or YYYY) whose day is not confirmed (never earlier than true)."""
+    return date_by(text)
 
 
 def _excluded(match: ArrangementMatch, product_types: Collection[str] | None) -> str | None:
