@@ -48,7 +48,8 @@ def test_crosswalk_and_recognize() -> None:
     assert code == 0
     edges = {(e["from"].split(":", 1)[1], e["to"].split(":", 1)[1]): e["relationship"] for e in json.loads(out)}
     assert edges[("Schedule 1 para 1", "5.1-1")] == "subset-of"  # Schedule 2 deemed compliance
-    assert edges[("Schedule 1 para 3", "5.3-13")] == "subset-of"
+    # 5.3-13 suffices only subject to para 3(3), (5) and (6): it does not recognise para 3 alone
+    assert edges[("Schedule 1 para 3", "5.3-13")] == "intersects-with"
     code, out, _ = _run("recognize", "--have", "sg-cls:2", "--want", "de-bsi", "--format", "json")
     assert code == 1 and json.loads(out)["open"], "the BSI arrangement excludes some product types"
     code, out, _ = _run(
