@@ -121,3 +121,24 @@ def test_an_arrangement_does_not_cover_before_it_takes_effect() -> None:
     after = recognize(default_catalog(), "sg-cls:3", "kr-cic", as_of=dt.date(2025, 1, 1))
     assert not before.fully_covered and any("takes effect on 2025-01-01" in n for n in before.notes)
     assert after.fully_covered
+
+
+@pytest.mark.parametrize("have", ["jp-jc-star:1", "sg-cls:1"])
+def test_psti_deemed_compliance_for_a_label_applies_from_si_2025_1267(have: str) -> None:
+    # Given a current JC-STAR STAR-1 or CLS label: SI 2025/1267 (in force 4 Dec 2025, standards.md 5.1) deems it to
+    # meet PSTI, whatever the date the JP-UK MRA (signed 5 Nov 2025) or the SG-UK MoU (effective 1 Jan 2026) takes effect
+    day_before = recognize(default_catalog(), have, "uk-psti", as_of=dt.date(2025, 12, 3))
+    in_force = recognize(default_catalog(), have, "uk-psti", as_of=dt.date(2025, 12, 4))
+    # Then nothing is covered by the arrangement before the SI, and everything from its first day
+    assert not day_before.fully_covered and day_before.covering is None
+    assert any("takes effect on 2025-12-04 (UK SI 2025/1267" in n for n in day_before.notes)
+    assert in_force.fully_covered and in_force.covering is not None
+    assert in_force.covering.takes_effect == "2025-12-04"
+    assert "SI 2025/1267" in (in_force.covering.recognition.effective_source or "")
+
+
+def test_the_reverse_simplified_route_keeps_the_memorandums_date() -> None:
+    # The SG-UK MoU's own direction (PSTI -> a simplified CLS Level 1 application) takes effect on 1 Jan 2026
+    arrangement = next(a for a in default_catalog().arrangements if a.id == "sg-uk-psti-mou")
+    reverse = next(r for r in arrangement.recognitions if r.holder == "uk-psti")
+    assert arrangement.takes_effect(reverse) == "2026-01-01"

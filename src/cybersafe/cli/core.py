@@ -545,6 +545,8 @@ def recognize_command(
                 "holder_level": m.recognition.holder_level,
                 "target_level": m.recognition.target_level,
                 "in_force": m.in_force,
+                "takes_effect": m.takes_effect,
+                "effective_source": m.recognition.effective_source,
                 "source": m.arrangement.source.document,
             }
             for m in result.arrangements

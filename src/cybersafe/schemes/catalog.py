@@ -413,6 +413,8 @@ def load_arrangements_file(path: Path, *, validate: bool = True) -> tuple[Arrang
                         target_level=_opt_str(r.get("target_level")),
                         scope=r["scope"],
                         note=r.get("note"),
+                        effective=r.get("effective"),
+                        effective_source=r.get("effective_source"),
                     )
                     for r in raw["recognitions"]
                 ),

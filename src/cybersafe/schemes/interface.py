@@ -351,6 +351,9 @@ class Recognition:
     target_level: str | None
     scope: str  # full / simplified-route / deemed-compliance
     note: str | None = None
+    # When this direction has its own legal basis with its own date (SI 2025/1267's deemed compliance beside an MoU):
+    effective: str | None = None  # the date it takes effect, else the arrangement's
+    effective_source: str | None = None  # the instrument that date comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +370,9 @@ class Arrangement:
     excluded_types: tuple[str, ...] = ()  # product types the arrangement does not cover
     exclusions_note: str | None = None
 
-    def takes_effect(self) -> str | None:
-        """The date (YYYY-MM-DD, or a coarser YYYY-MM) from which the arrangement applies."""
+    def takes_effect(self, recognition: Recognition | None = None) -> str | None:
+        """The date (YYYY-MM-DD, or a coarser YYYY-MM) from which the arrangement (or one direction of it, when
+        that direction has its own date) applies."""
+        if recognition is not None and recognition.effective is not None:
+            return recognition.effective
         return self.effective or self.signed

@@ -75,8 +75,13 @@ class ArrangementMatch:
     def in_force(self) -> bool:
         if self.arrangement.status is not ArrangementStatus.IN_FORCE or self.recognition.scope == "none":
             return False
-        start = self.arrangement.takes_effect()
+        start = self.takes_effect
         return self.as_of is None or start is None or _start_date(start) <= self.as_of
+
+    @property
+    def takes_effect(self) -> str | None:
+        """This direction's own date (with its legal basis), else the arrangement's."""
+        return self.arrangement.takes_effect(self.recognition)
 
 
 @dataclass(frozen=True)
@@ -269,7 +274,8 @@ def _sort_matches(
             open_conditions.append(excluded)
         if match.arrangement.status is ArrangementStatus.IN_FORCE and not match.in_force and as_of is not None:
             notes.append(
-                f"{match.arrangement.title}: takes effect on {match.arrangement.takes_effect()}, after "
+                f"{match.arrangement.title}: takes effect on {match.takes_effect}"
+                f"{f' ({match.recognition.effective_source})' if match.recognition.effective_source else ''}, after "
                 f"{as_of.isoformat()} - does not cover requirements yet"
             )
         elif not match.in_force:
