@@ -78,7 +78,9 @@ class AssessmentRun:
         for market in dict.fromkeys(self.dossier.markets):
             schemes = self.catalog.market_schemes(market, self.now.date())
             results = tuple(by_id[s.id] for s in schemes if s.id in by_id)
-            out.append(MarketResult(market, market_status(r.status for r in results), results))
+            # none of its laws and labels evaluated (assess --scheme): not judged, never "does not cover the product"
+            status = market_status(r.status for r in results) if results else SchemeStatus.NOT_JUDGED
+            out.append(MarketResult(market, status, results))
         return out
 
     @property

@@ -38,6 +38,7 @@ STATUS_STYLE = {
     "pending": "cyan",
     "prepare": "blue",
     "out_of_scope": "dim",
+    "not_judged": "dim",
     "pass": "green",
     "justified": "cyan",
     "fail": "red",

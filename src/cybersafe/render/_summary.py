@@ -41,6 +41,7 @@ _STATUS_WORD = {
     "prepare": "applies later (prepare)",
     "out_of_scope": "out of scope",
     "not_modelled": "not modelled",
+    "not_judged": "not judged in this assessment",
 }
 # Order in which verdicts are named: what needs work first.
 _TALLY_ORDER = ("fail", "error", "inconclusive", "pending", "justified", "pass", "not_applicable")
