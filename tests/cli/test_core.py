@@ -106,3 +106,14 @@ def test_assess_bad_dossier_names_file_line_field(tmp_path: Path) -> None:
     code, _, err = _run("assess", str(dossier))
     assert code == 2
     assert f"{dossier}:3: support: unknown field" in err
+
+
+def test_recognize_says_the_confidence_each_coverage_rests_on() -> None:
+    # Given a Cyber Trust Mark wanting EN 303 645: covered only through our own derived edges
+    code, out, _ = _run("recognize", "--have", "us-ctm", "--want", "etsi-en-303-645", "--format", "json")
+    covered = {c["requirement"]: c["confidence"] for c in json.loads(out)["covered"]}
+    # Then the JSON and the table say so (and the rest stays residual: exit 1)
+    assert code == 1
+    assert covered == {"etsi-en-303-645@3.1.3:5.4-1": "derived", "etsi-en-303-645@3.1.3:5.5-7": "derived"}
+    code, out, _ = _run("recognize", "--have", "us-ctm", "--want", "etsi-en-303-645")
+    assert code == 1 and "covered (derived): etsi-en-303-645@3.1.3:5.4-1" in out

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cybersafe.schemes.catalog import default_catalog
+from cybersafe.schemes.interface import Confidence
 from cybersafe.schemes.recognition import recognize
 
 
@@ -142,3 +143,29 @@ def test_the_reverse_simplified_route_keeps_the_memorandums_date() -> None:
     arrangement = next(a for a in default_catalog().arrangements if a.id == "sg-uk-psti-mou")
     reverse = next(r for r in arrangement.recognitions if r.holder == "uk-psti")
     assert arrangement.takes_effect(reverse) == "2026-01-01"
+
+
+def test_coverage_resting_on_our_own_derived_edges_says_so() -> None:
+    # Given a Cyber Trust Mark: no official IR 8425 <-> EN 303 645 crosswalk exists (standards.md 6), only our
+    # derived edges (Data Protection 1 superset-of 5.4-1, Data Protection 3 superset-of 5.5-7)
+    result = recognize(default_catalog(), "us-ctm", "etsi-en-303-645", as_of=dt.date(2026, 12, 5))
+    # Then what they cover carries the confidence it rests on: derived, never shown as if confirmed
+    assert result.confidence == {
+        "etsi-en-303-645@3.1.3:5.4-1": Confidence.DERIVED,
+        "etsi-en-303-645@3.1.3:5.5-7": Confidence.DERIVED,
+    }
+    assert all("derived" in basis for basis in result.covered.values())
+
+
+def test_coverage_through_an_arrangement_carries_the_arrangements_confidence() -> None:
+    # The JP-UK MRA is known from a secondary summary (confidence secondary)
+    result = recognize(default_catalog(), "jp-jc-star:1", "uk-psti", as_of=dt.date(2026, 12, 5))
+    assert result.fully_covered
+    assert set(result.confidence.values()) == {Confidence.SECONDARY}
+
+
+def test_nist_cswp_33_edges_without_a_stated_relationship_are_not_confirmed() -> None:
+    # NIST CSWP 33 gives the IR 8425 -> EN 303 645 5.3-13 references with relationship 'unspecified': the
+    # intersects-with recorded is our reading
+    crosswalk = next(c for c in default_catalog().crosswalks if c.id == "us-ctm-to-etsi-en-303-645-v2-1-1-nist-cswp33")
+    assert {(str(e.relationship), e.confidence) for e in crosswalk.edges} == {("intersects-with", Confidence.DERIVED)}

@@ -30,6 +30,7 @@ from cybersafe.schemes.interface import (
     AllOf,
     Arrangement,
     ArrangementStatus,
+    Confidence,
     Leaf,
     LeafKind,
     Node,
@@ -97,6 +98,9 @@ class RecognitionResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     covering: ArrangementMatch | None = None  # the arrangement in force that recognises the held label
     open_conditions: tuple[str, ...] = ()  # why coverage cannot be claimed yet (a level short, an exclusion)
+    # requirement key -> the confidence its coverage rests on (the weakest of the arrangement, crosswalk edges and
+    # catalog references it follows): a claim resting on our own derivation says so
+    confidence: dict[str, Confidence] = field(default_factory=dict)
 
     @property
     def fully_covered(self) -> bool:
@@ -141,32 +145,64 @@ def matching_arrangements(
 
 def guaranteed_requirements(catalog: Catalog, scheme: Scheme, level: str | None) -> dict[str, str]:
     """Requirement keys a label of ``scheme`` at ``level`` guarantees, with the basis of each."""
+    return guaranteed_with_confidence(catalog, scheme, level)[0]
+
+
+def guaranteed_with_confidence(
+    catalog: Catalog, scheme: Scheme, level: str | None
+) -> tuple[dict[str, str], dict[str, Confidence]]:
+    """What a label guarantees, with the basis of each and the confidence that basis rests on: the weakest link
+    of its chain (a crosswalk edge's confidence, or the confidence of the requirement whose ``verified_by``
+    references the next one); the label's own requirements rest on nothing else (confirmed)."""
     if not scheme.modelled:
-        return {}
+        return {}, {}
     label = f"{scheme.id}:{level}" if level else scheme.id
     basis: dict[str, str] = {}
+    confidence: dict[str, Confidence] = {}
     queue: list[str] = []
     for req in scheme.required_at(level):
         if req.obligation is not Obligation.RECOMMENDED:
             basis[req.key] = f"required by the {label} label"
+            confidence[req.key] = Confidence.CONFIRMED
             queue.append(req.key)
     while queue:
         key = queue.pop()
         req = catalog.requirement(key)
-        implied: list[tuple[str, str]] = [
-            (leaf.ref, f"verified through {key}") for leaf in _all_path_requirement_leaves(req.verified_by)
+        implied: list[tuple[str, str, Confidence]] = [
+            (leaf.ref, f"verified through {key}", req.confidence)
+            for leaf in _all_path_requirement_leaves(req.verified_by)
         ]
         implied.extend(
-            (edge.target, f"{edge.relationship} {key} ({edge.crosswalk})")
+            (edge.target, f"{edge.relationship} {key} ({edge.crosswalk}, {edge.confidence})", edge.confidence)
             for edge in catalog.edges_from(key)
             if edge.relationship in _COVERING
         )
-        for target, why in implied:
+        for target, why, link in implied:
             target_key = catalog.requirement(target).key
             if target_key not in basis:
                 basis[target_key] = why
+                confidence[target_key] = weakest(confidence[key], link)
                 queue.append(target_key)
-    return basis
+    return basis, confidence
+
+
+# Weakest first: what a coverage claim resting on several links can be trusted as.
+_CONFIDENCE_ORDER = (Confidence.UNCONFIRMED, Confidence.DERIVED, Confidence.SECONDARY, Confidence.CONFIRMED)
+
+
+def weakest(*confidences: Confidence) -> Confidence:
+    return min(confidences, key=_CONFIDENCE_ORDER.index)
+
+
+def _requirement_leaves(node: Node | None) -> Iterable[Leaf]:
+    if node is None:
+        return
+    if isinstance(node, Leaf):
+        if node.kind is LeafKind.REQUIREMENT:
+            yield node
+        return
+    for child in node.children:
+        yield from _requirement_leaves(child)
 
 
 def _all_path_requirement_leaves(node: Node | None) -> Iterable[Leaf]:
@@ -221,15 +257,17 @@ def recognize(
         notes.append(f"{want.id} requirements are not modelled: only an arrangement can cover it")
 
     covered: dict[str, str] = {}
+    confidence: dict[str, Confidence] = {}
     if best is not None:
         reached = best.recognition.target_level
         basis = f"arrangement {best.arrangement.id} ({best.recognition.scope})"
         for req in want.required_at(reached if want.levels else None):
             covered[req.key] = basis
+            confidence[req.key] = best.arrangement.confidence
     targets = [r for r in want.required_at(want_level) if r.obligation is not Obligation.RECOMMENDED]
 
-    guaranteed = guaranteed_requirements(catalog, have, have_level)
-    residual = _residual(catalog, targets, covered, guaranteed)
+    guaranteed, guaranteed_confidence = guaranteed_with_confidence(catalog, have, have_level)
+    residual = _residual(catalog, targets, covered, guaranteed, confidence, guaranteed_confidence)
 
     if not want.modelled and best is None:
         # Nothing to test against: the scheme itself must be applied for.
@@ -251,6 +289,7 @@ def recognize(
         want_level=want_level,
         arrangements=tuple(matches),
         covered=covered,
+        confidence=confidence,
         residual=tuple(residual),
         steps=steps,
         notes=tuple(dict.fromkeys(notes)),
@@ -289,17 +328,30 @@ def _sort_matches(
 
 
 def _residual(
-    catalog: Catalog, targets: Iterable[Requirement], covered: dict[str, str], guaranteed: dict[str, str]
+    catalog: Catalog,
+    targets: Iterable[Requirement],
+    covered: dict[str, str],
+    guaranteed: dict[str, str],
+    confidence: dict[str, Confidence],
+    guaranteed_confidence: dict[str, Confidence],
 ) -> list[str]:
-    """Target requirements neither an arrangement nor the held label's guarantees cover (``covered`` grows)."""
+    """Target requirements neither an arrangement nor the held label's guarantees cover (``covered`` and
+    ``confidence`` grow)."""
     residual: list[str] = []
     for req in targets:
         if req.key in covered:
             continue
         if req.key in guaranteed:
             covered[req.key] = guaranteed[req.key]
+            confidence[req.key] = guaranteed_confidence[req.key]
         elif _tree_passes_with(catalog, req.verified_by, guaranteed):
             covered[req.key] = "its verified_by passes on requirements the held label guarantees"
+            used = [
+                guaranteed_confidence[key]
+                for leaf in _requirement_leaves(req.verified_by)
+                if (key := catalog.requirement(leaf.ref).key) in guaranteed_confidence
+            ]
+            confidence[req.key] = weakest(req.confidence, *used)
         else:
             residual.append(req.key)
     return residual
