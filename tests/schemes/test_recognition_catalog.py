@@ -169,3 +169,10 @@ def test_nist_cswp_33_edges_without_a_stated_relationship_are_not_confirmed() ->
     # intersects-with recorded is our reading
     crosswalk = next(c for c in default_catalog().crosswalks if c.id == "us-ctm-to-etsi-en-303-645-v2-1-1-nist-cswp33")
     assert {(str(e.relationship), e.confidence) for e in crosswalk.edges} == {("intersects-with", Confidence.DERIVED)}
+
+
+@pytest.mark.parametrize(("now", "version"), [(dt.date(2024, 5, 1), "2.1.1"), (dt.date(2024, 10, 1), "3.1.3")])
+def test_recognize_takes_a_scheme_in_the_version_current_on_the_date(now: dt.date, version: str) -> None:
+    # EN 303 645 V3.1.3 was published 2024-09 (standards.md 3.1): before, V2.1.1 is the standard a label is held against
+    result = recognize(default_catalog(), "uk-psti", "etsi-en-303-645", as_of=now)
+    assert result.want.key == f"etsi-en-303-645@{version}"

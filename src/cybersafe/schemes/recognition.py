@@ -231,8 +231,8 @@ def recognize(
     are checked against each arrangement's exclusions and effective date."""
     have_scheme_ref, have_level = parse_label_ref(have_ref)
     want_scheme_ref, parsed_want_level = parse_label_ref(want_ref)
-    have = catalog.scheme(have_scheme_ref)
-    want = catalog.scheme(want_scheme_ref)
+    have = catalog.scheme(have_scheme_ref, as_of)  # the version current on the date, as assess takes it
+    want = catalog.scheme(want_scheme_ref, as_of)
     want_level = want_level or parsed_want_level
     validate_level(have, have_level)
     validate_level(want, want_level)
