@@ -3,9 +3,14 @@
 The verdict algebra is in algebra.py. Here (DESIGN.md, "Verdict rules"):
 
 - A requirement with nothing that verifies it is inconclusive: unmapped never reads as pass.
-- A requirement applies from its own date or its scheme's (``applies_from``); the scheme's status is
-  judged on the requirements that apply on the assessment date (``as_of``), and each later date says
-  what the status would be then. A scheme nothing of which applies yet reads ``prepare``.
+- A requirement applies from its own date or its scheme's (``applies_from``, else ``in_force``, else
+  ``published``: the catalog loader sets it); the scheme's status is judged on the requirements that apply on
+  the assessment date (``as_of``), and each later date says what the status would be then. A scheme nothing of
+  which applies yet reads ``prepare``, with no level met.
+- Evidence dated after ``as_of`` (manual results, grants, risk decisions) does not count on it; the reason
+  names the later record.
+- A grant among the alternatives of an ``any`` is another procedure, not evidence: failing evidence is never
+  outranked by it (``algebra.any_route``).
 - A product outside the scheme's scope (a condition over dossier facts) reads ``out_of_scope``.
 - A failing risk-based requirement whose every failing finding is covered by a documented risk decision
   in the dossier reads ``justified`` (never ``pass``); a step only the scheme body can take (a grant) reads
