@@ -111,3 +111,14 @@ def test_partial_catalog_dates_are_reached_at_the_end_of_their_period() -> None:
     assert date_by("2024-12") == dt.date(2024, 12, 31)
     assert date_by("2024") == dt.date(2024, 12, 31)
     assert date_by("2024-02-29") == dt.date(2024, 2, 29)
+
+
+def test_a_decision_answer_dated_after_the_assessment_date_does_not_count() -> None:
+    # Given the example's answer to DT.ACM-1.DN-1 (EN 18031-1), recorded on 2026-11-02
+    early = _requirement(dt.date(2026, 11, 1), "eu-red-en-18031-1", "ACM-1")
+    on_the_day = _requirement(dt.date(2026, 11, 2), "eu-red-en-18031-1", "ACM-1")
+    # Then the day before the node is an open question that names the later answer; on the day it is answered
+    assert str(early.verdict) == "inconclusive" and "DN-1 unanswered" in early.reason
+    dn1 = next(m for m in early.missing if m.startswith("DT.ACM-1.DN-1"))
+    assert "dated 2026-11-02, after the assessment date (2026-11-01), and does not count on it" in dn1
+    assert "DN-1 no" in on_the_day.reason

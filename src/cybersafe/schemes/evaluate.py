@@ -7,7 +7,8 @@ The verdict algebra is in algebra.py. Here (DESIGN.md, "Verdict rules"):
   ``published``: the catalog loader sets it); the scheme's status is judged on the requirements that apply on
   the assessment date (``as_of``), and each later date says what the status would be then. A scheme nothing of
   which applies yet reads ``prepare``, with no level met.
-- Evidence dated after ``as_of`` (manual results, grants, risk decisions) does not count on it; the reason
+- Evidence dated after ``as_of`` (manual results, grants, risk decisions, decision-tree answers) does not count
+  on it; the reason
   names the later record.
 - A grant among the alternatives of an ``any`` is another procedure, not evidence: failing evidence is never
   outranked by it (``algebra.any_route``).
