@@ -76,8 +76,11 @@ class AssessmentRun:
         by_id = {r.scheme.id: r for r in self.results}
         out = []
         for market in dict.fromkeys(self.dossier.markets):
-            results = tuple(by_id[s.id] for s in self.catalog.market_schemes(market) if s.id in by_id)
-            out.append(MarketResult(market, market_status(r.status for r in results), results))
+            schemes = self.catalog.market_schemes(market, self.now.date())
+            results = tuple(by_id[s.id] for s in schemes if s.id in by_id)
+            # none of its laws and labels evaluated (assess --scheme): not judged, never "does not cover the product"
+            status = market_status(r.status for r in results) if results else SchemeStatus.NOT_JUDGED
+            out.append(MarketResult(market, status, results))
         return out
 
     @property
@@ -116,23 +119,26 @@ def market_status(statuses: Iterable[SchemeStatus]) -> SchemeStatus:
     return SchemeStatus.PENDING if SchemeStatus.PENDING in today else SchemeStatus.MEETS
 
 
-def select_schemes(catalog: Catalog, refs: Sequence[str] | None, dossier: Dossier) -> tuple[list[Scheme], list[str]]:
+def select_schemes(
+    catalog: Catalog, refs: Sequence[str] | None, dossier: Dossier, as_of: dt.date | None = None
+) -> tuple[list[Scheme], list[str]]:
     """Schemes to evaluate and the keys the verdict is judged on.
 
     With ``--scheme`` given, exactly those. Otherwise every current scheme is evaluated ("for every
     scheme at once") and the verdict is judged on the schemes of the dossier's markets, or on every
-    modelled scheme when it names none.
+    modelled scheme when it names none. A scheme named without a version is taken in the version current on
+    ``as_of`` (``Catalog.current_on``).
     """
     if refs:
-        by_key = {scheme.key: scheme for scheme in (catalog.scheme(ref) for ref in refs)}
+        by_key = {scheme.key: scheme for scheme in (catalog.scheme(ref, as_of) for ref in refs)}
         return list(by_key.values()), list(by_key)
-    chosen = catalog.current_schemes()
+    chosen = catalog.current_schemes(as_of)
     if not dossier.markets:
         return chosen, [s.key for s in chosen if s.modelled]
     requested: dict[str, None] = {}
     for market in dict.fromkeys(dossier.markets):
         try:
-            requested.update(dict.fromkeys(s.key for s in catalog.market_schemes(market)))
+            requested.update(dict.fromkeys(s.key for s in catalog.market_schemes(market, as_of)))
         except UnknownScheme as exc:
             raise DossierError(str(exc), field="markets") from None
     return chosen, list(requested)
@@ -271,7 +277,7 @@ def assess_dossier(
     progress = progress or NullProgressReporter()
     # a bad --scheme is reported before any evidence is collected; without a catalog, the bundled one is read
     # after the collectors (``firmware scan`` loads it in the background meanwhile)
-    selected = select_schemes(catalog, scheme_refs, dossier) if catalog is not None else None
+    selected = select_schemes(catalog, scheme_refs, dossier, now.date()) if catalog is not None else None
     evidence = Evidence(dossier=dossier, base_dir=base_dir or Path.cwd(), as_of=now.date())
     evidence.artefacts.extend(artefacts)
     collectors = tuple(collectors)
@@ -279,7 +285,7 @@ def assess_dossier(
     if early:
         collect(evidence, collectors, progress)
     catalog = catalog or default_catalog()
-    schemes, requested = selected or select_schemes(catalog, scheme_refs, dossier)
+    schemes, requested = selected or select_schemes(catalog, scheme_refs, dossier, now.date())
     wanted = needed_checks(catalog, schemes)
     if families is not None:
         wanted = tuple(leaf for leaf in wanted if leaf.ref.split(".", 1)[0] in families)

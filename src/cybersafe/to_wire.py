@@ -288,7 +288,7 @@ def _market_out(market: MarketResult, run: AssessmentRun) -> MarketResultOut:
                 scheme=r.scheme.key,
                 kind=r.scheme.kind,
                 status=r.status,
-                applies_from=r.scheme.dates.applies_from,
+                applies_from=r.scheme.dates.start,  # applies_from, else in force, else published
                 later=[_later_out(lr) for lr in r.later],
             )
             for r in market.schemes

@@ -48,7 +48,8 @@ def test_crosswalk_and_recognize() -> None:
     assert code == 0
     edges = {(e["from"].split(":", 1)[1], e["to"].split(":", 1)[1]): e["relationship"] for e in json.loads(out)}
     assert edges[("Schedule 1 para 1", "5.1-1")] == "subset-of"  # Schedule 2 deemed compliance
-    assert edges[("Schedule 1 para 3", "5.3-13")] == "subset-of"
+    # 5.3-13 suffices only subject to para 3(3), (5) and (6): it does not recognise para 3 alone
+    assert edges[("Schedule 1 para 3", "5.3-13")] == "intersects-with"
     code, out, _ = _run("recognize", "--have", "sg-cls:2", "--want", "de-bsi", "--format", "json")
     assert code == 1 and json.loads(out)["open"], "the BSI arrangement excludes some product types"
     code, out, _ = _run(
@@ -105,3 +106,14 @@ def test_assess_bad_dossier_names_file_line_field(tmp_path: Path) -> None:
     code, _, err = _run("assess", str(dossier))
     assert code == 2
     assert f"{dossier}:3: support: unknown field" in err
+
+
+def test_recognize_says_the_confidence_each_coverage_rests_on() -> None:
+    # Given a Cyber Trust Mark wanting EN 303 645: covered only through our own derived edges
+    code, out, _ = _run("recognize", "--have", "us-ctm", "--want", "etsi-en-303-645", "--format", "json")
+    covered = {c["requirement"]: c["confidence"] for c in json.loads(out)["covered"]}
+    # Then the JSON and the table say so (and the rest stays residual: exit 1)
+    assert code == 1
+    assert covered == {"etsi-en-303-645@3.1.3:5.4-1": "derived", "etsi-en-303-645@3.1.3:5.5-7": "derived"}
+    code, out, _ = _run("recognize", "--have", "us-ctm", "--want", "etsi-en-303-645")
+    assert code == 1 and "covered (derived): etsi-en-303-645@3.1.3:5.4-1" in out

@@ -291,3 +291,14 @@ def test_a_plan_step_whose_check_ran_but_could_not_decide_says_what_it_still_nee
         "by X-1 and has no VEX statement (closes (2)(a))",
     )
     assert next_steps(result, plan, {})[0].startswith("run check sbom.known-exploitable-vulnerability")
+
+
+def test_a_version_not_yet_published_says_so_rather_than_that_the_scheme_applies_later() -> None:
+    # Given a version whose only date is its publication (CLS Scheme Specifications v1.4, "2025-04"), before it
+    dates = {"confidence": "secondary", "published": "2025-04"}
+    result = _scheme(
+        "prepare", [_req("L1", "pass", applies=False, applies_from="2025-04")],
+        dates=dates, version="1.4", as_of=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    # Then the reason says that version did not exist yet (an earlier one may have applied), not "applies later"
+    assert why(result) == "Version 1.4 was not yet published on 2024-01-01: nothing of it applies before 2025-04."

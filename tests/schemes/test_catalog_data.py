@@ -307,8 +307,10 @@ def test_psti_has_three_schedule_1_requirements_with_deemed_routes() -> None:
     assert schedule == ["Schedule 1 para 1", "Schedule 1 para 2", "Schedule 1 para 3"]
     deemed = {"Schedule 1 para 1": "5.1-1", "Schedule 1 para 2": "5.2-1", "Schedule 1 para 3": "5.3-13"}
     for rid, provision in deemed.items():
-        assert "any" in reqs[rid]["verified_by"]
+        assert "any" in str(reqs[rid]["verified_by"])  # the direct route OR deemed compliance
         assert f"requirement:etsi-en-303-645@2.1.1:{provision}" in set(_leaves(reqs[rid]["verified_by"]))
+    # para 3's deemed compliance stays subject to para 3(3): equal prominence where the product is offered
+    assert reqs["Schedule 1 para 3"]["verified_by"]["all"][1] == "declaration.support-period-published"
 
 
 def test_cls_has_four_cumulative_levels_and_level_2_is_the_mandatory_en_provisions() -> None:

@@ -252,3 +252,42 @@ def test_the_red_law_lists_the_open_questions_of_its_harmonised_standard() -> No
     assert red.status == SchemeStatus.INCOMPLETE
     assert "scheme:eu-red-en-18031-1: EN 18031-1 2024: incomplete" in red.missing_evidence
     assert any(m.startswith("DT.GEC-1.DN-1") for m in red.missing_evidence)
+
+
+@pytest.mark.parametrize("certificate", [False, True], ids=["no-certificate", "certificate-recorded"])
+def test_a_failing_harmonised_standard_fails_the_red_law_whatever_the_route(certificate: bool) -> None:
+    # Given the example with a universal default password and unsigned updates: EN 18031-1 and -2 fail on it
+    grants = (
+        [{"id": "eu-red-da.notified-body-certificate", "by": "Example Notified Body", "at": "2026-11-01"}]
+        if certificate
+        else []
+    )
+    patch = {
+        "declarations": {"authentication": {"default_password_approach": "universal"}, "update": {"signed": False}}
+    }
+    run = assess_dossier(dossier(base="example", patch=patch, grants=grants), now=NOW, plans=False)
+    schemes = {s.scheme: s for s in to_assessment(run).schemes}
+    red = schemes["eu-red-da"]
+    art_d = next(r for r in red.requirements if r.id == "Art. 3(3)(d)")
+    # When the RED law is judged (the notified body's certificate is its other conformity-assessment route)
+    # Then the essential requirements fail on that evidence: an unrecorded certificate never makes the product
+    # read pending, and a recorded one does not outweigh failing evidence (it says so)
+    assert schemes["eu-red-en-18031-1"].status == SchemeStatus.FAILS
+    assert schemes["eu-red-en-18031-2"].status == SchemeStatus.FAILS
+    assert red.status == SchemeStatus.FAILS
+    assert str(art_d.verdict) == "fail"
+    assert art_d.reason.startswith("scheme:eu-red-en-18031-1: EN 18031-1 2024: fails (")
+    assert ("does not outweigh failing evidence" in art_d.reason) is certificate
+    assert next(m for m in to_assessment(run).markets if m.market == "eu").status == SchemeStatus.FAILS
+
+
+def test_a_recorded_certificate_closes_what_the_harmonised_standard_leaves_open() -> None:
+    # Given the example (EN 18031-1 incomplete: open decision-tree questions, nothing failing) and a notified
+    # body's certificate recorded before the assessment date
+    grants = [{"id": "eu-red-da.notified-body-certificate", "by": "Example Notified Body", "at": "2026-11-01"}]
+    run = assess_dossier(dossier(base="example", grants=grants), now=NOW, scheme_refs=("eu-red-da",), plans=False)
+    red = next(s for s in to_assessment(run).schemes if s.scheme == "eu-red-da")
+    art_d = next(r for r in red.requirements if r.id == "Art. 3(3)(d)")
+    # Then the certificate is the route that meets the essential requirement
+    assert str(art_d.verdict) == "pass"
+    assert art_d.reason == "grant:eu-red-da.notified-body-certificate: granted by Example Notified Body on 2026-11-01"

@@ -72,3 +72,50 @@ def test_no_iso_29147_clause_is_cited_beyond_the_ones_schedule_2_names() -> None
     ]
     cited = {n for text in texts for n in re.findall(r"\b6\.\d+(?:\.\d+)?\b", text)}
     assert cited == {"6.2.2", "6.2.5", "6.5"}
+
+
+PARA_3 = "uk-psti@2023-1007:Schedule 1 para 3"
+
+
+@pytest.mark.parametrize(
+    ("shown_at_purchase", "expected"),
+    [
+        pytest.param(True, Verdict.PASS, id="shown-at-purchase"),
+        pytest.param(False, Verdict.FAIL, id="not-shown-at-purchase"),
+        pytest.param(None, Verdict.INCONCLUSIVE, id="not-declared"),
+    ],
+)
+def test_the_5_3_13_route_to_para_3_stays_subject_to_para_3_3(
+    shown_at_purchase: bool | None, expected: Verdict
+) -> None:
+    # Given a published support period (EN 303 645 5.3-13 passes) and whether it is shown where the product is sold
+    period = {
+        "end": "2031-12-31",
+        "published_at": "https://example.com/support",
+        "shown_at_purchase": shown_at_purchase,
+    }
+    dossier = make_dossier(declarations={"support_period": period})
+    check = "declaration.support-period-published"
+    attempts = {check: _published_attempt(shown_at_purchase)}
+    evaluator = Evaluator(default_catalog(), attempts, dossier, derive_facts(dossier))
+    # When para 3 is judged
+    result = evaluator.requirement_key(PARA_3)
+    # Then 5.3-13 alone is no route: para 3(3) (equal prominence at purchase) decides, on either route
+    assert evaluator.requirement_key("etsi-en-303-645@2.1.1:5.3-13").verdict is Verdict.PASS
+    assert result.verdict is expected
+
+
+def _published_attempt(shown: bool | None) -> CheckAttempt:
+    check = "declaration.support-period-published"
+    verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.INCONCLUSIVE}[shown]
+    finding = Finding(check, verdict, Severity.MEDIUM, f"shown at purchase: {shown}")
+    return CheckAttempt(check, AttemptStatus.COMPLETED, findings=(finding,))
+
+
+def test_en_303_645_5_3_13_alone_recognises_no_psti_para_3() -> None:
+    # Given the deemed-compliance crosswalk: 5.3-13 is sufficient only with para 3(3), (5) and (6)
+    crosswalk = next(c for c in default_catalog().crosswalks if c.id == "uk-psti-to-etsi-en-303-645-v2-1-1")
+    edge = next(e for e in crosswalk.edges if e.source == "uk-psti@2023-1007:Schedule 1 para 3")
+    # Then the edge does not claim sufficiency (recognition follows only equal and superset-of)
+    assert str(edge.relationship) == "intersects-with"
+    assert "3(3), (5) and (6)" in edge.rationale

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cybersafe.schemes.catalog import default_catalog
+from cybersafe.schemes.interface import Confidence
 from cybersafe.schemes.recognition import recognize
 
 
@@ -121,3 +122,57 @@ def test_an_arrangement_does_not_cover_before_it_takes_effect() -> None:
     after = recognize(default_catalog(), "sg-cls:3", "kr-cic", as_of=dt.date(2025, 1, 1))
     assert not before.fully_covered and any("takes effect on 2025-01-01" in n for n in before.notes)
     assert after.fully_covered
+
+
+@pytest.mark.parametrize("have", ["jp-jc-star:1", "sg-cls:1"])
+def test_psti_deemed_compliance_for_a_label_applies_from_si_2025_1267(have: str) -> None:
+    # Given a current JC-STAR STAR-1 or CLS label: SI 2025/1267 (in force 4 Dec 2025, standards.md 5.1) deems it to
+    # meet PSTI, whatever the date the JP-UK MRA (signed 5 Nov 2025) or the SG-UK MoU (effective 1 Jan 2026) takes effect
+    day_before = recognize(default_catalog(), have, "uk-psti", as_of=dt.date(2025, 12, 3))
+    in_force = recognize(default_catalog(), have, "uk-psti", as_of=dt.date(2025, 12, 4))
+    # Then nothing is covered by the arrangement before the SI, and everything from its first day
+    assert not day_before.fully_covered and day_before.covering is None
+    assert any("takes effect on 2025-12-04 (UK SI 2025/1267" in n for n in day_before.notes)
+    assert in_force.fully_covered and in_force.covering is not None
+    assert in_force.covering.takes_effect == "2025-12-04"
+    assert "SI 2025/1267" in (in_force.covering.recognition.effective_source or "")
+
+
+def test_the_reverse_simplified_route_keeps_the_memorandums_date() -> None:
+    # The SG-UK MoU's own direction (PSTI -> a simplified CLS Level 1 application) takes effect on 1 Jan 2026
+    arrangement = next(a for a in default_catalog().arrangements if a.id == "sg-uk-psti-mou")
+    reverse = next(r for r in arrangement.recognitions if r.holder == "uk-psti")
+    assert arrangement.takes_effect(reverse) == "2026-01-01"
+
+
+def test_coverage_resting_on_our_own_derived_edges_says_so() -> None:
+    # Given a Cyber Trust Mark: no official IR 8425 <-> EN 303 645 crosswalk exists (standards.md 6), only our
+    # derived edges (Data Protection 1 superset-of 5.4-1, Data Protection 3 superset-of 5.5-7)
+    result = recognize(default_catalog(), "us-ctm", "etsi-en-303-645", as_of=dt.date(2026, 12, 5))
+    # Then what they cover carries the confidence it rests on: derived, never shown as if confirmed
+    assert result.confidence == {
+        "etsi-en-303-645@3.1.3:5.4-1": Confidence.DERIVED,
+        "etsi-en-303-645@3.1.3:5.5-7": Confidence.DERIVED,
+    }
+    assert all("derived" in basis for basis in result.covered.values())
+
+
+def test_coverage_through_an_arrangement_carries_the_arrangements_confidence() -> None:
+    # The JP-UK MRA is known from a secondary summary (confidence secondary)
+    result = recognize(default_catalog(), "jp-jc-star:1", "uk-psti", as_of=dt.date(2026, 12, 5))
+    assert result.fully_covered
+    assert set(result.confidence.values()) == {Confidence.SECONDARY}
+
+
+def test_nist_cswp_33_edges_without_a_stated_relationship_are_not_confirmed() -> None:
+    # NIST CSWP 33 gives the IR 8425 -> EN 303 645 5.3-13 references with relationship 'unspecified': the
+    # intersects-with recorded is our reading
+    crosswalk = next(c for c in default_catalog().crosswalks if c.id == "us-ctm-to-etsi-en-303-645-v2-1-1-nist-cswp33")
+    assert {(str(e.relationship), e.confidence) for e in crosswalk.edges} == {("intersects-with", Confidence.DERIVED)}
+
+
+@pytest.mark.parametrize(("now", "version"), [(dt.date(2024, 5, 1), "2.1.1"), (dt.date(2024, 10, 1), "3.1.3")])
+def test_recognize_takes_a_scheme_in_the_version_current_on_the_date(now: dt.date, version: str) -> None:
+    # EN 303 645 V3.1.3 was published 2024-09 (standards.md 3.1): before, V2.1.1 is the standard a label is held against
+    result = recognize(default_catalog(), "uk-psti", "etsi-en-303-645", as_of=now)
+    assert result.want.key == f"etsi-en-303-645@{version}"

@@ -261,3 +261,15 @@ def test_501_fails_when_a_recommendation_fails_without_an_ics_justification() ->
     justified = {**ics, "5.6-8": {"support": "no", "justification": "NX is used; PIE rebuild planned for 2.5"}}
     assert _etsi_501(justified, Verdict.FAIL) is not Verdict.FAIL
     assert _etsi_501(ics, Verdict.PASS) is not Verdict.FAIL
+
+
+def test_a_market_none_of_whose_schemes_was_evaluated_reads_not_judged() -> None:
+    # Given the example (markets us, eu, uk, sg) assessed for the RED delegated act only (assess --scheme eu-red-da)
+    run = assess_dossier(Dossier.model_validate(BASE), now=NOW, scheme_refs=("eu-red-da",), plans=False)
+    statuses = {m.market: m.status for m in run.markets}
+    # Then the EU market is judged on it, and the others read "not judged", never "out of scope" (which says the
+    # market's laws and labels do not cover the product)
+    assert statuses["eu"] is not SchemeStatus.NOT_JUDGED
+    assert {statuses[m] for m in ("us", "uk", "sg")} == {SchemeStatus.NOT_JUDGED}
+    # and the exit code is judged on the scheme asked for only
+    assert run.meets_requested is (_scheme(run, "eu-red-da").status in (SchemeStatus.MEETS, SchemeStatus.PENDING))

@@ -398,6 +398,7 @@ class _StubEvaluator:
 
     def __init__(self, verdicts: Mapping[Leaf, Verdict], functional: Verdict) -> None:
         self.facts: dict[str, bool] = {}
+        self.as_of = None  # every answer counts, whatever its date
         self._verdicts = verdicts
         self._functional = functional
 

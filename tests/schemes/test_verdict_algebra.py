@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cybersafe.schemes.algebra import all_of, any_of, level_status
+from cybersafe.schemes.algebra import all_of, any_of, any_route, level_status
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import Verdict
 
@@ -32,6 +32,31 @@ def test_justified_and_pending_never_read_as_pass(children: list[Verdict]) -> No
         assert all_of([*children, marker]) is not Verdict.PASS
     # pending blocks "met" but is not a failure: only a scheme body's step is missing
     assert level_status([*children, Verdict.PENDING]) is not SchemeStatus.MEETS
+
+
+@given(verdict_lists, st.lists(st.sampled_from([Verdict.PASS, Verdict.PENDING]), min_size=1, max_size=3))
+def test_failing_evidence_is_never_outranked_by_a_scheme_body_step(
+    evidence: list[Verdict], steps: list[Verdict]
+) -> None:
+    # Given evidence alternatives and grant alternatives (a notified body's certificate, recorded or not)
+    result = any_route(evidence, steps)
+    # Then evidence that fails fails the node whatever the steps; otherwise a step is one more alternative
+    if any_of(evidence) is Verdict.FAIL:
+        assert result is Verdict.FAIL
+    else:
+        assert result is any_of([*evidence, *steps])
+    # and the order of the steps does not matter; not_applicable evidence changes nothing
+    assert any_route([*evidence, Verdict.NOT_APPLICABLE], steps[::-1]) is result
+
+
+def test_a_grant_alternative_does_not_hide_a_fail() -> None:
+    assert any_route([Verdict.FAIL], [Verdict.PENDING]) is Verdict.FAIL
+    assert any_route([Verdict.FAIL], [Verdict.PASS]) is Verdict.FAIL
+    assert any_route([Verdict.INCONCLUSIVE], [Verdict.PASS]) is Verdict.PASS
+    assert any_route([Verdict.INCONCLUSIVE], [Verdict.PENDING]) is Verdict.INCONCLUSIVE
+    assert any_route([Verdict.FAIL, Verdict.INCONCLUSIVE], [Verdict.PENDING]) is Verdict.INCONCLUSIVE
+    assert any_route([Verdict.PASS], [Verdict.PENDING]) is Verdict.PASS
+    assert any_route([], [Verdict.PENDING]) is Verdict.PENDING
 
 
 @given(verdict_lists)

@@ -714,25 +714,42 @@ class RegistryDisclosuresCheck(_DeclarationCheck):
     TITLE = "Every item the FCC IoT registry discloses is provided"
     SEVERITY = Severity.MEDIUM
     REMEDIATION = "Provide every 47 CFR 8.222(b) registry item: lab, password guidance, secure configuration, updates, support end, SBOM/HBOM."
+    # The registry items the dossier can give (8.222(b)(3) and (4) are set by the label administrator at grant).
+    ITEMS: ClassVar[tuple[int, ...]] = (1, 2, 5, 6, 7, 8, 9, 10)
+
+    def __init__(self, *, items: Sequence[int] = ITEMS) -> None:
+        """``items`` narrows the check to the registry items a requirement asks for (8.222(b)(1) asks for (1)), so
+        an item missing elsewhere never makes another item's requirement inconclusive."""
+        unknown = sorted(set(items) - set(self.ITEMS))
+        if unknown or not items:
+            raise ValueError(f"items must be a non-empty list of {', '.join(map(str, self.ITEMS))}, not {list(items)}")
+        self.items = tuple(i for i in self.ITEMS if i in items)
 
     def evaluate(self, dossier: Dossier, today: dt.date) -> Sequence[Finding]:
         d = dossier.declarations
-        items = {
-            "(1) product name": dossier.product.name,
-            "(2) manufacturer name": dossier.product.manufacturer.name,
-            "(5) testing lab": dossier.assessment.lab,
-            "(6) default password instructions": d.authentication
-            and (d.authentication.change_password_instructions or not d.authentication.uses_passwords),
-            "(7) secure configuration": d.user_information and d.user_information.secure_configuration_url,
-            "(8) update method": d.update and (d.update.automatic is not None) and d.update.instructions_url,
-            "(9) support period end": d.support_period and d.support_period.end,
-            "(10) SBOM/HBOM kept": d.sbom and d.sbom.hbom_available is not None,
+        given = {
+            1: ("(1) product name", dossier.product.name),
+            2: ("(2) manufacturer name", dossier.product.manufacturer.name),
+            5: ("(5) testing lab", dossier.assessment.lab),
+            6: (
+                "(6) default password instructions",
+                d.authentication
+                and (d.authentication.change_password_instructions or not d.authentication.uses_passwords),
+            ),
+            7: ("(7) secure configuration", d.user_information and d.user_information.secure_configuration_url),
+            8: ("(8) update method", d.update and (d.update.automatic is not None) and d.update.instructions_url),
+            9: ("(9) support period end", d.support_period and d.support_period.end),
+            10: ("(10) SBOM/HBOM kept", d.sbom and d.sbom.hbom_available is not None),
         }
-        absent = [name for name, value in items.items() if not value]
+        asked = [given[i] for i in self.items]
+        absent = [name for name, value in asked if not value]
         where = _where("declarations")
         if absent:
             return [self.inconclusive("missing registry items: " + "; ".join(absent), locations=where)]
-        return [self.passed("all 47 CFR 8.222(b) items the dossier can give are present", locations=where)]
+        if self.items == self.ITEMS:
+            return [self.passed("all 47 CFR 8.222(b) items the dossier can give are present", locations=where)]
+        names = "; ".join(name for name, _ in asked)
+        return [self.passed(f"47 CFR 8.222(b) registry item given: {names}", locations=where)]
 
 
 class UserInformationCompleteCheck(_DeclarationCheck):

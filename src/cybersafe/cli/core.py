@@ -38,6 +38,7 @@ STATUS_STYLE = {
     "pending": "cyan",
     "prepare": "blue",
     "out_of_scope": "dim",
+    "not_judged": "dim",
     "pass": "green",
     "justified": "cyan",
     "fail": "red",
@@ -524,6 +525,7 @@ def recognize_command(
 
     Exit code 0 when the held label covers the target fully, 1 when something remains.
     """
+    from cybersafe.schemes.interface import Confidence
     from cybersafe.schemes.recognition import recognize
 
     catalog = catalog_for(catalog_dirs)
@@ -545,11 +547,16 @@ def recognize_command(
                 "holder_level": m.recognition.holder_level,
                 "target_level": m.recognition.target_level,
                 "in_force": m.in_force,
+                "takes_effect": m.takes_effect,
+                "effective_source": m.recognition.effective_source,
                 "source": m.arrangement.source.document,
             }
             for m in result.arrangements
         ],
-        "covered": [{"requirement": k, "basis": v} for k, v in sorted(result.covered.items())],
+        "covered": [
+            {"requirement": k, "basis": v, "confidence": str(result.confidence[k])}
+            for k, v in sorted(result.covered.items())
+        ],
         "residual": list(result.residual),
         "plan": [
             {"step": str(s.leaf), "kind": str(s.leaf.kind), "automated": s.automated, "closes": list(s.closes)}
@@ -573,6 +580,9 @@ def recognize_command(
             console.print(f"  note: {note}")
         for condition in result.open_conditions:
             console.print(f"  [yellow]open:[/] {condition}")
+        for key, basis in sorted(result.covered.items()):
+            if result.confidence[key] is not Confidence.CONFIRMED:  # a claim not resting on primary sources only
+                console.print(f"  covered ({result.confidence[key]}): {key} - {basis}")
         console.print(f"  covered: {len(result.covered)}   residual: {len(result.residual)}")
         if result.residual:
             table = Table(title="Marginal test plan")

@@ -41,6 +41,7 @@ _STATUS_WORD = {
     "prepare": "applies later (prepare)",
     "out_of_scope": "out of scope",
     "not_modelled": "not modelled",
+    "not_judged": "not judged in this assessment",
 }
 # Order in which verdicts are named: what needs work first.
 _TALLY_ORDER = ("fail", "error", "inconclusive", "pending", "justified", "pass", "not_applicable")
@@ -168,6 +169,10 @@ def why(result: SchemeResultOut) -> str:
     if status == "prepare":
         dates = sorted({r.applies_from for r in result.requirements if r.applies_from})
         first = dates[0] if dates else (result.dates.applies_from if result.dates else None)
+        d = result.dates
+        if d is not None and first and not d.applies_from and not d.in_force and d.published == first:
+            # the date is this version's publication: say so (an earlier version, modelled or not, may have applied)
+            return f"Version {result.version} was not yet published on {result.as_of}: nothing of it applies before {first}."
         return f"Nothing of it applies on {result.as_of}" + (f"; it applies from {first}." if first else ".")
     applying = [r for r in result.requirements if r.applies]
     counted = [r for r in applying if r.required]

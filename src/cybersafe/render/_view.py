@@ -53,6 +53,7 @@ STATUS_LABEL = {
     "prepare": "applies later: prepare",
     "out_of_scope": "out of scope",
     "not_modelled": "not modelled",
+    "not_judged": "not judged in this assessment",
 }
 STATUS_SYMBOL = {
     "meets": "✓",
@@ -62,6 +63,7 @@ STATUS_SYMBOL = {
     "prepare": "→",
     "out_of_scope": "–",
     "not_modelled": "–",
+    "not_judged": "–",
 }
 _VERDICT_ORDER = {
     "error": 0,

@@ -6,6 +6,11 @@ Rules (DESIGN.md, "Verdict rules"):
   pass; else not_applicable.
 - ``any``: pass if any pass; else justified if any justified; else fail if any fail and none inconclusive,
   error or pending; else error, inconclusive or pending in that order; else not_applicable.
+- ``any`` with a scheme body's step among its alternatives (``grant:``, a notified body's certificate beside the
+  harmonised standard): the step is another conformity-assessment procedure for the same requirement, not
+  evidence about the product. The evidence alternatives are combined by ``any`` first; when they fail, the
+  node fails whether the step is recorded or not (a certificate does not make failing evidence go away, and an
+  unrecorded one never makes a failing product read pending); otherwise the step is one more alternative.
 - A level (or a scheme without levels) is met when every requirement that counts is pass, justified or
   not_applicable; it fails when one fails; it is pending when only a scheme body's step is missing;
   incomplete otherwise.
@@ -57,6 +62,15 @@ def any_of(verdicts: Iterable[Verdict]) -> Verdict:
         if verdict in seen:
             return verdict
     return _N
+
+
+def any_route(evidence: Iterable[Verdict], procedures: Iterable[Verdict]) -> Verdict:
+    """``any`` over evidence alternatives and scheme-body steps (grants): failing evidence is never outranked by
+    a step, recorded (pass) or not (pending); otherwise the steps are alternatives like any other."""
+    shown = any_of(evidence)
+    if shown is _F:
+        return _F
+    return any_of((shown, *procedures))
 
 
 def level_status(verdicts: Iterable[Verdict]) -> SchemeStatus:

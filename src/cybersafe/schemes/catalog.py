@@ -7,6 +7,7 @@ checked by ``Catalog.validate_references``; the CLI and the tests call it.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import threading
@@ -46,6 +47,7 @@ from cybersafe.schemes.interface import (
     SchemeKind,
     SchemeLabel,
     Source,
+    date_by,
 )
 from cybersafe.schemes.trees import AssetClass, DecisionTree, Presumption, Restriction, TreeDataError, parse_tree
 from cybersafe.yamlio import LocatedDocument, dotted, load_yaml
@@ -130,6 +132,11 @@ def _product_class(raw: Mapping[str, Any]) -> ProductClass:
         ),
         source=_source(raw["source"]) if "source" in raw else None,
     )
+
+
+def _started(scheme: Scheme, as_of: dt.date) -> bool:
+    start = scheme.dates.start
+    return start is None or date_by(start) <= as_of
 
 
 def _dates(raw: Mapping[str, Any]) -> SchemeDates:
@@ -255,7 +262,9 @@ def _requirement(doc: LocatedDocument, i: int, key: str, level_ids: set[str]) ->
         confidence_note=req.get("confidence_note"),
         verified_by=verified_by,
         applies_to=req.get("applies_to", "product"),
-        applies_from=req.get("applies_from", doc.data["scheme"]["dates"].get("applies_from")),
+        # its own date, else the scheme's applies_from, else when the scheme came into force or was published:
+        # a scheme version not yet in force on the assessment date applies to nothing on it (reads prepare)
+        applies_from=req.get("applies_from", _dates(doc.data["scheme"]["dates"]).start),
         risk_based=req.get("risk_based", False),
         decision_tree=tree,
     )
@@ -404,6 +413,8 @@ def load_arrangements_file(path: Path, *, validate: bool = True) -> tuple[Arrang
                         target_level=_opt_str(r.get("target_level")),
                         scope=r["scope"],
                         note=r.get("note"),
+                        effective=r.get("effective"),
+                        effective_source=r.get("effective_source"),
                     )
                     for r in raw["recognitions"]
                 ),
@@ -460,8 +471,8 @@ class Catalog:
                 )
                 self._edges.setdefault(edge.target, []).append(inverse)
 
-    def scheme(self, ref: str) -> Scheme:
-        """``us-ctm`` (current version) or ``etsi-en-303-645@2.1.1``."""
+    def scheme(self, ref: str, as_of: dt.date | None = None) -> Scheme:
+        """``us-ctm`` (the version current on ``as_of``, see ``current_on``) or ``etsi-en-303-645@2.1.1``."""
         scheme_id, _, version = ref.partition("@")
         if version:
             found = self.schemes.get(f"{scheme_id}@{version}")
@@ -469,17 +480,29 @@ class Catalog:
                 known = ", ".join(s.version for s in self.schemes.values() if s.id == scheme_id) or "none"
                 raise UnknownScheme(f"unknown scheme version {ref!r} (versions of {scheme_id}: {known})")
             return found
-        current = self._current.get(scheme_id)
-        if current is not None:
-            return current
+        if scheme_id in self._current:
+            return self.current_on(scheme_id, as_of)
         raise UnknownScheme(f"unknown scheme {ref!r} (known: {', '.join(self.scheme_ids())})")
+
+    def current_on(self, scheme_id: str, as_of: dt.date | None) -> Scheme:
+        """The version of ``scheme_id`` current on ``as_of``: the one marked current when it has started by then
+        (``dates.start``; an undated version counts as started), else the latest version that had started; when
+        none had, the one marked current, which then applies to nothing yet and reads prepare with its date."""
+        current = self._current[scheme_id]
+        if as_of is None or _started(current, as_of):
+            return current
+        started = [s for s in self.schemes.values() if s.id == scheme_id and _started(s, as_of)]
+        if not started:
+            return current
+        return max(started, key=lambda s: date_by(s.dates.start) if s.dates.start else dt.date.min)
 
     def scheme_ids(self) -> list[str]:
         """Every scheme id in the catalog, in a stable order: labels and laws of markets, then standards."""
         return [s.id for s in sorted(self._current.values(), key=_listing_order)]
 
-    def current_schemes(self) -> list[Scheme]:
-        return [self._current[sid] for sid in self.scheme_ids()]
+    def current_schemes(self, as_of: dt.date | None = None) -> list[Scheme]:
+        """Every scheme in the version current on ``as_of`` (the versions marked current without a date)."""
+        return [self.current_on(sid, as_of) for sid in self.scheme_ids()]
 
     def condition_facts(self) -> dict[str, str]:
         """Every fact a scheme's conditions or scope may read, with its meaning (the first scheme's wording)."""
@@ -493,9 +516,9 @@ class Catalog:
         """Every market code some scheme decides, sorted."""
         return sorted({m for s in self._current.values() for m in s.markets})
 
-    def market_schemes(self, market: str) -> list[Scheme]:
+    def market_schemes(self, market: str, as_of: dt.date | None = None) -> list[Scheme]:
         """The current schemes whose verdict decides ``market`` (its laws and labels, from the catalog data)."""
-        found = [s for s in self.current_schemes() if market in s.markets]
+        found = [s for s in self.current_schemes(as_of) if market in s.markets]
         if not found:
             raise UnknownScheme(
                 f"no scheme in the catalog decides market {market!r} (markets: {', '.join(self.markets()) or 'none'})"

@@ -3,9 +3,15 @@
 The verdict algebra is in algebra.py. Here (DESIGN.md, "Verdict rules"):
 
 - A requirement with nothing that verifies it is inconclusive: unmapped never reads as pass.
-- A requirement applies from its own date or its scheme's (``applies_from``); the scheme's status is
-  judged on the requirements that apply on the assessment date (``as_of``), and each later date says
-  what the status would be then. A scheme nothing of which applies yet reads ``prepare``.
+- A requirement applies from its own date or its scheme's (``applies_from``, else ``in_force``, else
+  ``published``: the catalog loader sets it); the scheme's status is judged on the requirements that apply on
+  the assessment date (``as_of``), and each later date says what the status would be then. A scheme nothing of
+  which applies yet reads ``prepare``, with no level met.
+- Evidence dated after ``as_of`` (manual results, grants, risk decisions, decision-tree answers) does not count
+  on it; the reason
+  names the later record.
+- A grant among the alternatives of an ``any`` is another procedure, not evidence: failing evidence is never
+  outranked by it (``algebra.any_route``).
 - A product outside the scheme's scope (a condition over dossier facts) reads ``out_of_scope``.
 - A failing risk-based requirement whose every failing finding is covered by a documented risk decision
   in the dossier reads ``justified`` (never ``pass``); a step only the scheme body can take (a grant) reads
@@ -28,16 +34,18 @@ from typing import Any
 from cybersafe.checks.interface import CheckAttempt
 from cybersafe.dossier.model import Dossier, IcsSupport, ManualResult, RiskDecision
 from cybersafe.errors import DossierError, SchemeError
-from cybersafe.schemes.algebra import all_of, any_of, evaluate_condition, level_status
+from cybersafe.schemes.algebra import all_of, any_of, any_route, evaluate_condition, level_status
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.interface import (
     AllOf,
+    AnyOf,
     Leaf,
     LeafKind,
     Node,
     Obligation,
     Requirement,
     Scheme,
+    date_by,
 )
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.schemes.trees import (
@@ -134,7 +142,11 @@ class RequirementResult:
     @property
     def reason(self) -> str:
         if self._reason is None:
-            self._reason = self._explain() if self._explain is not None else _reason(self.verdict, self.evidence)
+            self._reason = (
+                self._explain()
+                if self._explain is not None
+                else _reason(self.verdict, self.evidence, self.requirement.verified_by)
+            )
         return self._reason
 
     @property
@@ -252,7 +264,12 @@ class Evaluator:
         self.dossier = dossier
         self.facts = facts
         self.as_of = as_of  # None: every requirement applies, whatever its date
-        self._manual: dict[str, ManualResult] = {m.id: m for m in dossier.manual_results}
+        # Evidence dated after the assessment date does not count on it (manual results, grants, risk decisions);
+        # what was recorded later is kept only to say so.
+        self._manual: dict[str, ManualResult] = {}
+        self._late_manual: dict[str, ManualResult] = {}
+        for m in dossier.manual_results:
+            (self._manual if as_of is None or m.at <= as_of else self._late_manual).setdefault(m.id, m)
         self._declarations = dossier.declarations
         self._leaf_cache: dict[Leaf, LeafResult] = {}
         self._leaf_verdicts: dict[Leaf, Verdict] = {}
@@ -261,6 +278,7 @@ class Evaluator:
         # The dossier's ICS rows apply to the schemes whose catalog says so (``ics: true``).
         self._ics_schemes = frozenset(s.key for s in catalog.schemes.values() if s.ics) if dossier.ics else frozenset()
         self._grants = {g.id: g for g in dossier.grants if as_of is None or g.at <= as_of}
+        self._late_grants = {g.id: g for g in dossier.grants if as_of is not None and g.at > as_of}
         self._decisions = _risk_decisions(catalog, dossier, as_of)
         self._judge = TreeJudge(self, _checked_answers(dossier, catalog)) if dossier.decisions else None
 
@@ -281,11 +299,20 @@ class Evaluator:
             # A manual test may be recorded as "penetration-test" or as "manual:penetration-test".
             manual = self._manual.get(leaf.ref) or self._manual.get(f"manual:{leaf.ref}")
             if manual is None:
-                return LeafResult(leaf, _I, f"needs manual test {leaf.ref}")
+                late = self._late_manual.get(leaf.ref) or self._late_manual.get(f"manual:{leaf.ref}")
+                return LeafResult(leaf, _I, f"needs manual test {leaf.ref}" + self._late_note(late))
             return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
         if leaf.kind is LeafKind.GRANT:
             grant = self._grants.get(leaf.ref)
             if grant is None:
+                late_grant = self._late_grants.get(leaf.ref)
+                if late_grant is not None:
+                    return LeafResult(
+                        leaf,
+                        _W,
+                        f"pending: the {leaf.ref} grant recorded (by {late_grant.by}, {late_grant.at.isoformat()}) is "
+                        f"dated after the assessment date ({self._as_of_text()})",
+                    )
                 return LeafResult(leaf, _W, f"pending: no {leaf.ref} grant recorded in the dossier (grants)")
             return LeafResult(leaf, _P, f"granted by {grant.by} on {grant.at.isoformat()}")
         if leaf.kind is LeafKind.SCHEME:
@@ -309,6 +336,9 @@ class Evaluator:
         if verdict is _P and any(r.verdict is _J for r in result.requirements if r.applies):
             verdict = _J  # met with a justified risk decision: say so upstream too
         detail = f"{scheme.short_title} {scheme.version}: {result.status}"
+        if result.status is SchemeStatus.FAILS:
+            failing = [r.requirement.id for r in result.requirements if r.applies and r.required and r.verdict is _F]
+            detail += f" ({', '.join(failing[:5])}{', ...' if len(failing) > 5 else ''})"
         if verdict in (_P, _J) and scheme.presumption is not None:
             verdict, detail = self._presumption(scheme, result, verdict, detail)
         return LeafResult(leaf, verdict, detail)
@@ -366,7 +396,21 @@ class Evaluator:
         # A lab's manual result closes a check that could not run; it never overrides a fail or an error.
         if manual is not None and verdict is _I:
             return LeafResult(leaf, Verdict(manual.verdict), f"manual: {manual.by}, {manual.at.isoformat()}")
+        if verdict is _I and leaf.ref in self._late_manual:
+            detail += self._late_note(self._late_manual[leaf.ref])
         return LeafResult(leaf, verdict, detail)
+
+    def _as_of_text(self) -> str:
+        return self.as_of.isoformat() if self.as_of is not None else "none"
+
+    def _late_note(self, late: ManualResult | None) -> str:
+        """Why a manual result recorded in the dossier does not count: it is dated after the assessment date."""
+        if late is None:
+            return ""
+        return (
+            f"; the manual result recorded (by {late.by}, {late.at.isoformat()}) is dated after the assessment date "
+            f"({self._as_of_text()}) and does not count on it"
+        )
 
     def _declaration_leaf(self, leaf: Leaf) -> LeafResult:
         verdict = _declared(self._declarations, leaf.ref)
@@ -397,8 +441,16 @@ class Evaluator:
             if override and node in override:
                 return override[node]
             return self._leaf_verdicts.get(node) or self.leaf_verdict(node)
-        verdicts = [self.tree_verdict(child, override) for child in node.children]  # type: ignore[union-attr]
-        return all_of(verdicts) if type(node) is AllOf else any_of(verdicts)
+        if type(node) is AllOf:
+            return all_of([self.tree_verdict(child, override) for child in node.children])
+        assert type(node) is AnyOf
+        steps = _grant_children(node)
+        if not steps:
+            return any_of([self.tree_verdict(child, override) for child in node.children])
+        # A scheme body's step (a notified body's certificate) is another procedure, not evidence: evidence that
+        # fails is never outranked by it, recorded or not (algebra.any_route)
+        evidence = [self.tree_verdict(child, override) for child in node.children if child not in steps]
+        return any_route(evidence, [self.tree_verdict(step, override) for step in steps])
 
     # requirements -------------------------------------------------------------------------------------
     def requirement_key(self, key: str) -> RequirementResult:
@@ -462,14 +514,28 @@ class Evaluator:
             reason = f"manual result by {manual.by} on {manual.at.isoformat()}" + (
                 f": {manual.summary}" if manual.summary else ""
             )
+        late = self._late_requirement_manual(req) if manual is None and verdict in (_I, _E) else None
+        if late is not None:
+            early_reason, early_explain, early_verdict = reason, explain, verdict
+
+            def explain() -> str:
+                base = early_reason or (early_explain() if early_explain is not None else None)
+                if base is None:
+                    leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
+                    base = _reason(early_verdict, leaves, req.verified_by)
+                return base + self._late_note(late)
+
+            reason = None
         if holds is None and verdict is not _P:
             base_verdict, base_reason = verdict, reason
+            late_explain = explain
             verdict = _I
 
             def explain() -> str:
                 needed = ", ".join(sorted(f for f in (condition.facts() if condition else ()) if f not in self.facts))
                 leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
-                return f"condition not declared (facts: {needed}); {base_reason or _reason(base_verdict, leaves)}"
+                base = base_reason or (late_explain() if late_explain is not None else _reason(base_verdict, leaves))
+                return f"condition not declared (facts: {needed}); {base}"
 
             reason = None
         return RequirementResult(
@@ -536,8 +602,15 @@ class Evaluator:
         return self._judge
 
     def requirement_manual(self, req: Requirement) -> ManualResult | None:
+        """The manual result recorded for the requirement itself, dated on or before the assessment date."""
         scheme_id = req.scheme_key.split("@", 1)[0]
         return self._manual.get(req.key) or self._manual.get(f"{scheme_id}:{req.id}")
+
+    def _late_requirement_manual(self, req: Requirement) -> ManualResult | None:
+        if not self._late_manual:
+            return None
+        scheme_id = req.scheme_key.split("@", 1)[0]
+        return self._late_manual.get(req.key) or self._late_manual.get(f"{scheme_id}:{req.id}")
 
     # schemes ------------------------------------------------------------------------------------------
     def schemes(self, schemes: Sequence[Scheme]) -> list[SchemeResult]:
@@ -575,8 +648,8 @@ class Evaluator:
             scope_missing = (f"scope of {scheme.key} ({scheme.scope_text}): declare facts {facts}",)
             if status in (SchemeStatus.MEETS, SchemeStatus.PENDING):
                 status, highest = SchemeStatus.INCOMPLETE, None
-        elif not applying:
-            status = SchemeStatus.PREPARE
+        elif not applying:  # nothing applies yet: no level is met (or failed) on the date, vacuously or otherwise
+            status, highest, levels = SchemeStatus.PREPARE, None, ()
         return SchemeSummary(status, highest, levels, counts, later, in_scope, scope_missing)
 
 
@@ -602,10 +675,12 @@ def _status(
 
 def _later(scheme: Scheme, results: tuple[RequirementResult, ...]) -> tuple[LaterResult, ...]:
     """For each later date a requirement applies from: the status once everything due by then applies."""
-    dates = sorted({r.requirement.applies_from for r in results if not r.applies and r.requirement.applies_from})
+    dates = sorted(
+        {r.requirement.applies_from for r in results if not r.applies and r.requirement.applies_from}, key=_date
+    )
     out = []
     for date in dates:
-        due = [r for r in results if r.applies or (r.requirement.applies_from or "") <= date]
+        due = [r for r in results if r.applies or _date(r.requirement.applies_from or date) <= _date(date)]
         status, highest, _ = _status(scheme, due)
         out.append(LaterResult(date, status, highest, _counts(r.verdict for r in due)))
     return tuple(out)
@@ -661,7 +736,7 @@ def _justified_in_ics(entry: Any) -> bool:
 
 @functools.cache
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    return date_by(text)  # a YYYY-MM or YYYY date counts from the end of that month or year
 
 
 _DECLARED_STATE = {_P: "declared", _F: "declared false"}
@@ -712,6 +787,12 @@ def _counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
     return {v.value: n for v, n in Counter(verdicts).items()}
 
 
+@functools.cache
+def _grant_children(node: AnyOf) -> tuple[Leaf, ...]:
+    """The alternatives of an ``any`` that are a scheme body's step (``grant:``), not evidence."""
+    return tuple(c for c in node.children if type(c) is Leaf and c.kind is LeafKind.GRANT)
+
+
 def _leaves(node: Node | None) -> Iterable[Leaf]:
     if node is None:
         return
@@ -728,10 +809,31 @@ def _summary(attempt: CheckAttempt) -> str:
     return first.message if first is not None else str(attempt.status)
 
 
-def _reason(verdict: Verdict, evidence: Iterable[LeafResult]) -> str:
+def _reason(verdict: Verdict, evidence: Iterable[LeafResult], node: Node | None = None) -> str:
+    evidence = tuple(evidence)
     decisive = [e for e in evidence if e.verdict is verdict]
     if not decisive:
         return str(verdict)
     first = decisive[0]
     more = f" (+{len(decisive) - 1} more)" if len(decisive) > 1 else ""
-    return f"{first.leaf}: {first.detail}{more}" if first.detail else f"{first.leaf}{more}"
+    text = f"{first.leaf}: {first.detail}{more}" if first.detail else f"{first.leaf}{more}"
+    if verdict is _F and node is not None:
+        # a recorded step that was an alternative to the failing evidence: say why it did not decide
+        alternatives = set(_step_alternatives(node))
+        recorded = [e for e in evidence if e.leaf in alternatives and e.verdict is _P]
+        if recorded:
+            text += (
+                f"; {recorded[0].leaf} is recorded ({recorded[0].detail}), but a scheme body's step is another "
+                "procedure for the same requirement and does not outweigh failing evidence"
+            )
+    return text
+
+
+def _step_alternatives(node: Node) -> Iterable[Leaf]:
+    """The grant leaves that are alternatives of an ``any`` somewhere in ``node``."""
+    if type(node) is Leaf:
+        return
+    if type(node) is AnyOf:
+        yield from _grant_children(node)
+    for child in node.children:  # type: ignore[union-attr]
+        yield from _step_alternatives(child)

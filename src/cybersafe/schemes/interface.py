@@ -17,6 +17,7 @@ A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -160,7 +161,7 @@ class Requirement:
     confidence_note: str | None = None
     verified_by: Node | None = None
     applies_to: str = "product"  # product / label-data (registry disclosures) / process
-    applies_from: str | None = None  # YYYY-MM-DD: the requirement's own date, else the scheme's applies_from
+    applies_from: str | None = None  # its own date, else the scheme's ``dates.start`` (YYYY-MM-DD, YYYY-MM or YYYY)
     risk_based: bool = False  # applies on the basis of the risk assessment: a documented decision can justify it
     decision_tree: DecisionTree | None = None  # walked instead of verified_by (trees.py); verified_by = its leaves
     key: str = field(default="", compare=False)  # "<scheme>@<version>:<id>", filled in on creation
@@ -201,6 +202,23 @@ class SchemeDates:
     applies_from: str | None = None
     superseded_by: str | None = None  # scheme ref
     note: str | None = None
+
+    @property
+    def start(self) -> str | None:
+        """The first date anything of this version can apply: its ``applies_from``, else when it came into force,
+        else when it was published (a version not yet published applies to nothing); None when none is known."""
+        return self.applies_from or self.in_force or self.published
+
+
+def date_by(text: str) -> dt.date:
+    """The date a catalog date is certainly reached by: YYYY-MM-DD itself, the last day of a YYYY-MM or of a YYYY
+    whose day is not given (never earlier than true, so nothing applies before its source says it does)."""
+    if len(text) == 4:
+        return dt.date(int(text), 12, 31)
+    if len(text) == 7:
+        year, month = map(int, text.split("-"))
+        return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +351,9 @@ class Recognition:
     target_level: str | None
     scope: str  # full / simplified-route / deemed-compliance
     note: str | None = None
+    # When this direction has its own legal basis with its own date (SI 2025/1267's deemed compliance beside an MoU):
+    effective: str | None = None  # the date it takes effect, else the arrangement's
+    effective_source: str | None = None  # the instrument that date comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +370,9 @@ class Arrangement:
     excluded_types: tuple[str, ...] = ()  # product types the arrangement does not cover
     exclusions_note: str | None = None
 
-    def takes_effect(self) -> str | None:
-        """The date (YYYY-MM-DD, or a coarser YYYY-MM) from which the arrangement applies."""
+    def takes_effect(self, recognition: Recognition | None = None) -> str | None:
+        """The date (YYYY-MM-DD, or a coarser YYYY-MM) from which the arrangement (or one direction of it, when
+        that direction has its own date) applies."""
+        if recognition is not None and recognition.effective is not None:
+            return recognition.effective
         return self.effective or self.signed

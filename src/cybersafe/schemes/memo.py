@@ -102,7 +102,7 @@ def _inputs(evaluator: Evaluator, plan: _Plan) -> tuple[object, ...]:
     if dossier.ics:
         key += (tuple((e.support, bool(e.justification)) if (e := dossier.ics.get(i)) else None for i in plan.ics_ids),)
     if dossier.decisions:
-        key += (tuple((d.node, d.subject, d.answer) for d in dossier.decisions),)
+        key += (tuple((d.node, d.subject, d.answer, d.at) for d in dossier.decisions),)
     if dossier.manual_results:
         manual = evaluator.requirement_manual
         key += (tuple(m.verdict if (m := manual(r)) else None for r in plan.requirements),)

@@ -30,6 +30,7 @@ from cybersafe.schemes.interface import (
     AllOf,
     Arrangement,
     ArrangementStatus,
+    Confidence,
     Leaf,
     LeafKind,
     Node,
@@ -38,6 +39,7 @@ from cybersafe.schemes.interface import (
     Relationship,
     Requirement,
     Scheme,
+    date_by,
 )
 from cybersafe.verdict import Verdict
 
@@ -74,8 +76,13 @@ class ArrangementMatch:
     def in_force(self) -> bool:
         if self.arrangement.status is not ArrangementStatus.IN_FORCE or self.recognition.scope == "none":
             return False
-        start = self.arrangement.takes_effect()
+        start = self.takes_effect
         return self.as_of is None or start is None or _start_date(start) <= self.as_of
+
+    @property
+    def takes_effect(self) -> str | None:
+        """This direction's own date (with its legal basis), else the arrangement's."""
+        return self.arrangement.takes_effect(self.recognition)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class RecognitionResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     covering: ArrangementMatch | None = None  # the arrangement in force that recognises the held label
     open_conditions: tuple[str, ...] = ()  # why coverage cannot be claimed yet (a level short, an exclusion)
+    # requirement key -> the confidence its coverage rests on (the weakest of the arrangement, crosswalk edges and
+    # catalog references it follows): a claim resting on our own derivation says so
+    confidence: dict[str, Confidence] = field(default_factory=dict)
 
     @property
     def fully_covered(self) -> bool:
@@ -135,32 +145,64 @@ def matching_arrangements(
 
 def guaranteed_requirements(catalog: Catalog, scheme: Scheme, level: str | None) -> dict[str, str]:
     """Requirement keys a label of ``scheme`` at ``level`` guarantees, with the basis of each."""
+    return guaranteed_with_confidence(catalog, scheme, level)[0]
+
+
+def guaranteed_with_confidence(
+    catalog: Catalog, scheme: Scheme, level: str | None
+) -> tuple[dict[str, str], dict[str, Confidence]]:
+    """What a label guarantees, with the basis of each and the confidence that basis rests on: the weakest link
+    of its chain (a crosswalk edge's confidence, or the confidence of the requirement whose ``verified_by``
+    references the next one); the label's own requirements rest on nothing else (confirmed)."""
     if not scheme.modelled:
-        return {}
+        return {}, {}
     label = f"{scheme.id}:{level}" if level else scheme.id
     basis: dict[str, str] = {}
+    confidence: dict[str, Confidence] = {}
     queue: list[str] = []
     for req in scheme.required_at(level):
         if req.obligation is not Obligation.RECOMMENDED:
             basis[req.key] = f"required by the {label} label"
+            confidence[req.key] = Confidence.CONFIRMED
             queue.append(req.key)
     while queue:
         key = queue.pop()
         req = catalog.requirement(key)
-        implied: list[tuple[str, str]] = [
-            (leaf.ref, f"verified through {key}") for leaf in _all_path_requirement_leaves(req.verified_by)
+        implied: list[tuple[str, str, Confidence]] = [
+            (leaf.ref, f"verified through {key}", req.confidence)
+            for leaf in _all_path_requirement_leaves(req.verified_by)
         ]
         implied.extend(
-            (edge.target, f"{edge.relationship} {key} ({edge.crosswalk})")
+            (edge.target, f"{edge.relationship} {key} ({edge.crosswalk}, {edge.confidence})", edge.confidence)
             for edge in catalog.edges_from(key)
             if edge.relationship in _COVERING
         )
-        for target, why in implied:
+        for target, why, link in implied:
             target_key = catalog.requirement(target).key
             if target_key not in basis:
                 basis[target_key] = why
+                confidence[target_key] = weakest(confidence[key], link)
                 queue.append(target_key)
-    return basis
+    return basis, confidence
+
+
+# Weakest first: what a coverage claim resting on several links can be trusted as.
+_CONFIDENCE_ORDER = (Confidence.UNCONFIRMED, Confidence.DERIVED, Confidence.SECONDARY, Confidence.CONFIRMED)
+
+
+def weakest(*confidences: Confidence) -> Confidence:
+    return min(confidences, key=_CONFIDENCE_ORDER.index)
+
+
+def _requirement_leaves(node: Node | None) -> Iterable[Leaf]:
+    if node is None:
+        return
+    if isinstance(node, Leaf):
+        if node.kind is LeafKind.REQUIREMENT:
+            yield node
+        return
+    for child in node.children:
+        yield from _requirement_leaves(child)
 
 
 def _all_path_requirement_leaves(node: Node | None) -> Iterable[Leaf]:
@@ -189,8 +231,8 @@ def recognize(
     are checked against each arrangement's exclusions and effective date."""
     have_scheme_ref, have_level = parse_label_ref(have_ref)
     want_scheme_ref, parsed_want_level = parse_label_ref(want_ref)
-    have = catalog.scheme(have_scheme_ref)
-    want = catalog.scheme(want_scheme_ref)
+    have = catalog.scheme(have_scheme_ref, as_of)  # the version current on the date, as assess takes it
+    want = catalog.scheme(want_scheme_ref, as_of)
     want_level = want_level or parsed_want_level
     validate_level(have, have_level)
     validate_level(want, want_level)
@@ -215,15 +257,17 @@ def recognize(
         notes.append(f"{want.id} requirements are not modelled: only an arrangement can cover it")
 
     covered: dict[str, str] = {}
+    confidence: dict[str, Confidence] = {}
     if best is not None:
         reached = best.recognition.target_level
         basis = f"arrangement {best.arrangement.id} ({best.recognition.scope})"
         for req in want.required_at(reached if want.levels else None):
             covered[req.key] = basis
+            confidence[req.key] = best.arrangement.confidence
     targets = [r for r in want.required_at(want_level) if r.obligation is not Obligation.RECOMMENDED]
 
-    guaranteed = guaranteed_requirements(catalog, have, have_level)
-    residual = _residual(catalog, targets, covered, guaranteed)
+    guaranteed, guaranteed_confidence = guaranteed_with_confidence(catalog, have, have_level)
+    residual = _residual(catalog, targets, covered, guaranteed, confidence, guaranteed_confidence)
 
     if not want.modelled and best is None:
         # Nothing to test against: the scheme itself must be applied for.
@@ -245,6 +289,7 @@ def recognize(
         want_level=want_level,
         arrangements=tuple(matches),
         covered=covered,
+        confidence=confidence,
         residual=tuple(residual),
         steps=steps,
         notes=tuple(dict.fromkeys(notes)),
@@ -268,7 +313,8 @@ def _sort_matches(
             open_conditions.append(excluded)
         if match.arrangement.status is ArrangementStatus.IN_FORCE and not match.in_force and as_of is not None:
             notes.append(
-                f"{match.arrangement.title}: takes effect on {match.arrangement.takes_effect()}, after "
+                f"{match.arrangement.title}: takes effect on {match.takes_effect}"
+                f"{f' ({match.recognition.effective_source})' if match.recognition.effective_source else ''}, after "
                 f"{as_of.isoformat()} - does not cover requirements yet"
             )
         elif not match.in_force:
@@ -282,29 +328,38 @@ def _sort_matches(
 
 
 def _residual(
-    catalog: Catalog, targets: Iterable[Requirement], covered: dict[str, str], guaranteed: dict[str, str]
+    catalog: Catalog,
+    targets: Iterable[Requirement],
+    covered: dict[str, str],
+    guaranteed: dict[str, str],
+    confidence: dict[str, Confidence],
+    guaranteed_confidence: dict[str, Confidence],
 ) -> list[str]:
-    """Target requirements neither an arrangement nor the held label's guarantees cover (``covered`` grows)."""
+    """Target requirements neither an arrangement nor the held label's guarantees cover (``covered`` and
+    ``confidence`` grow)."""
     residual: list[str] = []
     for req in targets:
         if req.key in covered:
             continue
         if req.key in guaranteed:
             covered[req.key] = guaranteed[req.key]
+            confidence[req.key] = guaranteed_confidence[req.key]
         elif _tree_passes_with(catalog, req.verified_by, guaranteed):
             covered[req.key] = "its verified_by passes on requirements the held label guarantees"
+            used = [
+                guaranteed_confidence[key]
+                for leaf in _requirement_leaves(req.verified_by)
+                if (key := catalog.requirement(leaf.ref).key) in guaranteed_confidence
+            ]
+            confidence[req.key] = weakest(req.confidence, *used)
         else:
             residual.append(req.key)
     return residual
 
 
 def _start_date(text: str) -> dt.date:
-    """YYYY-MM-DD, or the last day of a YYYY-MM whose day is not confirmed (never earlier than true)."""
-    if len(text) == 7:
-        year, month = map(int, text.split("-"))
-        first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
-        return first_of_next - dt.timedelta(days=1)
-    return dt.date.fromisoformat(text)
+    """YYYY-MM-DD, or the last day of a YYYY-MM (or YYYY) whose day is not confirmed (never earlier than true)."""
+    return date_by(text)
 
 
 def _excluded(match: ArrangementMatch, product_types: Collection[str] | None) -> str | None:

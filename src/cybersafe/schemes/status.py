@@ -13,3 +13,4 @@ class SchemeStatus(StrEnum):
     PREPARE = "prepare"  # nothing of the scheme applies yet on the assessment date: shown with the date it will
     OUT_OF_SCOPE = "out_of_scope"  # the product is outside the scheme's scope
     NOT_MODELLED = "not_modelled"  # the scheme's requirements are not modelled: it never reads as met
+    NOT_JUDGED = "not_judged"  # markets only: none of the market's schemes was evaluated (assess --scheme ...)

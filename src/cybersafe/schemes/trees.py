@@ -31,6 +31,7 @@ folded into it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -306,6 +307,7 @@ class _Evaluates(Protocol):
     """What the tree needs of the evaluator (evaluate.Evaluator provides it)."""
 
     facts: Mapping[str, bool]
+    as_of: dt.date | None
 
     def tree_verdict(self, node: Node) -> Verdict: ...
 
@@ -426,6 +428,14 @@ class TreeJudge:
         given = self.answers.find(scheme_id, tree.node_ref(node), subject)
         if given is not None:
             who = f" by {given.by}" if given.by else ""
+            as_of = self.evaluator.as_of
+            if given.at is not None and as_of is not None and given.at > as_of:
+                # an answer recorded after the assessment date does not count on it (as manual results, grants)
+                late = (
+                    f"the dossier decision{who} is dated {given.at.isoformat()}, after the assessment date "
+                    f"({as_of.isoformat()}), and does not count on it"
+                )
+                return NodeAnswer(None, _I, f"{self._evidence_so_far(node)}; {late}")
             return NodeAnswer(Answer(given.answer), _P, f"dossier decision{who}: {given.justification}")
         return NodeAnswer(None, _I, self._evidence_so_far(node))
 
