@@ -15,9 +15,10 @@ import datetime as dt
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 
-from cybersafe.checks.interface import Check, Finding, Location
+from cybersafe.checks.interface import OBSERVES, Check, Finding, Location
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
+    ACCEPTED,
     GRANTED,
     LOCKED_OUT,
     NOT_THROTTLED,
@@ -169,6 +170,28 @@ def _access_of(host: HostObservations) -> dict[tuple[int, str], AccessWithoutCre
     return {(a.port, a.protocol): a for a in host.access}
 
 
+# What a login service that asks for a password shows about the product, whatever its dossier declares
+# (dossier/facts.py, reconcile_facts): it uses passwords and authenticates its users.
+PASSWORD_LOGIN: dict[str, bool] = {"uses_passwords": True, "user_authentication": True}
+
+
+def _observing(finding: Finding, facts: dict[str, bool]) -> Finding:
+    """``finding`` with the condition facts its evidence establishes (``OBSERVES``)."""
+    return dataclasses.replace(finding, facts={**finding.facts, OBSERVES: {**finding.facts.get(OBSERVES, {}), **facts}})
+
+
+def _asks_for_password(host: HostObservations, port: int, protocol: str, test: CredentialTest | None) -> bool:
+    """Whether the probe saw this login service ask for a password: an HTTP Basic challenge, SSH offering
+    password methods, or a telnet/FTP login that judged a password (accepted or rejected it)."""
+    if protocol == "http-basic":
+        return True
+    if protocol == "ssh":
+        result = next((s for s in host.ssh if s.port == port), None)
+        if result is not None and result.auth_methods is not None:
+            return bool({"password", "keyboard-interactive"} & set(result.auth_methods))
+    return test is not None and any(a.outcome in (ACCEPTED, REJECTED) for a in test.attempts)
+
+
 class DefaultCredentialsCheck(_HostCheck):
     ID = "network.default-credentials"
     TITLE = "No login service on the device accepts a well-known default credential (EN 303 645 5.1-1)"
@@ -195,7 +218,12 @@ class DefaultCredentialsCheck(_HostCheck):
             if opened is not None and opened.outcome in (GRANTED, UNCONFIRMED):
                 findings.append(self._open_telnet(url, where, opened))
             else:
-                findings.extend(self._judge_test(observations, url, where, tested.get((port, protocol))))
+                test = tested.get((port, protocol))
+                judged = self._judge_test(observations, url, where, test)
+                if _asks_for_password(host, port, protocol, test):
+                    seen = {**PASSWORD_LOGIN, **({"preinstalled_passwords": True} if test and test.accepted else {})}
+                    judged = [_observing(f, seen) for f in judged]
+                findings.extend(judged)
         return findings
 
     def _open_telnet(self, url: str, where: list[Location], opened: AccessWithoutCredentials) -> Finding:
