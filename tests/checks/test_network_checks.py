@@ -381,6 +381,64 @@ class TestCleartextAndHttp:
         attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=absent))
         assert attempt_.verdict is Verdict.INCONCLUSIVE and "declared service 8443/tcp" in attempt_.findings[0].message
 
+    def test_port_declared_https_and_authenticated_that_serves_open_plain_http_is_a_contradiction(self) -> None:
+        # Given port 8080 declared `service: https, authenticated: true`, and a device that serves a page there over
+        # plain HTTP without asking for any credential
+        plain = OpenPort(8080, "tcp", "http", "http-response", "HTTP/1.0 200 OK")
+        page = HttpObservation(8080, False, "/", 200, "HTTP/1.0 200 OK", title="admin config")
+        observed = host(open_ports=(plain,), http=(page,))
+        declared = (DeclaredPort(8080, "tcp", "https", authenticated=True),)
+        evidence = evidence_of(observed, declared=declared)
+        # When the undeclared-services check compares them
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence)
+        # Then the TLS promise fails with what the probe saw, and the authentication promise is inconclusive
+        assert [str(f.verdict) for f in attempt_.findings] == ["fail", "inconclusive"]
+        assert attempt_.findings[0].message == (
+            "http://127.0.0.1:8080 is declared https (TLS) but speaks in the clear: http identified by http-response, "
+            "saw: HTTP/1.0 200 OK"
+        )
+        assert "declared authenticated, but served / -> HTTP/1.0 200 OK without asking" in attempt_.findings[1].message
+        # and the TLS and login checks do not read "not applicable" on a port that promised both
+        for check in (TlsLegacyProtocolCheck, TlsWeakCipherCheck, TlsCertificateCheck, DefaultCredentialsCheck,
+                      BruteForceProtectionCheck):  # fmt: skip
+            assert verdicts(check, evidence) == ["inconclusive"], check.ID
+
+    def test_declared_encrypted_service_the_probe_cannot_identify_is_inconclusive(self) -> None:
+        # Given port 8883 declared mqtts, where the probe saw only an open port it could not identify
+        unknown = OpenPort(8883, "tcp", "unknown", "port-number")
+        evidence = evidence_of(host(open_ports=(unknown,)), declared=(DeclaredPort(8883, "tcp", "mqtts"),))
+        # When the check runs
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence)
+        # Then it cannot pass: whether the port speaks TLS is not known
+        assert attempt_.verdict is Verdict.INCONCLUSIVE
+        assert "declared mqtts (TLS); the probe could not tell whether it speaks TLS" in attempt_.findings[0].message
+
+    def test_declared_ssh_that_is_telnet_and_declared_authenticated_telnet_that_grants_a_shell_fail(self) -> None:
+        # Given port 22 declared ssh that speaks telnet, and port 23 declared authenticated that grants a shell
+        telnet22 = OpenPort(22, "tcp", "telnet", "banner", "login: ")
+        shell = AccessWithoutCredentials(23, "telnet", "connect and wait for a prompt", "granted", "# ")
+        observed = host(open_ports=(telnet22, TELNET), access=(shell,))
+        declared = (DeclaredPort(22, "tcp", "ssh"), DeclaredPort(23, "tcp", "telnet", authenticated=True))
+        # When the check runs
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=declared))
+        # Then both contradictions fail, each on its port
+        assert [(str(f.verdict), f.locations[0].port) for f in attempt_.findings] == [("fail", 22), ("fail", 23)]
+        assert "declared ssh (SSH) but speaks in the clear" in attempt_.findings[0].message
+        assert "declared authenticated but let the probe in without credentials" in attempt_.findings[1].message
+
+    def test_a_web_service_answering_locked_out_is_not_read_as_no_login_service(self) -> None:
+        # Given a second probe of a device that locked its web login after the first: 429 on the landing page
+        locked = HttpObservation(443, True, "/", 429, "HTTP/1.0 429 Too Many Requests")
+        evidence = evidence_of(host(open_ports=(HTTPS,), http=(locked,)))
+        # When the login checks run
+        # Then they are inconclusive and say why, never not_applicable ("no login service")
+        for check in (DefaultCredentialsCheck, BruteForceProtectionCheck):
+            attempt_ = run_check(check(), evidence)
+            assert attempt_.verdict is Verdict.INCONCLUSIVE, check.ID
+            assert (
+                "a locked-out login service cannot be told apart from no login service" in attempt_.findings[0].message
+            )
+
     def test_undeclared_without_declaration_is_inconclusive(self) -> None:
         assert verdicts(UndeclaredServicesCheck, evidence_of(host(open_ports=(SSH,)), declared=None)) == [
             "inconclusive"

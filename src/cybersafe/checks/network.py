@@ -170,6 +170,72 @@ def _access_of(host: HostObservations) -> dict[tuple[int, str], AccessWithoutCre
     return {(a.port, a.protocol): a for a in host.access}
 
 
+# Declared service names by what they promise on the wire: TLS, or the clear (compared with what the probe saw).
+TLS_SERVICES = frozenset(
+    {"https", "tls", "ssl", "mqtts", "secure-mqtt", "ftps", "imaps", "pop3s", "smtps", "submissions", "ldaps",
+     "ipps", "wss", "rtsps", "amqps", "coaps", "dtls", "sips", "xmpps", "dot"}
+)  # fmt: skip
+CLEARTEXT_SERVICES = frozenset(
+    {"http", "telnet", "ftp", "mqtt", "rtsp", "imap", "pop3", "smtp", "ws", "rlogin", "rsh", "rexec", "ldap",
+     "amqp", "coap", "sip", "xmpp"}
+)  # fmt: skip
+# HTTP replies of a service that refuses a client for now: a locked-out login cannot be told from no login
+LOCKED_HTTP = (429, 503)
+
+
+SSH_SERVICES = frozenset({"ssh", "sftp", "scp"})
+
+
+def declared_kind(service: str) -> str | None:
+    """``tls``, ``ssh`` or ``cleartext`` for a declared service name, None when the name does not say."""
+    name = service.strip().lower()
+    if name in TLS_SERVICES:
+        return "tls"
+    if name in SSH_SERVICES:
+        return "ssh"
+    return "cleartext" if name in CLEARTEXT_SERVICES else None
+
+
+def observed_kind(port: OpenPort) -> str | None:
+    """``tls``, ``ssh`` or ``cleartext`` as the probe saw the service; None when it could not tell (a guess
+    from the port number alone, an unknown protocol)."""
+    if port.tls:
+        return "tls"
+    if port.service == "ssh":
+        return "ssh"
+    if port.service in CLEARTEXT_SERVICES and port.basis != "port-number":
+        return "cleartext"
+    return None
+
+
+def _declared(observations: NetworkObservations, port: int) -> DeclaredPort | None:
+    return next((d for d in observations.declared_ports or () if d.port == port and d.protocol == "tcp"), None)
+
+
+def _unrecognised_logins(
+    observations: NetworkObservations, host: HostObservations, logins: list[tuple[int, str]]
+) -> list[tuple[OpenPort, str]]:
+    """Open TCP ports where the probe found no login it could try although one is there or may be: the dossier
+    declares the port authenticated, or the service answered as locked out (HTTP 429/503). A locked-out or
+    unrecognised login must not read as no login service."""
+    with_login = {port for port, _ in logins}
+    out: list[tuple[OpenPort, str]] = []
+    for port in host.open_ports:
+        if port.protocol != "tcp" or port.port in with_login:
+            continue
+        pages = [p for p in host.http if p.port == port.port]
+        locked = [p for p in pages if p.status in LOCKED_HTTP]
+        declared = _declared(observations, port.port)
+        if locked:
+            out.append((port, f"it answered {_some(f'{p.path} -> {p.status_line}' for p in locked)}: a locked-out "
+                              "login service cannot be told apart from no login service"))  # fmt: skip
+        elif declared is not None and declared.authenticated and port.service != "ssh":
+            seen = _some(f"{p.path} -> {p.status_line}" for p in pages) or f"{port.service} ({port.basis})"
+            out.append((port, f"the dossier declares it authenticated ({declared.service}), but the probe found no "
+                              f"login it could try there (saw: {seen})"))  # fmt: skip
+    return out
+
+
 # What a login service that asks for a password shows about the product, whatever its dossier declares
 # (dossier/facts.py, reconcile_facts): it uses passwords and authenticates its users.
 PASSWORD_LOGIN: dict[str, bool] = {"uses_passwords": True, "user_authentication": True}
@@ -203,15 +269,20 @@ class DefaultCredentialsCheck(_HostCheck):
 
     def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         logins = _login_ports(host)
+        unknown = [
+            self.inconclusive(f"{_url(host, port.port, port.service)}: no default credential was tried: {why}",
+                              locations=[_loc(host, port.port, port.service)])
+            for port, why in _unrecognised_logins(observations, host, logins)
+        ]  # fmt: skip
         if not logins:
-            return [
+            return unknown or [
                 self.not_applicable(
                     f"no login service (telnet, FTP, SSH with passwords, HTTP basic auth) found: {_scan_summary(host)}"
                 )
             ]
         tested = {(t.port, t.protocol): t for t in host.credentials}
         access = _access_of(host)
-        findings: list[Finding] = []
+        findings: list[Finding] = list(unknown)
         for port, protocol in logins:
             url, where = _login_loc(host, port, protocol)
             opened = access.get((port, protocol)) if protocol == "telnet" else None
@@ -334,11 +405,16 @@ class BruteForceProtectionCheck(_HostCheck):
 
     def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         logins = _login_ports(host)
+        unknown = [
+            self.inconclusive(f"{_url(host, port.port, port.service)}: repeated failed logins were not tried: {why}",
+                              locations=[_loc(host, port.port, port.service)])
+            for port, why in _unrecognised_logins(observations, host, logins)
+        ]  # fmt: skip
         if not logins:
-            return [self.not_applicable(f"no network login service found: {_scan_summary(host)}")]
+            return unknown or [self.not_applicable(f"no network login service found: {_scan_summary(host)}")]
         seen = {(o.port, o.protocol): o for o in host.throttling}
         access = _access_of(host)
-        findings: list[Finding] = []
+        findings: list[Finding] = list(unknown)
         for port, protocol in logins:
             url, where = _login_loc(host, port, protocol)
             observation = seen.get((port, protocol))
@@ -384,8 +460,21 @@ class _TlsCheck(_HostCheck):
 
     def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         tls_ports = [p for p in host.open_ports if p.tls]
+        promised = [
+            (p, d)
+            for p in host.open_ports
+            if not p.tls and (d := _declared(observations, p.port)) is not None and declared_kind(d.service) == "tls"
+        ]
+        gaps = [
+            self.inconclusive(
+                f"{_url(host, p.port, p.service)} is declared {d.service} (TLS), but the probe found no TLS there "
+                f"({p.service}, {p.basis}): no TLS to judge (the contradiction is network.undeclared-services')",
+                locations=[_loc(host, p.port, p.service)],
+            )
+            for p, d in promised
+        ]
         if not tls_ports and not host.tls:
-            return [self.not_applicable(f"no TLS service found: {_scan_summary(host)}")]
+            return gaps or [self.not_applicable(f"no TLS service found: {_scan_summary(host)}")]
         scanned = {r.port for r in host.tls}
         unscanned = [p for p in tls_ports if p.port not in scanned]
         handshakes = {p.port: p.tls_error for p in tls_ports if p.tls_error}
@@ -402,7 +491,7 @@ class _TlsCheck(_HostCheck):
                     + (f" ({why})" if why else "")
                 )
             )
-        return findings
+        return findings + gaps
 
     @abstractmethod
     def judge(self, observations: NetworkObservations, host: HostObservations, result: TlsResult) -> list[Finding]:
@@ -740,20 +829,70 @@ class UndeclaredServicesCheck(_HostCheck):
             ]
         allowed = {(d.port, d.protocol) for d in declared}
         undeclared = [p for p in observed if (p.port, p.protocol) not in allowed]
-        if undeclared:
-            return [
-                self.failed(
-                    f"{_url(host, port.port, port.service)} ({port.protocol}) is open but not declared: {port.service} "
-                    f"identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}",
-                    locations=[_loc(host, port.port, port.protocol)],
-                    facts={"port": port.port, "protocol": port.protocol, "service": port.service},
-                )
-                for port in undeclared
-            ]
+        findings = [
+            self.failed(
+                f"{_url(host, port.port, port.service)} ({port.protocol}) is open but not declared: {port.service} "
+                f"identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}",
+                locations=[_loc(host, port.port, port.protocol)],
+                facts={"port": port.port, "protocol": port.protocol, "service": port.service},
+            )
+            for port in undeclared
+        ]
+        for port in observed:
+            found = _declared(observations, port.port) if port.protocol == "tcp" else None
+            if found is not None:
+                findings.extend(self._as_declared(host, port, found))
+        if findings:
+            return findings
         seen = {(p.port, p.protocol) for p in observed}
         absent = [f"{d.port}/{d.protocol}" for d in declared if (d.port, d.protocol) not in seen]
         note = f"; declared but not seen open: {_some(absent)}" if absent else ""
-        return [self.passed(f"every open service is declared ({listing}); {_scan_summary(host)}{note}")]
+        return [
+            self.passed(
+                f"every open service is declared ({listing}) and behaves as declared (TLS or cleartext, "
+                f"authentication where the probe could tell); {_scan_summary(host)}{note}"
+            )
+        ]
+
+    def _as_declared(self, host: HostObservations, port: OpenPort, declared: DeclaredPort) -> list[Finding]:
+        """A declared port compared with what the probe saw: TLS or the clear, and authentication."""
+        url, where = _url(host, port.port, port.service), [_loc(host, port.port, port.protocol)]
+        facts = {"port": port.port, "declared": declared.service, "observed": port.service, "basis": port.basis}
+        saw = f"{port.service} identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}"
+        out: list[Finding] = []
+        promised, kind = declared_kind(declared.service), observed_kind(port)
+        channel = {"tls": "TLS", "ssh": "SSH"}.get(promised or "")
+        if channel is not None and kind == "cleartext":
+            out.append(self.failed(f"{url} is declared {declared.service} ({channel}) but speaks in the clear: {saw}",
+                                   locations=where, facts=facts))  # fmt: skip
+        elif channel is not None and kind is None:
+            out.append(self.inconclusive(f"{url} is declared {declared.service} ({channel}); the probe could not "
+                                         f"tell whether it speaks {channel}: {saw}", locations=where,
+                                         facts=facts))  # fmt: skip
+        if declared.authenticated:
+            out.extend(self._authenticated(host, port, declared, url, where))
+        return out
+
+    def _authenticated(
+        self, host: HostObservations, port: OpenPort, declared: DeclaredPort, url: str, where: list[Location]
+    ) -> list[Finding]:
+        """A port declared authenticated: a service that let the probe in without credentials contradicts it;
+        a web page served without asking for any is as far as the probe can tell."""
+        opened = [a for a in host.access if a.port == port.port and a.outcome == GRANTED]
+        if opened:
+            a = opened[0]
+            return [self.failed(f"{url} is declared authenticated but let the probe in without credentials "
+                                f"({a.method}): {a.evidence}", locations=where,
+                                facts={"port": port.port, "declared_authenticated": True, "method": a.method})]  # fmt: skip
+        pages = [p for p in host.http if p.port == port.port]
+        asks = [p for p in pages if p.auth_scheme or p.login_form or p.status in (401, 403)]
+        served = [p for p in pages if 200 <= p.status < 300 and not p.auth_scheme and not p.login_form]
+        if served and not asks:
+            shown = _some(f"{p.path} -> {p.status_line}" for p in served)
+            return [self.inconclusive(f"{url} is declared authenticated, but served {shown} without asking for "
+                                      "credentials and showed no login: the probe cannot tell where it authenticates",
+                                      locations=where, facts={"port": port.port, "declared_authenticated": True})]  # fmt: skip
+        return []
 
 
 class UnauthenticatedDisclosureCheck(_HostCheck):

@@ -22,7 +22,7 @@ def declared_ports(dossier: Dossier) -> tuple[DeclaredPort, ...] | None:
     interfaces = dossier.declarations.interfaces
     if interfaces is None:
         return None
-    return tuple(DeclaredPort(p.port, p.protocol, p.service) for p in interfaces.network_ports)
+    return tuple(DeclaredPort(p.port, p.protocol, p.service, p.authenticated) for p in interfaces.network_ports)
 
 
 def settings_for(dossier: Dossier, base: ProbeSettings | None = None) -> ProbeSettings:
