@@ -66,6 +66,17 @@ def test_example_dossier_loads(example_dossier_path: Path) -> None:
         ),
         pytest.param("", "dossier.yaml:1: empty document", id="empty"),
         pytest.param(
+            MINIMAL + "artefacts:\n  device: {host: 127.0.0.1, ports: [443, 70000]}\n",
+            "dossier.yaml:7: artefacts.device.ports[1]: Input should be less than or equal to 65535",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            MINIMAL + "declarations:\n  support_period:\n    end: 2031-12-31\n    start: 2032-01-01\n",
+            "dossier.yaml:9: declarations.support_period.start: Value error, the support period starts (2032-01-01) "
+            "after it ends (2031-12-31)",
+            id="support-starts-after-it-ends",
+        ),
+        pytest.param(
             MINIMAL + "markets: [us]\nmarkets: [eu]\n", "dossier.yaml:7: markets: duplicate key", id="dup-key"
         ),
     ],

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 DOSSIER_SCHEMA = "cybersafe/dossier/v1"
 
@@ -119,6 +119,14 @@ class SupportPeriod(_Strict):
     expected_use_years: float | None = Field(default=None, gt=0)
     shorter_period_reason: NonEmpty | None = None  # CRA 13(8): the basis when under 5 years
     type_of_support: NonEmpty | None = None  # CRA Annex II 7
+
+    @field_validator("start")
+    @classmethod
+    def _start_not_after_end(cls, start: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        end = info.data.get("end")  # validated first: declared before start
+        if start is not None and isinstance(end, dt.date) and start > end:
+            raise ValueError(f"the support period starts ({start.isoformat()}) after it ends ({end.isoformat()})")
+        return start
 
 
 class UpdateDeclaration(_Strict):
@@ -305,7 +313,7 @@ class IcsEntry(_Strict):
 
 class DeviceArtefact(_Strict):
     host: NonEmpty
-    ports: list[int] = Field(default_factory=list)
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
     allow_multiple_addresses: bool = False
     credentials_budget: int | None = Field(default=None, ge=0)
 
