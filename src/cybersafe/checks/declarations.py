@@ -377,10 +377,19 @@ class HardCodedParametersCheck(_DeclarationCheck):
         params = dossier.declarations.security_parameters
         if params is None:
             return [self.missing("declarations.security_parameters", "the security parameters")]
-        hard = [p.name for p in params if p.hard_coded and p.critical and p.kind != "identity"]
+        critical = [p for p in params if p.critical and p.kind != "identity"]
+        hard = [p.name for p in critical if p.hard_coded]
+        unknown = [p.name for p in critical if p.hard_coded is None]
         where = _where("declarations.security_parameters")
         if hard:
             return [self.failed("hard-coded critical parameters: " + ", ".join(hard), locations=where)]
+        if unknown:
+            return [
+                self.inconclusive(
+                    "whether these critical parameters are hard-coded is not declared (hard_coded): " + ", ".join(unknown),
+                    locations=where,
+                )
+            ]
         return [self.passed(f"{len(params)} security parameters declared, none hard-coded", locations=where)]
 
 

@@ -148,10 +148,9 @@ def derive_facts(dossier: Dossier) -> dict[str, bool]:
     if d.interfaces is not None:
         put("debug_interface_physically_accessible", d.interfaces.debug_interface_physically_accessible)
     if d.security_parameters is not None:
-        put(
-            "hardcoded_unique_identity",
-            any(p.kind == "identity" and p.hard_coded for p in d.security_parameters),
-        )
+        identities = [p.hard_coded for p in d.security_parameters if p.kind == "identity"]
+        # an identity whose hard_coded is not declared leaves the fact unknown, unless another one is hard-coded
+        put("hardcoded_unique_identity", True if True in identities else None if None in identities else False)
     if d.user_information is not None:
         put("sbom_shared_with_users", d.user_information.sbom_url is not None)
     facts.update(dossier.facts)

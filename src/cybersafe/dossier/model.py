@@ -159,7 +159,7 @@ class SecurityParameter(_Strict):
     critical: bool = True
     storage: NonEmpty | None = None  # where and how it is stored (5.4-1)
     per_device_unique: bool | None = None  # 5.4-4
-    hard_coded: bool = False  # 5.4-3
+    hard_coded: bool | None = None  # 5.4-3; None: not declared (unknown, never taken as false)
     provisioning: NonEmpty | None = None
 
 
