@@ -31,6 +31,8 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_example_dossier_loads(example_dossier_path: Path) -> None:
     dossier = load_dossier(example_dossier_path, builtin_check_ids())
     assert dossier.product.model == "NL-CAM2"
+    # the components are three: "companion app (Android, iOS)" is one item, not two halves of a YAML flow list
+    assert dossier.product.components == ["device", "companion app (Android, iOS)", "Nordlicht cloud service"]
     facts = derive_facts(dossier)
     assert facts["uses_passwords"] is True
     assert facts["network_updates"] is True
