@@ -106,6 +106,8 @@ class VulnerabilityDisclosure(_Strict):
     coordinated_disclosure_policy: bool | None = None  # CRA Part II (5)
     bug_bounty_url: NonEmpty | None = None
     cra_reporting_contact: NonEmpty | None = None  # CRA Art. 14 single reporting platform account/contact
+    # CRA Art. 14(2), 14(4): the documented procedure (24 h early warning, 72 h notification, final report)
+    cra_reporting_procedure: NonEmpty | None = None
 
 
 class SupportPeriod(_Strict):
