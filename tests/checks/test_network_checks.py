@@ -115,13 +115,49 @@ class TestDefaultCredentials:
         assert "telnet://127.0.0.1:23" in finding.message and "'admin' / 'admin'" in finding.message
         assert finding.locations[0].port == 23 and finding.locations[0].protocol == "telnet"
 
-    def test_all_rejected_passes_with_the_count(self) -> None:
+    def test_the_whole_list_rejected_passes_with_the_count(self) -> None:
+        # Given an FTP service that rejected every entry of a three-entry list
         test = CredentialTest(
-            21, "ftp", 3, 100, tuple(attempt("root", p, "rejected", "530 Login incorrect") for p in "abc")
+            21, "ftp", 3, 3, tuple(attempt("root", p, "rejected", "530 Login incorrect") for p in "abc")
         )
+        # When the check runs
         result = run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(FTP,), credentials=(test,))))
+        # Then it passes and says the whole list was tried
         assert result.verdict is Verdict.PASS
-        assert "first 3 of 100" in result.findings[0].message and "530" in result.findings[0].message
+        assert result.findings[0].message == (
+            "ftp://127.0.0.1:21 rejected all 3 default credentials of credentials_defaults.txt; reply: 530 Login incorrect"
+        )
+
+    def test_a_sample_cut_by_the_attempt_budget_is_inconclusive_and_says_how_much_was_tried(self) -> None:
+        # Given an FTP service that rejected the first 5 of 102 credentials, where the attempt budget was 5
+        test = CredentialTest(21, "ftp", 5, 102, tuple(attempt("root", p, "rejected", "530") for p in "abcde"))
+        # When the check runs
+        result = run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(FTP,), credentials=(test,))))
+        # Then the sample is no pass: inconclusive, with what was tried, of how many, and why it stopped
+        assert result.verdict is Verdict.INCONCLUSIVE
+        message = result.findings[0].message
+        assert "rejected 5 of the 102 default credentials" in message and "97 were not tried or not judged" in message
+        assert "stopped at the attempt budget of 5 per service (credentials_budget)" in message
+        assert result.findings[0].facts["tried"] == 5 and result.findings[0].facts["list_size"] == 102
+
+    def test_a_lockout_before_the_end_of_the_list_is_inconclusive_not_pass(self) -> None:
+        # Given a web login that rejected five credentials and then locked the probe out
+        tried = tuple(attempt("root", p, "rejected", "HTTP/1.0 401") for p in "abcde")
+        locked = attempt("admin", "admin", "locked", "HTTP/1.0 429 Too Many Requests")
+        test = CredentialTest(
+            443, "http-basic", 102, 102, (*tried, locked), "stopped: the service refused further attempts"
+        )
+        page = HttpObservation(443, True, "/", 401, "HTTP/1.0 401", auth_scheme="Basic", auth_header="Basic")
+        # When the check runs
+        result = run_check(
+            DefaultCredentialsCheck(), evidence_of(host(open_ports=(HTTPS,), http=(page,), credentials=(test,)))
+        )
+        # Then it is inconclusive, naming the lockout as the reason the rest was not tried
+        assert result.verdict is Verdict.INCONCLUSIVE
+        assert (
+            "the service locked the probe out after 5 failed logins (HTTP/1.0 429 Too Many Requests)"
+            in result.findings[0].message
+        )
 
     @pytest.mark.parametrize(
         "attempts",

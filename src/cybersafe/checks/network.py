@@ -20,6 +20,7 @@ from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
     ACCEPTED,
     GRANTED,
+    LOCKED,
     LOCKED_OUT,
     NOT_THROTTLED,
     REFUSED,
@@ -336,14 +337,38 @@ class DefaultCredentialsCheck(_HostCheck):
                     locations=where,
                 )
             ]
-        note = f"; {test.note}" if test.note else ""
+        facts = {"tried": len(test.attempts), "rejected": len(rejected), "list_size": test.list_size,
+                 "budget": test.budget}  # fmt: skip
+        source = observations.credentials_source
+        if len(rejected) >= test.list_size:
+            return [
+                self.passed(
+                    f"{url} rejected all {test.list_size} default credentials of {source}; reply: {rejected[-1].evidence}",
+                    locations=where,
+                    facts=facts,
+                )
+            ]
+        # A sample is not the list: the rest may hold the one that works (a lockout keeps the probe out as well)
+        why = test.note or (
+            f"stopped at the attempt budget of {test.budget} per service (credentials_budget)"
+            if len(test.attempts) >= test.budget
+            else "the probe stopped"
+        )
+        if test.note and "refused further attempts" in test.note:
+            locked = next((a for a in test.attempts if a.outcome == LOCKED), None)
+            why = (
+                f"the service locked the probe out after {len(rejected)} failed logins"
+                + (f" ({locked.evidence})" if locked is not None else "")
+                + ", which is its brute-force protection (network.brute-force-protection) and keeps the rest untried"
+            )
         return [
-            self.passed(
-                f"{url} rejected the first {len(rejected)} of {test.list_size} default credentials of "
-                f"{observations.credentials_source} ({_some(f'{a.username}/{a.password}' for a in rejected)}){note}; "
-                f"reply: {rejected[-1].evidence}",
+            self.inconclusive(
+                f"{url} rejected {len(rejected)} of the {test.list_size} default credentials of {source} "
+                f"({_some(f'{a.username}/{a.password}' for a in rejected)}), but {test.list_size - len(rejected)} "
+                f"were not tried or not judged: {why}; a sample is not a pass (try the whole list with the "
+                "lockout off, or record the lab's result in manual_results)",
                 locations=where,
-                facts={"tried": len(test.attempts), "budget": test.budget},
+                facts={**facts, "stopped": why},
             )
         ]
 
