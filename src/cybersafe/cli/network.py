@@ -82,6 +82,14 @@ def probe_command(
             help="Default-credential attempts per login service (default: the whole list; fewer cannot pass).",
         ),
     ] = None,
+    credentials_time: Annotated[
+        float,
+        typer.Option(
+            "--credentials-time",
+            min=0.1,
+            help="Seconds the default-credential list may take per login service; a slower list stops (inconclusive).",
+        ),
+    ] = 15.0,
     throttle_attempts: Annotated[
         int, typer.Option("--throttle-attempts", min=0, help="Failed logins in a row to test lockout (5.1-5).")
     ] = 10,
@@ -117,6 +125,7 @@ def probe_command(
         concurrency=concurrency,
         rate=rate,
         credentials_budget=credentials_budget,
+        credentials_time_s=credentials_time,
         throttle_attempts=throttle_attempts,
         budget_s=budget,
     )

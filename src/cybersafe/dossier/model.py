@@ -317,7 +317,8 @@ class DeviceArtefact(_Strict):
     host: NonEmpty
     ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
     allow_multiple_addresses: bool = False
-    credentials_budget: int | None = Field(default=None, ge=0)
+    credentials_budget: int | None = Field(default=None, ge=0)  # None: the whole default-credential list
+    credentials_time_s: float | None = Field(default=None, gt=0)  # per login service (default 15 s)
 
 
 class Artefacts(_Strict):

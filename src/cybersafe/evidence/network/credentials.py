@@ -270,10 +270,10 @@ async def try_default_credentials(
     started = time.monotonic()
     allowance = session.settings.credentials_time_s
     for index, cred in enumerate(credentials[:budget]):
-        if attempts:
+        if attempts:  # the time left, projected from three attempts (one may be slow: a first TLS handshake)
             spent = time.monotonic() - started
             left = min(budget, len(credentials)) - index
-            if spent + left * spent / len(attempts) > allowance:
+            if spent > allowance or (len(attempts) >= 3 and spent + left * spent / len(attempts) > allowance):
                 note = (
                     f"stopped: failed logins are answered in about {spent / len(attempts):.1f} s each, so the other "
                     f"{left} would take past the {allowance:g} s a service is given (credentials_time_s)"
