@@ -107,3 +107,38 @@ def test_a_fact_derived_from_a_contradicted_declaration_becomes_unknown() -> Non
     # and a fact the dossier states explicitly is the dossier's word, not derived: it stays
     facts, _ = reconcile_facts(declared, observed, stated=frozenset({"preinstalled_passwords"}))
     assert facts["preinstalled_passwords"] is False
+
+
+def test_every_network_check_that_sees_a_password_login_reports_it_as_observed() -> None:
+    from cybersafe.checks.interface import observed_facts, run_check
+    from cybersafe.checks.network import HttpCleartextLoginCheck, LoginWithoutCredentialsCheck, SshPasswordAuthCheck
+    from cybersafe.evidence.interface import Evidence
+    from cybersafe.evidence.network.model import AccessWithoutCredentials, SshResult
+
+    # Given a device with a login form over plain HTTP, SSH offering passwords, and an FTP that refused anonymous
+    reach = Reachability(True, 10, 3, 7, 0, 20, 0, 1.0)
+    http = OpenPort(80, "tcp", "http", "http-response", "HTTP/1.0 200")
+    ssh = OpenPort(22, "tcp", "ssh", "banner", "SSH-2.0-OpenSSH_9.2")
+    ftp = OpenPort(21, "tcp", "ftp", "banner", "220 ready")
+    form = HttpObservation(
+        80, False, "/", 200, "HTTP/1.0 200 OK", login_form=True, login_form_evidence="<input type=password>"
+    )
+    host = HostObservations(
+        ADDRESS, ADDRESS, reach, open_ports=(http, ssh, ftp), http=(form,),
+        ssh=(SshResult(22, True, auth_methods=("publickey", "password"), auth_methods_evidence="publickey,password"),),
+        access=(AccessWithoutCredentials(21, "ftp", "USER anonymous", "refused", "530 Login incorrect."),),
+    )  # fmt: skip
+    evidence = Evidence(dossier=dossier())
+    evidence.add(NetworkObservations(ADDRESS, (host,), NOW_ISO))
+    # When the checks run, each on its own
+    seen = {
+        check.ID: set(observed_facts([run_check(check(), evidence)]))
+        for check in (HttpCleartextLoginCheck, SshPasswordAuthCheck, LoginWithoutCredentialsCheck)
+    }
+    # Then each reports what it saw: a password login shows passwords and user authentication, a refused
+    # anonymous login shows user authentication only
+    assert seen == {
+        "network.http-cleartext-login": {"uses_passwords", "user_authentication"},
+        "network.ssh-password-auth": {"uses_passwords", "user_authentication"},
+        "network.login-without-credentials": {"user_authentication"},
+    }

@@ -134,7 +134,13 @@ class HardCodedCredentialCheck(Check):
             self.failed(
                 f"{c.kind} assigned to {c.key!r}: {c.preview}",
                 locations=[Location(path=c.path, line=c.line)],
-                facts={"key": c.key, "kind": c.kind, "preview": c.preview, "default": c.in_default_list},
+                facts={
+                    "key": c.key,
+                    "kind": c.kind,
+                    "preview": c.preview,
+                    "default": c.in_default_list,
+                    **({OBSERVES: PRESET_PASSWORD} if c.kind == "password" else {}),
+                },
             )
             for c in inv.credentials
             if c.stock_source is None

@@ -409,9 +409,9 @@ class LoginWithoutCredentialsCheck(_HostCheck):
                 facts=facts,
                 severity=Severity.HIGH if anonymous else Severity.CRITICAL,
             )
-        if seen.outcome == REFUSED:
+        if seen.outcome == REFUSED:  # it asked for credentials: the product authenticates its users
             return self.passed(f"{url} refused access without credentials ({seen.method}): {seen.evidence}",
-                               locations=where, facts=facts)  # fmt: skip
+                               locations=where, facts={**facts, OBSERVES: {"user_authentication": True}})  # fmt: skip
         return self.inconclusive(
             f"{url}: access without credentials could not be judged ({seen.method}, {seen.outcome}): {seen.evidence}",
             locations=where,
@@ -737,7 +737,7 @@ class SshPasswordAuthCheck(_HostCheck):
             return self.failed(
                 f"{url} offers password authentication: server replied {result.auth_methods_evidence!r}",
                 locations=where,
-                facts={"methods": list(methods)},
+                facts={"methods": list(methods), OBSERVES: PASSWORD_LOGIN},
             )
         return self.passed(
             f"{url} offers only {', '.join(methods)}: server replied {result.auth_methods_evidence!r}",
@@ -807,7 +807,7 @@ class HttpCleartextLoginCheck(_HostCheck):
                         f"{url}{page.path} asks for {page.auth_scheme} authentication over plain HTTP: "
                         f"{page.status_line}, WWW-Authenticate: {page.auth_header}",
                         locations=where,
-                        facts={"path": page.path, "auth": page.auth_header},
+                        facts={"path": page.path, "auth": page.auth_header, OBSERVES: PASSWORD_LOGIN},
                     )
                 )
             elif page.login_form:
@@ -815,7 +815,7 @@ class HttpCleartextLoginCheck(_HostCheck):
                     self.failed(
                         f"{url}{page.path} serves a login form over plain HTTP: {page.login_form_evidence}",
                         locations=where,
-                        facts={"path": page.path, "title": page.title},
+                        facts={"path": page.path, "title": page.title, OBSERVES: PASSWORD_LOGIN},
                     )
                 )
         if out:
