@@ -137,8 +137,10 @@ def main() -> None:
         "",
         f"Host 127.0.0.1 with 5 services (weak TLS, weak SSH, telnet, FTP, HTTP basic auth); port list = the "
         f"{len(DEFAULT_PORTS)} default ports + the 5 service ports = {len(ports)} TCP ports; default settings "
-        f"(concurrency {settings.concurrency}, rate {settings.rate:g} connections/s, credential budget "
-        f"{settings.credentials_budget}, {settings.throttle_attempts} brute-force attempts).",
+        f"(concurrency {settings.concurrency}, rate {settings.rate:g} connections/s, default credentials: "
+        f"{'the whole list' if settings.credentials_budget is None else f'the first {settings.credentials_budget}'} "
+        f"within {settings.credentials_time_s:g} s per login service, {settings.throttle_attempts} brute-force "
+        "attempts).",
         "",
         "| figure | value |",
         "| --- | --- |",

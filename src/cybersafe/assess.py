@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from cybersafe import safeio
 from cybersafe.checks import BUILTIN_CHECKS
-from cybersafe.checks.interface import Check, CheckAttempt, run_check
-from cybersafe.dossier.facts import derive_facts
+from cybersafe.checks.interface import Check, CheckAttempt, observed_facts, run_check
+from cybersafe.dossier.facts import Contradiction, derive_facts, reconcile_facts
 from cybersafe.dossier.loader import load_dossier
 from cybersafe.dossier.model import Dossier
 from cybersafe.errors import CybersafeError, DossierError, EvidenceError, UnknownScheme
@@ -65,6 +65,7 @@ class AssessmentRun:
     plans: list[MarginalPlanOut] = field(default_factory=list)
     inputs: RunInputs | None = None  # what each attempt read, with digests (cybersafe/inputs.py)
     delta: DeltaRecord | None = None  # what a delta run reused from its baseline (cybersafe/delta.py)
+    facts: dict[str, bool] | None = None  # the condition facts judged by (judged_facts); None: the dossier's own
 
     def classification(self, scheme: Scheme) -> Classification | None:
         """The product's class under a law with product classes, and the routes open on the date."""
@@ -245,6 +246,17 @@ def collect(
         evidence.artefacts.extend(result.artefacts)
 
 
+def judged_facts(
+    dossier: Dossier, attempts: Iterable[CheckAttempt]
+) -> tuple[dict[str, bool], dict[str, Contradiction]]:
+    """The condition facts the requirements are judged by: the dossier's, with what the checks observed winning
+    (dossier/facts.py, reconcile_facts), and the contradictions between the two."""
+    observed = {
+        fact: (value, finding.check_id, finding.message) for fact, (value, finding) in observed_facts(attempts).items()
+    }
+    return reconcile_facts(derive_facts(dossier), observed, stated=frozenset(dossier.facts))
+
+
 def file_artefact(kind: str, path: Path) -> Artefact:
     digest, size = safeio.sha256_file(path, what=f"the {kind}")
     return Artefact(kind=kind, name=path.name, sha256=digest, size=size)
@@ -293,7 +305,8 @@ def assess_dossier(
     attempts, inputs, delta = _collect_and_check(
         evidence, collectors, checks, wanted, progress, baseline, record, today, collected=early
     )
-    evaluator = Evaluator(catalog, attempts, dossier, derive_facts(dossier), as_of=now.date())
+    facts, contradictions = judged_facts(dossier, attempts.values())
+    evaluator = Evaluator(catalog, attempts, dossier, facts, as_of=now.date(), contradictions=contradictions)
     results = memo.schemes(evaluator, schemes) if memo is not None else evaluator.schemes(schemes)
     run = AssessmentRun(
         dossier=dossier,
@@ -306,6 +319,7 @@ def assess_dossier(
         now=now,
         inputs=inputs,
         delta=delta,
+        facts=facts,
     )
     if plans:
         run.plans = marginal_plans(run, evaluator)

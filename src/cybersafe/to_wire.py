@@ -107,7 +107,7 @@ def to_assessment(run: AssessmentRun) -> Assessment:
                 inputs=list(run.inputs.reads.get(key, ())) if run.inputs else None,
             )
         )
-    facts = derive_facts(run.dossier)
+    facts = run.facts if run.facts is not None else derive_facts(run.dossier)
     schemes_out = [_scheme_out(r, run.now.date(), run.classification(r.scheme), facts) for r in run.results]
     completed = [a for a in run.attempts.values() if a.findings]
     fed = [len(feeds.get(a.key, [])) for a in completed]

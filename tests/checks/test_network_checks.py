@@ -115,13 +115,49 @@ class TestDefaultCredentials:
         assert "telnet://127.0.0.1:23" in finding.message and "'admin' / 'admin'" in finding.message
         assert finding.locations[0].port == 23 and finding.locations[0].protocol == "telnet"
 
-    def test_all_rejected_passes_with_the_count(self) -> None:
+    def test_the_whole_list_rejected_passes_with_the_count(self) -> None:
+        # Given an FTP service that rejected every entry of a three-entry list
         test = CredentialTest(
-            21, "ftp", 3, 100, tuple(attempt("root", p, "rejected", "530 Login incorrect") for p in "abc")
+            21, "ftp", 3, 3, tuple(attempt("root", p, "rejected", "530 Login incorrect") for p in "abc")
         )
+        # When the check runs
         result = run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(FTP,), credentials=(test,))))
+        # Then it passes and says the whole list was tried
         assert result.verdict is Verdict.PASS
-        assert "first 3 of 100" in result.findings[0].message and "530" in result.findings[0].message
+        assert result.findings[0].message == (
+            "ftp://127.0.0.1:21 rejected all 3 default credentials of credentials_defaults.txt; reply: 530 Login incorrect"
+        )
+
+    def test_a_sample_cut_by_the_attempt_budget_is_inconclusive_and_says_how_much_was_tried(self) -> None:
+        # Given an FTP service that rejected the first 5 of 102 credentials, where the attempt budget was 5
+        test = CredentialTest(21, "ftp", 5, 102, tuple(attempt("root", p, "rejected", "530") for p in "abcde"))
+        # When the check runs
+        result = run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(FTP,), credentials=(test,))))
+        # Then the sample is no pass: inconclusive, with what was tried, of how many, and why it stopped
+        assert result.verdict is Verdict.INCONCLUSIVE
+        message = result.findings[0].message
+        assert "rejected 5 of the 102 default credentials" in message and "97 were not tried or not judged" in message
+        assert "stopped at the attempt budget of 5 per service (credentials_budget)" in message
+        assert result.findings[0].facts["tried"] == 5 and result.findings[0].facts["list_size"] == 102
+
+    def test_a_lockout_before_the_end_of_the_list_is_inconclusive_not_pass(self) -> None:
+        # Given a web login that rejected five credentials and then locked the probe out
+        tried = tuple(attempt("root", p, "rejected", "HTTP/1.0 401") for p in "abcde")
+        locked = attempt("admin", "admin", "locked", "HTTP/1.0 429 Too Many Requests")
+        test = CredentialTest(
+            443, "http-basic", 102, 102, (*tried, locked), "stopped: the service refused further attempts"
+        )
+        page = HttpObservation(443, True, "/", 401, "HTTP/1.0 401", auth_scheme="Basic", auth_header="Basic")
+        # When the check runs
+        result = run_check(
+            DefaultCredentialsCheck(), evidence_of(host(open_ports=(HTTPS,), http=(page,), credentials=(test,)))
+        )
+        # Then it is inconclusive, naming the lockout as the reason the rest was not tried
+        assert result.verdict is Verdict.INCONCLUSIVE
+        assert (
+            "the service locked the probe out after 5 failed logins (HTTP/1.0 429 Too Many Requests)"
+            in result.findings[0].message
+        )
 
     @pytest.mark.parametrize(
         "attempts",
@@ -380,6 +416,64 @@ class TestCleartextAndHttp:
         absent = (*everything, DeclaredPort(8443, "tcp", "https"))
         attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=absent))
         assert attempt_.verdict is Verdict.INCONCLUSIVE and "declared service 8443/tcp" in attempt_.findings[0].message
+
+    def test_port_declared_https_and_authenticated_that_serves_open_plain_http_is_a_contradiction(self) -> None:
+        # Given port 8080 declared `service: https, authenticated: true`, and a device that serves a page there over
+        # plain HTTP without asking for any credential
+        plain = OpenPort(8080, "tcp", "http", "http-response", "HTTP/1.0 200 OK")
+        page = HttpObservation(8080, False, "/", 200, "HTTP/1.0 200 OK", title="admin config")
+        observed = host(open_ports=(plain,), http=(page,))
+        declared = (DeclaredPort(8080, "tcp", "https", authenticated=True),)
+        evidence = evidence_of(observed, declared=declared)
+        # When the undeclared-services check compares them
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence)
+        # Then the TLS promise fails with what the probe saw, and the authentication promise is inconclusive
+        assert [str(f.verdict) for f in attempt_.findings] == ["fail", "inconclusive"]
+        assert attempt_.findings[0].message == (
+            "http://127.0.0.1:8080 is declared https (TLS) but speaks in the clear: http identified by http-response, "
+            "saw: HTTP/1.0 200 OK"
+        )
+        assert "declared authenticated, but served / -> HTTP/1.0 200 OK without asking" in attempt_.findings[1].message
+        # and the TLS and login checks do not read "not applicable" on a port that promised both
+        for check in (TlsLegacyProtocolCheck, TlsWeakCipherCheck, TlsCertificateCheck, DefaultCredentialsCheck,
+                      BruteForceProtectionCheck):  # fmt: skip
+            assert verdicts(check, evidence) == ["inconclusive"], check.ID
+
+    def test_declared_encrypted_service_the_probe_cannot_identify_is_inconclusive(self) -> None:
+        # Given port 8883 declared mqtts, where the probe saw only an open port it could not identify
+        unknown = OpenPort(8883, "tcp", "unknown", "port-number")
+        evidence = evidence_of(host(open_ports=(unknown,)), declared=(DeclaredPort(8883, "tcp", "mqtts"),))
+        # When the check runs
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence)
+        # Then it cannot pass: whether the port speaks TLS is not known
+        assert attempt_.verdict is Verdict.INCONCLUSIVE
+        assert "declared mqtts (TLS); the probe could not tell whether it speaks TLS" in attempt_.findings[0].message
+
+    def test_declared_ssh_that_is_telnet_and_declared_authenticated_telnet_that_grants_a_shell_fail(self) -> None:
+        # Given port 22 declared ssh that speaks telnet, and port 23 declared authenticated that grants a shell
+        telnet22 = OpenPort(22, "tcp", "telnet", "banner", "login: ")
+        shell = AccessWithoutCredentials(23, "telnet", "connect and wait for a prompt", "granted", "# ")
+        observed = host(open_ports=(telnet22, TELNET), access=(shell,))
+        declared = (DeclaredPort(22, "tcp", "ssh"), DeclaredPort(23, "tcp", "telnet", authenticated=True))
+        # When the check runs
+        attempt_ = run_check(UndeclaredServicesCheck(), evidence_of(observed, declared=declared))
+        # Then both contradictions fail, each on its port
+        assert [(str(f.verdict), f.locations[0].port) for f in attempt_.findings] == [("fail", 22), ("fail", 23)]
+        assert "declared ssh (SSH) but speaks in the clear" in attempt_.findings[0].message
+        assert "declared authenticated but let the probe in without credentials" in attempt_.findings[1].message
+
+    def test_a_web_service_answering_locked_out_is_not_read_as_no_login_service(self) -> None:
+        # Given a second probe of a device that locked its web login after the first: 429 on the landing page
+        locked = HttpObservation(443, True, "/", 429, "HTTP/1.0 429 Too Many Requests")
+        evidence = evidence_of(host(open_ports=(HTTPS,), http=(locked,)))
+        # When the login checks run
+        # Then they are inconclusive and say why, never not_applicable ("no login service")
+        for check in (DefaultCredentialsCheck, BruteForceProtectionCheck):
+            attempt_ = run_check(check(), evidence)
+            assert attempt_.verdict is Verdict.INCONCLUSIVE, check.ID
+            assert (
+                "a locked-out login service cannot be told apart from no login service" in attempt_.findings[0].message
+            )
 
     def test_undeclared_without_declaration_is_inconclusive(self) -> None:
         assert verdicts(UndeclaredServicesCheck, evidence_of(host(open_ports=(SSH,)), declared=None)) == [

@@ -31,6 +31,8 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_example_dossier_loads(example_dossier_path: Path) -> None:
     dossier = load_dossier(example_dossier_path, builtin_check_ids())
     assert dossier.product.model == "NL-CAM2"
+    # the components are three: "companion app (Android, iOS)" is one item, not two halves of a YAML flow list
+    assert dossier.product.components == ["device", "companion app (Android, iOS)", "Nordlicht cloud service"]
     facts = derive_facts(dossier)
     assert facts["uses_passwords"] is True
     assert facts["network_updates"] is True
@@ -65,6 +67,17 @@ def test_example_dossier_loads(example_dossier_path: Path) -> None:
             MINIMAL.replace("  model: X1\n", ""), "dossier.yaml:3: product.model: required field", id="missing"
         ),
         pytest.param("", "dossier.yaml:1: empty document", id="empty"),
+        pytest.param(
+            MINIMAL + "artefacts:\n  device: {host: 127.0.0.1, ports: [443, 70000]}\n",
+            "dossier.yaml:7: artefacts.device.ports[1]: Input should be less than or equal to 65535",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            MINIMAL + "declarations:\n  support_period:\n    end: 2031-12-31\n    start: 2032-01-01\n",
+            "dossier.yaml:9: declarations.support_period.start: Value error, the support period starts (2032-01-01) "
+            "after it ends (2031-12-31)",
+            id="support-starts-after-it-ends",
+        ),
         pytest.param(
             MINIMAL + "markets: [us]\nmarkets: [eu]\n", "dossier.yaml:7: markets: duplicate key", id="dup-key"
         ),

@@ -136,7 +136,7 @@ def _no_level_met(a: Assessment) -> Assessment:
         pytest.param("sg-cls", _no_level_met, LabelRefused, "no level is met", id="no-level-met"),
         pytest.param("jp-jc-star", None, UnknownScheme, "not in the assessment", id="not-assessed"),
         pytest.param(
-            "us-ctm", lambda a: with_dossier(a, {"declarations": {"support_period": {"end": "2026-01-01"}}}),
+            "us-ctm", lambda a: with_dossier(a, {"declarations": {"support_period": {"start": "2021-01-15", "end": "2026-01-01"}}}),
             LabelRefused, "support period ended on 2026-01-01", id="support-ended",
         ),
         pytest.param(

@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cybersafe.checks._firmware import conclude, image_facts
-from cybersafe.checks.interface import Check, Finding, Location
+from cybersafe.checks.interface import OBSERVES, Check, Finding, Location
 from cybersafe.evidence.defaults import default_passwords
 from cybersafe.evidence.firmware.model import Area, CrackStatus, FirmwareInventory
 from cybersafe.evidence.interface import Evidence
 from cybersafe.verdict import Severity
+
+# A well-known password set in the image shows that the product uses passwords and ships one preinstalled,
+# whatever its dossier declares (dossier/facts.py, reconcile_facts).
+PRESET_PASSWORD: dict[str, bool] = {"uses_passwords": True, "preinstalled_passwords": True}
 
 
 class UniversalDefaultPasswordCheck(Check):
@@ -39,6 +43,7 @@ class UniversalDefaultPasswordCheck(Check):
                     "hash": a.hash_algorithm,
                     "login_capable": a.login_capable,
                     "password": a.matched_password,
+                    **({OBSERVES: PRESET_PASSWORD} if a.login_capable else {}),
                 },
             )
             for a in inv.accounts
@@ -48,7 +53,7 @@ class UniversalDefaultPasswordCheck(Check):
             self.failed(
                 f"{c.key!r} in a configuration file is set to a well-known default password",
                 locations=[Location(path=c.path, line=c.line)],
-                facts={"key": c.key, "kind": c.kind},
+                facts={"key": c.key, "kind": c.kind, OBSERVES: PRESET_PASSWORD},
             )
             for c in inv.credentials
             if c.in_default_list and c.kind == "password" and c.stock_source is None
@@ -129,7 +134,13 @@ class HardCodedCredentialCheck(Check):
             self.failed(
                 f"{c.kind} assigned to {c.key!r}: {c.preview}",
                 locations=[Location(path=c.path, line=c.line)],
-                facts={"key": c.key, "kind": c.kind, "preview": c.preview, "default": c.in_default_list},
+                facts={
+                    "key": c.key,
+                    "kind": c.kind,
+                    "preview": c.preview,
+                    "default": c.in_default_list,
+                    **({OBSERVES: PRESET_PASSWORD} if c.kind == "password" else {}),
+                },
             )
             for c in inv.credentials
             if c.stock_source is None

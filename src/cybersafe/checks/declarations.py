@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -377,10 +378,20 @@ class HardCodedParametersCheck(_DeclarationCheck):
         params = dossier.declarations.security_parameters
         if params is None:
             return [self.missing("declarations.security_parameters", "the security parameters")]
-        hard = [p.name for p in params if p.hard_coded and p.critical and p.kind != "identity"]
+        critical = [p for p in params if p.critical and p.kind != "identity"]
+        hard = [p.name for p in critical if p.hard_coded]
+        unknown = [p.name for p in critical if p.hard_coded is None]
         where = _where("declarations.security_parameters")
         if hard:
             return [self.failed("hard-coded critical parameters: " + ", ".join(hard), locations=where)]
+        if unknown:
+            return [
+                self.inconclusive(
+                    "whether these critical parameters are hard-coded is not declared (hard_coded): "
+                    + ", ".join(unknown),
+                    locations=where,
+                )
+            ]
         return [self.passed(f"{len(params)} security parameters declared, none hard-coded", locations=where)]
 
 
@@ -688,25 +699,78 @@ class RiskAssessmentCheck(_DeclarationCheck):
         return [self.passed(f"risk assessment: {proc.risk_assessment}", locations=where)]
 
 
+# A contact someone can reach: an e-mail address or a web address (a reporting-platform account comes with one).
+_EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+\.[a-z]{2,}", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s/]+\.[^\s]+", re.IGNORECASE)
+
+
+def reachable_contact(text: str) -> str | None:
+    """The e-mail address or URL in ``text``; None when it names neither (``n/a``, ``tbd``, a team name)."""
+    found = _EMAIL.search(text) or _URL.search(text)
+    return found.group(0) if found else None
+
+
 class IncidentReportingReadinessCheck(_DeclarationCheck):
+    """CRA Art. 14 readiness, one part per obligation (before an event, readiness is all that can be shown):
+
+    - ``notify`` (14(1), 14(3)): a CRA reporting contact someone can reach (an e-mail address or a URL);
+    - ``timelines`` (14(2), 14(4)): that contact and a documented reporting procedure
+      (``cra_reporting_procedure``: 24 h early warning, 72 h notification, final report);
+    - ``users`` (14(8)): users are informed, through published advisories (``publishes_advisories``).
+    """
+
     ID = "declaration.incident-reporting-readiness"
     TITLE = "Ready to report exploited vulnerabilities and severe incidents within 24 hours"
     SEVERITY = Severity.MEDIUM
     REMEDIATION = (
-        "Name the contact that files CRA Art. 14 reports on the single reporting platform (24 h early "
-        "warning, 72 h notification, final report) and a way to inform users (Art. 14(8))."
+        "Name the contact that files CRA Art. 14 reports on the single reporting platform (an e-mail address or "
+        "URL), document the reporting procedure (24 h early warning, 72 h notification, final report 14 days after "
+        "a fix or one month after an incident notification), and inform users through advisories (Art. 14(8))."
     )
+    PARTS = ("notify", "timelines", "users")
+
+    def __init__(self, *, part: str = "notify") -> None:
+        if part not in self.PARTS:
+            raise ValueError(f"part must be one of {', '.join(self.PARTS)}, not {part!r}")
+        self.part = part
 
     def evaluate(self, dossier: Dossier, today: dt.date) -> Sequence[Finding]:
         vdp = dossier.declarations.vulnerability_disclosure
-        where = _where("declarations.vulnerability_disclosure.cra_reporting_contact")
+        if self.part == "users":
+            where = _where("declarations.vulnerability_disclosure.publishes_advisories")
+            if vdp is None or vdp.publishes_advisories is None:
+                return [self.missing("declarations.vulnerability_disclosure.publishes_advisories",
+                                     "how users are informed of exploited vulnerabilities and incidents")]  # fmt: skip
+            if not vdp.publishes_advisories:
+                return [self.failed("users are not informed through advisories", locations=where)]
+            return [self.passed("users are informed through published security advisories", locations=where)]
+        field = "declarations.vulnerability_disclosure.cra_reporting_contact"
         if vdp is None or not vdp.cra_reporting_contact:
+            return [self.missing(field, "a CRA reporting contact")]
+        contact = reachable_contact(vdp.cra_reporting_contact)
+        if contact is None:
             return [
-                self.missing("declarations.vulnerability_disclosure.cra_reporting_contact", "a CRA reporting contact")
+                self.inconclusive(
+                    f"the CRA reporting contact {vdp.cra_reporting_contact!r} names no e-mail address or URL: "
+                    "nobody can be reached through it",
+                    locations=_where(field),
+                )
             ]
-        if vdp.publishes_advisories is False:
-            return [self.failed("users are not informed through advisories", locations=where)]
-        return [self.passed(f"CRA reporting contact: {vdp.cra_reporting_contact}", locations=where)]
+        if self.part == "notify":
+            return [self.passed(f"CRA reporting contact: {vdp.cra_reporting_contact}", locations=_where(field),
+                                facts={"contact": contact})]  # fmt: skip
+        procedure = "declarations.vulnerability_disclosure.cra_reporting_procedure"
+        if not vdp.cra_reporting_procedure:
+            return [
+                self.missing(procedure, "a reporting procedure with the Art. 14 timelines (24 h, 72 h, final report)")
+            ]
+        return [
+            self.passed(
+                f"reporting procedure: {vdp.cra_reporting_procedure}; contact: {contact}",
+                locations=_where(procedure),
+                facts={"contact": contact},
+            )
+        ]
 
 
 class RegistryDisclosuresCheck(_DeclarationCheck):

@@ -13,7 +13,7 @@ import re
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
@@ -86,6 +86,12 @@ class Location:
         return text
 
 
+# A finding's ``facts`` key for the condition facts (``uses_passwords``, ...) its evidence establishes, as
+# ``{fact: value}``: a login service that asks for a password shows that the product uses passwords, whatever the
+# dossier declares. The evaluator lets such an observation win over a declaration (dossier/facts.py, reconcile).
+OBSERVES = "observes"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     check_id: str
@@ -128,6 +134,22 @@ class CheckAttempt:
                 return Verdict.INCONCLUSIVE
             return Verdict.ERROR
         return combine_finding_verdicts(f.verdict for f in self.findings)
+
+
+def observed_facts(attempts: Iterable[CheckAttempt]) -> dict[str, tuple[bool, Finding]]:
+    """The condition facts the findings of completed attempts establish (``OBSERVES``), each with the first
+    finding that showed it; attempts in key order, so the same attempts always name the same finding."""
+    seen: dict[str, tuple[bool, Finding]] = {}
+    for attempt in sorted(attempts, key=lambda a: a.key):
+        if attempt.status is not AttemptStatus.COMPLETED:
+            continue
+        for finding in attempt.findings:
+            observes = finding.facts.get(OBSERVES)
+            if isinstance(observes, Mapping):
+                for fact, value in observes.items():
+                    if isinstance(value, bool):
+                        seen.setdefault(str(fact), (value, finding))
+    return seen
 
 
 def combine_finding_verdicts(verdicts: Any) -> Verdict:

@@ -15,10 +15,12 @@ import datetime as dt
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 
-from cybersafe.checks.interface import Check, Finding, Location
+from cybersafe.checks.interface import OBSERVES, Check, Finding, Location
 from cybersafe.evidence.interface import Evidence
 from cybersafe.evidence.network.model import (
+    ACCEPTED,
     GRANTED,
+    LOCKED,
     LOCKED_OUT,
     NOT_THROTTLED,
     REFUSED,
@@ -169,6 +171,94 @@ def _access_of(host: HostObservations) -> dict[tuple[int, str], AccessWithoutCre
     return {(a.port, a.protocol): a for a in host.access}
 
 
+# Declared service names by what they promise on the wire: TLS, or the clear (compared with what the probe saw).
+TLS_SERVICES = frozenset(
+    {"https", "tls", "ssl", "mqtts", "secure-mqtt", "ftps", "imaps", "pop3s", "smtps", "submissions", "ldaps",
+     "ipps", "wss", "rtsps", "amqps", "coaps", "dtls", "sips", "xmpps", "dot"}
+)  # fmt: skip
+CLEARTEXT_SERVICES = frozenset(
+    {"http", "telnet", "ftp", "mqtt", "rtsp", "imap", "pop3", "smtp", "ws", "rlogin", "rsh", "rexec", "ldap",
+     "amqp", "coap", "sip", "xmpp"}
+)  # fmt: skip
+# HTTP replies of a service that refuses a client for now: a locked-out login cannot be told from no login
+LOCKED_HTTP = (429, 503)
+
+
+SSH_SERVICES = frozenset({"ssh", "sftp", "scp"})
+
+
+def declared_kind(service: str) -> str | None:
+    """``tls``, ``ssh`` or ``cleartext`` for a declared service name, None when the name does not say."""
+    name = service.strip().lower()
+    if name in TLS_SERVICES:
+        return "tls"
+    if name in SSH_SERVICES:
+        return "ssh"
+    return "cleartext" if name in CLEARTEXT_SERVICES else None
+
+
+def observed_kind(port: OpenPort) -> str | None:
+    """``tls``, ``ssh`` or ``cleartext`` as the probe saw the service; None when it could not tell (a guess
+    from the port number alone, an unknown protocol)."""
+    if port.tls:
+        return "tls"
+    if port.service == "ssh":
+        return "ssh"
+    if port.service in CLEARTEXT_SERVICES and port.basis != "port-number":
+        return "cleartext"
+    return None
+
+
+def _declared(observations: NetworkObservations, port: int) -> DeclaredPort | None:
+    return next((d for d in observations.declared_ports or () if d.port == port and d.protocol == "tcp"), None)
+
+
+def _unrecognised_logins(
+    observations: NetworkObservations, host: HostObservations, logins: list[tuple[int, str]]
+) -> list[tuple[OpenPort, str]]:
+    """Open TCP ports where the probe found no login it could try although one is there or may be: the dossier
+    declares the port authenticated, or the service answered as locked out (HTTP 429/503). A locked-out or
+    unrecognised login must not read as no login service."""
+    with_login = {port for port, _ in logins}
+    out: list[tuple[OpenPort, str]] = []
+    for port in host.open_ports:
+        if port.protocol != "tcp" or port.port in with_login:
+            continue
+        pages = [p for p in host.http if p.port == port.port]
+        locked = [p for p in pages if p.status in LOCKED_HTTP]
+        declared = _declared(observations, port.port)
+        if locked:
+            out.append((port, f"it answered {_some(f'{p.path} -> {p.status_line}' for p in locked)}: a locked-out "
+                              "login service cannot be told apart from no login service"))  # fmt: skip
+        elif declared is not None and declared.authenticated and port.service != "ssh":
+            seen = _some(f"{p.path} -> {p.status_line}" for p in pages) or f"{port.service} ({port.basis})"
+            out.append((port, f"the dossier declares it authenticated ({declared.service}), but the probe found no "
+                              f"login it could try there (saw: {seen})"))  # fmt: skip
+    return out
+
+
+# What a login service that asks for a password shows about the product, whatever its dossier declares
+# (dossier/facts.py, reconcile_facts): it uses passwords and authenticates its users.
+PASSWORD_LOGIN: dict[str, bool] = {"uses_passwords": True, "user_authentication": True}
+
+
+def _observing(finding: Finding, facts: dict[str, bool]) -> Finding:
+    """``finding`` with the condition facts its evidence establishes (``OBSERVES``)."""
+    return dataclasses.replace(finding, facts={**finding.facts, OBSERVES: {**finding.facts.get(OBSERVES, {}), **facts}})
+
+
+def _asks_for_password(host: HostObservations, port: int, protocol: str, test: CredentialTest | None) -> bool:
+    """Whether the probe saw this login service ask for a password: an HTTP Basic challenge, SSH offering
+    password methods, or a telnet/FTP login that judged a password (accepted or rejected it)."""
+    if protocol == "http-basic":
+        return True
+    if protocol == "ssh":
+        result = next((s for s in host.ssh if s.port == port), None)
+        if result is not None and result.auth_methods is not None:
+            return bool({"password", "keyboard-interactive"} & set(result.auth_methods))
+    return test is not None and any(a.outcome in (ACCEPTED, REJECTED) for a in test.attempts)
+
+
 class DefaultCredentialsCheck(_HostCheck):
     ID = "network.default-credentials"
     TITLE = "No login service on the device accepts a well-known default credential (EN 303 645 5.1-1)"
@@ -180,22 +270,32 @@ class DefaultCredentialsCheck(_HostCheck):
 
     def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         logins = _login_ports(host)
+        unknown = [
+            self.inconclusive(f"{_url(host, port.port, port.service)}: no default credential was tried: {why}",
+                              locations=[_loc(host, port.port, port.service)])
+            for port, why in _unrecognised_logins(observations, host, logins)
+        ]  # fmt: skip
         if not logins:
-            return [
+            return unknown or [
                 self.not_applicable(
                     f"no login service (telnet, FTP, SSH with passwords, HTTP basic auth) found: {_scan_summary(host)}"
                 )
             ]
         tested = {(t.port, t.protocol): t for t in host.credentials}
         access = _access_of(host)
-        findings: list[Finding] = []
+        findings: list[Finding] = list(unknown)
         for port, protocol in logins:
             url, where = _login_loc(host, port, protocol)
             opened = access.get((port, protocol)) if protocol == "telnet" else None
             if opened is not None and opened.outcome in (GRANTED, UNCONFIRMED):
                 findings.append(self._open_telnet(url, where, opened))
             else:
-                findings.extend(self._judge_test(observations, url, where, tested.get((port, protocol))))
+                test = tested.get((port, protocol))
+                judged = self._judge_test(observations, url, where, test)
+                if _asks_for_password(host, port, protocol, test):
+                    seen = {**PASSWORD_LOGIN, **({"preinstalled_passwords": True} if test and test.accepted else {})}
+                    judged = [_observing(f, seen) for f in judged]
+                findings.extend(judged)
         return findings
 
     def _open_telnet(self, url: str, where: list[Location], opened: AccessWithoutCredentials) -> Finding:
@@ -237,14 +337,38 @@ class DefaultCredentialsCheck(_HostCheck):
                     locations=where,
                 )
             ]
-        note = f"; {test.note}" if test.note else ""
+        facts = {"tried": len(test.attempts), "rejected": len(rejected), "list_size": test.list_size,
+                 "budget": test.budget}  # fmt: skip
+        source = observations.credentials_source
+        if len(rejected) >= test.list_size:
+            return [
+                self.passed(
+                    f"{url} rejected all {test.list_size} default credentials of {source}; reply: {rejected[-1].evidence}",
+                    locations=where,
+                    facts=facts,
+                )
+            ]
+        # A sample is not the list: the rest may hold the one that works (a lockout keeps the probe out as well)
+        why = test.note or (
+            f"stopped at the attempt budget of {test.budget} per service (credentials_budget)"
+            if len(test.attempts) >= test.budget
+            else "the probe stopped"
+        )
+        if test.note and "refused further attempts" in test.note:
+            locked = next((a for a in test.attempts if a.outcome == LOCKED), None)
+            why = (
+                f"the service locked the probe out after {len(rejected)} failed logins"
+                + (f" ({locked.evidence})" if locked is not None else "")
+                + ", which is its brute-force protection (network.brute-force-protection) and keeps the rest untried"
+            )
         return [
-            self.passed(
-                f"{url} rejected the first {len(rejected)} of {test.list_size} default credentials of "
-                f"{observations.credentials_source} ({_some(f'{a.username}/{a.password}' for a in rejected)}){note}; "
-                f"reply: {rejected[-1].evidence}",
+            self.inconclusive(
+                f"{url} rejected {len(rejected)} of the {test.list_size} default credentials of {source} "
+                f"({_some(f'{a.username}/{a.password}' for a in rejected)}), but {test.list_size - len(rejected)} "
+                f"were not tried or not judged: {why}; a sample is not a pass (try the whole list with the "
+                "lockout off, or record the lab's result in manual_results)",
                 locations=where,
-                facts={"tried": len(test.attempts), "budget": test.budget},
+                facts={**facts, "stopped": why},
             )
         ]
 
@@ -285,9 +409,9 @@ class LoginWithoutCredentialsCheck(_HostCheck):
                 facts=facts,
                 severity=Severity.HIGH if anonymous else Severity.CRITICAL,
             )
-        if seen.outcome == REFUSED:
+        if seen.outcome == REFUSED:  # it asked for credentials: the product authenticates its users
             return self.passed(f"{url} refused access without credentials ({seen.method}): {seen.evidence}",
-                               locations=where, facts=facts)  # fmt: skip
+                               locations=where, facts={**facts, OBSERVES: {"user_authentication": True}})  # fmt: skip
         return self.inconclusive(
             f"{url}: access without credentials could not be judged ({seen.method}, {seen.outcome}): {seen.evidence}",
             locations=where,
@@ -306,11 +430,16 @@ class BruteForceProtectionCheck(_HostCheck):
 
     def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         logins = _login_ports(host)
+        unknown = [
+            self.inconclusive(f"{_url(host, port.port, port.service)}: repeated failed logins were not tried: {why}",
+                              locations=[_loc(host, port.port, port.service)])
+            for port, why in _unrecognised_logins(observations, host, logins)
+        ]  # fmt: skip
         if not logins:
-            return [self.not_applicable(f"no network login service found: {_scan_summary(host)}")]
+            return unknown or [self.not_applicable(f"no network login service found: {_scan_summary(host)}")]
         seen = {(o.port, o.protocol): o for o in host.throttling}
         access = _access_of(host)
-        findings: list[Finding] = []
+        findings: list[Finding] = list(unknown)
         for port, protocol in logins:
             url, where = _login_loc(host, port, protocol)
             observation = seen.get((port, protocol))
@@ -356,8 +485,21 @@ class _TlsCheck(_HostCheck):
 
     def judge_host(self, observations: NetworkObservations, host: HostObservations) -> list[Finding]:
         tls_ports = [p for p in host.open_ports if p.tls]
+        promised = [
+            (p, d)
+            for p in host.open_ports
+            if not p.tls and (d := _declared(observations, p.port)) is not None and declared_kind(d.service) == "tls"
+        ]
+        gaps = [
+            self.inconclusive(
+                f"{_url(host, p.port, p.service)} is declared {d.service} (TLS), but the probe found no TLS there "
+                f"({p.service}, {p.basis}): no TLS to judge (the contradiction is network.undeclared-services')",
+                locations=[_loc(host, p.port, p.service)],
+            )
+            for p, d in promised
+        ]
         if not tls_ports and not host.tls:
-            return [self.not_applicable(f"no TLS service found: {_scan_summary(host)}")]
+            return gaps or [self.not_applicable(f"no TLS service found: {_scan_summary(host)}")]
         scanned = {r.port for r in host.tls}
         unscanned = [p for p in tls_ports if p.port not in scanned]
         handshakes = {p.port: p.tls_error for p in tls_ports if p.tls_error}
@@ -374,7 +516,7 @@ class _TlsCheck(_HostCheck):
                     + (f" ({why})" if why else "")
                 )
             )
-        return findings
+        return findings + gaps
 
     @abstractmethod
     def judge(self, observations: NetworkObservations, host: HostObservations, result: TlsResult) -> list[Finding]:
@@ -595,7 +737,7 @@ class SshPasswordAuthCheck(_HostCheck):
             return self.failed(
                 f"{url} offers password authentication: server replied {result.auth_methods_evidence!r}",
                 locations=where,
-                facts={"methods": list(methods)},
+                facts={"methods": list(methods), OBSERVES: PASSWORD_LOGIN},
             )
         return self.passed(
             f"{url} offers only {', '.join(methods)}: server replied {result.auth_methods_evidence!r}",
@@ -665,7 +807,7 @@ class HttpCleartextLoginCheck(_HostCheck):
                         f"{url}{page.path} asks for {page.auth_scheme} authentication over plain HTTP: "
                         f"{page.status_line}, WWW-Authenticate: {page.auth_header}",
                         locations=where,
-                        facts={"path": page.path, "auth": page.auth_header},
+                        facts={"path": page.path, "auth": page.auth_header, OBSERVES: PASSWORD_LOGIN},
                     )
                 )
             elif page.login_form:
@@ -673,7 +815,7 @@ class HttpCleartextLoginCheck(_HostCheck):
                     self.failed(
                         f"{url}{page.path} serves a login form over plain HTTP: {page.login_form_evidence}",
                         locations=where,
-                        facts={"path": page.path, "title": page.title},
+                        facts={"path": page.path, "title": page.title, OBSERVES: PASSWORD_LOGIN},
                     )
                 )
         if out:
@@ -712,20 +854,70 @@ class UndeclaredServicesCheck(_HostCheck):
             ]
         allowed = {(d.port, d.protocol) for d in declared}
         undeclared = [p for p in observed if (p.port, p.protocol) not in allowed]
-        if undeclared:
-            return [
-                self.failed(
-                    f"{_url(host, port.port, port.service)} ({port.protocol}) is open but not declared: {port.service} "
-                    f"identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}",
-                    locations=[_loc(host, port.port, port.protocol)],
-                    facts={"port": port.port, "protocol": port.protocol, "service": port.service},
-                )
-                for port in undeclared
-            ]
+        findings = [
+            self.failed(
+                f"{_url(host, port.port, port.service)} ({port.protocol}) is open but not declared: {port.service} "
+                f"identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}",
+                locations=[_loc(host, port.port, port.protocol)],
+                facts={"port": port.port, "protocol": port.protocol, "service": port.service},
+            )
+            for port in undeclared
+        ]
+        for port in observed:
+            found = _declared(observations, port.port) if port.protocol == "tcp" else None
+            if found is not None:
+                findings.extend(self._as_declared(host, port, found))
+        if findings:
+            return findings
         seen = {(p.port, p.protocol) for p in observed}
         absent = [f"{d.port}/{d.protocol}" for d in declared if (d.port, d.protocol) not in seen]
         note = f"; declared but not seen open: {_some(absent)}" if absent else ""
-        return [self.passed(f"every open service is declared ({listing}); {_scan_summary(host)}{note}")]
+        return [
+            self.passed(
+                f"every open service is declared ({listing}) and behaves as declared (TLS or cleartext, "
+                f"authentication where the probe could tell); {_scan_summary(host)}{note}"
+            )
+        ]
+
+    def _as_declared(self, host: HostObservations, port: OpenPort, declared: DeclaredPort) -> list[Finding]:
+        """A declared port compared with what the probe saw: TLS or the clear, and authentication."""
+        url, where = _url(host, port.port, port.service), [_loc(host, port.port, port.protocol)]
+        facts = {"port": port.port, "declared": declared.service, "observed": port.service, "basis": port.basis}
+        saw = f"{port.service} identified by {port.basis}{f', saw: {port.banner}' if port.banner else ''}"
+        out: list[Finding] = []
+        promised, kind = declared_kind(declared.service), observed_kind(port)
+        channel = {"tls": "TLS", "ssh": "SSH"}.get(promised or "")
+        if channel is not None and kind == "cleartext":
+            out.append(self.failed(f"{url} is declared {declared.service} ({channel}) but speaks in the clear: {saw}",
+                                   locations=where, facts=facts))  # fmt: skip
+        elif channel is not None and kind is None:
+            out.append(self.inconclusive(f"{url} is declared {declared.service} ({channel}); the probe could not "
+                                         f"tell whether it speaks {channel}: {saw}", locations=where,
+                                         facts=facts))  # fmt: skip
+        if declared.authenticated:
+            out.extend(self._authenticated(host, port, declared, url, where))
+        return out
+
+    def _authenticated(
+        self, host: HostObservations, port: OpenPort, declared: DeclaredPort, url: str, where: list[Location]
+    ) -> list[Finding]:
+        """A port declared authenticated: a service that let the probe in without credentials contradicts it;
+        a web page served without asking for any is as far as the probe can tell."""
+        opened = [a for a in host.access if a.port == port.port and a.outcome == GRANTED]
+        if opened:
+            a = opened[0]
+            return [self.failed(f"{url} is declared authenticated but let the probe in without credentials "
+                                f"({a.method}): {a.evidence}", locations=where,
+                                facts={"port": port.port, "declared_authenticated": True, "method": a.method})]  # fmt: skip
+        pages = [p for p in host.http if p.port == port.port]
+        asks = [p for p in pages if p.auth_scheme or p.login_form or p.status in (401, 403)]
+        served = [p for p in pages if 200 <= p.status < 300 and not p.auth_scheme and not p.login_form]
+        if served and not asks:
+            shown = _some(f"{p.path} -> {p.status_line}" for p in served)
+            return [self.inconclusive(f"{url} is declared authenticated, but served {shown} without asking for "
+                                      "credentials and showed no login: the probe cannot tell where it authenticates",
+                                      locations=where, facts={"port": port.port, "declared_authenticated": True})]  # fmt: skip
+        return []
 
 
 class UnauthenticatedDisclosureCheck(_HostCheck):

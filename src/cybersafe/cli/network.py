@@ -75,8 +75,21 @@ def probe_command(
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="New connections per second, at most.")] = 50.0,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Connections open at once.")] = 16,
     credentials_budget: Annotated[
-        int, typer.Option("--credentials-budget", min=0, help="Default-credential attempts per login service.")
-    ] = 5,
+        int | None,
+        typer.Option(
+            "--credentials-budget",
+            min=0,
+            help="Default-credential attempts per login service (default: the whole list; fewer cannot pass).",
+        ),
+    ] = None,
+    credentials_time: Annotated[
+        float,
+        typer.Option(
+            "--credentials-time",
+            min=0.1,
+            help="Seconds the default-credential list may take per login service; a slower list stops (inconclusive).",
+        ),
+    ] = 15.0,
     throttle_attempts: Annotated[
         int, typer.Option("--throttle-attempts", min=0, help="Failed logins in a row to test lockout (5.1-5).")
     ] = 10,
@@ -112,6 +125,7 @@ def probe_command(
         concurrency=concurrency,
         rate=rate,
         credentials_budget=credentials_budget,
+        credentials_time_s=credentials_time,
         throttle_attempts=throttle_attempts,
         budget_s=budget,
     )

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 DOSSIER_SCHEMA = "cybersafe/dossier/v1"
 
@@ -106,6 +106,8 @@ class VulnerabilityDisclosure(_Strict):
     coordinated_disclosure_policy: bool | None = None  # CRA Part II (5)
     bug_bounty_url: NonEmpty | None = None
     cra_reporting_contact: NonEmpty | None = None  # CRA Art. 14 single reporting platform account/contact
+    # CRA Art. 14(2), 14(4): the documented procedure (24 h early warning, 72 h notification, final report)
+    cra_reporting_procedure: NonEmpty | None = None
 
 
 class SupportPeriod(_Strict):
@@ -119,6 +121,14 @@ class SupportPeriod(_Strict):
     expected_use_years: float | None = Field(default=None, gt=0)
     shorter_period_reason: NonEmpty | None = None  # CRA 13(8): the basis when under 5 years
     type_of_support: NonEmpty | None = None  # CRA Annex II 7
+
+    @field_validator("start")
+    @classmethod
+    def _start_not_after_end(cls, start: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        end = info.data.get("end")  # validated first: declared before start
+        if start is not None and isinstance(end, dt.date) and start > end:
+            raise ValueError(f"the support period starts ({start.isoformat()}) after it ends ({end.isoformat()})")
+        return start
 
 
 class UpdateDeclaration(_Strict):
@@ -151,7 +161,7 @@ class SecurityParameter(_Strict):
     critical: bool = True
     storage: NonEmpty | None = None  # where and how it is stored (5.4-1)
     per_device_unique: bool | None = None  # 5.4-4
-    hard_coded: bool = False  # 5.4-3
+    hard_coded: bool | None = None  # 5.4-3; None: not declared (unknown, never taken as false)
     provisioning: NonEmpty | None = None
 
 
@@ -305,9 +315,10 @@ class IcsEntry(_Strict):
 
 class DeviceArtefact(_Strict):
     host: NonEmpty
-    ports: list[int] = Field(default_factory=list)
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
     allow_multiple_addresses: bool = False
-    credentials_budget: int | None = Field(default=None, ge=0)
+    credentials_budget: int | None = Field(default=None, ge=0)  # None: the whole default-credential list
+    credentials_time_s: float | None = Field(default=None, gt=0)  # per login service (default 15 s)
 
 
 class Artefacts(_Strict):

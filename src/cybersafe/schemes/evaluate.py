@@ -258,11 +258,15 @@ class Evaluator:
         dossier: Dossier,
         facts: Mapping[str, bool],
         as_of: dt.date | None = None,
+        contradictions: Mapping[str, object] | None = None,
     ) -> None:
         self.catalog = catalog
         self.attempts = attempts
         self.dossier = dossier
         self.facts = facts
+        # condition facts where the evidence overrode the dossier (dossier/facts.py, reconcile_facts): the verdict
+        # of a requirement whose condition reads one names it
+        self.contradictions: Mapping[str, object] = contradictions or {}
         self.as_of = as_of  # None: every requirement applies, whatever its date
         # Evidence dated after the assessment date does not count on it (manual results, grants, risk decisions);
         # what was recorded later is kept only to say so.
@@ -538,6 +542,12 @@ class Evaluator:
                 return f"condition not declared (facts: {needed}); {base}"
 
             reason = None
+        contradicted = sorted(f for f in condition.facts() if f in self.contradictions) if condition else []
+        if contradicted:
+            explain = self._contradicted(
+                req, verdict, reason, explain, [str(self.contradictions[f]) for f in contradicted]
+            )
+            reason = None
         return RequirementResult(
             req,
             verdict,
@@ -549,6 +559,27 @@ class Evaluator:
             justified_by=tuple(d.id for d in justified),
             missing=missing,
         )
+
+    def _contradicted(
+        self,
+        req: Requirement,
+        verdict: Verdict,
+        reason: str | None,
+        explain: Callable[[], str] | None,
+        notes: list[str],
+    ) -> Callable[[], str]:
+        """The reason of a requirement whose condition reads a fact the evidence contradicted: the contradiction first."""
+
+        def contradicted() -> str:
+            if reason is not None:
+                base = reason
+            elif explain is not None:
+                base = explain()
+            else:
+                base = _reason(verdict, [self.leaf(leaf) for leaf in _leaves(req.verified_by)])
+            return f"condition contradicted by the evidence: {'; '.join(notes)}. {base}"
+
+        return contradicted
 
     def _justify(
         self, req: Requirement, decisions: tuple[RiskDecision, ...]

@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cybersafe.errors import InputError, TargetRefused
-from cybersafe.evidence.network.credentials import load_default_credentials
+from cybersafe.evidence.network.credentials import Credential, load_default_credentials, try_default_credentials
 from cybersafe.evidence.network.http import find_disclosures, parse_response
 from cybersafe.evidence.network.manual import MANUAL_TESTS
 from cybersafe.evidence.network.model import CredentialAttempt
 from cybersafe.evidence.network.policy import POLICY_FILE, default_policy, load_policy
 from cybersafe.evidence.network.probe import WorkAbandoned, in_thread
 from cybersafe.evidence.network.scan import classify_banner
-from cybersafe.evidence.network.session import RateLimiter, parse_ports, printable
+from cybersafe.evidence.network.session import ProbeSession, ProbeSettings, RateLimiter, parse_ports, printable
 from cybersafe.evidence.network.ssh import parse_audit
 from cybersafe.evidence.network.target import resolve_target
 from cybersafe.evidence.network.throttle import judge_throttling
@@ -377,3 +377,60 @@ def test_ipv4_mapped_form_is_judged_like_its_ipv4_address(value: int) -> None:
             return "refused"
 
     assert outcome(f"::ffff:{ipv4}") == outcome(ipv4)
+
+
+# --- how much of the default-credential list is tried ----------------------------------------------------------
+
+
+def _fake_login(delay: float = 0.0, accept: tuple[str, str] | None = None) -> Any:
+    async def login(session: ProbeSession, port: int, cred: Credential) -> tuple[str, str]:
+        await asyncio.sleep(delay)
+        return ("accepted", "200 OK") if (cred.username, cred.password) == accept else ("rejected", "401")
+
+    return login
+
+
+def test_by_default_the_whole_list_is_tried_and_the_seventh_entry_is_found() -> None:
+    # Given the default settings (no attempt budget) and a service that accepts the list's 7th credential
+    creds = load_default_credentials()
+    seventh = (creds[6].username, creds[6].password)
+    session = ProbeSession("127.0.0.1", ProbeSettings())
+    # When the default credentials are tried
+    test = asyncio.run(try_default_credentials(session, _fake_login(accept=seventh), 80, "http-basic", creds))
+    # Then the probe went past the first five and found it
+    assert [(a.username, a.password) for a in test.accepted] == [seventh]
+    assert len(test.attempts) == 7 and test.budget == len(creds)
+    # and a service that accepts none has every entry tried, with no note
+    test = asyncio.run(try_default_credentials(session, _fake_login(), 80, "http-basic", creds))
+    assert len(test.attempts) == test.list_size == len(creds) and test.note is None
+
+
+def test_a_budget_or_a_slow_service_stops_the_list_and_says_why() -> None:
+    creds = load_default_credentials()
+    # Given an attempt budget of 5
+    session = ProbeSession("127.0.0.1", ProbeSettings(credentials_budget=5))
+    test = asyncio.run(try_default_credentials(session, _fake_login(), 80, "http-basic", creds))
+    # Then five were tried and the note names the budget
+    assert len(test.attempts) == 5
+    assert test.note == "stopped at the attempt budget of 5 per service (credentials_budget)"
+    # Given a service that answers each failed login 50 ms late and a time allowance of 0.2 s per service
+    session = ProbeSession("127.0.0.1", ProbeSettings(credentials_time_s=0.2))
+    test = asyncio.run(try_default_credentials(session, _fake_login(delay=0.05), 80, "http-basic", creds))
+    # Then the list stops before the allowance is spent, and the note says how slow and how many were left
+    assert len(test.attempts) == 3
+    assert test.note is not None and test.note.startswith("stopped: failed logins are answered in about 0.")
+    assert f"the other {len(creds) - len(test.attempts)} would take past the 0.2 s" in test.note
+
+
+def test_the_dossier_sets_the_credential_budget_and_time_and_leaves_the_whole_list_by_default() -> None:
+    from tests.support import dossier
+
+    from cybersafe.evidence.network.collector import settings_for
+
+    # Given a device artefact without and with credential settings
+    bare = dossier(artefacts={"device": {"host": "127.0.0.1"}})
+    tuned = dossier(artefacts={"device": {"host": "127.0.0.1", "credentials_budget": 20, "credentials_time_s": 90}})
+    # When the probe settings are made from them
+    # Then the default is the whole list within 15 s per service, and the dossier's values replace both
+    assert (settings_for(bare).credentials_budget, settings_for(bare).credentials_time_s) == (None, 15.0)
+    assert (settings_for(tuned).credentials_budget, settings_for(tuned).credentials_time_s) == (20, 90.0)

@@ -22,7 +22,7 @@ def declared_ports(dossier: Dossier) -> tuple[DeclaredPort, ...] | None:
     interfaces = dossier.declarations.interfaces
     if interfaces is None:
         return None
-    return tuple(DeclaredPort(p.port, p.protocol, p.service) for p in interfaces.network_ports)
+    return tuple(DeclaredPort(p.port, p.protocol, p.service, p.authenticated) for p in interfaces.network_ports)
 
 
 def settings_for(dossier: Dossier, base: ProbeSettings | None = None) -> ProbeSettings:
@@ -33,10 +33,12 @@ def settings_for(dossier: Dossier, base: ProbeSettings | None = None) -> ProbeSe
     if device is not None:
         extra.extend(device.ports)
     ports = tuple(dict.fromkeys((*settings.ports, *extra)))
-    budget = device.credentials_budget if device is not None and device.credentials_budget is not None else None
-    if budget is None:
-        return dataclasses.replace(settings, ports=ports)
-    return dataclasses.replace(settings, ports=ports, credentials_budget=budget)
+    settings = dataclasses.replace(settings, ports=ports)
+    if device is not None and device.credentials_budget is not None:
+        settings = dataclasses.replace(settings, credentials_budget=device.credentials_budget)
+    if device is not None and device.credentials_time_s is not None:
+        settings = dataclasses.replace(settings, credentials_time_s=device.credentials_time_s)
+    return settings
 
 
 class NetworkCollector:

@@ -260,12 +260,25 @@ async def attempt_login(session: ProbeSession, login: LoginFunction, port: int, 
 async def try_default_credentials(
     session: ProbeSession, login: LoginFunction, port: int, protocol: str, credentials: tuple[Credential, ...]
 ) -> CredentialTest:
-    """Up to the attempt budget from the list; stops at an accepted login, a lockout, or two attempts in a row
-    that could not be judged (a service that does not behave like a login is not hammered)."""
+    """The list, or its first entries up to the attempt budget; stops at an accepted login, a lockout, or two
+    attempts in a row that could not be judged (a service that does not behave like a login is not hammered).
+    ``note`` says why fewer than the whole list were tried."""
     budget = session.settings.credentials_budget
+    budget = len(credentials) if budget is None else budget
     attempts: list[CredentialAttempt] = []
     note = None
-    for cred in credentials[:budget]:
+    started = time.monotonic()
+    allowance = session.settings.credentials_time_s
+    for index, cred in enumerate(credentials[:budget]):
+        if attempts:  # the time left, projected from three attempts (one may be slow: a first TLS handshake)
+            spent = time.monotonic() - started
+            left = min(budget, len(credentials)) - index
+            if spent > allowance or (len(attempts) >= 3 and spent + left * spent / len(attempts) > allowance):
+                note = (
+                    f"stopped: failed logins are answered in about {spent / len(attempts):.1f} s each, so the other "
+                    f"{left} would take past the {allowance:g} s a service is given (credentials_time_s)"
+                )
+                break
         attempt = await attempt_login(session, login, port, cred)
         attempts.append(attempt)
         if attempt.outcome == ACCEPTED:
@@ -277,4 +290,6 @@ async def try_default_credentials(
         if len(attempts) >= 2 and all(a.outcome == ATTEMPT_ERROR for a in attempts[-2:]):
             note = "stopped: two attempts in a row could not be judged"
             break
+    if note is None and len(attempts) < len(credentials):
+        note = f"stopped at the attempt budget of {budget} per service (credentials_budget)"
     return CredentialTest(port, protocol, budget, len(credentials), tuple(attempts), note)

@@ -35,6 +35,7 @@ class DeclaredPort:
     port: int
     protocol: str  # tcp / udp
     service: str
+    authenticated: bool | None = None  # the dossier's word: the service asks for authentication (None: not said)
 
 
 @dataclass(frozen=True, slots=True)

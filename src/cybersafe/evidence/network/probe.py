@@ -475,7 +475,7 @@ async def _logins(
         return shared[0]
 
     services = _login_services(found, ssh_login)
-    if session.settings.credentials_budget <= 0:
+    if session.settings.credentials_budget == 0:
         session.note_incomplete("default credentials not tried: attempt budget is 0")
     progress.start("credentials", total=len(services))
 
@@ -495,7 +495,7 @@ async def _login_service(
     session: ProbeSession, service: _LoginService, found: _Found, credentials: tuple[Credential, ...]
 ) -> None:
     settings = session.settings
-    trying = settings.credentials_budget > 0
+    trying = settings.credentials_budget != 0
     failed_access: tuple[CredentialAttempt, ...] = ()
     if service.access is not None and (trying or service.protocol == "telnet"):  # telnet sends no credential
         started = time.monotonic()

@@ -41,7 +41,8 @@ class ProbeSettings:
     login_timeout: float = 15.0  # the verdict on a credential: a throttling device answers late on purpose
     concurrency: int = 16  # connections open at once
     rate: float = 50.0  # new connections per second
-    credentials_budget: int = 5  # default-credential attempts per login service
+    credentials_budget: int | None = None  # default-credential attempts per login service; None: the whole list
+    credentials_time_s: float = 15.0  # per login service: a list that would take longer (throttling, SSH) stops
     throttle_attempts: int = 10  # failed logins in a row for the 5.1-5 observation
     udp: bool = True
     tls: bool = True
@@ -59,7 +60,8 @@ class ProbeSettings:
             ("login_timeout_s", f"{self.login_timeout:g}"),
             ("concurrency", str(self.concurrency)),
             ("rate_per_s", f"{self.rate:g}"),
-            ("credentials_budget", str(self.credentials_budget)),
+            ("credentials_budget", "all" if self.credentials_budget is None else str(self.credentials_budget)),
+            ("credentials_time_s", f"{self.credentials_time_s:g}"),
             ("throttle_attempts", str(self.throttle_attempts)),
             ("budget_s", f"{self.budget_s:g}"),
         )
