@@ -64,7 +64,8 @@ def test_takeover_by_another_issuer_is_refused(registry: tuple[Client, Actors]) 
     client, actors = registry
     mine = _publish(client, actors, model="SP-1", name="Smart Plug").json()["label_id"]
     hostile = make_record(
-        actors.other_issuer_key, issuer_name=actors.other_issuer_name, manufacturer="Widget Co", model="SP-1",
+        actors.other_issuer_key, issuer_name=actors.other_issuer_name, issuer_contact="x@other.test",
+        manufacturer="Widget Co", model="SP-1",
         name="RECALLED - see other label", issued=dt.date(2025, 1, 1), valid_until=dt.date(2025, 6, 1),
         support_end=dt.date(2099, 12, 31),
     )  # fmt: skip
@@ -102,6 +103,69 @@ def test_an_authorised_second_issuer_supersedes_only_its_own_labels(registry: tu
     assert _publish(client, actors, "other_issuer", again).status_code == 403
     other_maker = client.post(f"/api/v1/grants/{sp2['id']}/withdraw", headers=actors.headers("other_manufacturer"))
     assert other_maker.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("claim", "fragment"),
+    [
+        pytest.param({"issuer_name": "Acme Labels", "issuer_contact": "labels@acme.test"}, "predicate.issuer.name",
+                     id="another-issuers-name"),
+        pytest.param({"issuer_contact": "labels@acme.test"}, "predicate.issuer.contact", id="another-issuers-contact"),
+        pytest.param({"administrator": "Acme Labels <labels@acme.test>"}, "predicate.disclosures.administrator",
+                     id="another-issuers-administrator-line"),
+    ],
+)  # fmt: skip
+def test_an_issuer_cannot_sign_labels_in_another_issuers_name(
+    registry: tuple[Client, Actors], tmp_path: Path, claim: dict[str, str], fragment: str
+) -> None:
+    # Given Widget Co authorising Other Labels for us-ctm, when Other Labels signs, with its own key, a label
+    # that names Acme Labels (its name, its contact, or its 8.222(b) administrator line), then the publish is
+    # refused with 403 naming the field and nothing is logged; with its own name and contact it is published,
+    # and `verify --registry` says who issued it.
+    client, actors = registry
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], scheme="us-ctm")
+    administrator = claim.get("administrator")
+    kw: dict[str, Any] = {"issuer_name": actors.other_issuer_name, "issuer_contact": "x@other.test"}
+    kw |= {k: v for k, v in claim.items() if k != "administrator"}
+    record = make_record(actors.other_issuer_key, manufacturer="Widget Co", model="NAME-1", **kw)
+    if administrator:
+        record["disclosures"]["administrator"] = administrator
+    before = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, "other_issuer", make_envelope(record, actors.other_issuer_key))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"].startswith(fragment)
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == before
+    own = actors.other_envelope(manufacturer="Widget Co", model="NAME-1")
+    assert _publish(client, actors, "other_issuer", own).status_code == 201
+    checks = _verify(client, own, tmp_path)
+    assert checks["registry.integrity"].status == "pass" and checks["registry.status"].status == "pass"
+
+
+def test_a_label_naming_another_issuer_than_its_log_is_an_integrity_problem() -> None:
+    # Given an issuer registered in the log as "Other Labels", when a label it signed names "Acme Labels"
+    # (published before the registry checked the name), then deriving the label's facts reports the mismatch,
+    # so the page shows an integrity error and `verify --registry` fails.
+    from cybersafe.attest.keys import key_id
+    from cybersafe.registry import derive, log
+
+    key = Ed25519PrivateKey.generate()
+    record = make_record(key, issuer_name="Acme Labels")
+    envelope = make_envelope(record, key)
+    at = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    issued = log.new_event(
+        record["label_id"], "issued", at, label_id=record["label_id"], envelope_sha256=envelope_digest(envelope),
+        issuer_key_id=key_id(key.public_key()), status="active", support_end="2031-12-31", product_id=1,
+    )  # fmt: skip
+    raw = key.public_key().public_bytes_raw()
+    registered = log.new_event(
+        "issuer/2", "issuer", at, issuer_id=2, name="Other Labels", contact=None, key_id=key_id(key.public_key()),
+        public_key=__import__("base64").b64encode(raw).decode(),
+    )  # fmt: skip
+    issuer_leaves, _ = derive.parse_leaves([(0, registered.entry)])
+    leaves, _ = derive.parse_leaves([(1, issued.entry)])
+    derived = derive.derive_facts(record["label_id"], envelope, leaves, derive.issuer_state(2, issuer_leaves))
+    assert derived.problems == ["the label names another issuer than the one its log entries register (Other Labels)"]
+    assert derived.facts["issuer"]["name"] == "Other Labels"
 
 
 def test_a_manufacturer_that_is_not_registered_owns_nothing_to_grant(registry: tuple[Client, Actors]) -> None:

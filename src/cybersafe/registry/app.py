@@ -387,6 +387,7 @@ def _label_write_routes(app: FastAPI, registry: Registry) -> None:
                 envelope.model_dump(),
                 now=registry.now(),
                 skew=registry.settings.clock_skew,
+                base_url=registry.settings.base_url,
             )
         finally:
             registry.cache.clear()

@@ -226,6 +226,8 @@ def derive_facts(
         problems.append("no log entry registers the label's issuer")
     elif key_id and key_id not in issuer.keys:
         problems.append(f"the issuer's log entries do not list key {key_id[:16]}…")
+    elif record and (record.get("issuer") or {}).get("name") != issuer.name:
+        problems.append(f"the label names another issuer than the one its log entries register ({issuer.name})")
     facts = _facts(label_id, record, leaves, issued, issuer, key_id, product_id)
     facts["log"] = {"events": events}
     return Derived(facts, problems, issuer.standing() if issuer else dict(ACTIVE_STANDING))

@@ -5,7 +5,9 @@ head, so a label change is never visible without its log entry, nor the reverse.
 
 Publishing is refused unless all of these hold (each refusal is one line):
 - the token's issuer is active (403 when suspended or revoked) and signed the envelope with its current
-  key (403), the record names that key (403), and the record is well formed (422);
+  key (403), the record names that key (403) and that issuer's registered name and contact (403), and the
+  record is well formed and passes the checks of ``cybersafe verify`` and of the page's own check: one
+  signature, a registry link to this registry (422);
 - names are plain (``names.check_name``: NFKC, no bidi controls, invisible characters or mixed scripts;
   422 naming the character);
 - ``issued`` is not in the future beyond the clock skew, and ``valid_until`` is neither before ``issued``
@@ -26,11 +28,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 
-from cybersafe.attest.dsse import decode_payload, verify_envelope
+from cybersafe.attest.dsse import decode_payload
 from cybersafe.attest.keys import load_public_key
 from cybersafe.errors import VerificationFailed
 from cybersafe.label.model import PREDICATE_TYPE, LabelRecord
 from cybersafe.label.qr import canonical_envelope, envelope_digest
+from cybersafe.label.verify import CheckStatus, check_label
 from cybersafe.registry import admin, documents, log, names
 from cybersafe.registry.derive import later
 from cybersafe.registry.interface import (
@@ -59,44 +62,98 @@ _NAME_FIELDS = (
 
 def check_envelope(
     envelope: dict[str, Any],
-    issuer_key_id: str,
-    public_key_pem: str,
+    issuer: Any,
     administers: Callable[[str], bool] = lambda scheme: False,
+    *,
+    base_url: str = "",
+    now: dt.datetime | None = None,
 ) -> LabelRecord:
-    """Verify a label envelope against ONE issuer's key and return its record; raises Forbidden/Rejected.
-    ``administers(scheme)`` says whether the registry records the issuer as that scheme's label administrator:
-    a label drawn in the scheme's own style (``artwork: scheme-mark``) needs it."""
+    """Verify a label envelope against ONE issuer (its registered key, name and contact) and return its record;
+    raises Forbidden/Rejected.
+
+    The checks are those of ``cybersafe verify`` (``label.verify.check_label``: envelope, signature, statement,
+    subjects, issuer key; exactly one signature, by the key the record names) and of the page's own check
+    (``static/verify.js``: that one signature's key id, and a registry link to this registry), so the registry
+    never accepts a label that a verifier it documents would call not genuine. ``administers(scheme)`` says
+    whether the registry records the issuer as that scheme's label administrator: a label drawn in the scheme's
+    own style (``artwork: scheme-mark``) needs it."""
     try:
-        decode_payload(envelope)
+        _, statement = decode_payload(envelope)
     except VerificationFailed as exc:
         raise Rejected(str(exc)) from None
-    keyids = {s.get("keyid") for s in envelope.get("signatures", []) if isinstance(s, dict)}
-    if issuer_key_id not in keyids and "" not in keyids:
+    signatures = envelope.get("signatures")
+    keyids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
+    if issuer.key_id not in keyids:
         raise Forbidden("the label is not signed with your registered issuer key")
-    try:
-        statement = verify_envelope(envelope, {issuer_key_id: load_public_key(public_key_pem)})
-    except VerificationFailed as exc:
-        raise Rejected(str(exc)) from None
+    if len(keyids) != 1:
+        raise Rejected(f"envelope: {len(keyids)} signatures; a label carries exactly one, by its issuer's key")
+    predicate = statement.get("predicate")
+    claimed = (predicate.get("issuer") or {}) if isinstance(predicate, dict) else {}
+    if isinstance(claimed, dict) and "key_id" in claimed and claimed["key_id"] != issuer.key_id:
+        raise Forbidden("the label names another issuer key than yours")
+    _check_artwork(predicate, administers)
+    _check_statement(statement)
+    report = check_label(envelope, load_public_key(issuer.public_key_pem), now=now or admin.now_utc())
+    failed = next((c for c in report.checks if c.name in _SHARED_CHECKS and c.status is CheckStatus.FAIL), None)
+    if failed is not None:
+        if failed.name == "issuer":
+            raise Forbidden(failed.message)
+        message = failed.message
+        raise Rejected(message if message.startswith(("predicate", "envelope")) else f"{failed.name}: {message}")
+    record = report.record
+    if record is None:
+        raise Rejected("predicate: the label record is unreadable")
+    if "\\u0000" in json.dumps(statement.get("predicate")):
+        raise Rejected("predicate: text must not contain NUL characters")
+    expected = [{"name": s.name, "digest": {"sha256": s.sha256}} for s in record.subjects]
+    if statement.get("subject") != expected:
+        raise Rejected("statement: subject does not match the label record's subjects")
+    home = f"{base_url}/l/{record.label_id}"
+    if base_url and record.registry_url != home:
+        raise Rejected(f"predicate.registry_url: {record.registry_url} is not this registry's link {home}")
+    _check_issuer_identity(record, issuer)
+    _check_names(statement["predicate"])
+    return record
+
+
+def _check_statement(statement: dict[str, Any]) -> None:
+    """The statement's type and record, refused with the registry's one-line wording (``predicate.<field>``)
+    before the shared checks run."""
     if statement.get("_type") != STATEMENT_TYPE:
         raise Rejected(f"statement: _type must be {STATEMENT_TYPE}")
     if statement.get("predicateType") != PREDICATE_TYPE:
         raise Rejected(f"statement: predicateType must be {PREDICATE_TYPE}")
-    _check_artwork(statement.get("predicate"), administers)
     try:
-        record = LabelRecord.model_validate(statement.get("predicate"))
+        LabelRecord.model_validate(statement.get("predicate"))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "".join(f".{p}" for p in first["loc"])
         raise Rejected(f"predicate{where}: {first['msg']}") from None
-    if "\\u0000" in json.dumps(statement.get("predicate")):
-        raise Rejected("predicate: text must not contain NUL characters")
-    if record.issuer.key_id != issuer_key_id:
-        raise Forbidden("the label names another issuer key than yours")
-    expected = [{"name": s.name, "digest": {"sha256": s.sha256}} for s in record.subjects]
-    if statement.get("subject") != expected:
-        raise Rejected("statement: subject does not match the label record's subjects")
-    _check_names(statement["predicate"])
-    return record
+
+
+# The checks of ``cybersafe verify`` that say whether a label is genuine (the rest: artefacts and dates).
+_SHARED_CHECKS = ("envelope", "signature", "statement", "subjects", "issuer")
+
+
+def _check_issuer_identity(record: LabelRecord, issuer: Any) -> None:
+    """The record names its issuer as the registry registered it: the same name, the same contact (when the
+    record states one), and a 47 CFR 8.222(b) administrator line made of them; an issuer never signs in the
+    name of another (403)."""
+    if record.issuer.name != issuer.name:
+        raise Forbidden(
+            f"predicate.issuer.name: the label names {record.issuer.name!r}, but you are registered as {issuer.name!r}"
+        )
+    contact = record.issuer.contact
+    if contact is not None and contact != issuer.contact:
+        raise Forbidden(
+            f"predicate.issuer.contact: the label names {contact!r}, but your registered contact is {issuer.contact!r}"
+        )
+    allowed = {issuer.name} | ({f"{issuer.name} <{contact}>"} if contact else set())
+    if record.disclosures.administrator not in allowed:
+        raise Forbidden(
+            f"predicate.disclosures.administrator: {record.disclosures.administrator!r} is not you "
+            f"({' or '.join(repr(a) for a in sorted(allowed))})"
+        )
 
 
 def _check_artwork(predicate: Any, administers: Callable[[str], bool]) -> None:
@@ -142,7 +199,10 @@ def publish(
     *,
     now: dt.datetime | None = None,
     skew: dt.timedelta = CLOCK_SKEW,
+    base_url: str = "",
 ) -> dict[str, Any]:
+    """Publish a label; ``base_url`` (the registry's public URL, when configured) is what the label's
+    ``registry_url`` must start with."""
     if principal.role is not Role.ISSUER or principal.issuer_id is None:
         raise Forbidden("only an issuer may publish labels")
     at = now or admin.now_utc()
@@ -151,9 +211,10 @@ def publish(
         issuer = _issuer_that_may_act(conn, principal.issuer_id, publishing=True)
         record = check_envelope(
             envelope,
-            issuer.key_id,
-            issuer.public_key_pem,
+            issuer,
             lambda scheme: admin.administers_scheme(conn, issuer.id, scheme),
+            base_url=base_url,
+            now=at,
         )
         check_dates(record, at, skew)
         existing = conn.execute(select(Label.envelope_sha256).where(Label.label_id == record.label_id)).first()

@@ -188,7 +188,8 @@
     add(Boolean(issued) && issued.envelope_sha256 === digest && labelEntries.every((e) => e.label_id === labelId),
       "The log records this exact label as issued.");
 
-    const signature = (envelope.signatures || [])[0] || {};
+    const signatures = envelope.signatures || [];
+    const signature = signatures.length === 1 ? signatures[0] : {};
     const keyEntry = issuerEntries.filter((e) => e.kind === "issuer" || e.kind === "issuer-key")
       .find((e) => e.key_id === signature.keyid);
     let signed = false;
