@@ -279,9 +279,10 @@ def test_publish_supersede_revoke_and_support_are_logged(registry: tuple[Client,
     kinds = [e["kind"] for e in doc["log"]["events"]]
     assert kinds == ["issued", "updated", "revoked"]
 
-    # Then the log holds 5 more entries (2 issued, 1 superseded, 1 support, 1 revoked) and everything verifies.
+    # Then the log holds 6 more entries (2 issued, 1 superseded, 2 support: the manufacturer's and the active
+    # label's, 1 revoked) and everything verifies.
     head = parse_tree_head(client.get("/api/v1/log/sth").json())
-    size = base + 5
+    size = base + 6
     assert head.tree_size == size
     key = client.get("/api/v1/log/key").json()
     from cybersafe.attest.keys import load_public_key

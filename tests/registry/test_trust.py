@@ -251,6 +251,128 @@ def test_a_scheme_mark_needs_the_issuer_recorded_as_the_schemes_administrator(
     assert client.post(path, json={"scheme": "US CTM!"}, headers=actors.headers("admin")).status_code == 422
 
 
+def test_another_issuers_support_claim_never_moves_the_products_support(registry: tuple[Client, Actors]) -> None:
+    # Given Acme's label for SP-S (support to 2031) and, under Widget Co's grant, Other Labels' label for the
+    # same product claiming support to 2045, when Widget Co extends SP-S's support to 2035-06-30, then the
+    # extension is accepted (the other issuer's claim did not raise the product's support end), logged as the
+    # manufacturer's `support` entry, Acme's label shows 2035-06-30 and Other Labels' keeps its signed 2045;
+    # a later update before the manufacturer's own 2035-06-30 is refused.
+    client, actors = registry
+    mine = _publish(client, actors, model="SP-S").json()["label_id"]
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], scheme="us-ctm")
+    claim = actors.other_envelope(manufacturer="Widget Co", model="SP-S", support_end=dt.date(2045, 12, 31))
+    theirs = _publish(client, actors, "other_issuer", claim).json()["label_id"]
+    product = _label(client, mine)["product"]["id"]
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    extended = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2035-06-30"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert extended.status_code == 200, extended.text
+    assert sorted(extended.json()["labels_updated"]) == sorted([mine, theirs])
+    assert (_label(client, mine)["support"]["support_end"], _label(client, theirs)["support"]["support_end"]) == (
+        "2035-06-30",
+        "2045-12-31",
+    )
+    entry = json.loads(client.get(f"/api/v1/log/entries?start={size}&end={size + 1}").json()["entries"][0]["entry"])
+    assert (entry["kind"], entry["product_id"], entry["support_end"]) == ("support", product, "2035-06-30")
+    assert entry["manufacturer_id"] == actors.ids["manufacturer"]
+    shorter = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2034-01-01"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert shorter.status_code == 422
+    assert shorter.json()["detail"] == "support_end: may be extended, never shortened (you logged 2035-06-30)"
+
+
+def test_a_support_change_on_a_product_without_active_labels_is_logged(registry: tuple[Client, Actors]) -> None:
+    # Given a product whose only label is revoked, when its manufacturer extends its support and changes its
+    # update instructions, then the change is a log entry (the tree grows by one `support` entry), and the
+    # manufacturer's own logged end then bounds its next update.
+    client, actors = registry
+    label_id = _publish(client, actors, model="SP-R").json()["label_id"]
+    product = _label(client, label_id)["product"]["id"]
+    revoke = client.post(f"/api/v1/labels/{label_id}/revoke", json={"reason": "x"}, headers=actors.headers("issuer"))
+    assert revoke.status_code == 200
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    body = {"support_end": "2046-01-01", "update_instructions": "new instructions"}
+    changed = client.put(f"/api/v1/products/{product}/support", json=body, headers=actors.headers("manufacturer"))
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["labels_updated"], changed.json()["tree_head"]["tree_size"]) == ([], size + 1)
+    entry = json.loads(client.get(f"/api/v1/log/entries?start={size}&end={size + 1}").json()["entries"][0]["entry"])
+    assert (entry["kind"], entry["support_end"], entry["update_instructions"]) == (
+        "support",
+        "2046-01-01",
+        "new instructions",
+    )
+    again = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2045-06-01"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert (again.status_code, again.json()["detail"]) == (
+        422,
+        "support_end: may be extended, never shortened (you logged 2046-01-01)",
+    )
+
+
+def test_no_label_for_a_product_without_security_updates_nor_support_ending_in_the_past(
+    registry: tuple[Client, Actors],
+) -> None:
+    # Given a label whose disclosures say the product is "unsupported", when it is published, then it is
+    # refused (a product that gets no security updates gets no label); and a manufacturer's support "extension"
+    # to a date in the past is refused, with nothing logged.
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="UNS-1")
+    record["disclosures"]["support_end"] = "unsupported"
+    refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == (
+        "predicate.disclosures.support_end: unsupported: a product that gets no security updates gets no label"
+    )
+    label_id = _publish(client, actors, model="UNS-2").json()["label_id"]
+    product = _label(client, label_id)["product"]["id"]
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    past = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2020-01-01"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert past.status_code == 422
+    assert past.json()["detail"].startswith("support_end: 2020-01-01 is in the past")
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == size
+
+
+def test_a_valid_label_of_a_product_without_security_updates_says_so(
+    registry: tuple[Client, Actors], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a label published before the registry refused them, whose disclosures say "unsupported", when a
+    # reader opens it, then the JSON and the page say it is a valid label but the product gets no security
+    # updates (support_ended), never a plain "Valid".
+    from cybersafe.registry import log, service
+    from cybersafe.registry.interface import Principal, Role
+
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="UNS-3")
+    record["disclosures"]["support_end"] = "unsupported"
+    monkeypatch.setattr(service, "check_dates", lambda *a, **k: None)  # the registry before this check
+    engine = client.app.state.engine
+    principal = Principal(Role.ISSUER, 0, issuer_id=actors.ids["issuer"])
+    envelope = make_envelope(record, actors.issuer_key)
+    service.publish(engine, log.ensure_log_key(engine), principal, envelope, base_url="http://testserver")
+    client.app.state.registry.cache.clear()
+    doc = _label(client, record["label_id"])
+    assert (doc["status"], doc["support_ended"]) == ("active", True)
+    assert doc["status_text"] == (
+        "Valid label, but it says the product gets no security updates. Do not rely on it for security."
+    )
+    page = client.get(f"/l/{record['label_id']}").text
+    assert '<h2 id="status-h" class="word" data-status="active">Valid, but no security updates</h2>' in page
+    assert "status-expired" in page
+
+
 # --- 2. everything shown comes from the log -----------------------------------------------------------
 
 

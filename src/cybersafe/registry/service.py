@@ -35,7 +35,7 @@ from cybersafe.label.model import PREDICATE_TYPE, LabelRecord
 from cybersafe.label.qr import canonical_envelope, envelope_digest
 from cybersafe.label.verify import CheckStatus, check_label
 from cybersafe.registry import admin, documents, log, names
-from cybersafe.registry.derive import later
+from cybersafe.registry.derive import later, parse_leaves
 from cybersafe.registry.interface import (
     Conflict,
     Forbidden,
@@ -178,17 +178,24 @@ def _check_names(predicate: dict[str, Any]) -> None:
 
 
 def check_dates(record: LabelRecord, now: dt.datetime, skew: dt.timedelta = CLOCK_SKEW) -> None:
-    """Refuse a label dated in the future (beyond ``skew``) or valid past its support end."""
+    """Refuse a label dated in the future (beyond ``skew``), valid past its support end, or of a product that
+    gets no security updates (``unsupported``, or a disclosed support end other than the record's)."""
     latest = (now + skew).astimezone(dt.UTC).date()
     if record.issued > latest:
         raise Rejected(f"predicate.issued: {record.issued} is in the future (the registry's date is {now.date()})")
     if record.valid_until < record.issued:
         raise Rejected("predicate.valid_until: before the issue date")
-    ends = [record.support_end]
-    if isinstance(record.disclosures.support_end, dt.date):
-        ends.append(record.disclosures.support_end)
-    if record.valid_until > min(ends):
-        raise Rejected(f"predicate.valid_until: {record.valid_until} is after the support end {min(ends)}")
+    disclosed = record.disclosures.support_end
+    if disclosed == "unsupported":
+        raise Rejected(
+            "predicate.disclosures.support_end: unsupported: a product that gets no security updates gets no label"
+        )
+    if disclosed != record.support_end:
+        raise Rejected(
+            f"predicate.disclosures.support_end: {disclosed} differs from predicate.support_end {record.support_end}"
+        )
+    if record.valid_until > record.support_end:
+        raise Rejected(f"predicate.valid_until: {record.valid_until} is after the support end {record.support_end}")
 
 
 def publish(
@@ -279,15 +286,10 @@ def _product_for(conn: Connection, record: LabelRecord, manufacturer_id: int, at
     same manufacturer's models needs an admin's approval (409)."""
     product = record.product
     model_key = names.name_key(product.model + "|" + (product.hardware_version or ""))
-    support_end = str(record.disclosures.support_end)
     row = conn.execute(
-        select(Product.id, Product.support_end).where(
-            and_(Product.manufacturer_id == manufacturer_id, Product.model_key == model_key)
-        )
+        select(Product.id).where(and_(Product.manufacturer_id == manufacturer_id, Product.model_key == model_key))
     ).first()
-    if row is not None:
-        if later(support_end, row.support_end):
-            conn.execute(update(Product).where(Product.id == row.id).values(support_end=support_end))
+    if row is not None:  # a label's support end is its issuer's claim: it never changes the product's
         return int(row.id)
     skeleton = names.skeleton(product.model)
     look_alikes = conn.execute(
@@ -312,10 +314,10 @@ def _product_for(conn: Connection, record: LabelRecord, manufacturer_id: int, at
                 model=product.model,
                 model_key=model_key,
                 model_skeleton=skeleton,
-                support_end=support_end,
+                support_end=NO_SUPPORT_UPDATE,
                 update_instructions=d.update_instructions,
                 updates_automatic=d.updates_automatic,
-                support_updated=at,
+                support_updated=None,
             )
             .returning(Product.id)
         ).scalar_one()
@@ -443,20 +445,43 @@ def update_support(
     *,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The manufacturer extends (never shortens) a product's support; every active label of the product
-    gets a log entry with the new end and, when given, the new update information."""
-    if principal.role is not Role.MANUFACTURER:
+    """The manufacturer extends (never shortens) a product's support: the new end is not before one it logged
+    earlier, nor before the support end of every active label of the product (it must extend at least one).
+    A label's support end is its issuer's claim and never moves the product's. The change is one ``support``
+    entry on the manufacturer, always, and an ``updated`` entry on every active label of the product with the
+    new end and, when given, the new update information (a label shows the later of its signed end and these)."""
+    if principal.role is not Role.MANUFACTURER or principal.manufacturer_id is None:
         raise Forbidden("only the product's manufacturer may update its support information")
     at = now or admin.now_utc()
+    new_end = support_end.isoformat()
+    if support_end < at.astimezone(dt.UTC).date():
+        raise Rejected(
+            f"support_end: {new_end} is in the past (the registry's date is {at.date()}); support ends later"
+        )
     with engine.begin() as conn:
         row = conn.execute(select(Product).where(Product.id == product_id)).first()
         if row is None:
             raise NotFound(f"no product {product_id}")
         if row.manufacturer_id != principal.manufacturer_id:
             raise Forbidden("you may update only your own products")
-        new_end = support_end.isoformat()
-        if row.support_end != "unsupported" and new_end < row.support_end:
-            raise Rejected(f"support_end: may be extended, never shortened (now {row.support_end})")
+        before = _logged_support_end(conn, principal.manufacturer_id, product_id)
+        if before is not None and new_end < before:
+            raise Rejected(f"support_end: may be extended, never shortened (you logged {before})")
+        labels = list(
+            conn.execute(
+                select(Label.label_id)
+                .where(and_(Label.product_id == product_id, Label.status == "active"))
+                .order_by(Label.label_id)
+            ).scalars()
+        )
+        runs_to = [
+            d.facts["support"]["support_end"]
+            for d in documents.derive_many(conn, documents.sources(conn, labels)).values()
+        ]
+        if runs_to and all(later(end, new_end) for end in runs_to):
+            raise Rejected(
+                f"support_end: may be extended, never shortened (the product's labels run to {min(runs_to)})"
+            )
         detail: dict[str, Any] = {"change": "support", "support_end": new_end}
         if update_instructions is not None:
             detail["update_instructions"] = update_instructions
@@ -467,21 +492,38 @@ def update_support(
             .where(Product.id == product_id)
             .values(support_end=new_end, support_updated=at, **{k: v for k, v in detail.items() if k.startswith("upd")})
         )
-        labels = list(
-            conn.execute(
-                select(Label.label_id).where(and_(Label.product_id == product_id, Label.status == "active"))
-            ).scalars()
+        product_event = log.new_event(
+            log.manufacturer_subject(principal.manufacturer_id), "support", at,
+            manufacturer_id=principal.manufacturer_id, product_id=product_id, **detail,
+        )  # fmt: skip
+        _, head = _append(
+            conn, signer, [product_event] + [_label_event(lid, "updated", at, **detail) for lid in labels], at
         )
-        head = None
-        if labels:
-            _, head = _append(conn, signer, [_label_event(lid, "updated", at, **detail) for lid in labels], at)
-            documents.rebuild(conn, labels)
-    return {
-        "product_id": product_id,
-        "support_end": new_end,
-        "labels_updated": labels,
-        "tree_head": None if head is None else head.as_json(),
-    }
+        documents.rebuild(conn, labels)
+    return {"product_id": product_id, "support_end": new_end, "labels_updated": labels, "tree_head": head.as_json()}
+
+
+# ``products.support_end`` before the manufacturer logged any support update for the product.
+NO_SUPPORT_UPDATE = ""
+
+
+def _logged_support_end(conn: Connection, manufacturer_id: int, product_id: int) -> str | None:
+    """The latest support end the manufacturer logged for the product, read from the log (its ``support``
+    entries, and the ``updated`` entries of the product's labels written before those existed)."""
+    labels = list(conn.execute(select(Label.label_id).where(Label.product_id == product_id)).scalars())
+    subject = log.manufacturer_subject(manufacturer_id)
+    ends: list[str] = []
+    for key, pairs in log.entries_about(conn, [subject, *labels]).items():
+        leaves, _ = parse_leaves(pairs)
+        for leaf in leaves:
+            body = leaf.body
+            if key == subject and (leaf.kind != "support" or body.get("product_id") != product_id):
+                continue
+            if key != subject and (leaf.kind != "updated" or body.get("change") != "support"):
+                continue
+            if isinstance(body.get("support_end"), str):
+                ends.append(body["support_end"])
+    return max(ends, default=None)
 
 
 # --- reads ------------------------------------------------------------------------------------------

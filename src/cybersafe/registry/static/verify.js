@@ -145,6 +145,17 @@
     if (record.valid_until < today()) return "expired";
     return "active";
   }
+  // The product's support end as the page derives it: the signed one, extended by the manufacturer's logged
+  // updates ("unsupported" is the earliest); a valid label of a product whose support ended is no green tick.
+  function supportEnd(labelEntries, record) {
+    let end = String((record.disclosures || {}).support_end);
+    for (const e of labelEntries) {
+      if (e.kind !== "updated" || e.change !== "support") continue;
+      const next = String(e.support_end);
+      if (next !== "unsupported" && (end === "unsupported" || next > end)) end = next;
+    }
+    return end;
+  }
   function field(record, path) {
     return path.split(".").reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), record);
   }
@@ -212,7 +223,9 @@
     }
     add(fieldsMatch, "The product, manufacturer, model, scheme and dates shown are those the label states.");
     const cosigners = checkpoint.signatures.filter((s) => s.name !== checkpoint.origin).map((s) => s.name);
-    return { results, status: derived, cosigners, size: checkpoint.size };
+    const support = supportEnd(labelEntries, record);
+    const supportEnded = support === "unsupported" || support < today();
+    return { results, status: derived, supportEnded, support, cosigners, size: checkpoint.size };
   }
 
   function render(verdict, headline, results, footnote) {
@@ -271,6 +284,10 @@
       render("failed", "Not verified: " + failed[0].text + " Do not rely on this page.", outcome.results, foot);
     } else if (outcome.status !== "active") {
       render("genuine-not-valid", "The record is genuine, and it says this label is " + WORDS[outcome.status] + ". Do not rely on it.", outcome.results, foot);
+    } else if (outcome.supportEnded) {
+      render("genuine-not-valid", "The record is genuine and the label is valid, but the product gets no security updates" +
+        (outcome.support === "unsupported" ? "" : " (they ended on " + outcome.support + ")") +
+        ". Do not rely on it for security.", outcome.results, foot);
     } else if (!fragment) {
       outcome.results.unshift({ ok: null, text: "This page was opened without the label's QR code, so your browser cannot tell whether it is the label on your product." });
       render("unanchored", "Checked by your browser, but not tied to your product: scan the label's QR code to check that too.", outcome.results, foot);
