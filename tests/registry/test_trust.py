@@ -410,6 +410,57 @@ def test_a_hidden_revocation_shows_an_integrity_error_and_fails_verify(
     assert checks["registry.log-inclusion"].status == "pass"
 
 
+def test_a_revocation_refiled_under_another_subject_is_caught_by_the_full_log_audit(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given a revoked label, when someone with the database files its "revoked" entry under another subject,
+    # sets the row back to active and rebuilds the stored copy (the leaf itself, and so the tree, unchanged),
+    # then the label's own entry list looks complete (the page reads "active"), but the full-log audit
+    # (`cybersafe registry audit`) names the re-filed entry and the status the log records, exits 1, and
+    # `verify --registry --full-log` reads every entry, fails registry.log-complete and recomputes "revoked".
+    from typer.testing import CliRunner
+
+    from cybersafe.cli import app
+    from cybersafe.registry import audit, documents
+
+    client, actors = registry
+    envelope = actors.envelope(model="HID-2")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    revoked = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer")
+    )
+    index = revoked.json()["log_index"]
+    engine = client.app.state.engine
+    assert audit.audit(engine).problems == []
+    _tamper(client, "UPDATE log_entries SET subject = 'hidden' WHERE log_index = :i", i=index)
+    _tamper(
+        client,
+        "UPDATE labels SET status = 'active', revocation_reason = NULL, revoked_at = NULL WHERE label_id = :i",
+        i=label_id,
+    )
+    with engine.begin() as conn:
+        documents.rebuild(conn, [label_id])
+    client.app.state.registry.cache.clear()
+    assert _label(client, label_id)["status"] == "active"  # what the label's own list of entries says
+    problems = audit.audit(engine).problems
+    assert problems == [
+        f"log entry {index} is about {label_id}, but the registry files it under 'hidden'",
+        f"label {label_id}: the registry's stored copy of this label differs from its log in: log, logged_status, "
+        "revocation",
+        f"label {label_id}: the registry stores status 'active', its log says 'revoked'",
+    ]
+    url = str(engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(app, ["registry", "audit", "--db", url])
+    assert result.exit_code == 1 and "files it under 'hidden'" in result.output
+    checks = _verify(client, envelope, tmp_path, Trust(full_log=True))
+    assert checks["registry.log-complete"].status == "fail"
+    assert checks["registry.log-complete"].message == (
+        f"log entries [{index}] name this label, but the registry does not list them"
+    )
+    assert checks["registry.status"].status == "fail" and checks["registry.status"].message.startswith("revoked")
+    assert _verify(client, envelope, tmp_path / "plain")["registry.status"].status == "pass"  # without --full-log
+
+
 def test_edited_page_text_is_an_integrity_error_and_the_signed_text_is_shown(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
     label_id = _publish(client, actors, model="EDIT-1", name="Baby Monitor").json()["label_id"]

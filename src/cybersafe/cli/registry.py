@@ -292,6 +292,31 @@ def log_key(db: Annotated[str | None, DB_OPTION] = None, fmt: OutputFormat = FOR
     _show({"origin": signer.origin, "vkey": signer.verifier.vkey()}, fmt)
 
 
+@registry_app.command("audit")
+@handle_errors
+def audit_log(db: Annotated[str | None, DB_OPTION] = None, fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """Audit the whole log and every label, as a monitor would; exit 1 with one line per problem.
+
+    Each entry must be filed under what its content names, the leaves must make the signed tree head, and each
+    label's status and stored copy must be what ALL the entries naming it say."""
+    from cybersafe.registry import audit
+
+    engine = _engine(db)
+    try:
+        report = audit.audit(engine)
+    finally:
+        engine.dispose()
+    if fmt is OutputFormat.JSON:
+        emit_json(report.as_dict())
+    elif report.ok:
+        console.print(f"log audit: {report.entries} entries and {report.labels} labels agree with the log")
+    else:
+        for problem in report.problems:
+            console.print(f"log audit: {problem}", markup=False, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 # --- issuers -----------------------------------------------------------------------------------------
 
 
