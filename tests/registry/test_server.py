@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from registry_harness import BACKENDS, Server, setup_actors
-from registry_support import Actors
+from registry_support import Actors, make_envelope, make_record
 from sqlalchemy import func, select, text
 
 from cybersafe.attest.keys import load_public_key
@@ -153,6 +153,62 @@ def test_a_scanned_label_page_checks_itself_in_headless_chromium(live: tuple[Ser
             page.locator("input[name=labels]").first.check()
             page.get_by_role("button", name="Compare selected").click()
             assert "Door Camera" in page.locator("table").inner_text()
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_check_names_what_failed_and_gives_no_tick_without_security_updates(
+    live: tuple[Server, Actors], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    from cybersafe.registry import service
+    from cybersafe.registry.interface import Principal, Role
+
+    server, actors = live
+    # Given a genuine label, and one published before the registry refused labels of products without security
+    # updates (its disclosures say "unsupported")
+    genuine = actors.envelope(model="BR-5", name="Door Bell", registry_url=server.url)
+    client = RegistryClient(server.url, actors.issuer)
+    genuine_id = client.publish(genuine)["label_id"]
+    client.close()
+    legacy = make_record(actors.issuer_key, manufacturer="Widget Co", model="BR-6", registry_url=server.url)
+    legacy["disclosures"]["support_end"] = "unsupported"
+    monkeypatch.setattr(service, "check_dates", lambda *a, **k: None)  # the registry before this check
+    engine = db.make_engine(server.database_url)
+    principal = Principal(Role.ISSUER, 0, issuer_id=actors.ids["issuer"])
+    legacy_envelope = make_envelope(legacy, actors.issuer_key)
+    service.publish(engine, log.ensure_log_key(engine), principal, legacy_envelope, base_url=server.url)
+    engine.dispose()
+    time.sleep(0.6)  # the server's read cache
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            # When the unsupported product's label is scanned, then the page says it is valid but without
+            # security updates, and its check gives no green tick
+            page.goto(f"{server.url}/l/{legacy['label_id']}#{envelope_digest(legacy_envelope)}")
+            verdict, words = _verdict(page)
+            assert verdict == "genuine-not-valid", words
+            assert "the label is valid, but the product gets no security updates" in words
+            assert page.locator("h2[data-status]").inner_text() == "Valid, but no security updates"
+            assert "✔" not in page.locator("#verdict .mark").inner_text()
+            # When the genuine label's page is opened under another name of the same server, then the headline
+            # names the failed check as a failure (the label's home is another registry), not its success text
+            other = server.url.replace("127.0.0.1", "localhost")
+            page.goto(f"{other}/l/{genuine_id}#{envelope_digest(genuine)}")
+            verdict, words = _verdict(page)
+            assert verdict == "failed", words
+            host = other.split("//", 1)[1]
+            headline = page.locator("#verdict-h").inner_text()
+            assert headline == (
+                f"Not verified: The label names another registry than this one ({host}) as its home: "
+                f"{server.url}/l/{genuine_id}. Do not rely on this page."
+            ), words
         finally:
             browser.close()
 

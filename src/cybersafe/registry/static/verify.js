@@ -163,24 +163,27 @@
   // --- the checks -------------------------------------------------------------------------------------
   async function check(bundle, fragment) {
     const results = [];
-    const add = (ok, text) => { results.push({ ok, text }); return ok; };
+    // Each check says what passed, or what failed: the headline of a failed check quotes its failure.
+    const add = (ok, passed, failed) => { results.push({ ok, text: ok ? passed : failed }); return ok; };
     const envelope = bundle.envelope;
     const digest = toHex(await sha256(encoder.encode(canonicalEnvelope(envelope))));
     if (fragment) {
-      add(fragment === digest, fragment === digest
-        ? "This is exactly the label printed on your product: its fingerprint matches the QR code."
-        : "This is NOT the label printed on your product: its fingerprint differs from the QR code's.");
+      add(fragment === digest,
+        "This is exactly the label printed on your product: its fingerprint matches the QR code.",
+        "This is NOT the label printed on your product: its fingerprint differs from the QR code's.");
     }
     const body = fromBase64(envelope.payload);
     const record = JSON.parse(new TextDecoder().decode(body)).predicate;
     const here = location.origin + "/l/";
     add(typeof record.registry_url === "string" && record.registry_url.startsWith(here),
-      "The label names this registry (" + location.host + ") as its home.");
+      "The label names this registry (" + location.host + ") as its home.",
+      "The label names another registry than this one (" + location.host + ") as its home: " + String(record.registry_url) + ".");
 
     const checkpoint = parseNote(bundle.checkpoint);
     const logKey = await parseVkey(bundle.log.vkey);
     add(checkpoint.origin === logKey.name && (await noteSignedBy(checkpoint, logKey)) === true,
-      "The registry's log checkpoint (" + checkpoint.size + " entries) carries a valid signature of its log key.");
+      "The registry's log checkpoint (" + checkpoint.size + " entries) carries a valid signature of its log key.",
+      "The registry's log checkpoint does not carry a valid signature of its log key.");
     const labelEntries = [];
     const issuerEntries = [];
     let included = true;
@@ -194,10 +197,13 @@
       }
     }
     add(included && labelEntries.length > 0,
-      "All " + (labelEntries.length + issuerEntries.length) + " log entries of this label and its administrator are in that log.");
+      "All " + (labelEntries.length + issuerEntries.length) + " log entries of this label and its administrator are in that log.",
+      labelEntries.length > 0 ? "Some log entries of this label or its administrator are not in that log."
+        : "The log lists no entry for this label.");
     const issued = labelEntries.find((e) => e.kind === "issued");
     add(Boolean(issued) && issued.envelope_sha256 === digest && labelEntries.every((e) => e.label_id === labelId),
-      "The log records this exact label as issued.");
+      "The log records this exact label as issued.",
+      "The log does not record this exact label as issued.");
 
     const signatures = envelope.signatures || [];
     const signature = signatures.length === 1 ? signatures[0] : {};
@@ -211,17 +217,21 @@
       signed = toHex(await sha256(publicKey)) === signature.keyid &&
         await ed25519Verify(publicKey, fromBase64(signature.sig), pae);
     }
-    add(signed, "The label is signed by the key that the log lists for " + (keyEntry ? "its label administrator" : "no administrator") + ".");
+    add(signed, "The label is signed by the key that the log lists for its label administrator.",
+      signatures.length !== 1 ? "The label does not carry exactly one signature, so it cannot be checked."
+        : keyEntry ? "The label's signature does not verify with the key that the log lists for its label administrator."
+          : "The label is signed by a key that the log lists for no label administrator.");
 
     const derived = statusFrom(labelEntries, issuerEntries, record);
-    add(derived === shownStatus, derived === shownStatus
-      ? "The status shown (" + WORDS[derived] + ") is what the log says."
-      : "The page says \u201c" + (WORDS[shownStatus] || shownStatus) + "\u201d but the log says " + WORDS[derived] + ".");
+    add(derived === shownStatus,
+      "The status shown (" + WORDS[derived] + ") is what the log says.",
+      "The page says \u201c" + (WORDS[shownStatus] || shownStatus) + "\u201d but the log says " + WORDS[derived] + ".");
     let fieldsMatch = true;
     for (const element of document.querySelectorAll("[data-field]")) {
       if (String(field(record, element.dataset.field)) !== element.textContent) fieldsMatch = false;
     }
-    add(fieldsMatch, "The product, manufacturer, model, scheme and dates shown are those the label states.");
+    add(fieldsMatch, "The product, manufacturer, model, scheme and dates shown are those the label states.",
+      "The product, manufacturer, model, scheme or dates shown differ from those the label states.");
     const cosigners = checkpoint.signatures.filter((s) => s.name !== checkpoint.origin).map((s) => s.name);
     const support = supportEnd(labelEntries, record);
     const supportEnded = support === "unsupported" || support < today();
