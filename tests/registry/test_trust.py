@@ -679,14 +679,43 @@ def test_a_confusable_model_needs_an_admins_approval(registry: tuple[Client, Act
         pytest.param(b'{"reason": -Infinity}', id="minus-infinity"),
         pytest.param(b'{"name": "x", "contact": 1e999}', id="overflowing-number"),
         pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep-nesting"),
+        pytest.param(b'{"name": "\\ud800"}', id="lone-surrogate"),
+        pytest.param(b'{"name": "x", "contact": "a\\udfffb"}', id="lone-low-surrogate"),
     ],
 )
 def test_non_finite_json_is_refused_with_400(registry: tuple[Client, Actors], body: bytes) -> None:
+    # Given a body that is not strict JSON (lone surrogates: escaped, they parse, but are no text and once made
+    # a 500 when the validation error echoed them), when it is posted, then it is a 400 with one line.
     client, actors = registry
     headers = {**actors.headers("admin"), "Content-Type": "application/json"}
     response = client.post("/api/v1/manufacturers", content=body, headers=headers)
     assert response.status_code == 400, response.text
     assert response.json()["detail"].startswith("request body: ")
+
+
+def test_a_lone_surrogate_inside_a_signed_payload_is_refused_with_422(registry: tuple[Client, Actors]) -> None:
+    # Given a label whose signed payload holds an escaped lone surrogate in the product name, when it is
+    # published, then it is refused with 422 naming the payload, and nothing is logged.
+    import base64
+
+    from cybersafe.attest.dsse import PAYLOAD_TYPE, pae
+
+    client, actors = registry
+    envelope = actors.envelope(model="SUR-1", name="Plug")
+    body = base64.b64decode(envelope["payload"]).replace(b'"name":"Plug"', b'"name":"Pl\\ud800ug"')
+    signature = base64.b64encode(actors.issuer_key.sign(pae(PAYLOAD_TYPE, body))).decode()
+    forged = {
+        **envelope,
+        "payload": base64.b64encode(body).decode(),
+        "signatures": [{**envelope["signatures"][0], "sig": signature}],
+    }
+    before = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, envelope=forged)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        422,
+        "envelope: payload: a string holds a lone surrogate (\\ud800-\\udfff), which is not text",
+    )
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == before
 
 
 def test_security_headers_on_every_response(registry: tuple[Client, Actors]) -> None:

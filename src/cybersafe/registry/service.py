@@ -47,6 +47,7 @@ from cybersafe.registry.interface import (
     Role,
 )
 from cybersafe.registry.models import Issuer, Label, LogEntry, Manufacturer, Product
+from cybersafe.registry.security import strict_json_problem
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -78,9 +79,12 @@ def check_envelope(
     whether the registry records the issuer as that scheme's label administrator: a label drawn in the scheme's
     own style (``artwork: scheme-mark``) needs it."""
     try:
-        _, statement = decode_payload(envelope)
+        body, statement = decode_payload(envelope)
     except VerificationFailed as exc:
         raise Rejected(str(exc)) from None
+    problem = strict_json_problem(body)
+    if problem is not None:
+        raise Rejected(problem.replace("request body", "envelope: payload", 1))
     signatures = envelope.get("signatures")
     keyids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
     if issuer.key_id not in keyids:
