@@ -448,3 +448,18 @@ def test_pages_answer_bad_input_with_a_page(
     response = client.get(path)
     assert (response.status_code, response.headers["content-type"]) == (status, "text/html; charset=utf-8")
     assert shown in response.text and "\x00" not in response.text
+
+
+def test_an_older_label_arriving_after_the_newer_was_revoked_is_superseded(registry: tuple[Client, Actors]) -> None:
+    # Given a label issued 2026-12-01 and revoked, when the same issuer publishes its earlier label of the same
+    # product and scheme (issued 2026-11-01), then the late one is stored as superseded by the newer one, not
+    # active: a label older than a revoked one never comes back as the product's valid label.
+    client, actors = registry
+    newer = _publish(client, actors, model="CAM-5", issued=dt.date(2026, 12, 1))["label_id"]
+    revoked = client.post(f"/api/v1/labels/{newer}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer"))
+    assert revoked.status_code == 200
+    older = _publish(client, actors, model="CAM-5", issued=dt.date(2026, 11, 1))
+    assert (older["status"], older["superseded"]) == ("superseded", [])
+    doc = client.get(f"/api/v1/labels/{older['label_id']}").json()
+    assert (doc["status"], doc["superseded_by"]) == ("superseded", newer)
+    assert client.get(f"/api/v1/labels/{newer}").json()["status"] == "revoked"

@@ -332,21 +332,24 @@ def _supersession(
     conn: Connection, product_id: int, record: LabelRecord, issuer_id: int
 ) -> tuple[str, list[str], str | None]:
     """(status of the new label, labels it supersedes, the newer label that supersedes it): only the same
-    issuer's active labels of the same product and scheme take part."""
+    issuer's labels of the same product and scheme take part. A newer one, whatever its status (a revoked one
+    too), makes the new label superseded; the new label supersedes the older ones that are active."""
     rivals = conn.execute(
-        select(Label.label_id, Label.issued).where(
+        select(Label.label_id, Label.issued, Label.status)
+        .where(
             and_(
                 Label.product_id == product_id,
                 Label.scheme == record.scheme,
                 Label.issuer_id == issuer_id,
-                Label.status == LabelStatus.ACTIVE.value,
             )
         )
+        .order_by(Label.issued.desc(), Label.label_id)
     ).all()
     newer = next((r.label_id for r in rivals if r.issued > record.issued), None)
     if newer is not None:
         return LabelStatus.SUPERSEDED.value, [], newer
-    return LabelStatus.ACTIVE.value, [r.label_id for r in rivals], None
+    active = [r.label_id for r in rivals if r.status == LabelStatus.ACTIVE.value]
+    return LabelStatus.ACTIVE.value, sorted(active), None
 
 
 def _insert_label(
