@@ -657,6 +657,62 @@ def test_signed_names_with_hidden_characters_are_refused(
     assert character in refused.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        pytest.param(("lab",), "Acc\u202eredited Lab", "predicate.lab: U+202E RIGHT-TO-LEFT OVERRIDE", id="lab"),
+        pytest.param(("issuer", "name"), "Acme\u202e Labels", "predicate.issuer.name: U+202E", id="issuer-name"),
+        pytest.param(("issuer", "contact"), "labels@acme\u200b.test", "predicate.issuer.contact: U+200B",
+                     id="issuer-contact"),
+        pytest.param(("disclosures", "contact"), "security@\u202ewidget.test", "predicate.disclosures.contact: U+202E",
+                     id="disclosures-contact"),
+        pytest.param(("disclosures", "lab"), "Cyber\u200dLAB", "predicate.disclosures.lab: U+200D", id="disclosures-lab"),
+    ],
+)  # fmt: skip
+def test_lab_issuer_and_contact_text_is_checked_as_names_are(
+    registry: tuple[Client, Actors], where: tuple[str, ...], value: str, message: str
+) -> None:
+    # Given a label whose lab, issuer name, issuer contact or disclosed contact holds a bidi override or an
+    # invisible character, when it is published, then it is refused with 422 naming the field and character.
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="TXT-1")
+    target = record
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith(message)
+
+
+def test_look_alike_issuer_names_need_approval(registry: tuple[Client, Actors]) -> None:
+    # Given the issuer "Acme Labels", when an admin registers the look-alike "AcrnE Labels" ("rn" for "m"), or
+    # an issuer whose contact holds a bidi override, then the look-alike is 409 until approved (and the
+    # approval is logged), and the contact is 422.
+    client, actors = registry
+    body = {"name": "AcrnE Labels", "public_key_pem": public_pem(Ed25519PrivateKey.generate())}
+    refused = client.post("/api/v1/issuers", json=body, headers=actors.headers("admin"))
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        "name: 'AcrnE Labels' looks like the registered issuer 'Acme Labels'; an admin must approve it "
+        "(approve_confusable)",
+    )
+    approved = client.post(
+        "/api/v1/issuers", json={**body, "approve_confusable": True}, headers=actors.headers("admin")
+    )
+    assert approved.status_code == 201 and approved.json()["approved_confusable_with"] == "Acme Labels"
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    entry = json.loads(client.get(f"/api/v1/log/entries?start={size - 1}&end={size}").json()["entries"][0]["entry"])
+    assert (entry["kind"], entry["approved_confusable_with"]) == ("issuer", "Acme Labels")
+    contact = {
+        "name": "Third Labels",
+        "contact": "x@\u202eevil.test",
+        "public_key_pem": public_pem(Ed25519PrivateKey.generate()),
+    }
+    bad = client.post("/api/v1/issuers", json=contact, headers=actors.headers("admin"))
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("contact: U+202E RIGHT-TO-LEFT OVERRIDE")
+
+
 def test_a_confusable_model_needs_an_admins_approval(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
     assert _publish(client, actors, model="CAM-1").status_code == 201

@@ -326,6 +326,9 @@ def issuer_add(
     name: Annotated[str, typer.Argument(help="label administrator name")],
     public_key: Annotated[Path, typer.Option("--public-key", help="the issuer's Ed25519 public key (PEM)")],
     contact: Annotated[str | None, typer.Option("--contact", help="public contact")] = None,
+    approve_confusable: Annotated[
+        bool, typer.Option("--approve-confusable", help="register a name that looks like a registered issuer's")
+    ] = False,
     db: Annotated[str | None, DB_OPTION] = None,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -337,7 +340,7 @@ def issuer_add(
     load_public_key(public_key)  # one clear line for a bad key file
     pem = safeio.read_text(public_key, MAX_KEY_BYTES, what="a PEM key file", field="--public-key")
     engine = _engine(db)
-    _show(admin.add_issuer(engine, _signer(engine), name, contact, pem), fmt)
+    _show(admin.add_issuer(engine, _signer(engine), name, contact, pem, approve_confusable=approve_confusable), fmt)
 
 
 def _set_status(

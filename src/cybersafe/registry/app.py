@@ -98,6 +98,7 @@ class IssuerIn(_Wire):
     name: Annotated[str, Field(min_length=1, max_length=200), Clean]
     contact: Annotated[str, Field(max_length=300), Clean] | None = None
     public_key_pem: Annotated[str, Field(min_length=1, max_length=4000), Clean]
+    approve_confusable: bool = False
 
 
 class IssuerStatusIn(_Wire):
@@ -465,7 +466,10 @@ def _admin_routes(app: FastAPI, registry: Registry) -> None:
 
     @app.post(f"{API}/issuers", tags=["issuers"], status_code=201, summary="Register a label administrator (admin)")
     def post_issuer(body: IssuerIn, _: RequireAdmin) -> dict[str, Any]:
-        return admin.add_issuer(engine, signer, body.name, body.contact, body.public_key_pem, now=registry.now())
+        return admin.add_issuer(
+            engine, signer, body.name, body.contact, body.public_key_pem,
+            approve_confusable=body.approve_confusable, now=registry.now(),
+        )  # fmt: skip
 
     @app.post(f"{API}/issuers/{{issuer_id}}/status", tags=["issuers"], summary="Suspend, reinstate or revoke (admin)")
     def post_issuer_status(issuer_id: ItemId, body: IssuerStatusIn, _: RequireAdmin) -> dict[str, Any]:

@@ -55,6 +55,8 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 _NAME_FIELDS = (
     ("product", "manufacturer"), ("product", "name"), ("product", "model"), ("product", "hardware_version"),
     ("product", "firmware_version"), ("disclosures", "manufacturer"), ("disclosures", "product"),
+    ("issuer", "name"), ("issuer", "contact"), (None, "lab"), ("disclosures", "lab"), ("disclosures", "contact"),
+    ("disclosures", "administrator"),
 )  # fmt: skip
 
 
@@ -115,8 +117,8 @@ def check_envelope(
     home = f"{base_url}/l/{record.label_id}"
     if base_url and record.registry_url != home:
         raise Rejected(f"predicate.registry_url: {record.registry_url} is not this registry's link {home}")
-    _check_issuer_identity(record, issuer)
     _check_names(statement["predicate"])
+    _check_issuer_identity(record, issuer)
     return record
 
 
@@ -176,9 +178,9 @@ def _check_artwork(predicate: Any, administers: Callable[[str], bool]) -> None:
 
 def _check_names(predicate: dict[str, Any]) -> None:
     for group, key in _NAME_FIELDS:
-        value = (predicate.get(group) or {}).get(key)
+        value = (predicate if group is None else (predicate.get(group) or {})).get(key)
         if isinstance(value, str):
-            names.check_name(f"predicate.{group}.{key}", value, signed=True)
+            names.check_name("predicate." + (f"{group}.{key}" if group else key), value, signed=True)
 
 
 def check_dates(record: LabelRecord, now: dt.datetime, skew: dt.timedelta = CLOCK_SKEW) -> None:
