@@ -553,6 +553,25 @@ def test_a_revoked_issuers_labels_read_issuer_revoked_from_the_effective_date(
     assert kinds.count("issuer-status") == 2
 
 
+def test_a_suspended_issuer_may_revoke_its_labels_but_not_publish(registry: tuple[Client, Actors]) -> None:
+    # Given a suspended issuer with a published label, when it publishes a new label, then 403; when it
+    # revokes its label, then the revocation is logged (withdrawing a label is never held up).
+    client, actors = registry
+    label_id = _publish(client, actors, model="SUS-1").json()["label_id"]
+    suspend = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "suspended", "reason": "audit pending"},
+        headers=actors.headers("admin"),
+    )
+    assert suspend.status_code == 200, suspend.text
+    assert _publish(client, actors, model="SUS-2").status_code == 403
+    revoked = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer")
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert _label(client, label_id)["status"] == "revoked"
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_future_issuer_revocation_counts_from_its_date(backend: str, make_database_url: Callable[[str], str]) -> None:
     # Given a registry whose clock can move, an issuer revoked effective in ten days: valid until then.
