@@ -221,7 +221,7 @@ def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Acto
     import sys
 
     server, actors = live
-    envelope = actors.envelope(model="CLI-1")
+    envelope = actors.envelope(model="CLI-1", registry_url=server.url)
     label_file = tmp_path / "label.json"
     label_file.write_text(json.dumps(envelope))
     exe = str(Path(sys.executable).parent / "cybersafe")
@@ -237,7 +237,7 @@ def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Acto
     first = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
     assert all(c.status == "pass" for c in first.values()), first
     assert "first contact" in first["registry.log-consistency"].message
-    _call(server.url, actors.issuer, "publish", actors.envelope(model="CLI-2"))
+    _call(server.url, actors.issuer, "publish", actors.envelope(model="CLI-2", registry_url=server.url))
     second = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
     assert all(c.status == "pass" for c in second.values()), second
     assert "grew consistently" in second["registry.log-consistency"].message
@@ -260,7 +260,7 @@ def test_verify_detects_a_rewritten_log(live: tuple[Server, Actors], tmp_path: P
     # Given a remembered tree head, when the registry later presents a log whose history differs,
     # then the consistency check fails.
     server, actors = live
-    envelope = actors.envelope(model="FORK-1")
+    envelope = actors.envelope(model="FORK-1", registry_url=server.url)
     _call(server.url, actors.issuer, "publish", envelope)
     state = tmp_path / "state.json"
     assert all(c.status == "pass" for c in verify_with_registry(envelope, server.url, state))
@@ -270,7 +270,9 @@ def test_verify_detects_a_rewritten_log(live: tuple[Server, Actors], tmp_path: P
     state.write_text(json.dumps(remembered))
     checks = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
     assert checks["registry.log-consistency"].status == "fail"
-    other = verify_with_registry(actors.envelope(model="NEVER"), server.url, tmp_path / "s2.json")
+    other = verify_with_registry(
+        actors.envelope(model="NEVER", registry_url=server.url), server.url, tmp_path / "s2.json"
+    )
     assert other[0].status == "fail"
     assert "not found" in other[0].message
     unreachable = verify_with_registry(envelope, "http://127.0.0.1:9", tmp_path / "s3.json")
@@ -293,7 +295,9 @@ def test_kill_9_during_a_burst_of_publishes_loses_nothing_acknowledged(
     def burst() -> None:
         with httpx.Client(base_url=server.url, headers=actors.headers("issuer"), timeout=10) as http:
             while not stop.is_set():
-                envelope = actors.envelope(model=f"K-{threading.get_ident()}-{time.monotonic_ns()}")
+                envelope = actors.envelope(
+                    model=f"K-{threading.get_ident()}-{time.monotonic_ns()}", registry_url=server.url
+                )
                 try:
                     response = http.post("/api/v1/labels", json=envelope)
                 except httpx.HTTPError:
@@ -332,7 +336,9 @@ def test_kill_9_during_a_burst_of_publishes_loses_nothing_acknowledged(
         assert _rfc_root(entries) == head.root_hash
         _assert_database_is_whole(url, head.tree_size, set(acknowledged))
         # And the log carries on: a new publish after the crash extends it
-        after = _call(restarted.url, actors.issuer, "publish", actors.envelope(model="AFTER"))
+        after = _call(
+            restarted.url, actors.issuer, "publish", actors.envelope(model="AFTER", registry_url=restarted.url)
+        )
         assert after["log_index"] == head.tree_size
     finally:
         restarted.stop()
@@ -377,7 +383,7 @@ def test_cybersafe_verify_with_registry_option(live: tuple[Server, Actors], tmp_
     from registry_support import public_pem
 
     server, actors = live
-    envelope = actors.envelope(model="VERIFY-1")
+    envelope = actors.envelope(model="VERIFY-1", registry_url=server.url)
     _call(server.url, actors.issuer, "publish", envelope)
     label_file = tmp_path / "label.json"
     label_file.write_text(json.dumps(envelope))
@@ -412,7 +418,7 @@ def test_verify_pins_the_log_key_and_counts_a_witness_quorum_from_the_command_li
     from cybersafe.registry import note
 
     server, actors = live
-    envelope = actors.envelope(model="PIN-CLI")
+    envelope = actors.envelope(model="PIN-CLI", registry_url=server.url)
     _call(server.url, actors.issuer, "publish", envelope)
     label_file = tmp_path / "label.json"
     label_file.write_text(json.dumps(envelope))
