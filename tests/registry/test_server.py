@@ -399,6 +399,15 @@ def test_cybersafe_verify_with_registry_option(live: tuple[Server, Actors], tmp_
     assert names["registry.log-inclusion"] == "pass"
     assert names["registry.status"] == "pass"
     assert (tmp_path / "heads.json").exists()
+    # With --full-log it reads the whole log too, and finds every entry of the label listed
+    full = subprocess.run([*cmd, "--full-log"], capture_output=True, text=True, check=False)
+    assert full.returncode == 0, full.stdout + full.stderr
+    checks = {c["check"]: c for c in json.loads(full.stdout)["checks"]}
+    assert checks["registry.log-complete"]["status"] == "pass"
+    assert (
+        checks["registry.log-complete"]["message"].startswith("all ")
+        and "log entries read" in checks["registry.log-complete"]["message"]
+    )
 
 
 @pytest.mark.slow
