@@ -34,6 +34,7 @@ def make_record(
     key: Ed25519PrivateKey,
     *,
     issuer_name: str = "Acme Labels",
+    issuer_contact: str = "labels@acme.test",
     label_id: str | None = None,
     manufacturer: str = "Widget Co",
     name: str = "Smart Plug",
@@ -43,7 +44,7 @@ def make_record(
     valid_until: dt.date = dt.date(2030, 1, 10),
     support_end: dt.date = dt.date(2031, 12, 31),
     lab: str | None = "CyberLAB One",
-    registry_url: str = "http://127.0.0.1",
+    registry_url: str = "http://testserver",
 ) -> dict[str, Any]:
     label_id = label_id or new_label_id()
     fw = hashlib.sha256(label_id.encode()).hexdigest()
@@ -66,14 +67,14 @@ def make_record(
         "issued": issued.isoformat(),
         "valid_until": valid_until.isoformat(),
         "support_end": support_end.isoformat(),
-        "issuer": {"name": issuer_name, "key_id": key_id(key.public_key()), "contact": "labels@acme.test"},
+        "issuer": {"name": issuer_name, "key_id": key_id(key.public_key()), "contact": issuer_contact},
         "lab": lab,
         "registry_url": f"{registry_url}/l/{label_id}",
         "disclosures": {
             "manufacturer": manufacturer,
             "product": name,
             "authorised_on": issued.isoformat(),
-            "administrator": f"{issuer_name} <labels@acme.test>",
+            "administrator": f"{issuer_name} <{issuer_contact}>",
             "lab": lab,
             "default_password": "Each unit has a unique password printed under the base; change it in Settings.",
             "secure_configuration": "https://widget.test/secure-setup",
@@ -125,5 +126,6 @@ class Actors:
     def other_envelope(self, **kw: Any) -> dict[str, Any]:
         """A label of the other issuer (Other Labels), by default for its own manufacturer Gadget Ltd."""
         kw.setdefault("manufacturer", "Gadget Ltd")
+        kw.setdefault("issuer_contact", "x@other.test")
         record = make_record(self.other_issuer_key, issuer_name=self.other_issuer_name, **kw)
         return make_envelope(record, self.other_issuer_key)

@@ -279,9 +279,10 @@ def test_publish_supersede_revoke_and_support_are_logged(registry: tuple[Client,
     kinds = [e["kind"] for e in doc["log"]["events"]]
     assert kinds == ["issued", "updated", "revoked"]
 
-    # Then the log holds 5 more entries (2 issued, 1 superseded, 1 support, 1 revoked) and everything verifies.
+    # Then the log holds 6 more entries (2 issued, 1 superseded, 2 support: the manufacturer's and the active
+    # label's, 1 revoked) and everything verifies.
     head = parse_tree_head(client.get("/api/v1/log/sth").json())
-    size = base + 5
+    size = base + 6
     assert head.tree_size == size
     key = client.get("/api/v1/log/key").json()
     from cybersafe.attest.keys import load_public_key
@@ -416,3 +417,49 @@ def test_a_change_made_by_another_process_shows_within_the_cache_window(tmp_path
         time.sleep(0.3)
         assert reader.get(f"/api/v1/labels/{label_id}").json()["status"] == "revoked"
         assert "Revoked" in reader.get(f"/l/{label_id}").text
+
+
+def test_compare_shows_every_ticked_label(registry: tuple[Client, Actors]) -> None:
+    # Given two labels, when the search page's form sends both ticked boxes (labels=A&labels=B), or a link
+    # lists them comma-separated, then the comparison has a column for each.
+    client, actors = registry
+    first = _publish(client, actors, model="CMP-1", name="Door Camera")["label_id"]
+    second = _publish(client, actors, model="CMP-2", name="Smart Lock")["label_id"]
+    for query in (f"labels={first}&labels={second}", f"labels={first},{second}"):
+        table = client.get(f"/compare?{query}").text
+        assert "Door Camera" in table and "Smart Lock" in table, query
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "shown"),
+    [
+        pytest.param("/l/" + "A" * 100, 404, "No such label", id="label-id-too-long"),
+        pytest.param("/l/%00", 404, "“\\x00”", id="label-id-nul"),
+        pytest.param("/?q=%00", 400, "Search words must be plain text", id="search-nul"),
+        pytest.param("/?q=" + "a" * 300, 400, "Search words must be plain text", id="search-too-long"),
+    ],
+)
+def test_pages_answer_bad_input_with_a_page(
+    registry: tuple[Client, Actors], path: str, status: int, shown: str
+) -> None:
+    # Given bad input on a consumer page (an over-long or NUL label id, a NUL or over-long search), when it is
+    # opened, then the answer is an HTML page naming the problem (never FastAPI's JSON), with no NUL in it.
+    client, _ = registry
+    response = client.get(path)
+    assert (response.status_code, response.headers["content-type"]) == (status, "text/html; charset=utf-8")
+    assert shown in response.text and "\x00" not in response.text
+
+
+def test_an_older_label_arriving_after_the_newer_was_revoked_is_superseded(registry: tuple[Client, Actors]) -> None:
+    # Given a label issued 2026-12-01 and revoked, when the same issuer publishes its earlier label of the same
+    # product and scheme (issued 2026-11-01), then the late one is stored as superseded by the newer one, not
+    # active: a label older than a revoked one never comes back as the product's valid label.
+    client, actors = registry
+    newer = _publish(client, actors, model="CAM-5", issued=dt.date(2026, 12, 1))["label_id"]
+    revoked = client.post(f"/api/v1/labels/{newer}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer"))
+    assert revoked.status_code == 200
+    older = _publish(client, actors, model="CAM-5", issued=dt.date(2026, 11, 1))
+    assert (older["status"], older["superseded"]) == ("superseded", [])
+    doc = client.get(f"/api/v1/labels/{older['label_id']}").json()
+    assert (doc["status"], doc["superseded_by"]) == ("superseded", newer)
+    assert client.get(f"/api/v1/labels/{newer}").json()["status"] == "revoked"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from registry_harness import BACKENDS, Server, setup_actors
-from registry_support import Actors
+from registry_support import Actors, make_envelope, make_record
 from sqlalchemy import func, select, text
 
 from cybersafe.attest.keys import load_public_key
@@ -158,6 +158,62 @@ def test_a_scanned_label_page_checks_itself_in_headless_chromium(live: tuple[Ser
 
 
 @pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_check_names_what_failed_and_gives_no_tick_without_security_updates(
+    live: tuple[Server, Actors], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    from cybersafe.registry import service
+    from cybersafe.registry.interface import Principal, Role
+
+    server, actors = live
+    # Given a genuine label, and one published before the registry refused labels of products without security
+    # updates (its disclosures say "unsupported")
+    genuine = actors.envelope(model="BR-5", name="Door Bell", registry_url=server.url)
+    client = RegistryClient(server.url, actors.issuer)
+    genuine_id = client.publish(genuine)["label_id"]
+    client.close()
+    legacy = make_record(actors.issuer_key, manufacturer="Widget Co", model="BR-6", registry_url=server.url)
+    legacy["disclosures"]["support_end"] = "unsupported"
+    monkeypatch.setattr(service, "check_dates", lambda *a, **k: None)  # the registry before this check
+    engine = db.make_engine(server.database_url)
+    principal = Principal(Role.ISSUER, 0, issuer_id=actors.ids["issuer"])
+    legacy_envelope = make_envelope(legacy, actors.issuer_key)
+    service.publish(engine, log.ensure_log_key(engine), principal, legacy_envelope, base_url=server.url)
+    engine.dispose()
+    time.sleep(0.6)  # the server's read cache
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            # When the unsupported product's label is scanned, then the page says it is valid but without
+            # security updates, and its check gives no green tick
+            page.goto(f"{server.url}/l/{legacy['label_id']}#{envelope_digest(legacy_envelope)}")
+            verdict, words = _verdict(page)
+            assert verdict == "genuine-not-valid", words
+            assert "the label is valid, but the product gets no security updates" in words
+            assert page.locator("h2[data-status]").inner_text() == "Valid, but no security updates"
+            assert "✔" not in page.locator("#verdict .mark").inner_text()
+            # When the genuine label's page is opened under another name of the same server, then the headline
+            # names the failed check as a failure (the label's home is another registry), not its success text
+            other = server.url.replace("127.0.0.1", "localhost")
+            page.goto(f"{other}/l/{genuine_id}#{envelope_digest(genuine)}")
+            verdict, words = _verdict(page)
+            assert verdict == "failed", words
+            host = other.split("//", 1)[1]
+            headline = page.locator("#verdict-h").inner_text()
+            assert headline == (
+                f"Not verified: The label names another registry than this one ({host}) as its home: "
+                f"{server.url}/l/{genuine_id}. Do not rely on this page."
+            ), words
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
 def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Actors], tmp_path: Path) -> None:
     # Given a label file, when the issuer publishes it with the CLI, then `verify_with_registry` passes every
     # check, remembers the tree head, and later sees the log grow consistently; a revocation fails the status.
@@ -165,7 +221,7 @@ def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Acto
     import sys
 
     server, actors = live
-    envelope = actors.envelope(model="CLI-1")
+    envelope = actors.envelope(model="CLI-1", registry_url=server.url)
     label_file = tmp_path / "label.json"
     label_file.write_text(json.dumps(envelope))
     exe = str(Path(sys.executable).parent / "cybersafe")
@@ -181,7 +237,7 @@ def test_cli_publish_and_verify_against_a_live_registry(live: tuple[Server, Acto
     first = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
     assert all(c.status == "pass" for c in first.values()), first
     assert "first contact" in first["registry.log-consistency"].message
-    _call(server.url, actors.issuer, "publish", actors.envelope(model="CLI-2"))
+    _call(server.url, actors.issuer, "publish", actors.envelope(model="CLI-2", registry_url=server.url))
     second = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
     assert all(c.status == "pass" for c in second.values()), second
     assert "grew consistently" in second["registry.log-consistency"].message
@@ -204,7 +260,7 @@ def test_verify_detects_a_rewritten_log(live: tuple[Server, Actors], tmp_path: P
     # Given a remembered tree head, when the registry later presents a log whose history differs,
     # then the consistency check fails.
     server, actors = live
-    envelope = actors.envelope(model="FORK-1")
+    envelope = actors.envelope(model="FORK-1", registry_url=server.url)
     _call(server.url, actors.issuer, "publish", envelope)
     state = tmp_path / "state.json"
     assert all(c.status == "pass" for c in verify_with_registry(envelope, server.url, state))
@@ -214,7 +270,9 @@ def test_verify_detects_a_rewritten_log(live: tuple[Server, Actors], tmp_path: P
     state.write_text(json.dumps(remembered))
     checks = {c.name: c for c in verify_with_registry(envelope, server.url, state)}
     assert checks["registry.log-consistency"].status == "fail"
-    other = verify_with_registry(actors.envelope(model="NEVER"), server.url, tmp_path / "s2.json")
+    other = verify_with_registry(
+        actors.envelope(model="NEVER", registry_url=server.url), server.url, tmp_path / "s2.json"
+    )
     assert other[0].status == "fail"
     assert "not found" in other[0].message
     unreachable = verify_with_registry(envelope, "http://127.0.0.1:9", tmp_path / "s3.json")
@@ -237,7 +295,9 @@ def test_kill_9_during_a_burst_of_publishes_loses_nothing_acknowledged(
     def burst() -> None:
         with httpx.Client(base_url=server.url, headers=actors.headers("issuer"), timeout=10) as http:
             while not stop.is_set():
-                envelope = actors.envelope(model=f"K-{threading.get_ident()}-{time.monotonic_ns()}")
+                envelope = actors.envelope(
+                    model=f"K-{threading.get_ident()}-{time.monotonic_ns()}", registry_url=server.url
+                )
                 try:
                     response = http.post("/api/v1/labels", json=envelope)
                 except httpx.HTTPError:
@@ -276,7 +336,9 @@ def test_kill_9_during_a_burst_of_publishes_loses_nothing_acknowledged(
         assert _rfc_root(entries) == head.root_hash
         _assert_database_is_whole(url, head.tree_size, set(acknowledged))
         # And the log carries on: a new publish after the crash extends it
-        after = _call(restarted.url, actors.issuer, "publish", actors.envelope(model="AFTER"))
+        after = _call(
+            restarted.url, actors.issuer, "publish", actors.envelope(model="AFTER", registry_url=restarted.url)
+        )
         assert after["log_index"] == head.tree_size
     finally:
         restarted.stop()
@@ -321,7 +383,7 @@ def test_cybersafe_verify_with_registry_option(live: tuple[Server, Actors], tmp_
     from registry_support import public_pem
 
     server, actors = live
-    envelope = actors.envelope(model="VERIFY-1")
+    envelope = actors.envelope(model="VERIFY-1", registry_url=server.url)
     _call(server.url, actors.issuer, "publish", envelope)
     label_file = tmp_path / "label.json"
     label_file.write_text(json.dumps(envelope))
@@ -337,6 +399,15 @@ def test_cybersafe_verify_with_registry_option(live: tuple[Server, Actors], tmp_
     assert names["registry.log-inclusion"] == "pass"
     assert names["registry.status"] == "pass"
     assert (tmp_path / "heads.json").exists()
+    # With --full-log it reads the whole log too, and finds every entry of the label listed
+    full = subprocess.run([*cmd, "--full-log"], capture_output=True, text=True, check=False)
+    assert full.returncode == 0, full.stdout + full.stderr
+    checks = {c["check"]: c for c in json.loads(full.stdout)["checks"]}
+    assert checks["registry.log-complete"]["status"] == "pass"
+    assert (
+        checks["registry.log-complete"]["message"].startswith("all ")
+        and "log entries read" in checks["registry.log-complete"]["message"]
+    )
 
 
 @pytest.mark.slow
@@ -356,7 +427,7 @@ def test_verify_pins_the_log_key_and_counts_a_witness_quorum_from_the_command_li
     from cybersafe.registry import note
 
     server, actors = live
-    envelope = actors.envelope(model="PIN-CLI")
+    envelope = actors.envelope(model="PIN-CLI", registry_url=server.url)
     _call(server.url, actors.issuer, "publish", envelope)
     label_file = tmp_path / "label.json"
     label_file.write_text(json.dumps(envelope))

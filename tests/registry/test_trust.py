@@ -64,7 +64,8 @@ def test_takeover_by_another_issuer_is_refused(registry: tuple[Client, Actors]) 
     client, actors = registry
     mine = _publish(client, actors, model="SP-1", name="Smart Plug").json()["label_id"]
     hostile = make_record(
-        actors.other_issuer_key, issuer_name=actors.other_issuer_name, manufacturer="Widget Co", model="SP-1",
+        actors.other_issuer_key, issuer_name=actors.other_issuer_name, issuer_contact="x@other.test",
+        manufacturer="Widget Co", model="SP-1",
         name="RECALLED - see other label", issued=dt.date(2025, 1, 1), valid_until=dt.date(2025, 6, 1),
         support_end=dt.date(2099, 12, 31),
     )  # fmt: skip
@@ -102,6 +103,69 @@ def test_an_authorised_second_issuer_supersedes_only_its_own_labels(registry: tu
     assert _publish(client, actors, "other_issuer", again).status_code == 403
     other_maker = client.post(f"/api/v1/grants/{sp2['id']}/withdraw", headers=actors.headers("other_manufacturer"))
     assert other_maker.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("claim", "fragment"),
+    [
+        pytest.param({"issuer_name": "Acme Labels", "issuer_contact": "labels@acme.test"}, "predicate.issuer.name",
+                     id="another-issuers-name"),
+        pytest.param({"issuer_contact": "labels@acme.test"}, "predicate.issuer.contact", id="another-issuers-contact"),
+        pytest.param({"administrator": "Acme Labels <labels@acme.test>"}, "predicate.disclosures.administrator",
+                     id="another-issuers-administrator-line"),
+    ],
+)  # fmt: skip
+def test_an_issuer_cannot_sign_labels_in_another_issuers_name(
+    registry: tuple[Client, Actors], tmp_path: Path, claim: dict[str, str], fragment: str
+) -> None:
+    # Given Widget Co authorising Other Labels for us-ctm, when Other Labels signs, with its own key, a label
+    # that names Acme Labels (its name, its contact, or its 8.222(b) administrator line), then the publish is
+    # refused with 403 naming the field and nothing is logged; with its own name and contact it is published,
+    # and `verify --registry` says who issued it.
+    client, actors = registry
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], scheme="us-ctm")
+    administrator = claim.get("administrator")
+    kw: dict[str, Any] = {"issuer_name": actors.other_issuer_name, "issuer_contact": "x@other.test"}
+    kw |= {k: v for k, v in claim.items() if k != "administrator"}
+    record = make_record(actors.other_issuer_key, manufacturer="Widget Co", model="NAME-1", **kw)
+    if administrator:
+        record["disclosures"]["administrator"] = administrator
+    before = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, "other_issuer", make_envelope(record, actors.other_issuer_key))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"].startswith(fragment)
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == before
+    own = actors.other_envelope(manufacturer="Widget Co", model="NAME-1")
+    assert _publish(client, actors, "other_issuer", own).status_code == 201
+    checks = _verify(client, own, tmp_path)
+    assert checks["registry.integrity"].status == "pass" and checks["registry.status"].status == "pass"
+
+
+def test_a_label_naming_another_issuer_than_its_log_is_an_integrity_problem() -> None:
+    # Given an issuer registered in the log as "Other Labels", when a label it signed names "Acme Labels"
+    # (published before the registry checked the name), then deriving the label's facts reports the mismatch,
+    # so the page shows an integrity error and `verify --registry` fails.
+    from cybersafe.attest.keys import key_id
+    from cybersafe.registry import derive, log
+
+    key = Ed25519PrivateKey.generate()
+    record = make_record(key, issuer_name="Acme Labels")
+    envelope = make_envelope(record, key)
+    at = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    issued = log.new_event(
+        record["label_id"], "issued", at, label_id=record["label_id"], envelope_sha256=envelope_digest(envelope),
+        issuer_key_id=key_id(key.public_key()), status="active", support_end="2031-12-31", product_id=1,
+    )  # fmt: skip
+    raw = key.public_key().public_bytes_raw()
+    registered = log.new_event(
+        "issuer/2", "issuer", at, issuer_id=2, name="Other Labels", contact=None, key_id=key_id(key.public_key()),
+        public_key=__import__("base64").b64encode(raw).decode(),
+    )  # fmt: skip
+    issuer_leaves, _ = derive.parse_leaves([(0, registered.entry)])
+    leaves, _ = derive.parse_leaves([(1, issued.entry)])
+    derived = derive.derive_facts(record["label_id"], envelope, leaves, derive.issuer_state(2, issuer_leaves))
+    assert derived.problems == ["the label names another issuer than the one its log entries register (Other Labels)"]
+    assert derived.facts["issuer"]["name"] == "Other Labels"
 
 
 def test_a_manufacturer_that_is_not_registered_owns_nothing_to_grant(registry: tuple[Client, Actors]) -> None:
@@ -187,6 +251,128 @@ def test_a_scheme_mark_needs_the_issuer_recorded_as_the_schemes_administrator(
     assert client.post(path, json={"scheme": "US CTM!"}, headers=actors.headers("admin")).status_code == 422
 
 
+def test_another_issuers_support_claim_never_moves_the_products_support(registry: tuple[Client, Actors]) -> None:
+    # Given Acme's label for SP-S (support to 2031) and, under Widget Co's grant, Other Labels' label for the
+    # same product claiming support to 2045, when Widget Co extends SP-S's support to 2035-06-30, then the
+    # extension is accepted (the other issuer's claim did not raise the product's support end), logged as the
+    # manufacturer's `support` entry, Acme's label shows 2035-06-30 and Other Labels' keeps its signed 2045;
+    # a later update before the manufacturer's own 2035-06-30 is refused.
+    client, actors = registry
+    mine = _publish(client, actors, model="SP-S").json()["label_id"]
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], scheme="us-ctm")
+    claim = actors.other_envelope(manufacturer="Widget Co", model="SP-S", support_end=dt.date(2045, 12, 31))
+    theirs = _publish(client, actors, "other_issuer", claim).json()["label_id"]
+    product = _label(client, mine)["product"]["id"]
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    extended = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2035-06-30"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert extended.status_code == 200, extended.text
+    assert sorted(extended.json()["labels_updated"]) == sorted([mine, theirs])
+    assert (_label(client, mine)["support"]["support_end"], _label(client, theirs)["support"]["support_end"]) == (
+        "2035-06-30",
+        "2045-12-31",
+    )
+    entry = json.loads(client.get(f"/api/v1/log/entries?start={size}&end={size + 1}").json()["entries"][0]["entry"])
+    assert (entry["kind"], entry["product_id"], entry["support_end"]) == ("support", product, "2035-06-30")
+    assert entry["manufacturer_id"] == actors.ids["manufacturer"]
+    shorter = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2034-01-01"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert shorter.status_code == 422
+    assert shorter.json()["detail"] == "support_end: may be extended, never shortened (you logged 2035-06-30)"
+
+
+def test_a_support_change_on_a_product_without_active_labels_is_logged(registry: tuple[Client, Actors]) -> None:
+    # Given a product whose only label is revoked, when its manufacturer extends its support and changes its
+    # update instructions, then the change is a log entry (the tree grows by one `support` entry), and the
+    # manufacturer's own logged end then bounds its next update.
+    client, actors = registry
+    label_id = _publish(client, actors, model="SP-R").json()["label_id"]
+    product = _label(client, label_id)["product"]["id"]
+    revoke = client.post(f"/api/v1/labels/{label_id}/revoke", json={"reason": "x"}, headers=actors.headers("issuer"))
+    assert revoke.status_code == 200
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    body = {"support_end": "2046-01-01", "update_instructions": "new instructions"}
+    changed = client.put(f"/api/v1/products/{product}/support", json=body, headers=actors.headers("manufacturer"))
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["labels_updated"], changed.json()["tree_head"]["tree_size"]) == ([], size + 1)
+    entry = json.loads(client.get(f"/api/v1/log/entries?start={size}&end={size + 1}").json()["entries"][0]["entry"])
+    assert (entry["kind"], entry["support_end"], entry["update_instructions"]) == (
+        "support",
+        "2046-01-01",
+        "new instructions",
+    )
+    again = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2045-06-01"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert (again.status_code, again.json()["detail"]) == (
+        422,
+        "support_end: may be extended, never shortened (you logged 2046-01-01)",
+    )
+
+
+def test_no_label_for_a_product_without_security_updates_nor_support_ending_in_the_past(
+    registry: tuple[Client, Actors],
+) -> None:
+    # Given a label whose disclosures say the product is "unsupported", when it is published, then it is
+    # refused (a product that gets no security updates gets no label); and a manufacturer's support "extension"
+    # to a date in the past is refused, with nothing logged.
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="UNS-1")
+    record["disclosures"]["support_end"] = "unsupported"
+    refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == (
+        "predicate.disclosures.support_end: unsupported: a product that gets no security updates gets no label"
+    )
+    label_id = _publish(client, actors, model="UNS-2").json()["label_id"]
+    product = _label(client, label_id)["product"]["id"]
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    past = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2020-01-01"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert past.status_code == 422
+    assert past.json()["detail"].startswith("support_end: 2020-01-01 is in the past")
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == size
+
+
+def test_a_valid_label_of_a_product_without_security_updates_says_so(
+    registry: tuple[Client, Actors], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a label published before the registry refused them, whose disclosures say "unsupported", when a
+    # reader opens it, then the JSON and the page say it is a valid label but the product gets no security
+    # updates (support_ended), never a plain "Valid".
+    from cybersafe.registry import log, service
+    from cybersafe.registry.interface import Principal, Role
+
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="UNS-3")
+    record["disclosures"]["support_end"] = "unsupported"
+    monkeypatch.setattr(service, "check_dates", lambda *a, **k: None)  # the registry before this check
+    engine = client.app.state.engine
+    principal = Principal(Role.ISSUER, 0, issuer_id=actors.ids["issuer"])
+    envelope = make_envelope(record, actors.issuer_key)
+    service.publish(engine, log.ensure_log_key(engine), principal, envelope, base_url="http://testserver")
+    client.app.state.registry.cache.clear()
+    doc = _label(client, record["label_id"])
+    assert (doc["status"], doc["support_ended"]) == ("active", True)
+    assert doc["status_text"] == (
+        "Valid label, but it says the product gets no security updates. Do not rely on it for security."
+    )
+    page = client.get(f"/l/{record['label_id']}").text
+    assert '<h2 id="status-h" class="word" data-status="active">Valid, but no security updates</h2>' in page
+    assert "status-expired" in page
+
+
 # --- 2. everything shown comes from the log -----------------------------------------------------------
 
 
@@ -222,6 +408,57 @@ def test_a_hidden_revocation_shows_an_integrity_error_and_fails_verify(
     assert checks["registry.status"].status == "fail" and "revoked" in checks["registry.status"].message
     assert checks["registry.integrity"].status == "fail"
     assert checks["registry.log-inclusion"].status == "pass"
+
+
+def test_a_revocation_refiled_under_another_subject_is_caught_by_the_full_log_audit(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given a revoked label, when someone with the database files its "revoked" entry under another subject,
+    # sets the row back to active and rebuilds the stored copy (the leaf itself, and so the tree, unchanged),
+    # then the label's own entry list looks complete (the page reads "active"), but the full-log audit
+    # (`cybersafe registry audit`) names the re-filed entry and the status the log records, exits 1, and
+    # `verify --registry --full-log` reads every entry, fails registry.log-complete and recomputes "revoked".
+    from typer.testing import CliRunner
+
+    from cybersafe.cli import app
+    from cybersafe.registry import audit, documents
+
+    client, actors = registry
+    envelope = actors.envelope(model="HID-2")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    revoked = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer")
+    )
+    index = revoked.json()["log_index"]
+    engine = client.app.state.engine
+    assert audit.audit(engine).problems == []
+    _tamper(client, "UPDATE log_entries SET subject = 'hidden' WHERE log_index = :i", i=index)
+    _tamper(
+        client,
+        "UPDATE labels SET status = 'active', revocation_reason = NULL, revoked_at = NULL WHERE label_id = :i",
+        i=label_id,
+    )
+    with engine.begin() as conn:
+        documents.rebuild(conn, [label_id])
+    client.app.state.registry.cache.clear()
+    assert _label(client, label_id)["status"] == "active"  # what the label's own list of entries says
+    problems = audit.audit(engine).problems
+    assert problems == [
+        f"log entry {index} is about {label_id}, but the registry files it under 'hidden'",
+        f"label {label_id}: the registry's stored copy of this label differs from its log in: log, logged_status, "
+        "revocation",
+        f"label {label_id}: the registry stores status 'active', its log says 'revoked'",
+    ]
+    url = str(engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(app, ["registry", "audit", "--db", url])
+    assert result.exit_code == 1 and "files it under 'hidden'" in result.output
+    checks = _verify(client, envelope, tmp_path, Trust(full_log=True))
+    assert checks["registry.log-complete"].status == "fail"
+    assert checks["registry.log-complete"].message == (
+        f"log entries [{index}] name this label, but the registry does not list them"
+    )
+    assert checks["registry.status"].status == "fail" and checks["registry.status"].message.startswith("revoked")
+    assert _verify(client, envelope, tmp_path / "plain")["registry.status"].status == "pass"  # without --full-log
 
 
 def test_edited_page_text_is_an_integrity_error_and_the_signed_text_is_shown(registry: tuple[Client, Actors]) -> None:
@@ -314,6 +551,25 @@ def test_a_revoked_issuers_labels_read_issuer_revoked_from_the_effective_date(
         json.loads(e["entry"])["kind"] for e in client.get("/api/v1/log/entries?start=0&end=1000").json()["entries"]
     ]
     assert kinds.count("issuer-status") == 2
+
+
+def test_a_suspended_issuer_may_revoke_its_labels_but_not_publish(registry: tuple[Client, Actors]) -> None:
+    # Given a suspended issuer with a published label, when it publishes a new label, then 403; when it
+    # revokes its label, then the revocation is logged (withdrawing a label is never held up).
+    client, actors = registry
+    label_id = _publish(client, actors, model="SUS-1").json()["label_id"]
+    suspend = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "suspended", "reason": "audit pending"},
+        headers=actors.headers("admin"),
+    )
+    assert suspend.status_code == 200, suspend.text
+    assert _publish(client, actors, model="SUS-2").status_code == 403
+    revoked = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer")
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert _label(client, label_id)["status"] == "revoked"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -420,6 +676,62 @@ def test_signed_names_with_hidden_characters_are_refused(
     assert character in refused.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        pytest.param(("lab",), "Acc\u202eredited Lab", "predicate.lab: U+202E RIGHT-TO-LEFT OVERRIDE", id="lab"),
+        pytest.param(("issuer", "name"), "Acme\u202e Labels", "predicate.issuer.name: U+202E", id="issuer-name"),
+        pytest.param(("issuer", "contact"), "labels@acme\u200b.test", "predicate.issuer.contact: U+200B",
+                     id="issuer-contact"),
+        pytest.param(("disclosures", "contact"), "security@\u202ewidget.test", "predicate.disclosures.contact: U+202E",
+                     id="disclosures-contact"),
+        pytest.param(("disclosures", "lab"), "Cyber\u200dLAB", "predicate.disclosures.lab: U+200D", id="disclosures-lab"),
+    ],
+)  # fmt: skip
+def test_lab_issuer_and_contact_text_is_checked_as_names_are(
+    registry: tuple[Client, Actors], where: tuple[str, ...], value: str, message: str
+) -> None:
+    # Given a label whose lab, issuer name, issuer contact or disclosed contact holds a bidi override or an
+    # invisible character, when it is published, then it is refused with 422 naming the field and character.
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="TXT-1")
+    target = record
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith(message)
+
+
+def test_look_alike_issuer_names_need_approval(registry: tuple[Client, Actors]) -> None:
+    # Given the issuer "Acme Labels", when an admin registers the look-alike "AcrnE Labels" ("rn" for "m"), or
+    # an issuer whose contact holds a bidi override, then the look-alike is 409 until approved (and the
+    # approval is logged), and the contact is 422.
+    client, actors = registry
+    body = {"name": "AcrnE Labels", "public_key_pem": public_pem(Ed25519PrivateKey.generate())}
+    refused = client.post("/api/v1/issuers", json=body, headers=actors.headers("admin"))
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        "name: 'AcrnE Labels' looks like the registered issuer 'Acme Labels'; an admin must approve it "
+        "(approve_confusable)",
+    )
+    approved = client.post(
+        "/api/v1/issuers", json={**body, "approve_confusable": True}, headers=actors.headers("admin")
+    )
+    assert approved.status_code == 201 and approved.json()["approved_confusable_with"] == "Acme Labels"
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    entry = json.loads(client.get(f"/api/v1/log/entries?start={size - 1}&end={size}").json()["entries"][0]["entry"])
+    assert (entry["kind"], entry["approved_confusable_with"]) == ("issuer", "Acme Labels")
+    contact = {
+        "name": "Third Labels",
+        "contact": "x@\u202eevil.test",
+        "public_key_pem": public_pem(Ed25519PrivateKey.generate()),
+    }
+    bad = client.post("/api/v1/issuers", json=contact, headers=actors.headers("admin"))
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("contact: U+202E RIGHT-TO-LEFT OVERRIDE")
+
+
 def test_a_confusable_model_needs_an_admins_approval(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
     assert _publish(client, actors, model="CAM-1").status_code == 201
@@ -442,14 +754,43 @@ def test_a_confusable_model_needs_an_admins_approval(registry: tuple[Client, Act
         pytest.param(b'{"reason": -Infinity}', id="minus-infinity"),
         pytest.param(b'{"name": "x", "contact": 1e999}', id="overflowing-number"),
         pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep-nesting"),
+        pytest.param(b'{"name": "\\ud800"}', id="lone-surrogate"),
+        pytest.param(b'{"name": "x", "contact": "a\\udfffb"}', id="lone-low-surrogate"),
     ],
 )
 def test_non_finite_json_is_refused_with_400(registry: tuple[Client, Actors], body: bytes) -> None:
+    # Given a body that is not strict JSON (lone surrogates: escaped, they parse, but are no text and once made
+    # a 500 when the validation error echoed them), when it is posted, then it is a 400 with one line.
     client, actors = registry
     headers = {**actors.headers("admin"), "Content-Type": "application/json"}
     response = client.post("/api/v1/manufacturers", content=body, headers=headers)
     assert response.status_code == 400, response.text
     assert response.json()["detail"].startswith("request body: ")
+
+
+def test_a_lone_surrogate_inside_a_signed_payload_is_refused_with_422(registry: tuple[Client, Actors]) -> None:
+    # Given a label whose signed payload holds an escaped lone surrogate in the product name, when it is
+    # published, then it is refused with 422 naming the payload, and nothing is logged.
+    import base64
+
+    from cybersafe.attest.dsse import PAYLOAD_TYPE, pae
+
+    client, actors = registry
+    envelope = actors.envelope(model="SUR-1", name="Plug")
+    body = base64.b64decode(envelope["payload"]).replace(b'"name":"Plug"', b'"name":"Pl\\ud800ug"')
+    signature = base64.b64encode(actors.issuer_key.sign(pae(PAYLOAD_TYPE, body))).decode()
+    forged = {
+        **envelope,
+        "payload": base64.b64encode(body).decode(),
+        "signatures": [{**envelope["signatures"][0], "sig": signature}],
+    }
+    before = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, envelope=forged)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        422,
+        "envelope: payload: a string holds a lone surrogate (\\ud800-\\udfff), which is not text",
+    )
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == before
 
 
 def test_security_headers_on_every_response(registry: tuple[Client, Actors]) -> None:

@@ -271,6 +271,13 @@ def verify_command(
         int | None,
         typer.Option("--witness-quorum", min=1, help="Cosignatures needed from known witnesses (default: all)."),
     ] = None,
+    full_log: Annotated[
+        bool,
+        typer.Option(
+            "--full-log",
+            help="With --registry: read the whole log, so an entry the registry leaves out of the label's list fails.",
+        ),
+    ] = False,
     output_format: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Check a label's signature, subject digests and validity; exit 1 with one line per failed check."""
@@ -289,7 +296,8 @@ def verify_command(
         if registry:
             from cybersafe.registry.client import Trust, default_state_file, verify_with_registry
 
-            trust = Trust.of(_vkey(log_key), [_vkey(w) or "" for w in witness or []], witness_quorum, when.date())
+            witnesses = [_vkey(w) or "" for w in witness or []]
+            trust = Trust.of(_vkey(log_key), witnesses, witness_quorum, when.date(), full_log=full_log)
             state = registry_state or default_state_file()
             report = report.with_checks(*verify_with_registry(envelope, registry, state, trust=trust))
     _print_report(report, label, output_format)

@@ -292,6 +292,31 @@ def log_key(db: Annotated[str | None, DB_OPTION] = None, fmt: OutputFormat = FOR
     _show({"origin": signer.origin, "vkey": signer.verifier.vkey()}, fmt)
 
 
+@registry_app.command("audit")
+@handle_errors
+def audit_log(db: Annotated[str | None, DB_OPTION] = None, fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """Audit the whole log and every label, as a monitor would; exit 1 with one line per problem.
+
+    Each entry must be filed under what its content names, the leaves must make the signed tree head, and each
+    label's status and stored copy must be what ALL the entries naming it say."""
+    from cybersafe.registry import audit
+
+    engine = _engine(db)
+    try:
+        report = audit.audit(engine)
+    finally:
+        engine.dispose()
+    if fmt is OutputFormat.JSON:
+        emit_json(report.as_dict())
+    elif report.ok:
+        console.print(f"log audit: {report.entries} entries and {report.labels} labels agree with the log")
+    else:
+        for problem in report.problems:
+            console.print(f"log audit: {problem}", markup=False, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 # --- issuers -----------------------------------------------------------------------------------------
 
 
@@ -301,6 +326,9 @@ def issuer_add(
     name: Annotated[str, typer.Argument(help="label administrator name")],
     public_key: Annotated[Path, typer.Option("--public-key", help="the issuer's Ed25519 public key (PEM)")],
     contact: Annotated[str | None, typer.Option("--contact", help="public contact")] = None,
+    approve_confusable: Annotated[
+        bool, typer.Option("--approve-confusable", help="register a name that looks like a registered issuer's")
+    ] = False,
     db: Annotated[str | None, DB_OPTION] = None,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -312,7 +340,7 @@ def issuer_add(
     load_public_key(public_key)  # one clear line for a bad key file
     pem = safeio.read_text(public_key, MAX_KEY_BYTES, what="a PEM key file", field="--public-key")
     engine = _engine(db)
-    _show(admin.add_issuer(engine, _signer(engine), name, contact, pem), fmt)
+    _show(admin.add_issuer(engine, _signer(engine), name, contact, pem, approve_confusable=approve_confusable), fmt)
 
 
 def _set_status(

@@ -154,6 +154,9 @@ def _check_record(
     signer_ids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
     if record.issuer.key_id not in signer_ids:
         checks.add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the signing key")
+    elif len(signatures) != 1:
+        # One signature, by the key the record names: what every verifier (the registry's page too) reads.
+        checks.add("issuer", False, f"{len(signatures)} signatures: a label carries exactly one, by its issuer's key")
     elif public_key is not None and record.issuer.key_id != key_id(public_key):
         checks.add("issuer", False, f"record names issuer key {record.issuer.key_id[:16]}…, not the given --key")
     else:

@@ -63,16 +63,32 @@ def add_issuer(
     contact: str | None,
     public_key_pem: str,
     *,
+    approve_confusable: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """Register an issuer (NFKC-normalised name and contact, checked as names are). A name confusable with a
+    registered issuer's (same UTS #39 skeleton: ``AIpha Labels`` against ``Alpha Labels``) is refused (409)
+    unless the admin approves it, and the approval is logged."""
     name = names.normalise(name)
     names.check_name("name", name, signed=False)
+    if contact is not None:
+        contact = names.normalise(contact)
+        names.check_name("contact", contact, signed=False)
     kid, _ = _raw_key_b64(public_key_pem)
     at = now or now_utc()
     with engine.begin() as conn:
         clash = conn.execute(select(Issuer.id).where((Issuer.name == name) | (Issuer.key_id == kid))).first()
         if clash is not None or conn.execute(select(IssuerKey.key_id).where(IssuerKey.key_id == kid)).first():
             raise Conflict("an issuer with this name or key is already registered")
+        skeleton = names.skeleton(name)
+        look_alike = next(
+            (n for n in conn.execute(select(Issuer.name)).scalars() if names.skeleton(n) == skeleton), None
+        )
+        if look_alike is not None and not approve_confusable:
+            raise Conflict(
+                f"name: {name!r} looks like the registered issuer {look_alike!r}; "
+                "an admin must approve it (approve_confusable)"
+            )
         issuer_id = int(
             conn.execute(
                 insert(Issuer)
@@ -83,16 +99,22 @@ def add_issuer(
             ).scalar_one()
         )
         conn.execute(insert(IssuerKey).values(key_id=kid, issuer_id=issuer_id, public_key_pem=public_key_pem, added=at))
-        _log_issuer(conn, signer, issuer_id, at)
-    return {"id": issuer_id, "name": name, "contact": contact, "key_id": kid, "status": "active"}
+        _log_issuer(conn, signer, issuer_id, at, look_alike)
+    return {
+        "id": issuer_id, "name": name, "contact": contact, "key_id": kid, "status": "active",
+        "approved_confusable_with": look_alike,
+    }  # fmt: skip
 
 
-def _log_issuer(conn: Connection, signer: Signer, issuer_id: int, at: dt.datetime) -> None:
+def _log_issuer(
+    conn: Connection, signer: Signer, issuer_id: int, at: dt.datetime, look_alike: str | None = None
+) -> None:
     row = conn.execute(select(Issuer).where(Issuer.id == issuer_id)).one()
     kid, raw = _raw_key_b64(row.public_key_pem)
+    detail = {"approved_confusable_with": look_alike} if look_alike is not None else {}
     event = log.new_event(
         log.issuer_subject(issuer_id), "issuer", at,
-        issuer_id=issuer_id, name=row.name, contact=row.contact, key_id=kid, public_key=raw,
+        issuer_id=issuer_id, name=row.name, contact=row.contact, key_id=kid, public_key=raw, **detail,
     )  # fmt: skip
     log.append(conn, [event], signer, at)
 

@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from cybersafe.attest.dsse import one_line
 from cybersafe.errors import RegistryError
 from cybersafe.label.model import LABEL_ID_PATTERN, LABEL_ID_RE
 from cybersafe.registry import admin, db, derive, log, merkle, service
@@ -97,6 +98,7 @@ class IssuerIn(_Wire):
     name: Annotated[str, Field(min_length=1, max_length=200), Clean]
     contact: Annotated[str, Field(max_length=300), Clean] | None = None
     public_key_pem: Annotated[str, Field(min_length=1, max_length=4000), Clean]
+    approve_confusable: bool = False
 
 
 class IssuerStatusIn(_Wire):
@@ -387,6 +389,7 @@ def _label_write_routes(app: FastAPI, registry: Registry) -> None:
                 envelope.model_dump(),
                 now=registry.now(),
                 skew=registry.settings.clock_skew,
+                base_url=registry.settings.base_url,
             )
         finally:
             registry.cache.clear()
@@ -463,7 +466,10 @@ def _admin_routes(app: FastAPI, registry: Registry) -> None:
 
     @app.post(f"{API}/issuers", tags=["issuers"], status_code=201, summary="Register a label administrator (admin)")
     def post_issuer(body: IssuerIn, _: RequireAdmin) -> dict[str, Any]:
-        return admin.add_issuer(engine, signer, body.name, body.contact, body.public_key_pem, now=registry.now())
+        return admin.add_issuer(
+            engine, signer, body.name, body.contact, body.public_key_pem,
+            approve_confusable=body.approve_confusable, now=registry.now(),
+        )  # fmt: skip
 
     @app.post(f"{API}/issuers/{{issuer_id}}/status", tags=["issuers"], summary="Suspend, reinstate or revoke (admin)")
     def post_issuer_status(issuer_id: ItemId, body: IssuerStatusIn, _: RequireAdmin) -> dict[str, Any]:
@@ -621,28 +627,38 @@ def _page_routes(app: FastAPI, registry: Registry) -> None:
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
 
+    # The pages answer bad input with a page (never FastAPI's JSON), and never echo control characters.
     @app.get("/", include_in_schema=False)
-    def home(q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    def home(q: str = "") -> HTMLResponse:
         results: list[dict[str, Any]] = []
-        if q.strip():
+        try:
+            query = _clean_query(q) if len(q) <= MAX_QUERY else None
+        except Rejected:
+            query = None
+        if query is None:
+            error = f"Search words must be plain text of at most {MAX_QUERY} characters."
+            return page("home.html", q=_shown(q), results=[], searched=False, error=error, status=400)
+        if query.strip():
             with registry.read_engine.connect() as conn:
-                results = service.search(conn, _clean_query(q), 50, 0, registry.today(), registry.settings.base_url)
+                results = service.search(conn, query, 50, 0, registry.today(), registry.settings.base_url)
         return page("home.html", q=q, results=results, searched=bool(q.strip()))
 
     @app.get("/l/{label_id}", include_in_schema=False)
-    async def label_page(label_id: Annotated[str, Path(max_length=80)]) -> HTMLResponse:
+    async def label_page(label_id: str) -> HTMLResponse:
         html = await views.label_page(label_id) if LABEL_ID_RE.fullmatch(label_id) else None
         if html is None:
-            return page("not_found.html", status=404, label_id=label_id)
+            return page("not_found.html", status=404, label_id=_shown(label_id))
         return HTMLResponse(html)
 
     @app.get("/compare", include_in_schema=False)
-    async def compare(labels: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
-        ids = [i for i in dict.fromkeys(labels.replace(",", " ").split()) if LABEL_ID_RE.fullmatch(i)][:6]
+    async def compare(labels: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
+        # The search page's form sends one ``labels`` per ticked label; a link may list them comma-separated.
+        requested = ",".join(labels or [])[:1000]
+        ids = [i for i in dict.fromkeys(requested.replace(",", " ").split()) if LABEL_ID_RE.fullmatch(i)][:6]
         found = await views.documents(ids)
         docs = [found[i] for i in ids if i in found]
         missing = [i for i in ids if i not in found]
-        return page("compare.html", docs=docs, missing=missing, requested=labels)
+        return page("compare.html", docs=docs, missing=missing, requested=_shown(requested))
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static_file(name: Annotated[str, Path(max_length=40)]) -> Response:
@@ -687,6 +703,15 @@ def _docs_routes(app: FastAPI) -> None:
             raise NotFound(f"no file {name}")
         media_type, body = files[name]
         return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+
+MAX_QUERY = 200
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """User input as a page may echo it: control and invisible characters escaped, at most ``limit`` long."""
+    shown = one_line(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _clean_query(q: str) -> str:

@@ -141,6 +141,7 @@ class Trust:
     witnesses: tuple[note.Verifier, ...] = ()
     quorum: int = 0
     today: dt.date | None = None
+    full_log: bool = False  # read the whole log: catches an entry the registry leaves out of a label's list
 
     @classmethod
     def of(
@@ -149,6 +150,7 @@ class Trust:
         witnesses: Sequence[str] = (),
         quorum: int | None = None,
         today: dt.date | None = None,
+        full_log: bool = False,
     ) -> Trust:
         """From verifier-key strings (``name+hexid+base64``); raises InputError naming the bad one."""
         try:
@@ -163,7 +165,7 @@ class Trust:
         need = len(known) if quorum is None else quorum
         if need > len(known):
             raise InputError(f"a quorum of {need} needs at least {need} --witness keys", field="--witness-quorum")
-        return cls(pinned, known, need, today)
+        return cls(pinned, known, need, today, full_log)
 
 
 @dataclass
@@ -230,6 +232,10 @@ def _verify(run: _Run, state_file: Path) -> None:
     derived = _proven_facts(run, label_id, checkpoint)
     if derived is None:
         return
+    if run.trust.full_log:
+        derived = _full_log(run, label_id, checkpoint, derived)
+        if derived is None:
+            return
     standing = derived.issuer_standing
     status = derive.shown_status(derived.facts, run.trust.today or dt.datetime.now(dt.UTC).date(), issuer=standing)
     message = f"{status} (recomputed from the log): {derive.status_text(status, standing)}"
@@ -363,6 +369,60 @@ def _proven_facts(run: _Run, label_id: str, checkpoint: note.Checkpoint) -> deri
         run.add("registry.log-entries", False, "; ".join(problems))
         return None
     return derived if same else None
+
+
+LOG_PAGE = 1000  # the most entries /log/entries serves at once
+
+
+def _full_log(run: _Run, label_id: str, checkpoint: note.Checkpoint, proven: derive.Derived) -> derive.Derived | None:
+    """Read every entry of the checkpoint's tree (it must make the checkpoint's root), take every entry that
+    names the label or its issuer, whatever the registry files it under, and derive the label from those:
+    an entry the registry left out of the label's list (a hidden revocation) fails ``registry.log-complete``."""
+    from cybersafe.registry import audit
+
+    entries: list[bytes] = []
+    try:
+        for start in range(0, checkpoint.tree_size, LOG_PAGE):
+            end = min(start + LOG_PAGE, checkpoint.tree_size)
+            page = run.api.get("/log/entries", start=start, end=end)["entries"]
+            if [int(item["index"]) for item in page] != list(range(start, end)):
+                raise LogCheckFailed(f"the registry served other entries than {start}..{end - 1}")
+            entries += [str(item["entry"]).encode() for item in page]
+    except (RegistryError, LogCheckFailed, KeyError, TypeError, ValueError) as exc:
+        run.add("registry.log-complete", False, f"the whole log could not be read: {exc}")
+        return None
+    if audit.root_of(entries) != checkpoint.root_hash:
+        run.add("registry.log-complete", False, f"the {len(entries)} entries served do not make the checkpoint's root")
+        return None
+    grouped = audit.by_subject(enumerate(entries))
+    leaves, _ = derive.parse_leaves(grouped.get(label_id, []))
+    issued = next((leaf.body for leaf in leaves if leaf.kind == "issued"), {})
+    issuer = None
+    for subject, pairs in grouped.items():
+        issuer_leaves, _ = derive.parse_leaves(pairs)
+        if subject.startswith("issuer/") and any(
+            leaf.body.get("key_id") == issued.get("issuer_key_id") for leaf in issuer_leaves
+        ):
+            try:
+                issuer = derive.issuer_state(int(subject.split("/", 1)[1]), issuer_leaves)
+            except derive.IssuerLogError:
+                issuer = None
+    full = derive.derive_facts(label_id, run.envelope, leaves, issuer)
+    listed = {e["log_index"] for e in proven.facts["log"]["events"]}
+    hidden = [leaf.index for leaf in leaves if leaf.index not in listed]
+    problems = []
+    if hidden:
+        problems.append(f"log entries {hidden} name this label, but the registry does not list them")
+    if full.issuer_standing != proven.issuer_standing:
+        problems.append("its issuer's entries in the log say more than the registry listed")
+    run.add(
+        "registry.log-complete",
+        not problems,
+        f"all {len(entries)} log entries read: the registry lists every entry of the label and its issuer"
+        if not problems
+        else "; ".join(problems),
+    )
+    return full
 
 
 def _issuer_id(leaves: Sequence[derive.Leaf]) -> int:

@@ -226,6 +226,8 @@ def derive_facts(
         problems.append("no log entry registers the label's issuer")
     elif key_id and key_id not in issuer.keys:
         problems.append(f"the issuer's log entries do not list key {key_id[:16]}…")
+    elif record and (record.get("issuer") or {}).get("name") != issuer.name:
+        problems.append(f"the label names another issuer than the one its log entries register ({issuer.name})")
     facts = _facts(label_id, record, leaves, issued, issuer, key_id, product_id)
     facts["log"] = {"events": events}
     return Derived(facts, problems, issuer.standing() if issuer else dict(ACTIVE_STANDING))
@@ -409,14 +411,32 @@ def status_text(status: str, issuer: Mapping[str, Any] | None = None) -> str:
     return text
 
 
+def support_ended(facts: Mapping[str, Any], today: dt.date) -> bool:
+    """True when the product gets no security updates on ``today``: its support end (the signed one, extended
+    by the manufacturer's logged updates) is "unsupported" or has passed."""
+    end = str((facts.get("support") or {}).get("support_end"))
+    return end == "unsupported" or _before(end, today)
+
+
+def support_text(facts: Mapping[str, Any]) -> str:
+    end = str((facts.get("support") or {}).get("support_end"))
+    if end == "unsupported":
+        return "Valid label, but it says the product gets no security updates. Do not rely on it for security."
+    return f"Valid label, but the product's security updates ended on {end}. Do not rely on it for security."
+
+
 def shown(derived: Derived, today: dt.date) -> dict[str, Any]:
-    """The fields added to the facts for a reader on ``today``: status, its text, the issuer's standing and
-    the integrity verdict."""
+    """The fields added to the facts for a reader on ``today``: status, its text, whether the product's
+    support has ended, the issuer's standing and the integrity verdict. A valid label of a product that gets
+    no security updates says so in its status text (and the page's check gives it no green tick)."""
     standing = derived.issuer_standing
     status = shown_status(derived.facts, today, integrity_ok=derived.ok, issuer=standing)
+    ended = support_ended(derived.facts, today)
+    text = support_text(derived.facts) if status == LabelStatus.ACTIVE.value and ended else None
     return {
         "status": status,
-        "status_text": status_text(status, standing),
+        "status_text": text or status_text(status, standing),
+        "support_ended": ended,
         "issuer_standing": standing,
         "integrity": {"ok": derived.ok, "problems": list(derived.problems)},
     }

@@ -27,7 +27,7 @@ class LabelStatus(StrEnum):
 
 class IssuerStatus(StrEnum):
     ACTIVE = "active"
-    SUSPENDED = "suspended"  # may not publish or revoke; its labels stand
+    SUSPENDED = "suspended"  # may not publish; may still revoke its own labels (withdrawing one is never held up); its labels stand
     REVOKED = "revoked"  # final: its labels read "issuer revoked" from the effective date
 
 

@@ -60,16 +60,24 @@ def _finite(text: str) -> float:
 
 
 def strict_json_problem(body: bytes) -> str | None:
-    """Why a request body is not strict JSON (NaN, Infinity, overflowing numbers, runaway nesting), or None.
+    """Why a request body is not strict JSON (NaN, Infinity, overflowing numbers, runaway nesting, a lone
+    surrogate in a string), or None.
     Bodies that are not JSON at all are left to the route, which answers 422 naming the position."""
     try:
-        json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
+        value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
     except _NotJson as exc:
         return f"request body: {exc}"
     except RecursionError:
         return "request body: nested too deeply"
     except (ValueError, UnicodeDecodeError):
         return None
+    if b"\\u" in body:  # an escaped lone surrogate parses, but is no Unicode text (RFC 8259 section 8.2)
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return "request body: a string holds a lone surrogate (\\ud800-\\udfff), which is not text"
+        except RecursionError:
+            return "request body: nested too deeply"
     return None
 
 

@@ -5,7 +5,9 @@ head, so a label change is never visible without its log entry, nor the reverse.
 
 Publishing is refused unless all of these hold (each refusal is one line):
 - the token's issuer is active (403 when suspended or revoked) and signed the envelope with its current
-  key (403), the record names that key (403), and the record is well formed (422);
+  key (403), the record names that key (403) and that issuer's registered name and contact (403), and the
+  record is well formed and passes the checks of ``cybersafe verify`` and of the page's own check: one
+  signature, a registry link to this registry (422);
 - names are plain (``names.check_name``: NFKC, no bidi controls, invisible characters or mixed scripts;
   422 naming the character);
 - ``issued`` is not in the future beyond the clock skew, and ``valid_until`` is neither before ``issued``
@@ -26,13 +28,14 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 
-from cybersafe.attest.dsse import decode_payload, verify_envelope
+from cybersafe.attest.dsse import decode_payload
 from cybersafe.attest.keys import load_public_key
 from cybersafe.errors import VerificationFailed
 from cybersafe.label.model import PREDICATE_TYPE, LabelRecord
 from cybersafe.label.qr import canonical_envelope, envelope_digest
+from cybersafe.label.verify import CheckStatus, check_label
 from cybersafe.registry import admin, documents, log, names
-from cybersafe.registry.derive import later
+from cybersafe.registry.derive import later, parse_leaves
 from cybersafe.registry.interface import (
     Conflict,
     Forbidden,
@@ -44,6 +47,7 @@ from cybersafe.registry.interface import (
     Role,
 )
 from cybersafe.registry.models import Issuer, Label, LogEntry, Manufacturer, Product
+from cybersafe.registry.security import strict_json_problem
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -51,6 +55,8 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 _NAME_FIELDS = (
     ("product", "manufacturer"), ("product", "name"), ("product", "model"), ("product", "hardware_version"),
     ("product", "firmware_version"), ("disclosures", "manufacturer"), ("disclosures", "product"),
+    ("issuer", "name"), ("issuer", "contact"), (None, "lab"), ("disclosures", "lab"), ("disclosures", "contact"),
+    ("disclosures", "administrator"),
 )  # fmt: skip
 
 
@@ -59,44 +65,101 @@ _NAME_FIELDS = (
 
 def check_envelope(
     envelope: dict[str, Any],
-    issuer_key_id: str,
-    public_key_pem: str,
+    issuer: Any,
     administers: Callable[[str], bool] = lambda scheme: False,
+    *,
+    base_url: str = "",
+    now: dt.datetime | None = None,
 ) -> LabelRecord:
-    """Verify a label envelope against ONE issuer's key and return its record; raises Forbidden/Rejected.
-    ``administers(scheme)`` says whether the registry records the issuer as that scheme's label administrator:
-    a label drawn in the scheme's own style (``artwork: scheme-mark``) needs it."""
+    """Verify a label envelope against ONE issuer (its registered key, name and contact) and return its record;
+    raises Forbidden/Rejected.
+
+    The checks are those of ``cybersafe verify`` (``label.verify.check_label``: envelope, signature, statement,
+    subjects, issuer key; exactly one signature, by the key the record names) and of the page's own check
+    (``static/verify.js``: that one signature's key id, and a registry link to this registry), so the registry
+    never accepts a label that a verifier it documents would call not genuine. ``administers(scheme)`` says
+    whether the registry records the issuer as that scheme's label administrator: a label drawn in the scheme's
+    own style (``artwork: scheme-mark``) needs it."""
     try:
-        decode_payload(envelope)
+        body, statement = decode_payload(envelope)
     except VerificationFailed as exc:
         raise Rejected(str(exc)) from None
-    keyids = {s.get("keyid") for s in envelope.get("signatures", []) if isinstance(s, dict)}
-    if issuer_key_id not in keyids and "" not in keyids:
+    problem = strict_json_problem(body)
+    if problem is not None:
+        raise Rejected(problem.replace("request body", "envelope: payload", 1))
+    signatures = envelope.get("signatures")
+    keyids = [s.get("keyid") for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else []
+    if issuer.key_id not in keyids:
         raise Forbidden("the label is not signed with your registered issuer key")
-    try:
-        statement = verify_envelope(envelope, {issuer_key_id: load_public_key(public_key_pem)})
-    except VerificationFailed as exc:
-        raise Rejected(str(exc)) from None
+    if len(keyids) != 1:
+        raise Rejected(f"envelope: {len(keyids)} signatures; a label carries exactly one, by its issuer's key")
+    predicate = statement.get("predicate")
+    claimed = (predicate.get("issuer") or {}) if isinstance(predicate, dict) else {}
+    if isinstance(claimed, dict) and "key_id" in claimed and claimed["key_id"] != issuer.key_id:
+        raise Forbidden("the label names another issuer key than yours")
+    _check_artwork(predicate, administers)
+    _check_statement(statement)
+    report = check_label(envelope, load_public_key(issuer.public_key_pem), now=now or admin.now_utc())
+    failed = next((c for c in report.checks if c.name in _SHARED_CHECKS and c.status is CheckStatus.FAIL), None)
+    if failed is not None:
+        if failed.name == "issuer":
+            raise Forbidden(failed.message)
+        message = failed.message
+        raise Rejected(message if message.startswith(("predicate", "envelope")) else f"{failed.name}: {message}")
+    record = report.record
+    if record is None:
+        raise Rejected("predicate: the label record is unreadable")
+    if "\\u0000" in json.dumps(statement.get("predicate")):
+        raise Rejected("predicate: text must not contain NUL characters")
+    expected = [{"name": s.name, "digest": {"sha256": s.sha256}} for s in record.subjects]
+    if statement.get("subject") != expected:
+        raise Rejected("statement: subject does not match the label record's subjects")
+    home = f"{base_url}/l/{record.label_id}"
+    if base_url and record.registry_url != home:
+        raise Rejected(f"predicate.registry_url: {record.registry_url} is not this registry's link {home}")
+    _check_names(statement["predicate"])
+    _check_issuer_identity(record, issuer)
+    return record
+
+
+def _check_statement(statement: dict[str, Any]) -> None:
+    """The statement's type and record, refused with the registry's one-line wording (``predicate.<field>``)
+    before the shared checks run."""
     if statement.get("_type") != STATEMENT_TYPE:
         raise Rejected(f"statement: _type must be {STATEMENT_TYPE}")
     if statement.get("predicateType") != PREDICATE_TYPE:
         raise Rejected(f"statement: predicateType must be {PREDICATE_TYPE}")
-    _check_artwork(statement.get("predicate"), administers)
     try:
-        record = LabelRecord.model_validate(statement.get("predicate"))
+        LabelRecord.model_validate(statement.get("predicate"))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "".join(f".{p}" for p in first["loc"])
         raise Rejected(f"predicate{where}: {first['msg']}") from None
-    if "\\u0000" in json.dumps(statement.get("predicate")):
-        raise Rejected("predicate: text must not contain NUL characters")
-    if record.issuer.key_id != issuer_key_id:
-        raise Forbidden("the label names another issuer key than yours")
-    expected = [{"name": s.name, "digest": {"sha256": s.sha256}} for s in record.subjects]
-    if statement.get("subject") != expected:
-        raise Rejected("statement: subject does not match the label record's subjects")
-    _check_names(statement["predicate"])
-    return record
+
+
+# The checks of ``cybersafe verify`` that say whether a label is genuine (the rest: artefacts and dates).
+_SHARED_CHECKS = ("envelope", "signature", "statement", "subjects", "issuer")
+
+
+def _check_issuer_identity(record: LabelRecord, issuer: Any) -> None:
+    """The record names its issuer as the registry registered it: the same name, the same contact (when the
+    record states one), and a 47 CFR 8.222(b) administrator line made of them; an issuer never signs in the
+    name of another (403)."""
+    if record.issuer.name != issuer.name:
+        raise Forbidden(
+            f"predicate.issuer.name: the label names {record.issuer.name!r}, but you are registered as {issuer.name!r}"
+        )
+    contact = record.issuer.contact
+    if contact is not None and contact != issuer.contact:
+        raise Forbidden(
+            f"predicate.issuer.contact: the label names {contact!r}, but your registered contact is {issuer.contact!r}"
+        )
+    allowed = {issuer.name} | ({f"{issuer.name} <{contact}>"} if contact else set())
+    if record.disclosures.administrator not in allowed:
+        raise Forbidden(
+            f"predicate.disclosures.administrator: {record.disclosures.administrator!r} is not you "
+            f"({' or '.join(repr(a) for a in sorted(allowed))})"
+        )
 
 
 def _check_artwork(predicate: Any, administers: Callable[[str], bool]) -> None:
@@ -115,23 +178,30 @@ def _check_artwork(predicate: Any, administers: Callable[[str], bool]) -> None:
 
 def _check_names(predicate: dict[str, Any]) -> None:
     for group, key in _NAME_FIELDS:
-        value = (predicate.get(group) or {}).get(key)
+        value = (predicate if group is None else (predicate.get(group) or {})).get(key)
         if isinstance(value, str):
-            names.check_name(f"predicate.{group}.{key}", value, signed=True)
+            names.check_name("predicate." + (f"{group}.{key}" if group else key), value, signed=True)
 
 
 def check_dates(record: LabelRecord, now: dt.datetime, skew: dt.timedelta = CLOCK_SKEW) -> None:
-    """Refuse a label dated in the future (beyond ``skew``) or valid past its support end."""
+    """Refuse a label dated in the future (beyond ``skew``), valid past its support end, or of a product that
+    gets no security updates (``unsupported``, or a disclosed support end other than the record's)."""
     latest = (now + skew).astimezone(dt.UTC).date()
     if record.issued > latest:
         raise Rejected(f"predicate.issued: {record.issued} is in the future (the registry's date is {now.date()})")
     if record.valid_until < record.issued:
         raise Rejected("predicate.valid_until: before the issue date")
-    ends = [record.support_end]
-    if isinstance(record.disclosures.support_end, dt.date):
-        ends.append(record.disclosures.support_end)
-    if record.valid_until > min(ends):
-        raise Rejected(f"predicate.valid_until: {record.valid_until} is after the support end {min(ends)}")
+    disclosed = record.disclosures.support_end
+    if disclosed == "unsupported":
+        raise Rejected(
+            "predicate.disclosures.support_end: unsupported: a product that gets no security updates gets no label"
+        )
+    if disclosed != record.support_end:
+        raise Rejected(
+            f"predicate.disclosures.support_end: {disclosed} differs from predicate.support_end {record.support_end}"
+        )
+    if record.valid_until > record.support_end:
+        raise Rejected(f"predicate.valid_until: {record.valid_until} is after the support end {record.support_end}")
 
 
 def publish(
@@ -142,7 +212,10 @@ def publish(
     *,
     now: dt.datetime | None = None,
     skew: dt.timedelta = CLOCK_SKEW,
+    base_url: str = "",
 ) -> dict[str, Any]:
+    """Publish a label; ``base_url`` (the registry's public URL, when configured) is what the label's
+    ``registry_url`` must start with."""
     if principal.role is not Role.ISSUER or principal.issuer_id is None:
         raise Forbidden("only an issuer may publish labels")
     at = now or admin.now_utc()
@@ -151,9 +224,10 @@ def publish(
         issuer = _issuer_that_may_act(conn, principal.issuer_id, publishing=True)
         record = check_envelope(
             envelope,
-            issuer.key_id,
-            issuer.public_key_pem,
+            issuer,
             lambda scheme: admin.administers_scheme(conn, issuer.id, scheme),
+            base_url=base_url,
+            now=at,
         )
         check_dates(record, at, skew)
         existing = conn.execute(select(Label.envelope_sha256).where(Label.label_id == record.label_id)).first()
@@ -218,15 +292,10 @@ def _product_for(conn: Connection, record: LabelRecord, manufacturer_id: int, at
     same manufacturer's models needs an admin's approval (409)."""
     product = record.product
     model_key = names.name_key(product.model + "|" + (product.hardware_version or ""))
-    support_end = str(record.disclosures.support_end)
     row = conn.execute(
-        select(Product.id, Product.support_end).where(
-            and_(Product.manufacturer_id == manufacturer_id, Product.model_key == model_key)
-        )
+        select(Product.id).where(and_(Product.manufacturer_id == manufacturer_id, Product.model_key == model_key))
     ).first()
-    if row is not None:
-        if later(support_end, row.support_end):
-            conn.execute(update(Product).where(Product.id == row.id).values(support_end=support_end))
+    if row is not None:  # a label's support end is its issuer's claim: it never changes the product's
         return int(row.id)
     skeleton = names.skeleton(product.model)
     look_alikes = conn.execute(
@@ -251,10 +320,10 @@ def _product_for(conn: Connection, record: LabelRecord, manufacturer_id: int, at
                 model=product.model,
                 model_key=model_key,
                 model_skeleton=skeleton,
-                support_end=support_end,
+                support_end=NO_SUPPORT_UPDATE,
                 update_instructions=d.update_instructions,
                 updates_automatic=d.updates_automatic,
-                support_updated=at,
+                support_updated=None,
             )
             .returning(Product.id)
         ).scalar_one()
@@ -265,21 +334,24 @@ def _supersession(
     conn: Connection, product_id: int, record: LabelRecord, issuer_id: int
 ) -> tuple[str, list[str], str | None]:
     """(status of the new label, labels it supersedes, the newer label that supersedes it): only the same
-    issuer's active labels of the same product and scheme take part."""
+    issuer's labels of the same product and scheme take part. A newer one, whatever its status (a revoked one
+    too), makes the new label superseded; the new label supersedes the older ones that are active."""
     rivals = conn.execute(
-        select(Label.label_id, Label.issued).where(
+        select(Label.label_id, Label.issued, Label.status)
+        .where(
             and_(
                 Label.product_id == product_id,
                 Label.scheme == record.scheme,
                 Label.issuer_id == issuer_id,
-                Label.status == LabelStatus.ACTIVE.value,
             )
         )
+        .order_by(Label.issued.desc(), Label.label_id)
     ).all()
     newer = next((r.label_id for r in rivals if r.issued > record.issued), None)
     if newer is not None:
         return LabelStatus.SUPERSEDED.value, [], newer
-    return LabelStatus.ACTIVE.value, [r.label_id for r in rivals], None
+    active = [r.label_id for r in rivals if r.status == LabelStatus.ACTIVE.value]
+    return LabelStatus.ACTIVE.value, sorted(active), None
 
 
 def _insert_label(
@@ -382,20 +454,43 @@ def update_support(
     *,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The manufacturer extends (never shortens) a product's support; every active label of the product
-    gets a log entry with the new end and, when given, the new update information."""
-    if principal.role is not Role.MANUFACTURER:
+    """The manufacturer extends (never shortens) a product's support: the new end is not before one it logged
+    earlier, nor before the support end of every active label of the product (it must extend at least one).
+    A label's support end is its issuer's claim and never moves the product's. The change is one ``support``
+    entry on the manufacturer, always, and an ``updated`` entry on every active label of the product with the
+    new end and, when given, the new update information (a label shows the later of its signed end and these)."""
+    if principal.role is not Role.MANUFACTURER or principal.manufacturer_id is None:
         raise Forbidden("only the product's manufacturer may update its support information")
     at = now or admin.now_utc()
+    new_end = support_end.isoformat()
+    if support_end < at.astimezone(dt.UTC).date():
+        raise Rejected(
+            f"support_end: {new_end} is in the past (the registry's date is {at.date()}); support ends later"
+        )
     with engine.begin() as conn:
         row = conn.execute(select(Product).where(Product.id == product_id)).first()
         if row is None:
             raise NotFound(f"no product {product_id}")
         if row.manufacturer_id != principal.manufacturer_id:
             raise Forbidden("you may update only your own products")
-        new_end = support_end.isoformat()
-        if row.support_end != "unsupported" and new_end < row.support_end:
-            raise Rejected(f"support_end: may be extended, never shortened (now {row.support_end})")
+        before = _logged_support_end(conn, principal.manufacturer_id, product_id)
+        if before is not None and new_end < before:
+            raise Rejected(f"support_end: may be extended, never shortened (you logged {before})")
+        labels = list(
+            conn.execute(
+                select(Label.label_id)
+                .where(and_(Label.product_id == product_id, Label.status == "active"))
+                .order_by(Label.label_id)
+            ).scalars()
+        )
+        runs_to = [
+            d.facts["support"]["support_end"]
+            for d in documents.derive_many(conn, documents.sources(conn, labels)).values()
+        ]
+        if runs_to and all(later(end, new_end) for end in runs_to):
+            raise Rejected(
+                f"support_end: may be extended, never shortened (the product's labels run to {min(runs_to)})"
+            )
         detail: dict[str, Any] = {"change": "support", "support_end": new_end}
         if update_instructions is not None:
             detail["update_instructions"] = update_instructions
@@ -406,21 +501,38 @@ def update_support(
             .where(Product.id == product_id)
             .values(support_end=new_end, support_updated=at, **{k: v for k, v in detail.items() if k.startswith("upd")})
         )
-        labels = list(
-            conn.execute(
-                select(Label.label_id).where(and_(Label.product_id == product_id, Label.status == "active"))
-            ).scalars()
+        product_event = log.new_event(
+            log.manufacturer_subject(principal.manufacturer_id), "support", at,
+            manufacturer_id=principal.manufacturer_id, product_id=product_id, **detail,
+        )  # fmt: skip
+        _, head = _append(
+            conn, signer, [product_event] + [_label_event(lid, "updated", at, **detail) for lid in labels], at
         )
-        head = None
-        if labels:
-            _, head = _append(conn, signer, [_label_event(lid, "updated", at, **detail) for lid in labels], at)
-            documents.rebuild(conn, labels)
-    return {
-        "product_id": product_id,
-        "support_end": new_end,
-        "labels_updated": labels,
-        "tree_head": None if head is None else head.as_json(),
-    }
+        documents.rebuild(conn, labels)
+    return {"product_id": product_id, "support_end": new_end, "labels_updated": labels, "tree_head": head.as_json()}
+
+
+# ``products.support_end`` before the manufacturer logged any support update for the product.
+NO_SUPPORT_UPDATE = ""
+
+
+def _logged_support_end(conn: Connection, manufacturer_id: int, product_id: int) -> str | None:
+    """The latest support end the manufacturer logged for the product, read from the log (its ``support``
+    entries, and the ``updated`` entries of the product's labels written before those existed)."""
+    labels = list(conn.execute(select(Label.label_id).where(Label.product_id == product_id)).scalars())
+    subject = log.manufacturer_subject(manufacturer_id)
+    ends: list[str] = []
+    for key, pairs in log.entries_about(conn, [subject, *labels]).items():
+        leaves, _ = parse_leaves(pairs)
+        for leaf in leaves:
+            body = leaf.body
+            if key == subject and (leaf.kind != "support" or body.get("product_id") != product_id):
+                continue
+            if key != subject and (leaf.kind != "updated" or body.get("change") != "support"):
+                continue
+            if isinstance(body.get("support_end"), str):
+                ends.append(body["support_end"])
+    return max(ends, default=None)
 
 
 # --- reads ------------------------------------------------------------------------------------------

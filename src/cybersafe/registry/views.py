@@ -102,9 +102,7 @@ class LabelViews:
             {"label_id": r[0], "scheme": r[1], "scheme_version": r[2], "level": r[3]}
             for r in (await self.reader.product_labels.get(row.source.product_id)) or []
         ]
-        return self.templates.get_template("label.html").render(
-            doc=doc, word=STATUS_WORD[doc["status"]], schemes=siblings
-        )
+        return self.templates.get_template("label.html").render(doc=doc, word=_word(doc), schemes=siblings)
 
     async def documents(self, label_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Parsed public JSON of each label found, for the comparison page."""
@@ -174,3 +172,10 @@ class LabelViews:
                 }
             )
         return out
+
+
+def _word(doc: dict[str, Any]) -> str:
+    """The status word; a valid label of a product without security updates says that too."""
+    if doc["status"] == "active" and doc.get("support_ended"):
+        return "Valid, but no security updates"
+    return STATUS_WORD[doc["status"]]

@@ -145,6 +145,17 @@
     if (record.valid_until < today()) return "expired";
     return "active";
   }
+  // The product's support end as the page derives it: the signed one, extended by the manufacturer's logged
+  // updates ("unsupported" is the earliest); a valid label of a product whose support ended is no green tick.
+  function supportEnd(labelEntries, record) {
+    let end = String((record.disclosures || {}).support_end);
+    for (const e of labelEntries) {
+      if (e.kind !== "updated" || e.change !== "support") continue;
+      const next = String(e.support_end);
+      if (next !== "unsupported" && (end === "unsupported" || next > end)) end = next;
+    }
+    return end;
+  }
   function field(record, path) {
     return path.split(".").reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), record);
   }
@@ -152,24 +163,27 @@
   // --- the checks -------------------------------------------------------------------------------------
   async function check(bundle, fragment) {
     const results = [];
-    const add = (ok, text) => { results.push({ ok, text }); return ok; };
+    // Each check says what passed, or what failed: the headline of a failed check quotes its failure.
+    const add = (ok, passed, failed) => { results.push({ ok, text: ok ? passed : failed }); return ok; };
     const envelope = bundle.envelope;
     const digest = toHex(await sha256(encoder.encode(canonicalEnvelope(envelope))));
     if (fragment) {
-      add(fragment === digest, fragment === digest
-        ? "This is exactly the label printed on your product: its fingerprint matches the QR code."
-        : "This is NOT the label printed on your product: its fingerprint differs from the QR code's.");
+      add(fragment === digest,
+        "This is exactly the label printed on your product: its fingerprint matches the QR code.",
+        "This is NOT the label printed on your product: its fingerprint differs from the QR code's.");
     }
     const body = fromBase64(envelope.payload);
     const record = JSON.parse(new TextDecoder().decode(body)).predicate;
     const here = location.origin + "/l/";
     add(typeof record.registry_url === "string" && record.registry_url.startsWith(here),
-      "The label names this registry (" + location.host + ") as its home.");
+      "The label names this registry (" + location.host + ") as its home.",
+      "The label names another registry than this one (" + location.host + ") as its home: " + String(record.registry_url) + ".");
 
     const checkpoint = parseNote(bundle.checkpoint);
     const logKey = await parseVkey(bundle.log.vkey);
     add(checkpoint.origin === logKey.name && (await noteSignedBy(checkpoint, logKey)) === true,
-      "The registry's log checkpoint (" + checkpoint.size + " entries) carries a valid signature of its log key.");
+      "The registry's log checkpoint (" + checkpoint.size + " entries) carries a valid signature of its log key.",
+      "The registry's log checkpoint does not carry a valid signature of its log key.");
     const labelEntries = [];
     const issuerEntries = [];
     let included = true;
@@ -183,12 +197,16 @@
       }
     }
     add(included && labelEntries.length > 0,
-      "All " + (labelEntries.length + issuerEntries.length) + " log entries of this label and its administrator are in that log.");
+      "All " + (labelEntries.length + issuerEntries.length) + " log entries of this label and its administrator are in that log.",
+      labelEntries.length > 0 ? "Some log entries of this label or its administrator are not in that log."
+        : "The log lists no entry for this label.");
     const issued = labelEntries.find((e) => e.kind === "issued");
     add(Boolean(issued) && issued.envelope_sha256 === digest && labelEntries.every((e) => e.label_id === labelId),
-      "The log records this exact label as issued.");
+      "The log records this exact label as issued.",
+      "The log does not record this exact label as issued.");
 
-    const signature = (envelope.signatures || [])[0] || {};
+    const signatures = envelope.signatures || [];
+    const signature = signatures.length === 1 ? signatures[0] : {};
     const keyEntry = issuerEntries.filter((e) => e.kind === "issuer" || e.kind === "issuer-key")
       .find((e) => e.key_id === signature.keyid);
     let signed = false;
@@ -199,19 +217,25 @@
       signed = toHex(await sha256(publicKey)) === signature.keyid &&
         await ed25519Verify(publicKey, fromBase64(signature.sig), pae);
     }
-    add(signed, "The label is signed by the key that the log lists for " + (keyEntry ? "its label administrator" : "no administrator") + ".");
+    add(signed, "The label is signed by the key that the log lists for its label administrator.",
+      signatures.length !== 1 ? "The label does not carry exactly one signature, so it cannot be checked."
+        : keyEntry ? "The label's signature does not verify with the key that the log lists for its label administrator."
+          : "The label is signed by a key that the log lists for no label administrator.");
 
     const derived = statusFrom(labelEntries, issuerEntries, record);
-    add(derived === shownStatus, derived === shownStatus
-      ? "The status shown (" + WORDS[derived] + ") is what the log says."
-      : "The page says \u201c" + (WORDS[shownStatus] || shownStatus) + "\u201d but the log says " + WORDS[derived] + ".");
+    add(derived === shownStatus,
+      "The status shown (" + WORDS[derived] + ") is what the log says.",
+      "The page says \u201c" + (WORDS[shownStatus] || shownStatus) + "\u201d but the log says " + WORDS[derived] + ".");
     let fieldsMatch = true;
     for (const element of document.querySelectorAll("[data-field]")) {
       if (String(field(record, element.dataset.field)) !== element.textContent) fieldsMatch = false;
     }
-    add(fieldsMatch, "The product, manufacturer, model, scheme and dates shown are those the label states.");
+    add(fieldsMatch, "The product, manufacturer, model, scheme and dates shown are those the label states.",
+      "The product, manufacturer, model, scheme or dates shown differ from those the label states.");
     const cosigners = checkpoint.signatures.filter((s) => s.name !== checkpoint.origin).map((s) => s.name);
-    return { results, status: derived, cosigners, size: checkpoint.size };
+    const support = supportEnd(labelEntries, record);
+    const supportEnded = support === "unsupported" || support < today();
+    return { results, status: derived, supportEnded, support, cosigners, size: checkpoint.size };
   }
 
   function render(verdict, headline, results, footnote) {
@@ -270,6 +294,10 @@
       render("failed", "Not verified: " + failed[0].text + " Do not rely on this page.", outcome.results, foot);
     } else if (outcome.status !== "active") {
       render("genuine-not-valid", "The record is genuine, and it says this label is " + WORDS[outcome.status] + ". Do not rely on it.", outcome.results, foot);
+    } else if (outcome.supportEnded) {
+      render("genuine-not-valid", "The record is genuine and the label is valid, but the product gets no security updates" +
+        (outcome.support === "unsupported" ? "" : " (they ended on " + outcome.support + ")") +
+        ". Do not rely on it for security.", outcome.results, foot);
     } else if (!fragment) {
       outcome.results.unshift({ ok: null, text: "This page was opened without the label's QR code, so your browser cannot tell whether it is the label on your product." });
       render("unanchored", "Checked by your browser, but not tied to your product: scan the label's QR code to check that too.", outcome.results, foot);
