@@ -159,6 +159,32 @@ class TestDefaultCredentials:
             in result.findings[0].message
         )
 
+    def test_each_stop_names_its_own_remedy(self) -> None:
+        # Given a slow FTP login whose list was stopped at the time allowance, and one locked out
+        slow = CredentialTest(
+            21, "ftp", 102, 102, tuple(attempt("root", p, "rejected", "530") for p in "abc"),
+            "stopped: failed logins are answered in about 0.3 s each, so the other 99 would take past the 15 s a "
+            "service is given (credentials_time_s)",
+        )  # fmt: skip
+        locked = CredentialTest(
+            21, "ftp", 102, 102, (attempt("root", "a", "rejected", "530"), attempt("root", "b", "locked", "421")),
+            "stopped: the service refused further attempts",
+        )  # fmt: skip
+        # When the check runs on each
+        messages = [
+            run_check(DefaultCredentialsCheck(), evidence_of(host(open_ports=(FTP,), credentials=(t,))))
+            .findings[0]
+            .message
+            for t in (slow, locked)
+        ]
+        # Then the slow one is told to allow more time (there was no lockout), the locked one to lift the lockout
+        assert (
+            "(allow the list more time (--credentials-time, artefacts.device.credentials_time_s), or record"
+            in messages[0]
+        )
+        assert "lockout" not in messages[0]
+        assert "(try the whole list with the lockout off, or record the lab's result in manual_results)" in messages[1]
+
     @pytest.mark.parametrize(
         "attempts",
         [

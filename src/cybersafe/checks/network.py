@@ -361,12 +361,20 @@ class DefaultCredentialsCheck(_HostCheck):
                 + (f" ({locked.evidence})" if locked is not None else "")
                 + ", which is its brute-force protection (network.brute-force-protection) and keeps the rest untried"
             )
+        locked_out = bool(test.note and "refused further attempts" in test.note)
+        remedy = (
+            "try the whole list with the lockout off"
+            if locked_out
+            else "allow the list more time (--credentials-time, artefacts.device.credentials_time_s)"
+            if test.note and "credentials_time_s" in test.note
+            else "try the whole list"
+        )
         return [
             self.inconclusive(
                 f"{url} rejected {len(rejected)} of the {test.list_size} default credentials of {source} "
                 f"({_some(f'{a.username}/{a.password}' for a in rejected)}), but {test.list_size - len(rejected)} "
-                f"were not tried or not judged: {why}; a sample is not a pass (try the whole list with the "
-                "lockout off, or record the lab's result in manual_results)",
+                f"were not tried or not judged: {why}; a sample is not a pass ({remedy}, or record the lab's "
+                "result in manual_results)",
                 locations=where,
                 facts={**facts, "stopped": why},
             )

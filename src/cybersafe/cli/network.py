@@ -89,7 +89,7 @@ def probe_command(
             min=0.1,
             help="Seconds the default-credential list may take per login service; a slower list stops (inconclusive).",
         ),
-    ] = 15.0,
+    ] = 60.0,
     throttle_attempts: Annotated[
         int, typer.Option("--throttle-attempts", min=0, help="Failed logins in a row to test lockout (5.1-5).")
     ] = 10,

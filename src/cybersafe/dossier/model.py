@@ -318,7 +318,7 @@ class DeviceArtefact(_Strict):
     ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
     allow_multiple_addresses: bool = False
     credentials_budget: int | None = Field(default=None, ge=0)  # None: the whole default-credential list
-    credentials_time_s: float | None = Field(default=None, gt=0)  # per login service (default 15 s)
+    credentials_time_s: float | None = Field(default=None, gt=0)  # per login service (default 60 s)
 
 
 class Artefacts(_Strict):

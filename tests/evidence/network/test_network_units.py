@@ -431,6 +431,6 @@ def test_the_dossier_sets_the_credential_budget_and_time_and_leaves_the_whole_li
     bare = dossier(artefacts={"device": {"host": "127.0.0.1"}})
     tuned = dossier(artefacts={"device": {"host": "127.0.0.1", "credentials_budget": 20, "credentials_time_s": 90}})
     # When the probe settings are made from them
-    # Then the default is the whole list within 15 s per service, and the dossier's values replace both
-    assert (settings_for(bare).credentials_budget, settings_for(bare).credentials_time_s) == (None, 15.0)
+    # Then the default is the whole list within 60 s per service, and the dossier's values replace both
+    assert (settings_for(bare).credentials_budget, settings_for(bare).credentials_time_s) == (None, 60.0)
     assert (settings_for(tuned).credentials_budget, settings_for(tuned).credentials_time_s) == (20, 90.0)

@@ -42,7 +42,7 @@ class ProbeSettings:
     concurrency: int = 16  # connections open at once
     rate: float = 50.0  # new connections per second
     credentials_budget: int | None = None  # default-credential attempts per login service; None: the whole list
-    credentials_time_s: float = 15.0  # per login service: a list that would take longer (throttling, SSH) stops
+    credentials_time_s: float = 60.0  # per login service: a list that would take longer (throttling, SSH) stops
     throttle_attempts: int = 10  # failed logins in a row for the 5.1-5 observation
     udp: bool = True
     tls: bool = True
