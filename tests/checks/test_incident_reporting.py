@@ -31,7 +31,7 @@ def test_a_contact_that_names_nobody_passes_no_art_14_obligation() -> None:
     for rid in ART_14[:-1]:
         verdict, reason = verdicts[rid]
         assert verdict is Verdict.INCONCLUSIVE, rid
-        assert "the CRA reporting contact 'n/a' names no e-mail address or URL" in reason, rid
+        assert "the CRA reporting contact 'n/a' names no e-mail address, URL or telephone number" in reason, rid
     # and informing users (14(8)) rests on the advisories the example publishes, not on the contact
     assert verdicts["Art. 14(8)"][0] is Verdict.PASS
 
@@ -56,3 +56,38 @@ def test_informing_users_rests_on_advisories(advisories: bool | None, expected: 
     # Then 14(8) fails or is inconclusive, while the reporting obligations pass on the contact and procedure
     assert verdicts["Art. 14(8)"][0] is expected
     assert all(verdicts[rid][0] is Verdict.PASS for rid in ART_14[:-1])
+
+
+@pytest.mark.parametrize(
+    ("procedure", "passes", "named"),
+    [
+        pytest.param("n/a", False, "the 24-hour early warning, the 72-hour notification, the final report", id="n/a"),
+        pytest.param("we report within 24 hours", False, "the 72-hour notification, the final report", id="24h-only"),
+        pytest.param(
+            "PSIRT PR-14: early warning within 24 h, notification within 72 hours, final report after the fix",
+            True, "", id="all-three",
+        ),
+        pytest.param("PSIRT procedure: https://nordlicht.example/psirt/pr-14", True, "", id="document-url"),
+    ],
+)  # fmt: skip
+def test_the_timelines_rest_on_a_procedure_that_states_them_or_points_at_its_document(
+    procedure: str, passes: bool, named: str
+) -> None:
+    # Given a reachable contact and a reporting procedure of some text
+    verdicts = _art14({"cra_reporting_contact": "psirt@acme.example", "cra_reporting_procedure": procedure})
+    # Then 14(2) and 14(4) pass only on a procedure that states the 24 h, 72 h and final-report timelines, or gives
+    # the URL of its document; any other text is inconclusive and names what it leaves out
+    for rid in ("Art. 14(2)(a)", "Art. 14(2)(c)", "Art. 14(4)(a)", "Art. 14(4)(c)"):
+        verdict, reason = verdicts[rid]
+        assert (verdict is Verdict.PASS) is passes, (rid, reason)
+        if not passes:
+            assert verdict is Verdict.INCONCLUSIVE
+            assert f"states neither {named} nor where the procedure is documented (a URL)" in reason
+    assert verdicts["Art. 14(1)"][0] is Verdict.PASS
+
+
+def test_a_telephone_number_is_a_contact() -> None:
+    # Given a CRA reporting contact given as a telephone number and a platform account
+    verdicts = _art14({"cra_reporting_contact": "+49 30 1234567 (ENISA single reporting platform account NL-4711)"})
+    # Then the contact can be reached: 14(1) passes
+    assert verdicts["Art. 14(1)"][0] is Verdict.PASS

@@ -704,18 +704,39 @@ _EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+\.[a-z]{2,}", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s/]+\.[^\s]+", re.IGNORECASE)
 
 
+# an international telephone number (E.164 written with spaces, dots, dashes or brackets)
+_PHONE = re.compile(r"\+\d[\d ().-]{6,18}\d")
+# the Art. 14 timelines a documented procedure states: (what, pattern)
+_TIMELINES = (
+    ("the 24-hour early warning", re.compile(r"(?i)\b24[\s-]*(h|hrs?|hours?)\b")),
+    ("the 72-hour notification", re.compile(r"(?i)\b72[\s-]*(h|hrs?|hours?)\b")),
+    ("the final report", re.compile(r"(?i)final[\s-]+report")),
+)
+
+
 def reachable_contact(text: str) -> str | None:
-    """The e-mail address or URL in ``text``; None when it names neither (``n/a``, ``tbd``, a team name)."""
-    found = _EMAIL.search(text) or _URL.search(text)
+    """The e-mail address, URL or telephone number in ``text``; None when it names none (``n/a``, ``tbd``, a
+    team name)."""
+    found = _EMAIL.search(text) or _URL.search(text) or _PHONE.search(text)
     return found.group(0) if found else None
+
+
+def missing_timelines(procedure: str) -> list[str]:
+    """The Art. 14 timelines a reporting procedure's text does not state; none when it points at the document
+    that holds them (a URL)."""
+    if _URL.search(procedure):
+        return []
+    return [what for what, pattern in _TIMELINES if not pattern.search(procedure)]
 
 
 class IncidentReportingReadinessCheck(_DeclarationCheck):
     """CRA Art. 14 readiness, one part per obligation (before an event, readiness is all that can be shown):
 
-    - ``notify`` (14(1), 14(3)): a CRA reporting contact someone can reach (an e-mail address or a URL);
-    - ``timelines`` (14(2), 14(4)): that contact and a documented reporting procedure
-      (``cra_reporting_procedure``: 24 h early warning, 72 h notification, final report);
+    - ``notify`` (14(1), 14(3)): a CRA reporting contact someone can reach (an e-mail address, a URL or a
+      telephone number);
+    - ``timelines`` (14(2), 14(4)): that contact and a documented reporting procedure that states the timelines
+      (``cra_reporting_procedure``: 24 h early warning, 72 h notification, final report) or gives the URL of the
+      document that does;
     - ``users`` (14(8)): users are informed, through published advisories (``publishes_advisories``).
     """
 
@@ -751,8 +772,8 @@ class IncidentReportingReadinessCheck(_DeclarationCheck):
         if contact is None:
             return [
                 self.inconclusive(
-                    f"the CRA reporting contact {vdp.cra_reporting_contact!r} names no e-mail address or URL: "
-                    "nobody can be reached through it",
+                    f"the CRA reporting contact {vdp.cra_reporting_contact!r} names no e-mail address, URL or "
+                    "telephone number to reach it by",
                     locations=_where(field),
                 )
             ]
@@ -763,6 +784,16 @@ class IncidentReportingReadinessCheck(_DeclarationCheck):
         if not vdp.cra_reporting_procedure:
             return [
                 self.missing(procedure, "a reporting procedure with the Art. 14 timelines (24 h, 72 h, final report)")
+            ]
+        missing = missing_timelines(vdp.cra_reporting_procedure)
+        if missing:
+            return [
+                self.inconclusive(
+                    f"the reporting procedure {vdp.cra_reporting_procedure!r} states neither "
+                    f"{', '.join(missing)} nor where the procedure is documented (a URL)",
+                    locations=_where(procedure),
+                    facts={"missing": missing},
+                )
             ]
         return [
             self.passed(
