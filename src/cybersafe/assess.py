@@ -442,7 +442,7 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
         if not open_keys and not route:
             continue
         covered = [r.requirement.key for r in result.requirements if r.verdict is Verdict.PASS]
-        steps = plan_steps(run.catalog, open_keys, done)
+        steps = plan_steps(run.catalog, open_keys, done, lambda node: evaluator.tree_verdict(node) is Verdict.FAIL)
         plans.append(
             MarginalPlanOut(
                 have=None,

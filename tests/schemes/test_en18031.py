@@ -291,3 +291,21 @@ def test_a_recorded_certificate_closes_what_the_harmonised_standard_leaves_open(
     # Then the certificate is the route that meets the essential requirement
     assert str(art_d.verdict) == "pass"
     assert art_d.reason == "grant:eu-red-da.notified-body-certificate: granted by Example Notified Body on 2026-11-01"
+
+
+def test_the_plan_for_failing_evidence_names_the_evidence_never_the_certificate() -> None:
+    # Given the example with a universal default password and unsigned updates, and no certificate recorded
+    patch = {
+        "declarations": {"authentication": {"default_password_approach": "universal"}, "update": {"signed": False}}
+    }
+    run = assess_dossier(dossier(base="example", patch=patch), now=NOW, scheme_refs=("eu-red-da",))
+    plan = next(p for p in to_assessment(run).plans if p.have is None and p.want.startswith("eu-red-da@"))
+    refs = {s.ref for s in plan.steps}
+    # Then the marginal plan does not offer the notified body's certificate (it cannot outweigh failing evidence)
+    # but the EN 18031 evidence to put right, the failing default-password approach among it
+    assert "grant:eu-red-da.notified-body-certificate" not in refs
+    assert "declaration.default-password-approach" in refs
+    # and without failing evidence the certificate is still the cheapest route offered
+    clean = assess_dossier(dossier(base="example"), now=NOW, scheme_refs=("eu-red-da",))
+    clean_plan = next(p for p in to_assessment(clean).plans if p.have is None and p.want.startswith("eu-red-da@"))
+    assert "grant:eu-red-da.notified-body-certificate" in {s.ref for s in clean_plan.steps}

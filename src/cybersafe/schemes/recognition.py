@@ -28,6 +28,7 @@ from cybersafe.schemes.algebra import all_of, any_of
 from cybersafe.schemes.catalog import Catalog
 from cybersafe.schemes.interface import (
     AllOf,
+    AnyOf,
     Arrangement,
     ArrangementStatus,
     Confidence,
@@ -404,12 +405,20 @@ def _tree_passes_with(catalog: Catalog, node: Node | None, guaranteed: dict[str,
     return node is not None and verdict(node) is Verdict.PASS
 
 
-def plan_steps(catalog: Catalog, requirement_keys: Iterable[str], done: Callable[[Leaf], bool]) -> tuple[PlanStep, ...]:
+def plan_steps(
+    catalog: Catalog,
+    requirement_keys: Iterable[str],
+    done: Callable[[Leaf], bool],
+    fails: Callable[[Node], bool] | None = None,
+) -> tuple[PlanStep, ...]:
     """The smallest set of leaves found that would verify every requirement, reusing steps across them.
 
     ``all`` needs every child; ``any`` takes the child whose steps cost least given what is already
     planned (automated checks before declarations before manual tests). A requirement with nothing that
-    verifies it needs a manual result for the requirement itself.
+    verifies it needs a manual result for the requirement itself. ``fails``: whether the evidence of a node
+    fails on this assessment; a scheme body's step (a grant) among an ``any``'s alternatives is then no way to
+    close it (failing evidence is never outranked by a step, ``algebra.any_route``): the plan names the failing
+    evidence to put right instead.
     """
     chosen: dict[Leaf, list[str]] = {}
 
@@ -431,7 +440,13 @@ def plan_steps(catalog: Catalog, requirement_keys: Iterable[str], done: Callable
                 reqs = [r for r in catalog.scheme(node.ref).requirements if r.obligation is not Obligation.RECOMMENDED]
                 return set().union(*(needs(r.verified_by, r.key, seen | {r.key}) for r in reqs if r.key not in seen))
             return {node}
-        options = [needs(child, owner, seen) for child in node.children]
+        children = node.children
+        if isinstance(node, AnyOf) and fails is not None:
+            grants = [c for c in children if isinstance(c, Leaf) and c.kind is LeafKind.GRANT]
+            evidence = [c for c in children if c not in grants]
+            if grants and evidence and all(fails(c) for c in evidence):
+                children = tuple(evidence)
+        options = [needs(child, owner, seen) for child in children]
         if isinstance(node, AllOf):
             return set().union(*options)
         return min(options, key=lambda leaves: (cost(leaves), len(leaves), sorted(map(str, leaves))))
