@@ -164,3 +164,27 @@ def test_five_thousand_findings_render_as_rows(sample: Assessment, report_now: d
     # Then every finding is there: one table row each on screen, one line each in print
     assert screen.count('<td data-label="Finding">hard-coded credential') == 5000
     assert printed.count("✗ fail · high · hard-coded credential · /x") == 5000
+
+
+def test_a_lab_result_recorded_for_a_check_is_shown_on_its_card(sample: Assessment) -> None:
+    from tests.render.helpers import REPORT_NOW
+
+    # Given the sample whose dossier records the lab's result for one of its checks (as the example does for the
+    # default credentials its probe was locked out of), and a manual test that is not a check
+    check = sample.checks[0]
+    dossier = dict(sample.dossier)
+    dossier["manual_results"] = [
+        {"id": check.check_id, "verdict": "pass", "by": "Example Test Lab Ltd", "at": "2026-10-20",
+         "summary": "the whole list tried with the lockout off <none accepted>"},
+        {"id": "manual:cls.l4.penetration-test", "verdict": "pass", "by": "Lab", "at": "2026-10-20"},
+    ]  # fmt: skip
+    view = build_view(sample.model_copy(update={"dossier": dossier}), now=REPORT_NOW.isoformat())
+    # Then that check's card says so, with who, when and what, and no other card does
+    cards = {c.check_id: c.lab_result for c in view.checks}
+    assert cards[check.key] == (
+        "pass by Example Test Lab Ltd on 2026-10-20: the whole list tried with the lockout off <none accepted>"
+    )
+    assert sum(1 for v in cards.values() if v) == sum(1 for c in sample.checks if c.check_id == check.check_id)
+    html = render_html(sample.model_copy(update={"dossier": dossier}), now=REPORT_NOW)
+    assert "<strong>Lab result recorded for this check</strong> (manual_results): pass by Example Test Lab Ltd" in html
+    assert "&lt;none accepted&gt;" in html

@@ -232,6 +232,9 @@ class CheckView:
     findings: tuple[FindingRow, ...]  # failing and open findings first, then passes and not applicable
     counts: dict[str, int]
     print_lines: tuple[str, ...]  # one plain-text line per finding for the print layout
+    # the lab's result recorded for this check in manual_results, in words: requirements read it where the check
+    # could not decide (a probe locked out), never over a fail
+    lab_result: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,7 +409,20 @@ def _scheme_of(feed: str) -> str:
     return feed.partition(":")[0]
 
 
-def _check_view(attempt: CheckAttemptOut) -> CheckView:
+def _lab_results(dossier: dict[str, Any]) -> dict[str, str]:
+    """Check id -> the lab's result recorded for it in the dossier's manual_results, in words."""
+    out: dict[str, str] = {}
+    for entry in dossier.get("manual_results") or []:
+        if not isinstance(entry, dict) or str(entry.get("id", "")).startswith(("manual:", "scheme:")):
+            continue
+        words = f"{entry.get('verdict')} by {entry.get('by')} on {entry.get('at')}"
+        if entry.get("summary"):
+            words += f": {entry['summary']}"
+        out[str(entry.get("id"))] = words
+    return out
+
+
+def _check_view(attempt: CheckAttemptOut, lab_results: dict[str, str] | None = None) -> CheckView:
     rows = [_finding_row(f) for f in attempt.findings]
     counts = dict.fromkeys(VERDICTS, 0)
     for f in attempt.findings:
@@ -428,6 +444,7 @@ def _check_view(attempt: CheckAttemptOut) -> CheckView:
         findings=tuple(rows),
         counts=counts,
         print_lines=tuple(_print_line(r, attempt.remediation) for r in rows),
+        lab_result=(lab_results or {}).get(attempt.check_id),
     )
 
 
@@ -521,8 +538,9 @@ def build_view(assessment: Assessment, *, now: str) -> ReportView:
     attempts = {c.key: c for c in assessment.checks}
     plans = _own_plans(assessment)
     schemes = [_scheme_view(s, ran, plans.get(f"{s.scheme}@{s.version}"), attempts) for s in assessment.schemes]
+    lab_results = _lab_results(assessment.dossier)
     checks = sorted(
-        (_check_view(c) for c in assessment.checks),
+        (_check_view(c, lab_results) for c in assessment.checks),
         key=lambda c: (_VERDICT_ORDER[c.verdict], _SEVERITY_ORDER[c.severity], c.check_id),
     )
     finding_counts = dict.fromkeys(VERDICTS, 0)
