@@ -301,4 +301,13 @@ def test_a_version_not_yet_published_says_so_rather_than_that_the_scheme_applies
         dates=dates, version="1.4", as_of=dt.date(2024, 1, 1),
     )  # fmt: skip
     # Then the reason says that version did not exist yet (an earlier one may have applied), not "applies later"
-    assert why(result) == "Version 1.4 was not yet published on 2024-01-01: nothing of it applies before 2025-04."
+    assert why(result) == (
+        "Version 1.4 was not yet published on 2024-01-01: nothing of it applies before 2025-04-30 "
+        "(2025-04 given without its day)."
+    )
+    # and within that month, whose day the source does not give, it says the date it counts from
+    within = result.model_copy(update={"as_of": dt.date(2025, 4, 15)})
+    assert why(within) == (
+        "Version 1.4 was published in 2025-04, its day not recorded, so it counts from 2025-04-30: nothing of it "
+        "applies on 2025-04-15."
+    )

@@ -88,7 +88,20 @@ def later_text(later: Sequence[LaterOut]) -> str:
 
 
 def later_step(date: str, status: str) -> str:
-    return f"from {date}: {status}"
+    return f"from {day_words(date)}: {status}"
+
+
+def day_words(date: str) -> str:
+    """A catalog date as the day it counts from: a month or a year without its day counts from its last day
+    (``date_by``), and says so, so ``2025-04`` never reads as if it had begun on 2025-04-15."""
+    from cybersafe.schemes.interface import date_by
+
+    if len(date) not in (4, 7):
+        return date
+    try:
+        return f"{date_by(date).isoformat()} ({date} given without its day)"
+    except ValueError:
+        return date
 
 
 def status_word(status: str) -> str:
@@ -172,8 +185,18 @@ def why(result: SchemeResultOut) -> str:
         d = result.dates
         if d is not None and first and not d.applies_from and not d.in_force and d.published == first:
             # the date is this version's publication: say so (an earlier version, modelled or not, may have applied)
-            return f"Version {result.version} was not yet published on {result.as_of}: nothing of it applies before {first}."
-        return f"Nothing of it applies on {result.as_of}" + (f"; it applies from {first}." if first else ".")
+            earliest = first if len(first) == 10 else (first + "-01-01")[:10]
+            if result.as_of is not None and result.as_of.isoformat() >= earliest:
+                # within the month or year of a publication whose day is not recorded: counted from its last day
+                return (
+                    f"Version {result.version} was published in {first}, its day not recorded, so it counts from "
+                    f"{day_words(first).split(' ', 1)[0]}: nothing of it applies on {result.as_of}."
+                )
+            return (
+                f"Version {result.version} was not yet published on {result.as_of}: nothing of it applies before "
+                f"{day_words(first)}."
+            )
+        return f"Nothing of it applies on {result.as_of}" + (f"; it applies from {day_words(first)}." if first else ".")
     applying = [r for r in result.requirements if r.applies]
     counted = [r for r in applying if r.required]
     parts = [_counted_text(counted, status)]
