@@ -14,7 +14,8 @@ Publishing is refused unless all of these hold (each refusal is one line):
   nor after the support end (422);
 - the manufacturer is registered and has authorised this issuer for this product or scheme (403); a new
   model confusable with one of the manufacturer's models needs an admin's approval (409).
-A newer label supersedes only the same issuer's active labels of the same product and scheme.
+A newer label supersedes only the same issuer's active labels of the same product and scheme; the signed
+``supersedes`` link says which is newer, the issue date only where no link does.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from cybersafe.label.model import PREDICATE_TYPE, LabelRecord
 from cybersafe.label.qr import canonical_envelope, envelope_digest
 from cybersafe.label.verify import CheckStatus, check_label
 from cybersafe.registry import admin, documents, log, names
-from cybersafe.registry.derive import later, parse_leaves
+from cybersafe.registry.derive import later, loads, parse_leaves
 from cybersafe.registry.interface import (
     Conflict,
     Forbidden,
@@ -334,10 +335,13 @@ def _supersession(
     conn: Connection, product_id: int, record: LabelRecord, issuer_id: int
 ) -> tuple[str, list[str], str | None]:
     """(status of the new label, labels it supersedes, the newer label that supersedes it): only the same
-    issuer's labels of the same product and scheme take part. A newer one, whatever its status (a revoked one
-    too), makes the new label superseded; the new label supersedes the older ones that are active."""
+    issuer's labels of the same product and scheme take part. Which of two labels is the newer: the signed
+    ``supersedes`` links decide (directly or along a chain of them), whatever the dates and the order of
+    arrival; without a link, the later issue date; on the same date without a link, the one published later.
+    A newer one, whatever its status (a revoked one too), makes the new label superseded; the new label
+    supersedes the older ones that are active."""
     rivals = conn.execute(
-        select(Label.label_id, Label.issued, Label.status)
+        select(Label.label_id, Label.issued, Label.status, Label.envelope)
         .where(
             and_(
                 Label.product_id == product_id,
@@ -347,11 +351,42 @@ def _supersession(
         )
         .order_by(Label.issued.desc(), Label.label_id)
     ).all()
-    newer = next((r.label_id for r in rivals if r.issued > record.issued), None)
-    if newer is not None:
-        return LabelStatus.SUPERSEDED.value, [], newer
+    links = {r.label_id: _supersedes_of(r.envelope) for r in rivals}
+    links[record.label_id] = record.supersedes.label_id if record.supersedes else None
+
+    def replaces(newer: str, older: str) -> bool:  # ``newer`` supersedes ``older`` along signed links
+        seen: set[str] = set()
+        current = links.get(newer)
+        while current is not None and current not in seen:
+            if current == older:
+                return True
+            seen.add(current)
+            current = links.get(current)
+        return False
+
+    def is_newer(rival: Any) -> bool:
+        if replaces(rival.label_id, record.label_id):
+            return True
+        if replaces(record.label_id, rival.label_id):
+            return False
+        return bool(rival.issued > record.issued)
+
+    newer_rivals = [r.label_id for r in rivals if is_newer(r)]
+    if newer_rivals:
+        direct = next((lid for lid in newer_rivals if links[lid] == record.label_id), newer_rivals[0])
+        return LabelStatus.SUPERSEDED.value, [], direct
     active = [r.label_id for r in rivals if r.status == LabelStatus.ACTIVE.value]
     return LabelStatus.ACTIVE.value, sorted(active), None
+
+
+def _supersedes_of(envelope_text: str) -> str | None:
+    """The label id a stored (already verified) envelope's record names in ``supersedes``, if any."""
+    try:
+        _, statement = decode_payload(loads(envelope_text))
+    except (VerificationFailed, ValueError, TypeError):
+        return None
+    link = (statement.get("predicate") or {}).get("supersedes")
+    return str(link["label_id"]) if isinstance(link, dict) and "label_id" in link else None
 
 
 def _insert_label(
