@@ -318,6 +318,63 @@ def test_a_support_change_on_a_product_without_active_labels_is_logged(registry:
     )
 
 
+def test_the_manufacturers_logged_support_applies_to_labels_published_after_it(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given Acme's label for SP-N and Widget Co's logged extension of SP-N to 2036-12-31 with manual updates,
+    # when Acme publishes the next firmware release's label (signed: 2031-12-31, automatic; it supersedes the
+    # first) and Other Labels publishes one signed to 2045, then the new current label shows 2036-12-31
+    # (extended), the manufacturer's update method and instructions, and so does Other Labels' apart from its
+    # own later end; each carries the manufacturer's update as an `updated` entry of its own, the audit is clean
+    # and `verify --registry` passes; the manufacturer's next update is still bounded by its logged end.
+    from cybersafe.registry import audit
+
+    client, actors = registry
+    first = _publish(client, actors, model="SP-N", issued=dt.date(2026, 1, 10)).json()["label_id"]
+    product = _label(client, first)["product"]["id"]
+    manual = "Automatic updates were switched off in 2.0: install updates from Settings > Update"
+    body = {"support_end": "2036-12-31", "update_instructions": manual, "updates_automatic": False}
+    changed = client.put(f"/api/v1/products/{product}/support", json=body, headers=actors.headers("manufacturer"))
+    assert changed.status_code == 200, changed.text
+    release = actors.envelope(model="SP-N", issued=dt.date(2026, 3, 1), supersedes=first)
+    published = _publish(client, actors, envelope=release).json()
+    assert published["superseded"] == [first]
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], scheme="us-ctm")
+    claim = actors.other_envelope(manufacturer="Widget Co", model="SP-N", support_end=dt.date(2045, 12, 31))
+    theirs = _publish(client, actors, "other_issuer", claim).json()["label_id"]
+    current = _label(client, published["label_id"])
+    assert current["status"] == "active"
+    assert current["support"] == {
+        "support_end": "2036-12-31",
+        "support_end_signed": "2031-12-31",
+        "extended": True,
+        "updates_automatic": False,
+        "update_instructions": manual,
+    }
+    assert [e["kind"] for e in current["log"]["events"]] == ["issued", "updated"]
+    assert _label(client, theirs)["support"] == {
+        "support_end": "2045-12-31",
+        "support_end_signed": "2045-12-31",
+        "extended": False,
+        "updates_automatic": False,
+        "update_instructions": manual,
+    }
+    page = client.get(f"/l/{published['label_id']}").text
+    assert "2036-12-31" in page and "Settings &gt; Update" in page
+    assert audit.audit(client.app.state.engine).problems == []
+    checks = _verify(client, release, tmp_path)
+    assert all(c.status == "pass" for name, c in checks.items() if name.startswith("registry.")), checks
+    shorter = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2036-06-30"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert (shorter.status_code, shorter.json()["detail"]) == (
+        422,
+        "support_end: may be extended, never shortened (you logged 2036-12-31)",
+    )
+
+
 def test_no_label_for_a_product_without_security_updates_nor_support_ending_in_the_past(
     registry: tuple[Client, Actors],
 ) -> None:

@@ -255,6 +255,9 @@ def publish(
         events = [issued] + [
             _label_event(old, "updated", at, change="superseded", superseded_by=record.label_id) for old in superseded
         ]
+        carried = _logged_support(conn, manufacturer_id, product_id)
+        if carried is not None:  # the manufacturer's logged support applies to every label of the product
+            events.insert(1, _label_event(record.label_id, "updated", at, **carried))
         for old in superseded:
             conn.execute(
                 update(Label).where(Label.label_id == old).values(status="superseded", superseded_by=record.label_id)
@@ -493,7 +496,8 @@ def update_support(
     earlier, nor before the support end of every active label of the product (it must extend at least one).
     A label's support end is its issuer's claim and never moves the product's. The change is one ``support``
     entry on the manufacturer, always, and an ``updated`` entry on every active label of the product with the
-    new end and, when given, the new update information (a label shows the later of its signed end and these)."""
+    new end and, when given, the new update information (a label shows the later of its signed end and these).
+    A label of the product published later gets the same from ``publish`` (``_logged_support``)."""
     if principal.role is not Role.MANUFACTURER or principal.manufacturer_id is None:
         raise Forbidden("only the product's manufacturer may update its support information")
     at = now or admin.now_utc()
@@ -552,11 +556,18 @@ NO_SUPPORT_UPDATE = ""
 
 
 def _logged_support_end(conn: Connection, manufacturer_id: int, product_id: int) -> str | None:
-    """The latest support end the manufacturer logged for the product, read from the log (its ``support``
-    entries, and the ``updated`` entries of the product's labels written before those existed)."""
+    """The latest support end the manufacturer logged for the product."""
+    logged = _logged_support(conn, manufacturer_id, product_id)
+    return None if logged is None else str(logged["support_end"])
+
+
+def _logged_support(conn: Connection, manufacturer_id: int, product_id: int) -> dict[str, Any] | None:
+    """What the manufacturer logged for the product, read from the log (its ``support`` entries, and the
+    ``updated`` entries of the product's labels written before those existed), in log order: the latest
+    support end, and the update method and instructions as last given; None when it logged nothing."""
     labels = list(conn.execute(select(Label.label_id).where(Label.product_id == product_id)).scalars())
     subject = log.manufacturer_subject(manufacturer_id)
-    ends: list[str] = []
+    found: list[Any] = []
     for key, pairs in log.entries_about(conn, [subject, *labels]).items():
         leaves, _ = parse_leaves(pairs)
         for leaf in leaves:
@@ -566,8 +577,16 @@ def _logged_support_end(conn: Connection, manufacturer_id: int, product_id: int)
             if key != subject and (leaf.kind != "updated" or body.get("change") != "support"):
                 continue
             if isinstance(body.get("support_end"), str):
-                ends.append(body["support_end"])
-    return max(ends, default=None)
+                found.append(leaf)
+    if not found:
+        return None
+    logged: dict[str, Any] = {"change": "support"}
+    for leaf in sorted(found, key=lambda leaf: leaf.index):
+        body = leaf.body
+        if "support_end" not in logged or later(body["support_end"], logged["support_end"]):
+            logged["support_end"] = body["support_end"]
+        logged |= {k: body[k] for k in ("update_instructions", "updates_automatic") if k in body}
+    return logged
 
 
 # --- reads ------------------------------------------------------------------------------------------
