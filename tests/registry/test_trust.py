@@ -761,6 +761,66 @@ def test_lab_issuer_and_contact_text_is_checked_as_names_are(
     assert refused.json()["detail"].startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        pytest.param("update_instructions", "Download from https://\u202emoc.elpmaxe-rotcaf//:sptth",
+                     "predicate.disclosures.update_instructions: U+202E RIGHT-TO-LEFT OVERRIDE", id="instructions"),
+        pytest.param("default_password", "Each unit has a unique pass\u200bword.",
+                     "predicate.disclosures.default_password: U+200B ZERO WIDTH SPACE", id="default-password"),
+        pytest.param("secure_configuration", "https://widget.test/\u2066setup",
+                     "predicate.disclosures.secure_configuration: U+2066 LEFT-TO-RIGHT ISOLATE", id="configuration"),
+    ],
+)  # fmt: skip
+def test_consumer_text_in_a_signed_label_holds_no_bidi_controls_or_invisible_characters(
+    registry: tuple[Client, Actors], key: str, value: str, message: str
+) -> None:
+    # Given a label whose update instructions, default-password or secure-configuration text holds a bidi
+    # control or an invisible character, when it is published, then it is refused with 422 naming the field and
+    # the character, and nothing is logged.
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="TXT-2")
+    record["disclosures"][key] = value
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith(message + " is not allowed in text shown to consumers")
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == size
+
+
+def test_manufacturer_instructions_and_reasons_hold_no_bidi_controls_or_invisible_characters(
+    registry: tuple[Client, Actors],
+) -> None:
+    # Given a product of Widget Co, when its manufacturer logs update instructions with a right-to-left override
+    # (a reversed link), or its issuer revokes a label with an invisible character in the public reason, or an
+    # admin suspends the issuer with a bidi isolate in the reason, then each is 422 naming the field and the
+    # character; ordinary right-to-left prose (Hebrew) with line breaks is accepted.
+    client, actors = registry
+    label_id = _publish(client, actors, model="TXT-3").json()["label_id"]
+    product = _label(client, label_id)["product"]["id"]
+    body = {"support_end": "2040-01-01", "update_instructions": "Download from https://\u202emoc.elpmaxe//:sptth"}
+    bad = client.put(f"/api/v1/products/{product}/support", json=body, headers=actors.headers("manufacturer"))
+    assert (bad.status_code, bad.json()["detail"]) == (
+        422,
+        "update_instructions: U+202E RIGHT-TO-LEFT OVERRIDE is not allowed in text shown to consumers (a "
+        "bidirectional control can change the order in which the text is shown)",
+    )
+    revoke = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "key\u2060leak"}, headers=actors.headers("issuer")
+    )
+    assert revoke.status_code == 422 and revoke.json()["detail"].startswith("reason: U+2060 WORD JOINER")
+    suspend = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "suspended", "reason": "audit \u2067x"},
+        headers=actors.headers("admin"),
+    )
+    assert suspend.status_code == 422 and suspend.json()["detail"].startswith("reason: U+2067 RIGHT-TO-LEFT ISOLATE")
+    hebrew = {"support_end": "2040-01-01", "update_instructions": "עדכונים מותקנים אוטומטית.\nSettings > Update"}
+    good = client.put(f"/api/v1/products/{product}/support", json=hebrew, headers=actors.headers("manufacturer"))
+    assert good.status_code == 200, good.text
+    assert _label(client, label_id)["support"]["update_instructions"] == hebrew["update_instructions"]
+
+
 def test_look_alike_issuer_names_need_approval(registry: tuple[Client, Actors]) -> None:
     # Given the issuer "Acme Labels", when an admin registers the look-alike "AcrnE Labels" ("rn" for "m"), or
     # an issuer whose contact holds a bidi override, then the look-alike is 409 until approved (and the

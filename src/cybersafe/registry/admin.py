@@ -135,6 +135,7 @@ def set_issuer_status(
     on = effective or at.date()
     if not reason.strip():
         raise Rejected("reason: say why (it is shown on every label page of the issuer)")
+    names.check_text("reason", reason)
     with engine.begin() as conn:
         row = conn.execute(select(Issuer.status).where(Issuer.id == issuer_id)).first()
         if row is None:

@@ -6,7 +6,8 @@ to Unicode's security rules (UTS #39, https://www.unicode.org/reports/tr39/):
 - text typed by an admin is NFKC-normalised; signed text must already be NFKC (it cannot be changed
   without breaking its signature), so a full-width "Ｗidget" is refused, naming the character;
 - bidi controls (a right-to-left override can reverse what is shown), zero-width and other
-  default-ignorable characters, and control characters are refused;
+  default-ignorable characters, and control characters are refused; bidi controls and invisible characters
+  also in free text shown to consumers (``check_text``: update instructions, password guidance, reasons);
 - a word may not mix scripts (a Cyrillic "і" inside a Latin word), except the combinations TR39 section
   5.1 allows for Japanese, Chinese and Korean;
 - the TR39 *skeleton* (``skeleton``) maps every character to the prototype it looks like; two names with
@@ -76,6 +77,21 @@ def check_name(field: str, text: str, *, signed: bool) -> None:
                 f"{field}: {describe(mixed)} is not allowed in a name (the word {word!r} mixes scripts: "
                 f"{', '.join(sorted(_scripts_of(word)))})"
             )
+
+
+def check_text(field: str, text: str) -> None:
+    """Refuse free text shown to consumers (update instructions, default-password and configuration guidance,
+    a revocation's reason) that holds a bidi control or an invisible character: a right-to-left override can
+    make a reversed link read as another site (Rejected, 422, one line naming the character). Line breaks,
+    mixed scripts and non-NFKC spellings are fine in prose."""
+    for char in text:
+        if char in _BIDI_CONTROLS:
+            problem = "a bidirectional control can change the order in which the text is shown"
+        elif unicodedata.category(char) == "Cf" or _INVISIBLE.match(char):
+            problem = "an invisible character can hide inside the text"
+        else:
+            continue
+        raise Rejected(f"{field}: {describe(char)} is not allowed in text shown to consumers ({problem})")
 
 
 def _character_problem(char: str) -> str | None:

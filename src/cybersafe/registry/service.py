@@ -59,6 +59,8 @@ _NAME_FIELDS = (
     ("issuer", "name"), ("issuer", "contact"), (None, "lab"), ("disclosures", "lab"), ("disclosures", "contact"),
     ("disclosures", "administrator"),
 )  # fmt: skip
+# The record's free text a reader sees on the page: no bidi controls or invisible characters (``names.check_text``).
+_TEXT_FIELDS = ("update_instructions", "default_password", "secure_configuration")
 
 
 # --- publish ----------------------------------------------------------------------------------------
@@ -119,6 +121,10 @@ def check_envelope(
     if base_url and record.registry_url != home:
         raise Rejected(f"predicate.registry_url: {record.registry_url} is not this registry's link {home}")
     _check_names(statement["predicate"])
+    for key in _TEXT_FIELDS:
+        value = record.disclosures.model_dump().get(key)
+        if isinstance(value, str):
+            names.check_text(f"predicate.disclosures.{key}", value)
     _check_issuer_identity(record, issuer)
     return record
 
@@ -462,6 +468,7 @@ def revoke(
     if principal.role is not Role.ISSUER or principal.issuer_id is None:
         raise Forbidden("only the issuing label administrator may revoke a label")
     at = now or admin.now_utc()
+    names.check_text("reason", reason)
     with engine.begin() as conn:
         row = conn.execute(select(Label.issuer_id, Label.status).where(Label.label_id == label_id)).first()
         if row is None:
@@ -502,6 +509,8 @@ def update_support(
         raise Forbidden("only the product's manufacturer may update its support information")
     at = now or admin.now_utc()
     new_end = support_end.isoformat()
+    if update_instructions is not None:
+        names.check_text("update_instructions", update_instructions)
     if support_end < at.astimezone(dt.UTC).date():
         raise Rejected(
             f"support_end: {new_end} is in the past (the registry's date is {at.date()}); support ends later"
