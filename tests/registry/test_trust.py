@@ -695,11 +695,81 @@ def test_look_alike_manufacturer_names_are_refused(registry: tuple[Client, Actor
     assert character in detail and "\n" not in detail
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("NTTドコモ", id="latin-katakana"),
+        pytest.param("LG전자", id="latin-hangul"),
+        pytest.param("Xiaomi小米", id="latin-han"),
+        pytest.param("株式会社NTTドコモ", id="han-latin-katakana"),
+    ],
+)
+def test_names_mixing_latin_with_japanese_chinese_or_korean_are_accepted(
+    registry: tuple[Client, Actors], name: str
+) -> None:
+    # Given a manufacturer name mixing Latin with Japanese, Chinese or Korean in one word, as TR39's "Highly
+    # Restrictive" profile allows, when an admin registers it, then it is registered as typed.
+    client, actors = registry
+    created = client.post("/api/v1/manufacturers", json={"name": name}, headers=actors.headers("admin"))
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == name
+
+
+def test_a_signed_product_name_mixing_latin_and_katakana_is_published(registry: tuple[Client, Actors]) -> None:
+    # Given a label whose product name is "ソニーWebカメラ" (Katakana and Latin in one word), when it is
+    # published, then it is accepted and the page's JSON shows the name as signed; Latin with Cyrillic in one
+    # word (outside every TR39 profile) is still refused.
+    client, actors = registry
+    published = _publish(client, actors, model="JP-1", name="ソニーWebカメラ")
+    assert published.status_code == 201, published.text
+    assert _label(client, published.json()["label_id"])["product"]["name"] == "ソニーWebカメラ"
+    refused = _publish(client, actors, model="JP-2", name="Webкамера")
+    assert refused.status_code == 422 and "mixes scripts: Cyrl, Latn" in refused.json()["detail"]
+
+
+def test_a_trade_mark_sign_is_refused_with_the_nfkc_spelling_never_respelt(registry: tuple[Client, Actors]) -> None:
+    # Given an admin typing "Nordlicht™ GmbH" and an issuer signing the product name "SmartCam™ Mini", when they
+    # are sent, then both are 422 naming U+2122 and the NFKC spelling to use (nothing is stored as "TM"
+    # silently), and the NFKC spelling is registered as typed.
+    client, actors = registry
+    typed = client.post("/api/v1/manufacturers", json={"name": "Nordlicht™ GmbH"}, headers=actors.headers("admin"))
+    assert (typed.status_code, typed.json()["detail"]) == (
+        422,
+        "name: U+2122 TRADE MARK SIGN is not allowed in a name (names must be in Unicode NFKC form; type "
+        "'NordlichtTM GmbH' instead)",
+    )
+    signed = _publish(client, actors, model="TM-1", name="SmartCam™ Mini")
+    assert (signed.status_code, signed.json()["detail"]) == (
+        422,
+        "predicate.product.name: U+2122 TRADE MARK SIGN is not allowed in a name (names must be in Unicode NFKC "
+        "form; sign the label with 'SmartCamTM Mini' instead)",
+    )
+    retyped = client.post("/api/v1/manufacturers", json={"name": "NordlichtTM GmbH"}, headers=actors.headers("admin"))
+    assert (retyped.status_code, retyped.json()["name"]) == (201, "NordlichtTM GmbH")
+
+
+def test_a_decomposed_signed_name_is_refused_naming_the_combining_mark(registry: tuple[Client, Actors]) -> None:
+    # Given a label whose product name "Müller Kamera" is in decomposed form (u + U+0308), when it is
+    # published, then the 422 names U+0308 COMBINING DIAERESIS (not the name's first letter) and the NFKC
+    # spelling to sign.
+    client, actors = registry
+    refused = _publish(client, actors, model="NFD-1", name="Mu\u0308ller Kamera")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        422,
+        "predicate.product.name: U+0308 COMBINING DIAERESIS is not allowed in a name (names must be in Unicode "
+        "NFKC form; sign the label with 'Müller Kamera' instead)",
+    )
+
+
 def test_full_width_and_whole_script_look_alikes_need_approval(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
-    # Full-width letters normalise (NFKC) to the registered name: it is the same manufacturer.
+    # Full-width letters are not respelt silently: refused, naming the NFKC spelling (the registered name).
     same = client.post("/api/v1/manufacturers", json={"name": "Ｗｉｄｇｅｔ Co"}, headers=actors.headers("admin"))
-    assert same.status_code == 409 and "already registered" in same.json()["detail"]
+    assert (same.status_code, same.json()["detail"]) == (
+        422,
+        "name: U+FF37 FULLWIDTH LATIN CAPITAL LETTER W is not allowed in a name (names must be in Unicode NFKC "
+        "form; type 'Widget Co' instead)",
+    )
     assert (
         client.post("/api/v1/manufacturers", json={"name": "Scope Ltd"}, headers=actors.headers("admin")).status_code
         == 201

@@ -66,7 +66,7 @@ def add_issuer(
     approve_confusable: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Register an issuer (NFKC-normalised name and contact, checked as names are). A name confusable with a
+    """Register an issuer (name and contact checked as names are: NFKC as typed, whitespace collapsed). A name confusable with a
     registered issuer's (same UTS #39 skeleton: ``AIpha Labels`` against ``Alpha Labels``) is refused (409)
     unless the admin approves it, and the approval is logged."""
     name = names.normalise(name)
@@ -278,7 +278,7 @@ def add_manufacturer(
     approve_confusable: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Register a manufacturer (NFKC-normalised). A name confusable with one on record (same UTS #39
+    """Register a manufacturer (its name checked as names are: NFKC as typed, whitespace collapsed). A name confusable with one on record (same UTS #39
     skeleton) is refused unless the admin approves it, and the approval is logged."""
     name = names.normalise(name)
     names.check_name("name", name, signed=False)
