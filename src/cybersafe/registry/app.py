@@ -146,6 +146,39 @@ ProductId = Annotated[int, Path(ge=1, le=MAX_INT)]
 ItemId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def public_base_url(url: str) -> str:
+    """The registry's public URL as a browser writes its origin (``location.origin``): scheme and host in lower
+    case, no default port, no trailing slash; so the links a label must carry (``<base>/l/<id>``) are the ones
+    the page's own check expects. Raises ValueError (one line) for what no origin can be: another scheme than
+    http(s), no host, a non-ASCII host (give its xn-- form), user info, a path (the registry serves ``/l/`` at
+    the root), a query or a fragment."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"{url!r}: the scheme must be http or https")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError(f"{url!r}: no host")
+    if not host.isascii():
+        raise ValueError(f"{url!r}: write the host in its ASCII (xn--) form, as browsers show it in an origin")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{url!r}: no user name or password in the registry's URL")
+    if parts.path.strip("/") or parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        raise ValueError(f"{url!r}: only scheme, host and port (the registry serves its pages at the root)")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
+
+
 @dataclass
 class Settings:
     """How a registry process behaves; ``clock`` is injectable for tests and the demo."""
@@ -247,11 +280,12 @@ def create_app(
 ) -> FastAPI:
     """The registry app on ``database_url`` (default: CYBERSAFE_DATABASE_URL or the user's SQLite file).
 
-    ``base_url`` is the public URL used in every link the registry writes; without it links are relative.
-    Links never come from a request's Host header.
+    ``base_url`` is the public URL used in every link the registry writes (``public_base_url``: lower-case
+    scheme and host, no default port, no trailing slash; ValueError for what no origin can be); without it links
+    are relative. Links never come from a request's Host header.
     """
     settings = Settings(
-        base_url=base_url.rstrip("/"),
+        base_url=public_base_url(base_url) if base_url else "",
         max_body_bytes=max_body_bytes,
         cache_size=cache_size,
         cache_seconds=cache_seconds,
