@@ -127,7 +127,7 @@ def test_serve_writes_its_base_url_as_a_browser_writes_the_origin(tmp_path: Path
 
     import uvicorn
 
-    from cybersafe.registry.app import public_base_url
+    from cybersafe.registry.interface import public_base_url
 
     for name in (
         db.ENV_VAR,

@@ -57,6 +57,38 @@ def _verify(client: Client, envelope: dict[str, Any], tmp_path: Path, trust: Tru
 # --- 1. ownership ------------------------------------------------------------------------------------
 
 
+def test_verify_against_another_registry_than_the_labels_home_fails_registry_home(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given a label whose home is http://testserver, when `cybersafe verify --registry` checks it against a
+    # registry reached as http://mirror.test (the same data served elsewhere), then registry.home fails naming
+    # the label's own link, as the page's check does, while the log checks still pass; against
+    # "HTTP://TestServer/" (the same origin, spelt otherwise), or at another address with its home given as
+    # http://testserver, registry.home passes.
+    client, actors = registry
+    envelope = actors.envelope(model="HOME-1")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    results = {}
+    for url in ("http://mirror.test", "HTTP://TestServer/"):
+        api = RegistryClient(url)
+        api.http = client
+        checks = verify_with_registry(envelope, url, tmp_path / f"{len(results)}.json", client=api)
+        results[url] = {c.name: c for c in checks}
+    mirror = results["http://mirror.test"]
+    assert (mirror["registry.home"].status, mirror["registry.home"].message) == (
+        "fail",
+        f"the label names another registry than http://mirror.test as its home: http://testserver/l/{label_id}",
+    )
+    assert mirror["registry.status"].status == "pass" and mirror["registry.log-inclusion"].status == "pass"
+    same = results["HTTP://TestServer/"]
+    assert all(c.status == "pass" for c in same.values()), same
+    # A registry reached at another address than its public one (the demo's local server) says which is its home.
+    api = RegistryClient("http://127.0.0.1:9")
+    api.http = client
+    local = verify_with_registry(envelope, api.base_url, tmp_path / "local.json", client=api, home="http://testserver")
+    assert all(c.status == "pass" for c in local), local
+
+
 def test_takeover_by_another_issuer_is_refused(registry: tuple[Client, Actors]) -> None:
     # Given A's label for Widget Co's SP-1, when issuer B (not authorised by Widget Co) publishes a label for
     # the same product, issued earlier, expired, with support to 2099, then it is refused with 403, and A's

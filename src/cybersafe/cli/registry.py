@@ -144,7 +144,7 @@ def serve(
     if not base_url and not _is_loopback(host):
         fail(f"--base-url: required when listening on {host}: links must never be taken from a request's Host header")
     _check_port(host, port)
-    from cybersafe.registry.app import public_base_url
+    from cybersafe.registry.interface import public_base_url
 
     try:  # as a browser writes the origin: the links labels carry must match the page's own check
         base_url = public_base_url(base_url or f"http://{f'[{host}]' if ':' in host else host}:{port}")

@@ -40,6 +40,7 @@ from cybersafe.registry.interface import (
     Rejected,
     Role,
     TooManyRequests,
+    public_base_url,
 )
 from cybersafe.registry.reads import LabelCache, Reader, open_database
 from cybersafe.registry.security import Hardening, RateLimiter, RateLimits
@@ -144,39 +145,6 @@ class TokenIn(_Wire):
 LabelId = Annotated[str, Path(pattern=LABEL_ID_PATTERN, max_length=80)]
 ProductId = Annotated[int, Path(ge=1, le=MAX_INT)]
 ItemId = Annotated[int, Path(ge=1, le=MAX_INT)]
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def public_base_url(url: str) -> str:
-    """The registry's public URL as a browser writes its origin (``location.origin``): scheme and host in lower
-    case, no default port, no trailing slash; so the links a label must carry (``<base>/l/<id>``) are the ones
-    the page's own check expects. Raises ValueError (one line) for what no origin can be: another scheme than
-    http(s), no host, a non-ASCII host (give its xn-- form), user info, a path (the registry serves ``/l/`` at
-    the root), a query or a fragment."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{url!r} is not a URL ({exc})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise ValueError(f"{url!r}: the scheme must be http or https")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError(f"{url!r}: no host")
-    if not host.isascii():
-        raise ValueError(f"{url!r}: write the host in its ASCII (xn--) form, as browsers show it in an origin")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(f"{url!r}: no user name or password in the registry's URL")
-    if parts.path.strip("/") or parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        raise ValueError(f"{url!r}: only scheme, host and port (the registry serves its pages at the root)")
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
 
 
 @dataclass
