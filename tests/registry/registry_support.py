@@ -45,10 +45,16 @@ def make_record(
     support_end: dt.date = dt.date(2031, 12, 31),
     lab: str | None = "CyberLAB One",
     registry_url: str = "http://testserver",
+    supersedes: str | None = None,
 ) -> dict[str, Any]:
     label_id = label_id or new_label_id()
     fw = hashlib.sha256(label_id.encode()).hexdigest()
-    return {
+    link = {
+        "label_id": supersedes,
+        "assessment_sha256": hashlib.sha256(b"assessment" + str(supersedes).encode()).hexdigest(),
+        "diff_sha256": hashlib.sha256(b"diff" + label_id.encode()).hexdigest(),
+    }
+    return ({"supersedes": link} if supersedes else {}) | {
         "schema": "cybersafe/label/v1",
         "label_id": label_id,
         "scheme": scheme,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from registry_harness import setup_actors
-from registry_support import Actors
+from registry_support import Actors, new_label_id
 
 from cybersafe.registry import merkle
 from cybersafe.registry.verify import check_tree_head, parse_tree_head
@@ -463,3 +463,48 @@ def test_an_older_label_arriving_after_the_newer_was_revoked_is_superseded(regis
     doc = client.get(f"/api/v1/labels/{older['label_id']}").json()
     assert (doc["status"], doc["superseded_by"]) == ("superseded", newer)
     assert client.get(f"/api/v1/labels/{newer}").json()["status"] == "revoked"
+
+
+@pytest.mark.parametrize("order", ["replacement first", "replaced first"])
+def test_the_signed_supersedes_link_decides_between_labels_of_the_same_day(
+    registry: tuple[Client, Actors], order: str
+) -> None:
+    # Given label X and its replacement Y (signed with supersedes: X), both issued the same day, as
+    # `label issue --supersedes` makes them; when they are published in either order, then Y is active and X is
+    # superseded by Y: the signed link decides, never the order of arrival.
+    client, actors = registry
+    day = dt.date(2026, 11, 20)
+    x_id, y_id = new_label_id(), new_label_id()
+    x = actors.envelope(model="SD-1", issued=day, label_id=x_id)
+    y = actors.envelope(model="SD-1", issued=day, label_id=y_id, supersedes=x_id)
+    first, second = (y, x) if order == "replacement first" else (x, y)
+    for envelope in (first, second):
+        response = client.post("/api/v1/labels", json=envelope, headers=actors.headers("issuer"))
+        assert response.status_code == 201, response.text
+    old = client.get(f"/api/v1/labels/{x_id}").json()
+    new = client.get(f"/api/v1/labels/{y_id}").json()
+    assert (old["status"], old["superseded_by"]) == ("superseded", y_id)
+    assert (new["status"], new["superseded_by"]) == ("active", None)
+
+
+def test_the_signed_supersedes_link_outweighs_the_dates_and_follows_a_chain(registry: tuple[Client, Actors]) -> None:
+    # Given X (issued 2026-11-20), Y (supersedes X, but dated 2026-11-10) and Z (supersedes Y, dated 2026-11-20);
+    # when Z, then Y, then X are published, then Z is the one active label: Y is superseded by Z (its link), and
+    # X by Y (Y's link, though X is dated later) and so also older than Z (along the chain, with Z's date).
+    client, actors = registry
+    x_id, y_id, z_id = new_label_id(), new_label_id(), new_label_id()
+    z = actors.envelope(model="SD-2", issued=dt.date(2026, 11, 20), label_id=z_id, supersedes=y_id)
+    y = actors.envelope(model="SD-2", issued=dt.date(2026, 11, 10), label_id=y_id, supersedes=x_id)
+    x = actors.envelope(model="SD-2", issued=dt.date(2026, 11, 20), label_id=x_id)
+    statuses = []
+    for envelope in (z, y, x):
+        response = client.post("/api/v1/labels", json=envelope, headers=actors.headers("issuer"))
+        assert response.status_code == 201, response.text
+        statuses.append((response.json()["status"], response.json()["superseded"]))
+    assert statuses == [("active", []), ("superseded", []), ("superseded", [])]
+    shown = {lid: client.get(f"/api/v1/labels/{lid}").json() for lid in (x_id, y_id, z_id)}
+    assert [(shown[lid]["status"], shown[lid]["superseded_by"]) for lid in (x_id, y_id, z_id)] == [
+        ("superseded", y_id),
+        ("superseded", z_id),
+        ("active", None),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from registry_support import public_pem
@@ -115,6 +116,55 @@ def test_issuer_lifecycle_names_tokens_and_witnesses_from_the_command_line(tmp_p
     assert str(log_key["vkey"]).startswith(str(log_key["origin"]) + "+")
     collected = runner.invoke(app, ["registry", "witness", "collect", "--db", url, "-f", "json"])
     assert collected.exit_code == 0 and json.loads(collected.stdout)[0]["outcome"] == "failed"  # nobody listens
+
+
+def test_serve_writes_its_base_url_as_a_browser_writes_the_origin(tmp_path: Path, monkeypatch: Any) -> None:
+    # Given `registry serve --base-url` spelt with an upper-case scheme and host, an explicit default port or a
+    # trailing slash, when it starts, then it serves (and fixes its log origin) for the URL as a browser's
+    # location.origin reads it, which is what the page's check compares labels' links with; a base URL with a
+    # path, a query, user info or another scheme is refused with exit 2 and one line.
+    import socket
+
+    import uvicorn
+
+    from cybersafe.registry.interface import public_base_url
+
+    for name in (
+        db.ENV_VAR,
+        "CYBERSAFE_REGISTRY_MIGRATE",
+        "CYBERSAFE_REGISTRY_BASE_URL",
+        "CYBERSAFE_REGISTRY_RATE_LIMITS",
+    ):
+        monkeypatch.setenv(name, "")  # serve sets them for its workers; restored after the test
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    argv = ["registry", "serve", "--port", str(port), "--db", url, "-f", "json"]
+    started = runner.invoke(app, [*argv, "--base-url", f"HTTP://LocalHost:{port}/"])
+    assert started.exit_code == 0, started.output
+    facts = json.loads(started.stdout)
+    assert (facts["base_url"], facts["origin"]) == (f"http://localhost:{port}", f"localhost:{port}/log")
+    assert [
+        public_base_url(u)
+        for u in (
+            "https://labels.example:443/",
+            "HTTPS://Labels.Example",
+            "http://labels.example:80",
+            "http://[::1]:8000",
+        )
+    ] == ["https://labels.example", "https://labels.example", "http://labels.example", "http://[::1]:8000"]
+    for bad, says in [
+        ("https://labels.example/registry", "only scheme, host and port"),
+        ("https://labels.example/?x", "only scheme, host and port"),
+        ("https://user@labels.example", "no user name or password"),
+        ("ftp://labels.example", "the scheme must be http or https"),
+        ("https://bücher.example", "xn--"),
+        ("https://labels.example:99999", "is not a URL"),
+    ]:
+        refused = runner.invoke(app, [*argv, "--base-url", bad])
+        assert refused.exit_code == 2 and "--base-url: " in refused.output and says in refused.output, refused.output
 
 
 def test_serve_off_loopback_needs_a_base_url(tmp_path: Path) -> None:

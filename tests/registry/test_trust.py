@@ -57,6 +57,38 @@ def _verify(client: Client, envelope: dict[str, Any], tmp_path: Path, trust: Tru
 # --- 1. ownership ------------------------------------------------------------------------------------
 
 
+def test_verify_against_another_registry_than_the_labels_home_fails_registry_home(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given a label whose home is http://testserver, when `cybersafe verify --registry` checks it against a
+    # registry reached as http://mirror.test (the same data served elsewhere), then registry.home fails naming
+    # the label's own link, as the page's check does, while the log checks still pass; against
+    # "HTTP://TestServer/" (the same origin, spelt otherwise), or at another address with its home given as
+    # http://testserver, registry.home passes.
+    client, actors = registry
+    envelope = actors.envelope(model="HOME-1")
+    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    results = {}
+    for url in ("http://mirror.test", "HTTP://TestServer/"):
+        api = RegistryClient(url)
+        api.http = client
+        checks = verify_with_registry(envelope, url, tmp_path / f"{len(results)}.json", client=api)
+        results[url] = {c.name: c for c in checks}
+    mirror = results["http://mirror.test"]
+    assert (mirror["registry.home"].status, mirror["registry.home"].message) == (
+        "fail",
+        f"the label names another registry than http://mirror.test as its home: http://testserver/l/{label_id}",
+    )
+    assert mirror["registry.status"].status == "pass" and mirror["registry.log-inclusion"].status == "pass"
+    same = results["HTTP://TestServer/"]
+    assert all(c.status == "pass" for c in same.values()), same
+    # A registry reached at another address than its public one (the demo's local server) says which is its home.
+    api = RegistryClient("http://127.0.0.1:9")
+    api.http = client
+    local = verify_with_registry(envelope, api.base_url, tmp_path / "local.json", client=api, home="http://testserver")
+    assert all(c.status == "pass" for c in local), local
+
+
 def test_takeover_by_another_issuer_is_refused(registry: tuple[Client, Actors]) -> None:
     # Given A's label for Widget Co's SP-1, when issuer B (not authorised by Widget Co) publishes a label for
     # the same product, issued earlier, expired, with support to 2099, then it is refused with 403, and A's
@@ -315,6 +347,63 @@ def test_a_support_change_on_a_product_without_active_labels_is_logged(registry:
     assert (again.status_code, again.json()["detail"]) == (
         422,
         "support_end: may be extended, never shortened (you logged 2046-01-01)",
+    )
+
+
+def test_the_manufacturers_logged_support_applies_to_labels_published_after_it(
+    registry: tuple[Client, Actors], tmp_path: Path
+) -> None:
+    # Given Acme's label for SP-N and Widget Co's logged extension of SP-N to 2036-12-31 with manual updates,
+    # when Acme publishes the next firmware release's label (signed: 2031-12-31, automatic; it supersedes the
+    # first) and Other Labels publishes one signed to 2045, then the new current label shows 2036-12-31
+    # (extended), the manufacturer's update method and instructions, and so does Other Labels' apart from its
+    # own later end; each carries the manufacturer's update as an `updated` entry of its own, the audit is clean
+    # and `verify --registry` passes; the manufacturer's next update is still bounded by its logged end.
+    from cybersafe.registry import audit
+
+    client, actors = registry
+    first = _publish(client, actors, model="SP-N", issued=dt.date(2026, 1, 10)).json()["label_id"]
+    product = _label(client, first)["product"]["id"]
+    manual = "Automatic updates were switched off in 2.0: install updates from Settings > Update"
+    body = {"support_end": "2036-12-31", "update_instructions": manual, "updates_automatic": False}
+    changed = client.put(f"/api/v1/products/{product}/support", json=body, headers=actors.headers("manufacturer"))
+    assert changed.status_code == 200, changed.text
+    release = actors.envelope(model="SP-N", issued=dt.date(2026, 3, 1), supersedes=first)
+    published = _publish(client, actors, envelope=release).json()
+    assert published["superseded"] == [first]
+    grant(client.app.state.engine, actors.ids["manufacturer"], actors.ids["other_issuer"], scheme="us-ctm")
+    claim = actors.other_envelope(manufacturer="Widget Co", model="SP-N", support_end=dt.date(2045, 12, 31))
+    theirs = _publish(client, actors, "other_issuer", claim).json()["label_id"]
+    current = _label(client, published["label_id"])
+    assert current["status"] == "active"
+    assert current["support"] == {
+        "support_end": "2036-12-31",
+        "support_end_signed": "2031-12-31",
+        "extended": True,
+        "updates_automatic": False,
+        "update_instructions": manual,
+    }
+    assert [e["kind"] for e in current["log"]["events"]] == ["issued", "updated"]
+    assert _label(client, theirs)["support"] == {
+        "support_end": "2045-12-31",
+        "support_end_signed": "2045-12-31",
+        "extended": False,
+        "updates_automatic": False,
+        "update_instructions": manual,
+    }
+    page = client.get(f"/l/{published['label_id']}").text
+    assert "2036-12-31" in page and "Settings &gt; Update" in page
+    assert audit.audit(client.app.state.engine).problems == []
+    checks = _verify(client, release, tmp_path)
+    assert all(c.status == "pass" for name, c in checks.items() if name.startswith("registry.")), checks
+    shorter = client.put(
+        f"/api/v1/products/{product}/support",
+        json={"support_end": "2036-06-30"},
+        headers=actors.headers("manufacturer"),
+    )
+    assert (shorter.status_code, shorter.json()["detail"]) == (
+        422,
+        "support_end: may be extended, never shortened (you logged 2036-12-31)",
     )
 
 
@@ -638,11 +727,81 @@ def test_look_alike_manufacturer_names_are_refused(registry: tuple[Client, Actor
     assert character in detail and "\n" not in detail
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("NTTドコモ", id="latin-katakana"),
+        pytest.param("LG전자", id="latin-hangul"),
+        pytest.param("Xiaomi小米", id="latin-han"),
+        pytest.param("株式会社NTTドコモ", id="han-latin-katakana"),
+    ],
+)
+def test_names_mixing_latin_with_japanese_chinese_or_korean_are_accepted(
+    registry: tuple[Client, Actors], name: str
+) -> None:
+    # Given a manufacturer name mixing Latin with Japanese, Chinese or Korean in one word, as TR39's "Highly
+    # Restrictive" profile allows, when an admin registers it, then it is registered as typed.
+    client, actors = registry
+    created = client.post("/api/v1/manufacturers", json={"name": name}, headers=actors.headers("admin"))
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == name
+
+
+def test_a_signed_product_name_mixing_latin_and_katakana_is_published(registry: tuple[Client, Actors]) -> None:
+    # Given a label whose product name is "ソニーWebカメラ" (Katakana and Latin in one word), when it is
+    # published, then it is accepted and the page's JSON shows the name as signed; Latin with Cyrillic in one
+    # word (outside every TR39 profile) is still refused.
+    client, actors = registry
+    published = _publish(client, actors, model="JP-1", name="ソニーWebカメラ")
+    assert published.status_code == 201, published.text
+    assert _label(client, published.json()["label_id"])["product"]["name"] == "ソニーWebカメラ"
+    refused = _publish(client, actors, model="JP-2", name="Webкамера")
+    assert refused.status_code == 422 and "mixes scripts: Cyrl, Latn" in refused.json()["detail"]
+
+
+def test_a_trade_mark_sign_is_refused_with_the_nfkc_spelling_never_respelt(registry: tuple[Client, Actors]) -> None:
+    # Given an admin typing "Nordlicht™ GmbH" and an issuer signing the product name "SmartCam™ Mini", when they
+    # are sent, then both are 422 naming U+2122 and the NFKC spelling to use (nothing is stored as "TM"
+    # silently), and the NFKC spelling is registered as typed.
+    client, actors = registry
+    typed = client.post("/api/v1/manufacturers", json={"name": "Nordlicht™ GmbH"}, headers=actors.headers("admin"))
+    assert (typed.status_code, typed.json()["detail"]) == (
+        422,
+        "name: U+2122 TRADE MARK SIGN is not allowed in a name (names must be in Unicode NFKC form; type "
+        "'NordlichtTM GmbH' instead)",
+    )
+    signed = _publish(client, actors, model="TM-1", name="SmartCam™ Mini")
+    assert (signed.status_code, signed.json()["detail"]) == (
+        422,
+        "predicate.product.name: U+2122 TRADE MARK SIGN is not allowed in a name (names must be in Unicode NFKC "
+        "form; sign the label with 'SmartCamTM Mini' instead)",
+    )
+    retyped = client.post("/api/v1/manufacturers", json={"name": "NordlichtTM GmbH"}, headers=actors.headers("admin"))
+    assert (retyped.status_code, retyped.json()["name"]) == (201, "NordlichtTM GmbH")
+
+
+def test_a_decomposed_signed_name_is_refused_naming_the_combining_mark(registry: tuple[Client, Actors]) -> None:
+    # Given a label whose product name "Müller Kamera" is in decomposed form (u + U+0308), when it is
+    # published, then the 422 names U+0308 COMBINING DIAERESIS (not the name's first letter) and the NFKC
+    # spelling to sign.
+    client, actors = registry
+    refused = _publish(client, actors, model="NFD-1", name="Mu\u0308ller Kamera")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        422,
+        "predicate.product.name: U+0308 COMBINING DIAERESIS is not allowed in a name (names must be in Unicode "
+        "NFKC form; sign the label with 'Müller Kamera' instead)",
+    )
+
+
 def test_full_width_and_whole_script_look_alikes_need_approval(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
-    # Full-width letters normalise (NFKC) to the registered name: it is the same manufacturer.
+    # Full-width letters are not respelt silently: refused, naming the NFKC spelling (the registered name).
     same = client.post("/api/v1/manufacturers", json={"name": "Ｗｉｄｇｅｔ Co"}, headers=actors.headers("admin"))
-    assert same.status_code == 409 and "already registered" in same.json()["detail"]
+    assert (same.status_code, same.json()["detail"]) == (
+        422,
+        "name: U+FF37 FULLWIDTH LATIN CAPITAL LETTER W is not allowed in a name (names must be in Unicode NFKC "
+        "form; type 'Widget Co' instead)",
+    )
     assert (
         client.post("/api/v1/manufacturers", json={"name": "Scope Ltd"}, headers=actors.headers("admin")).status_code
         == 201
@@ -702,6 +861,66 @@ def test_lab_issuer_and_contact_text_is_checked_as_names_are(
     refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        pytest.param("update_instructions", "Download from https://\u202emoc.elpmaxe-rotcaf//:sptth",
+                     "predicate.disclosures.update_instructions: U+202E RIGHT-TO-LEFT OVERRIDE", id="instructions"),
+        pytest.param("default_password", "Each unit has a unique pass\u200bword.",
+                     "predicate.disclosures.default_password: U+200B ZERO WIDTH SPACE", id="default-password"),
+        pytest.param("secure_configuration", "https://widget.test/\u2066setup",
+                     "predicate.disclosures.secure_configuration: U+2066 LEFT-TO-RIGHT ISOLATE", id="configuration"),
+    ],
+)  # fmt: skip
+def test_consumer_text_in_a_signed_label_holds_no_bidi_controls_or_invisible_characters(
+    registry: tuple[Client, Actors], key: str, value: str, message: str
+) -> None:
+    # Given a label whose update instructions, default-password or secure-configuration text holds a bidi
+    # control or an invisible character, when it is published, then it is refused with 422 naming the field and
+    # the character, and nothing is logged.
+    client, actors = registry
+    record = make_record(actors.issuer_key, manufacturer="Widget Co", model="TXT-2")
+    record["disclosures"][key] = value
+    size = client.get("/api/v1/log/sth").json()["tree_size"]
+    refused = _publish(client, actors, envelope=make_envelope(record, actors.issuer_key))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith(message + " is not allowed in text shown to consumers")
+    assert client.get("/api/v1/log/sth").json()["tree_size"] == size
+
+
+def test_manufacturer_instructions_and_reasons_hold_no_bidi_controls_or_invisible_characters(
+    registry: tuple[Client, Actors],
+) -> None:
+    # Given a product of Widget Co, when its manufacturer logs update instructions with a right-to-left override
+    # (a reversed link), or its issuer revokes a label with an invisible character in the public reason, or an
+    # admin suspends the issuer with a bidi isolate in the reason, then each is 422 naming the field and the
+    # character; ordinary right-to-left prose (Hebrew) with line breaks is accepted.
+    client, actors = registry
+    label_id = _publish(client, actors, model="TXT-3").json()["label_id"]
+    product = _label(client, label_id)["product"]["id"]
+    body = {"support_end": "2040-01-01", "update_instructions": "Download from https://\u202emoc.elpmaxe//:sptth"}
+    bad = client.put(f"/api/v1/products/{product}/support", json=body, headers=actors.headers("manufacturer"))
+    assert (bad.status_code, bad.json()["detail"]) == (
+        422,
+        "update_instructions: U+202E RIGHT-TO-LEFT OVERRIDE is not allowed in text shown to consumers (a "
+        "bidirectional control can change the order in which the text is shown)",
+    )
+    revoke = client.post(
+        f"/api/v1/labels/{label_id}/revoke", json={"reason": "key\u2060leak"}, headers=actors.headers("issuer")
+    )
+    assert revoke.status_code == 422 and revoke.json()["detail"].startswith("reason: U+2060 WORD JOINER")
+    suspend = client.post(
+        f"/api/v1/issuers/{actors.ids['issuer']}/status",
+        json={"status": "suspended", "reason": "audit \u2067x"},
+        headers=actors.headers("admin"),
+    )
+    assert suspend.status_code == 422 and suspend.json()["detail"].startswith("reason: U+2067 RIGHT-TO-LEFT ISOLATE")
+    hebrew = {"support_end": "2040-01-01", "update_instructions": "עדכונים מותקנים אוטומטית.\nSettings > Update"}
+    good = client.put(f"/api/v1/products/{product}/support", json=hebrew, headers=actors.headers("manufacturer"))
+    assert good.status_code == 200, good.text
+    assert _label(client, label_id)["support"]["update_instructions"] == hebrew["update_instructions"]
 
 
 def test_look_alike_issuer_names_need_approval(registry: tuple[Client, Actors]) -> None:

@@ -144,7 +144,12 @@ def serve(
     if not base_url and not _is_loopback(host):
         fail(f"--base-url: required when listening on {host}: links must never be taken from a request's Host header")
     _check_port(host, port)
-    base_url = base_url or f"http://{host}:{port}"
+    from cybersafe.registry.interface import public_base_url
+
+    try:  # as a browser writes the origin: the links labels carry must match the page's own check
+        base_url = public_base_url(base_url or f"http://{f'[{host}]' if ':' in host else host}:{port}")
+    except ValueError as exc:
+        fail(f"--base-url: {exc}")
     rates = {"--writes-per-token": writes_per_token, "--writes-per-address": writes_per_address,
              "--failed-auth-per-address": failed_auth_per_address}  # fmt: skip
     for option, rate in rates.items():

@@ -88,7 +88,7 @@ def publish_and_verify_locally(
         for path in envelopes:
             envelope = read_envelope(path)
             published = client.publish(envelope)
-            checks = verify_with_registry(envelope, base, state_file)
+            checks = verify_with_registry(envelope, base, state_file, home=public_url)
             failed = [c for c in checks if c.status is not CheckStatus.PASS]
             verdict = "verified" if not failed else "NOT verified: " + "; ".join(c.message for c in failed)
             lines.append(f"{published['label_id']}: published and {verdict} ({len(checks)} registry checks)")

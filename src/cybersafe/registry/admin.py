@@ -66,7 +66,7 @@ def add_issuer(
     approve_confusable: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Register an issuer (NFKC-normalised name and contact, checked as names are). A name confusable with a
+    """Register an issuer (name and contact checked as names are: NFKC as typed, whitespace collapsed). A name confusable with a
     registered issuer's (same UTS #39 skeleton: ``AIpha Labels`` against ``Alpha Labels``) is refused (409)
     unless the admin approves it, and the approval is logged."""
     name = names.normalise(name)
@@ -135,6 +135,7 @@ def set_issuer_status(
     on = effective or at.date()
     if not reason.strip():
         raise Rejected("reason: say why (it is shown on every label page of the issuer)")
+    names.check_text("reason", reason)
     with engine.begin() as conn:
         row = conn.execute(select(Issuer.status).where(Issuer.id == issuer_id)).first()
         if row is None:
@@ -277,7 +278,7 @@ def add_manufacturer(
     approve_confusable: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Register a manufacturer (NFKC-normalised). A name confusable with one on record (same UTS #39
+    """Register a manufacturer (its name checked as names are: NFKC as typed, whitespace collapsed). A name confusable with one on record (same UTS #39
     skeleton) is refused unless the admin approves it, and the approval is logged."""
     name = names.normalise(name)
     names.check_name("name", name, signed=False)

@@ -40,6 +40,7 @@ from cybersafe.registry.interface import (
     Rejected,
     Role,
     TooManyRequests,
+    public_base_url,
 )
 from cybersafe.registry.reads import LabelCache, Reader, open_database
 from cybersafe.registry.security import Hardening, RateLimiter, RateLimits
@@ -247,11 +248,12 @@ def create_app(
 ) -> FastAPI:
     """The registry app on ``database_url`` (default: CYBERSAFE_DATABASE_URL or the user's SQLite file).
 
-    ``base_url`` is the public URL used in every link the registry writes; without it links are relative.
-    Links never come from a request's Host header.
+    ``base_url`` is the public URL used in every link the registry writes (``public_base_url``: lower-case
+    scheme and host, no default port, no trailing slash; ValueError for what no origin can be); without it links
+    are relative. Links never come from a request's Host header.
     """
     settings = Settings(
-        base_url=base_url.rstrip("/"),
+        base_url=public_base_url(base_url) if base_url else "",
         max_body_bytes=max_body_bytes,
         cache_size=cache_size,
         cache_seconds=cache_seconds,

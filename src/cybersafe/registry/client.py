@@ -26,6 +26,7 @@ from cybersafe.errors import InputError, RegistryError, VerificationFailed
 from cybersafe.label.qr import envelope_digest
 from cybersafe.label.verify import CheckResult, CheckStatus
 from cybersafe.registry import derive, merkle, note
+from cybersafe.registry.interface import public_base_url
 from cybersafe.registry.verify import LogCheckFailed, TreeHeadView, check_consistency, decode_path
 
 API = "/api/v1"
@@ -187,11 +188,15 @@ def verify_with_registry(
     *,
     client: RegistryClient | None = None,
     trust: Trust | None = None,
+    home: str | None = None,
 ) -> list[CheckResult]:
-    """The registry checks of a label, each passed or failed with a one-line message.
+    """The registry checks of a label, each passed or failed with a one-line message. ``home`` is the
+    registry's public URL when it is reached at another address (the demo's local server); by default
+    ``registry_url`` is both.
 
-    Checks (stable names): registry.listed, registry.log-key, registry.tree-head, registry.witnesses (when
-    witnesses are configured), registry.log-consistency, registry.log-inclusion, registry.same-label,
+    Checks (stable names): registry.listed, registry.home, registry.log-key, registry.tree-head,
+    registry.witnesses (when witnesses are configured), registry.log-consistency, registry.log-inclusion,
+    registry.same-label,
     registry.status (recomputed from the proven entries), registry.integrity (the registry's JSON agrees);
     registry.reachable when the registry cannot be reached. Never raises for a failed check; raises
     ``InputError`` only for an unreadable state file.
@@ -199,7 +204,7 @@ def verify_with_registry(
     own = client is None
     run = _Run(envelope, client or RegistryClient(registry_url), trust or Trust())
     try:
-        _verify(run, state_file)
+        _verify(run, state_file, home)
     except RegistryError as exc:
         run.add("registry.reachable", False, str(exc))
     finally:
@@ -208,7 +213,7 @@ def verify_with_registry(
     return run.checks
 
 
-def _verify(run: _Run, state_file: Path) -> None:
+def _verify(run: _Run, state_file: Path, home: str | None = None) -> None:
     try:
         _, statement = decode_payload(run.envelope)
         label_id = str(statement["predicate"]["label_id"])
@@ -223,6 +228,7 @@ def _verify(run: _Run, state_file: Path) -> None:
         run.add("registry.listed", False, f"{label_id}: not found in the registry ({exc})")
         return
     run.add("registry.listed", True, f"{label_id} is listed at {run.api.base_url}/l/{label_id}")
+    _home(run, statement["predicate"], label_id, home or run.api.base_url)
     verifier = _log_key(run, remembered)
     if verifier is None:
         return
@@ -248,6 +254,22 @@ def _verify(run: _Run, state_file: Path) -> None:
         "root_hash": checkpoint.root_hash.hex(),
     }
     _save_state(state_file, state)
+
+
+def _home(run: _Run, predicate: Any, label_id: str, url: str) -> None:
+    """registry.home: the label names this registry as its home (its signed ``registry_url`` is
+    ``<URL>/l/<label id>``, the URL written as a browser writes an origin), as the page's own check requires;
+    another registry listing a label it is not the home of proves nothing about the label's status."""
+    try:
+        base = public_base_url(url)
+    except ValueError:
+        base = url.rstrip("/")
+    home = f"{base}/l/{label_id}"
+    named = predicate.get("registry_url") if isinstance(predicate, dict) else None
+    if named == home:
+        run.add("registry.home", True, f"the label names this registry as its home ({home})")
+    else:
+        run.add("registry.home", False, f"the label names another registry than {base} as its home: {named}")
 
 
 def _log_key(run: _Run, remembered: dict[str, Any]) -> note.Verifier | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from cybersafe.errors import RegistryError
 
@@ -95,3 +96,34 @@ class Unavailable(RegistryError):
     """The database cannot be reached; the request may be retried."""
 
     status_code = 503
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def public_base_url(url: str) -> str:
+    """The registry's public URL as a browser writes its origin (``location.origin``): scheme and host in lower
+    case, no default port, no trailing slash; so the links a label must carry (``<base>/l/<id>``) are the ones
+    the page's own check expects. Raises ValueError (one line) for what no origin can be: another scheme than
+    http(s), no host, a non-ASCII host (give its xn-- form), user info, a path (the registry serves ``/l/`` at
+    the root), a query or a fragment."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"{url!r}: the scheme must be http or https")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError(f"{url!r}: no host")
+    if not host.isascii():
+        raise ValueError(f"{url!r}: write the host in its ASCII (xn--) form, as browsers show it in an origin")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{url!r}: no user name or password in the registry's URL")
+    if parts.path.strip("/") or parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        raise ValueError(f"{url!r}: only scheme, host and port (the registry serves its pages at the root)")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")

@@ -3,12 +3,15 @@
 A name that looks like another is how a look-alike manufacturer passes for the real one, so names are held
 to Unicode's security rules (UTS #39, https://www.unicode.org/reports/tr39/):
 
-- text typed by an admin is NFKC-normalised; signed text must already be NFKC (it cannot be changed
-  without breaking its signature), so a full-width "Ｗidget" is refused, naming the character;
+- a name must be in NFKC form, typed by an admin or signed (signed text cannot be changed without breaking
+  its signature, and a typed name is never silently respelt): a full-width "Ｗidget" or "Nordlicht™" is
+  refused, naming the character and the NFKC spelling;
 - bidi controls (a right-to-left override can reverse what is shown), zero-width and other
-  default-ignorable characters, and control characters are refused;
-- a word may not mix scripts (a Cyrillic "і" inside a Latin word), except the combinations TR39 section
-  5.1 allows for Japanese, Chinese and Korean;
+  default-ignorable characters, and control characters are refused; bidi controls and invisible characters
+  also in free text shown to consumers (``check_text``: update instructions, password guidance, reasons);
+- a word may not mix scripts (a Cyrillic "і" inside a Latin word), except the combinations TR39 allows for
+  Japanese, Chinese and Korean, also with Latin (section 5.2 "Highly Restrictive": Latin + Han + Hiragana +
+  Katakana, Latin + Han + Bopomofo, Latin + Han + Hangul);
 - the TR39 *skeleton* (``skeleton``) maps every character to the prototype it looks like; two names with
   the same skeleton but different spelling are confusable, and a new one needs an admin's approval.
 
@@ -35,6 +38,13 @@ _AUGMENT = {
     "Hang": {"Hani", "Hang"},
     "Bopo": {"Hani", "Bopo"},
 }
+# UTS #39 5.2 "Highly Restrictive": a word whose characters are all in one of these sets is not mixed either
+# (Latin with Japanese, Chinese or Korean writing: "NTTドコモ", "Xiaomi小米", "LG전자").
+_HIGHLY_RESTRICTIVE = (
+    frozenset({"Latn", "Hani", "Hira", "Kana"}),
+    frozenset({"Latn", "Hani", "Bopo"}),
+    frozenset({"Latn", "Hani", "Hang"}),
+)
 _ANY_SCRIPT = {"Zyyy", "Zinh"}  # Common and Inherited: digits, punctuation, combining marks
 # Bidi controls (UAX #9) that reorder or isolate text: a name must read in the order it is stored.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -48,8 +58,9 @@ def describe(char: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Admin input: NFKC, whitespace collapsed to single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    """Admin input: whitespace collapsed to single spaces; the spelling is kept as typed (``check_name`` refuses
+    one that is not NFKC, naming the NFKC spelling, rather than silently changing it: ``™`` is not ``TM``)."""
+    return " ".join(text.split())
 
 
 def name_key(text: str) -> str:
@@ -63,11 +74,12 @@ def check_name(field: str, text: str, *, signed: bool) -> None:
         problem = _character_problem(char)
         if problem:
             raise Rejected(f"{field}: {describe(char)} is not allowed in a name ({problem})")
-    if signed and unicodedata.normalize("NFKC", text) != text:
+    nfkc = unicodedata.normalize("NFKC", text)
+    if nfkc != text:
         char = _first_non_nfkc(text)
         raise Rejected(
             f"{field}: {describe(char)} is not allowed in a name (names must be in Unicode NFKC form; "
-            f"sign the label with {unicodedata.normalize('NFKC', char)!r} instead)"
+            f"{'sign the label with' if signed else 'type'} {nfkc!r} instead)"
         )
     for word in text.split():
         mixed = _mixed_script_character(word)
@@ -76,6 +88,21 @@ def check_name(field: str, text: str, *, signed: bool) -> None:
                 f"{field}: {describe(mixed)} is not allowed in a name (the word {word!r} mixes scripts: "
                 f"{', '.join(sorted(_scripts_of(word)))})"
             )
+
+
+def check_text(field: str, text: str) -> None:
+    """Refuse free text shown to consumers (update instructions, default-password and configuration guidance,
+    a revocation's reason) that holds a bidi control or an invisible character: a right-to-left override can
+    make a reversed link read as another site (Rejected, 422, one line naming the character). Line breaks,
+    mixed scripts and non-NFKC spellings are fine in prose."""
+    for char in text:
+        if char in _BIDI_CONTROLS:
+            problem = "a bidirectional control can change the order in which the text is shown"
+        elif unicodedata.category(char) == "Cf" or _INVISIBLE.match(char):
+            problem = "an invisible character can hide inside the text"
+        else:
+            continue
+        raise Rejected(f"{field}: {describe(char)} is not allowed in text shown to consumers ({problem})")
 
 
 def _character_problem(char: str) -> str | None:
@@ -92,10 +119,13 @@ def _character_problem(char: str) -> str | None:
 
 
 def _first_non_nfkc(text: str) -> str:
-    for char in text:
-        if unicodedata.normalize("NFKC", char) != char:
-            return char
-    return text[0]
+    """The character at which the text stops being NFKC: a compatibility character (``™``, full-width ``Ｗ``)
+    or a combining mark that composes with what precedes it (``u`` + U+0308 in decomposed ``Müller``)."""
+    for end in range(1, len(text) + 1):
+        prefix = text[:end]
+        if unicodedata.normalize("NFKC", prefix) != prefix:
+            return text[end - 1]
+    return text[-1]
 
 
 def _scripts_of(word: str) -> set[str]:
@@ -106,18 +136,23 @@ def _scripts_of(word: str) -> set[str]:
 
 
 def _mixed_script_character(word: str) -> str | None:
-    """None when the word's resolved script set (TR39 5.1) is not empty; else the first character that is
-    not in the word's most common script (the odd one out, as a reader would point at it)."""
+    """None when the word's resolved script set (TR39 5.1) is not empty or the word is "Highly Restrictive"
+    (TR39 5.2: Latin with Han and Japanese kana, Bopomofo or Hangul); else the first character that is not in
+    the word's most common script (the odd one out, as a reader would point at it)."""
     resolved: set[str] | None = None
     sets: list[tuple[str, set[str]]] = []
+    owns: list[tuple[str, set[str]]] = []
     for char in word:
         own = set(ucd.script_extension(char))
         if own & _ANY_SCRIPT:
             continue
+        owns.append((char, own))
         augmented = set().union(*(_AUGMENT.get(s, {s}) for s in own))
         sets.append((char, augmented))
         resolved = augmented if resolved is None else resolved & augmented
     if resolved is None or resolved:
+        return None
+    if any(all(own & allowed for _, own in owns) for allowed in _HIGHLY_RESTRICTIVE):
         return None
     counts: dict[str, int] = {}
     for _, scripts in sets:

@@ -14,7 +14,8 @@ Publishing is refused unless all of these hold (each refusal is one line):
   nor after the support end (422);
 - the manufacturer is registered and has authorised this issuer for this product or scheme (403); a new
   model confusable with one of the manufacturer's models needs an admin's approval (409).
-A newer label supersedes only the same issuer's active labels of the same product and scheme.
+A newer label supersedes only the same issuer's active labels of the same product and scheme; the signed
+``supersedes`` link says which is newer, the issue date only where no link does.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from cybersafe.label.model import PREDICATE_TYPE, LabelRecord
 from cybersafe.label.qr import canonical_envelope, envelope_digest
 from cybersafe.label.verify import CheckStatus, check_label
 from cybersafe.registry import admin, documents, log, names
-from cybersafe.registry.derive import later, parse_leaves
+from cybersafe.registry.derive import later, loads, parse_leaves
 from cybersafe.registry.interface import (
     Conflict,
     Forbidden,
@@ -58,6 +59,8 @@ _NAME_FIELDS = (
     ("issuer", "name"), ("issuer", "contact"), (None, "lab"), ("disclosures", "lab"), ("disclosures", "contact"),
     ("disclosures", "administrator"),
 )  # fmt: skip
+# The record's free text a reader sees on the page: no bidi controls or invisible characters (``names.check_text``).
+_TEXT_FIELDS = ("update_instructions", "default_password", "secure_configuration")
 
 
 # --- publish ----------------------------------------------------------------------------------------
@@ -118,6 +121,10 @@ def check_envelope(
     if base_url and record.registry_url != home:
         raise Rejected(f"predicate.registry_url: {record.registry_url} is not this registry's link {home}")
     _check_names(statement["predicate"])
+    for key in _TEXT_FIELDS:
+        value = record.disclosures.model_dump().get(key)
+        if isinstance(value, str):
+            names.check_text(f"predicate.disclosures.{key}", value)
     _check_issuer_identity(record, issuer)
     return record
 
@@ -254,6 +261,9 @@ def publish(
         events = [issued] + [
             _label_event(old, "updated", at, change="superseded", superseded_by=record.label_id) for old in superseded
         ]
+        carried = _logged_support(conn, manufacturer_id, product_id)
+        if carried is not None:  # the manufacturer's logged support applies to every label of the product
+            events.insert(1, _label_event(record.label_id, "updated", at, **carried))
         for old in superseded:
             conn.execute(
                 update(Label).where(Label.label_id == old).values(status="superseded", superseded_by=record.label_id)
@@ -334,10 +344,13 @@ def _supersession(
     conn: Connection, product_id: int, record: LabelRecord, issuer_id: int
 ) -> tuple[str, list[str], str | None]:
     """(status of the new label, labels it supersedes, the newer label that supersedes it): only the same
-    issuer's labels of the same product and scheme take part. A newer one, whatever its status (a revoked one
-    too), makes the new label superseded; the new label supersedes the older ones that are active."""
+    issuer's labels of the same product and scheme take part. Which of two labels is the newer: the signed
+    ``supersedes`` links decide (directly or along a chain of them), whatever the dates and the order of
+    arrival; without a link, the later issue date; on the same date without a link, the one published later.
+    A newer one, whatever its status (a revoked one too), makes the new label superseded; the new label
+    supersedes the older ones that are active."""
     rivals = conn.execute(
-        select(Label.label_id, Label.issued, Label.status)
+        select(Label.label_id, Label.issued, Label.status, Label.envelope)
         .where(
             and_(
                 Label.product_id == product_id,
@@ -347,11 +360,42 @@ def _supersession(
         )
         .order_by(Label.issued.desc(), Label.label_id)
     ).all()
-    newer = next((r.label_id for r in rivals if r.issued > record.issued), None)
-    if newer is not None:
-        return LabelStatus.SUPERSEDED.value, [], newer
+    links = {r.label_id: _supersedes_of(r.envelope) for r in rivals}
+    links[record.label_id] = record.supersedes.label_id if record.supersedes else None
+
+    def replaces(newer: str, older: str) -> bool:  # ``newer`` supersedes ``older`` along signed links
+        seen: set[str] = set()
+        current = links.get(newer)
+        while current is not None and current not in seen:
+            if current == older:
+                return True
+            seen.add(current)
+            current = links.get(current)
+        return False
+
+    def is_newer(rival: Any) -> bool:
+        if replaces(rival.label_id, record.label_id):
+            return True
+        if replaces(record.label_id, rival.label_id):
+            return False
+        return bool(rival.issued > record.issued)
+
+    newer_rivals = [r.label_id for r in rivals if is_newer(r)]
+    if newer_rivals:
+        direct = next((lid for lid in newer_rivals if links[lid] == record.label_id), newer_rivals[0])
+        return LabelStatus.SUPERSEDED.value, [], direct
     active = [r.label_id for r in rivals if r.status == LabelStatus.ACTIVE.value]
     return LabelStatus.ACTIVE.value, sorted(active), None
+
+
+def _supersedes_of(envelope_text: str) -> str | None:
+    """The label id a stored (already verified) envelope's record names in ``supersedes``, if any."""
+    try:
+        _, statement = decode_payload(loads(envelope_text))
+    except (VerificationFailed, ValueError, TypeError):
+        return None
+    link = (statement.get("predicate") or {}).get("supersedes")
+    return str(link["label_id"]) if isinstance(link, dict) and "label_id" in link else None
 
 
 def _insert_label(
@@ -424,6 +468,7 @@ def revoke(
     if principal.role is not Role.ISSUER or principal.issuer_id is None:
         raise Forbidden("only the issuing label administrator may revoke a label")
     at = now or admin.now_utc()
+    names.check_text("reason", reason)
     with engine.begin() as conn:
         row = conn.execute(select(Label.issuer_id, Label.status).where(Label.label_id == label_id)).first()
         if row is None:
@@ -458,11 +503,14 @@ def update_support(
     earlier, nor before the support end of every active label of the product (it must extend at least one).
     A label's support end is its issuer's claim and never moves the product's. The change is one ``support``
     entry on the manufacturer, always, and an ``updated`` entry on every active label of the product with the
-    new end and, when given, the new update information (a label shows the later of its signed end and these)."""
+    new end and, when given, the new update information (a label shows the later of its signed end and these).
+    A label of the product published later gets the same from ``publish`` (``_logged_support``)."""
     if principal.role is not Role.MANUFACTURER or principal.manufacturer_id is None:
         raise Forbidden("only the product's manufacturer may update its support information")
     at = now or admin.now_utc()
     new_end = support_end.isoformat()
+    if update_instructions is not None:
+        names.check_text("update_instructions", update_instructions)
     if support_end < at.astimezone(dt.UTC).date():
         raise Rejected(
             f"support_end: {new_end} is in the past (the registry's date is {at.date()}); support ends later"
@@ -517,11 +565,18 @@ NO_SUPPORT_UPDATE = ""
 
 
 def _logged_support_end(conn: Connection, manufacturer_id: int, product_id: int) -> str | None:
-    """The latest support end the manufacturer logged for the product, read from the log (its ``support``
-    entries, and the ``updated`` entries of the product's labels written before those existed)."""
+    """The latest support end the manufacturer logged for the product."""
+    logged = _logged_support(conn, manufacturer_id, product_id)
+    return None if logged is None else str(logged["support_end"])
+
+
+def _logged_support(conn: Connection, manufacturer_id: int, product_id: int) -> dict[str, Any] | None:
+    """What the manufacturer logged for the product, read from the log (its ``support`` entries, and the
+    ``updated`` entries of the product's labels written before those existed), in log order: the latest
+    support end, and the update method and instructions as last given; None when it logged nothing."""
     labels = list(conn.execute(select(Label.label_id).where(Label.product_id == product_id)).scalars())
     subject = log.manufacturer_subject(manufacturer_id)
-    ends: list[str] = []
+    found: list[Any] = []
     for key, pairs in log.entries_about(conn, [subject, *labels]).items():
         leaves, _ = parse_leaves(pairs)
         for leaf in leaves:
@@ -531,8 +586,16 @@ def _logged_support_end(conn: Connection, manufacturer_id: int, product_id: int)
             if key != subject and (leaf.kind != "updated" or body.get("change") != "support"):
                 continue
             if isinstance(body.get("support_end"), str):
-                ends.append(body["support_end"])
-    return max(ends, default=None)
+                found.append(leaf)
+    if not found:
+        return None
+    logged: dict[str, Any] = {"change": "support"}
+    for leaf in sorted(found, key=lambda leaf: leaf.index):
+        body = leaf.body
+        if "support_end" not in logged or later(body["support_end"], logged["support_end"]):
+            logged["support_end"] = body["support_end"]
+        logged |= {k: body[k] for k in ("update_instructions", "updates_automatic") if k in body}
+    return logged
 
 
 # --- reads ------------------------------------------------------------------------------------------
