@@ -101,6 +101,10 @@ class EvidenceOut(_Wire):
     kind: LeafKind
     verdict: Verdict
     detail: str | None = None
+    # set when the leaf is read only as the answer to a decision-tree question (EN 18031): what it answered, e.g.
+    # "DT.AUM-5-2.DN-1: no answer (answers 'no' when pass)"; its verdict is then the leaf's, not a verdict on
+    # the requirement (a compliant "declared false" is no failure there)
+    answers: str | None = None
 
 
 class RequirementResultOut(_Wire):

@@ -45,7 +45,7 @@ from cybersafe.schemes.algebra import evaluate_condition
 from cybersafe.schemes.catalog import Catalog, iter_leaves
 from cybersafe.schemes.classification import Classification
 from cybersafe.schemes.evaluate import LaterResult, SchemeResult
-from cybersafe.schemes.interface import LeafKind, SchemeDates
+from cybersafe.schemes.interface import Leaf, LeafKind, Node, Requirement, SchemeDates
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.schemes.trees import presumption_flags
 from cybersafe.verdict import Severity, Verdict
@@ -213,7 +213,13 @@ def _scheme_out(
                 confidence=str(r.requirement.confidence),
                 source=_source_text(r.requirement.source.document, r.requirement.source.clause),
                 evidence=[
-                    EvidenceOut(ref=str(e.leaf), kind=e.leaf.kind, verdict=e.verdict, detail=e.detail)
+                    EvidenceOut(
+                        ref=str(e.leaf),
+                        kind=e.leaf.kind,
+                        verdict=e.verdict,
+                        detail=e.detail,
+                        answers=_answered(r.requirement, e.leaf, e.verdict),
+                    )
                     for e in r.evidence
                 ],
                 missing=list(r.missing),
@@ -310,3 +316,32 @@ def _dates_out(dates: SchemeDates) -> SchemeDatesOut:
 
 def _source_text(document: str, clause: str | None) -> str:
     return f"{document}, {clause}" if clause else document
+
+
+def _answered(requirement: Requirement, leaf: Leaf, verdict: Verdict) -> str | None:
+    """For a leaf a decision tree reads only to answer its questions (not as functional evidence): which
+    question, and the answer this verdict gave (or that it gave none)."""
+    tree = requirement.decision_tree
+    if tree is None:
+        return None
+    functional = set(_leaves_of(tree.functional))
+    if leaf in functional:
+        return None
+    out = []
+    for node in tree.nodes:
+        for rule in node.rules:
+            if rule.node != leaf:
+                continue
+            if rule.when == verdict:
+                out.append(f"{tree.node_ref(node)}: answers '{rule.means}'")
+            else:
+                out.append(f"{tree.node_ref(node)}: gives no answer (it answers '{rule.means}' on {rule.when})")
+    return "; ".join(out) or None
+
+
+def _leaves_of(node: Node | None) -> list[Leaf]:
+    if node is None:
+        return []
+    if isinstance(node, Leaf):
+        return [node]
+    return [leaf for child in node.children for leaf in _leaves_of(child)]

@@ -309,3 +309,26 @@ def test_the_plan_for_failing_evidence_names_the_evidence_never_the_certificate(
     clean = assess_dossier(dossier(base="example"), now=NOW, scheme_refs=("eu-red-da",))
     clean_plan = next(p for p in to_assessment(clean).plans if p.have is None and p.want.startswith("eu-red-da@"))
     assert "grant:eu-red-da.notified-body-certificate" in {s.ref for s in clean_plan.steps}
+
+
+def test_a_leaf_read_only_to_answer_a_question_is_shown_as_an_answer_not_a_verdict() -> None:
+    # Given the example, which declares password_optional: false (the compliant answer: the user must set one)
+    run = assess_dossier(dossier(base="example"), now=NOW, scheme_refs=("eu-red-en-18031-1",), plans=False)
+    aum = next(
+        r for s in to_assessment(run).schemes if s.scheme == "eu-red-en-18031-1" for r in s.requirements
+        if r.id == "AUM-5-2"
+    )  # fmt: skip
+    evidence = {e.ref: e for e in aum.evidence}
+    # Then the declaration, which DN-1 reads only as an answer, says what it answered (nothing: it answers 'no'
+    # only when the user may skip the password), and the functional check is evidence as before
+    declared = evidence["declaration:authentication.password_optional"]
+    assert declared.answers == "DT.AUM-5-2.DN-1: gives no answer (it answers 'no' on pass)"
+    assert evidence["network.default-credentials"].answers is None
+    # and the report shows it as an answer, never as a failed piece of evidence under a passing requirement
+    from cybersafe.render.html import render_html
+
+    html = render_html(to_assessment(run), now=NOW)
+    assert (
+        '<span class="muted">answer</span> <code>declaration:authentication.password_optional</code> '
+        '<span class="muted">(DT.AUM-5-2.DN-1: gives no answer (it answers &#39;no&#39; on pass))</span>'
+    ) in html

@@ -144,6 +144,7 @@ class EvidenceRow:
     verdict: str
     href: str | None  # in-page link to the check's findings, when the leaf is a check of this assessment
     label: str  # "kind:ref" for leaves that are not checks (the ref may already carry its kind)
+    answers: str | None = None  # a decision-tree answer, not a verdict on the requirement (EvidenceOut.answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +293,7 @@ def _requirement_row(req: RequirementResultOut, ran: set[str]) -> RequirementRow
             verdict=e.verdict,
             href="#" + anchor("check", e.ref) if e.kind == "check" and e.ref in ran else None,
             label=e.ref if e.ref.startswith(f"{e.kind}:") else f"{e.kind}:{e.ref}",
+            answers=e.answers,
         )
         for e in req.evidence
     )
