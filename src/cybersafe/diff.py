@@ -198,17 +198,7 @@ def diff_assessments(old: Assessment, new: Assessment) -> AssessmentDiff:
 
 def _identity_changes(old: Assessment, new: Assessment) -> list[str]:
     """The product-identity fields that differ, as ``field: old -> new``."""
-
-    def identity(assessment: Assessment) -> dict[str, Any]:
-        product = assessment.dossier.get("product", {})
-        maker = product.get("manufacturer", {})
-        return {
-            "manufacturer": maker.get("name") if isinstance(maker, dict) else None,
-            "model": product.get("model"),
-            "hardware_version": product.get("hardware_version"),
-        }
-
-    a, b = identity(old), identity(new)
+    a, b = old.product_identity(), new.product_identity()
     return [f"{k}: {a[k]} -> {b[k]}" for k in a if a[k] != b[k]]
 
 

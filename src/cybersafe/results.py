@@ -338,6 +338,17 @@ class Assessment(_Wire):
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2, ensure_ascii=False)
 
+    def product_identity(self) -> dict[str, Any]:
+        """What makes two assessments of one product (two releases, not two products): manufacturer, model and
+        hardware version, from the dossier as read."""
+        product = self.dossier.get("product", {})
+        maker = product.get("manufacturer", {})
+        return {
+            "manufacturer": maker.get("name") if isinstance(maker, dict) else None,
+            "model": product.get("model"),
+            "hardware_version": product.get("hardware_version"),
+        }
+
     def digest(self) -> str:
         """sha256 of the canonical JSON: what labels and attestations name."""
         canonical = json.dumps(

@@ -45,7 +45,7 @@ from cybersafe.schemes.algebra import evaluate_condition
 from cybersafe.schemes.catalog import Catalog, iter_leaves
 from cybersafe.schemes.classification import Classification
 from cybersafe.schemes.evaluate import LaterResult, SchemeResult
-from cybersafe.schemes.interface import Leaf, LeafKind, Node, Requirement, SchemeDates
+from cybersafe.schemes.interface import Leaf, LeafKind, Requirement, SchemeDates
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.schemes.trees import presumption_flags
 from cybersafe.verdict import Severity, Verdict
@@ -324,7 +324,7 @@ def _answered(requirement: Requirement, leaf: Leaf, verdict: Verdict) -> str | N
     tree = requirement.decision_tree
     if tree is None:
         return None
-    functional = set(_leaves_of(tree.functional))
+    functional = set(iter_leaves(tree.functional))
     if leaf in functional:
         return None
     out = []
@@ -337,11 +337,3 @@ def _answered(requirement: Requirement, leaf: Leaf, verdict: Verdict) -> str | N
             else:
                 out.append(f"{tree.node_ref(node)}: gives no answer (it answers '{rule.means}' on {rule.when})")
     return "; ".join(out) or None
-
-
-def _leaves_of(node: Node | None) -> list[Leaf]:
-    if node is None:
-        return []
-    if isinstance(node, Leaf):
-        return [node]
-    return [leaf for child in node.children for leaf in _leaves_of(child)]

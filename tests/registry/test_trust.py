@@ -35,6 +35,11 @@ def _publish(client: Client, actors: Actors, role: str = "issuer", envelope: Any
     return client.post("/api/v1/labels", json=envelope, headers=actors.headers(role))
 
 
+def _revoke(client: Client, actors: Actors, label_id: str, reason: str) -> Any:
+    """The issuer revokes ``label_id``; the response."""
+    return client.post(f"/api/v1/labels/{label_id}/revoke", json={"reason": reason}, headers=actors.headers("issuer"))
+
+
 def _label(client: Client, label_id: str) -> dict[str, Any]:
     return dict(client.get(f"/api/v1/labels/{label_id}").json())
 
@@ -326,7 +331,7 @@ def test_a_support_change_on_a_product_without_active_labels_is_logged(registry:
     client, actors = registry
     label_id = _publish(client, actors, model="SP-R").json()["label_id"]
     product = _label(client, label_id)["product"]["id"]
-    revoke = client.post(f"/api/v1/labels/{label_id}/revoke", json={"reason": "x"}, headers=actors.headers("issuer"))
+    revoke = _revoke(client, actors, label_id, "x")
     assert revoke.status_code == 200
     size = client.get("/api/v1/log/sth").json()["tree_size"]
     body = {"support_end": "2046-01-01", "update_instructions": "new instructions"}
@@ -476,9 +481,7 @@ def test_a_hidden_revocation_shows_an_integrity_error_and_fails_verify(
     label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
     with client.app.state.engine.connect() as conn:
         active_doc = conn.execute(text("SELECT document FROM labels WHERE label_id = :i"), {"i": label_id}).scalar_one()
-    revoked = client.post(
-        f"/api/v1/labels/{label_id}/revoke", json={"reason": "key leaked"}, headers=actors.headers("issuer")
-    )
+    revoked = _revoke(client, actors, label_id, "key leaked")
     assert revoked.status_code == 200
     _tamper(
         client,
@@ -515,9 +518,7 @@ def test_a_revocation_refiled_under_another_subject_is_caught_by_the_full_log_au
     client, actors = registry
     envelope = actors.envelope(model="HID-2")
     label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
-    revoked = client.post(
-        f"/api/v1/labels/{label_id}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer")
-    )
+    revoked = _revoke(client, actors, label_id, "vuln")
     index = revoked.json()["log_index"]
     engine = client.app.state.engine
     assert audit.audit(engine).problems == []
@@ -654,9 +655,7 @@ def test_a_suspended_issuer_may_revoke_its_labels_but_not_publish(registry: tupl
     )
     assert suspend.status_code == 200, suspend.text
     assert _publish(client, actors, model="SUS-2").status_code == 403
-    revoked = client.post(
-        f"/api/v1/labels/{label_id}/revoke", json={"reason": "vuln"}, headers=actors.headers("issuer")
-    )
+    revoked = _revoke(client, actors, label_id, "vuln")
     assert revoked.status_code == 200, revoked.text
     assert _label(client, label_id)["status"] == "revoked"
 
@@ -907,9 +906,7 @@ def test_manufacturer_instructions_and_reasons_hold_no_bidi_controls_or_invisibl
         "update_instructions: U+202E RIGHT-TO-LEFT OVERRIDE is not allowed in text shown to consumers (a "
         "bidirectional control can change the order in which the text is shown)",
     )
-    revoke = client.post(
-        f"/api/v1/labels/{label_id}/revoke", json={"reason": "key\u2060leak"}, headers=actors.headers("issuer")
-    )
+    revoke = _revoke(client, actors, label_id, "key\u2060leak")
     assert revoke.status_code == 422 and revoke.json()["detail"].startswith("reason: U+2060 WORD JOINER")
     suspend = client.post(
         f"/api/v1/issuers/{actors.ids['issuer']}/status",

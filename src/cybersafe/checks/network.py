@@ -354,21 +354,20 @@ class DefaultCredentialsCheck(_HostCheck):
             if len(test.attempts) >= test.budget
             else "the probe stopped"
         )
-        if test.note and "refused further attempts" in test.note:
+        locked_out = bool(test.note and "refused further attempts" in test.note)
+        if locked_out:
             locked = next((a for a in test.attempts if a.outcome == LOCKED), None)
             why = (
                 f"the service locked the probe out after {len(rejected)} failed logins"
                 + (f" ({locked.evidence})" if locked is not None else "")
                 + ", which is its brute-force protection (network.brute-force-protection) and keeps the rest untried"
             )
-        locked_out = bool(test.note and "refused further attempts" in test.note)
-        remedy = (
-            "try the whole list with the lockout off"
-            if locked_out
-            else "allow the list more time (--credentials-time, artefacts.device.credentials_time_s)"
-            if test.note and "credentials_time_s" in test.note
-            else "try the whole list"
-        )
+        if locked_out:
+            remedy = "try the whole list with the lockout off"
+        elif test.note and "credentials_time_s" in test.note:
+            remedy = "allow the list more time (--credentials-time, artefacts.device.credentials_time_s)"
+        else:
+            remedy = "try the whole list"
         return [
             self.inconclusive(
                 f"{url} rejected {len(rejected)} of the {test.list_size} default credentials of {source} "

@@ -61,8 +61,7 @@ def supersession(
 
 
 def _same_product(old: LabelRecord, new_assessment: Assessment) -> None:
-    product = new_assessment.dossier.get("product", {})
-    new = (product.get("manufacturer", {}).get("name"), product.get("model"), product.get("hardware_version"))
+    new = tuple(new_assessment.product_identity().values())  # manufacturer, model, hardware version
     was = (old.product.manufacturer, old.product.model, old.product.hardware_version)
     if new != was:
         raise LabelRefused(f"the label to supersede is for another product ({' '.join(str(p) for p in was if p)})")

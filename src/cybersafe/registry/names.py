@@ -96,21 +96,26 @@ def check_text(field: str, text: str) -> None:
     make a reversed link read as another site (Rejected, 422, one line naming the character). Line breaks,
     mixed scripts and non-NFKC spellings are fine in prose."""
     for char in text:
-        if char in _BIDI_CONTROLS:
-            problem = "a bidirectional control can change the order in which the text is shown"
-        elif unicodedata.category(char) == "Cf" or _INVISIBLE.match(char):
-            problem = "an invisible character can hide inside the text"
-        else:
-            continue
-        raise Rejected(f"{field}: {describe(char)} is not allowed in text shown to consumers ({problem})")
+        problem = _hidden_problem(char, "the text")
+        if problem:
+            raise Rejected(f"{field}: {describe(char)} is not allowed in text shown to consumers ({problem})")
+
+
+def _hidden_problem(char: str, what: str) -> str | None:
+    """Why ``char`` can deceive a reader of ``what`` (a name, the text): a bidi control or an invisible
+    character; None otherwise."""
+    if char in _BIDI_CONTROLS:
+        return f"a bidirectional control can change the order in which {what} is shown"
+    if unicodedata.category(char) == "Cf" or _INVISIBLE.match(char):
+        return f"an invisible character can hide inside {what}"
+    return None
 
 
 def _character_problem(char: str) -> str | None:
-    if char in _BIDI_CONTROLS:
-        return "a bidirectional control can change the order in which a name is shown"
+    hidden = _hidden_problem(char, "a name")
+    if hidden:
+        return hidden
     category = unicodedata.category(char)
-    if category == "Cf" or _INVISIBLE.match(char):
-        return "an invisible character can hide inside a name"
     if category in ("Cc", "Cs", "Co", "Cn") or category in ("Zl", "Zp"):
         return "control, private-use or unassigned characters are not text"
     if category == "Zs" and char != " ":

@@ -91,17 +91,22 @@ def later_step(date: str, status: str) -> str:
     return f"from {day_words(date)}: {status}"
 
 
-def day_words(date: str) -> str:
-    """A catalog date as the day it counts from: a month or a year without its day counts from its last day
-    (``date_by``), and says so, so ``2025-04`` never reads as if it had begun on 2025-04-15."""
+def counts_from(date: str) -> str:
+    """The day a catalog date counts from: itself, or the last day of a month or a year given without its day
+    (``date_by``); the text as given when it is no date."""
     from cybersafe.schemes.interface import date_by
 
-    if len(date) not in (4, 7):
-        return date
     try:
-        return f"{date_by(date).isoformat()} ({date} given without its day)"
+        return date_by(date).isoformat()
     except ValueError:
         return date
+
+
+def day_words(date: str) -> str:
+    """A catalog date as the day it counts from, saying so when its day was not given: ``2025-04`` never reads
+    as if it had begun on 2025-04-15."""
+    day = counts_from(date)
+    return day if day == date else f"{day} ({date} given without its day)"
 
 
 def status_word(status: str) -> str:
@@ -190,7 +195,7 @@ def why(result: SchemeResultOut) -> str:
                 # within the month or year of a publication whose day is not recorded: counted from its last day
                 return (
                     f"Version {result.version} was published in {first}, its day not recorded, so it counts from "
-                    f"{day_words(first).split(' ', 1)[0]}: nothing of it applies on {result.as_of}."
+                    f"{counts_from(first)}: nothing of it applies on {result.as_of}."
                 )
             return (
                 f"Version {result.version} was not yet published on {result.as_of}: nothing of it applies before "

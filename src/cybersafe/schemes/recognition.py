@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from cybersafe.errors import UnknownScheme
 from cybersafe.schemes.algebra import all_of, any_of
-from cybersafe.schemes.catalog import Catalog
+from cybersafe.schemes.catalog import Catalog, iter_leaves
 from cybersafe.schemes.interface import (
     AllOf,
     AnyOf,
@@ -195,17 +195,6 @@ def weakest(*confidences: Confidence) -> Confidence:
     return min(confidences, key=_CONFIDENCE_ORDER.index)
 
 
-def _requirement_leaves(node: Node | None) -> Iterable[Leaf]:
-    if node is None:
-        return
-    if isinstance(node, Leaf):
-        if node.kind is LeafKind.REQUIREMENT:
-            yield node
-        return
-    for child in node.children:
-        yield from _requirement_leaves(child)
-
-
 def _all_path_requirement_leaves(node: Node | None) -> Iterable[Leaf]:
     """Requirement leaves reached only through ``all`` nodes: each is necessary, so it is guaranteed."""
     if node is None:
@@ -349,8 +338,9 @@ def _residual(
             covered[req.key] = "its verified_by passes on requirements the held label guarantees"
             used = [
                 guaranteed_confidence[key]
-                for leaf in _requirement_leaves(req.verified_by)
-                if (key := catalog.requirement(leaf.ref).key) in guaranteed_confidence
+                for leaf in iter_leaves(req.verified_by)
+                if leaf.kind is LeafKind.REQUIREMENT
+                and (key := catalog.requirement(leaf.ref).key) in guaranteed_confidence
             ]
             confidence[req.key] = weakest(req.confidence, *used)
         else:

@@ -41,7 +41,7 @@ def test_assessment_with_the_firmware_collector_feeds_every_scheme() -> None:
 
 
 def test_an_extraction_failure_that_left_a_gap_is_a_warning_and_one_that_did_not_is_information() -> None:
-    from cybersafe.evidence.firmware.collector import problem_severity
+    from cybersafe.evidence.firmware.collector import problem_severity, unexamined_paths
     from cybersafe.evidence.firmware.model import Area, FirmwareInventory, NotExamined, UnpackProblem
     from cybersafe.evidence.interface import ProblemSeverity
 
@@ -58,7 +58,8 @@ def test_an_extraction_failure_that_left_a_gap_is_a_warning_and_one_that_did_not
         problems=(failed, misdetected),
     )
     # Then the first is a warning, the second information; a bomb is a warning wherever it is
-    assert problem_severity(failed, inventory) is ProblemSeverity.WARNING
-    assert problem_severity(misdetected, inventory) is ProblemSeverity.INFO
+    gaps = unexamined_paths(inventory)
+    assert problem_severity(failed, gaps) is ProblemSeverity.WARNING
+    assert problem_severity(misdetected, gaps) is ProblemSeverity.INFO
     bomb = UnpackProblem("decompression-limit", "stopped at 1 GiB", "rootfs/a.gz")
-    assert problem_severity(bomb, inventory) is ProblemSeverity.WARNING
+    assert problem_severity(bomb, gaps) is ProblemSeverity.WARNING

@@ -63,12 +63,13 @@ class FirmwareCollector:
             inventory = scan_image(path, self.budget, progress, extraction=self.extraction, memo=self.memo)
         except InputError as exc:
             raise UnpackError(str(exc)) from exc
+        gaps = unexamined_paths(inventory)
         return CollectorResult(
             items=(inventory,),
             problems=tuple(
                 Problem(
                     source="firmware.unpack",
-                    severity=problem_severity(p, inventory),
+                    severity=problem_severity(p, gaps),
                     message=f"{p.kind}: {p.message}",
                     path=p.path,
                 )
@@ -78,11 +79,15 @@ class FirmwareCollector:
         )
 
 
-def problem_severity(problem: UnpackProblem, inventory: FirmwareInventory) -> ProblemSeverity:
+def unexamined_paths(inventory: FirmwareInventory) -> set[str]:
+    """The paths the inventory records as not examined (its gaps)."""
+    return {g.path for g in inventory.not_examined if g.path is not None}
+
+
+def problem_severity(problem: UnpackProblem, gaps: set[str]) -> ProblemSeverity:
     """A warning when the problem left part of the image unexamined (a failed extraction of the image or of one
-    of its top-level parts, a bomb, a budget); information when it did not (a misdetected chunk inside a binary of
-    an examined file system, which unblob reports and nothing is missing for)."""
+    of its top-level parts, a bomb, a budget; ``gaps``: ``unexamined_paths``); information when it did not (a
+    misdetected chunk inside a binary of an examined file system, which unblob reports and nothing is missing for)."""
     if problem.kind in _WARNING_KINDS:
         return ProblemSeverity.WARNING
-    gaps = {g.path for g in inventory.not_examined if g.path is not None}
     return ProblemSeverity.WARNING if problem.path is not None and problem.path in gaps else ProblemSeverity.INFO

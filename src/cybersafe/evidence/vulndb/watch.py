@@ -393,21 +393,24 @@ def _stored_baseline(text: str | None) -> dict[str, dict[str, Any]]:
 
 def _stored_match(m: VulnerabilityMatch, before: dict[str, Any] | None, aware_at: dt.datetime) -> dict[str, Any]:
     """What the baseline keeps of a match: when it was first seen, and when a fixed version was first known."""
-    before = before or {}
     now = aware_at.isoformat()
-    fixed_seen = before.get("fixed_seen_at") or (now if m.fixed_versions else None)
-    if fixed_seen is None and before.get("fixed_versions"):  # a baseline from before this field: its best record
-        fixed_seen = before.get("seen_at")
-    return {**m.as_dict(), "seen_at": before.get("seen_at") or now, "fixed_seen_at": fixed_seen}
+    seen = (before or {}).get("seen_at") or now
+    return {**m.as_dict(), "seen_at": seen, "fixed_seen_at": _fixed_seen_at(m, before, now)}
+
+
+def _fixed_seen_at(m: VulnerabilityMatch, before: dict[str, Any] | None, now: str) -> str | None:
+    """When a fixed version was first known to this watch: the run that first saw one (for a baseline written
+    before ``fixed_seen_at`` was kept, when the match was first seen with one); None while none is known."""
+    before = before or {}
+    recorded = before.get("fixed_seen_at") or (before.get("seen_at") if before.get("fixed_versions") else None)
+    return recorded or (now if m.fixed_versions else None)
 
 
 def _fix_known_at(m: VulnerabilityMatch, before: dict[str, Any] | None, aware_at: dt.datetime) -> dt.datetime | None:
-    """When a corrective measure (a fixed version) was first known to this watch: the run that first saw one."""
+    """The corrective measure's date for the Art. 14(2)(c) clock, or None while no fixed version is known."""
     if not m.fixed_versions:
         return None
-    when = (before or {}).get("fixed_seen_at")
-    if when is None and before and before.get("fixed_versions"):
-        when = before.get("seen_at")  # a baseline written before ``fixed_seen_at`` was kept
+    when = _fixed_seen_at(m, before, aware_at.isoformat())
     try:
         return dt.datetime.fromisoformat(when) if isinstance(when, str) else aware_at
     except ValueError:
