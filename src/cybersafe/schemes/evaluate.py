@@ -46,6 +46,7 @@ from cybersafe.schemes.interface import (
     Requirement,
     Scheme,
     date_by,
+    grant_children,
 )
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.schemes.trees import (
@@ -448,7 +449,7 @@ class Evaluator:
         if type(node) is AllOf:
             return all_of([self.tree_verdict(child, override) for child in node.children])
         assert type(node) is AnyOf
-        steps = _grant_children(node)
+        steps = grant_children(node)
         if not steps:
             return any_of([self.tree_verdict(child, override) for child in node.children])
         # A scheme body's step (a notified body's certificate) is another procedure, not evidence: evidence that
@@ -520,34 +521,17 @@ class Evaluator:
             )
         late = self._late_requirement_manual(req) if manual is None and verdict in (_I, _E) else None
         if late is not None:
-            early_reason, early_explain, early_verdict = reason, explain, verdict
-
-            def explain() -> str:
-                base = early_reason or (early_explain() if early_explain is not None else None)
-                if base is None:
-                    leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
-                    base = _reason(early_verdict, leaves, req.verified_by)
-                return base + self._late_note(late)
-
-            reason = None
+            explain, reason = self._reworded(req, verdict, reason, explain, after=self._late_note(late)), None
         if holds is None and verdict is not _P:
-            base_verdict, base_reason = verdict, reason
-            late_explain = explain
+            needed = ", ".join(sorted(f for f in (condition.facts() if condition else ()) if f not in self.facts))
+            before = f"condition not declared (facts: {needed}); "
+            explain, reason = self._reworded(req, verdict, reason, explain, before=before), None
             verdict = _I
-
-            def explain() -> str:
-                needed = ", ".join(sorted(f for f in (condition.facts() if condition else ()) if f not in self.facts))
-                leaves = [self.leaf(leaf) for leaf in _leaves(req.verified_by)]
-                base = base_reason or (late_explain() if late_explain is not None else _reason(base_verdict, leaves))
-                return f"condition not declared (facts: {needed}); {base}"
-
-            reason = None
         contradicted = sorted(f for f in condition.facts() if f in self.contradictions) if condition else []
         if contradicted:
-            explain = self._contradicted(
-                req, verdict, reason, explain, [str(self.contradictions[f]) for f in contradicted]
-            )
-            reason = None
+            notes = "; ".join(str(self.contradictions[f]) for f in contradicted)
+            before = f"condition contradicted by the evidence: {notes}. "
+            explain, reason = self._reworded(req, verdict, reason, explain, before=before), None
         return RequirementResult(
             req,
             verdict,
@@ -560,26 +544,29 @@ class Evaluator:
             missing=missing,
         )
 
-    def _contradicted(
+    def _reworded(
         self,
         req: Requirement,
         verdict: Verdict,
         reason: str | None,
         explain: Callable[[], str] | None,
-        notes: list[str],
+        *,
+        before: str = "",
+        after: str = "",
     ) -> Callable[[], str]:
-        """The reason of a requirement whose condition reads a fact the evidence contradicted: the contradiction first."""
+        """The requirement's reason with words before or after it (a contradicted or undeclared condition, a
+        manual result dated later), made when it is read: the reason itself may be lazy."""
 
-        def contradicted() -> str:
+        def text() -> str:
             if reason is not None:
                 base = reason
             elif explain is not None:
                 base = explain()
             else:
-                base = _reason(verdict, [self.leaf(leaf) for leaf in _leaves(req.verified_by)])
-            return f"condition contradicted by the evidence: {'; '.join(notes)}. {base}"
+                base = _reason(verdict, [self.leaf(leaf) for leaf in _leaves(req.verified_by)], req.verified_by)
+            return f"{before}{base}{after}"
 
-        return contradicted
+        return text
 
     def _justify(
         self, req: Requirement, decisions: tuple[RiskDecision, ...]
@@ -818,12 +805,6 @@ def _counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
     return {v.value: n for v, n in Counter(verdicts).items()}
 
 
-@functools.cache
-def _grant_children(node: AnyOf) -> tuple[Leaf, ...]:
-    """The alternatives of an ``any`` that are a scheme body's step (``grant:``), not evidence."""
-    return tuple(c for c in node.children if type(c) is Leaf and c.kind is LeafKind.GRANT)
-
-
 def _leaves(node: Node | None) -> Iterable[Leaf]:
     if node is None:
         return
@@ -865,6 +846,6 @@ def _step_alternatives(node: Node) -> Iterable[Leaf]:
     if type(node) is Leaf:
         return
     if type(node) is AnyOf:
-        yield from _grant_children(node)
+        yield from grant_children(node)
     for child in node.children:  # type: ignore[union-attr]
         yield from _step_alternatives(child)

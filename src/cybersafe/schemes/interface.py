@@ -18,6 +18,7 @@ A requirement's ``verified_by`` is a tree of ``all`` / ``any`` over leaves:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -102,6 +103,12 @@ class AnyOf:
 
 
 Node: TypeAlias = Leaf | AllOf | AnyOf
+
+
+@functools.cache
+def grant_children(node: AnyOf) -> tuple[Leaf, ...]:
+    """The alternatives of an ``any`` that are a scheme body's step (``grant:``), not evidence."""
+    return tuple(c for c in node.children if type(c) is Leaf and c.kind is LeafKind.GRANT)
 
 
 @dataclass(frozen=True, slots=True)

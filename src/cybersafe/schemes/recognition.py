@@ -41,6 +41,7 @@ from cybersafe.schemes.interface import (
     Requirement,
     Scheme,
     date_by,
+    grant_children,
 )
 from cybersafe.verdict import Verdict
 
@@ -432,7 +433,7 @@ def plan_steps(
             return {node}
         children = node.children
         if isinstance(node, AnyOf) and fails is not None:
-            grants = [c for c in children if isinstance(c, Leaf) and c.kind is LeafKind.GRANT]
+            grants = grant_children(node)
             evidence = [c for c in children if c not in grants]
             if grants and evidence and all(fails(c) for c in evidence):
                 children = tuple(evidence)
