@@ -342,7 +342,12 @@ def bench_delta(cache: Path, files: int, repeats: int) -> dict[str, Any]:
     pristine = where / "rootfs-release-1"
     shutil.copytree(root, pristine, symlinks=True)
     pool = _elf_pool()
-    changed = rnd.sample(sorted(p for p in root.rglob("*") if p.is_file()), max(1, total // 100))
+    # 1 % of the files, two of them binaries (the image's share of binaries is a fifth: a heavier change than a
+    # random pick, and one that needs the ELF analysis on either route)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    binaries = [p for p in files if p.read_bytes()[:4] == b"\x7fELF"]
+    count = max(3, total // 100)
+    changed = rnd.sample(binaries, 2) + rnd.sample([p for p in files if p not in binaries], count - 2)
     for path in changed:
         if path.read_bytes()[:4] == b"\x7fELF":
             path.write_bytes(rnd.choice([q for q in pool if q.name != path.name]).read_bytes())

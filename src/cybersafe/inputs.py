@@ -37,6 +37,7 @@ from pydantic import BaseModel
 
 from cybersafe.dossier.model import Dossier
 from cybersafe.evidence.interface import Collector, Evidence
+from cybersafe.version import tool_version
 
 T = TypeVar("T")
 
@@ -74,10 +75,7 @@ SOURCES: dict[str, Source] = {
 
 def tool_fingerprint() -> str:
     """The cybersafe version (the libraries a collector depends on are inputs of its own: ``firmware:tools``)."""
-    try:
-        return f"cybersafe {metadata.version('cybersafe')}"
-    except metadata.PackageNotFoundError:
-        return "cybersafe 0+unknown"
+    return f"cybersafe {tool_version()}"
 
 
 @functools.cache

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 
+
+@functools.cache  # reading package metadata costs milliseconds, and it does not change under a running process
 def tool_version() -> str:
     from importlib import metadata
 

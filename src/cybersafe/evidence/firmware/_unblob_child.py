@@ -343,8 +343,8 @@ def _lighten_unblob(*, skip_plain: bool = True) -> None:
     _share_struct_parsers()
 
     def fix_extracted_directory(outdir: Path, task_result: Any) -> None:
-        for link, target in fix_extracted(outdir):
-            task_result.add_report(MaliciousSymlinkRemoved(link=link, target=target))
+        for link, _, raw in fix_extracted(outdir):
+            task_result.add_report(MaliciousSymlinkRemoved(link=link, target=raw))
 
     processing.fix_extracted_directory = fix_extracted_directory  # type: ignore[attr-defined]
     _queue_single_pool(processing)
@@ -671,7 +671,7 @@ class _DirectSquashfs:
                 "message": f"link={link}; target={target}",
                 "path": str(self.image.path),
             }
-            for link, target in fix_extracted(self.outdir)
+            for link, _, target in fix_extracted(self.outdir)
         ]
         return {
             "chunks": [self.image.chunk(extract_root)],
@@ -745,12 +745,14 @@ def _sha256(path: Path) -> str:
         return ""  # unreadable: never equal to a recorded digest, so unblob tries it
 
 
-def fix_extracted(outdir: Path) -> list[tuple[str, str]]:
+def fix_extracted(outdir: Path) -> list[tuple[str, str, str]]:
     """What unblob's ``fix_extracted_directory`` does to an extracted tree, without importing unblob: read and
     write permission for the owner on every file (0o644 added) and directory (0o775 added); symlinks made
     relative when they stay inside ``outdir``, removed when they leave it or loop. Walked iteratively. Returns
-    the (link, target) of each symlink removed, as unblob reports them (``MaliciousSymlinkRemoved``)."""
-    removed: list[tuple[str, str]] = []
+    the (link, target) of each symlink removed, as unblob reports them (``MaliciousSymlinkRemoved``), and the
+    link's own text: unblob's target of a relative link is where it resolves on this machine, which depends on
+    where the work dir is, so the scan reports the text the image holds."""
+    removed: list[tuple[str, str, str]] = []
     _fix_mode(outdir)
     # a directory's mode is fixed when its entry comes up, before iter_tree lists it
     for _, entry in iter_tree(outdir):
@@ -776,11 +778,12 @@ def _fix_mode(path: Path) -> None:
     path.chmod(mode)
 
 
-def _fix_link(path: Path, outdir: Path, removed: list[tuple[str, str]]) -> None:
+def _fix_link(path: Path, outdir: Path, removed: list[tuple[str, str, str]]) -> None:
     try:
         path.resolve()
     except RuntimeError:  # a loop
-        removed.append((path.as_posix(), path.readlink().as_posix()))
+        text = path.readlink().as_posix()
+        removed.append((path.as_posix(), text, text))
         path.unlink()
         return
     raw = os.readlink(path)  # noqa: PTH115 - the raw text, as unblob reads it (an empty one is removed)
@@ -792,7 +795,7 @@ def _fix_link(path: Path, outdir: Path, removed: list[tuple[str, str]]) -> None:
     try:
         outdir.joinpath(target).resolve().relative_to(outdir.resolve())
     except ValueError:
-        removed.append((path.as_posix(), target.as_posix()))
+        removed.append((path.as_posix(), target.as_posix(), raw))
         path.unlink()
         return
     relative = os.path.relpath(outdir.joinpath(target), start=path.parent)

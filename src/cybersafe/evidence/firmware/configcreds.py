@@ -58,10 +58,11 @@ def is_config_path(rel: str) -> bool:
     lowered = rel.lower()
     if any(part in f"/{lowered}" for part in _SKIP_PARTS):
         return False
-    name = PurePosixPath(lowered).name
+    name = lowered.rpartition("/")[2]  # as PurePosixPath's name and suffix, without building one per file
     if name.endswith((".md", ".rst", ".txt", ".html", ".htm", ".1", ".5", ".8", ".min.js.map", ".map")):
         return False
-    suffix = PurePosixPath(name).suffix
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""
     if suffix in _CONFIG_SUFFIXES or "wpa_supplicant" in name or "hostapd" in name:
         return True
     return lowered.startswith(_CONFIG_DIRS) and suffix == ""

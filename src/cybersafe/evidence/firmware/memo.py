@@ -12,9 +12,14 @@ memo costs time, never a finding.
 ``u`` marks a file of the root file system that unblob searched in the direct route and found nothing in:
 unblob is deterministic, so the same bytes need not be searched again (``_unblob_child``).
 
+``q`` (a file of an image that is one whole SquashFS, scanned in the direct route without gaps) is the file's
+locator (``squashfs.SquashfsReader.locator``: a digest of the compressed bytes that hold it) and says that
+unblob needs nothing from it (it is plain, or ``u``). A delta run of a release that is again one SquashFS tells
+the files it knows by their locators, without unpacking the image (``reuse.py``).
+
 Wire form (``InputsOut.firmware_memo``): ``{"key": str, "files": {display path: facts}}``; facts is a
 dict with ``s`` (secrets), ``k`` (keys), ``b`` (banners: ``[name, version]``), ``e`` (ELF hardening), ``c``
-(credentials; present for configuration files only) and ``u``, each left out when empty.
+(credentials; present for configuration files only), ``u`` and ``q``, each left out when empty.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class FileFacts:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any], path: str) -> FileFacts:
         """Raises (KeyError, TypeError, ValueError) on a malformed entry: the caller then analyses the file."""
-        if not data:
+        if not data.keys() - {"q"}:
             return _NOTHING  # most files of an image: analysed, nothing found
         return cls(
             secrets=tuple(
@@ -103,6 +108,7 @@ class FileMemo:
 
     key: str
     files: dict[str, tuple[str, FileFacts]] = field(default_factory=dict)  # display path -> (sha256, facts)
+    locators: dict[str, str] = field(default_factory=dict)  # display path -> SquashFS locator (``q``)
 
     def get(self, path: str, sha256: str) -> FileFacts | None:
         entry = self.files.get(path)
@@ -117,7 +123,12 @@ class FileMemo:
         }
 
     def to_wire(self) -> dict[str, Any]:
-        return {"key": self.key, "files": {path: facts.to_wire() for path, (_, facts) in sorted(self.files.items())}}
+        files = {}
+        for path, (_, facts) in sorted(self.files.items()):
+            files[path] = facts.to_wire()
+            if path in self.locators:
+                files[path]["q"] = self.locators[path]
+        return {"key": self.key, "files": files}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any] | None, digests: Mapping[str, str]) -> FileMemo | None:
@@ -135,4 +146,7 @@ class FileMemo:
                 memo.files[path] = (sha256, FileFacts.from_wire(facts, path))
             except (KeyError, TypeError, ValueError):
                 continue
+            locator = facts.get("q")
+            if isinstance(locator, str) and len(locator) == 64:
+                memo.locators[path] = locator
         return memo

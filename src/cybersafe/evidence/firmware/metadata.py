@@ -43,6 +43,22 @@ def parse_mode_string(text: str) -> int:
     return mode
 
 
+INODE_TABLE = "squashfs inode table"
+_MAX_ENTRIES = 1_000_000  # past the deepest budget's file count: such a table is left to unsquashfs
+
+
+def squashfs_inode_table(chunk_file: Path) -> Meta | None:
+    """The modes of a SquashFS 4 (little endian) read from its inode table in this process (``squashfs.py``),
+    without starting ``unsquashfs``; None for anything that reader does not follow (unsquashfs reads it)."""
+    from cybersafe.evidence.firmware.squashfs import SquashfsError, modes, opened
+
+    try:
+        with opened(chunk_file, max_entries=_MAX_ENTRIES) as reader:
+            return modes(reader.entries())
+    except (SquashfsError, struct.error, OSError, ValueError, MemoryError):
+        return None
+
+
 def squashfs_metadata(chunk_file: Path) -> Meta | None:
     try:
         out = subprocess.run(
@@ -295,6 +311,9 @@ def _jffs2_tree(dirents: _Dirents, inodes: _Inodes) -> Meta:
 def read_metadata(handler: str, chunk_file: Path, extract_dir: Path) -> tuple[str | None, Meta | None]:
     """The metadata source name and its table for one chunk handler."""
     if handler.startswith("squashfs"):
+        meta = squashfs_inode_table(chunk_file)
+        if meta is not None:
+            return INODE_TABLE, meta
         return "unsquashfs", squashfs_metadata(chunk_file)
     if handler == "extfs":
         return "debugfs", ext_metadata(chunk_file, extract_dir)

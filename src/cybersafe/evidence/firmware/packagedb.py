@@ -40,6 +40,11 @@ _RPM_UNREAD = {
 }
 
 
+def next_to_sqlite(rel: str) -> bool:
+    """A file beside an SQLite package database (its journal or WAL, which SQLite reads with it)."""
+    return any(rel.startswith(db.rpartition("/")[0] + "/") for db in _RPM_SQLITE)
+
+
 def is_database_path(rel: str) -> bool:
     """True for every file this module reads (``rel``: path inside its file system)."""
     return (

@@ -18,6 +18,7 @@ import mmap
 import os
 import queue
 import re
+import shutil
 import stat
 import tempfile
 import threading
@@ -35,7 +36,7 @@ from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
 from cybersafe.evidence.firmware.budget import Budget
 from cybersafe.evidence.firmware.memo import FileFacts, FileMemo, memo_key
-from cybersafe.evidence.firmware.metadata import is_traversal, read_metadata
+from cybersafe.evidence.firmware.metadata import INODE_TABLE, is_traversal, read_metadata
 from cybersafe.evidence.firmware.model import (
     Account,
     Area,
@@ -52,7 +53,8 @@ from cybersafe.evidence.firmware.model import (
     Service,
     UnpackProblem,
 )
-from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path
+from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path, next_to_sqlite
+from cybersafe.evidence.firmware.reuse import Layout, Reused, read_layout, reuse_unpacked
 from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, remove_tree
 from cybersafe.evidence.firmware.walk import iter_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
@@ -233,6 +235,10 @@ def scan_image(
     key = memo_key(budget.name, now.date().isoformat())
     if memo is not None and (memo.key != key or not memo.files):
         memo = None  # made under another budget, day or version: every file is analysed
+    if memo is not None and memo.locators and extraction is None:
+        inventory = _scan_reused(image, budget, progress, now, key, memo, started, workdir_parent)
+        if inventory is not None:
+            return inventory
     if extraction is None:
         workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent))
         workdir.chmod(0o700)
@@ -267,9 +273,60 @@ def scan_image(
             unpacked = extraction.wait()
         progress.finish("extract")
         scan = _Scan(image, digest, size, budget, unpacked, analyser, progress, memo)
+        if unpacked.direct and not unpacked.gaps:
+            scan.layout = read_layout(image, budget)
         return scan.inventory(started, key)
     finally:
         remove_tree(workdir, background=extraction.entries > _REMOVE_IN_BACKGROUND)
+
+
+def _scan_reused(
+    image: Path,
+    budget: Budget,
+    progress: ProgressReporter,
+    now: dt.datetime,
+    key: str,
+    memo: FileMemo,
+    started: float,
+    workdir_parent: Path | None,
+) -> FirmwareInventory | None:
+    """The scan of a release told apart from its baseline without unpacking (``reuse.py``); None: unpack it."""
+    _require_regular(image)
+    progress.start("extract", None)
+    reused = reuse_unpacked(image, budget, memo, _reads_bytes, workdir_parent)
+    progress.finish("extract")
+    if reused is None:
+        return None
+    try:
+        digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+        analyser = _Analyser(reused.result.extract_root, budget, now)
+        scan = _Scan(image, digest, size, budget, reused.result, analyser, progress, memo, reused)
+        return scan.inventory(started, key)
+    finally:
+        try:  # a few files: removed here, without starting ``rm``
+            shutil.rmtree(reused.workdir)
+        except (OSError, RecursionError):
+            remove_tree(reused.workdir)
+
+
+_ACCOUNT_FILES = ("passwd", "shadow", "passwd.default", "shadow.default")
+_OS_RELEASE = ("etc/os-release", "usr/lib/os-release")
+
+
+def _reads_bytes(rel: str, has_credentials: bool) -> bool:
+    """Does the scan read this file's bytes beyond the per-file analysers, whose facts a memo holds
+    (``_text_file``, the distribution from os-release, ``_enabled_links``)? ``has_credentials``: the memo
+    holds the file's configuration credentials."""
+    parent, _, name = rel.rpartition("/")
+    return (
+        (name in _ACCOUNT_FILES and "/doc/" not in rel)
+        or services.is_boot_path(rel)
+        or (configcreds.is_config_path(rel) and not has_credentials)
+        or is_database_path(rel)
+        or next_to_sqlite(rel)
+        or rel in _OS_RELEASE
+        or parent.endswith(".wants")
+    )
 
 
 def _require_regular(image: Path) -> None:
@@ -425,10 +482,15 @@ class _Scan:
         analyser: _Analyser,
         progress: ProgressReporter,
         memo: FileMemo | None = None,
+        reused: Reused | None = None,
     ) -> None:
         self.image = image
         self.memo = memo
-        self.digests: dict[Path, tuple[str, int]] = {}  # files hashed to look them up in the memo
+        # files hashed to look them up in the memo (a reused image's are known: ``reuse.py``)
+        self.digests: dict[Path, tuple[str, int]] = dict(reused.digests) if reused is not None else {}
+        self.virtual = reused.virtual if reused is not None else frozenset()  # known files not written out
+        # the image's own SquashFS tables (direct route, no gaps): locators for the next memo, and the modes
+        self.layout: Layout | None = reused.layout if reused is not None else None
         self.credentials: dict[Path, tuple[Credential, ...]] = {}  # per configuration file, for the next memo
         self.reused = 0  # files whose facts the memo gave
         self.digest = digest
@@ -461,7 +523,10 @@ class _Scan:
         self.gaps.extend(text.databases.gaps)
         components = comp.merge(text.databases, content.banners)
         elfs = comp.attribute_packages(content.elfs, text.databases, components)
-        filesystems, risks = _filesystems_and_risks(self.unpacked, self.shown, self.gaps, self.problems)
+        known_modes = {self.image.resolve(): self.layout.modes} if self.layout is not None else {}
+        filesystems, risks = _filesystems_and_risks(
+            self.unpacked, self.shown, self.gaps, self.problems, self.virtual, known_modes
+        )
         # the files of the final tree: the background thread may also have read a container before its contents
         # appeared, depending on timing
         examined = [facts for path in self.files if (facts := self.analyser.facts.get(path)) is not None]
@@ -514,7 +579,10 @@ class _Scan:
                 self.problems.append(UnpackProblem("budget-exceeded", "analysis stopped at the time budget"))
                 break
             if not self._reuse(path):
-                self.analyser.analyse(path)
+                if path in self.virtual:  # cannot happen (``reuse.py`` keeps only known files virtual); never a pass
+                    self._unread(path, "its facts from the baseline could not be used")
+                else:
+                    self.analyser.analyse(path)
             self.progress.advance("analyse", 1)
         self.progress.finish("analyse")
         return len(pending)
@@ -523,10 +591,12 @@ class _Scan:
         """Take the memo's facts for ``path`` when it knows the same bytes at the same place."""
         if self.memo is None or self.metas[path][0] > self.budget.scan_file_bytes:
             return False
-        try:
-            self.digests[path] = digest = safeio.sha256_file(path)
-        except (OSError, InputError):
-            return False
+        digest = self.digests.get(path)
+        if digest is None:
+            try:
+                self.digests[path] = digest = safeio.sha256_file(path)
+            except (OSError, InputError):
+                return False
         known = self.memo.get(self.shown.display(path), digest[0])
         if known is None:
             return False
@@ -538,11 +608,21 @@ class _Scan:
         self.reused += 1
         return True
 
+    def _unread(self, path: Path, reason: str) -> None:
+        where = self.shown.display(path)
+        self.problems.append(UnpackProblem("analysis-failed", reason, where))
+        self.gaps.extend(NotExamined(area, f"the file was not analysed: {reason}", where) for area in _CONTENT_AREAS)
+
     def _next_memo(self, key: str, digests: tuple[FileDigest, ...]) -> FileMemo:
         """The facts of every file analysed in full, for the next release's delta run."""
         by_display = {d.path: d.sha256 for d in digests}
         plain = self._unblob_found_nothing()
         memo = FileMemo(key)
+        if self.layout is not None and self.unpacked.direct and not self.unpacked.gaps:
+            # a locator also says that unblob needs nothing from the file: plain, or searched and found empty
+            outdir = self.unpacked.chunks[0].extract_dir
+            handed = {self.shown.display(outdir / r) for r in (*self.unpacked.searched, *self.unpacked.known_skipped)}
+            memo.locators = {p: q for p, q in self.layout.locators.items() if p not in handed or p in plain}
         for path in self.files:
             facts = self.analyser.facts.get(path)
             display = self.shown.display(path)
@@ -626,7 +706,7 @@ class _Scan:
     def _text_file(self, rel: str, path: Path, out: _TextFacts) -> None:
         name = rel.rsplit("/", 1)[-1]
         display = self.shown.display(path)
-        if name in ("passwd", "shadow", "passwd.default", "shadow.default") and "/doc/" not in rel:
+        if name in _ACCOUNT_FILES and "/doc/" not in rel:
             text = _read_text(path)
             if text is not None:
                 files = out.passwd if name.startswith("passwd") else out.shadow
@@ -757,8 +837,14 @@ def _enabled_links(root: Path) -> set[str]:
 
 
 def _filesystems_and_risks(
-    unpacked: UnpackResult, shown: _Displayer, gaps: list[NotExamined], problems: list[UnpackProblem]
+    unpacked: UnpackResult,
+    shown: _Displayer,
+    gaps: list[NotExamined],
+    problems: list[UnpackProblem],
+    virtual: frozenset[Path] = frozenset(),
+    known_modes: dict[Path, dict[str, tuple[int, int, int]]] | None = None,
 ) -> tuple[list[Filesystem], list[FileRisk]]:
+    """``known_modes``: the modes of a chunk file read already (``reuse.Layout``), by its resolved path."""
     filesystems: list[Filesystem] = []
     risks: list[FileRisk] = []
     for chunk in unpacked.chunks:
@@ -768,7 +854,12 @@ def _filesystems_and_risks(
         location = shown.display(chunk.task) if inside else ""
         root_display = _root_display(shown, chunk)
         try:
-            source, meta = read_metadata(chunk.handler, chunk.chunk_file, chunk.extract_dir)
+            known = (known_modes or {}).get(chunk.chunk_file.resolve()) if chunk.start == 0 else None
+            source, meta = (
+                (INODE_TABLE, known)
+                if known is not None
+                else read_metadata(chunk.handler, chunk.chunk_file, chunk.extract_dir)
+            )
         except Exception as exc:  # noqa: BLE001 - hostile headers: the modes read as unknown, never a crash
             problems.append(UnpackProblem("analysis-failed", f"{type(exc).__name__}: {str(exc)[:120]}", root_display))
             source, meta = chunk.handler, None
@@ -781,7 +872,7 @@ def _filesystems_and_risks(
             _no_metadata_gaps(chunk, source, root_display, gaps)
             continue
         meta = _drop_traversals(meta, root_display, problems)
-        _missing_files_gap(chunk, meta, root_display, gaps)
+        _missing_files_gap(chunk, meta, root_display, gaps, virtual)
         risks.extend(_risks(chunk, meta, shown, root_display))
     return filesystems, risks
 
@@ -822,10 +913,19 @@ def _drop_traversals(
 
 
 def _missing_files_gap(
-    chunk: Chunk, meta: dict[str, tuple[int, int, int]], root_display: str, gaps: list[NotExamined]
+    chunk: Chunk,
+    meta: dict[str, tuple[int, int, int]],
+    root_display: str,
+    gaps: list[NotExamined],
+    virtual: frozenset[Path],
 ) -> None:
+    """``virtual``: files a delta run knows without writing them out (``reuse.py``): present."""
+    root = str(chunk.extract_dir)
+    known = {str(path) for path in virtual}
     missing = [
-        rel for rel, (mode, _, _) in meta.items() if stat.S_ISREG(mode) and not (chunk.extract_dir / rel).is_file()
+        rel
+        for rel, (mode, _, _) in meta.items()
+        if stat.S_ISREG(mode) and (path := f"{root}/{rel}") not in known and not os.path.isfile(path)  # noqa: PTH113 - one str per file, no Path
     ]
     if missing:
         gaps.append(

@@ -191,7 +191,7 @@ class Extraction:
         finally:
             _kill_group(proc)
         result.duration_s = time.monotonic() - self._started
-        _neutralise_links(self.extract_root, result)
+        neutralise_links(self.extract_root, result)
         final = walk_tree(self.extract_root)
         # the budgets hold for what was written, also when the child finished between two polls
         exceeded = exceeded or _over_budget(final, self.budget)
@@ -202,7 +202,7 @@ class Extraction:
         self.entries = final.entries
         result_file = self.workdir / "result.json"
         if result_file.is_file():
-            _read_result(json.loads(result_file.read_text()), self.workdir, result)
+            read_child_result(json.loads(result_file.read_text()), self.workdir, result)
         elif exceeded is None:
             stderr_path = self.workdir / "child.stderr"
             tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] if stderr_path.exists() else []
@@ -228,7 +228,7 @@ def unpack(
     return extraction.wait(sink)
 
 
-def _read_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> None:
+def read_child_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> None:
     extract_root = workdir / "out"
     result.direct = bool(data.get("direct"))
     result.searched = tuple(str(p) for p in data.get("searched", ()))
@@ -244,9 +244,13 @@ def _read_result(data: dict[str, Any], workdir: Path, result: UnpackResult) -> N
                 extract_dir=Path(chunk["extract_dir"]),
             )
         )
+    # where the work dir is says nothing about the image: messages name paths inside the output tree
+    roots = sorted({f"{extract_root}/", f"{extract_root.resolve()}/"}, key=len, reverse=True)
     for problem in data["problems"]:
         where = _relative(problem.get("path"), workdir)
         kind = problem["kind"]
+        for root in roots:
+            problem["message"] = str(problem["message"]).replace(root, "")
         if kind == LIMIT_KIND:
             # a bomb, wherever it sits, leaves part of the image unexamined
             result.problems.append(UnpackProblem("decompression-limit", problem["message"], where))
@@ -379,7 +383,7 @@ def _rm_rf(path: Path) -> None:
         subprocess.run(["rm", "-rf", "--", str(path)], check=False, capture_output=True)
 
 
-def _neutralise_links(root: Path, result: UnpackResult) -> None:
+def neutralise_links(root: Path, result: UnpackResult) -> None:
     """Remove symlinks that point outside the output tree (unblob rewrites most; this is the last guard)."""
     real_root = root.resolve()
     for _, entry in iter_tree(root):

@@ -1,0 +1,257 @@
+"""A delta run's extraction: a release that is one whole SquashFS, told apart from its baseline without unpacking.
+
+The usual route unpacks the whole image to learn which of its files changed (``unsquashfs`` in the extraction
+child, most of a delta run's time). Here the image is read in place (``squashfs.py``): a file whose locator (a
+digest of the compressed bytes that hold it) is the one the baseline's memo recorded for that path holds the
+bytes the baseline analysed, so it is neither decompressed nor written out; the scan takes its facts from the
+memo (a *virtual* file). A file whose locator moved (its fragment block was repacked) is read and hashed, and
+is known when its sha256 is. Every other file is written out and analysed as in a full run, and so is every
+file the scan's text collectors read (accounts, boot scripts, package databases, configuration files the memo
+has no credentials for), every directory and every symlink.
+
+The result is the direct route's (``_unblob_child._DirectSquashfs``): the same one chunk, the same symlink
+fix-up and problems, the same files known to unblob. Whenever that cannot be vouched for, ``reuse_unpacked``
+returns None and the image is unpacked as usual, with nothing lost but time: the image is no single SquashFS 4,
+the reader meets anything it does not follow, a new or changed file is one unblob must search, a name a
+multi-volume handler would claim, or a budget the direct route would stop at.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+import stat
+import struct
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cybersafe.evidence.firmware._native import SquashfsImage, needs_unblob, whole_squashfs
+from cybersafe.evidence.firmware._unblob_child import DIR_HANDLER_GLOBS, Limits, fix_extracted
+from cybersafe.evidence.firmware.budget import Budget
+from cybersafe.evidence.firmware.memo import FileMemo
+from cybersafe.evidence.firmware.metadata import Meta
+from cybersafe.evidence.firmware.squashfs import Entry, SquashfsError, SquashfsReader, modes, opened
+from cybersafe.evidence.firmware.unpack import (
+    UnpackResult,
+    neutralise_links,
+    read_child_result,
+    remove_tree,
+    walk_tree,
+)
+
+# Does the scan read this file's bytes (path inside its file system; whether the memo has its credentials)?
+ReadsBytes = Callable[[str, bool], bool]
+
+
+@dataclass
+class Layout:
+    """What the image's own tables say: each regular file's locator (by display path) and every path's modes."""
+
+    locators: dict[str, str] = field(default_factory=dict)
+    modes: Meta = field(default_factory=dict)
+
+
+@dataclass
+class Reused:
+    """The unpacked image as the scan sees it: real files under ``result.extract_root`` plus virtual ones."""
+
+    result: UnpackResult
+    layout: Layout
+    workdir: Path  # made here: the caller removes it
+    digests: dict[Path, tuple[str, int]] = field(default_factory=dict)  # every regular file: sha256, size
+    virtual: frozenset[Path] = frozenset()  # known files not written out: their facts come from the memo
+
+
+def read_layout(image: Path, budget: Budget) -> Layout | None:
+    """The layout of an image that is one whole SquashFS 4 (a full scan records the locators for the next
+    release's delta run, and takes the modes from it); None when the image is not one this reader follows."""
+    try:
+        with opened(image, max_entries=budget.files) as reader:
+            entries = reader.entries()
+            return Layout({f"/{e.path}": reader.locator(e) for e in entries if e.is_file}, modes(entries))
+    except (SquashfsError, struct.error, OSError, ValueError, MemoryError):
+        return None
+
+
+def reuse_unpacked(
+    image: Path, budget: Budget, memo: FileMemo, reads: ReadsBytes, workdir_parent: Path | None = None
+) -> Reused | None:
+    """The image unpacked as far as a delta run needs it, in a new work dir (``Reused.workdir``, the caller's to
+    remove); None: unpack it as usual (nothing is left behind)."""
+    started = time.monotonic()
+    plan = whole_squashfs(image)
+    if plan is None or not memo.locators:
+        return None
+    allowance = Limits(budget.bytes_written, budget.max_ratio, budget.ratio_floor).allowance(plan.size)
+    try:
+        with opened(image, max_entries=budget.files) as reader:
+            entries = reader.entries()
+            if sum(e.size for e in entries if e.is_file) >= allowance or _multi_volume(entries):
+                return None
+            found = _Sorter(reader, memo, reads).sort(entries)
+    except (SquashfsError, struct.error, OSError, ValueError, MemoryError):
+        return None
+    if found is None:
+        return None
+    workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent or _small_dir(found.written)))
+    try:
+        workdir.chmod(0o700)
+        return _unpacked(image, workdir, plan, found, entries, started)
+    except OSError:
+        remove_tree(workdir)
+        return None
+
+
+def _small_dir(size: int) -> Path | None:
+    """Where a work dir of ``size`` bytes goes: a RAM-backed directory when there is one and the files are few
+    and small (a file system that discards every freed block makes each mkdir and unlink cost a fraction of a
+    millisecond); the usual temp dir otherwise. The usual route cannot know in advance what it will write."""
+    shm = Path("/dev/shm")  # noqa: S108 - a private mkdtemp inside it, mode 0700
+    return shm if size <= _READ_MAX and os.access(shm, os.W_OK | os.X_OK) and shm.is_dir() else None
+
+
+# what is written out is held in memory first: past this, the usual route (which streams) is taken; it is also
+# the size a RAM-backed work dir is used up to
+_READ_MAX = 64 * 1024 * 1024
+
+
+def _unpacked(image: Path, workdir: Path, plan: SquashfsImage, found: _Sorted, entries: list[Entry],
+              started: float) -> Reused:  # fmt: skip
+    extract_root = workdir / "out"
+    outdir = plan.extract_dir(extract_root)
+    outdir.mkdir(parents=True)
+    made = {""}
+    for rel, target in found.links:
+        _parent(outdir, rel, made)
+        (outdir / rel).symlink_to(target)
+    for rel, (data, mtime) in found.files.items():
+        _parent(outdir, rel, made)
+        path = outdir / rel
+        with path.open("xb") as fh:
+            fh.write(data)
+        os.utime(path, (mtime, mtime))
+    removed = fix_extracted(outdir)  # unblob's fix-up, as the direct route runs it
+    result = UnpackResult(extract_root=extract_root)
+    read_child_result(
+        {
+            "chunks": [plan.chunk(extract_root)],
+            "problems": [
+                {"kind": "MaliciousSymlinkRemoved", "message": f"link={link}; target={target}", "path": str(image)}
+                for link, _, target in removed
+            ],
+            "direct": True,
+            "searched": [],
+            "known_skipped": found.known_skipped,
+        },
+        workdir,
+        result,
+    )
+    neutralise_links(extract_root, result)
+    final = walk_tree(extract_root)
+    virtual = {outdir / rel: meta for rel, meta in found.virtual.items()}
+    result.tree = dict(final.files) | {str(path): meta for path, meta in virtual.items()}
+    # what a full extraction writes: the directories not made here, and the virtual files, count too
+    result.files = final.entries + len(virtual) + found.directories - (len(made) - 1)
+    result.bytes_written = final.bytes_total + sum(size for size, _ in virtual.values())
+    result.duration_s = time.monotonic() - started
+    return Reused(
+        result,
+        Layout(found.locators, modes(entries)),
+        workdir,
+        {outdir / rel: digest for rel, digest in found.digests.items()},
+        frozenset(virtual),
+    )
+
+
+def _parent(outdir: Path, rel: str, made: set[str]) -> None:
+    """Make the directory ``rel`` is in (a directory is made when something is written into it: nothing reads
+    an empty one, its modes come from the image's tables)."""
+    parent = rel.rpartition("/")[0]
+    if parent not in made:
+        (outdir / parent).mkdir(parents=True, exist_ok=True)
+        while parent not in made:
+            made.add(parent)
+            parent = parent.rpartition("/")[0]
+
+
+_MULTI_VOLUME = re.compile("|".join(fnmatch.translate(pattern) for pattern in DIR_HANDLER_GLOBS))
+
+
+def _multi_volume(entries: list[Entry]) -> bool:
+    """A name unblob's directory handlers would join with its neighbours (``_unblob_child._multi_volume``)."""
+    return any(_MULTI_VOLUME.match(e.path.rpartition("/")[2]) for e in entries)
+
+
+@dataclass
+class _Sorted:
+    """The image's entries sorted into what is written out and what stays virtual, by path inside it."""
+
+    files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # written out: contents, mtime
+    links: list[tuple[str, str]] = field(default_factory=list)  # symlinks: path, target
+    virtual: dict[str, tuple[int, int]] = field(default_factory=dict)  # known, not written: size, mtime (ns)
+    digests: dict[str, tuple[str, int]] = field(default_factory=dict)  # every regular file: sha256, size
+    locators: dict[str, str] = field(default_factory=dict)  # display path -> locator, for the next memo
+    known_skipped: list[str] = field(default_factory=list)  # known files unblob found nothing in
+    directories: int = 0
+
+    @property
+    def written(self) -> int:
+        return sum(len(data) for data, _ in self.files.values())
+
+
+class _Sorter:
+    def __init__(self, reader: SquashfsReader, memo: FileMemo, reads: ReadsBytes) -> None:
+        self.reader = reader
+        self.memo = memo
+        self.reads = reads
+        self.out = _Sorted()
+        self.written = 0
+
+    def sort(self, entries: list[Entry]) -> _Sorted | None:
+        """None when a new or changed file is one unblob must search (the usual route does)."""
+        for entry in entries[1:]:  # the root is the output dir itself
+            if stat.S_ISDIR(entry.mode):
+                self.out.directories += 1
+            elif stat.S_ISLNK(entry.mode):
+                self.out.links.append((entry.path, entry.target or ""))
+            elif entry.is_file and not self._file(entry):
+                return None
+        return self.out
+
+    def _file(self, entry: Entry) -> bool:
+        display = "/" + entry.path
+        locator = self.out.locators[display] = self.reader.locator(entry)
+        known = self.memo.files.get(display)
+        recorded = self.memo.locators.get(display)
+        data = None
+        if known is not None and recorded == locator:
+            sha256 = known[0]
+        elif entry.size > _READ_MAX:  # not held in memory here: the usual route streams it
+            return False
+        else:  # new, changed, or moved to another fragment block: the contents tell
+            data = self.reader.read(entry)
+            sha256 = hashlib.sha256(data).hexdigest()
+        self.out.digests[entry.path] = (sha256, entry.size)
+        # a recorded locator also says that unblob needs nothing from the file (``memo.py``)
+        hit = known is not None and recorded is not None and known[0] == sha256
+        if hit and known is not None:
+            if known[1].unblob_found_nothing:
+                self.out.known_skipped.append(entry.path)
+            if not self.reads(entry.path, known[1].credentials is not None):
+                self.out.virtual[entry.path] = (entry.size, entry.mtime * 1_000_000_000)
+                return True
+        if data is None:
+            data = self.reader.read(entry)
+        if not hit and needs_unblob(data):
+            return False
+        self.out.files[entry.path] = (data, entry.mtime)
+        self.written += len(data)
+        return self.written <= _READ_MAX  # a release that changed this much is unpacked as usual
+
+
+__all__ = ["Layout", "Reused", "read_layout", "reuse_unpacked"]
