@@ -4,7 +4,7 @@
     files, its own accounts, services, keys and SBOM, its own dossier) assessed by ``run_batch`` on a local
     cluster of 1 and then 2 workers: products per minute and the scaling efficiency (rate with 2 / 2 x rate
     with 1). Target: efficiency >= 0.8.
-(b) delta: a product of ~500 files, full assessment of its next release (1 % of the files changed: binaries
+(b) delta: a product of ~500 files, full assessment of its next release (1 % of the files changed, two of them: binaries
     rebuilt, configuration files edited) against ``assess --baseline`` of the same release: time ratio (target
     <= 0.2), with where the time goes; the same with the changed binaries carrying appended bytes instead
     (unblob must search those); in a batch worker (warm extraction start); and for a release whose firmware
@@ -611,13 +611,13 @@ def summarise(figures: dict[str, Any]) -> str:
     delta = figures.get("delta")
     if delta:
         lines.append(
-            f"(b) {delta['changed_files']} of {delta['files']} files changed (binaries rebuilt, configuration edited): delta {delta['delta_wall_s']:.2f} s vs full {delta['full_wall_s']:.2f} s wall = {delta['delta_wall_s'] / delta['full_wall_s']:.2f}x (CPU {delta['delta_cpu_s'] / delta['full_cpu_s']:.2f}x); scan alone {delta['scan_only_wall_s']:.2f} s (unpacking {delta['scan_extraction_s']:.2f} s)"
+            f"(b) {delta['changed_files']} of {delta['files']} files changed (binaries rebuilt, configuration edited): delta {delta['delta_wall_s']:.3f} s vs full {delta['full_wall_s']:.3f} s wall = {delta['delta_wall_s'] / delta['full_wall_s']:.3f}x (CPU {delta['delta_cpu_s'] / delta['full_cpu_s']:.3f}x); scan alone {delta['scan_only_wall_s']:.2f} s (unpacking {delta['scan_extraction_s']:.2f} s)"
         )
         lines.append(
             f"(b) the changed binaries with bytes appended instead of rebuilt (unblob searches them): delta {delta['appended_delta_wall_s']:.2f} s vs full {delta['appended_full_wall_s']:.2f} s = {delta['appended_delta_wall_s'] / delta['appended_full_wall_s']:.2f}x"
         )
         lines.append(
-            f"(b) in a batch worker (warm extraction start): delta {delta['warm_delta_wall_s']:.2f} s vs full {delta['warm_full_wall_s']:.2f} s wall = {delta['warm_delta_wall_s'] / delta['warm_full_wall_s']:.2f}x (wall only: the forked children's CPU goes to the zygote, which this process does not wait for)"
+            f"(b) in a batch worker (warm extraction start): delta {delta['warm_delta_wall_s']:.3f} s vs full {delta['warm_full_wall_s']:.3f} s wall = {delta['warm_delta_wall_s'] / delta['warm_full_wall_s']:.3f}x (wall only: the forked children's CPU goes to the zygote, which this process does not wait for)"
         )
         lines.append(
             f"(b) unchanged firmware: delta {delta['unchanged_fw_delta_wall_s']:.3f} s vs full {delta['unchanged_fw_full_wall_s']:.2f} s = {delta['unchanged_fw_delta_wall_s'] / delta['unchanged_fw_full_wall_s']:.2f}x (CPU {delta['unchanged_fw_delta_cpu_s'] / delta['unchanged_fw_full_cpu_s']:.2f}x)"

@@ -1,6 +1,6 @@
 """Firmware file-system risks: setuid/setgid files, world-writable files and directories.
 
-Modes come from the image's own metadata (unsquashfs, debugfs, cpio and tar headers), never from the
+Modes come from the image's own metadata (a SquashFS inode table, debugfs, cpio and tar headers), never from the
 extracted copy, which unblob makes readable. EN 303 645 5.6 (minimise attack surface, least privilege).
 """
 

@@ -172,9 +172,24 @@ def test_a_damaged_image_only_ever_raises_squashfs_error(small_image: bytes, dat
         pass
 
 
-def test_a_listing_past_the_entry_limit_is_refused(small_image: bytes) -> None:
-    with pytest.raises(SquashfsError, match="more than 10 entries"):
+def test_what_it_reads_is_bounded(small_image: bytes, tmp_path: Path) -> None:
+    # more inodes than the entries allowed
+    with pytest.raises(SquashfsError, match="past the limits"):
         SquashfsReader(small_image, max_entries=10).entries()
+    # more paths than allowed: one file under many names (hard links)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a").write_text("one inode\n")
+    for i in range(20):
+        os.link(root / "a", root / f"link{i}")
+    with pytest.raises(SquashfsError, match="more than 5 entries"):
+        SquashfsReader(_mksquashfs(root, tmp_path / "links.img").read_bytes(), max_entries=5).entries()
+    # more decompressed file contents than allowed
+    reader = SquashfsReader(small_image, max_entries=100, max_output=1000)
+    with pytest.raises(SquashfsError, match="decompress to more than 1000 bytes"):
+        for entry in reader.entries():
+            if entry.is_file:
+                reader.read(entry)
 
 
 def test_what_is_not_a_squashfs_4_is_refused(small_image: bytes) -> None:

@@ -89,7 +89,7 @@ def reuse_unpacked(
         return None
     allowance = Limits(budget.bytes_written, budget.max_ratio, budget.ratio_floor).allowance(plan.size)
     try:
-        with opened(image, max_entries=budget.files) as reader:
+        with opened(image, max_entries=budget.files, max_output=allowance) as reader:
             entries = reader.entries()
             if sum(e.size for e in entries if e.is_file) >= allowance or _multi_volume(entries):
                 return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import mmap
 import os
 import queue
@@ -24,7 +25,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -229,6 +230,44 @@ def scan_image(
     its work dir is used and removed like one made here. ``memo``: the per-file facts of an earlier scan
     (``assess --baseline``): files whose path and bytes it knows are not analysed again (``memo.py``).
     """
+    with _cycles_collected_afterwards():
+        return _scan_image(image, budget, progress, now, workdir_parent, extraction, memo)
+
+
+_gc_lock = threading.Lock()
+_gc_scans = 0  # scans running in this process (a batch worker runs several in threads)
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def _cycles_collected_afterwards() -> Iterator[None]:
+    """The cycle collector off while scans run: a scan makes tens of thousands of short-lived objects without
+    cycles (reference counting frees them), and each collection they trigger walks every object the process
+    holds (a baseline assessment, the catalog): 50 ms of a 0.25 s delta run of a 2,400-file image."""
+    global _gc_scans, _gc_was_enabled  # noqa: PLW0603 - one switch per process
+    with _gc_lock:
+        if _gc_scans == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_scans += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_scans -= 1
+            if _gc_scans == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _scan_image(
+    image: Path,
+    budget: Budget,
+    progress: ProgressReporter | None,
+    now: dt.datetime | None,
+    workdir_parent: Path | None,
+    extraction: Extraction | None,
+    memo: FileMemo | None,
+) -> FirmwareInventory:
     progress = progress or NullProgressReporter()
     started = time.monotonic()
     now = now or dt.datetime.now(dt.UTC)
@@ -344,6 +383,7 @@ class _Displayer:
         self.root = root
         self._root_text = str(root)
         self._cache: dict[Path, str] = {}
+        self._shown: dict[Path, str] = {}
         self._dirs: dict[str, tuple[str, str]] = {}
         self._by_extract_dir = {c.extract_dir: c for c in chunks}
         tops = [c for c in chunks if c.handler.startswith(FS_HANDLERS) and self._top_level(c)]
@@ -407,8 +447,11 @@ class _Displayer:
         return len(siblings) <= 1
 
     def display(self, path: Path) -> str:
-        parent, _, name = str(path).rpartition("/")
-        return self._dir(parent)[0] + "/" + name
+        shown = self._shown.get(path)
+        if shown is None:  # asked for each file by every collector: computed once
+            parent, _, name = str(path).rpartition("/")
+            shown = self._shown[path] = self._dir(parent)[0] + "/" + name
+        return shown
 
     def fs_rel(self, path: Path) -> str:
         """Path relative to the root of the file system it came from (``etc/passwd``)."""

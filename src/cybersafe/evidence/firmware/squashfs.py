@@ -37,6 +37,9 @@ _HEADER = struct.Struct("<HHHHII")  # type, permissions, uid index, gid index, m
 _KIND = {1: stat.S_IFDIR, 2: stat.S_IFREG, 3: stat.S_IFLNK, 4: stat.S_IFBLK, 5: stat.S_IFCHR, 6: stat.S_IFIFO,
          7: stat.S_IFSOCK}  # fmt: skip
 _EXTENDED = 7  # extended inode types are the basic ones plus 7
+_METADATA_OUTPUT = 256 * 1024 * 1024  # inode, directory and lookup tables, decompressed
+_DEFAULT_OUTPUT = 64 * 1024 * 1024
+_FRAGMENTS_KEPT = 16  # decompressed fragment blocks kept for the next files
 
 
 class SquashfsError(ValueError):
@@ -117,7 +120,11 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
 class SquashfsReader:
     """One image held in memory (``data``: the bytes or an mmap of a file that is one whole SquashFS 4)."""
 
-    def __init__(self, data: bytes | memoryview | mmap.mmap, *, max_entries: int) -> None:
+    def __init__(
+        self, data: bytes | memoryview | mmap.mmap, *, max_entries: int, max_output: int = _DEFAULT_OUTPUT
+    ) -> None:
+        """``max_entries``: paths listed at most; ``max_output``: bytes decompressed at most, file contents
+        included (metadata has its own bound, ``_METADATA_OUTPUT``). Past either, ``SquashfsError``."""
         self.data = memoryview(data)
         if len(self.data) < _SUPERBLOCK.size:
             raise SquashfsError("shorter than a superblock")
@@ -131,8 +138,14 @@ class SquashfsReader:
             raise SquashfsError(f"block size {self.block_size} is not one SquashFS allows")
         if not self.inode_table < self.directory_table <= self.bytes_used <= len(self.data):
             raise SquashfsError("the tables are not where a SquashFS 4 keeps them")
+        # every inode is listed at least once, and every fragment block holds the tail of at least one file
+        if self.inode_count > max_entries or self.fragment_count > self.inode_count:
+            raise SquashfsError(f"{self.inode_count} inodes, {self.fragment_count} fragment blocks: past the limits")
         self.max_entries = max_entries
-        self.decompress = _decompressor(self.compression)
+        self.max_output = max_output
+        self.output = 0  # bytes decompressed so far
+        self.metadata_output = 0
+        self._decompress = _decompressor(self.compression)
         self._meta: dict[int, tuple[bytes, int]] = {}  # metadata block offset -> (contents, next block offset)
         self.ids = self._table(id_table, self.id_count, 4, "<I")
         self.fragments = self._table(fragment_table, self.fragment_count, 16, "<QI4x") if self.fragment_count else []
@@ -154,7 +167,10 @@ class SquashfsReader:
         if size == 0 or size > _METADATA or end > self.bytes_used:
             raise SquashfsError(f"a metadata block at 0x{offset:x} is damaged")
         raw = bytes(self.data[offset + 2 : end])
-        contents = raw if word & _UNCOMPRESSED_META else self.decompress(raw, _METADATA)
+        contents = raw if word & _UNCOMPRESSED_META else self._decompress(raw, _METADATA)
+        self.metadata_output += len(contents)
+        if self.metadata_output > _METADATA_OUTPUT:  # legitimate tables of the largest budget hold a few MiB
+            raise SquashfsError(f"metadata decompresses to more than {_METADATA_OUTPUT} bytes")
         self._meta[offset] = (contents, end)
         return contents, end
 
@@ -363,18 +379,26 @@ class SquashfsReader:
 
     def _data(self, offset: int, word: int) -> bytes:
         raw = self._span(offset, word)
-        return bytes(raw) if word & _UNCOMPRESSED_DATA else self.decompress(bytes(raw), self.block_size)
+        if word & _UNCOMPRESSED_DATA:
+            return bytes(raw)
+        out = self._decompress(bytes(raw), self.block_size)
+        self.output += len(out)
+        if self.output > self.max_output:
+            raise SquashfsError(f"the files read decompress to more than {self.max_output} bytes")
+        return out
 
     def _fragment(self, index: int) -> bytes:
         block = self._fragment_blocks.get(index)
         if block is None:
             start, word = self.fragments[index]
+            if len(self._fragment_blocks) >= _FRAGMENTS_KEPT:  # files come in the order their tails were packed
+                del self._fragment_blocks[next(iter(self._fragment_blocks))]
             block = self._fragment_blocks[index] = self._data(start, word)
         return block
 
 
 @contextlib.contextmanager
-def opened(image: Path, *, max_entries: int) -> Iterator[SquashfsReader]:
+def opened(image: Path, *, max_entries: int, max_output: int = _DEFAULT_OUTPUT) -> Iterator[SquashfsReader]:
     """A reader of the file, mapped read-only (an image may be larger than memory) and unmapped afterwards."""
     with image.open("rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
@@ -382,7 +406,7 @@ def opened(image: Path, *, max_entries: int) -> Iterator[SquashfsReader]:
         view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     reader = None
     try:
-        reader = SquashfsReader(view, max_entries=max_entries)
+        reader = SquashfsReader(view, max_entries=max_entries, max_output=max_output)
         yield reader
     finally:
         with contextlib.suppress(BufferError):  # a slice still held elsewhere: the map goes when it does
