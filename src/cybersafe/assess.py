@@ -376,6 +376,7 @@ def _collect_and_check(
     if files or "firmware" not in plan.record.collectors_skipped:
         plan.record.firmware_files = file_changes(before, files) if files or before else None
         plan.record.firmware_facts_reused = scanned.reused
+        plan.record.firmware_files_written = scanned.written
     else:  # the image did not change: its files and their facts are the baseline's
         files = dict(before)
         memo = baseline.inputs.firmware_memo if baseline is not None and baseline.inputs else None

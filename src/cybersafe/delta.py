@@ -48,6 +48,7 @@ class DeltaRecord:
     collectors_skipped: tuple[str, ...] = ()
     firmware_files: FileChanges | None = None
     firmware_facts_reused: int | None = None  # files of a new image whose facts the baseline's scan gave
+    firmware_files_written: int | None = None  # files of it written out (fewer than all: read in place)
 
 
 @dataclass

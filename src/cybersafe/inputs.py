@@ -296,6 +296,7 @@ class ScannedFiles:
     digests: dict[str, str] = field(default_factory=dict)
     memo: dict[str, Any] | None = None
     reused: int | None = None
+    written: int | None = None  # files written out to be read (fewer than all: the image was read in place)
 
 
 def scanned_files(evidence: Evidence) -> ScannedFiles:
@@ -308,6 +309,7 @@ def scanned_files(evidence: Evidence) -> ScannedFiles:
         digests={f.path: f.sha256 for f in inventory.files},
         memo=inventory.file_facts.to_wire() if inventory.file_facts is not None else None,
         reused=inventory.stats.get("reused_files", 0),
+        written=inventory.stats.get("written_files", len(inventory.files)),
     )
 
 

@@ -302,6 +302,9 @@ class DeltaOut(_Wire):
     firmware_files: FileChangesOut | None = None  # files of the image that changed since the baseline
     # files of a rescanned image whose facts were taken from the baseline's scan (same path and bytes)
     firmware_facts_reused: int | None = None
+    # files of the rescanned image written out to be read: all of them when it was unpacked; only new and changed
+    # ones and those the text collectors read when it was read in place (one whole SquashFS, ``reuse.py``)
+    firmware_files_written: int | None = None
 
 
 class ProblemOut(_Wire):

@@ -156,6 +156,7 @@ def _delta_out(delta: DeltaRecord) -> DeltaOut:
         rerun=[DeltaCheckOut(check=k, why=w) for k, w in sorted(delta.rerun.items())],
         collectors_skipped=list(delta.collectors_skipped),
         firmware_facts_reused=delta.firmware_facts_reused,
+        firmware_files_written=delta.firmware_files_written,
         firmware_files=FileChangesOut(added=list(files.added), removed=list(files.removed), changed=list(files.changed))
         if files
         else None,

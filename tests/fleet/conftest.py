@@ -39,6 +39,12 @@ def baseline_firmware(cache_dir: Path) -> Assessment:
     return full(make_product(cache_dir / "fw", cache_dir=cache_dir))
 
 
+@pytest.fixture(scope="session")
+def baseline_bare_firmware(cache_dir: Path) -> Assessment:
+    """The same product with its image as one whole SquashFS, which a delta run reads in place."""
+    return full(make_product(cache_dir / "bare", cache_dir=cache_dir, bare=True))
+
+
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """A running cluster of two worker processes on loopback, as `dask scheduler` + `dask worker` would be."""

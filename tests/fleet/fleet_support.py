@@ -146,8 +146,10 @@ def make_product(
     sbom_changes: tuple[str, ...] = (),
     vex: bool = True,
     extra_advisory: bool = False,
+    bare: bool = False,
 ) -> Path:
-    """The example product in ``where`` with the given changes; ``firmware_changes=None``: no firmware."""
+    """The example product in ``where`` with the given changes; ``firmware_changes=None``: no firmware; ``bare``:
+    the image is its SquashFS alone, without the U-Boot header (a delta run reads such an image in place)."""
     where.mkdir(parents=True, exist_ok=True)
     data = yaml.safe_load((EXAMPLE / "dossier.yaml").read_text(encoding="utf-8"))
     for change in dossier_changes:
@@ -162,7 +164,11 @@ def make_product(
         shutil.copyfile(EXAMPLE / "vex.openvex.json", where / "vex.openvex.json")
         artefacts["vex"] = ["vex.openvex.json"]
     if firmware_changes is not None:
-        shutil.copyfile(firmware(cache_dir, tuple(sorted(firmware_changes))), where / "firmware.img")
+        image = firmware(cache_dir, tuple(sorted(firmware_changes)))
+        if bare:  # the legacy U-Boot header is 64 bytes; the SquashFS (padded to 4 KiB) follows it to the end
+            (where / "firmware.img").write_bytes(image.read_bytes()[64:])
+        else:
+            shutil.copyfile(image, where / "firmware.img")
         artefacts["firmware"] = "firmware.img"
     if (EXAMPLE / "evidence").is_dir():
         shutil.copytree(EXAMPLE / "evidence", where / "evidence", dirs_exist_ok=True)

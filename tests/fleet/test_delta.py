@@ -218,6 +218,25 @@ def test_a_firmware_release_is_scanned_and_its_changed_files_listed(
     assert new.inputs is not None and expected.inputs is not None
     assert new.delta.firmware_facts_reused == len(new.inputs.firmware_files) - len(changed)
     assert new.inputs.firmware_memo == expected.inputs.firmware_memo
+    # behind a header, the image was unpacked: every file was written out to be read
+    assert new.delta.firmware_files_written == len(new.inputs.firmware_files)
+
+
+@pytest.mark.slow
+def test_a_release_that_is_one_squashfs_is_read_in_place(cache_dir: Path, baseline_bare_firmware: Assessment) -> None:
+    path = make_product(cache_dir / "bare", cache_dir=cache_dir, firmware_changes=("telnetd",), bare=True)
+    new = delta(path, baseline_bare_firmware)
+    assert new.delta is not None and new.delta.firmware_files is not None and new.inputs is not None
+    # only the root file system's changed file changed (no header, no carved chunk)
+    assert new.delta.firmware_files.changed == ["/etc/inittab"]
+    files = len(new.inputs.firmware_files)
+    assert new.delta.firmware_facts_reused == files - 1
+    # and the image was read in place: only the changed file and those the text collectors read were written out
+    assert new.delta.firmware_files_written is not None and new.delta.firmware_files_written < files // 2
+    expected = full(path)
+    assert verdicts(new) == verdicts(expected)
+    assert verdicts(new)["checks"]["firmware.cleartext-remote-login-enabled"] == ("completed", "fail")
+    assert new.inputs.firmware_memo == expected.inputs.firmware_memo
 
 
 @pytest.mark.slow
@@ -240,6 +259,26 @@ def test_the_command_line_says_how_many_files_took_the_baselines_facts(
     files = len(baseline_firmware.inputs.firmware_files)
     assert "firmware files: 2 changed, 0 added, 0 removed" in result.output
     assert f"{files - 2} files' facts taken from the baseline, the rest analysed again" in result.output
+    assert "read in place" not in result.output  # behind a U-Boot header: unpacked
+
+
+@pytest.mark.slow
+def test_the_command_line_says_when_the_image_was_read_in_place(
+    cache_dir: Path, baseline_bare_firmware: Assessment, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cybersafe.cli import app
+
+    path = make_product(cache_dir / "bare", cache_dir=cache_dir, firmware_changes=("hostname",), bare=True)
+    old = tmp_path / "old.json"
+    old.write_text(baseline_bare_firmware.to_json(), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["assess", str(path), "--now", NOW.isoformat(), "--baseline", str(old), "--out", str(tmp_path / "new")]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "firmware files: 1 changed, 0 added, 0 removed" in result.output
+    assert "the image was read in place, " in result.output and " files written out" in result.output
 
 
 # --- the property: a delta run gives the verdicts of a full run -------------------------------------------
@@ -282,17 +321,28 @@ def test_delta_gives_the_verdicts_of_a_full_run(
 @given(
     firmware=st.sets(st.sampled_from(sorted(FIRMWARE_CHANGES)), max_size=2),
     dossier=st.sets(st.sampled_from(["support-ended", "telnet-declared", "universal-password"]), max_size=1),
+    bare=st.booleans(),
 )
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_delta_with_firmware_changes_gives_the_verdicts_of_a_full_run(
-    firmware: set[str], dossier: set[str], cache_dir: Path, baseline_firmware: Assessment
+    firmware: set[str],
+    dossier: set[str],
+    bare: bool,
+    cache_dir: Path,
+    baseline_firmware: Assessment,
+    baseline_bare_firmware: Assessment,
 ) -> None:
+    # behind its U-Boot header the image is unpacked; as one whole SquashFS it is read in place
     path = make_product(
-        cache_dir / "fw",
+        cache_dir / ("bare" if bare else "fw"),
         cache_dir=cache_dir,
         firmware_changes=tuple(sorted(firmware)),
         dossier_changes=tuple(sorted(dossier)),
+        bare=bare,
     )
-    expected, got = full(path), delta(path, baseline_firmware)
+    expected, got = full(path), delta(path, baseline_bare_firmware if bare else baseline_firmware)
     # The scan's facts may differ run to run (files counted while unblob still writes); verdicts may not.
     assert verdicts(got) == verdicts(expected)
+    if bare:  # read in place, nothing is timing-dependent: the memo for the next release is the full run's too
+        assert got.inputs is not None and expected.inputs is not None
+        assert got.inputs.firmware_memo == expected.inputs.firmware_memo

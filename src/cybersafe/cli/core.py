@@ -327,6 +327,9 @@ def _print_delta(delta: Any) -> None:
         facts = (
             f"; {reused} files' facts taken from the baseline, the rest analysed again" if reused is not None else ""
         )
+        written = delta.firmware_files_written
+        if written is not None and reused is not None and written < reused + len(files.changed) + len(files.added):
+            facts += f"; the image was read in place, {written} files written out"
         console.print(
             f"  firmware files: {len(files.changed)} changed, {len(files.added)} added, {len(files.removed)} removed"
             + facts,

@@ -602,6 +602,9 @@ class _Scan:
                 "elf_files": len(content.elfs),
                 "overlapped_files": len(self.analyser.facts) - pending,
                 "reused_files": self.reused,
+                # files written out to be read: every one when the image was unpacked, only new and changed ones
+                # and those the text collectors read when a delta run read it in place (``reuse.py``)
+                "written_files": len(self.files) - len(self.virtual),
                 "config_files": text.config_files,
                 "account_files": sum(len(f) for f in [*text.passwd.values(), *text.shadow.values()]),
                 "boot_files": len(text.boot),
