@@ -33,7 +33,7 @@ from cybersafe.schemes.classification import Classification, classify
 from cybersafe.schemes.evaluate import Evaluator, SchemeResult
 from cybersafe.schemes.interface import Leaf, LeafKind, Scheme
 from cybersafe.schemes.memo import SummaryMemo
-from cybersafe.schemes.recognition import plan_steps, recognize
+from cybersafe.schemes.recognition import RecognitionResult, plan_steps, recognize
 from cybersafe.schemes.status import SchemeStatus
 from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
 
@@ -458,12 +458,8 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
         for key in run.requested:
             if key.split("@", 1)[0] == held.split(":", 1)[0].split("@", 1)[0]:
                 continue
-            recognised = recognize(
-                run.catalog,
-                held,
-                key.split("@", 1)[0],
-                product_types=run.dossier.product.types or None,
-                as_of=run.now.date(),
+            recognised = _recognised(
+                run.catalog, held, key.split("@", 1)[0], tuple(run.dossier.product.types or ()), run.now.date()
             )
             plans.append(
                 MarginalPlanOut(
@@ -475,6 +471,23 @@ def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPla
                 )
             )
     return plans
+
+
+_RECOGNISED: dict[tuple[int, str, str, tuple[str, ...], dt.date], tuple[Catalog, RecognitionResult]] = {}
+
+
+def _recognised(catalog: Catalog, held: str, want: str, types: tuple[str, ...], day: dt.date) -> RecognitionResult:
+    """``recognize``, once per process for each catalog, label, scheme, product types and day: it depends on
+    nothing else, and the products of a batch hold the same labels (each costs about a millisecond)."""
+    key = (id(catalog), held, want, types, day)
+    known = _RECOGNISED.get(key)
+    if known is not None and known[0] is catalog:  # the catalog is kept with it: its id cannot be reused
+        return known[1]
+    result = recognize(catalog, held, want, product_types=types or None, as_of=day)
+    if len(_RECOGNISED) >= 4096:
+        _RECOGNISED.clear()
+    _RECOGNISED[key] = (catalog, result)
+    return result
 
 
 def route_steps(found: Classification | None) -> list[str]:

@@ -56,7 +56,8 @@ _KEY_SUFFIX_SKIP = ("_file", "_path", "_len", "_length", "_min", "_max", "_type"
 
 def is_config_path(rel: str) -> bool:
     lowered = rel.lower()
-    if any(part in f"/{lowered}" for part in _SKIP_PARTS):
+    rooted = f"/{lowered}"
+    if any(part in rooted for part in _SKIP_PARTS):
         return False
     name = lowered.rpartition("/")[2]  # as PurePosixPath's name and suffix, without building one per file
     if name.endswith((".md", ".rst", ".txt", ".html", ".htm", ".1", ".5", ".8", ".min.js.map", ".map")):

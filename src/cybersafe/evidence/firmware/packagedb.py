@@ -32,6 +32,7 @@ _OPKG_STATUS = ("usr/lib/opkg/status", "var/lib/opkg/status")
 _OPKG_INFO = ("usr/lib/opkg/info/", "var/lib/opkg/info/")
 _APK = "lib/apk/db/installed"
 _RPM_SQLITE = ("var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite")
+_SQLITE_DIRS = tuple(db.rpartition("/")[0] + "/" for db in _RPM_SQLITE)
 _RPM_UNREAD = {
     "var/lib/rpm/Packages": "Berkeley DB",
     "usr/lib/sysimage/rpm/Packages": "Berkeley DB",
@@ -42,7 +43,7 @@ _RPM_UNREAD = {
 
 def next_to_sqlite(rel: str) -> bool:
     """A file beside an SQLite package database (its journal or WAL, which SQLite reads with it)."""
-    return any(rel.startswith(db.rpartition("/")[0] + "/") for db in _RPM_SQLITE)
+    return rel.startswith(_SQLITE_DIRS)
 
 
 def is_database_path(rel: str) -> bool:

@@ -153,7 +153,8 @@ def _unpacked(image: Path, workdir: Path, plan: SquashfsImage, found: _Sorted, e
     )
     neutralise_links(extract_root, result)
     final = walk_tree(extract_root)
-    virtual = {outdir / rel: meta for rel, meta in found.virtual.items()}
+    paths = {rel: outdir / rel for rel in found.digests}  # one Path per file, shared with the scan
+    virtual = {paths[rel]: meta for rel, meta in found.virtual.items()}
     result.tree = dict(final.files) | {str(path): meta for path, meta in virtual.items()}
     # what a full extraction writes: the directories not made here, and the virtual files, count too
     result.files = final.entries + len(virtual) + found.directories - (len(made) - 1)
@@ -163,7 +164,7 @@ def _unpacked(image: Path, workdir: Path, plan: SquashfsImage, found: _Sorted, e
         result,
         Layout(found.locators, modes(entries)),
         workdir,
-        {outdir / rel: digest for rel, digest in found.digests.items()},
+        {paths[rel]: digest for rel, digest in found.digests.items()},
         frozenset(virtual),
     )
 

@@ -12,6 +12,7 @@ names its container chain, handler and offset of each level: ``uimage@0x0 > squa
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import gc
@@ -331,13 +332,16 @@ def _scan_reused(
 ) -> FirmwareInventory | None:
     """The scan of a release told apart from its baseline without unpacking (``reuse.py``); None: unpack it."""
     _require_regular(image)
+    # the image's digest on a second core meanwhile (hashlib lets go of the interpreter while it hashes)
+    digesting = concurrent.futures.Future[tuple[str, int]]()
+    threading.Thread(target=_digest_into, args=(image, digesting), name="image-digest", daemon=True).start()
     progress.start("extract", None)
     reused = reuse_unpacked(image, budget, memo, _reads_bytes, workdir_parent)
     progress.finish("extract")
     if reused is None:
         return None
     try:
-        digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+        digest, size = digesting.result()
         analyser = _Analyser(reused.result.extract_root, budget, now)
         scan = _Scan(image, digest, size, budget, reused.result, analyser, progress, memo, reused)
         return scan.inventory(started, key)
@@ -346,6 +350,13 @@ def _scan_reused(
             shutil.rmtree(reused.workdir)
         except (OSError, RecursionError):
             remove_tree(reused.workdir)
+
+
+def _digest_into(image: Path, result: concurrent.futures.Future[tuple[str, int]]) -> None:
+    try:
+        result.set_result(safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware"))
+    except BaseException as exc:  # noqa: BLE001 - raised where the result is asked for
+        result.set_exception(exc)
 
 
 _ACCOUNT_FILES = ("passwd", "shadow", "passwd.default", "shadow.default")
@@ -549,7 +560,8 @@ class _Scan:
             replace(p, path=self.shown.problem_path(p.path)) for p in unpacked.problems
         ]
         containers = {c.chunk_file for c in unpacked.chunks if _has_content(c.extract_dir)}
-        self.metas = {Path(p): meta for p, meta in unpacked.tree.items()}
+        known = {str(path): path for path in self.digests}  # a reused image's files have their Path already
+        self.metas = {known.get(p) or Path(p): meta for p, meta in unpacked.tree.items()}
         self.containers = containers
         self.files = sorted(p for p in self.metas if p not in containers and not _raw_carve(p))
 
