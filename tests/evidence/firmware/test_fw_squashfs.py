@@ -52,6 +52,10 @@ def _tree(root: Path) -> Path:
         (root / f"etc/app/f{i:02}.txt").write_text(f"line {i}\n" * rnd.randint(1, 4000))
     if os.geteuid() == 0:
         os.chown(root / "etc/app/f00.txt", 1000, 1001)
+    try:  # extended attributes give the image an xattr table, which the reader checks as unsquashfs does
+        os.setxattr(root / "etc/app/f01.txt", "user.cybersafe", b"label")
+    except OSError:
+        pass
     return root
 
 
@@ -196,3 +200,35 @@ def test_what_is_not_a_squashfs_4_is_refused(small_image: bytes) -> None:
     for bad in (b"", b"hsqs" + bytes(40), b"\x7fELF" + small_image[4:], small_image[:200]):
         with pytest.raises(SquashfsError):
             SquashfsReader(bad, max_entries=100).entries()
+
+
+def test_a_zstd_block_is_decompressed_only_up_to_its_limit() -> None:
+    import resource
+
+    from cybersafe.evidence.firmware.squashfs import _decompressor
+
+    # a 32 KiB zstd frame of RLE blocks that would make 1 GiB: refused after one block's worth, in bounded memory
+    frame = b"\x28\xb5\x2f\xfd" + bytes([0x00, 0x38])
+    for i in range(8192):
+        frame += ((1 if i == 8191 else 0) | (1 << 1) | (131072 << 3)).to_bytes(3, "little") + b"\x00"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(SquashfsError, match="larger than the format allows"):
+        _decompressor(6)(frame, 131072)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB: far from 1 GiB
+
+
+def test_one_inode_number_for_two_inodes_is_refused(tree: Path, tmp_path: Path) -> None:
+    # unsquashfs makes the second path to an inode number a hard link to the first, whatever inode it names; an
+    # uncompressed inode table (-noI) lets the test give one file's inode the number of another
+    plain = bytearray(_mksquashfs(tree, tmp_path / "plain.img", "-noI").read_bytes())
+    with opened(tmp_path / "plain.img", max_entries=10_000) as reader:
+        numbers = {e.path: e.inode for e in reader.entries()}
+        start, end = reader.inode_table, reader.directory_table
+    needle = numbers["etc/app/f02.txt"].to_bytes(4, "little")
+    at = plain.find(needle, start, end)
+    while at != -1 and int.from_bytes(plain[at - 12 : at - 10], "little") != 2:  # the number of a basic file inode
+        at = plain.find(needle, at + 1, end)
+    assert at != -1
+    plain[at : at + 4] = numbers["etc/app/f01.txt"].to_bytes(4, "little")
+    with pytest.raises(SquashfsError, match="names two inodes"):
+        SquashfsReader(bytes(plain), max_entries=10_000).entries()

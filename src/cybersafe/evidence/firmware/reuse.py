@@ -7,13 +7,15 @@ bytes the baseline analysed, so it is neither decompressed nor written out; the 
 memo (a *virtual* file). A file whose locator moved (its fragment block was repacked) is read and hashed, and
 is known when its sha256 is. Every other file is written out and analysed as in a full run, and so is every
 file the scan's text collectors read (accounts, boot scripts, package databases, configuration files the memo
-has no credentials for), every directory and every symlink.
+has no credentials for), and every symlink, with the directories they need.
 
-The result is the direct route's (``_unblob_child._DirectSquashfs``): the same one chunk, the same symlink
-fix-up and problems, the same files known to unblob. Whenever that cannot be vouched for, ``reuse_unpacked``
-returns None and the image is unpacked as usual, with nothing lost but time: the image is no single SquashFS 4,
-the reader meets anything it does not follow, a new or changed file is one unblob must search, a name a
-multi-volume handler would claim, or a budget the direct route would stop at.
+The result is the direct route's (``_unblob_child._DirectSquashfs``): the same one chunk, the same files known to
+unblob. Whenever that cannot be vouched for, ``reuse_unpacked`` returns None and the image is unpacked as usual,
+with nothing lost but time: the image is no single SquashFS 4; the reader meets anything it does not follow or that
+``unsquashfs`` would refuse (``squashfs.py``); a new or changed file is one unblob must search; a name a
+multi-volume handler would claim or that ends in ``_extract``; a symlink unblob's fix-up would remove (which one
+of a loop goes depends on the order the file system lists them); more to write out than ``_READ_MAX``; or a budget
+the direct route would stop at.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def reuse_unpacked(
     try:
         with opened(image, max_entries=budget.files, max_output=allowance) as reader:
             entries = reader.entries()
-            if sum(e.size for e in entries if e.is_file) >= allowance or _multi_volume(entries):
+            if sum(e.size for e in entries if e.is_file) >= allowance or _unusual_names(entries):
                 return None
             found = _Sorter(reader, memo, reads).sort(entries)
     except (SquashfsError, struct.error, OSError, ValueError, MemoryError):
@@ -101,10 +103,12 @@ def reuse_unpacked(
     workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent or _small_dir(found.written)))
     try:
         workdir.chmod(0o700)
-        return _unpacked(image, workdir, plan, found, entries, started)
+        reused = _unpacked(workdir, plan, found, entries, started)
     except OSError:
+        reused = None
+    if reused is None:
         remove_tree(workdir)
-        return None
+    return reused
 
 
 def _small_dir(size: int) -> Path | None:
@@ -120,8 +124,9 @@ def _small_dir(size: int) -> Path | None:
 _READ_MAX = 64 * 1024 * 1024
 
 
-def _unpacked(image: Path, workdir: Path, plan: SquashfsImage, found: _Sorted, entries: list[Entry],
-              started: float) -> Reused:  # fmt: skip
+def _unpacked(
+    workdir: Path, plan: SquashfsImage, found: _Sorted, entries: list[Entry], started: float
+) -> Reused | None:
     extract_root = workdir / "out"
     outdir = plan.extract_dir(extract_root)
     outdir.mkdir(parents=True)
@@ -135,15 +140,15 @@ def _unpacked(image: Path, workdir: Path, plan: SquashfsImage, found: _Sorted, e
         with path.open("xb") as fh:
             fh.write(data)
         os.utime(path, (mtime, mtime))
-    removed = fix_extracted(outdir)  # unblob's fix-up, as the direct route runs it
+    if fix_extracted(outdir):
+        # unblob's fix-up removed a link that leaves the tree or loops: which one of a chain or loop goes depends on
+        # the order the directory is walked in, which differs between file systems; the usual route decides
+        return None
     result = UnpackResult(extract_root=extract_root)
     read_child_result(
         {
             "chunks": [plan.chunk(extract_root)],
-            "problems": [
-                {"kind": "MaliciousSymlinkRemoved", "message": f"link={link}; target={target}", "path": str(image)}
-                for link, _, target in removed
-            ],
+            "problems": [],
             "direct": True,
             "searched": [],
             "known_skipped": found.known_skipped,
@@ -183,9 +188,11 @@ def _parent(outdir: Path, rel: str, made: set[str]) -> None:
 _MULTI_VOLUME = re.compile("|".join(fnmatch.translate(pattern) for pattern in DIR_HANDLER_GLOBS))
 
 
-def _multi_volume(entries: list[Entry]) -> bool:
-    """A name unblob's directory handlers would join with its neighbours (``_unblob_child._multi_volume``)."""
-    return any(_MULTI_VOLUME.match(e.path.rpartition("/")[2]) for e in entries)
+def _unusual_names(entries: list[Entry]) -> bool:
+    """A name unblob's directory handlers would join with its neighbours (``_unblob_child._multi_volume``), or one
+    ending in ``_extract``, which the scan reads as the output of an extraction (whether it is depends on the
+    files next to it, which are not all written out here)."""
+    return any(_MULTI_VOLUME.match(name := e.path.rpartition("/")[2]) or name.endswith("_extract") for e in entries[1:])
 
 
 @dataclass

@@ -37,6 +37,7 @@ _HEADER = struct.Struct("<HHHHII")  # type, permissions, uid index, gid index, m
 _KIND = {1: stat.S_IFDIR, 2: stat.S_IFREG, 3: stat.S_IFLNK, 4: stat.S_IFBLK, 5: stat.S_IFCHR, 6: stat.S_IFIFO,
          7: stat.S_IFSOCK}  # fmt: skip
 _EXTENDED = 7  # extended inode types are the basic ones plus 7
+_ABSENT = 0xFFFFFFFFFFFFFFFF  # a table the image does not have (SQUASHFS_INVALID_BLK)
 _METADATA_OUTPUT = 256 * 1024 * 1024  # inode, directory and lookup tables, decompressed
 _DEFAULT_OUTPUT = 64 * 1024 * 1024
 _FRAGMENTS_KEPT = 16  # decompressed fragment blocks kept for the next files
@@ -105,13 +106,14 @@ def _decompressor(compression: int) -> Callable[[bytes, int], bytes]:
         engine = zstandard.ZstdDecompressor()
 
         def unzstd(data: bytes, limit: int) -> bytes:
-            try:
-                out = engine.decompressobj().decompress(data)
+            try:  # read as a stream, one byte past the limit: a frame never makes more than that in memory
+                with engine.stream_reader(data) as stream:
+                    out = stream.read(limit + 1)
             except zstandard.ZstdError as exc:
                 raise SquashfsError(f"a zstd block is corrupt: {exc}") from exc
             if len(out) > limit:
                 raise SquashfsError("a zstd block is larger than the format allows")
-            return out
+            return bytes(out)
 
         return unzstd
     raise SquashfsError(f"compressor {compression} is not read here (lzo, lz4)")
@@ -130,8 +132,8 @@ class SquashfsReader:
             raise SquashfsError("shorter than a superblock")
         fields = _SUPERBLOCK.unpack_from(self.data, 0)
         (magic, self.inode_count, _mtime, self.block_size, self.fragment_count, self.compression, block_log, _flags,
-         self.id_count, major, _minor, self.root_inode, self.bytes_used, id_table, _xattr, self.inode_table,
-         self.directory_table, fragment_table, _export) = fields  # fmt: skip
+         self.id_count, major, _minor, self.root_inode, self.bytes_used, id_table, xattr_table, self.inode_table,
+         self.directory_table, fragment_table, export_table) = fields  # fmt: skip
         if magic != _MAGIC or major != 4:
             raise SquashfsError("not a SquashFS 4 superblock")
         if not 4096 <= self.block_size <= 1 << 20 or 1 << block_log != self.block_size:
@@ -147,8 +149,7 @@ class SquashfsReader:
         self.metadata_output = 0
         self._decompress = _decompressor(self.compression)
         self._meta: dict[int, tuple[bytes, int]] = {}  # metadata block offset -> (contents, next block offset)
-        self.ids = self._table(id_table, self.id_count, 4, "<I")
-        self.fragments = self._table(fragment_table, self.fragment_count, 16, "<QI4x") if self.fragment_count else []
+        self._tables(id_table, xattr_table, export_table, fragment_table)
         self._fragment_digests: dict[int, bytes] = {}
         self._fragment_blocks: dict[int, bytes] = {}
 
@@ -189,22 +190,58 @@ class SquashfsReader:
             offset, within = following, 0
         return bytes(out)
 
-    def _table(self, start: int, count: int, size: int, layout: str) -> list[tuple[int, ...]]:
-        """A lookup table (ids, fragments): an index of metadata blocks of fixed-size records."""
+    def _tables(self, id_table: int, xattr_table: int, export_table: int, fragment_table: int) -> None:
+        """The lookup tables, checked as ``unsquashfs`` checks them before it extracts anything
+        (squashfs-tools ``unsquash-4.c``, ``read_filesystem_tables``): each lies below the one after it (xattr ids,
+        ids, exports, fragments, then the directory table), and each reads. An image unsquashfs would refuse is
+        refused here too, so the scan's usual route meets it and records what unsquashfs says."""
+        below = self.bytes_used
+        if xattr_table != _ABSENT:
+            if xattr_table + 16 > self.bytes_used:
+                raise SquashfsError("the xattr id table lies outside the image")
+            start, count = struct.unpack_from("<QI", self.data, xattr_table)
+            if start >= xattr_table:
+                raise SquashfsError("the xattr table is not below its index")
+            self._table(xattr_table + 16, count, 16, "<QII", below)
+            below = start
+        if id_table >= below or not 1 <= self.id_count <= 2 * self.inode_count:
+            raise SquashfsError("the id table is damaged")
+        self.ids, below = self._table(id_table, self.id_count, 4, "<I", below)
+        if export_table != _ABSENT:
+            if export_table >= below:
+                raise SquashfsError("the export table is not below the id table")
+            _, below = self._table(export_table, self.inode_count, 8, "<Q", below)
+        self.fragments: list[tuple[int, ...]] = []
+        if self.fragment_count:
+            if fragment_table >= below:
+                raise SquashfsError("the fragment table is not below the tables after it")
+            self.fragments, below = self._table(fragment_table, self.fragment_count, 16, "<QI4x", below)
+        elif fragment_table != below:
+            raise SquashfsError("an image without fragments has a fragment table")
+        if self.directory_table > below:
+            raise SquashfsError("the directory table runs into the lookup tables")
+
+    def _table(self, start: int, count: int, size: int, layout: str, below: int) -> tuple[list[tuple[int, ...]], int]:
+        """A lookup table: an index at ``start`` (ending by ``below``) of metadata blocks, which lie under it, of
+        fixed-size records. Returns the records and where the table's first block starts."""
         per_block = _METADATA // size
         blocks = -(-count // per_block)
-        if not 0 <= start <= self.bytes_used - 8 * blocks:
+        if not 0 <= start <= start + 8 * blocks <= below:
             raise SquashfsError("a lookup table lies outside the image")
         record = struct.Struct(layout)
         out: list[tuple[int, ...]] = []
+        first = start
         for i in range(blocks):
             (pointer,) = struct.unpack_from("<Q", self.data, start + 8 * i)
+            if pointer >= start:
+                raise SquashfsError("a lookup table's block is not below its index")
+            first = min(first, pointer)
             contents, _ = self._block(pointer)
             wanted = min(per_block, count - i * per_block)
             if len(contents) < wanted * size:
                 raise SquashfsError("a lookup table is short")
             out.extend(record.unpack_from(contents, j * size) for j in range(wanted))
-        return out
+        return out, first
 
     # --- the listing -------------------------------------------------------------------------------------
 
@@ -220,6 +257,8 @@ class SquashfsReader:
         if not stat.S_ISDIR(root[0].mode):
             raise SquashfsError("the root is not a directory")
         out = [root[0]]
+        # unsquashfs makes a second path to an inode number a hard link to the first: a number must name one inode
+        numbers = {root[0].inode: self.root_inode}
         stack = [(root, frozenset({root[0].inode}))]
         while stack:
             (directory, listing), ancestors = stack.pop()
@@ -227,6 +266,8 @@ class SquashfsReader:
             for name, reference in self._listing(*listing):
                 path = f"{directory.path}/{name}" if directory.path else name
                 entry, inner = self._inode(reference, path)
+                if not 1 <= entry.inode <= self.inode_count or numbers.setdefault(entry.inode, reference) != reference:
+                    raise SquashfsError(f"inode number {entry.inode} of {path} is out of range or names two inodes")
                 out.append(entry)
                 if len(out) > self.max_entries:
                     raise SquashfsError(f"more than {self.max_entries} entries")
