@@ -274,8 +274,14 @@ def _scan_image(
     key = memo_key(budget.name, now.date().isoformat())
     if memo is not None and (memo.key != key or not memo.files):
         memo = None  # made under another budget, day or version: every file is analysed
+    digesting = None
     if memo is not None and memo.locators and extraction is None:
-        inventory = _scan_reused(image, budget, progress, now, key, memo, started, workdir_parent)
+        _require_regular(image)
+        # the image's digest on a second core meanwhile (hashlib lets go of the interpreter while it hashes); the
+        # usual route takes it too if the image is unpacked after all
+        digesting = concurrent.futures.Future[tuple[str, int]]()
+        threading.Thread(target=_digest_into, args=(image, digesting), name="image-digest", daemon=True).start()
+        inventory = _scan_reused(image, budget, progress, now, key, memo, started, workdir_parent, digesting)
         if inventory is not None:
             return inventory
     if extraction is None:
@@ -289,7 +295,11 @@ def _scan_image(
             # unblob starts first: its imports and set-up overlap the digest and the analysers' set-up
             if not extraction.started:
                 extraction.start()
-            digest, size = safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+            digest, size = (
+                digesting.result()
+                if digesting is not None
+                else safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+            )
             analyser = _Analyser(workdir / "out", budget, now)
         except BaseException:
             extraction.abort()
@@ -328,12 +338,9 @@ def _scan_reused(
     memo: FileMemo,
     started: float,
     workdir_parent: Path | None,
+    digesting: concurrent.futures.Future[tuple[str, int]],
 ) -> FirmwareInventory | None:
     """The scan of a release told apart from its baseline without unpacking (``reuse.py``); None: unpack it."""
-    _require_regular(image)
-    # the image's digest on a second core meanwhile (hashlib lets go of the interpreter while it hashes)
-    digesting = concurrent.futures.Future[tuple[str, int]]()
-    threading.Thread(target=_digest_into, args=(image, digesting), name="image-digest", daemon=True).start()
     progress.start("extract", None)
     reused = reuse_unpacked(image, budget, memo, _reads_bytes, workdir_parent)
     progress.finish("extract")
