@@ -35,6 +35,18 @@ def _publish(client: Client, actors: Actors, role: str = "issuer", envelope: Any
     return client.post("/api/v1/labels", json=envelope, headers=actors.headers(role))
 
 
+def _published(client: Client, actors: Actors, model: str) -> tuple[Any, str]:
+    """The issuer's envelope for ``model``, published; the envelope and its label id."""
+    envelope = actors.envelope(model=model)
+    return envelope, str(_publish(client, actors, envelope=envelope).json()["label_id"])
+
+
+def _stored_document(client: Client, label_id: str) -> str:
+    """The registry's stored copy of a label (what its page and JSON are made from)."""
+    with client.app.state.engine.connect() as conn:
+        return str(conn.execute(text("SELECT document FROM labels WHERE label_id = :i"), {"i": label_id}).scalar_one())
+
+
 def _revoke(client: Client, actors: Actors, label_id: str, reason: str) -> Any:
     """The issuer revokes ``label_id``; the response."""
     return client.post(f"/api/v1/labels/{label_id}/revoke", json={"reason": reason}, headers=actors.headers("issuer"))
@@ -71,8 +83,7 @@ def test_verify_against_another_registry_than_the_labels_home_fails_registry_hom
     # "HTTP://TestServer/" (the same origin, spelt otherwise), or at another address with its home given as
     # http://testserver, registry.home passes.
     client, actors = registry
-    envelope = actors.envelope(model="HOME-1")
-    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    envelope, label_id = _published(client, actors, "HOME-1")
     results = {}
     for url in ("http://mirror.test", "HTTP://TestServer/"):
         api = RegistryClient(url)
@@ -477,10 +488,8 @@ def test_a_hidden_revocation_shows_an_integrity_error_and_fails_verify(
     # they were while active (the revocation entry stays in the log), then the page and the JSON say
     # "integrity error", and `verify --registry` recomputes "revoked" from the proven entries and fails.
     client, actors = registry
-    envelope = actors.envelope(model="HID-1")
-    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
-    with client.app.state.engine.connect() as conn:
-        active_doc = conn.execute(text("SELECT document FROM labels WHERE label_id = :i"), {"i": label_id}).scalar_one()
+    envelope, label_id = _published(client, actors, "HID-1")
+    active_doc = _stored_document(client, label_id)
     revoked = _revoke(client, actors, label_id, "key leaked")
     assert revoked.status_code == 200
     _tamper(
@@ -516,8 +525,7 @@ def test_a_revocation_refiled_under_another_subject_is_caught_by_the_full_log_au
     from cybersafe.registry import audit, documents
 
     client, actors = registry
-    envelope = actors.envelope(model="HID-2")
-    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    envelope, label_id = _published(client, actors, "HID-2")
     revoked = _revoke(client, actors, label_id, "vuln")
     index = revoked.json()["log_index"]
     engine = client.app.state.engine
@@ -554,10 +562,7 @@ def test_a_revocation_refiled_under_another_subject_is_caught_by_the_full_log_au
 def test_edited_page_text_is_an_integrity_error_and_the_signed_text_is_shown(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
     label_id = _publish(client, actors, model="EDIT-1", name="Baby Monitor").json()["label_id"]
-    with client.app.state.engine.connect() as conn:
-        stored = json.loads(
-            conn.execute(text("SELECT document FROM labels WHERE label_id = :i"), {"i": label_id}).scalar_one()
-        )
+    stored = json.loads(_stored_document(client, label_id))
     stored["product"]["name"] = "Baby Monitor PRO"
     stored["product"]["manufacturer"] = "Trusted Brand Inc"
     stored["disclosures"]["default_password"] = "none needed"
@@ -606,8 +611,7 @@ def test_a_revoked_issuers_labels_read_issuer_revoked_from_the_effective_date(
     registry: tuple[Client, Actors], tmp_path: Path
 ) -> None:
     client, actors = registry
-    envelope = actors.envelope(model="REV-1")
-    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    envelope, label_id = _published(client, actors, "REV-1")
     other = _publish(client, actors, "other_issuer", actors.other_envelope(model="REV-2")).json()["label_id"]
     # A revocation that starts next month leaves the label valid until then.
     later = client.post(
@@ -681,8 +685,7 @@ def test_a_future_issuer_revocation_counts_from_its_date(backend: str, make_data
 
 def test_key_rotation_keeps_old_labels_and_needs_the_new_key(registry: tuple[Client, Actors], tmp_path: Path) -> None:
     client, actors = registry
-    old_envelope = actors.envelope(model="ROT-1")
-    old_label = _publish(client, actors, envelope=old_envelope).json()["label_id"]
+    old_envelope, old_label = _published(client, actors, "ROT-1")
     new_key = Ed25519PrivateKey.generate()
     rotated = client.post(
         f"/api/v1/issuers/{actors.ids['issuer']}/keys",
@@ -1073,8 +1076,7 @@ def test_links_are_relative_without_a_base_url(make_database_url: Callable[[str]
 
 def test_the_qr_digest_is_the_logged_envelope_digest(registry: tuple[Client, Actors]) -> None:
     client, actors = registry
-    envelope = actors.envelope(model="QR-1")
-    label_id = _publish(client, actors, envelope=envelope).json()["label_id"]
+    envelope, label_id = _published(client, actors, "QR-1")
     proof = client.get(f"/api/v1/labels/{label_id}/proof").json()
     issued = json.loads(proof["entries"][0]["entry"])
     assert issued["envelope_sha256"] == envelope_digest(envelope) == envelope_digest(proof["envelope"])

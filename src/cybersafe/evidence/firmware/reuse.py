@@ -206,10 +206,7 @@ class _Sorted:
     locators: dict[str, str] = field(default_factory=dict)  # display path -> locator, for the next memo
     known_skipped: list[str] = field(default_factory=list)  # known files unblob found nothing in
     directories: int = 0
-
-    @property
-    def written(self) -> int:
-        return sum(len(data) for data, _ in self.files.values())
+    written: int = 0  # bytes of the files written out
 
 
 class _Sorter:
@@ -218,7 +215,6 @@ class _Sorter:
         self.memo = memo
         self.reads = reads
         self.out = _Sorted()
-        self.written = 0
 
     def sort(self, entries: list[Entry]) -> _Sorted | None:
         """None when a new or changed file is one unblob must search (the usual route does)."""
@@ -258,8 +254,8 @@ class _Sorter:
         if not hit and needs_unblob(data):
             return False
         self.out.files[entry.path] = (data, entry.mtime)
-        self.written += len(data)
-        return self.written <= _READ_MAX  # a release that changed this much is unpacked as usual
+        self.out.written += len(data)
+        return self.out.written <= _READ_MAX  # a release that changed this much is unpacked as usual
 
 
 __all__ = ["Layout", "Reused", "read_layout", "reuse_unpacked"]

@@ -29,13 +29,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cybersafe import safeio
 from cybersafe.errors import InputError
 from cybersafe.evidence.firmware import accounts as acc
 from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
+from cybersafe.evidence.firmware._native import whole_squashfs
 from cybersafe.evidence.firmware.budget import Budget
 from cybersafe.evidence.firmware.memo import FileFacts, FileMemo, memo_key
 from cybersafe.evidence.firmware.metadata import INODE_TABLE, is_traversal, read_metadata
@@ -279,8 +280,7 @@ def _scan_image(
         _require_regular(image)
         # the image's digest on a second core meanwhile (hashlib lets go of the interpreter while it hashes); the
         # usual route takes it too if the image is unpacked after all
-        digesting = concurrent.futures.Future[tuple[str, int]]()
-        threading.Thread(target=_digest_into, args=(image, digesting), name="image-digest", daemon=True).start()
+        digesting = _in_background(_image_digest, image)
         inventory = _scan_reused(image, budget, progress, now, key, memo, started, workdir_parent, digesting)
         if inventory is not None:
             return inventory
@@ -295,12 +295,10 @@ def _scan_image(
             # unblob starts first: its imports and set-up overlap the digest and the analysers' set-up
             if not extraction.started:
                 extraction.start()
-            digest, size = (
-                digesting.result()
-                if digesting is not None
-                else safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
-            )
+            digest, size = digesting.result() if digesting is not None else _image_digest(image)
             analyser = _Analyser(workdir / "out", budget, now)
+            # the tables of an image that may go the direct route, read while it is unpacked (for the next memo)
+            layout = _in_background(read_layout, image, budget) if whole_squashfs(image) is not None else None
         except BaseException:
             extraction.abort()
             raise
@@ -322,8 +320,8 @@ def _scan_image(
             unpacked = extraction.wait()
         progress.finish("extract")
         scan = _Scan(image, digest, size, budget, unpacked, analyser, progress, memo)
-        if unpacked.direct and not unpacked.gaps:
-            scan.layout = read_layout(image, budget)
+        if layout is not None and unpacked.direct and not unpacked.gaps:
+            scan.layout = layout.result()
         return scan.inventory(started, key)
     finally:
         remove_tree(workdir, background=extraction.entries > _REMOVE_IN_BACKGROUND)
@@ -358,11 +356,23 @@ def _scan_reused(
             remove_tree(reused.workdir)
 
 
-def _digest_into(image: Path, result: concurrent.futures.Future[tuple[str, int]]) -> None:
-    try:
-        result.set_result(safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware"))
-    except BaseException as exc:  # noqa: BLE001 - raised where the result is asked for
-        result.set_exception(exc)
+def _in_background(work: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
+    """``work(*args)`` in a thread of its own; its result, or what it raised, when asked for. For work that lets
+    go of the interpreter (hashing) while the caller's thread goes on."""
+    result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            result.set_result(work(*args))
+        except BaseException as exc:  # noqa: BLE001 - raised where the result is asked for
+            result.set_exception(exc)
+
+    threading.Thread(target=run, name=f"background-{getattr(work, '__name__', 'work')}", daemon=True).start()
+    return result
+
+
+def _image_digest(image: Path) -> tuple[str, int]:
+    return safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
 
 
 _ACCOUNT_FILES = ("passwd", "shadow", "passwd.default", "shadow.default")
