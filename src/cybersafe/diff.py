@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cybersafe import jsonio
 from cybersafe.results import Assessment, CheckAttemptOut, FindingOut, RequirementResultOut, SchemeResultOut
 
 DIFF_SCHEMA: Literal["cybersafe/diff/v1"] = "cybersafe/diff/v1"
@@ -174,8 +175,7 @@ class AssessmentDiff(_Wire):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON (sorted keys, no spaces): what a superseding label names."""
-        canonical = json.dumps(self.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return hashlib.sha256(jsonio.canonical(self.wire())).hexdigest()
 
 
 def diff_assessments(old: Assessment, new: Assessment) -> AssessmentDiff:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cybersafe import safeio
+from cybersafe import jsonio, safeio
 from cybersafe.checks.interface import attempt_key
 from cybersafe.errors import InputError
 from cybersafe.evidence.interface import ProblemSeverity
@@ -339,7 +339,7 @@ class Assessment(_Wire):
         return None
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2, ensure_ascii=False)
+        return jsonio.pretty(self.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     def product_identity(self) -> dict[str, Any]:
         """What makes two assessments of one product (two releases, not two products): manufacturer, model and
@@ -354,13 +354,9 @@ class Assessment(_Wire):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON: what labels and attestations name."""
-        canonical = json.dumps(
-            self.model_dump(mode="json", by_alias=True, exclude_none=True),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return hashlib.sha256(
+            jsonio.canonical(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+        ).hexdigest()
 
 
 def load_assessment(path: Path) -> Assessment:

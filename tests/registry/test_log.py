@@ -21,6 +21,7 @@ from registry_harness import BACKENDS, GENEROUS, free_port, setup_actors
 from registry_support import Actors, make_envelope, make_record, public_pem
 from sqlalchemy import text
 
+from cybersafe import jsonio
 from cybersafe.errors import InputError
 from cybersafe.registry import admin, db, log, merkle, note, witness
 from cybersafe.registry.app import create_app
@@ -296,7 +297,7 @@ def _legacy_registry(engine: Any, issuer_key: Ed25519PrivateKey) -> dict[str, An
     record = make_record(issuer_key, issuer_name="Old Labels", manufacturer="Legacy Maker")
     envelope = make_envelope(record, issuer_key)
     now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
-    entry = log.canonical_json({
+    entry = jsonio.canonical({
         "v": 1, "kind": "issued", "label_id": record["label_id"], "at": "2026-02-01T00:00:00Z",
         "envelope_sha256": envelope_digest(envelope), "issuer_key_id": key_id(issuer_key.public_key()),
         "status": "active", "support_end": record["support_end"],

@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from cybersafe import jsonio
 from cybersafe.attest.keys import key_id
 from cybersafe.errors import VerificationFailed
 
@@ -32,13 +33,9 @@ def pae(payload_type: str, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(type_bytes), type_bytes, len(body), body)
 
 
-def canonical_json(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def sign_statement(statement: dict[str, Any], private_key: Ed25519PrivateKey) -> dict[str, Any]:
     """Wrap ``statement`` in a DSSE envelope with one Ed25519 signature."""
-    body = canonical_json(statement)
+    body = jsonio.canonical(statement)
     signature = private_key.sign(pae(PAYLOAD_TYPE, body))
     return {
         "payloadType": PAYLOAD_TYPE,

@@ -8,9 +8,9 @@ look-alike) cannot show another label than the one printed on the box without th
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from cybersafe import jsonio
 from cybersafe.label.model import LabelRecord
 
 
@@ -26,7 +26,7 @@ def canonical_envelope(envelope: dict[str, Any]) -> bytes:
             for s in (signatures if isinstance(signatures, list) else [])
         ],
     }
-    return json.dumps(shaped, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsonio.canonical(shaped)
 
 
 def envelope_digest(envelope: dict[str, Any]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from cybersafe import jsonio
 from cybersafe.registry import merkle, note
 from cybersafe.registry.models import LogEntry, LogKey, LogNode, LogState, TreeHead
 
@@ -31,13 +31,9 @@ def node_pos(level: int, index: int) -> int:
     return (level << POS_SHIFT) | index
 
 
-def canonical_json(data: object) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def sth_message(tree_size: int, timestamp_ms: int, root_hash: bytes) -> bytes:
     """The bytes a tree head signature covers."""
-    return canonical_json(
+    return jsonio.canonical(
         {"log": LOG_NAME, "tree_size": tree_size, "timestamp": timestamp_ms, "root_hash": root_hash.hex()}
     )
 
@@ -77,7 +73,7 @@ class NewEvent:
 def new_event(subject: str, kind: str, at: dt.datetime, **detail: object) -> NewEvent:
     """A leaf: canonical JSON of ``{"v": 1, "kind", "at", ...detail}``."""
     body = {"v": 1, "kind": kind, "at": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"), **detail}
-    return NewEvent(subject, kind, at, canonical_json(body))
+    return NewEvent(subject, kind, at, jsonio.canonical(body))
 
 
 @dataclass(frozen=True)
