@@ -43,28 +43,27 @@ def _orjson_agrees(text: bytes, value: Any) -> bool:
     return b"NaN" not in named and b"Infinity" not in named
 
 
+def _written(value: Any, option: int) -> bytes | None:
+    """orjson's text for ``value``, or None where the json module would write other bytes."""
+    try:
+        text = orjson.dumps(value, option=option | _STRICT)
+    except TypeError:
+        return None
+    return text if _orjson_agrees(text, value) else None
+
+
 def canonical(value: Any) -> bytes:
     """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()``, byte for byte."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | _STRICT)
-    except TypeError:
-        pass
-    else:
-        if _orjson_agrees(text, value):
-            return text
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = _written(value, orjson.OPT_SORT_KEYS)
+    if text is None:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return text
 
 
 def pretty(value: Any) -> str:
     """``json.dumps(value, indent=2, ensure_ascii=False)``, character for character (keys in their order)."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | _STRICT)
-    except TypeError:
-        pass
-    else:
-        if _orjson_agrees(text, value):
-            return text.decode()
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    text = _written(value, orjson.OPT_INDENT_2)
+    return json.dumps(value, indent=2, ensure_ascii=False) if text is None else text.decode()
 
 
 def loads(text: str | bytes) -> Any:
