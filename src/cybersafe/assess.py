@@ -279,6 +279,7 @@ def assess_dossier(
     baseline: Assessment | None = None,
     record_inputs: bool = True,
     today: dt.date | None = None,
+    known_digests: Mapping[str, str] | None = None,
 ) -> AssessmentRun:
     """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``;
     ``firmware scan`` and ``probe`` pass ``families`` to run only their checks (the rest read not run).
@@ -303,7 +304,7 @@ def assess_dossier(
         wanted = tuple(leaf for leaf in wanted if leaf.ref.split(".", 1)[0] in families)
     record = record_inputs or baseline is not None
     attempts, inputs, delta = _collect_and_check(
-        evidence, collectors, checks, wanted, progress, baseline, record, today, collected=early
+        evidence, collectors, checks, wanted, progress, baseline, record, today, collected=early, known=known_digests
     )
     facts, contradictions = judged_facts(dossier, attempts.values())
     evaluator = Evaluator(catalog, attempts, dossier, facts, as_of=now.date(), contradictions=contradictions)
@@ -337,6 +338,7 @@ def _collect_and_check(
     today: dt.date | None,
     *,
     collected: bool,
+    known: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, CheckAttempt], RunInputs | None, DeltaRecord | None]:
     """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
     whose inputs changed."""
@@ -352,6 +354,7 @@ def _collect_and_check(
         return attempts, None, None
     today = today or dt.datetime.now(dt.UTC).date()
     digester = InputDigester(evidence.dossier, evidence.base_dir, collectors, evidence.as_of, today)
+    digester.cache.update(known or {})
     tool = tool_fingerprint()
     plan: DeltaPlan | None = None
     if baseline is not None:
@@ -397,11 +400,16 @@ def assess(
     baseline: Assessment | None = None,
     today: dt.date | None = None,
     memo: SummaryMemo | None = None,
+    dossier: Dossier | None = None,
+    known_digests: Mapping[str, str] | None = None,
 ) -> AssessmentRun:
     """Assess the product a dossier file describes, running the collectors for its artefacts; with ``baseline``,
-    only what changed since (cybersafe/delta.py); batch work passes a ``SummaryMemo`` kept per worker."""
+    only what changed since (cybersafe/delta.py); batch work passes a ``SummaryMemo`` kept per worker.
+
+    ``dossier``: the file as already read by ``read_dossier``; ``known_digests``: input digests already computed
+    for it (``InputDigester``: batch computes them for its re-run key), not computed again."""
     catalog = catalog or default_catalog()
-    dossier = load_dossier(dossier_path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
+    dossier = dossier or read_dossier(dossier_path, catalog, checks)
     try:
         return assess_dossier(
             dossier,
@@ -416,11 +424,17 @@ def assess(
             baseline=baseline,
             today=today,
             memo=memo,
+            known_digests=known_digests,
         )
     except DossierError as exc:  # e.g. a market no scheme decides: name the dossier it came from
         if exc.file is not None:
             raise
         raise DossierError(exc.message, file=dossier_path, line=exc.line, field=exc.field) from None
+
+
+def read_dossier(path: Path, catalog: Catalog, checks: Sequence[type[Check]] = BUILTIN_CHECKS) -> Dossier:
+    """The dossier file, validated against the checks and the catalog's facts as ``assess`` reads it."""
+    return load_dossier(path, known_check_ids={c.ID for c in checks}, known_facts=catalog.condition_facts())
 
 
 def marginal_plans(run: AssessmentRun, evaluator: Evaluator) -> list[MarginalPlanOut]:

@@ -278,3 +278,36 @@ def test_a_later_day_changes_the_key_of_a_product_with_firmware_only(products: l
     # and the order the schemes are given in is no change
     again = input_key(products[0], BatchOptions(now=NOW, scheme_refs=("eu-cra", "uk-psti")), day)
     assert again == keys["cam-a"][0]
+
+
+def test_a_product_s_files_are_read_once_for_its_key_and_its_assessment(
+    products: list[Product], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cybersafe.assess
+    import cybersafe.dossier.loader as loader
+    import cybersafe.inputs as inputs
+    from cybersafe.fleet.batch import assess_product, input_key
+
+    # Given the product with firmware, and counters on the dossier reader and the input digests
+    product = next(p for p in products if p.id == "cam-fw")
+    options = BatchOptions(now=NOW, scheme_refs=("uk-psti", "eu-cra"))
+    digested: list[Path] = []
+    dossiers: list[Path] = []
+    real_digest, real_load = inputs.sha256_path, loader.load_dossier
+    monkeypatch.setattr(inputs, "sha256_path", lambda path: digested.append(path) or real_digest(path))
+    counted = lambda path, *a, **k: dossiers.append(path) or real_load(path, *a, **k)  # noqa: E731
+    monkeypatch.setattr(loader, "load_dossier", counted)
+    monkeypatch.setattr(cybersafe.assess, "load_dossier", counted)
+    # When batch assesses it
+    result = assess_product(product, options, None, None)
+    # Then the dossier was read once, and the firmware image hashed once for the key (the scan reads it on its own)
+    assert result.outcome == "assessed", result.error
+    assert dossiers == [product.dossier]
+    firmware = [p for p in digested if p.suffix == ".img"]
+    assert len(firmware) == 1, digested
+    # and the assessment records the digests the key compared
+    recorded = json.loads(result.files["assessment.json"])["inputs"]["digests"]
+    key = input_key(product, options)
+    assert {name: recorded[name] for name in ("firmware", "sbom", "vex", "vulndb", "device")} == {
+        name: key[name] for name in ("firmware", "sbom", "vex", "vulndb", "device")
+    }

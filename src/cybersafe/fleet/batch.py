@@ -28,10 +28,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cybersafe.errors import CybersafeError, FleetError, ManifestError
 from cybersafe.fleet.cluster import ClusterSpec, describe, open_client
+
+if TYPE_CHECKING:
+    from cybersafe.dossier.model import Dossier
 
 SUMMARY_SCHEMA = "cybersafe/batch-summary/v1"
 _ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -212,15 +215,22 @@ def _memo(dirs: tuple[Path, ...]) -> Any:
     return _MEMOS[dirs]
 
 
-def input_key(product: Product, options: BatchOptions, today: dt.date | None = None) -> dict[str, str]:
+# the inputs of the key that are the contents of files the dossier names (or the database's version): the
+# assessment takes their digests from the key instead of reading the files again (a firmware image is hashed once)
+CONTENT_INPUTS = ("firmware", "sbom", "vex", "vulndb", "device")
+
+
+def input_key(
+    product: Product, options: BatchOptions, today: dt.date | None = None, dossier: Dossier | None = None
+) -> dict[str, str]:
     """Every input a re-run compares, by digest: the files the dossier names, versions, schemes, dates.
 
-    ``today``: the wall-clock date (injected in tests)."""
+    ``today``: the wall-clock date (injected in tests); ``dossier``: the file as already read."""
     from cybersafe.assess import builtin_collectors
     from cybersafe.dossier.loader import load_dossier
     from cybersafe.inputs import InputDigester, library_versions, sha256_path, tool_fingerprint
 
-    dossier = load_dossier(product.dossier)
+    dossier = dossier or load_dossier(product.dossier)
     # the day on the wall clock, as assess records it: a scan judges certificate expiry and a probe observes the
     # device on the day it runs, whatever --now says, so a later day is a changed input for those
     today = today or dt.datetime.now(dt.UTC).date()
@@ -236,7 +246,7 @@ def input_key(product: Product, options: BatchOptions, today: dt.date | None = N
         "budget": options.budget,
         "reports": ",".join(options.reports),
     }
-    for name in ("firmware", "sbom", "vex", "vulndb", "device", "firmware:date", "device:date"):
+    for name in (*CONTENT_INPUTS, "firmware:date", "device:date"):
         key[name] = digester.digest(name)
     return key
 
@@ -254,13 +264,16 @@ def assess_product(
     started = time.perf_counter()
     result = ProductResult(product.id, str(product.dossier), "assessed")
     try:
-        key = input_key(product, options)
+        from cybersafe.assess import read_dossier
+
+        dossier = read_dossier(product.dossier, _catalog(options.catalog_dirs))  # read once: the key and the run
+        key = input_key(product, options, dossier=dossier)
         if previous is not None and not options.force:
             result.changed_inputs = sorted(k for k in key.keys() | previous.keys() if key.get(k) != previous.get(k))
             if not result.changed_inputs:
                 result.outcome = "reused"
                 return result
-        _assess(product, options, key, baseline, result)
+        _assess(product, options, key, baseline, result, dossier)
     except CybersafeError as exc:
         result.outcome, result.error = "failed", _one_line(str(exc))
     except Exception as exc:  # noqa: BLE001 - one product's crash is its own result, never the batch's
@@ -271,7 +284,12 @@ def assess_product(
 
 
 def _assess(
-    product: Product, options: BatchOptions, key: dict[str, str], baseline: str | None, result: ProductResult
+    product: Product,
+    options: BatchOptions,
+    key: dict[str, str],
+    baseline: str | None,
+    result: ProductResult,
+    dossier: Dossier,
 ) -> None:
     from cybersafe.assess import assess, builtin_collectors
     from cybersafe.evidence.firmware.budget import budget_for
@@ -298,6 +316,8 @@ def _assess(
         collectors=collectors,
         baseline=previous,
         memo=_memo(options.catalog_dirs),
+        dossier=dossier,
+        known_digests={name: key[name] for name in CONTENT_INPUTS},
     )
     assessment = to_assessment(run)
     result.digest = assessment.digest()
