@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -368,15 +369,29 @@ def load_assessment(path: Path) -> Assessment:
         raise InputError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
     except RecursionError:
         raise InputError("malformed JSON: nested too deeply", file=path) from None
-    if _deeper_than(data, MAX_ASSESSMENT_DEPTH):
-        raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
     try:
-        return Assessment.model_validate(data)
+        assessment = Assessment.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(_one_line(str(p)) for p in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise InputError(message, file=path, field=field or None) from None
+    # the model bounds the nesting of everything but its free-form values, which validation passes through as read
+    if any(_deeper_than(value, MAX_ASSESSMENT_DEPTH - depth) for value, depth in _free_form(assessment)):
+        raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
+    return assessment
+
+
+def _free_form(assessment: Assessment) -> Iterator[tuple[Any, int]]:
+    """The assessment's free-form (``Any``) values, each with the depth it sits at below the top object."""
+    yield assessment.dossier, 1
+    for check in assessment.checks:  # the list, then the attempt
+        if check.parameters:
+            yield check.parameters, 3
+        for finding in check.findings:  # the list, then the finding
+            yield finding.facts, 5
+    if assessment.inputs is not None and assessment.inputs.firmware_memo:
+        yield assessment.inputs.firmware_memo, 2
 
 
 # far deeper than any assessment this code writes (about 10), and shallow enough that writing it back (pydantic

@@ -53,3 +53,48 @@ def test_an_assessment_nested_deeper_than_any_written_is_refused_in_one_line(
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, result.output
         assert "nested deeper than 64 levels" in result.stderr
+
+
+def _nested(levels: int) -> object:
+    value: object = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("where", "depth_of_holder"),
+    [
+        ("dossier", 2),  # the top object, then the dossier
+        ("parameters", 4),  # the top object, the checks, the attempt, its parameters
+        ("facts", 6),  # ... the attempt, its findings, the finding, its facts
+        ("firmware_memo", 3),  # the top object, the inputs, the memo
+    ],
+)
+def test_each_free_form_value_is_held_to_the_same_depth_from_the_top(
+    sample: Assessment, tmp_path: Path, where: str, depth_of_holder: int
+) -> None:
+    from cybersafe.errors import InputError
+    from cybersafe.results import MAX_ASSESSMENT_DEPTH
+
+    def with_value(levels: int) -> Path:
+        data = json.loads(sample.to_json())
+        holder = {
+            "dossier": lambda: data["dossier"],
+            "parameters": lambda: data["checks"][0].setdefault("parameters", {}),
+            "facts": lambda: data["checks"][0]["findings"][0]["facts"],
+            "firmware_memo": lambda: data.setdefault("inputs", {"tool": "t", "digests": {}}).setdefault(
+                "firmware_memo", {}
+            ),
+        }[where]()
+        holder["x"] = _nested(levels)
+        path = tmp_path / f"{where}-{levels}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return path
+
+    # Given a value whose innermost list is exactly at the limit, counted from the top object: it is read
+    at_limit = MAX_ASSESSMENT_DEPTH - depth_of_holder
+    assert load_assessment(with_value(at_limit)).digest()
+    # and one level more is refused in one line, wherever the free-form value sits
+    with pytest.raises(InputError, match="nested deeper than 64 levels"):
+        load_assessment(with_value(at_limit + 1))
