@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -366,11 +367,12 @@ def bench_delta(cache: Path, files: int, repeats: int) -> dict[str, Any]:
     from cybersafe.fleet.batch import BatchOptions, Product, assess_product
 
     baseline_file = where / "baseline-assessment.json"
-    baseline_file.write_text(old.to_json() + "\n", encoding="utf-8")
+    baseline_file.write_bytes(written := (old.to_json() + "\n").encode())
+    recorded = (hashlib.sha256(written).hexdigest(), old.digest())  # what batch records with the file it writes
     product, options = Product("delta-product", dossier.resolve()), BatchOptions(now=NOW)
 
     def batch_run(baseline: Path | None) -> Any:
-        result = assess_product(product, options, None, str(baseline) if baseline else None)
+        result = assess_product(product, options, None, str(baseline) if baseline else None, recorded)
         if result.outcome != "assessed" or (baseline is not None) != (result.delta is not None):
             raise SystemExit(f"bench: the batch path did not run as intended: {result.outcome} {result.error}")
         return result

@@ -280,6 +280,7 @@ def assess_dossier(
     record_inputs: bool = True,
     today: dt.date | None = None,
     known_digests: Mapping[str, str] | None = None,
+    baseline_digest: str | None = None,
 ) -> AssessmentRun:
     """Assess an already loaded dossier. Batch work (the engine benchmark) passes a ``SummaryMemo``;
     ``firmware scan`` and ``probe`` pass ``families`` to run only their checks (the rest read not run).
@@ -304,7 +305,17 @@ def assess_dossier(
         wanted = tuple(leaf for leaf in wanted if leaf.ref.split(".", 1)[0] in families)
     record = record_inputs or baseline is not None
     attempts, inputs, delta = _collect_and_check(
-        evidence, collectors, checks, wanted, progress, baseline, record, today, collected=early, known=known_digests
+        evidence,
+        collectors,
+        checks,
+        wanted,
+        progress,
+        baseline,
+        record,
+        today,
+        collected=early,
+        known=known_digests,
+        baseline_digest=baseline_digest,
     )
     facts, contradictions = judged_facts(dossier, attempts.values())
     evaluator = Evaluator(catalog, attempts, dossier, facts, as_of=now.date(), contradictions=contradictions)
@@ -339,6 +350,7 @@ def _collect_and_check(
     *,
     collected: bool,
     known: Mapping[str, str] | None = None,
+    baseline_digest: str | None = None,
 ) -> tuple[dict[str, CheckAttempt], RunInputs | None, DeltaRecord | None]:
     """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
     whose inputs changed."""
@@ -358,7 +370,7 @@ def _collect_and_check(
     tool = tool_fingerprint()
     plan: DeltaPlan | None = None
     if baseline is not None:
-        plan = plan_delta(baseline, wanted, digester, tool, baseline.digest())
+        plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
         to_run, skipped = collectors_for(collectors, checks, plan.run)
         collectors = tuple(to_run)
         plan.record.collectors_skipped = tuple(c.NAME for c in skipped if c.applies(evidence.dossier))
@@ -402,12 +414,14 @@ def assess(
     memo: SummaryMemo | None = None,
     dossier: Dossier | None = None,
     known_digests: Mapping[str, str] | None = None,
+    baseline_digest: str | None = None,
 ) -> AssessmentRun:
     """Assess the product a dossier file describes, running the collectors for its artefacts; with ``baseline``,
     only what changed since (cybersafe/delta.py); batch work passes a ``SummaryMemo`` kept per worker.
 
     ``dossier``: the file as already read by ``read_dossier``; ``known_digests``: input digests already computed
-    for it (``InputDigester``: batch computes them for its re-run key), not computed again."""
+    for it (``InputDigester``: batch computes them for its re-run key), not computed again; ``baseline_digest``:
+    the baseline's ``digest()`` when known (batch recorded it with the bytes of the file it wrote)."""
     catalog = catalog or default_catalog()
     dossier = dossier or read_dossier(dossier_path, catalog, checks)
     try:
@@ -425,6 +439,7 @@ def assess(
             today=today,
             memo=memo,
             known_digests=known_digests,
+            baseline_digest=baseline_digest,
         )
     except DossierError as exc:  # e.g. a market no scheme decides: name the dossier it came from
         if exc.file is not None:

@@ -339,8 +339,13 @@ class Assessment(_Wire):
                 return result
         return None
 
-    def to_json(self) -> str:
-        return jsonio.pretty(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+    def wire(self) -> dict[str, Any]:
+        """The JSON form (by alias, without the absent fields): what ``to_json`` writes and ``digest`` hashes."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_json(self, wire: dict[str, Any] | None = None) -> str:
+        """``wire``: this assessment's ``wire()``, when the caller has it already (it is not made twice)."""
+        return jsonio.pretty(self.wire() if wire is None else wire)
 
     def product_identity(self) -> dict[str, Any]:
         """What makes two assessments of one product (two releases, not two products): manufacturer, model and
@@ -353,18 +358,23 @@ class Assessment(_Wire):
             "hardware_version": product.get("hardware_version"),
         }
 
-    def digest(self) -> str:
-        """sha256 of the canonical JSON: what labels and attestations name."""
-        return hashlib.sha256(
-            jsonio.canonical(self.model_dump(mode="json", by_alias=True, exclude_none=True))
-        ).hexdigest()
+    def digest(self, wire: dict[str, Any] | None = None) -> str:
+        """sha256 of the canonical JSON: what labels and attestations name. ``wire`` as for ``to_json``."""
+        return hashlib.sha256(jsonio.canonical(self.wire() if wire is None else wire)).hexdigest()
 
 
 def load_assessment(path: Path) -> Assessment:
     """Read an assessment JSON; one line naming file and field on any problem."""
-    raw = safeio.read_text(path, MAX_ASSESSMENT_BYTES, what="an assessment JSON")
+    return read_assessment(path)[0]
+
+
+def read_assessment(path: Path) -> tuple[Assessment, str]:
+    """``load_assessment``, with the sha256 of the file's bytes as read (batch knows the digest of the assessment
+    it wrote with those bytes, and need not compute it again)."""
+    raw = safeio.read_bytes(path, MAX_ASSESSMENT_BYTES, what="an assessment JSON")
+    file_sha256 = hashlib.sha256(raw).hexdigest()
     try:
-        data = json.loads(raw)
+        data = json.loads(safeio.decoded(raw, path))
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
     except RecursionError:
@@ -379,7 +389,7 @@ def load_assessment(path: Path) -> Assessment:
     # the model bounds the nesting of everything but its free-form values, which validation passes through as read
     if any(_deeper_than(value, MAX_ASSESSMENT_DEPTH - depth) for value, depth in _free_form(assessment)):
         raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
-    return assessment
+    return assessment, file_sha256
 
 
 def _free_form(assessment: Assessment) -> Iterator[tuple[Any, int]]:

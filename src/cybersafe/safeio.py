@@ -157,7 +157,17 @@ def read_text(
     encoding: str = "utf-8",
 ) -> str:
     """``read_bytes`` decoded; text that is not ``encoding`` is one ``error`` line with the byte offset."""
-    raw = read_bytes(path, limit, what=what, error=error, field=field)
+    return decoded(read_bytes(path, limit, what=what, error=error, field=field), path, error, field, encoding)
+
+
+def decoded(
+    raw: bytes,
+    path: str | Path,
+    error: type[InputError] = InputError,
+    field: str | None = None,
+    encoding: str = "utf-8",
+) -> str:
+    """``raw`` (read from ``path``) decoded, or one ``error`` line with the byte offset."""
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:

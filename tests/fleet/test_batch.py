@@ -311,3 +311,37 @@ def test_a_product_s_files_are_read_once_for_its_key_and_its_assessment(
     assert {name: recorded[name] for name in ("firmware", "sbom", "vex", "vulndb", "device")} == {
         name: key[name] for name in ("firmware", "sbom", "vex", "vulndb", "device")
     }
+
+
+def test_a_baseline_batch_wrote_is_not_digested_again_unless_its_bytes_changed(
+    products: list[Product], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cybersafe.fleet.batch import assess_product
+    from cybersafe.results import Assessment, load_assessment
+
+    # Given a product's assessment as batch wrote it, with the digest and file sha256 it recorded
+    options = BatchOptions(now=NOW, scheme_refs=("uk-psti", "eu-cra"))
+    product = next(p for p in products if p.id == "cam-b")
+    first = assess_product(product, options, None, None)
+    baseline = tmp_path / "assessment.json"
+    baseline.write_bytes(first.files["assessment.json"])
+    assert first.assessment_sha256 is not None and first.digest is not None
+    recorded = (first.assessment_sha256, first.digest)
+    digested: list[str] = []
+    real = Assessment.digest
+
+    def counted(self: Assessment, wire: dict[str, object] | None = None) -> str:
+        digested.append("baseline" if wire is None else "new")
+        return real(self, wire)
+
+    monkeypatch.setattr(Assessment, "digest", counted)
+    # When the next run takes it as its baseline: the recorded digest is used, not computed again
+    second = assess_product(product, options, None, str(baseline), recorded)
+    assert digested == ["new"]
+    assert json.loads(second.files["assessment.json"])["delta"]["baseline"] == first.digest
+    # When the file's bytes are no longer the recorded ones (the same assessment, written differently): computed
+    digested.clear()
+    baseline.write_text(json.dumps(json.loads(baseline.read_text()), indent=1), encoding="utf-8")
+    third = assess_product(product, options, None, str(baseline), recorded)
+    assert digested == ["baseline", "new"]
+    assert json.loads(third.files["assessment.json"])["delta"]["baseline"] == load_assessment(baseline).digest()

@@ -258,9 +258,16 @@ def _catalog_digest(catalog: Any) -> str:
 
 
 def assess_product(
-    product: Product, options: BatchOptions, previous: dict[str, str] | None, baseline: str | None
+    product: Product,
+    options: BatchOptions,
+    previous: dict[str, str] | None,
+    baseline: str | None,
+    recorded: tuple[str, str] | None = None,
 ) -> ProductResult:
-    """One product, start to end, on a worker; never raises: a failure is a result with its one-line error."""
+    """One product, start to end, on a worker; never raises: a failure is a result with its one-line error.
+
+    ``recorded``: the sha256 of the baseline file's bytes and the digest of the assessment they hold, as the last
+    run wrote them; when the file still has those bytes, its digest is not computed again."""
     started = time.perf_counter()
     result = ProductResult(product.id, str(product.dossier), "assessed")
     try:
@@ -273,7 +280,7 @@ def assess_product(
             if not result.changed_inputs:
                 result.outcome = "reused"
                 return result
-        _assess(product, options, key, baseline, result, dossier)
+        _assess(product, options, key, (baseline, recorded), result, dossier)
     except CybersafeError as exc:
         result.outcome, result.error = "failed", _one_line(str(exc))
     except Exception as exc:  # noqa: BLE001 - one product's crash is its own result, never the batch's
@@ -287,20 +294,23 @@ def _assess(
     product: Product,
     options: BatchOptions,
     key: dict[str, str],
-    baseline: str | None,
+    last: tuple[str | None, tuple[str, str] | None],
     result: ProductResult,
     dossier: Dossier,
 ) -> None:
     from cybersafe.assess import assess, builtin_collectors
     from cybersafe.evidence.firmware.budget import budget_for
     from cybersafe.evidence.firmware.collector import FirmwareCollector
-    from cybersafe.results import load_assessment
+    from cybersafe.results import read_assessment
     from cybersafe.to_wire import to_assessment
 
-    previous = None
+    previous, previous_digest = None, None
+    baseline, recorded = last
     if baseline is not None and not options.full and Path(baseline).is_file():
         try:
-            previous = load_assessment(Path(baseline))
+            previous, file_sha256 = read_assessment(Path(baseline))
+            if recorded is not None and recorded[0] == file_sha256:
+                previous_digest = recorded[1]
         except CybersafeError as exc:  # the product's own inputs are fine: a full run, and the reason recorded
             result.notes.append(
                 f"previous assessment not usable as the baseline, assessed in full: {_one_line(str(exc))}"
@@ -318,9 +328,11 @@ def _assess(
         memo=_memo(options.catalog_dirs),
         dossier=dossier,
         known_digests={name: key[name] for name in CONTENT_INPUTS},
+        baseline_digest=previous_digest,
     )
     assessment = to_assessment(run)
-    result.digest = assessment.digest()
+    wire = assessment.wire()  # made once, for the digest and the file
+    result.digest = assessment.digest(wire)
     result.meets = run.meets_requested
     result.schemes = [
         SchemeRow(
@@ -347,7 +359,7 @@ def _assess(
     if assessment.delta is not None:
         d = assessment.delta
         result.delta = {"reused": len(d.reused), "rerun": len(d.rerun), "collectors_skipped": d.collectors_skipped}
-    result.files["assessment.json"] = written = (assessment.to_json() + "\n").encode()
+    result.files["assessment.json"] = written = (assessment.to_json(wire) + "\n").encode()
     result.assessment_sha256 = hashlib.sha256(written).hexdigest()
     result.files["inputs.json"] = (json.dumps(key, indent=2, sort_keys=True) + "\n").encode()
     _reports(assessment, options, result)
@@ -420,7 +432,9 @@ def run_batch(
             last = _previous(out / product.id)
             if last.result is not None:
                 stored[product.id] = last
-            future = client.submit(assess_product, product, options, last.inputs, last.baseline, pure=False)
+            future = client.submit(
+                assess_product, product, options, last.inputs, last.baseline, last.recorded, pure=False
+            )
             futures[future] = product
         for future in as_completed(list(futures)):  # type: ignore[no-untyped-call]
             product = futures[future]
@@ -445,6 +459,14 @@ class StoredRun:
     inputs: dict[str, str] | None = None
     baseline: str | None = None  # its assessment.json: the delta's baseline, if it loads
     result: ProductResult | None = None
+
+    @property
+    def recorded(self) -> tuple[str, str] | None:
+        """The baseline file's sha256 and its assessment's digest as that run wrote them (``result.json``); the
+        worker uses the digest only for those exact bytes. Trusted as the reuse of a summary row is."""
+        if self.result is None or self.result.assessment_sha256 is None or self.result.digest is None:
+            return None
+        return self.result.assessment_sha256, self.result.digest
 
 
 def _previous(directory: Path) -> StoredRun:
