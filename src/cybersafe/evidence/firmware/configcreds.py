@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import PurePosixPath
 
@@ -54,6 +54,7 @@ _COMMENT = ("#", "//", ";", "--", "<!--", "*", "/*", "rem ")
 _KEY_SUFFIX_SKIP = ("_file", "_path", "_len", "_length", "_min", "_max", "_type", "_dir", "_cmd", "_prompt", "_hint")
 
 
+@lru_cache(maxsize=1 << 16)  # asked twice per file of a scan (what to read, what to parse), and per release
 def is_config_path(rel: str) -> bool:
     lowered = rel.lower()
     rooted = f"/{lowered}"
