@@ -11,9 +11,9 @@ and is used when that is certain; for the rest the json module writes them:
 (orjson also writes a UUID, an Enum that is not a str or int, and numpy arrays, which the json module refuses;
 the callers here pass the JSON form of pydantic models and parsed JSON, which hold none.)
 
-The first two are found in the output, not by walking the value: a float below 1e-4 shows as ``0.0000`` or as
-an exponent ``e-`` after a digit, and the non-finite ones are looked for in pydantic-core's output (its
-``constants`` mode writes them by name). Strings that happen to hold such text only send a value the slow way.
+The first two are found in pydantic-core's text of the value (its ``constants`` mode writes the non-finite ones
+by name), not by walking it: a float below 1e-4 shows as ``0.0000`` or as an exponent ``e-`` after a digit.
+Strings that happen to hold such text only send a value the slow way. ``Json`` finds it once for both forms.
 ``tests/test_jsonio.py`` holds both writers to the same bytes over generated values.
 """
 
@@ -33,37 +33,58 @@ _DIGITS = frozenset(b"0123456789")
 _LONG_INTEGER = re.compile(rb"[0-9]{19}")
 
 
-def _orjson_agrees(text: bytes, value: Any) -> bool:
-    """Whether orjson's ``text`` for ``value`` is what the json module writes (the module docstring says why)."""
-    if b"0.0000" in text:
-        return False
-    if any(match.start() > 0 and text[match.start() - 1] in _DIGITS for match in _NEGATIVE_EXPONENT.finditer(text)):
-        return False
-    named = pydantic_core.to_json(value, inf_nan_mode="constants")
-    return b"NaN" not in named and b"Infinity" not in named
-
-
-def _written(value: Any, option: int) -> bytes | None:
-    """orjson's text for ``value``, or None where the json module would write other bytes."""
+def _plain(value: Any) -> bool:
+    """Whether orjson writes ``value``'s floats as the json module does: none below 1e-4 in magnitude, none
+    non-finite (the module docstring says why). Looked for in pydantic-core's text, which writes NaN and the
+    infinities by name and small floats as orjson does; strings holding such text only cost the slow way."""
     try:
-        text = orjson.dumps(value, option=option | _STRICT)
-    except TypeError:
-        return None
-    return text if _orjson_agrees(text, value) else None
+        named = pydantic_core.to_json(value, inf_nan_mode="constants")
+    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
+        return False
+    if b"NaN" in named or b"Infinity" in named or b"0.0000" in named:
+        return False
+    return not any(m.start() > 0 and named[m.start() - 1] in _DIGITS for m in _NEGATIVE_EXPONENT.finditer(named))
+
+
+class Json:
+    """The JSON texts of one value: whether orjson may write them is found once for both."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._plain: bool | None = None
+
+    def _orjson(self, option: int) -> bytes | None:
+        """orjson's text, or None where the json module would write other bytes."""
+        try:
+            text = orjson.dumps(self.value, option=option | _STRICT)
+        except TypeError:
+            return None
+        if self._plain is None:
+            self._plain = _plain(self.value)
+        return text if self._plain else None
+
+    def canonical(self) -> bytes:
+        """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()``, byte for
+        byte."""
+        text = self._orjson(orjson.OPT_SORT_KEYS)
+        if text is None:
+            return json.dumps(self.value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        return text
+
+    def pretty(self) -> str:
+        """``json.dumps(value, indent=2, ensure_ascii=False)``, character for character (keys in their order)."""
+        text = self._orjson(orjson.OPT_INDENT_2)
+        return json.dumps(self.value, indent=2, ensure_ascii=False) if text is None else text.decode()
 
 
 def canonical(value: Any) -> bytes:
-    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()``, byte for byte."""
-    text = _written(value, orjson.OPT_SORT_KEYS)
-    if text is None:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return text
+    """The json module's canonical form of ``value`` (``Json.canonical``)."""
+    return Json(value).canonical()
 
 
 def pretty(value: Any) -> str:
-    """``json.dumps(value, indent=2, ensure_ascii=False)``, character for character (keys in their order)."""
-    text = _written(value, orjson.OPT_INDENT_2)
-    return json.dumps(value, indent=2, ensure_ascii=False) if text is None else text.decode()
+    """The json module's indented form of ``value`` (``Json.pretty``)."""
+    return Json(value).pretty()
 
 
 def loads(text: str | bytes) -> Any:

@@ -343,9 +343,12 @@ class Assessment(_Wire):
         """The JSON form (by alias, without the absent fields): what ``to_json`` writes and ``digest`` hashes."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    def to_json(self, wire: dict[str, Any] | None = None) -> str:
-        """``wire``: this assessment's ``wire()``, when the caller has it already (it is not made twice)."""
-        return jsonio.pretty(self.wire() if wire is None else wire)
+    def written(self) -> jsonio.Json:
+        """``wire()`` ready to be written: pass it to ``to_json`` and ``digest`` to make it, and check it, once."""
+        return jsonio.Json(self.wire())
+
+    def to_json(self, written: jsonio.Json | None = None) -> str:
+        return (written or self.written()).pretty()
 
     def product_identity(self) -> dict[str, Any]:
         """What makes two assessments of one product (two releases, not two products): manufacturer, model and
@@ -358,9 +361,9 @@ class Assessment(_Wire):
             "hardware_version": product.get("hardware_version"),
         }
 
-    def digest(self, wire: dict[str, Any] | None = None) -> str:
-        """sha256 of the canonical JSON: what labels and attestations name. ``wire`` as for ``to_json``."""
-        return hashlib.sha256(jsonio.canonical(self.wire() if wire is None else wire)).hexdigest()
+    def digest(self, written: jsonio.Json | None = None) -> str:
+        """sha256 of the canonical JSON: what labels and attestations name."""
+        return hashlib.sha256((written or self.written()).canonical()).hexdigest()
 
 
 def load_assessment(path: Path) -> Assessment:

@@ -316,6 +316,7 @@ def test_a_product_s_files_are_read_once_for_its_key_and_its_assessment(
 def test_a_baseline_batch_wrote_is_not_digested_again_unless_its_bytes_changed(
     products: list[Product], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cybersafe import jsonio
     from cybersafe.fleet.batch import assess_product
     from cybersafe.results import Assessment, load_assessment
 
@@ -330,9 +331,9 @@ def test_a_baseline_batch_wrote_is_not_digested_again_unless_its_bytes_changed(
     digested: list[str] = []
     real = Assessment.digest
 
-    def counted(self: Assessment, wire: dict[str, object] | None = None) -> str:
-        digested.append("baseline" if wire is None else "new")
-        return real(self, wire)
+    def counted(self: Assessment, written: jsonio.Json | None = None) -> str:
+        digested.append("baseline" if written is None else "new")
+        return real(self, written)
 
     monkeypatch.setattr(Assessment, "digest", counted)
     # When the next run takes it as its baseline: the recorded digest is used, not computed again

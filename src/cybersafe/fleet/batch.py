@@ -331,8 +331,8 @@ def _assess(
         baseline_digest=previous_digest,
     )
     assessment = to_assessment(run)
-    wire = assessment.wire()  # made once, for the digest and the file
-    result.digest = assessment.digest(wire)
+    written = assessment.written()  # made and checked once, for the digest and the file
+    result.digest = assessment.digest(written)
     result.meets = run.meets_requested
     result.schemes = [
         SchemeRow(
@@ -359,8 +359,8 @@ def _assess(
     if assessment.delta is not None:
         d = assessment.delta
         result.delta = {"reused": len(d.reused), "rerun": len(d.rerun), "collectors_skipped": d.collectors_skipped}
-    result.files["assessment.json"] = written = (assessment.to_json(wire) + "\n").encode()
-    result.assessment_sha256 = hashlib.sha256(written).hexdigest()
+    result.files["assessment.json"] = text = (assessment.to_json(written) + "\n").encode()
+    result.assessment_sha256 = hashlib.sha256(text).hexdigest()
     result.files["inputs.json"] = (json.dumps(key, indent=2, sort_keys=True) + "\n").encode()
     _reports(assessment, options, result)
 
