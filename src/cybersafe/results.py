@@ -376,6 +376,18 @@ def read_assessment(path: Path) -> tuple[Assessment, str]:
     it wrote with those bytes, and need not compute it again)."""
     raw = safeio.read_bytes(path, MAX_ASSESSMENT_BYTES, what="an assessment JSON")
     file_sha256 = hashlib.sha256(raw).hexdigest()
+    try:  # parsed and validated in one pass; what it refuses is read again as below, for the message
+        assessment = Assessment.model_validate_json(raw)
+    except ValidationError:
+        assessment = _validated(raw, path)
+    # the model bounds the nesting of everything but its free-form values, which validation passes through as read
+    if any(_deeper_than(value, MAX_ASSESSMENT_DEPTH - depth) for value, depth in _free_form(assessment)):
+        raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
+    return assessment, file_sha256
+
+
+def _validated(raw: bytes, path: Path) -> Assessment:
+    """The json module's reading and the model's validation, each problem one line naming file and field."""
     try:
         data = json.loads(safeio.decoded(raw, path))
     except json.JSONDecodeError as exc:
@@ -383,16 +395,12 @@ def read_assessment(path: Path) -> tuple[Assessment, str]:
     except RecursionError:
         raise InputError("malformed JSON: nested too deeply", file=path) from None
     try:
-        assessment = Assessment.model_validate(data)
+        return Assessment.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(_one_line(str(p)) for p in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise InputError(message, file=path, field=field or None) from None
-    # the model bounds the nesting of everything but its free-form values, which validation passes through as read
-    if any(_deeper_than(value, MAX_ASSESSMENT_DEPTH - depth) for value, depth in _free_form(assessment)):
-        raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
-    return assessment, file_sha256
 
 
 def _free_form(assessment: Assessment) -> Iterator[tuple[Any, int]]:

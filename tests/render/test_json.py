@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,21 @@ def test_each_free_form_value_is_held_to_the_same_depth_from_the_top(
     # and one level more is refused in one line, wherever the free-form value sits
     with pytest.raises(InputError, match="nested deeper than 64 levels"):
         load_assessment(with_value(at_limit + 1))
+
+
+def test_the_one_pass_reading_gives_what_the_json_module_and_the_model_give(sample: Assessment, tmp_path: Path) -> None:
+    from cybersafe.results import _validated
+
+    # Given an assessment whose free-form facts hold what JSON readers differ on: big integers, NaN, small and
+    # large floats, escapes, a repeated key
+    data = json.loads(sample.to_json())
+    facts = {"big": 2**80, "nan": math.nan, "tiny": 5e-324, "huge": 1e308, "text": "é\\\n\t", "neg": -0.0}
+    data["checks"][0]["findings"][0]["facts"].update(facts)
+    text = json.dumps(data).replace('"schema":', '"schema": "x", "schema":', 1)  # the last one counts
+    path = tmp_path / "a.json"
+    path.write_text(text, encoding="utf-8")
+    # When it is read in one pass (pydantic-core) and as the json module and the model read it
+    one_pass, reference = load_assessment(path), _validated(path.read_bytes(), path)
+    # Then they are the same assessment, to the digest
+    assert one_pass.digest() == reference.digest()
+    assert repr(one_pass.checks[0].findings[0].facts) == repr(reference.checks[0].findings[0].facts)
