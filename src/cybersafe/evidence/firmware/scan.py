@@ -150,13 +150,17 @@ class _Analyser:
             self.analyse(path)
             self.busy_s += time.monotonic() - started
 
+    def _known_meta(self, path: Path) -> tuple[int, int] | None:
+        known = self.facts.get(path)
+        return None if known is None else known.meta
+
     def analyse(self, path: Path) -> None:
         try:
             st = path.lstat()
         except OSError:
             return
         meta = (st.st_size, st.st_mtime_ns)
-        if not stat.S_ISREG(st.st_mode) or self.facts.get(path, _FileFacts((-1, -1))).meta == meta:
+        if not stat.S_ISREG(st.st_mode) or self._known_meta(path) == meta:
             return
         if st.st_size > self.budget.scan_file_bytes:
             self.too_big[path] = st.st_size
@@ -643,7 +647,7 @@ class _Scan:
         """Analyse what the background thread did not reach, within the analysis time budget; with a memo, the
         files it knows (same display path, same sha256) take its facts instead."""
         facts = self.analyser.facts
-        pending = [p for p in self.files if facts.get(p, _FileFacts((-1, -1))).meta != self.metas[p]]
+        pending = [p for p in self.files if (known := facts.get(p)) is None or known.meta != self.metas[p]]
         deadline = time.monotonic() + self.budget.analysis_s
         self.progress.start("analyse", len(pending))
         for path in pending:
@@ -885,12 +889,10 @@ def _file_digests(files: list[Path], shown: _Displayer, known: dict[Path, tuple[
 def _raw_carve(path: Path) -> bool:
     """A chunk unblob carved out of a file that is itself analysed: its bytes are a slice of that file, so
     scanning it again would report the same secret twice (its decompressed contents are still analysed)."""
+    if not _CARVED.match(path.name):  # first: most files are no carve, and their parent is not made
+        return False
     parent = path.parent
-    return (
-        bool(_CARVED.match(path.name))
-        and parent.name.endswith("_extract")
-        and (parent.parent / parent.name[: -len("_extract")]).is_file()
-    )
+    return parent.name.endswith("_extract") and (parent.parent / parent.name[: -len("_extract")]).is_file()
 
 
 def _enabled_links(root: Path) -> set[str]:
