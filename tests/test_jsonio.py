@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import json
 import math
 from typing import Any
@@ -13,6 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cybersafe import jsonio
+
+
+class _Colour(enum.StrEnum):
+    RED = "red"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
 
 
 def _reference_canonical(value: Any) -> bytes:
@@ -74,6 +83,7 @@ def test_loads_reads_what_the_json_module_reads(value: Any) -> None:
         ({"score": [math.nan, math.inf, -math.inf]}, "non-finite floats are written by name"),
         ({"big": 2**64}, "an integer beyond 64 bits"),
         ({1: "a"}, "a key that is not a string is written as one"),
+        ({_Colour.RED: [_Level.HIGH]}, "enum members that are str and int are written as their values"),
     ],
 )
 def test_values_orjson_writes_otherwise_get_the_json_modules_form(value: Any, why: str) -> None:
@@ -94,3 +104,7 @@ def test_malformed_text_raises_the_json_modules_error_with_its_line() -> None:
     with pytest.raises(json.JSONDecodeError) as caught:
         jsonio.loads('{\n  "a": 1,\n  "b": \n}')
     assert caught.value.lineno == 4
+
+
+def test_loads_takes_what_the_json_module_takes() -> None:
+    assert jsonio.loads(bytearray(b'{"a": [1]}')) == {"a": [1]}

@@ -26,8 +26,9 @@ from typing import Any
 import orjson
 import pydantic_core
 
-# a datetime or a dataclass is refused as the json module refuses it (orjson would write one)
-_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# a datetime or a dataclass is refused as the json module refuses it (orjson would write one), and a subclass of
+# str, int, dict or list goes to the json module, which honours what the subclass overrides
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 _NEGATIVE_EXPONENT = re.compile(rb"e-[0-9]")  # starts with a literal: scanned at memchr speed
 _DIGITS = frozenset(b"0123456789")
 _LONG_INTEGER = re.compile(rb"[0-9]{19}")
@@ -93,7 +94,9 @@ def loads(text: str | bytes) -> Any:
     surrogate escapes and nesting beyond 1,024. Errors are the json module's ``json.JSONDecodeError`` (or
     ``RecursionError``), with its messages and line numbers. The digit search costs what orjson saves on large
     texts: for the registry's small documents, not for assessments."""
-    if _LONG_INTEGER.search(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")):
+    if not isinstance(text, (str, bytes)) or _LONG_INTEGER.search(
+        text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    ):
         return json.loads(text)
     try:
         return orjson.loads(text)

@@ -394,6 +394,8 @@ def _validated(raw: bytes, path: Path) -> Assessment:
         raise InputError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
     except RecursionError:
         raise InputError("malformed JSON: nested too deeply", file=path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise InputError(f"malformed JSON: {exc}", file=path) from None
     try:
         return Assessment.model_validate(data)
     except ValidationError as exc:

@@ -317,7 +317,7 @@ def test_a_baseline_batch_wrote_is_not_digested_again_unless_its_bytes_changed(
     products: list[Product], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cybersafe import jsonio
-    from cybersafe.fleet.batch import assess_product
+    from cybersafe.fleet.batch import assess_product, input_key
     from cybersafe.results import Assessment, load_assessment
 
     # Given a product's assessment as batch wrote it, with the digest and file sha256 it recorded
@@ -337,12 +337,19 @@ def test_a_baseline_batch_wrote_is_not_digested_again_unless_its_bytes_changed(
 
     monkeypatch.setattr(Assessment, "digest", counted)
     # When the next run takes it as its baseline: the recorded digest is used, not computed again
-    second = assess_product(product, options, None, str(baseline), recorded)
+    key = input_key(product, options)
+    second = assess_product(product, options, {**key, "dossier": "edited"}, str(baseline), recorded)
     assert digested == ["new"]
     assert json.loads(second.files["assessment.json"])["delta"]["baseline"] == first.digest
     # When the file's bytes are no longer the recorded ones (the same assessment, written differently): computed
     digested.clear()
     baseline.write_text(json.dumps(json.loads(baseline.read_text()), indent=1), encoding="utf-8")
-    third = assess_product(product, options, None, str(baseline), recorded)
+    third = assess_product(product, options, {**key, "dossier": "edited"}, str(baseline), recorded)
     assert digested == ["baseline", "new"]
     assert json.loads(third.files["assessment.json"])["delta"]["baseline"] == load_assessment(baseline).digest()
+    # When the last run was made by another cybersafe (whose model may read the same bytes otherwise): computed
+    digested.clear()
+    baseline.write_bytes(first.files["assessment.json"])
+    older = {"tool": "cybersafe 0.0.1"}
+    assert assess_product(product, options, older, str(baseline), recorded).outcome == "assessed"
+    assert digested == ["baseline", "new"]

@@ -117,3 +117,15 @@ def test_the_one_pass_reading_gives_what_the_json_module_and_the_model_give(samp
     # Then they are the same assessment, to the digest
     assert one_pass.digest() == reference.digest()
     assert repr(one_pass.checks[0].findings[0].facts) == repr(reference.checks[0].findings[0].facts)
+
+
+def test_an_integer_too_long_to_convert_is_bad_input_in_one_line(sample: Assessment, tmp_path: Path) -> None:
+    from cybersafe.errors import InputError
+
+    data = json.loads(sample.to_json())
+    text = json.dumps(data).replace('"facts": {', '"facts": {"n": ' + "9" * 4301 + ", ", 1)
+    path = tmp_path / "long.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"long\.json: malformed JSON: .*4300") as caught:
+        load_assessment(path)
+    assert "\n" not in str(caught.value)

@@ -280,7 +280,10 @@ def assess_product(
             if not result.changed_inputs:
                 result.outcome = "reused"
                 return result
-        _assess(product, options, key, (baseline, recorded), result, dossier)
+        # the recorded digest is of the assessment as the last run's model read it: the same cybersafe must read it
+        # now (a newer one may fill in fields that file lacks, and so digest other JSON)
+        same_tool = previous is not None and previous.get("tool") == key["tool"]
+        _assess(product, options, key, (baseline, recorded if same_tool else None), result, dossier)
     except CybersafeError as exc:
         result.outcome, result.error = "failed", _one_line(str(exc))
     except Exception as exc:  # noqa: BLE001 - one product's crash is its own result, never the batch's
