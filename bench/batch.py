@@ -344,9 +344,13 @@ def bench_delta(cache: Path, files: int, repeats: int) -> dict[str, Any]:
         """As `assess --baseline OLD.json` runs: the baseline is read from its file (a delta cannot do without)."""
         return run(load_assessment(baseline_file))
 
+    from cybersafe.fleet.batch import BatchOptions, Product, assess_product, input_key
+
     old = run()
     baseline_file = where / "baseline-assessment.json"
     baseline_file.write_bytes(written := (old.to_json() + "\n").encode())
+    product, options = Product("delta-product", dossier.resolve()), BatchOptions(now=NOW)
+    last_key = input_key(product, options)  # what batch stored with the baseline: its re-run key
     # the next release: 1 % of the files changed. A release rebuilds the binaries it changes (each replaced by
     # another real, plain ELF file here) and edits configuration files (a line appended).
     pristine = where / "rootfs-release-1"
@@ -372,13 +376,14 @@ def bench_delta(cache: Path, files: int, repeats: int) -> dict[str, Any]:
     new_delta = deltas[-1][2]
     # the two runs end to end as `batch` makes them (fleet/batch.py, assess_product): the inputs' key, the
     # baseline read from its assessment.json (delta only), the assessment, its digest and its JSON written
-    from cybersafe.fleet.batch import BatchOptions, Product, assess_product
-
     recorded = (hashlib.sha256(written).hexdigest(), old.digest())  # what batch records with the file it writes
-    product, options = Product("delta-product", dossier.resolve()), BatchOptions(now=NOW)
 
     def batch_run(baseline: Path | None) -> Any:
-        result = assess_product(product, options, None, str(baseline) if baseline else None, recorded)
+        """A delta as a re-run makes it (the last run's key and record given), or a product's first, full run."""
+        if baseline is None:
+            result = assess_product(product, options, None, None)
+        else:
+            result = assess_product(product, options, last_key, str(baseline), recorded)
         if result.outcome != "assessed" or (baseline is not None) != (result.delta is not None):
             raise SystemExit(f"bench: the batch path did not run as intended: {result.outcome} {result.error}")
         return result
