@@ -368,14 +368,18 @@ class Assessment(_Wire):
 
 def load_assessment(path: Path) -> Assessment:
     """Read an assessment JSON; one line naming file and field on any problem."""
-    return read_assessment(path)[0]
+    return _read(path)[0]
 
 
 def read_assessment(path: Path) -> tuple[Assessment, str]:
     """``load_assessment``, with the sha256 of the file's bytes as read (batch knows the digest of the assessment
     it wrote with those bytes, and need not compute it again)."""
+    assessment, raw = _read(path)
+    return assessment, hashlib.sha256(raw).hexdigest()
+
+
+def _read(path: Path) -> tuple[Assessment, bytes]:
     raw = safeio.read_bytes(path, MAX_ASSESSMENT_BYTES, what="an assessment JSON")
-    file_sha256 = hashlib.sha256(raw).hexdigest()
     try:  # parsed and validated in one pass; what it refuses is read again as below, for the message
         assessment = Assessment.model_validate_json(raw)
     except ValidationError:
@@ -383,7 +387,7 @@ def read_assessment(path: Path) -> tuple[Assessment, str]:
     # the model bounds the nesting of everything but its free-form values, which validation passes through as read
     if any(_deeper_than(value, MAX_ASSESSMENT_DEPTH - depth) for value, depth in _free_form(assessment)):
         raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
-    return assessment, file_sha256
+    return assessment, raw
 
 
 def _validated(raw: bytes, path: Path) -> Assessment:

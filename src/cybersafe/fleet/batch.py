@@ -283,7 +283,7 @@ def assess_product(
         # the recorded digest is of the assessment as the last run's model read it: the same cybersafe must read it
         # now (a newer one may fill in fields that file lacks, and so digest other JSON)
         same_tool = previous is not None and previous.get("tool") == key["tool"]
-        _assess(product, options, key, (baseline, recorded if same_tool else None), result, dossier)
+        _assess(product, options, key, result, dossier, baseline, recorded if same_tool else None)
     except CybersafeError as exc:
         result.outcome, result.error = "failed", _one_line(str(exc))
     except Exception as exc:  # noqa: BLE001 - one product's crash is its own result, never the batch's
@@ -297,9 +297,10 @@ def _assess(
     product: Product,
     options: BatchOptions,
     key: dict[str, str],
-    last: tuple[str | None, tuple[str, str] | None],
     result: ProductResult,
     dossier: Dossier,
+    baseline: str | None,
+    recorded: tuple[str, str] | None,
 ) -> None:
     from cybersafe.assess import assess, builtin_collectors
     from cybersafe.evidence.firmware.budget import budget_for
@@ -308,7 +309,6 @@ def _assess(
     from cybersafe.to_wire import to_assessment
 
     previous, previous_digest = None, None
-    baseline, recorded = last
     if baseline is not None and not options.full and Path(baseline).is_file():
         try:
             previous, file_sha256 = read_assessment(Path(baseline))

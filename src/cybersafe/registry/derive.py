@@ -38,12 +38,6 @@ def document_json(doc: Mapping[str, Any]) -> str:
     return jsonio.canonical(doc).decode()
 
 
-def loads(text: str | bytes) -> Any:
-    """JSON text from the registry's own store (envelopes, entries, payloads); raises ValueError when it is not
-    JSON. An integer beyond 64 bits stays an integer (orjson alone would read it as a float)."""
-    return jsonio.loads(text)
-
-
 def iso_time(value: dt.datetime) -> str:
     if value.tzinfo is None:  # SQLite drops the zone; everything is stored in UTC
         value = value.replace(tzinfo=dt.UTC)
@@ -70,7 +64,7 @@ def parse_leaves(pairs: Iterable[tuple[int, bytes | str]]) -> tuple[list[Leaf], 
     for index, entry in sorted(pairs, key=lambda pair: pair[0]):
         raw = entry.encode() if isinstance(entry, str) else bytes(entry)
         try:
-            body = loads(raw)
+            body = jsonio.loads(raw)
         except (UnicodeDecodeError, ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
@@ -227,7 +221,7 @@ def _record(envelope: Mapping[str, Any] | None, problems: list[str]) -> dict[str
         problems.append("the registry holds no envelope for this label")
         return {}
     try:
-        statement = loads(base64.b64decode(str(envelope.get("payload"))))
+        statement = jsonio.loads(base64.b64decode(str(envelope.get("payload"))))
     except (ValueError, TypeError, RecursionError, binascii.Error):
         problems.append("the stored envelope's payload is unreadable")
         return {}

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from cybersafe import jsonio
 from cybersafe.registry import derive, log
 from cybersafe.registry.models import Label
 
@@ -75,7 +76,7 @@ def derive_source(
 
 def _envelope(text: str) -> dict[str, Any] | None:
     try:
-        value = derive.loads(text)
+        value = jsonio.loads(text)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -32,11 +32,12 @@ from sqlalchemy import Connection, Engine, and_, insert, select, update
 from cybersafe.attest.dsse import decode_payload
 from cybersafe.attest.keys import load_public_key
 from cybersafe.errors import VerificationFailed
+from cybersafe.jsonio import loads
 from cybersafe.label.model import PREDICATE_TYPE, LabelRecord
 from cybersafe.label.qr import canonical_envelope, envelope_digest
 from cybersafe.label.verify import CheckStatus, check_label
 from cybersafe.registry import admin, documents, log, names
-from cybersafe.registry.derive import later, loads, parse_leaves
+from cybersafe.registry.derive import later, parse_leaves
 from cybersafe.registry.interface import (
     Conflict,
     Forbidden,

@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from cybersafe import jsonio
 from cybersafe.registry import derive, documents, log
 from cybersafe.registry.interface import STATUS_WORD
 from cybersafe.registry.reads import LabelCache, LabelRead, Reader
@@ -153,7 +154,7 @@ class LabelViews:
             "tree_size": head.tree_size,
             "checkpoint": await self.checkpoint(head),
             "log": {"origin": self.signer.origin, "vkey": self.vkey},
-            "envelope": derive.loads(row.source.envelope),
+            "envelope": jsonio.loads(row.source.envelope),
             "entries": await self._proven(row.entries, head.tree_size),
             "issuer_entries": issuer_proven,
         }
