@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +74,11 @@ def _base(root: Path) -> None:
     (root / "etc/init.d/rcS").chmod(0o755)
 
 
-def build(out: Path, packages: tuple[str, ...], loose: tuple[Loose, ...] = ()) -> DistroImage:
-    """A squashfs (xz) image at ``out`` of these packages (with their database) and loose binaries."""
+def build(
+    out: Path, packages: tuple[str, ...], loose: tuple[Loose, ...] = (), change: Callable[[Path], None] | None = None
+) -> DistroImage:
+    """A squashfs (xz) image at ``out`` of these packages (with their database) and loose binaries; ``change``
+    edits the root file system last (a later release)."""
     with tempfile.TemporaryDirectory(prefix="cybersafe-distro-") as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
@@ -87,6 +91,8 @@ def build(out: Path, packages: tuple[str, ...], loose: tuple[Loose, ...] = ()) -
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(unpacked(item.package) / item.path, target)
         _base(root)
+        if change is not None:
+            change(root)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.unlink(missing_ok=True)
         subprocess.run(

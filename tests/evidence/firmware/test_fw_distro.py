@@ -5,6 +5,7 @@ nothing undeclared."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from typer.testing import CliRunner
 from cybersafe.checks.firmware_checks import run_firmware_checks
 from cybersafe.cli import app
 from cybersafe.evidence.firmware.budget import budget_for
+from cybersafe.evidence.firmware.memo import FileMemo
 from cybersafe.evidence.firmware.model import FirmwareInventory
 from cybersafe.evidence.firmware.scan import scan_image
+from cybersafe.evidence.firmware.unpack import Extraction
 from cybersafe.verdict import AttemptStatus, Verdict
 
 pytestmark = pytest.mark.slow
@@ -91,3 +94,44 @@ def test_generated_sbom_passes_check_and_matches_the_true_package_list(
     assert (result["undeclared"], result["version_mismatches"]) == ([], [])
     assert compared.exit_code == 0
     assert result["matched"] == len(image.packages)
+
+
+def _new_release(root: Path) -> None:
+    """What a release of a Debian-based product changes: the init table edited (a shell on telnet) and one
+    package's changelog rewritten (unblob decompresses it)."""
+    (root / "etc/inittab").write_text("::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/telnetd -F -l /bin/sh\n")
+    changelog = root / "usr/share/doc/zlib1g/changelog.Debian.gz"
+    changelog.write_bytes(
+        gzip.compress(
+            b"zlib (1:1.2.13.dfsg-1+b1) bookworm; urgency=high\n\n" + gzip.decompress(changelog.read_bytes()), mtime=0
+        )
+    )
+
+
+def test_a_release_of_real_packages_is_assessed_from_its_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given release 1 of an image of real Debian packages (their changelogs and docs gzip-compressed) and release
+    # 2, which edits /etc/inittab and rewrites one changelog
+    packages = ("libc6", "zlib1g", "libssl3", "openssl", "dropbear-bin")
+    now = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
+    first = scan_image(build(tmp_path / "r1.img", packages).path, budget_for("standard"), now=now)
+    assert first.file_facts is not None
+    memo = FileMemo.from_wire(first.file_facts.to_wire(), {f.path: f.sha256 for f in first.files})
+    assert memo is not None and len(memo.decompressed) > 50  # the packages' compressed docs
+    second = build(tmp_path / "r2.img", packages, change=_new_release).path
+    full = scan_image(second, budget_for("standard"), now=now)
+    searched: list[list[str] | None] = []
+    start = Extraction.start
+    monkeypatch.setattr(Extraction, "start", lambda self: (searched.append(self.prepared), start(self))[1])
+    # When release 2 is scanned with release 1's memo
+    delta = scan_image(second, budget_for("standard"), now=now, memo=memo)
+    # Then unblob ran on the rewritten changelog alone, every other file's facts came from the baseline, and the
+    # inventory and the memo it leaves are the full scan's
+    assert searched == [["usr/share/doc/zlib1g/changelog.Debian.gz"]]
+    assert delta.stats["reused_files"] == len(delta.files) - 2  # the inittab, and the changelog's new contents
+    facts = {k: v for k, v in delta.as_dict().items() if k not in ("duration_s", "extraction_s", "stats")}
+    assert facts == {k: v for k, v in full.as_dict().items() if k not in ("duration_s", "extraction_s", "stats")}
+    assert any(s.name == "telnetd" and s.path == "/etc/inittab" for s in delta.services)
+    assert delta.file_facts is not None and full.file_facts is not None
+    assert delta.file_facts.to_wire() == full.file_facts.to_wire()

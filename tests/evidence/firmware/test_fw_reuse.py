@@ -5,8 +5,15 @@ without locators) is unpacked as usual, with the same result."""
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
+import gzip
+import io
+import lzma
+import random
 import shutil
+import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +46,23 @@ def extractions(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return started
 
 
+@dataclass
+class Route:
+    """What the in-place route did: the files it wrote out, and those it had unblob search (paths in the image)."""
+
+    written: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)
+
+
 @pytest.fixture
-def written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files the delta route wrote out (paths inside the image)."""
-    out: list[str] = []
+def route(monkeypatch: pytest.MonkeyPatch) -> Route:
+    out = Route()
     unpacked = reuse._unpacked
 
-    def recording(workdir: Path, plan: Any, found: Any, entries: Any, started: float) -> Any:
-        out.extend(sorted(found.files))
-        return unpacked(workdir, plan, found, entries, started)
+    def recording(workdir: Path, plan: Any, found: Any, entries: Any, started: float, budget: Any) -> Any:
+        out.written.extend(sorted(found.files))
+        out.searched.extend(found.searched)
+        return unpacked(workdir, plan, found, entries, started, budget)
 
     monkeypatch.setattr(reuse, "_unpacked", recording)
     return out
@@ -76,7 +91,7 @@ def _release_2(root: Path) -> None:
 
 @pytest.mark.parametrize("compressor", ["gzip", "xz"])
 def test_a_release_is_told_apart_without_unpacking_and_gives_the_full_inventory(
-    compressor: str, tmp_path: Path, extractions: list[Path], written: list[str], monkeypatch: pytest.MonkeyPatch
+    compressor: str, tmp_path: Path, extractions: list[Path], route: Route, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _rootfs(tmp_path / "rootfs")
     _, memo = _scanned(_pack(root, tmp_path / "r1.img", compressor))
@@ -89,7 +104,7 @@ def test_a_release_is_told_apart_without_unpacking_and_gives_the_full_inventory(
     delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
     # Then nothing was unpacked: only new and changed files, and those the text collectors read, were written
     assert extractions == []
-    assert sorted(written) == [
+    assert sorted(route.written) == [
         "bin/true", "etc/app/app.conf", "etc/app/new.json", "etc/init.d/telnetd", "etc/os-release", "etc/passwd",
         "etc/shadow", "etc/ssl/device.key",
     ]  # fmt: skip
@@ -127,7 +142,9 @@ def test_release_after_release_stays_the_full_scan(tmp_path: Path, extractions: 
         assert memo is not None
 
 
-def test_a_changed_file_unblob_must_search_is_unpacked_as_usual(tmp_path: Path, extractions: list[Path]) -> None:
+def test_a_changed_file_unblob_must_search_is_searched_alone(
+    tmp_path: Path, extractions: list[Path], route: Route
+) -> None:
     root = _rootfs(tmp_path / "rootfs")
     _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
     # Given release 2, whose rebuilt binary carries bytes after its ELF contents (unblob searches it)
@@ -136,9 +153,12 @@ def test_a_changed_file_unblob_must_search_is_unpacked_as_usual(tmp_path: Path, 
     full = scan_image(second, TEST_BUDGET, now=NOW)
     extractions.clear()
     delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
-    # Then it went the usual way, and the result is the full scan's
-    assert extractions == [second]
+    # Then the image was read in place and unblob searched that file alone; the result is the full scan's, and so
+    # is the memo it leaves
+    assert extractions == [second] and route.searched == ["bin/true"]
     assert _facts(delta) == _facts(full)
+    assert delta.file_facts is not None and full.file_facts is not None
+    assert delta.file_facts.to_wire() == full.file_facts.to_wire()
 
 
 def test_an_image_the_route_cannot_vouch_for_is_unpacked_as_usual(tmp_path: Path, extractions: list[Path]) -> None:
@@ -258,3 +278,194 @@ def test_a_table_unsquashfs_refuses_is_unpacked_as_usual_and_its_failure_recorde
     assert extractions == [second]
     assert _facts(delta) == _facts(full)
     assert delta.not_examined
+
+
+def _with_compressed_files(root: Path) -> Path:
+    """Compressed files as Debian packages ship them (``gzip -9n``: no name in the header), one of them holding a
+    token, and one kind each of xz and bzip2."""
+    doc = root / "usr/share/doc/app"
+    doc.mkdir(parents=True)
+    (doc / "changelog.Debian.gz").write_bytes(gzip.compress(b"app (1.0-1) stable; urgency=low\n" * 40, mtime=0))
+    (doc / "NEWS.xz").write_bytes(lzma.compress(b"news of the release\n" * 30))
+    (doc / "README.bz2").write_bytes(bz2.compress(b"read me first\n" * 30))
+    (root / "usr/share/app").mkdir(parents=True, exist_ok=True)
+    (root / "usr/share/app/settings.txt.gz").write_bytes(
+        gzip.compress(b"github_token = ghp_abcdefghijklmnopqrstuvwxyz0123456789\n", mtime=0)
+    )
+    return root
+
+
+def test_a_compressed_file_the_baseline_decompressed_stays_virtual_with_its_output(
+    tmp_path: Path, extractions: list[Path], route: Route
+) -> None:
+    # Given release 1 with compressed files unblob decompresses, one of them holding a token
+    root = _with_compressed_files(_rootfs(tmp_path / "rootfs"))
+    first, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    outputs = {f.path.partition("!/")[0] for f in first.files if "!/" in f.path}
+    # Then its memo records each as decompressed as a whole (its sha256, handler and output), with its locator
+    assert set(memo.decompressed) == outputs == {
+        "/usr/share/doc/app/changelog.Debian.gz", "/usr/share/doc/app/NEWS.xz", "/usr/share/doc/app/README.bz2",
+        "/usr/share/app/settings.txt.gz",
+    }  # fmt: skip
+    assert {p.handler for p in memo.decompressed.values()} == {"gzip", "xz", "bzip2"}
+    assert set(memo.decompressed) <= set(memo.locators)
+    # When release 2 changes a configuration file and is scanned with that memo
+    (root / "etc/app/app.conf").write_text("user=svc\npassword=An0therS3cret!\n")
+    second = _pack(root, tmp_path / "r2.img")
+    full = scan_image(second, TEST_BUDGET, now=NOW)
+    extractions.clear()
+    delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
+    # Then nothing was unpacked or decompressed, and the inventory is the full scan's, the token in a
+    # decompressed file included
+    assert extractions == []
+    assert "usr/share/app/settings.txt.gz" not in route.written and "etc/app/app.conf" in route.written
+    assert _facts(delta) == _facts(full)
+    assert any(s.path == "/usr/share/app/settings.txt.gz!/gzip.uncompressed" for s in delta.secrets)
+    assert delta.stats["extracted_entries"] == full.stats["extracted_entries"]
+    assert delta.stats["extracted_bytes"] == full.stats["extracted_bytes"]
+    assert delta.stats["written_files"] == len(route.written) < len(delta.files)
+    # and the memo it leaves for release 3 is the full scan's, and serves release 3 the same way
+    assert delta.file_facts is not None and full.file_facts is not None
+    assert delta.file_facts.to_wire() == full.file_facts.to_wire()
+    chained = FileMemo.from_wire(delta.file_facts.to_wire(), {f.path: f.sha256 for f in delta.files})
+    assert chained is not None
+    extractions.clear()
+    assert _facts(scan_image(second, TEST_BUDGET, now=NOW, memo=chained)) == _facts(full)
+    assert extractions == []
+
+
+@pytest.mark.parametrize(
+    ("change", "searched"),
+    [
+        # the compressed file changed: unblob decompresses and searches it
+        (
+            lambda root: (root / "usr/share/doc/app/changelog.Debian.gz").write_bytes(
+                gzip.compress(b"app (1.1-1) stable; urgency=high\n" * 40, mtime=0)
+            ),
+            "usr/share/doc/app/changelog.Debian.gz",
+        ),
+        # the same bytes under another name: its facts are keyed by where it is
+        (
+            lambda root: (root / "usr/share/doc/app/README.bz2").rename(root / "usr/share/doc/app/README.1.bz2"),
+            "usr/share/doc/app/README.1.bz2",
+        ),
+    ],
+    ids=["changed", "renamed"],
+)
+def test_a_compressed_file_that_changed_is_searched_alone(
+    change: Any, searched: str, tmp_path: Path, extractions: list[Path], route: Route
+) -> None:
+    root = _with_compressed_files(_rootfs(tmp_path / "rootfs"))
+    _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    change(root)
+    second = _pack(root, tmp_path / "r2.img")
+    full = scan_image(second, TEST_BUDGET, now=NOW)
+    extractions.clear()
+    delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
+    # Then unblob decompressed that one file; the others stayed virtual; the result and memo are the full scan's
+    assert extractions == [second] and route.searched == [searched]
+    assert _facts(delta) == _facts(full)
+    assert delta.file_facts is not None and full.file_facts is not None
+    assert delta.file_facts.to_wire() == full.file_facts.to_wire()
+
+
+def test_a_search_that_leaves_a_gap_is_unpacked_as_usual(tmp_path: Path, extractions: list[Path], route: Route) -> None:
+    # Given release 2 adds a compressed file that decompresses past the extraction limit
+    root = _rootfs(tmp_path / "rootfs")
+    _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    (root / "usr/share/zeros.gz").write_bytes(gzip.compress(bytes(16 * 1024 * 1024), mtime=0))
+    second = _pack(root, tmp_path / "r2.img")
+    full = scan_image(second, TEST_BUDGET, now=NOW)
+    assert full.not_examined  # the full scan records where it stopped
+    extractions.clear()
+    delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
+    # Then the search of that file alone stopped at the limit, and the usual route recorded it as a full run does
+    assert route.searched == ["usr/share/zeros.gz"] and extractions == [second, second]
+    assert _facts(delta) == _facts(full)
+
+
+def _tar_of(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        # its output is an archive unblob opened in turn
+        ("bundle.tar.gz", gzip.compress(_tar_of("etc/key.txt", b"aws_key=AKIAIOSFODNN7ABCDEFG\n"), mtime=0), "nested"),
+        # bytes after the compressed stream: a second chunk
+        ("trailing.gz", gzip.compress(b"text\n" * 50, mtime=0) + random.Random(3).randbytes(512), "trailing"),
+        # right in the file system's root: whether its name shows depends on its neighbours
+        ("../../top.gz", gzip.compress(b"text\n" * 50, mtime=0), "top"),
+    ],
+    ids=["nested-archive", "trailing-bytes", "in-the-root"],
+)
+def test_what_unblob_did_more_with_is_not_recorded_and_searched_again(
+    name: str, data: bytes, why: str, tmp_path: Path, extractions: list[Path], route: Route
+) -> None:
+    root = _rootfs(tmp_path / "rootfs")
+    target = (root / "usr/share" / name).resolve()
+    target.write_bytes(data)
+    first, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    display = "/" + target.relative_to(root).as_posix()
+    assert any(f.path.startswith(display + "!") for f in first.files), why  # unblob did open it
+    assert display not in memo.decompressed and display not in memo.locators
+    (root / "etc/app/app.conf").write_text("user=svc\n")
+    second = _pack(root, tmp_path / "r2.img")
+    full = scan_image(second, TEST_BUDGET, now=NOW)
+    extractions.clear()
+    assert _facts(scan_image(second, TEST_BUDGET, now=NOW, memo=memo)) == _facts(full)
+    assert extractions == [second]
+    # a file right in the root goes the usual route (how its output is shown depends on its neighbours); unblob
+    # searches the others alone
+    assert route.searched == ([] if why == "top" else [display[1:]])
+
+
+def test_a_decompression_record_that_does_not_parse_is_left_out() -> None:
+    good = ["a" * 64, "gzip", "gzip.uncompressed", 12]
+    wire = {
+        "key": "k",
+        "files": {
+            "/d/ok.gz": {"x": good, "q": "b" * 64},
+            "/d/ok.gz!/gzip.uncompressed": {},
+            **{
+                f"/d/bad{i}.gz": {"x": bad, "q": "b" * 64}
+                for i, bad in enumerate(
+                    [
+                        good[:3], ["a" * 63, *good[1:]], [good[0], "", *good[2:]], [*good[:2], "../x", 12],
+                        [*good[:2], "a/b", 12], [*good[:3], -1], [*good[:3], True], [*good[:3], "12"], "x", None,
+                    ]
+                )
+            },
+        },
+    }  # fmt: skip
+    memo = FileMemo.from_wire(wire, {"/d/ok.gz!/gzip.uncompressed": "c" * 64})
+    assert memo is not None
+    assert list(memo.decompressed) == ["/d/ok.gz"] and list(memo.locators) == ["/d/ok.gz"]
+    assert memo.decompressed["/d/ok.gz"].to_wire() == good
+    assert memo.to_wire()["files"]["/d/ok.gz"] == {"x": good, "q": "b" * 64}
+
+
+def test_a_decompressed_file_the_text_collectors_read_is_searched_again(
+    tmp_path: Path, extractions: list[Path], route: Route
+) -> None:
+    # Given a gzip that names its contents "shadow" (unblob writes that name, and the account collector reads it)
+    root = _rootfs(tmp_path / "rootfs")
+    packed = io.BytesIO()
+    with gzip.GzipFile(filename="shadow", mode="wb", fileobj=packed, mtime=0) as stream:
+        stream.write(f"admin:{_md5crypt('admin')}:19000:0:99999:7:::\n".encode())
+    (root / "usr/share/shadow.gz").write_bytes(packed.getvalue())
+    _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    assert memo.decompressed["/usr/share/shadow.gz"].name == "shadow"
+    (root / "etc/app/app.conf").write_text("user=svc\n")
+    second = _pack(root, tmp_path / "r2.img")
+    full = scan_image(second, TEST_BUDGET, now=NOW)
+    extractions.clear()
+    # Then the delta run has unblob decompress it again (the collectors need its bytes), with the full scan's result
+    assert _facts(scan_image(second, TEST_BUDGET, now=NOW, memo=memo)) == _facts(full)
+    assert extractions == [second] and route.searched == ["usr/share/shadow.gz"]

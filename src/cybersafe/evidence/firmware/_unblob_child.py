@@ -528,7 +528,12 @@ def main(argv: list[str]) -> int:
     # the direct route starts unsquashfs before unblob is imported: the analysers get the files meanwhile
     reference = bool(args.get("reference", False))
     plan = None if reference else whole_squashfs(image)
-    direct = _start_direct(plan, extract_root, limits)
+    prepared = args.get("prepared")
+    direct = (
+        _start_direct(plan, extract_root, limits)
+        if prepared is None or plan is None
+        else _Prepared(plan, extract_root, [str(rel) for rel in prepared])
+    )
     candidates = direct.candidates(_known_plain(args.get("known"))) if direct is not None else None
     if direct is not None and candidates == []:
         # nothing left for unblob to search: it is not even imported (0.7 s of a cold start)
@@ -680,6 +685,32 @@ class _DirectSquashfs:
             "searched": [],
             "known_skipped": self.known_skipped,
         }
+
+
+class _Prepared(_DirectSquashfs):
+    """The direct route's second half on a tree a delta run wrote out itself (``reuse.py``): the image's files
+    are there as far as the scan needs them, and unblob searches only ``files`` (paths inside the root file
+    system: new or changed ones it could find something in). The tree was fixed up as unblob would
+    (``fix_extracted``) before, with nothing removed."""
+
+    def __init__(self, image: SquashfsImage, extract_root: Path, files: list[str]) -> None:
+        # not the parent's: there is no unsquashfs to start
+        self.image = image
+        self.outdir = image.extract_dir(extract_root)
+        self.taken = False
+        self.files = files
+        self.searched = []
+        self.known_skipped = []
+
+    def candidates(self, known: dict[str, str]) -> list[Path] | None:
+        del known  # the delta run sorted the known files out
+        paths = [self.outdir / rel for rel in self.files]
+        self.searched = [path.relative_to(self.outdir).as_posix() for path in paths if path.is_file()]
+        return [self.outdir / rel for rel in self.searched]
+
+    def finish(self, config: Any, sandbox: Any, candidates: list[Path]) -> Any:
+        self.taken = True
+        return sandbox.run(_process_files, config, candidates)
 
 
 def _confined(extract_root: Path, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:

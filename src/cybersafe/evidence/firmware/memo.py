@@ -17,9 +17,16 @@ locator (``squashfs.SquashfsReader.locator``: a digest of the compressed bytes t
 unblob needs nothing from it (it is plain, or ``u``). A delta run of a release that is again one SquashFS tells
 the files it knows by their locators, without unpacking the image (``reuse.py``).
 
+``x`` (such a file of such an image that unblob decompressed as a whole into one plain file: a ``.gz`` changelog
+of a Debian package) is ``[sha256, handler, name, size]``: the compressed file's sha256, the chunk's handler, and
+the name and size of the one file unblob wrote from it, which it then searched and found nothing in. The same
+bytes give the same output (unblob is deterministic), whose facts the memo holds under ``<path>!/<name>``; a delta
+run then neither decompresses nor searches it (``reuse.py``). Its ``q`` then says only where the bytes sit.
+
 Wire form (``InputsOut.firmware_memo``): ``{"key": str, "files": {display path: facts}}``; facts is a
 dict with ``s`` (secrets), ``k`` (keys), ``b`` (banners: ``[name, version]``), ``e`` (ELF hardening), ``c``
-(credentials; present for configuration files only), ``u`` and ``q``, each left out when empty.
+(credentials; present for configuration files only), ``u``, ``q`` and ``x``, each left out when empty. A file
+with ``x`` is no file the assessment lists (``firmware_files`` lists what was decompressed from it).
 """
 
 from __future__ import annotations
@@ -92,6 +99,39 @@ class FileFacts:
 _NOTHING = FileFacts()
 
 
+@dataclass(frozen=True, slots=True)
+class Decompressed:
+    """A file of the root file system unblob decompressed as a whole into one plain file (``x``)."""
+
+    sha256: str  # of the compressed file
+    handler: str
+    name: str  # of the file written into ``<file>_extract/``
+    size: int  # of that file
+
+    def to_wire(self) -> list[Any]:
+        return [self.sha256, self.handler, self.name, self.size]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Decompressed | None:
+        """None for anything but a well-formed record (the file is then unpacked as usual)."""
+        if not (isinstance(data, list) and len(data) == 4):
+            return None
+        sha256, handler, name, size = data
+        valid = (
+            isinstance(sha256, str)
+            and len(sha256) == 64
+            and isinstance(handler, str)
+            and handler
+            and isinstance(name, str)
+            and name not in ("", ".", "..")
+            and "/" not in name
+            and "\x00" not in name
+            and type(size) is int
+            and size >= 0
+        )
+        return cls(sha256, handler, name, size) if valid else None
+
+
 def _without_path(item: Any) -> dict[str, Any]:
     """The fields of a fact but its path, leaving out those that hold their default (a compact memo)."""
     out = {}
@@ -109,6 +149,7 @@ class FileMemo:
     key: str
     files: dict[str, tuple[str, FileFacts]] = field(default_factory=dict)  # display path -> (sha256, facts)
     locators: dict[str, str] = field(default_factory=dict)  # display path -> SquashFS locator (``q``)
+    decompressed: dict[str, Decompressed] = field(default_factory=dict)  # display path -> its output (``x``)
 
     def get(self, path: str, sha256: str) -> FileFacts | None:
         entry = self.files.get(path)
@@ -123,12 +164,15 @@ class FileMemo:
         }
 
     def to_wire(self) -> dict[str, Any]:
-        files = {}
-        for path, (_, facts) in sorted(self.files.items()):
+        files: dict[str, dict[str, Any]] = {}
+        for path, (_, facts) in self.files.items():
             files[path] = facts.to_wire()
+        for path, packed in self.decompressed.items():
+            files[path] = {"x": packed.to_wire()}
+        for path, wire in files.items():
             if path in self.locators:
-                files[path]["q"] = self.locators[path]
-        return {"key": self.key, "files": files}
+                wire["q"] = self.locators[path]
+        return {"key": self.key, "files": dict(sorted(files.items()))}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any] | None, digests: Mapping[str, str]) -> FileMemo | None:
@@ -139,14 +183,23 @@ class FileMemo:
         memo = cls(key=data["key"])
         files = data.get("files")
         for path, facts in files.items() if isinstance(files, Mapping) else ():
+            if not isinstance(facts, Mapping):
+                continue
             sha256 = digests.get(path)
-            if sha256 is None or not isinstance(facts, Mapping):
+            if sha256 is None:  # a file decompressed as a whole is not listed: its record holds its sha256
+                packed = Decompressed.from_wire(facts.get("x"))
+                if packed is not None and isinstance(path, str):
+                    memo.decompressed[path] = packed
+                    memo.locators.update(_locator(path, facts))
                 continue
             try:
                 memo.files[path] = (sha256, FileFacts.from_wire(facts, path))
             except (KeyError, TypeError, ValueError):
                 continue
-            locator = facts.get("q")
-            if isinstance(locator, str) and len(locator) == 64:
-                memo.locators[path] = locator
+            memo.locators.update(_locator(path, facts))
         return memo
+
+
+def _locator(path: str, facts: Mapping[str, Any]) -> dict[str, str]:
+    locator = facts.get("q")
+    return {path: locator} if isinstance(locator, str) and len(locator) == 64 else {}

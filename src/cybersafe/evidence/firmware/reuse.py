@@ -5,17 +5,23 @@ child, most of a delta run's time). Here the image is read in place (``squashfs.
 digest of the compressed bytes that hold it) is the one the baseline's memo recorded for that path holds the
 bytes the baseline analysed, so it is neither decompressed nor written out; the scan takes its facts from the
 memo (a *virtual* file). A file whose locator moved (its fragment block was repacked) is read and hashed, and
-is known when its sha256 is. Every other file is written out and analysed as in a full run, and so is every
+is known when its sha256 is. A known file the baseline's unblob decompressed as a whole into one plain file (a
+``.gz`` changelog: the memo's ``x``) stays virtual too, with its output and the chunk unblob found: the same
+bytes give the same output. Every other file is written out and analysed as in a full run, and so is every
 file the scan's text collectors read (accounts, boot scripts, package databases, configuration files the memo
-has no credentials for), and every symlink, with the directories they need.
+has no credentials for), and every symlink, with the directories they need. A new or changed file unblob could
+find something in is written out and searched alone: unblob runs on those files only, as the direct route's
+child runs it on what ``unsquashfs`` wrote (``_unblob_child._Prepared``), and its chunks, files and problems
+join the rest.
 
-The result is the direct route's (``_unblob_child._DirectSquashfs``): the same one chunk, the same files known to
+The result is the direct route's (``_unblob_child._DirectSquashfs``): the same chunks, the same files known to
 unblob. Whenever that cannot be vouched for, ``reuse_unpacked`` returns None and the image is unpacked as usual,
 with nothing lost but time: the image is no single SquashFS 4; the reader meets anything it does not follow or that
-``unsquashfs`` would refuse (``squashfs.py``); a new or changed file is one unblob must search; a name a
-multi-volume handler would claim or that ends in ``_extract``; a symlink unblob's fix-up would remove (which one
-of a loop goes depends on the order the file system lists them); more to write out than ``_READ_MAX``; or a budget
-the direct route would stop at.
+``unsquashfs`` would refuse (``squashfs.py``); a file unblob must search sits right in the root of the file system
+(how its output is shown depends on the files next to it, not all written out); unblob's search left a gap (a
+limit, a failed extraction); a name a multi-volume handler would claim or that ends in ``_extract``; a symlink
+unblob's fix-up would remove (which one of a loop goes depends on the order the file system lists them); more to
+write out than ``_READ_MAX``; or a budget the direct route would stop at.
 """
 
 from __future__ import annotations
@@ -35,10 +41,13 @@ from pathlib import Path
 from cybersafe.evidence.firmware._native import SquashfsImage, needs_unblob, whole_squashfs
 from cybersafe.evidence.firmware._unblob_child import DIR_HANDLER_GLOBS, Limits, fix_extracted
 from cybersafe.evidence.firmware.budget import Budget
-from cybersafe.evidence.firmware.memo import FileMemo
+from cybersafe.evidence.firmware.memo import Decompressed, FileMemo
 from cybersafe.evidence.firmware.metadata import Meta
 from cybersafe.evidence.firmware.squashfs import Entry, SquashfsError, SquashfsReader, modes, opened
 from cybersafe.evidence.firmware.unpack import (
+    ROOTFS_MARKERS,
+    Chunk,
+    Extraction,
     UnpackResult,
     neutralise_links,
     read_child_result,
@@ -67,6 +76,7 @@ class Reused:
     workdir: Path  # made here: the caller removes it
     digests: dict[Path, tuple[str, int]] = field(default_factory=dict)  # every regular file: sha256, size
     virtual: frozenset[Path] = frozenset()  # known files not written out: their facts come from the memo
+    extracted: frozenset[Path] = frozenset()  # output dirs of the virtual files decompressed (memo ``x``)
 
 
 def read_layout(image: Path, budget: Budget) -> Layout | None:
@@ -100,10 +110,18 @@ def reuse_unpacked(
         return None
     if found is None:
         return None
-    workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent or _small_dir(found.written)))
+    if found.decompressed and (
+        # what unblob would write from them counts against the budgets as in a full run
+        sum(e.size for e in entries if e.is_file) + sum(size for _, _, size in found.decompressed) >= allowance
+        or len(entries) + 2 * len(found.decompressed) > budget.files
+    ):
+        return None
+    # unblob's output has no bound known here: the usual temp dir then
+    small = _small_dir(found.written) if not found.searched else None
+    workdir = Path(tempfile.mkdtemp(prefix="cybersafe-fw-", dir=workdir_parent or small))
     try:
         workdir.chmod(0o700)
-        reused = _unpacked(workdir, plan, found, entries, started)
+        reused = _unpacked(workdir, plan, found, entries, started, budget)
     except OSError:
         reused = None
     if reused is None:
@@ -125,12 +143,16 @@ _READ_MAX = 64 * 1024 * 1024
 
 
 def _unpacked(
-    workdir: Path, plan: SquashfsImage, found: _Sorted, entries: list[Entry], started: float
+    workdir: Path, plan: SquashfsImage, found: _Sorted, entries: list[Entry], started: float, budget: Budget
 ) -> Reused | None:
     extract_root = workdir / "out"
     outdir = plan.extract_dir(extract_root)
     outdir.mkdir(parents=True)
     made = {""}
+    if found.searched:  # where unblob's failures count as inside a root file system (``unpack._inside_rootfs``)
+        for marker in {e.path for e in entries if stat.S_ISDIR(e.mode)} & set(ROOTFS_MARKERS):
+            (outdir / marker).mkdir()
+            made.add(marker)
     for rel, target in found.links:
         _parent(outdir, rel, made)
         (outdir / rel).symlink_to(target)
@@ -145,25 +167,30 @@ def _unpacked(
         # the order the directory is walked in, which differs between file systems; the usual route decides
         return None
     result = UnpackResult(extract_root=extract_root)
-    read_child_result(
-        {
-            "chunks": [plan.chunk(extract_root)],
-            "problems": [],
-            "direct": True,
-            "searched": [],
-            "known_skipped": found.known_skipped,
-        },
-        workdir,
-        result,
-    )
-    neutralise_links(extract_root, result)
-    final = walk_tree(extract_root)
+    if found.searched:
+        searched = _searched(workdir, plan, found.searched, budget)
+        if searched is None:
+            return None
+        result = searched
+    else:
+        read_child_result({"chunks": [plan.chunk(extract_root)], "problems": [], "direct": True}, workdir, result)
+        neutralise_links(extract_root, result)
+        final = walk_tree(extract_root)
+        result.files, result.bytes_written, result.tree = final.entries, final.bytes_total, dict(final.files)
+    result.known_skipped = tuple(found.known_skipped)
+    result.chunks[1:1] = [  # the chunks unblob found in the virtual decompressed files
+        Chunk(handler, outdir / rel, 0, found.digests[rel][1], outdir / rel, outdir / f"{rel}_extract")
+        for rel, handler, _ in found.decompressed
+    ]
     paths = {rel: outdir / rel for rel in found.digests}  # one Path per file, shared with the scan
     virtual = {paths[rel]: meta for rel, meta in found.virtual.items()}
-    result.tree = dict(final.files) | {str(path): meta for path, meta in virtual.items()}
-    # what a full extraction writes: the directories not made here, and the virtual files, count too
-    result.files = final.entries + len(virtual) + found.directories - (len(made) - 1)
-    result.bytes_written = final.bytes_total + sum(size for size, _ in virtual.values())
+    result.tree.update({str(path): meta for path, meta in virtual.items()})
+    # what a full extraction writes: the directories not made here (an output dir each decompressed file), and the
+    # virtual files, count too
+    result.files += len(virtual) + found.directories + len(found.decompressed) - (len(made) - 1)
+    result.bytes_written += sum(size for size, _ in virtual.values())
+    if result.bytes_written > budget.bytes_written or result.files > budget.files:
+        return None  # a full run stops at the budget (``unpack._over_budget``): the usual route records where
     result.duration_s = time.monotonic() - started
     return Reused(
         result,
@@ -171,7 +198,18 @@ def _unpacked(
         workdir,
         {paths[rel]: digest for rel, digest in found.digests.items()},
         frozenset(virtual),
+        frozenset(outdir / f"{rel}_extract" for rel, _, _ in found.decompressed),
     )
+
+
+def _searched(workdir: Path, plan: SquashfsImage, files: list[str], budget: Budget) -> UnpackResult | None:
+    """unblob's search of ``files`` (new or changed files it could find something in) in the tree written out,
+    as the direct route's child makes it (``_unblob_child._Prepared``); None when it left a gap (a budget, a
+    failed extraction: the usual route records it as a full run does)."""
+    extraction = Extraction(plan.path, workdir, budget, prepared=files)
+    extraction.start()
+    result = extraction.wait()
+    return result if result.direct and not result.gaps and tuple(files) == result.searched else None
 
 
 def _parent(outdir: Path, rel: str, made: set[str]) -> None:
@@ -205,6 +243,9 @@ class _Sorted:
     digests: dict[str, tuple[str, int]] = field(default_factory=dict)  # every regular file: sha256, size
     locators: dict[str, str] = field(default_factory=dict)  # display path -> locator, for the next memo
     known_skipped: list[str] = field(default_factory=list)  # known files unblob found nothing in
+    searched: list[str] = field(default_factory=list)  # written out for unblob to search: new or changed
+    # known files decompressed as a whole, kept virtual with their output (memo ``x``): path, handler, output size
+    decompressed: list[tuple[str, str, int]] = field(default_factory=list)
     directories: int = 0
     written: int = 0  # bytes of the files written out
 
@@ -230,6 +271,9 @@ class _Sorter:
     def _file(self, entry: Entry) -> bool:
         display = "/" + entry.path
         locator = self.out.locators[display] = self.reader.locator(entry)
+        packed = self.memo.decompressed.get(display)
+        if packed is not None and self._decompressed(entry, display, locator, packed):
+            return True
         known = self.memo.files.get(display)
         recorded = self.memo.locators.get(display)
         data = None
@@ -252,10 +296,34 @@ class _Sorter:
         if data is None:
             data = self.reader.read(entry)
         if not hit and needs_unblob(data):
-            return False
+            if "/" not in entry.path:  # right in the root: how its output is shown depends on its neighbours
+                return False
+            self.out.searched.append(entry.path)
         self.out.files[entry.path] = (data, entry.mtime)
         self.out.written += len(data)
         return self.out.written <= _READ_MAX  # a release that changed this much is unpacked as usual
+
+    def _decompressed(self, entry: Entry, display: str, locator: str, packed: Decompressed) -> bool:
+        """A file the baseline's unblob decompressed as a whole into one plain file: when its bytes are the same,
+        it and that output stay virtual (the output's facts are the memo's), with the chunk unblob found. False: the
+        file is taken as any other (changed, or its output is read by the collectors: unblob searches it)."""
+        output = f"{display}!/{packed.name}"
+        known = self.memo.files.get(output)
+        if known is None or self.reads(packed.name, known[1].credentials is not None):
+            return False
+        if self.memo.locators.get(display) != locator:
+            if entry.size > _READ_MAX:
+                return False
+            if hashlib.sha256(self.reader.read(entry)).hexdigest() != packed.sha256:
+                return False
+        mtime = entry.mtime * 1_000_000_000
+        inside = f"{entry.path}_extract/{packed.name}"
+        self.out.digests[entry.path] = (packed.sha256, entry.size)
+        self.out.digests[inside] = (known[0], packed.size)
+        self.out.virtual[entry.path] = (entry.size, mtime)
+        self.out.virtual[inside] = (packed.size, mtime)
+        self.out.decompressed.append((entry.path, packed.handler, packed.size))
+        return True
 
 
 __all__ = ["Layout", "Reused", "read_layout", "reuse_unpacked"]

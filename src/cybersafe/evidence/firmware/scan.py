@@ -38,7 +38,7 @@ from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
 from cybersafe.evidence.firmware._native import whole_squashfs
 from cybersafe.evidence.firmware.budget import Budget
-from cybersafe.evidence.firmware.memo import FileFacts, FileMemo, memo_key
+from cybersafe.evidence.firmware.memo import Decompressed, FileFacts, FileMemo, memo_key
 from cybersafe.evidence.firmware.metadata import INODE_TABLE, is_traversal, read_metadata
 from cybersafe.evidence.firmware.model import (
     Account,
@@ -66,7 +66,6 @@ if TYPE_CHECKING:
     from cybersafe.evidence.firmware.model import ElfHardening
     from cybersafe.evidence.firmware.patterns import ByteScanner, Match
 
-_ROOTFS_MARKERS = ("etc", "bin", "sbin", "usr", "lib", "www")
 # Containers of volumes or partitions, and file systems without Unix modes: nothing to read, so no gap.
 _NO_UNIX_MODES = (
     "ubi", "trx", "chk", "fpkg", "bdl", "airoha", "moxa", "shrs", "xalz", "sparse", "uzip", "deafbead", "hdr",
@@ -563,6 +562,7 @@ class _Scan:
         # files hashed to look them up in the memo (a reused image's are known: ``reuse.py``)
         self.digests: dict[Path, tuple[str, int]] = dict(reused.digests) if reused is not None else {}
         self.virtual = reused.virtual if reused is not None else frozenset()  # known files not written out
+        self.reused_extracted = reused.extracted if reused is not None else frozenset()
         # the image's own SquashFS tables (direct route, no gaps): locators for the next memo, and the modes
         self.layout: Layout | None = reused.layout if reused is not None else None
         self.credentials: dict[Path, tuple[Credential, ...]] = {}  # per configuration file, for the next memo
@@ -579,7 +579,11 @@ class _Scan:
         self.problems: list[UnpackProblem] = [
             replace(p, path=self.shown.problem_path(p.path)) for p in unpacked.problems
         ]
-        containers = {c.chunk_file for c in unpacked.chunks if _has_content(c.extract_dir)}
+        # a delta run's decompressed files are virtual: their output directories are known, not written
+        extracted = reused.extracted if reused is not None else frozenset()
+        containers = {
+            c.chunk_file for c in unpacked.chunks if c.extract_dir in extracted or _has_content(c.extract_dir)
+        }
         known = {str(path): path for path in self.digests}  # a reused image's files have their Path already
         self.metas = {known.get(p) or Path(p): meta for p, meta in unpacked.tree.items()}
         self.containers = containers
@@ -636,7 +640,7 @@ class _Scan:
                 "reused_files": self.reused,
                 # files written out to be read: every one when the image was unpacked, only new and changed ones
                 # and those the text collectors read when a delta run read it in place (``reuse.py``)
-                "written_files": len(self.files) - len(self.virtual),
+                "written_files": sum(1 for path in self.files if path not in self.virtual),
                 "config_files": text.config_files,
                 "account_files": sum(len(f) for f in [*text.passwd.values(), *text.shadow.values()]),
                 "boot_files": len(text.boot),
@@ -669,12 +673,9 @@ class _Scan:
         """Take the memo's facts for ``path`` when it knows the same bytes at the same place."""
         if self.memo is None or self.metas[path][0] > self.budget.scan_file_bytes:
             return False
-        digest = self.digests.get(path)
+        digest = self._digest(path)
         if digest is None:
-            try:
-                self.digests[path] = digest = safeio.sha256_file(path)
-            except (OSError, InputError):
-                return False
+            return False
         known = self.memo.get(self.shown.display(path), digest[0])
         if known is None:
             return False
@@ -696,11 +697,6 @@ class _Scan:
         by_display = {d.path: d.sha256 for d in digests}
         plain = self._unblob_found_nothing()
         memo = FileMemo(key)
-        if self.layout is not None and self.unpacked.direct and not self.unpacked.gaps:
-            # a locator also says that unblob needs nothing from the file: plain, or searched and found empty
-            outdir = self.unpacked.chunks[0].extract_dir
-            handed = {self.shown.display(outdir / r) for r in (*self.unpacked.searched, *self.unpacked.known_skipped)}
-            memo.locators = {p: q for p, q in self.layout.locators.items() if p not in handed or p in plain}
         for path in self.files:
             facts = self.analyser.facts.get(path)
             display = self.shown.display(path)
@@ -718,7 +714,87 @@ class _Scan:
                     unblob_found_nothing=display in plain,
                 ),
             )
+        if self.layout is not None and self.unpacked.direct and not self.unpacked.gaps:
+            # a locator also says that unblob needs nothing from the file: plain, or searched and found empty, or
+            # decompressed into a file whose facts the memo holds
+            outdir = self.unpacked.chunks[0].extract_dir
+            handed = {self.shown.display(outdir / r) for r in (*self.unpacked.searched, *self.unpacked.known_skipped)}
+            memo.decompressed = self._decompressed_whole(memo)
+            memo.locators = {
+                p: q for p, q in self.layout.locators.items() if p not in handed or p in plain or p in memo.decompressed
+            }
         return memo
+
+    def _decompressed_whole(self, memo: FileMemo) -> dict[str, Decompressed]:
+        """Files of the root file system unblob decompressed as a whole into one plain file (``memo.py``, ``x``),
+        by display path: a compressed changelog. ``memo``: the facts of the files analysed in full, filled already.
+        Direct route without gaps only (the caller's). Left out: a file right in the file system's root (whether its
+        display path names it depends on its neighbours, ``_Displayer._transparent``), and one with more than one
+        chunk, a problem, or an output that is more than one plain file or in which unblob found anything."""
+        root_fs = str(self.unpacked.chunks[0].extract_dir) + "/"
+        by_task: dict[Path, list[Chunk]] = {}
+        for chunk in self.unpacked.chunks[1:]:
+            by_task.setdefault(chunk.task, []).append(chunk)
+        problems = {str(self.root / p.path) for p in self.unpacked.problems if p.path}
+        busy: set[str] = set()  # output directories with a chunk or a problem somewhere below them
+        for found in (*map(str, by_task), *problems):
+            at = found.find("_extract/")
+            while at != -1:
+                busy.add(found[: at + len("_extract")])
+                at = found.find("_extract/", at + 1)
+        outputs: dict[Path, list[Path]] = {}  # a delta run's virtual outputs, by their directory
+        for path in self.virtual:
+            if path.parent in self.reused_extracted:
+                outputs.setdefault(path.parent, []).append(path)
+        out: dict[str, Decompressed] = {}
+        for task, chunks in by_task.items():
+            chunk, text = chunks[0], str(task)
+            inner = text[len(root_fs) :]
+            meta = self.metas.get(task)
+            if (
+                len(chunks) != 1
+                or chunk.handler.startswith(FS_HANDLERS)
+                or not text.startswith(root_fs)
+                or "/" not in inner
+                or "_extract/" in inner
+                or meta is None
+                or (chunk.start, chunk.end, chunk.chunk_file) != (0, meta[0], task)
+                or text in problems
+                or str(chunk.extract_dir) in busy
+            ):
+                continue
+            output = self._only_output(chunk.extract_dir, outputs)
+            if output is None or _CARVED.match(output.name) or (digest := self._digest(task)) is None:
+                continue
+            if self.shown.display(output) in memo.files:  # analysed in full: its facts are there
+                out[self.shown.display(task)] = Decompressed(
+                    digest[0], chunk.handler, output.name, self.metas[output][0]
+                )
+        return out
+
+    def _only_output(self, extract_dir: Path, virtual: dict[Path, list[Path]]) -> Path | None:
+        """The one regular file in ``extract_dir`` when it holds nothing else (``virtual``: a delta run's)."""
+        if extract_dir in self.reused_extracted:
+            inside = virtual.get(extract_dir, [])
+            return inside[0] if len(inside) == 1 else None
+        try:
+            with os.scandir(extract_dir) as entries:
+                found = list(entries)
+        except OSError:
+            return None
+        if len(found) != 1 or not found[0].is_file(follow_symlinks=False):
+            return None
+        path = extract_dir / found[0].name
+        return path if path in self.metas else None
+
+    def _digest(self, path: Path) -> tuple[str, int] | None:
+        digest = self.digests.get(path)
+        if digest is None:
+            try:
+                self.digests[path] = digest = safeio.sha256_file(path)
+            except (OSError, InputError):
+                return None
+        return digest
 
     def _unblob_found_nothing(self) -> set[str]:
         """Display paths of the root file system's files unblob searched (or skipped as known) and found nothing

@@ -118,11 +118,15 @@ class Extraction:
         *,
         reference: bool = False,
         known: dict[str, str] | None = None,
+        prepared: list[str] | None = None,
     ) -> None:
         """``known``: files of the root file system (path inside it -> sha256) in which unblob found nothing
-        before (a delta run's baseline); the direct route does not search them again when their bytes match."""
+        before (a delta run's baseline); the direct route does not search them again when their bytes match.
+        ``prepared``: the root file system is written out already, as far as a delta run needs it (``reuse.py``);
+        unblob searches only these files of it (paths inside it)."""
         self.image = image
         self.known = known or {}
+        self.prepared = prepared
         # unblob as shipped, without the direct route or the skipping of plain files (``_unblob_child``)
         self.reference = reference
         self.workdir = workdir
@@ -153,6 +157,8 @@ class Extraction:
             "ratio_floor": self.budget.ratio_floor,
             "reference": self.reference,
         }
+        if self.prepared is not None:
+            args["prepared"] = self.prepared
         if self.known:  # a file, not the argument: a large image may list thousands
             known_file = self.workdir / "known.json"
             known_file.write_text(json.dumps(self.known), encoding="utf-8")
@@ -418,7 +424,7 @@ _FAILED_EXTRACTION = frozenset(
         "OutputDirectoryExistsReport",
     }
 )
-_ROOTFS_MARKERS = ("etc", "bin", "sbin", "usr")
+ROOTFS_MARKERS = ("etc", "bin", "sbin", "usr")
 
 
 def _inside_rootfs(path: str | None, extract_root: Path) -> bool:
@@ -428,7 +434,7 @@ def _inside_rootfs(path: str | None, extract_root: Path) -> bool:
         return False
     current = Path(path).parent
     while current.is_relative_to(extract_root) and current != extract_root:
-        if current.name.endswith("_extract") and any((current / m).is_dir() for m in _ROOTFS_MARKERS):
+        if current.name.endswith("_extract") and any((current / m).is_dir() for m in ROOTFS_MARKERS):
             return True
         current = current.parent
     return False
