@@ -743,7 +743,7 @@ class _Scan:
                 busy.add(found[: at + len("_extract")])
                 at = found.find("_extract/", at + 1)
         outputs: dict[Path, list[Path]] = {}  # a delta run's virtual outputs, by their directory
-        for path in self.virtual:
+        for path in self.virtual if self.reused_extracted else ():
             if path.parent in self.reused_extracted:
                 outputs.setdefault(path.parent, []).append(path)
         out: dict[str, Decompressed] = {}
