@@ -13,7 +13,7 @@ import lzma
 import random
 import shutil
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -469,3 +469,75 @@ def test_a_decompressed_file_the_text_collectors_read_is_searched_again(
     # Then the delta run has unblob decompress it again (the collectors need its bytes), with the full scan's result
     assert _facts(scan_image(second, TEST_BUDGET, now=NOW, memo=memo)) == _facts(full)
     assert extractions == [second] and route.searched == ["usr/share/shadow.gz"]
+
+
+def test_a_compressed_unit_in_a_wants_directory_is_written_out(tmp_path: Path, route: Route) -> None:
+    # Given a unit enabled by a file in a .wants directory that happens to be gzip-compressed (the service
+    # collector counts any file there, read from disk)
+    root = _rootfs(tmp_path / "rootfs")
+    (root / "etc/systemd/system/multi-user.target.wants").mkdir(parents=True)
+    (root / "etc/systemd/system/telnetd.service").write_text("[Service]\nExecStart=/usr/sbin/telnetd -F -l /bin/sh\n")
+    wanted = root / "etc/systemd/system/multi-user.target.wants/telnetd.service"
+    wanted.write_bytes(gzip.compress(b"x\n" * 40, mtime=0))
+    _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    assert "/etc/systemd/system/multi-user.target.wants/telnetd.service" in memo.decompressed
+    (root / "etc/app/app.conf").write_text("user=svc\n")
+    second = _pack(root, tmp_path / "r2.img")
+    full = scan_image(second, TEST_BUDGET, now=NOW)
+    delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
+    # Then it is on disk for the collector (unblob searches it again), and the service is reported as in full
+    assert route.searched == ["etc/systemd/system/multi-user.target.wants/telnetd.service"]
+    assert any(s.name == "telnetd" for s in delta.services)
+    assert _facts(delta) == _facts(full)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        lambda p: replace(p, handler="tar"),  # a file system: its modes would be read from the file
+        lambda p: replace(p, handler="squashfs_v4_le"),
+        lambda p: replace(p, name="0-56.unknown"),  # a carved chunk: the scan skips those
+    ],
+    ids=["tar", "squashfs", "carved-name"],
+)
+def test_a_decompression_record_a_full_scan_does_not_write_is_not_followed(
+    forged: Any, tmp_path: Path, route: Route
+) -> None:
+    root = _rootfs(tmp_path / "rootfs")
+    (root / "usr/share/a").mkdir(parents=True)
+    (root / "usr/share/a/s.gz").write_bytes(gzip.compress(b"aws_key=AKIAIOSFODNN7ABCDEFG\n" * 9, mtime=0))
+    image = _pack(root, tmp_path / "r1.img")
+    _, memo = _scanned(image)
+    memo.decompressed["/usr/share/a/s.gz"] = forged(memo.decompressed["/usr/share/a/s.gz"])
+    delta = scan_image(image, TEST_BUDGET, now=NOW, memo=memo)
+    assert route.searched == ["usr/share/a/s.gz"]
+    assert _facts(delta) == _facts(scan_image(image, TEST_BUDGET, now=NOW))
+
+
+def test_a_failure_inside_the_route_leaves_no_work_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    second, memo = _release_with(tmp_path, lambda root: (root / "etc/app/app.conf").write_text("user=svc\n"))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def failing(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(reuse, "_unpacked", failing)
+    with pytest.raises(RuntimeError):
+        scan_image(second, TEST_BUDGET, now=NOW, memo=memo, workdir_parent=work)
+    assert list(work.iterdir()) == []
+
+
+def test_an_extraction_past_its_budget_gives_the_same_result_however_soon_its_child_ends(tmp_path: Path) -> None:
+    # Given a byte budget one byte short of what the image unpacks to: a delta run's child, which skips the files it
+    # knows, ends before the budget is noticed; a full scan's child is stopped while it searches
+    root = _with_compressed_files(_rootfs(tmp_path / "rootfs"))
+    image = _pack(root, tmp_path / "r1.img")
+    whole, memo = _scanned(image)
+    short = replace(TEST_BUDGET, bytes_written=whole.stats["extracted_bytes"] - 1)
+    full = scan_image(image, short, now=NOW)
+    delta = scan_image(image, short, now=NOW, memo=memo)
+    # Then both record the budget, and neither takes what the child found past it
+    assert any("byte budget" in gap.reason for gap in full.not_examined)
+    assert _facts(delta) == _facts(full)
+    assert full.filesystems == ()

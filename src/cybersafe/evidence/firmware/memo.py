@@ -21,7 +21,9 @@ the files it knows by their locators, without unpacking the image (``reuse.py``)
 of a Debian package) is ``[sha256, handler, name, size]``: the compressed file's sha256, the chunk's handler, and
 the name and size of the one file unblob wrote from it, which it then searched and found nothing in. The same
 bytes give the same output (unblob is deterministic), whose facts the memo holds under ``<path>!/<name>``; a delta
-run then neither decompresses nor searches it (``reuse.py``). Its ``q`` then says only where the bytes sit.
+run then neither decompresses nor searches it (``reuse.py``). Its ``q`` then says only where the bytes sit. A
+record a full scan does not write (a file-system handler, a carved chunk's name) is not followed; a well-formed one
+is trusted as the memo's facts are (the baseline is an assessment the user made).
 
 Wire form (``InputsOut.firmware_memo``): ``{"key": str, "files": {display path: facts}}``; facts is a
 dict with ``s`` (secrets), ``k`` (keys), ``b`` (banners: ``[name, version]``), ``e`` (ELF hardening), ``c``

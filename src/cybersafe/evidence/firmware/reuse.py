@@ -45,6 +45,8 @@ from cybersafe.evidence.firmware.memo import Decompressed, FileMemo
 from cybersafe.evidence.firmware.metadata import Meta
 from cybersafe.evidence.firmware.squashfs import Entry, SquashfsError, SquashfsReader, modes, opened
 from cybersafe.evidence.firmware.unpack import (
+    CARVED,
+    FS_HANDLERS,
     ROOTFS_MARKERS,
     Chunk,
     Extraction,
@@ -124,6 +126,9 @@ def reuse_unpacked(
         reused = _unpacked(workdir, plan, found, entries, started, budget)
     except OSError:
         reused = None
+    except BaseException:
+        remove_tree(workdir)
+        raise
     if reused is None:
         remove_tree(workdir)
     return reused
@@ -309,7 +314,15 @@ class _Sorter:
         file is taken as any other (changed, or its output is read by the collectors: unblob searches it)."""
         output = f"{display}!/{packed.name}"
         known = self.memo.files.get(output)
-        if known is None or self.reads(packed.name, known[1].credentials is not None):
+        if (
+            known is None
+            # what the scan reads on disk: the output's bytes, or the file itself (a unit in a ``*.wants`` dir)
+            or self.reads(packed.name, known[1].credentials is not None)
+            or self.reads(entry.path, False)
+            # a record a full scan does not write (``scan._Scan._decompressed_whole``) is not followed
+            or packed.handler.startswith(FS_HANDLERS)
+            or CARVED.match(packed.name)
+        ):
             return False
         if self.memo.locators.get(display) != locator:
             if entry.size > _READ_MAX:

@@ -58,7 +58,7 @@ from cybersafe.evidence.firmware.model import (
 )
 from cybersafe.evidence.firmware.packagedb import PackageDatabases, is_database_path, next_to_sqlite
 from cybersafe.evidence.firmware.reuse import Layout, Reused, read_layout, reuse_unpacked
-from cybersafe.evidence.firmware.unpack import FS_HANDLERS, Chunk, Extraction, UnpackResult, remove_tree
+from cybersafe.evidence.firmware.unpack import CARVED, FS_HANDLERS, Chunk, Extraction, UnpackResult, remove_tree
 from cybersafe.evidence.firmware.walk import iter_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
 
@@ -71,7 +71,6 @@ _NO_UNIX_MODES = (
     "ubi", "trx", "chk", "fpkg", "bdl", "airoha", "moxa", "shrs", "xalz", "sparse", "uzip", "deafbead", "hdr",
     "engenius", "instar", "qnap", "partclone", "dmg", "msi", "cab", "fat", "ntfs",
 )  # fmt: skip
-_CARVED = re.compile(r"^\d+-\d+\.\w+$")
 _EXAMPLE_MARKERS = ("EXAMPLE", "example", "xxxxxxxx", "XXXXXXXX", "0000000000000000")
 _DOC_PARTS = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/include/")
 _SMALL_TEXT = 1024 * 1024
@@ -471,7 +470,7 @@ class _Displayer:
         parent = container.parent
         if not parent.name.endswith("_extract"):
             return False
-        if _CARVED.match(container.name):
+        if CARVED.match(container.name):
             return True
         siblings = [p for p in parent.iterdir() if p.name != container.name + "_extract"] if parent.is_dir() else []
         return len(siblings) <= 1
@@ -764,7 +763,7 @@ class _Scan:
             ):
                 continue
             output = self._only_output(chunk.extract_dir, outputs)
-            if output is None or _CARVED.match(output.name) or (digest := self._digest(task)) is None:
+            if output is None or CARVED.match(output.name) or (digest := self._digest(task)) is None:
                 continue
             if self.shown.display(output) in memo.files:  # analysed in full: its facts are there
                 out[self.shown.display(task)] = Decompressed(
@@ -965,7 +964,7 @@ def _file_digests(files: list[Path], shown: _Displayer, known: dict[Path, tuple[
 def _raw_carve(path: Path) -> bool:
     """A chunk unblob carved out of a file that is itself analysed: its bytes are a slice of that file, so
     scanning it again would report the same secret twice (its decompressed contents are still analysed)."""
-    if not _CARVED.match(path.name):  # first: most files are no carve, and their parent is not made
+    if not CARVED.match(path.name):  # first: most files are no carve, and their parent is not made
         return False
     parent = path.parent
     return parent.name.endswith("_extract") and (parent.parent / parent.name[: -len("_extract")]).is_file()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -40,6 +41,8 @@ FS_HANDLERS = (
     "solaris_ufs", "ufs", "btrfs", "ipkg", "lzh", "msi", "stuffit", "qnap", "qnx", "instar", "engenius", "chk",
     "trx", "fpkg", "bdl", "airoha", "moxa", "shrs", "xalz", "sparse", "uzip", "deafbead", "hdr1", "hdr2",
 )  # fmt: skip
+# the name unblob gives a chunk it carved out of a file (``<start>-<end>.<handler>``)
+CARVED = re.compile(r"^\d+-\d+\.\w+$")
 _POLL_S = 0.1
 MiB = 1024 * 1024
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -207,7 +210,9 @@ class Extraction:
         result.files, result.bytes_written, result.tree = final.entries, final.bytes_total, final.files
         self.entries = final.entries
         result_file = self.workdir / "result.json"
-        if result_file.is_file():
+        # past a budget the child is stopped, or ends before a poll notices: what it found is not taken either way,
+        # so the result does not depend on which came first (a delta run's child skips known files and ends sooner)
+        if result_file.is_file() and exceeded is None:
             read_child_result(json.loads(result_file.read_text()), self.workdir, result)
         elif exceeded is None:
             stderr_path = self.workdir / "child.stderr"
