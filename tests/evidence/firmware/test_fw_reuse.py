@@ -12,7 +12,9 @@ import io
 import lzma
 import random
 import shutil
+import struct
 import tarfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,12 @@ def extractions(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 @dataclass
 class Route:
-    """What the in-place route did: the files it wrote out, and those it had unblob search (paths in the image)."""
+    """What the in-place route did: the files it wrote out, those it had unblob search, and those it inflated
+    (paths in the image)."""
 
     written: list[str] = field(default_factory=list)
     searched: list[str] = field(default_factory=list)
+    inflated: list[str] = field(default_factory=list)  # plain gzip files decompressed in process
 
 
 @pytest.fixture
@@ -62,6 +66,7 @@ def route(monkeypatch: pytest.MonkeyPatch) -> Route:
     def recording(workdir: Path, plan: Any, found: Any, entries: Any, started: float, budget: Any) -> Any:
         out.written.extend(sorted(found.files))
         out.searched.extend(found.searched)
+        out.inflated.extend(path for path, _ in found.inflated)
         return unpacked(workdir, plan, found, entries, started, budget)
 
     monkeypatch.setattr(reuse, "_unpacked", recording)
@@ -335,25 +340,27 @@ def test_a_compressed_file_the_baseline_decompressed_stays_virtual_with_its_outp
 
 
 @pytest.mark.parametrize(
-    ("change", "searched"),
+    ("change", "searched", "inflated"),
     [
-        # the compressed file changed: unblob decompresses and searches it
+        # the gzip changelog changed: one plain member, inflated in process as unblob's handler would
         (
             lambda root: (root / "usr/share/doc/app/changelog.Debian.gz").write_bytes(
                 gzip.compress(b"app (1.1-1) stable; urgency=high\n" * 40, mtime=0)
             ),
-            "usr/share/doc/app/changelog.Debian.gz",
+            [],
+            ["usr/share/doc/app/changelog.Debian.gz"],
         ),
-        # the same bytes under another name: its facts are keyed by where it is
+        # the same bytes under another name (its facts are keyed by where it is): unblob decompresses and searches it
         (
             lambda root: (root / "usr/share/doc/app/README.bz2").rename(root / "usr/share/doc/app/README.1.bz2"),
-            "usr/share/doc/app/README.1.bz2",
+            ["usr/share/doc/app/README.1.bz2"],
+            [],
         ),
     ],
     ids=["changed", "renamed"],
 )
 def test_a_compressed_file_that_changed_is_searched_alone(
-    change: Any, searched: str, tmp_path: Path, extractions: list[Path], route: Route
+    change: Any, searched: list[str], inflated: list[str], tmp_path: Path, extractions: list[Path], route: Route
 ) -> None:
     root = _with_compressed_files(_rootfs(tmp_path / "rootfs"))
     _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
@@ -362,8 +369,10 @@ def test_a_compressed_file_that_changed_is_searched_alone(
     full = scan_image(second, TEST_BUDGET, now=NOW)
     extractions.clear()
     delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
-    # Then unblob decompressed that one file; the others stayed virtual; the result and memo are the full scan's
-    assert extractions == [second] and route.searched == [searched]
+    # Then only that file was decompressed (by unblob alone, or in process), the others stayed virtual; the result
+    # and the memo are the full scan's
+    assert route.searched == searched and route.inflated == inflated
+    assert extractions == ([second] if searched else [])
     assert _facts(delta) == _facts(full)
     assert delta.file_facts is not None and full.file_facts is not None
     assert delta.file_facts.to_wire() == full.file_facts.to_wire()
@@ -485,8 +494,8 @@ def test_a_compressed_unit_in_a_wants_directory_is_written_out(tmp_path: Path, r
     second = _pack(root, tmp_path / "r2.img")
     full = scan_image(second, TEST_BUDGET, now=NOW)
     delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
-    # Then it is on disk for the collector (unblob searches it again), and the service is reported as in full
-    assert route.searched == ["etc/systemd/system/multi-user.target.wants/telnetd.service"]
+    # Then it is on disk for the collector (decompressed again), and the service is reported as in full
+    assert route.inflated == ["etc/systemd/system/multi-user.target.wants/telnetd.service"]
     assert any(s.name == "telnetd" for s in delta.services)
     assert _facts(delta) == _facts(full)
 
@@ -510,7 +519,7 @@ def test_a_decompression_record_a_full_scan_does_not_write_is_not_followed(
     _, memo = _scanned(image)
     memo.decompressed["/usr/share/a/s.gz"] = forged(memo.decompressed["/usr/share/a/s.gz"])
     delta = scan_image(image, TEST_BUDGET, now=NOW, memo=memo)
-    assert route.searched == ["usr/share/a/s.gz"]
+    assert route.inflated == ["usr/share/a/s.gz"]
     assert _facts(delta) == _facts(scan_image(image, TEST_BUDGET, now=NOW))
 
 
@@ -541,3 +550,54 @@ def test_an_extraction_past_its_budget_gives_the_same_result_however_soon_its_ch
     assert any("byte budget" in gap.reason for gap in full.not_examined)
     assert _facts(delta) == _facts(full)
     assert full.filesystems == ()
+
+
+def _gzip_with(flags: int = 0, os_byte: int = 3, name: bytes = b"") -> Any:
+    def make(data: bytes) -> bytes:
+        body = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflated = body.compress(data) + body.flush()
+        header = bytes([0x1F, 0x8B, 8, flags, 0, 0, 0, 0, 2, os_byte]) + (name + b"\0" if name else b"")
+        return header + deflated + struct.pack("<II", zlib.crc32(data), len(data))
+
+    return make
+
+
+_TEXT = b"app (2.0-1) stable; urgency=medium\n\n  * aws_key=AKIAIOSFODNN7ABCDEFG\n" * 20
+
+
+@pytest.mark.parametrize(
+    ("contents", "inflated"),
+    [
+        (gzip.compress(_TEXT, mtime=0), True),  # as Debian ships it (gzip -9n)
+        (_gzip_with()(_TEXT), True),
+        (_gzip_with(os_byte=255)(_TEXT), True),
+        # everything else is unblob's to decide
+        (_gzip_with(flags=8, name=b"notes.txt")(_TEXT), False),  # a name in the header: unblob writes that name
+        (_gzip_with(os_byte=0x20)(_TEXT), False),  # an operating system byte unblob's pattern does not take
+        (gzip.compress(_TEXT, mtime=0) + gzip.compress(b"more\n", mtime=0), False),  # two members
+        (gzip.compress(_TEXT, mtime=0) + b"\0" * 64, False),  # bytes after the member
+        (gzip.compress(_TEXT, mtime=0)[:-8] + b"\0" * 8, False),  # a wrong CRC and length
+        (gzip.compress(_TEXT, mtime=0)[:-20], False),  # truncated
+        (gzip.compress(b"", mtime=0), False),  # nothing in it
+        (gzip.compress(_tar_of("etc/key.txt", b"aws_key=AKIAIOSFODNN7ABCDEFG\n"), mtime=0), False),  # an archive
+        (gzip.compress(bytes(16 * 1024 * 1024), mtime=0), False),  # past the decompression allowance
+    ],
+    ids=[
+        "debian", "plain", "os-255", "named", "unknown-os", "two-members", "trailing", "bad-crc", "truncated", "empty",
+        "archive", "bomb",
+    ],
+)  # fmt: skip
+def test_a_new_gzip_is_inflated_in_process_only_when_unblob_would_write_the_same(
+    contents: bytes, inflated: bool, tmp_path: Path, route: Route
+) -> None:
+    root = _rootfs(tmp_path / "rootfs")
+    _, memo = _scanned(_pack(root, tmp_path / "r1.img"))
+    (root / "usr/lib/app").mkdir(parents=True)  # not a documentation dir: the key in it is a finding
+    (root / "usr/lib/app/notes.gz").write_bytes(contents)
+    second = _pack(root, tmp_path / "r2.img")
+    delta = scan_image(second, TEST_BUDGET, now=NOW, memo=memo)
+    assert route.inflated == (["usr/lib/app/notes.gz"] if inflated else [])
+    assert _facts(delta) == _facts(scan_image(second, TEST_BUDGET, now=NOW))
+    if inflated:
+        assert reuse._gunzipped(contents, 1 << 30) == _TEXT
+        assert any(s.path == "/usr/lib/app/notes.gz!/gzip.uncompressed" for s in delta.secrets)

@@ -34,6 +34,7 @@ import stat
 import struct
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,13 +102,14 @@ def reuse_unpacked(
     plan = whole_squashfs(image)
     if plan is None or not memo.locators:
         return None
-    allowance = Limits(budget.bytes_written, budget.max_ratio, budget.ratio_floor).allowance(plan.size)
+    limits = Limits(budget.bytes_written, budget.max_ratio, budget.ratio_floor)
+    allowance = limits.allowance(plan.size)
     try:
         with opened(image, max_entries=budget.files, max_output=allowance) as reader:
             entries = reader.entries()
             if sum(e.size for e in entries if e.is_file) >= allowance or _unusual_names(entries):
                 return None
-            found = _Sorter(reader, memo, reads).sort(entries)
+            found = _Sorter(reader, memo, reads, limits).sort(entries)
     except (SquashfsError, struct.error, OSError, ValueError, MemoryError):
         return None
     if found is None:
@@ -183,16 +185,18 @@ def _unpacked(
         final = walk_tree(extract_root)
         result.files, result.bytes_written, result.tree = final.entries, final.bytes_total, dict(final.files)
     result.known_skipped = tuple(found.known_skipped)
-    result.chunks[1:1] = [  # the chunks unblob found in the virtual decompressed files
+    result.chunks[1:1] = [  # the chunks unblob finds in the virtual decompressed files and those inflated here
         Chunk(handler, outdir / rel, 0, found.digests[rel][1], outdir / rel, outdir / f"{rel}_extract")
-        for rel, handler, _ in found.decompressed
+        for rel, handler in [*((rel, handler) for rel, handler, _ in found.decompressed), *found.inflated]
     ]
     paths = {rel: outdir / rel for rel in found.digests}  # one Path per file, shared with the scan
     virtual = {paths[rel]: meta for rel, meta in found.virtual.items()}
     result.tree.update({str(path): meta for path, meta in virtual.items()})
     # what a full extraction writes: the directories not made here (an output dir each decompressed file), and the
     # virtual files, count too
-    result.files += len(virtual) + found.directories + len(found.decompressed) - (len(made) - 1)
+    # each inflated file's output dir is no directory of the image
+    image_dirs_made = len(made) - 1 - len(found.inflated)
+    result.files += len(virtual) + found.directories + len(found.decompressed) - image_dirs_made
     result.bytes_written += sum(size for size, _ in virtual.values())
     if result.bytes_written > budget.bytes_written or result.files > budget.files:
         return None  # a full run stops at the budget (``unpack._over_budget``): the usual route records where
@@ -215,6 +219,30 @@ def _searched(workdir: Path, plan: SquashfsImage, files: list[str], budget: Budg
     extraction.start()
     result = extraction.wait()
     return result if result.direct and not result.gaps and tuple(files) == result.searched else None
+
+
+# the name unblob's gzip handler gives its output when the header names none (``GZIPExtractor``)
+GUNZIPPED = "gzip.uncompressed"
+_GZIP_OS = frozenset((*range(14), 255))  # the operating system bytes unblob's gzip pattern accepts
+
+
+def _gunzipped(data: bytes, allowance: int) -> bytes | None:
+    """The contents of a file that is one gzip member and nothing else, as unblob would extract them, or None for
+    anything else, which unblob then handles itself: a header naming the file or with optional fields, more than
+    one member, bytes after it, a damaged stream (checked against its CRC and length), nothing in it, or contents
+    that reach the decompression allowance (``Limits``), where unblob would record a limit."""
+    if len(data) < 18 or data[:4] != b"\x1f\x8b\x08\x00" or data[9] not in _GZIP_OS:
+        return None
+    stream = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        out = stream.decompress(data[10:], allowance)
+    except zlib.error:
+        return None
+    footer = stream.unused_data
+    if not stream.eof or not out or len(out) >= allowance or len(footer) != 8:
+        return None
+    crc, size = struct.unpack("<II", footer)
+    return out if crc == zlib.crc32(out) and size == len(out) & 0xFFFFFFFF else None
 
 
 def _parent(outdir: Path, rel: str, made: set[str]) -> None:
@@ -249,6 +277,7 @@ class _Sorted:
     locators: dict[str, str] = field(default_factory=dict)  # display path -> locator, for the next memo
     known_skipped: list[str] = field(default_factory=list)  # known files unblob found nothing in
     searched: list[str] = field(default_factory=list)  # written out for unblob to search: new or changed
+    inflated: list[tuple[str, str]] = field(default_factory=list)  # new or changed plain gzip files inflated here
     # known files decompressed as a whole, kept virtual with their output (memo ``x``): path, handler, output size
     decompressed: list[tuple[str, str, int]] = field(default_factory=list)
     directories: int = 0
@@ -256,10 +285,11 @@ class _Sorted:
 
 
 class _Sorter:
-    def __init__(self, reader: SquashfsReader, memo: FileMemo, reads: ReadsBytes) -> None:
+    def __init__(self, reader: SquashfsReader, memo: FileMemo, reads: ReadsBytes, limits: Limits) -> None:
         self.reader = reader
         self.memo = memo
         self.reads = reads
+        self.limits = limits
         self.out = _Sorted()
 
     def sort(self, entries: list[Entry]) -> _Sorted | None:
@@ -303,7 +333,14 @@ class _Sorter:
         if not hit and needs_unblob(data):
             if "/" not in entry.path:  # right in the root: how its output is shown depends on its neighbours
                 return False
-            self.out.searched.append(entry.path)
+            inflated = _gunzipped(data, self.limits.allowance(len(data)))
+            if inflated is not None and not needs_unblob(inflated):
+                # what unblob's gzip handler writes from it, and then finds nothing in
+                self.out.files[f"{entry.path}_extract/{GUNZIPPED}"] = (inflated, entry.mtime)
+                self.out.written += len(inflated)
+                self.out.inflated.append((entry.path, "gzip"))
+            else:
+                self.out.searched.append(entry.path)
         self.out.files[entry.path] = (data, entry.mtime)
         self.out.written += len(data)
         return self.out.written <= _READ_MAX  # a release that changed this much is unpacked as usual
