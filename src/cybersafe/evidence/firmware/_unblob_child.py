@@ -704,8 +704,7 @@ class _Prepared(_DirectSquashfs):
 
     def candidates(self, known: dict[str, str]) -> list[Path] | None:
         del known  # the delta run sorted the known files out
-        paths = [self.outdir / rel for rel in self.files]
-        self.searched = [path.relative_to(self.outdir).as_posix() for path in paths if path.is_file()]
+        self.searched = [rel for rel in self.files if (self.outdir / rel).is_file()]
         return [self.outdir / rel for rel in self.searched]
 
     def finish(self, config: Any, sandbox: Any, candidates: list[Path]) -> Any:

@@ -79,7 +79,8 @@ class Reused:
     workdir: Path  # made here: the caller removes it
     digests: dict[Path, tuple[str, int]] = field(default_factory=dict)  # every regular file: sha256, size
     virtual: frozenset[Path] = frozenset()  # known files not written out: their facts come from the memo
-    extracted: frozenset[Path] = frozenset()  # output dirs of the virtual files decompressed (memo ``x``)
+    # the virtual files decompressed (memo ``x``): each one's output dir -> the one virtual file in it
+    extracted: dict[Path, Path] = field(default_factory=dict)
 
 
 def read_layout(image: Path, budget: Budget) -> Layout | None:
@@ -107,7 +108,8 @@ def reuse_unpacked(
     try:
         with opened(image, max_entries=budget.files, max_output=allowance) as reader:
             entries = reader.entries()
-            if sum(e.size for e in entries if e.is_file) >= allowance or _unusual_names(entries):
+            total = sum(e.size for e in entries if e.is_file)
+            if total >= allowance or _unusual_names(entries):
                 return None
             found = _Sorter(reader, memo, reads, limits).sort(entries)
     except (SquashfsError, struct.error, OSError, ValueError, MemoryError):
@@ -116,7 +118,7 @@ def reuse_unpacked(
         return None
     if found.decompressed and (
         # what unblob would write from them counts against the budgets as in a full run
-        sum(e.size for e in entries if e.is_file) + sum(size for _, _, size in found.decompressed) >= allowance
+        total + sum(packed.size for _, packed in found.decompressed) >= allowance
         or len(entries) + 2 * len(found.decompressed) > budget.files
     ):
         return None
@@ -173,13 +175,13 @@ def _unpacked(
         # unblob's fix-up removed a link that leaves the tree or loops: which one of a chain or loop goes depends on
         # the order the directory is walked in, which differs between file systems; the usual route decides
         return None
-    result = UnpackResult(extract_root=extract_root)
     if found.searched:
         searched = _searched(workdir, plan, found.searched, budget)
         if searched is None:
             return None
         result = searched
     else:
+        result = UnpackResult(extract_root=extract_root)
         read_child_result({"chunks": [plan.chunk(extract_root)], "problems": [], "direct": True}, workdir, result)
         neutralise_links(extract_root, result)
         final = walk_tree(extract_root)
@@ -187,14 +189,13 @@ def _unpacked(
     result.known_skipped = tuple(found.known_skipped)
     result.chunks[1:1] = [  # the chunks unblob finds in the virtual decompressed files and those inflated here
         Chunk(handler, outdir / rel, 0, found.digests[rel][1], outdir / rel, outdir / f"{rel}_extract")
-        for rel, handler in [*((rel, handler) for rel, handler, _ in found.decompressed), *found.inflated]
+        for rel, handler in [*((rel, packed.handler) for rel, packed in found.decompressed), *found.inflated]
     ]
     paths = {rel: outdir / rel for rel in found.digests}  # one Path per file, shared with the scan
     virtual = {paths[rel]: meta for rel, meta in found.virtual.items()}
     result.tree.update({str(path): meta for path, meta in virtual.items()})
     # what a full extraction writes: the directories not made here (an output dir each decompressed file), and the
-    # virtual files, count too
-    # each inflated file's output dir is no directory of the image
+    # virtual files, count too; of the directories made, each inflated file's output dir is none of the image's
     image_dirs_made = len(made) - 1 - len(found.inflated)
     result.files += len(virtual) + found.directories + len(found.decompressed) - image_dirs_made
     result.bytes_written += sum(size for size, _ in virtual.values())
@@ -207,7 +208,7 @@ def _unpacked(
         workdir,
         {paths[rel]: digest for rel, digest in found.digests.items()},
         frozenset(virtual),
-        frozenset(outdir / f"{rel}_extract" for rel, _, _ in found.decompressed),
+        {outdir / f"{rel}_extract": paths[f"{rel}_extract/{packed.name}"] for rel, packed in found.decompressed},
     )
 
 
@@ -278,8 +279,8 @@ class _Sorted:
     known_skipped: list[str] = field(default_factory=list)  # known files unblob found nothing in
     searched: list[str] = field(default_factory=list)  # written out for unblob to search: new or changed
     inflated: list[tuple[str, str]] = field(default_factory=list)  # new or changed plain gzip files inflated here
-    # known files decompressed as a whole, kept virtual with their output (memo ``x``): path, handler, output size
-    decompressed: list[tuple[str, str, int]] = field(default_factory=list)
+    # known files decompressed as a whole, kept virtual with their output: path, the memo's record (``x``)
+    decompressed: list[tuple[str, Decompressed]] = field(default_factory=list)
     directories: int = 0
     written: int = 0  # bytes of the files written out
 
@@ -372,7 +373,7 @@ class _Sorter:
         self.out.digests[inside] = (known[0], packed.size)
         self.out.virtual[entry.path] = (entry.size, mtime)
         self.out.virtual[inside] = (packed.size, mtime)
-        self.out.decompressed.append((entry.path, packed.handler, packed.size))
+        self.out.decompressed.append((entry.path, packed))
         return True
 
 

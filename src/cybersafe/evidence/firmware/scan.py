@@ -561,7 +561,8 @@ class _Scan:
         # files hashed to look them up in the memo (a reused image's are known: ``reuse.py``)
         self.digests: dict[Path, tuple[str, int]] = dict(reused.digests) if reused is not None else {}
         self.virtual = reused.virtual if reused is not None else frozenset()  # known files not written out
-        self.reused_extracted = reused.extracted if reused is not None else frozenset()
+        # a delta run's decompressed files are virtual: their output dirs are known, not written (``reuse.py``)
+        self.reused_extracted: dict[Path, Path] = reused.extracted if reused is not None else {}
         # the image's own SquashFS tables (direct route, no gaps): locators for the next memo, and the modes
         self.layout: Layout | None = reused.layout if reused is not None else None
         self.credentials: dict[Path, tuple[Credential, ...]] = {}  # per configuration file, for the next memo
@@ -578,10 +579,10 @@ class _Scan:
         self.problems: list[UnpackProblem] = [
             replace(p, path=self.shown.problem_path(p.path)) for p in unpacked.problems
         ]
-        # a delta run's decompressed files are virtual: their output directories are known, not written
-        extracted = reused.extracted if reused is not None else frozenset()
         containers = {
-            c.chunk_file for c in unpacked.chunks if c.extract_dir in extracted or _has_content(c.extract_dir)
+            c.chunk_file
+            for c in unpacked.chunks
+            if c.extract_dir in self.reused_extracted or _has_content(c.extract_dir)
         }
         known = {str(path): path for path in self.digests}  # a reused image's files have their Path already
         self.metas = {known.get(p) or Path(p): meta for p, meta in unpacked.tree.items()}
@@ -741,10 +742,6 @@ class _Scan:
             while at != -1:
                 busy.add(found[: at + len("_extract")])
                 at = found.find("_extract/", at + 1)
-        outputs: dict[Path, list[Path]] = {}  # a delta run's virtual outputs, by their directory
-        for path in self.virtual if self.reused_extracted else ():
-            if path.parent in self.reused_extracted:
-                outputs.setdefault(path.parent, []).append(path)
         out: dict[str, Decompressed] = {}
         for task, chunks in by_task.items():
             chunk, text = chunks[0], str(task)
@@ -762,7 +759,7 @@ class _Scan:
                 or str(chunk.extract_dir) in busy
             ):
                 continue
-            output = self._only_output(chunk.extract_dir, outputs)
+            output = self._only_output(chunk.extract_dir)
             if output is None or CARVED.match(output.name) or (digest := self._digest(task)) is None:
                 continue
             if self.shown.display(output) in memo.files:  # analysed in full: its facts are there
@@ -771,11 +768,10 @@ class _Scan:
                 )
         return out
 
-    def _only_output(self, extract_dir: Path, virtual: dict[Path, list[Path]]) -> Path | None:
-        """The one regular file in ``extract_dir`` when it holds nothing else (``virtual``: a delta run's)."""
+    def _only_output(self, extract_dir: Path) -> Path | None:
+        """The one regular file in ``extract_dir`` when it holds nothing else (a delta run's virtual one)."""
         if extract_dir in self.reused_extracted:
-            inside = virtual.get(extract_dir, [])
-            return inside[0] if len(inside) == 1 else None
+            return self.reused_extracted[extract_dir]
         try:
             with os.scandir(extract_dir) as entries:
                 found = list(entries)
