@@ -57,6 +57,24 @@ def test_canonical_is_the_json_modules_canonical_form_byte_for_byte(value: Any) 
     assert _outcome(jsonio.canonical, value) == _outcome(_reference_canonical, value)
 
 
+_finite_values = st.recursive(
+    st.none() | st.booleans() | _numbers.filter(lambda n: not isinstance(n, float) or math.isfinite(n)) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_finite_values)
+def test_a_value_known_finite_is_checked_on_orjsons_own_text_to_the_same_bytes(value: Any) -> None:
+    # Given a value its maker vouches holds no NaN or infinity (an assessment's JSON form): both forms are still
+    # the json module's, small floats and what orjson refuses included
+    assert _outcome(lambda v: jsonio.Json(v, finite=True).canonical(), value) == _outcome(_reference_canonical, value)
+    assert _outcome(lambda v: jsonio.Json(v, finite=True).pretty(), value) == _outcome(
+        lambda v: json.dumps(v, indent=2, ensure_ascii=False), value
+    )
+
+
 @settings(max_examples=1500, deadline=None)
 @given(_values)
 def test_pretty_is_the_json_modules_indented_form_character_for_character(value: Any) -> None:

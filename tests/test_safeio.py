@@ -93,6 +93,18 @@ def test_regular_file_reads_and_hashes(tmp_path: Path) -> None:
         safeio.sha256_file(path, 100)
 
 
+@pytest.mark.parametrize("size", [0, 1, safeio._HASH_BLOCK - 1, safeio._HASH_BLOCK, 3 * safeio._HASH_BLOCK + 7])
+def test_a_file_is_hashed_whole_across_the_buffer_it_is_read_into(tmp_path: Path, size: int) -> None:
+    # Given a file of a size around the one buffer its blocks are read into
+    data = os.urandom(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    # Then every byte is hashed once, in order, and counted
+    assert safeio.sha256_file(path) == (hashlib.sha256(data).hexdigest(), size)
+    with path.open("rb") as handle:
+        assert b"".join(bytes(block) for block in safeio.blocks(handle)) == data
+
+
 def test_refuse_special_lets_absent_and_regular_through(tmp_path: Path, fifo: Path) -> None:
     safeio.refuse_special(tmp_path / "new.sqlite")
     (tmp_path / "db.sqlite").write_bytes(b"")

@@ -355,6 +355,7 @@ def _collect_and_check(
     """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
     whose inputs changed."""
     from cybersafe.delta import DeltaPlan, carry_over, collectors_for, file_changes, plan_delta, with_baseline
+    from cybersafe.evidence.firmware.collector import image_digests
     from cybersafe.inputs import InputDigester, run_inputs, scanned_files, tool_fingerprint
 
     if not record:
@@ -370,15 +371,21 @@ def _collect_and_check(
     tool = tool_fingerprint()
     plan: DeltaPlan | None = None
     if baseline is not None:
+        hashed = image_digests(evidence.dossier, evidence.base_dir)  # for the plan (has it changed?) and the scan
+        digester.hashed.update(hashed)
         plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
         to_run, skipped = collectors_for(collectors, checks, plan.run)
         collectors = tuple(to_run)
         plan.record.collectors_skipped = tuple(c.NAME for c in skipped if c.applies(evidence.dossier))
         carry_over(evidence, baseline, skipped)
-        collectors = with_baseline(collectors, baseline)
+        collectors = with_baseline(collectors, baseline, hashed)
         wanted = plan.run
     if not collected:
         collect(evidence, collectors, progress)
+    image = evidence.dossier.artefacts.firmware
+    for artefact in evidence.artefacts:  # the image as its scan read it: its input digest need not read it again
+        if artefact.kind == "firmware" and image is not None and artefact.sha256 and artefact.size is not None:
+            digester.hashed.setdefault(evidence.base_dir / image, (artefact.sha256, artefact.size))
     progress.start("checks", total=len(wanted))
     reads: dict[str, set[str]] = {}
     attempts = run_checks(checks, evidence, wanted, reads)

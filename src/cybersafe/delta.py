@@ -14,9 +14,11 @@ files of the firmware image changed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cybersafe.checks.interface import Check, CheckAttempt, Finding, Location, Params
@@ -179,13 +181,18 @@ def carry_over(evidence: Evidence, baseline: Assessment, skipped: Iterable[Colle
                 evidence.problems.append(Problem(problem.source, problem.severity, problem.message, problem.path))
 
 
-def with_baseline(collectors: Iterable[Collector], baseline: Assessment) -> tuple[Collector, ...]:
+def with_baseline(
+    collectors: Iterable[Collector],
+    baseline: Assessment,
+    hashed: Mapping[Path, concurrent.futures.Future[tuple[str, int]]] | None = None,
+) -> tuple[Collector, ...]:
     """The collectors, each that can use what the baseline recorded of its evidence given it (a copy: the
-    caller's collectors may serve other runs): the firmware collector re-analyses only files that changed."""
+    caller's collectors may serve other runs): the firmware collector re-analyses only files that changed.
+    ``hashed``: digests of input files already computed (the plan needed them), by path."""
     out = []
     for collector in collectors:
         prime = getattr(collector, "with_baseline", None)
-        out.append(prime(baseline) if callable(prime) else collector)
+        out.append(prime(baseline, hashed or {}) if callable(prime) else collector)
     return tuple(out)
 
 

@@ -21,6 +21,7 @@ problem list, the artefact list, the base directory) marks its attempt as never 
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import functools
 import hashlib
@@ -35,7 +36,9 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
+from cybersafe import safeio
 from cybersafe.dossier.model import Dossier
+from cybersafe.errors import CybersafeError
 from cybersafe.evidence.interface import Collector, Evidence
 from cybersafe.version import tool_version
 
@@ -99,7 +102,7 @@ def sha256_json(value: Any) -> str:
 def sha256_path(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in safeio.blocks(handle):
             digest.update(block)
     return digest.hexdigest()
 
@@ -174,6 +177,9 @@ class InputDigester:
     as_of: dt.date
     today: dt.date
     cache: dict[str, str] = field(default_factory=dict)
+    # files another part of the run hashes anyway (the firmware image, for its scan): path -> its (sha256, size), or
+    # a future holding it or why it could not be read; the file's input digest takes it instead of reading again
+    hashed: dict[Path, concurrent.futures.Future[tuple[str, int]] | tuple[str, int]] = field(default_factory=dict)
 
     @cached_property
     def kind_inputs(self) -> dict[str, tuple[str, ...]]:
@@ -252,6 +258,14 @@ class InputDigester:
         if relative is None:
             return ABSENT
         path = self.base_dir / relative
+        known = self.hashed.get(path)
+        if known is not None:
+            try:
+                sha256 = (known.result() if isinstance(known, concurrent.futures.Future) else known)[0]
+            except (CybersafeError, OSError):
+                pass  # read again below, for the digest's record of what is wrong with the file
+            else:
+                return sha256_json([str(path), sha256])
         try:
             return sha256_json([str(path), sha256_path(path)]) if path.is_file() else f"missing: {relative}"
         except OSError as exc:

@@ -13,7 +13,9 @@ the callers here pass the JSON form of pydantic models and parsed JSON, which ho
 
 The first two are found in pydantic-core's text of the value (its ``constants`` mode writes the non-finite ones
 by name), not by walking it: a float below 1e-4 shows as ``0.0000`` or as an exponent ``e-`` after a digit.
-Strings that happen to hold such text only send a value the slow way. ``Json`` finds it once for both forms.
+Strings that happen to hold such text only send a value the slow way. ``Json`` finds it once for both forms;
+for a value known to hold no non-finite float (``finite``), orjson's own text tells, as it writes floats as
+pydantic-core does.
 ``tests/test_jsonio.py`` holds both writers to the same bytes over generated values.
 """
 
@@ -34,6 +36,14 @@ _DIGITS = frozenset(b"0123456789")
 _LONG_INTEGER = re.compile(rb"[0-9]{19}")
 
 
+def _no_small_floats(text: bytes) -> bool:
+    """Whether a JSON text (orjson's or pydantic-core's: they write floats alike) holds no float below 1e-4 in
+    magnitude, which shows as ``0.0000`` or as an exponent ``e-`` after a digit."""
+    if b"0.0000" in text:
+        return False
+    return not any(m.start() > 0 and text[m.start() - 1] in _DIGITS for m in _NEGATIVE_EXPONENT.finditer(text))
+
+
 def _plain(value: Any) -> bool:
     """Whether orjson writes ``value``'s floats as the json module does: none below 1e-4 in magnitude, none
     non-finite (the module docstring says why). Looked for in pydantic-core's text, which writes NaN and the
@@ -42,16 +52,17 @@ def _plain(value: Any) -> bool:
         named = pydantic_core.to_json(value, inf_nan_mode="constants")
     except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
         return False
-    if b"NaN" in named or b"Infinity" in named or b"0.0000" in named:
-        return False
-    return not any(m.start() > 0 and named[m.start() - 1] in _DIGITS for m in _NEGATIVE_EXPONENT.finditer(named))
+    return b"NaN" not in named and b"Infinity" not in named and _no_small_floats(named)
 
 
 class Json:
     """The JSON texts of one value: whether orjson may write them is found once for both."""
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, *, finite: bool = False) -> None:
+        """``finite``: the caller knows ``value`` holds no NaN and no infinity (the JSON form of a model that
+        forbids them: ``Assessment.written``), so orjson's own text tells all, without pydantic-core's."""
         self.value = value
+        self.finite = finite
         self._plain: bool | None = None
 
     def _orjson(self, option: int) -> bytes | None:
@@ -61,7 +72,7 @@ class Json:
         except TypeError:
             return None
         if self._plain is None:
-            self._plain = _plain(self.value)
+            self._plain = _no_small_floats(text) if self.finite else _plain(self.value)
         return text if self._plain else None
 
     def canonical(self) -> bytes:

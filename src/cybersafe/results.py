@@ -260,7 +260,8 @@ class ReuseOut(_Wire):
     checks_run: int
     requirement_verdicts: int
     schemes_served: int
-    requirements_fed_per_check: float
+    # the model's only typed float: finite, so the JSON form holds none that is not (``written``)
+    requirements_fed_per_check: float = Field(allow_inf_nan=False)
 
 
 class InputsOut(_Wire):
@@ -344,8 +345,10 @@ class Assessment(_Wire):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def written(self) -> jsonio.Json:
-        """``wire()`` ready to be written: pass it to ``to_json`` and ``digest`` to make it, and check it, once."""
-        return jsonio.Json(self.wire())
+        """``wire()`` ready to be written: pass it to ``to_json`` and ``digest`` to make it, and check it, once.
+        It holds no NaN or infinity: the one typed float forbids them, and pydantic's JSON mode writes those in the
+        free-form values as null (``tests/test_jsonio.py`` holds it to that)."""
+        return jsonio.Json(self.wire(), finite=True)
 
     def to_json(self, written: jsonio.Json | None = None) -> str:
         return (written or self.written()).pretty()

@@ -31,6 +31,7 @@ KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 _BLOCK = 1 * MiB
+_HASH_BLOCK = 256 * KiB  # hashed from one buffer (``blocks``): fastest measured from 64 KiB to 4 MiB
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -207,7 +208,7 @@ def sha256_file(
     size = 0
     with open_regular(path, limit, what=what, error=error, field=field) as handle:
         try:
-            while block := handle.read(_BLOCK):
+            for block in blocks(handle):
                 digest.update(block)
                 size += len(block)
                 if limit is not None and size > limit:
@@ -215,6 +216,15 @@ def sha256_file(
         except OSError as exc:
             raise _os_error(path, exc, error, field) from None
     return digest.hexdigest(), size
+
+
+def blocks(handle: BinaryIO) -> Iterator[memoryview]:
+    """The rest of a binary file, block by block, read into one buffer: each block is valid until the next is
+    read (a new buffer per block costs a third more than hashing it, in page faults)."""
+    buffer = bytearray(_HASH_BLOCK)
+    view = memoryview(buffer)
+    while count := handle.readinto(buffer):  # type: ignore[attr-defined]
+        yield view[:count]
 
 
 def refuse_special(path: str | Path, *, error: type[InputError] = InputError, field: str | None = None) -> None:

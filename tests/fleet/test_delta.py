@@ -240,6 +240,70 @@ def test_a_release_that_is_one_squashfs_is_read_in_place(cache_dir: Path, baseli
 
 
 @pytest.mark.slow
+def test_the_image_is_read_once_for_its_digest_in_a_full_and_a_delta_run(
+    cache_dir: Path, baseline_bare_firmware: Assessment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from cybersafe import inputs
+    from cybersafe.evidence.firmware import scan
+
+    path = make_product(cache_dir / "bare", cache_dir=cache_dir, firmware_changes=("telnetd",), bare=True)
+    image = path.parent / "firmware.img"
+    # the input digest as it was always computed: the image's path with the sha256 of its bytes
+    want = inputs.sha256_json([str(image), hashlib.sha256(image.read_bytes()).hexdigest()])
+    reads: list[Path] = []
+    image_digest, sha256_path = scan._image_digest, inputs.sha256_path
+    monkeypatch.setattr(scan, "_image_digest", lambda p: reads.append(p) or image_digest(p))
+    monkeypatch.setattr(inputs, "sha256_path", lambda p: reads.append(p) or sha256_path(p))
+    # Given a full run and a delta run of a release: the plan needs the image's digest first, the scan its own
+    for run in (lambda: full(path), lambda: delta(path, baseline_bare_firmware)):
+        reads.clear()
+        got = run()
+        # Then each read the image once for both, and recorded the digest it always did
+        assert [p for p in reads if p == image] == [image]
+        assert got.inputs is not None and got.inputs.digests["firmware"] == want
+        assert [a.sha256 for a in got.artefacts if a.kind == "firmware"] == [
+            hashlib.sha256(image.read_bytes()).hexdigest()
+        ]
+
+
+def test_an_input_digest_takes_a_digest_made_elsewhere_and_reads_the_file_when_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import concurrent.futures
+    import datetime as dt
+    import hashlib
+
+    from cybersafe import inputs
+    from cybersafe.errors import InputError
+    from tests.support import dossier
+
+    image = tmp_path / "fw.img"
+    image.write_bytes(b"firmware")
+    sha256 = hashlib.sha256(b"firmware").hexdigest()
+    product = dossier(patch={"artefacts": {"firmware": "fw.img"}})
+
+    def digester(known: concurrent.futures.Future[tuple[str, int]] | tuple[str, int]) -> inputs.InputDigester:
+        made = inputs.InputDigester(product, tmp_path, (), dt.date(2026, 12, 6), dt.date(2026, 12, 6))
+        made.hashed[image] = known
+        return made
+
+    # Given the image's digest made elsewhere in the run, it is taken, not read again
+    done: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
+    done.set_result((sha256, 8))
+    monkeypatch.setattr(inputs, "sha256_path", lambda p: pytest.fail(f"{p} was read again"))
+    assert digester(done).digest("firmware") == inputs.sha256_json([str(image), sha256])
+    # and when that digest failed, the file is read as it always was, its error (or digest) recorded as before
+    failed: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
+    failed.set_exception(InputError("could not be read", file=image))
+    monkeypatch.undo()
+    assert digester(failed).digest("firmware") == inputs.sha256_json([str(image), sha256])
+    image.unlink()
+    assert digester(failed).digest("firmware") == "missing: fw.img"
+
+
+@pytest.mark.slow
 def test_the_command_line_says_how_many_files_took_the_baselines_facts(
     cache_dir: Path, baseline_firmware: Assessment, tmp_path: Path
 ) -> None:

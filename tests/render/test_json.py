@@ -129,3 +129,36 @@ def test_an_integer_too_long_to_convert_is_bad_input_in_one_line(sample: Assessm
     with pytest.raises(InputError, match=r"long\.json: malformed JSON: .*4300") as caught:
         load_assessment(path)
     assert "\n" not in str(caught.value)
+
+
+def test_an_assessments_json_form_holds_no_float_json_cannot_write(sample: Assessment) -> None:
+    from pydantic import ValidationError
+
+    from cybersafe.results import ReuseOut
+
+    # Given an assessment whose free-form values hold NaN, the infinities and floats written differently by orjson
+    data = json.loads(sample.to_json())
+    odd = {"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "tiny": 1e-7, "small": 1e-5, "big": 1e16}
+    data["dossier"]["x-odd"] = odd
+    data["checks"][0]["findings"][0]["facts"].update(odd)
+    data["checks"][0]["parameters"] = dict(odd)
+    data.setdefault("inputs", {"tool": "t", "digests": {}})["firmware_memo"] = {"key": "k", "files": {"/a": odd}}
+    assessment = Assessment.model_validate(data)
+    # When its JSON form is made
+    wire = assessment.wire()
+    # Then the non-finite ones are null there (pydantic's JSON mode), which ``written`` relies on: its digest and
+    # text are the json module's, byte for byte
+    for holder in (
+        wire["dossier"]["x-odd"],
+        wire["checks"][0]["findings"][0]["facts"],
+        wire["checks"][0]["parameters"],
+        wire["inputs"]["firmware_memo"]["files"]["/a"],
+    ):
+        assert [holder[k] for k in ("nan", "inf", "ninf")] == [None, None, None]
+        assert [holder[k] for k in ("tiny", "small", "big")] == [1e-7, 1e-5, 1e16]
+    reference = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert assessment.written().canonical() == reference
+    assert assessment.to_json() == json.dumps(wire, indent=2, ensure_ascii=False)
+    # and the one typed float refuses what JSON cannot hold
+    with pytest.raises(ValidationError):
+        ReuseOut(checks_run=1, requirement_verdicts=1, schemes_served=1, requirements_fed_per_check=math.nan)

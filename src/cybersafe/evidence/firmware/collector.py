@@ -6,6 +6,8 @@ the same work for ``cybersafe firmware scan``. Both produce one ``FirmwareInvent
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from cybersafe.errors import InputError, UnpackError
 from cybersafe.evidence.firmware.budget import Budget, BudgetName, budget_for
 from cybersafe.evidence.firmware.memo import FileMemo
 from cybersafe.evidence.firmware.model import FirmwareInventory, UnpackProblem
-from cybersafe.evidence.firmware.scan import scan_image
+from cybersafe.evidence.firmware.scan import image_digest, scan_image
 from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, ProblemSeverity, ProgressReporter
 
 if TYPE_CHECKING:
@@ -33,19 +35,29 @@ class FirmwareCollector:
     PRODUCES: tuple[type, ...] = (FirmwareInventory,)
 
     def __init__(
-        self, budget: Budget | None = None, *, extraction: Extraction | None = None, memo: FileMemo | None = None
+        self,
+        budget: Budget | None = None,
+        *,
+        extraction: Extraction | None = None,
+        memo: FileMemo | None = None,
+        hashed: Mapping[Path, concurrent.futures.Future[tuple[str, int]]] | None = None,
     ) -> None:
         """``extraction``: the image's extraction, already started (``firmware scan`` starts it early);
-        ``memo``: the per-file facts of a baseline scan (``with_baseline``)."""
+        ``memo``: the per-file facts of a baseline scan (``with_baseline``); ``hashed``: digests of images
+        already computed (``image_digests``), by path."""
         self.budget = budget or budget_for(BudgetName.STANDARD)
         self.extraction = extraction
         self.memo = memo
+        self.hashed = hashed or {}
 
-    def with_baseline(self, baseline: Assessment) -> FirmwareCollector:
-        """This collector, re-analysing only the files the baseline's scan does not know (``memo.py``)."""
+    def with_baseline(
+        self, baseline: Assessment, hashed: Mapping[Path, concurrent.futures.Future[tuple[str, int]]]
+    ) -> FirmwareCollector:
+        """This collector, re-analysing only the files the baseline's scan does not know (``memo.py``), and
+        taking the image's digest from ``hashed`` when it is there."""
         inputs = baseline.inputs
         memo = FileMemo.from_wire(inputs.firmware_memo, inputs.firmware_files) if inputs is not None else None
-        return FirmwareCollector(self.budget, extraction=self.extraction, memo=memo)
+        return FirmwareCollector(self.budget, extraction=self.extraction, memo=memo, hashed=hashed)
 
     def applies(self, dossier: Dossier) -> bool:
         return dossier.artefacts.firmware is not None
@@ -60,7 +72,9 @@ class FirmwareCollector:
             why = "file not found" if found == "not found" else f"not a regular file ({found})"
             raise UnpackError(f"{path}: artefacts.firmware: {why}")
         try:
-            inventory = scan_image(path, self.budget, progress, extraction=self.extraction, memo=self.memo)
+            inventory = scan_image(
+                path, self.budget, progress, extraction=self.extraction, memo=self.memo, digesting=self.hashed.get(path)
+            )
         except InputError as exc:
             raise UnpackError(str(exc)) from exc
         gaps = unexamined_paths(inventory)
@@ -77,6 +91,15 @@ class FirmwareCollector:
             ),
             artefacts=(Artefact("firmware", path.name, inventory.sha256, inventory.size),),
         )
+
+
+def image_digests(dossier: Dossier, base_dir: Path) -> dict[Path, concurrent.futures.Future[tuple[str, int]]]:
+    """The firmware image's digest (or why it could not be read), when the dossier names a regular file. A delta
+    run needs it first (has the image changed?), and the scan takes it: the image is read once."""
+    relative = dossier.artefacts.firmware
+    if relative is None or safeio.describe(path := base_dir / relative) != "a regular file":
+        return {}
+    return {path: image_digest(path)}
 
 
 def unexamined_paths(inventory: FirmwareInventory) -> set[str]:

@@ -46,6 +46,7 @@ from cybersafe.evidence.firmware.model import (
     Component,
     Confidence,
     Credential,
+    ElfHardening,
     FileDigest,
     FileRisk,
     Filesystem,
@@ -63,7 +64,6 @@ from cybersafe.evidence.firmware.walk import iter_tree
 from cybersafe.evidence.interface import NullProgressReporter, ProgressReporter
 
 if TYPE_CHECKING:
-    from cybersafe.evidence.firmware.model import ElfHardening
     from cybersafe.evidence.firmware.patterns import ByteScanner, Match
 
 # Containers of volumes or partitions, and file systems without Unix modes: nothing to read, so no gap.
@@ -227,15 +227,18 @@ def scan_image(
     workdir_parent: Path | None = None,
     extraction: Extraction | None = None,
     memo: FileMemo | None = None,
+    digesting: concurrent.futures.Future[tuple[str, int]] | None = None,
 ) -> FirmwareInventory:
     """Scan ``image``; raises InputError only when the file cannot be read at all.
 
     ``extraction``: the image's extraction, already started (the command line starts it while it loads);
     its work dir is used and removed like one made here. ``memo``: the per-file facts of an earlier scan
     (``assess --baseline``): files whose path and bytes it knows are not analysed again (``memo.py``).
+    ``digesting``: the image's digest, already computed (``image_digest``: a delta run needs it first, to tell
+    whether the image changed); it is not computed again.
     """
     with _older_objects_left_alone():
-        return _scan_image(image, budget, progress, now, workdir_parent, extraction, memo)
+        return _scan_image(image, budget, progress, now, workdir_parent, extraction, memo, digesting)
 
 
 _gc_lock = threading.Lock()
@@ -270,6 +273,7 @@ def _scan_image(
     workdir_parent: Path | None,
     extraction: Extraction | None,
     memo: FileMemo | None,
+    digesting: concurrent.futures.Future[tuple[str, int]] | None,
 ) -> FirmwareInventory:
     progress = progress or NullProgressReporter()
     started = time.monotonic()
@@ -277,12 +281,11 @@ def _scan_image(
     key = memo_key(budget.name, now.date().isoformat())
     if memo is not None and (memo.key != key or not memo.files):
         memo = None  # made under another budget, day or version: every file is analysed
-    digesting = None
     if memo is not None and memo.locators and extraction is None:
         _require_regular(image)
         # the image's digest on a second core meanwhile (hashlib lets go of the interpreter while it hashes); the
         # usual route takes it too if the image is unpacked after all
-        digesting = _in_background(_image_digest, image)
+        digesting = digesting or _in_background(_image_digest, image)
         inventory = _scan_reused(image, budget, progress, now, key, memo, started, workdir_parent, digesting)
         if inventory is not None:
             return inventory
@@ -375,6 +378,18 @@ def _in_background(work: Callable[..., T], *args: Any) -> concurrent.futures.Fut
 
 def _image_digest(image: Path) -> tuple[str, int]:
     return safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+
+
+def image_digest(image: Path) -> concurrent.futures.Future[tuple[str, int]]:
+    """(sha256, size) of the image, computed now, for ``scan_image``'s ``digesting``: its result, or the error the
+    scan raises for an image it cannot read, when asked for. Not in a thread of its own: while the caller's
+    thread is busy, each time a hashing thread needs the interpreter back it waits a switch interval (5 ms)."""
+    done: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
+    try:
+        done.set_result(_image_digest(image))
+    except Exception as exc:  # noqa: BLE001 - raised where the result is asked for, as the scan's own would be
+        done.set_exception(exc)
+    return done
 
 
 _ACCOUNT_FILES = ("passwd", "shadow", "passwd.default", "shadow.default")
@@ -587,7 +602,8 @@ class _Scan:
         known = {str(path): path for path in self.digests}  # a reused image's files have their Path already
         self.metas = {known.get(p) or Path(p): meta for p, meta in unpacked.tree.items()}
         self.containers = containers
-        self.files = sorted(p for p in self.metas if p not in containers and not _raw_carve(p))
+        # by parts, as paths compare (a key each, not a comparison in Python per pair)
+        self.files = sorted((p for p in self.metas if p not in containers and not _raw_carve(p)), key=_parts)
 
     def inventory(self, started: float, key: str) -> FirmwareInventory:
         pending = self._final_pass()
@@ -833,10 +849,10 @@ class _Scan:
             if facts is None:
                 continue
             if not any(part in display for part in _DOC_PARTS):
-                out.secrets.extend(replace(s, path=display) for s in facts.secrets)
-            out.keys.extend(replace(k, path=display) for k in facts.keys)
+                out.secrets.extend(_shown_at(s, display) for s in facts.secrets)
+            out.keys.extend(_shown_at(k, display) for k in facts.keys)
             if facts.elf is not None:
-                out.elfs.append(replace(facts.elf, path=display))
+                out.elfs.append(_shown_at(facts.elf, display))
             out.banners.extend(comp.from_banner(name, version, display) for name, version in facts.banners)
         return out
 
@@ -915,6 +931,15 @@ class _Scan:
             return []
 
 
+_Fact = TypeVar("_Fact", Secret, KeyMaterial, ElfHardening)
+
+
+def _shown_at(fact: _Fact, display: str) -> _Fact:
+    """The fact with its display path (a memo's facts have it already; an analysed file's have the path inside
+    the extraction)."""
+    return fact if fact.path == display else replace(fact, path=display)
+
+
 def _add_database(databases: PackageDatabases, rel: str, display: str, path: Path) -> list[None]:
     databases.add(rel, display, path)
     return []
@@ -955,6 +980,10 @@ def _file_digests(files: list[Path], shown: _Displayer, known: dict[Path, tuple[
             continue
         out.append(FileDigest(shown.display(path), digest, size))
     return tuple(sorted(out, key=lambda f: f.path))
+
+
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts
 
 
 def _raw_carve(path: Path) -> bool:
@@ -1122,4 +1151,4 @@ def _unique(gaps: list[NotExamined]) -> list[NotExamined]:
     return list(dict.fromkeys(gaps))
 
 
-__all__ = ["MAX_IMAGE_BYTES", "Confidence", "scan_image"]
+__all__ = ["MAX_IMAGE_BYTES", "Confidence", "image_digest", "scan_image"]
