@@ -93,7 +93,7 @@ def test_regular_file_reads_and_hashes(tmp_path: Path) -> None:
         safeio.sha256_file(path, 100)
 
 
-@pytest.mark.parametrize("size", [0, 1, safeio._HASH_BLOCK - 1, safeio._HASH_BLOCK, 3 * safeio._HASH_BLOCK + 7])
+@pytest.mark.parametrize("size", [0, 1, safeio.HASH_BLOCK - 1, safeio.HASH_BLOCK, 3 * safeio.HASH_BLOCK + 7])
 def test_a_file_is_hashed_whole_across_the_buffer_it_is_read_into(tmp_path: Path, size: int) -> None:
     # Given a file of a size around the one buffer its blocks are read into
     data = os.urandom(size)

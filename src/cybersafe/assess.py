@@ -371,8 +371,12 @@ def _collect_and_check(
     tool = tool_fingerprint()
     plan: DeltaPlan | None = None
     if baseline is not None:
-        hashed = image_digests(evidence.dossier, evidence.base_dir)  # for the plan (has it changed?) and the scan
+        # for the plan (has the image changed?) and the scan
+        recorded = next((a.size for a in baseline.artefacts if a.kind == "firmware"), None)
+        hashed, resized = image_digests(evidence.dossier, evidence.base_dir, recorded)
         digester.hashed.update(hashed)
+        if resized:
+            digester.changed.add("firmware")
         plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
         to_run, skipped = collectors_for(collectors, checks, plan.run)
         collectors = tuple(to_run)

@@ -94,7 +94,7 @@ def plan_delta(
     inputs = baseline.inputs
     previous = {out.key: out for out in baseline.checks}
     changed = sorted(
-        name for name, digest in (inputs.digests.items() if inputs else ()) if digester.digest(name) != digest
+        name for name, digest in (inputs.digests.items() if inputs else ()) if digester.differs(name, digest)
     )
     record = DeltaRecord(
         baseline=baseline_digest,

@@ -180,6 +180,8 @@ class InputDigester:
     # files another part of the run hashes anyway (the firmware image, for its scan): path -> its (sha256, size), or
     # a future holding it or why it could not be read; the file's input digest takes it instead of reading again
     hashed: dict[Path, concurrent.futures.Future[tuple[str, int]] | tuple[str, int]] = field(default_factory=dict)
+    # inputs known to differ from any recorded digest without computing theirs (an image of another size)
+    changed: set[str] = field(default_factory=set)
 
     @cached_property
     def kind_inputs(self) -> dict[str, tuple[str, ...]]:
@@ -211,6 +213,10 @@ class InputDigester:
         if name not in self.cache:
             self.cache[name] = self._compute(name)
         return self.cache[name]
+
+    def differs(self, name: str, recorded: str) -> bool:
+        """Whether the input is no longer the one ``recorded`` digests; one known to have changed is not read."""
+        return name in self.changed or self.digest(name) != recorded
 
     def digests(self, names: Iterable[str]) -> dict[str, str]:
         return {name: self.digest(name) for name in names}

@@ -31,7 +31,7 @@ KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 _BLOCK = 1 * MiB
-_HASH_BLOCK = 256 * KiB  # hashed from one buffer (``blocks``): fastest measured from 64 KiB to 4 MiB
+HASH_BLOCK = 256 * KiB  # hashed from one buffer (``blocks``): fastest measured from 64 KiB to 4 MiB
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -201,16 +201,19 @@ def sha256_file(
     what: str = "this input",
     error: type[InputError] = InputError,
     field: str | None = None,
+    block: int = HASH_BLOCK,
 ) -> tuple[str, int]:
-    """(hex sha256, size) of a regular file, read as a stream; at most ``limit`` bytes when given."""
+    """(hex sha256, size) of a regular file, read as a stream; at most ``limit`` bytes when given. ``block``:
+    the size of each read (a thread hashing while another works needs the interpreter back after each read and
+    each hash, and waits a switch interval for it: such a thread reads larger blocks)."""
     path = Path(path)
     digest = hashlib.sha256()
     size = 0
     with open_regular(path, limit, what=what, error=error, field=field) as handle:
         try:
-            for block in blocks(handle):
-                digest.update(block)
-                size += len(block)
+            for data in blocks(handle, block):
+                digest.update(data)
+                size += len(data)
                 if limit is not None and size > limit:
                     raise _too_big(path, None, limit, what, error, field)
         except OSError as exc:
@@ -218,10 +221,11 @@ def sha256_file(
     return digest.hexdigest(), size
 
 
-def blocks(handle: BinaryIO) -> Iterator[memoryview]:
+def blocks(handle: BinaryIO, size: int = HASH_BLOCK) -> Iterator[memoryview]:
     """The rest of a binary file, block by block, read into one buffer: each block is valid until the next is
-    read (a new buffer per block costs a third more than hashing it, in page faults)."""
-    buffer = bytearray(_HASH_BLOCK)
+    read (a new buffer per block costs a third more than hashing it, in page faults). The buffer is no larger
+    than ``size`` or the file (64 KiB at least); the file is read to its end even if it grows."""
+    buffer = bytearray(max(64 * KiB, min(size, os.fstat(handle.fileno()).st_size + 1)))
     view = memoryview(buffer)
     while count := handle.readinto(buffer):  # type: ignore[attr-defined]
         yield view[:count]

@@ -303,6 +303,35 @@ def test_an_input_digest_takes_a_digest_made_elsewhere_and_reads_the_file_when_t
     assert digester(failed).digest("firmware") == "missing: fw.img"
 
 
+def test_an_image_of_another_size_has_changed_and_is_hashed_while_the_scan_runs(tmp_path: Path) -> None:
+    import datetime as dt
+    import hashlib
+
+    from cybersafe import inputs
+    from cybersafe.evidence.firmware.collector import image_digests
+    from tests.support import dossier
+
+    (tmp_path / "fw.img").write_bytes(b"release 2")
+    product = dossier(patch={"artefacts": {"firmware": "fw.img"}})
+    want = (hashlib.sha256(b"release 2").hexdigest(), 9)
+    # Given the baseline's image of the same size: the plan must hash it to tell (it may or may not have changed)
+    same, resized = image_digests(product, tmp_path, 9)
+    assert not resized and same[tmp_path / "fw.img"].done() and same[tmp_path / "fw.img"].result() == want
+    # and without a recorded size likewise
+    assert not image_digests(product, tmp_path, None)[1]
+    # Given one of another size: it has changed, said without its digest, which is taken meanwhile for the scan
+    other, resized = image_digests(product, tmp_path, 8)
+    assert resized and other[tmp_path / "fw.img"].result(timeout=30) == want
+    digester = inputs.InputDigester(product, tmp_path, (), dt.date(2026, 12, 6), dt.date(2026, 12, 6))
+    digester.hashed.update(other)
+    digester.changed.add("firmware")
+    assert digester.differs("firmware", "any recorded digest")
+    # and the digest recorded for the next run is the image's, as a full run records it
+    assert digester.digest("firmware") == inputs.sha256_json([str(tmp_path / "fw.img"), want[0]])
+    # an input not known to have changed is compared by its digest
+    assert not digester.differs("sbom", digester.digest("sbom"))
+
+
 @pytest.mark.slow
 def test_the_command_line_says_how_many_files_took_the_baselines_facts(
     cache_dir: Path, baseline_firmware: Assessment, tmp_path: Path

@@ -93,13 +93,21 @@ class FirmwareCollector:
         )
 
 
-def image_digests(dossier: Dossier, base_dir: Path) -> dict[Path, concurrent.futures.Future[tuple[str, int]]]:
-    """The firmware image's digest (or why it could not be read), when the dossier names a regular file. A delta
-    run needs it first (has the image changed?), and the scan takes it: the image is read once."""
+def image_digests(
+    dossier: Dossier, base_dir: Path, recorded_size: int | None
+) -> tuple[dict[Path, concurrent.futures.Future[tuple[str, int]]], bool]:
+    """The firmware image's digest (or why it could not be read), when the dossier names a regular file, and
+    whether the image is known to have changed without it. A delta run needs to know first whether the image
+    changed, and the scan takes the digest: the image is read once. ``recorded_size``: the baseline's image's;
+    an image of another size has changed, and its digest is taken in the background while the scan runs."""
     relative = dossier.artefacts.firmware
     if relative is None or safeio.describe(path := base_dir / relative) != "a regular file":
-        return {}
-    return {path: image_digest(path)}
+        return {}, False
+    try:
+        resized = recorded_size is not None and path.stat().st_size != recorded_size
+    except OSError:
+        resized = False
+    return {path: image_digest(path, meanwhile=resized)}, resized
 
 
 def unexamined_paths(inventory: FirmwareInventory) -> set[str]:

@@ -285,7 +285,7 @@ def _scan_image(
         _require_regular(image)
         # the image's digest on a second core meanwhile (hashlib lets go of the interpreter while it hashes); the
         # usual route takes it too if the image is unpacked after all
-        digesting = digesting or _in_background(_image_digest, image)
+        digesting = digesting or image_digest(image, meanwhile=True)
         inventory = _scan_reused(image, budget, progress, now, key, memo, started, workdir_parent, digesting)
         if inventory is not None:
             return inventory
@@ -376,20 +376,26 @@ def _in_background(work: Callable[..., T], *args: Any) -> concurrent.futures.Fut
     return result
 
 
-def _image_digest(image: Path) -> tuple[str, int]:
-    return safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
+def _image_digest(image: Path, block: int = safeio.HASH_BLOCK) -> tuple[str, int]:
+    return safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware", block=block)
 
 
-def image_digest(image: Path) -> concurrent.futures.Future[tuple[str, int]]:
-    """(sha256, size) of the image, computed now, for ``scan_image``'s ``digesting``: its result, or the error the
-    scan raises for an image it cannot read, when asked for. Not in a thread of its own: while the caller's
-    thread is busy, each time a hashing thread needs the interpreter back it waits a switch interval (5 ms)."""
+def image_digest(image: Path, *, meanwhile: bool = False) -> concurrent.futures.Future[tuple[str, int]]:
+    """(sha256, size) of the image for ``scan_image``'s ``digesting``: its result, or the error the scan raises
+    for an image it cannot read, when asked for. Computed now, or with ``meanwhile`` in a thread of its own (for
+    a caller with work to do before it needs it) that reads 64 MiB at a time: while the caller's thread is busy,
+    each time a hashing thread needs the interpreter back, after a read or a hash, it waits a switch interval."""
+    if meanwhile:
+        return _in_background(_image_digest, image, _BACKGROUND_HASH_BLOCK)
     done: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
     try:
         done.set_result(_image_digest(image))
     except Exception as exc:  # noqa: BLE001 - raised where the result is asked for, as the scan's own would be
         done.set_exception(exc)
     return done
+
+
+_BACKGROUND_HASH_BLOCK = 64 * safeio.MiB
 
 
 _ACCOUNT_FILES = ("passwd", "shadow", "passwd.default", "shadow.default")
