@@ -6,6 +6,8 @@ requested scheme needs are run. Collectors run only for artefacts the dossier na
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from cybersafe.verdict import AttemptStatus, ErrorReason, Verdict
 
 if TYPE_CHECKING:
     from cybersafe.delta import DeltaRecord
-    from cybersafe.inputs import RunInputs
+    from cybersafe.inputs import InputDigester, RunInputs
     from cybersafe.results import Assessment, MarginalPlanOut, PlanStepOut
 
 
@@ -355,7 +357,7 @@ def _collect_and_check(
     """Collect evidence (unless ``collected``) and run the checks; with a baseline, only the collectors and checks
     whose inputs changed."""
     from cybersafe.delta import DeltaPlan, carry_over, collectors_for, file_changes, plan_delta, with_baseline
-    from cybersafe.evidence.firmware.collector import image_digests
+    from cybersafe.evidence.firmware.digest import firmware_image, image_digest
     from cybersafe.inputs import InputDigester, run_inputs, scanned_files, tool_fingerprint
 
     if not record:
@@ -371,14 +373,13 @@ def _collect_and_check(
     tool = tool_fingerprint()
     plan: DeltaPlan | None = None
     if baseline is not None:
-        # for the plan (has the image changed?) and the scan
-        recorded = next((a.size for a in baseline.artefacts if a.kind == "firmware"), None)
-        hashed, resized = image_digests(evidence.dossier, evidence.base_dir, recorded)
-        digester.hashed.update(hashed)
-        if resized:
-            digester.changed.add("firmware")
+        image = firmware_image(evidence.dossier, evidence.base_dir)
+        hashed = _image_for_plan(image, baseline, digester)
         plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
-        to_run, skipped = collectors_for(collectors, checks, plan.run)
+        to_run, skipped = collectors_for(collectors, checks, plan.run, plan.record.changed_inputs)
+        if image is not None and image not in hashed and any(c.NAME == "firmware" for c in to_run):
+            hashed[image] = image_digest(image, meanwhile=True)  # taken while the scan reads the image in place
+            digester.hashed.update(hashed)
         collectors = tuple(to_run)
         plan.record.collectors_skipped = tuple(c.NAME for c in skipped if c.applies(evidence.dossier))
         carry_over(evidence, baseline, skipped)
@@ -386,10 +387,10 @@ def _collect_and_check(
         wanted = plan.run
     if not collected:
         collect(evidence, collectors, progress)
-    image = evidence.dossier.artefacts.firmware
+    named = evidence.dossier.artefacts.firmware
     for artefact in evidence.artefacts:  # the image as its scan read it: its input digest need not read it again
-        if artefact.kind == "firmware" and image is not None and artefact.sha256 and artefact.size is not None:
-            digester.hashed.setdefault(evidence.base_dir / image, (artefact.sha256, artefact.size))
+        if artefact.kind == "firmware" and named is not None and artefact.sha256 and artefact.size is not None:
+            digester.hashed.setdefault(evidence.base_dir / named, (artefact.sha256, artefact.size))
     progress.start("checks", total=len(wanted))
     reads: dict[str, set[str]] = {}
     attempts = run_checks(checks, evidence, wanted, reads)
@@ -409,6 +410,26 @@ def _collect_and_check(
     attempts.update(plan.attempts)
     merged: dict[str, Iterable[str]] = {**reads, **plan.reads}
     return attempts, run_inputs(digester, merged, files, tool, memo), plan.record
+
+
+def _image_for_plan(
+    image: Path | None, baseline: Assessment, digester: InputDigester
+) -> dict[Path, concurrent.futures.Future[tuple[str, int]]]:
+    """The image's digest when a delta run's plan needs it to tell whether the image changed: not when its input
+    digest is known already (``batch`` hashed it for its re-run key), nor when its size is not the baseline's
+    image's (it has changed: the digest is taken later, and only if the scan runs). The scan takes it too."""
+    from cybersafe.evidence.firmware.digest import image_digest
+
+    if image is None or "firmware" in digester.cache:
+        return {}
+    recorded = next((a.size for a in baseline.artefacts if a.kind == "firmware"), None)
+    with contextlib.suppress(OSError):
+        if recorded is not None and image.stat().st_size != recorded:
+            digester.changed.add("firmware")
+            return {}
+    hashed = {image: image_digest(image)}
+    digester.hashed.update(hashed)
+    return hashed
 
 
 def assess(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,9 +149,15 @@ def _why_not(out: CheckAttemptOut | None, baseline: Assessment, tool: str, chang
 
 
 def collectors_for(
-    collectors: Iterable[Collector], checks: Iterable[type[Check]], run: Iterable[Leaf]
+    collectors: Iterable[Collector],
+    checks: Iterable[type[Check]],
+    run: Iterable[Leaf],
+    changed: Collection[str] = (),
 ) -> tuple[list[Collector], list[Collector]]:
-    """(collectors to run, collectors skipped): a collector runs when a check that runs again reads its evidence."""
+    """(collectors to run, collectors skipped): a collector runs when a check that runs again reads its evidence,
+    or when an input of its own changed (``changed``: input names), as a full run runs it: what it records beside
+    its evidence, the artefact's digest and its problems, would be the baseline's otherwise (a new image that no
+    selected scheme checks is still the image the assessment names)."""
     by_id = {c.ID: c for c in checks}
     needed: set[type] = set()
     for leaf in run:
@@ -161,8 +167,9 @@ def collectors_for(
     to_run: list[Collector] = []
     skipped: list[Collector] = []
     for collector in collectors:
-        reusable = collector.NAME in SOURCES
-        (skipped if reusable and not needed.intersection(collector.PRODUCES) else to_run).append(collector)
+        source = SOURCES.get(collector.NAME)
+        unchanged = source is not None and not set(source.inputs).intersection(changed)
+        (skipped if unchanged and not needed.intersection(collector.PRODUCES) else to_run).append(collector)
     return to_run, skipped
 
 

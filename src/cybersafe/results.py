@@ -12,9 +12,10 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import pydantic_core
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from cybersafe import jsonio, safeio
 from cybersafe.checks.interface import attempt_key
@@ -31,6 +32,27 @@ MAX_ASSESSMENT_BYTES = 256 * safeio.MiB  # an assessment with 5,000 findings is 
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_json_data(value: dict[str, Any]) -> dict[str, Any]:
+    """A free-form value as the JSON data it is written as (a model or dataclass in it becomes its fields, a
+    tuple a list): its floats are then plain floats, which pydantic's JSON mode writes as null when not finite,
+    so an assessment's JSON form holds no float JSON cannot write (``Assessment.written``)."""
+    try:
+        data: dict[str, Any] = pydantic_core.to_jsonable_python(value)
+    except ValueError as exc:
+        if "depth" in str(exc):  # pydantic writes about 250 levels: far past what an assessment may hold
+            raise _TooDeep(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels") from None
+        raise
+    return data
+
+
+class _TooDeep(ValueError):
+    """A free-form value nested past what is written back (reported as ``_read``'s own depth check does)."""
+
+
+# what checks, the dossier and the firmware memo put in an assessment, as JSON data
+FreeForm = Annotated[dict[str, Any], AfterValidator(_as_json_data)]
 
 
 class ToolInfo(_Wire):
@@ -67,13 +89,13 @@ class FindingOut(_Wire):
     severity: Severity
     message: str
     locations: list[LocationOut] = Field(default_factory=list)
-    facts: dict[str, Any] = Field(default_factory=dict)
+    facts: FreeForm = Field(default_factory=dict)
     remediation: str | None = None
 
 
 class CheckAttemptOut(_Wire):
     check_id: str
-    parameters: dict[str, Any] | None = None  # set by the requirements that asked for this run, if any
+    parameters: FreeForm | None = None  # set by the requirements that asked for this run, if any
     title: str
     severity: Severity
     status: AttemptStatus
@@ -278,7 +300,7 @@ class InputsOut(_Wire):
     digests: dict[str, str]  # input name -> sha256 (or a plain value: a date, a budget name, "absent")
     firmware_files: dict[str, str] = Field(default_factory=dict)  # path in the image -> sha256, from the inventory
     # per-file facts of the scan, for the next release's delta run (evidence/firmware/memo.py has the form)
-    firmware_memo: dict[str, Any] | None = None
+    firmware_memo: FreeForm | None = None
 
 
 class DeltaCheckOut(_Wire):
@@ -320,7 +342,7 @@ class Assessment(_Wire):
     schema_: Literal["cybersafe/assessment/v1"] = Field(ASSESSMENT_SCHEMA, alias="schema")
     generated_at: dt.datetime
     tool: ToolInfo
-    dossier: dict[str, Any]  # the dossier as read (wire form), so outputs need nothing else
+    dossier: FreeForm  # the dossier as read (wire form), so outputs need nothing else
     artefacts: list[ArtefactOut]
     catalogs: list[CatalogOut]
     checks: list[CheckAttemptOut]
@@ -346,8 +368,8 @@ class Assessment(_Wire):
 
     def written(self) -> jsonio.Json:
         """``wire()`` ready to be written: pass it to ``to_json`` and ``digest`` to make it, and check it, once.
-        It holds no NaN or infinity: the one typed float forbids them, and pydantic's JSON mode writes those in the
-        free-form values as null (``tests/test_jsonio.py`` holds it to that)."""
+        It holds no NaN or infinity: the one typed float forbids them, and the free-form values are JSON data,
+        whose non-finite floats pydantic's JSON mode writes as null (``tests/render/test_json.py`` holds it)."""
         return jsonio.Json(self.wire(), finite=True)
 
     def to_json(self, written: jsonio.Json | None = None) -> str:
@@ -407,6 +429,8 @@ def _validated(raw: bytes, path: Path) -> Assessment:
         return Assessment.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if isinstance(first.get("ctx", {}).get("error"), _TooDeep):
+            raise InputError(f"nested deeper than {MAX_ASSESSMENT_DEPTH} levels", file=path) from None
         field = ".".join(_one_line(str(p)) for p in first["loc"])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise InputError(message, file=path, field=field or None) from None

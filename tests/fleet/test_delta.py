@@ -5,6 +5,7 @@ database and firmware."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -239,33 +240,113 @@ def test_a_release_that_is_one_squashfs_is_read_in_place(cache_dir: Path, baseli
     assert new.inputs.firmware_memo == expected.inputs.firmware_memo
 
 
+def _image_reads(monkeypatch: pytest.MonkeyPatch, image: Path) -> list[Path]:
+    """Every read of ``image`` for a digest, by the scan's hashing or the input digests'."""
+    from cybersafe import inputs, safeio
+
+    reads: list[Path] = []
+    sha256_file, sha256_path = safeio.sha256_file, inputs.sha256_path
+
+    def counted_file(path: Path, *args: Any, **kwargs: Any) -> tuple[str, int]:
+        reads.extend([Path(path)] if Path(path) == image else [])
+        return sha256_file(path, *args, **kwargs)
+
+    def counted_path(path: Path) -> str:
+        reads.extend([path] if path == image else [])
+        return sha256_path(path)
+
+    monkeypatch.setattr(safeio, "sha256_file", counted_file)
+    monkeypatch.setattr(inputs, "sha256_path", counted_path)
+    return reads
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("resized", [False, True], ids=["same-size", "other-size"])
 def test_the_image_is_read_once_for_its_digest_in_a_full_and_a_delta_run(
-    cache_dir: Path, baseline_bare_firmware: Assessment, monkeypatch: pytest.MonkeyPatch
+    cache_dir: Path, baseline_bare_firmware: Assessment, monkeypatch: pytest.MonkeyPatch, resized: bool
 ) -> None:
     import hashlib
+    import threading
 
     from cybersafe import inputs
-    from cybersafe.evidence.firmware import scan
 
     path = make_product(cache_dir / "bare", cache_dir=cache_dir, firmware_changes=("telnetd",), bare=True)
     image = path.parent / "firmware.img"
+    if resized:  # another size than the baseline's image: changed, said without its digest
+        with image.open("ab") as handle:
+            handle.write(bytes(4096))
     # the input digest as it was always computed: the image's path with the sha256 of its bytes
-    want = inputs.sha256_json([str(image), hashlib.sha256(image.read_bytes()).hexdigest()])
-    reads: list[Path] = []
-    image_digest, sha256_path = scan._image_digest, inputs.sha256_path
-    monkeypatch.setattr(scan, "_image_digest", lambda p: reads.append(p) or image_digest(p))
-    monkeypatch.setattr(inputs, "sha256_path", lambda p: reads.append(p) or sha256_path(p))
-    # Given a full run and a delta run of a release: the plan needs the image's digest first, the scan its own
-    for run in (lambda: full(path), lambda: delta(path, baseline_bare_firmware)):
+    sha256 = hashlib.sha256(image.read_bytes()).hexdigest()
+    want = inputs.sha256_json([str(image), sha256])
+    reads = _image_reads(monkeypatch, image)
+    # Given a full run and a delta run of the release: the plan needs to know whether the image changed, the scan
+    # records its digest, and the image's input digest is made from it
+    got = {}
+    for name, run in (("full", lambda: full(path)), ("delta", lambda: delta(path, baseline_bare_firmware))):
         reads.clear()
-        got = run()
-        # Then each read the image once for both, and recorded the digest it always did
-        assert [p for p in reads if p == image] == [image]
-        assert got.inputs is not None and got.inputs.digests["firmware"] == want
-        assert [a.sha256 for a in got.artefacts if a.kind == "firmware"] == [
-            hashlib.sha256(image.read_bytes()).hexdigest()
+        got[name] = run()
+        # Then each read the image once for all three, and recorded the digest it always did
+        assert reads == [image], name
+        inputs_ = got[name].inputs
+        assert inputs_ is not None and inputs_.digests["firmware"] == want
+        assert [(a.sha256, a.size) for a in got[name].artefacts if a.kind == "firmware"] == [
+            (sha256, image.stat().st_size)
         ]
+    new = got["delta"]
+    assert new.delta is not None and "firmware" in new.delta.changed_inputs
+    assert verdicts(new) == verdicts(got["full"])
+    # and no hashing thread outlives the run
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("background-sha256")]
+
+
+@pytest.mark.slow
+def test_a_batch_rerun_does_not_read_an_unchanged_image_again(
+    cache_dir: Path, baseline_bare_firmware: Assessment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cybersafe.assess import assess, read_dossier
+    from cybersafe.fleet.batch import CONTENT_INPUTS, BatchOptions, Product, input_key
+    from cybersafe.schemes.catalog import default_catalog
+    from tests.fleet.fleet_support import TODAY
+
+    # Given the baseline's own image and a changed dossier section, re-run as batch runs it: the re-run key
+    # (which hashed the image) gives the run its input digests
+    path = make_product(cache_dir / "bare", cache_dir=cache_dir, dossier_changes=("support-ended",), bare=True)
+    key = input_key(Product("p", path), BatchOptions(now=NOW), dossier=read_dossier(path, default_catalog()))
+    reads = _image_reads(monkeypatch, path.parent / "firmware.img")
+    run = assess(
+        path,
+        now=NOW,
+        today=TODAY,
+        baseline=baseline_bare_firmware,
+        known_digests={name: key[name] for name in CONTENT_INPUTS},
+    )
+    # Then the image is not read again: it did not change, nothing scans it
+    assert run.delta is not None and "firmware" in run.delta.collectors_skipped
+    assert reads == []
+
+
+@pytest.mark.slow
+def test_a_new_image_no_selected_scheme_checks_is_still_the_image_the_delta_names(
+    cache_dir: Path, baseline_bare_firmware: Assessment
+) -> None:
+    from cybersafe.assess import assess
+    from cybersafe.to_wire import to_assessment
+    from tests.fleet.fleet_support import TODAY
+
+    # Given a new image, and only a scheme without firmware checks asked for
+    path = make_product(cache_dir / "bare", cache_dir=cache_dir, firmware_changes=("telnetd",), bare=True)
+    with (path.parent / "firmware.img").open("ab") as handle:
+        handle.write(bytes(4096))  # another size too: no digest is needed to tell it changed
+    only = ["de-bsi"]
+    got = to_assessment(assess(path, now=NOW, today=TODAY, baseline=baseline_bare_firmware, scheme_refs=only))
+    want = to_assessment(assess(path, now=NOW, today=TODAY, scheme_refs=only))
+    # Then the delta scans it as the full run does: the image it names, and its problems, are the new image's
+    assert got.delta is not None and "firmware" not in got.delta.collectors_skipped
+    assert [a for a in got.artefacts if a.kind == "firmware"] == [a for a in want.artefacts if a.kind == "firmware"]
+    assert [p for p in got.problems if p.source.startswith("firmware")] == [
+        p for p in want.problems if p.source.startswith("firmware")
+    ]
+    assert verdicts(got) == verdicts(want)
 
 
 def test_an_input_digest_takes_a_digest_made_elsewhere_and_reads_the_file_when_that_failed(
@@ -303,33 +384,42 @@ def test_an_input_digest_takes_a_digest_made_elsewhere_and_reads_the_file_when_t
     assert digester(failed).digest("firmware") == "missing: fw.img"
 
 
-def test_an_image_of_another_size_has_changed_and_is_hashed_while_the_scan_runs(tmp_path: Path) -> None:
+def test_the_plan_hashes_the_image_only_when_that_tells_it_something(
+    tmp_path: Path, baseline_no_firmware: Assessment
+) -> None:
     import datetime as dt
     import hashlib
 
     from cybersafe import inputs
-    from cybersafe.evidence.firmware.collector import image_digests
+    from cybersafe.assess import _image_for_plan
+    from cybersafe.results import ArtefactOut
     from tests.support import dossier
 
-    (tmp_path / "fw.img").write_bytes(b"release 2")
+    image = tmp_path / "fw.img"
+    image.write_bytes(b"release 2")
     product = dossier(patch={"artefacts": {"firmware": "fw.img"}})
     want = (hashlib.sha256(b"release 2").hexdigest(), 9)
-    # Given the baseline's image of the same size: the plan must hash it to tell (it may or may not have changed)
-    same, resized = image_digests(product, tmp_path, 9)
-    assert not resized and same[tmp_path / "fw.img"].done() and same[tmp_path / "fw.img"].result() == want
-    # and without a recorded size likewise
-    assert not image_digests(product, tmp_path, None)[1]
-    # Given one of another size: it has changed, said without its digest, which is taken meanwhile for the scan
-    other, resized = image_digests(product, tmp_path, 8)
-    assert resized and other[tmp_path / "fw.img"].result(timeout=30) == want
-    digester = inputs.InputDigester(product, tmp_path, (), dt.date(2026, 12, 6), dt.date(2026, 12, 6))
-    digester.hashed.update(other)
-    digester.changed.add("firmware")
-    assert digester.differs("firmware", "any recorded digest")
-    # and the digest recorded for the next run is the image's, as a full run records it
-    assert digester.digest("firmware") == inputs.sha256_json([str(tmp_path / "fw.img"), want[0]])
-    # an input not known to have changed is compared by its digest
-    assert not digester.differs("sbom", digester.digest("sbom"))
+
+    def plan(size: int | None, known: dict[str, str] | None = None) -> tuple[dict[Path, Any], inputs.InputDigester]:
+        recorded = [ArtefactOut(kind="firmware", name="fw.img", sha256="0" * 64, size=size)] if size else []
+        baseline = baseline_no_firmware.model_copy(update={"artefacts": recorded})
+        digester = inputs.InputDigester(product, tmp_path, (), dt.date(2026, 12, 6), dt.date(2026, 12, 6))
+        digester.cache.update(known or {})
+        return _image_for_plan(image, baseline, digester), digester
+
+    # Given the baseline's image of the same size, or none recorded: hashed now (it may or may not have changed),
+    # for the plan and for the scan
+    for size in (9, None):
+        hashed, digester = plan(size)
+        assert hashed[image].result() == want and not digester.changed
+        assert digester.digest("firmware") == inputs.sha256_json([str(image), want[0]])
+    # Given one of another size: changed, said without reading the image (its digest is taken if the scan runs)
+    hashed, digester = plan(8)
+    assert hashed == {} and digester.differs("firmware", "any digest recorded")
+    assert digester.digest("firmware") == inputs.sha256_json([str(image), want[0]])  # read when asked, as always
+    # Given its input digest known already (batch's re-run key): not read for the plan
+    hashed, digester = plan(9, {"firmware": "known"})
+    assert hashed == {} and not digester.differs("firmware", "known")
 
 
 @pytest.mark.slow

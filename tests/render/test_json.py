@@ -159,6 +159,17 @@ def test_an_assessments_json_form_holds_no_float_json_cannot_write(sample: Asses
     reference = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert assessment.written().canonical() == reference
     assert assessment.to_json() == json.dumps(wire, indent=2, ensure_ascii=False)
+    # and a model a check might put in its facts is JSON data there too, its non-finite floats null
+    from pydantic import BaseModel
+
+    class Measured(BaseModel):
+        ratio: float
+
+    data["checks"][0]["findings"][0]["facts"]["measured"] = Measured(ratio=math.nan)
+    held = Assessment.model_validate(data)
+    assert held.wire()["checks"][0]["findings"][0]["facts"]["measured"] == {"ratio": None}
+    reference = json.dumps(held.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert held.written().canonical() == reference
     # and the one typed float refuses what JSON cannot hold
     with pytest.raises(ValidationError):
         ReuseOut(checks_run=1, requirement_verdicts=1, schemes_served=1, requirements_fed_per_check=math.nan)

@@ -16,7 +16,7 @@ from cybersafe.errors import InputError, UnpackError
 from cybersafe.evidence.firmware.budget import Budget, BudgetName, budget_for
 from cybersafe.evidence.firmware.memo import FileMemo
 from cybersafe.evidence.firmware.model import FirmwareInventory, UnpackProblem
-from cybersafe.evidence.firmware.scan import image_digest, scan_image
+from cybersafe.evidence.firmware.scan import scan_image
 from cybersafe.evidence.interface import Artefact, CollectorResult, Problem, ProblemSeverity, ProgressReporter
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class FirmwareCollector:
     ) -> None:
         """``extraction``: the image's extraction, already started (``firmware scan`` starts it early);
         ``memo``: the per-file facts of a baseline scan (``with_baseline``); ``hashed``: digests of images
-        already computed (``image_digests``), by path."""
+        taken already (``digest.image_digest``), by path."""
         self.budget = budget or budget_for(BudgetName.STANDARD)
         self.extraction = extraction
         self.memo = memo
@@ -91,23 +91,6 @@ class FirmwareCollector:
             ),
             artefacts=(Artefact("firmware", path.name, inventory.sha256, inventory.size),),
         )
-
-
-def image_digests(
-    dossier: Dossier, base_dir: Path, recorded_size: int | None
-) -> tuple[dict[Path, concurrent.futures.Future[tuple[str, int]]], bool]:
-    """The firmware image's digest (or why it could not be read), when the dossier names a regular file, and
-    whether the image is known to have changed without it. A delta run needs to know first whether the image
-    changed, and the scan takes the digest: the image is read once. ``recorded_size``: the baseline's image's;
-    an image of another size has changed, and its digest is taken in the background while the scan runs."""
-    relative = dossier.artefacts.firmware
-    if relative is None or safeio.describe(path := base_dir / relative) != "a regular file":
-        return {}, False
-    try:
-        resized = recorded_size is not None and path.stat().st_size != recorded_size
-    except OSError:
-        resized = False
-    return {path: image_digest(path, meanwhile=resized)}, resized
 
 
 def unexamined_paths(inventory: FirmwareInventory) -> set[str]:

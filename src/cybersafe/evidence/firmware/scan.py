@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cybersafe import safeio
 from cybersafe.errors import InputError
@@ -38,6 +38,7 @@ from cybersafe.evidence.firmware import components as comp
 from cybersafe.evidence.firmware import configcreds, keys, services
 from cybersafe.evidence.firmware._native import whole_squashfs
 from cybersafe.evidence.firmware.budget import Budget
+from cybersafe.evidence.firmware.digest import MAX_IMAGE_BYTES, image_digest, in_background, sha256_image
 from cybersafe.evidence.firmware.memo import Decompressed, FileFacts, FileMemo, memo_key
 from cybersafe.evidence.firmware.metadata import INODE_TABLE, is_traversal, read_metadata
 from cybersafe.evidence.firmware.model import (
@@ -74,7 +75,6 @@ _NO_UNIX_MODES = (
 _EXAMPLE_MARKERS = ("EXAMPLE", "example", "xxxxxxxx", "XXXXXXXX", "0000000000000000")
 _DOC_PARTS = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/include/")
 _SMALL_TEXT = 1024 * 1024
-MAX_IMAGE_BYTES = 64 * safeio.GiB  # the image itself; what unpacking may write is the budget
 _CONTENT_AREAS = (Area.SECRETS, Area.KEYS, Area.ELF)
 _REMOVE_IN_BACKGROUND = 10_000  # extracted entries past which the work dir is removed after returning
 T = TypeVar("T")
@@ -300,10 +300,10 @@ def _scan_image(
             # unblob starts first: its imports and set-up overlap the digest and the analysers' set-up
             if not extraction.started:
                 extraction.start()
-            digest, size = digesting.result() if digesting is not None else _image_digest(image)
+            digest, size = digesting.result() if digesting is not None else sha256_image(image)
             analyser = _Analyser(workdir / "out", budget, now)
             # the tables of an image that may go the direct route, read while it is unpacked (for the next memo)
-            layout = _in_background(read_layout, image, budget) if whole_squashfs(image) is not None else None
+            layout = in_background(read_layout, image, budget) if whole_squashfs(image) is not None else None
         except BaseException:
             extraction.abort()
             raise
@@ -359,43 +359,6 @@ def _scan_reused(
             shutil.rmtree(reused.workdir)
         except (OSError, RecursionError):
             remove_tree(reused.workdir)
-
-
-def _in_background(work: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
-    """``work(*args)`` in a thread of its own; its result, or what it raised, when asked for. For work that lets
-    go of the interpreter (hashing) while the caller's thread goes on."""
-    result: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def run() -> None:
-        try:
-            result.set_result(work(*args))
-        except BaseException as exc:  # noqa: BLE001 - raised where the result is asked for
-            result.set_exception(exc)
-
-    threading.Thread(target=run, name=f"background-{getattr(work, '__name__', 'work')}", daemon=True).start()
-    return result
-
-
-def _image_digest(image: Path, block: int = safeio.HASH_BLOCK) -> tuple[str, int]:
-    return safeio.sha256_file(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware", block=block)
-
-
-def image_digest(image: Path, *, meanwhile: bool = False) -> concurrent.futures.Future[tuple[str, int]]:
-    """(sha256, size) of the image for ``scan_image``'s ``digesting``: its result, or the error the scan raises
-    for an image it cannot read, when asked for. Computed now, or with ``meanwhile`` in a thread of its own (for
-    a caller with work to do before it needs it) that reads 64 MiB at a time: while the caller's thread is busy,
-    each time a hashing thread needs the interpreter back, after a read or a hash, it waits a switch interval."""
-    if meanwhile:
-        return _in_background(_image_digest, image, _BACKGROUND_HASH_BLOCK)
-    done: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
-    try:
-        done.set_result(_image_digest(image))
-    except Exception as exc:  # noqa: BLE001 - raised where the result is asked for, as the scan's own would be
-        done.set_exception(exc)
-    return done
-
-
-_BACKGROUND_HASH_BLOCK = 64 * safeio.MiB
 
 
 _ACCOUNT_FILES = ("passwd", "shadow", "passwd.default", "shadow.default")
@@ -1157,4 +1120,4 @@ def _unique(gaps: list[NotExamined]) -> list[NotExamined]:
     return list(dict.fromkeys(gaps))
 
 
-__all__ = ["MAX_IMAGE_BYTES", "Confidence", "image_digest", "scan_image"]
+__all__ = ["MAX_IMAGE_BYTES", "Confidence", "scan_image"]
