@@ -51,7 +51,8 @@ class _TooDeep(ValueError):
     """A free-form value nested past what is written back (reported as ``_read``'s own depth check does)."""
 
 
-# what checks, the dossier and the firmware memo put in an assessment, as JSON data
+# what checks put in an assessment (their parameters, their findings' facts), as JSON data; the dossier and the
+# firmware memo are JSON data by construction (a model's JSON form, plain dicts), and as read from a file
 FreeForm = Annotated[dict[str, Any], AfterValidator(_as_json_data)]
 
 
@@ -300,7 +301,7 @@ class InputsOut(_Wire):
     digests: dict[str, str]  # input name -> sha256 (or a plain value: a date, a budget name, "absent")
     firmware_files: dict[str, str] = Field(default_factory=dict)  # path in the image -> sha256, from the inventory
     # per-file facts of the scan, for the next release's delta run (evidence/firmware/memo.py has the form)
-    firmware_memo: FreeForm | None = None
+    firmware_memo: dict[str, Any] | None = None  # JSON data by construction (``memo.FileMemo.to_wire``)
 
 
 class DeltaCheckOut(_Wire):
@@ -342,7 +343,8 @@ class Assessment(_Wire):
     schema_: Literal["cybersafe/assessment/v1"] = Field(ASSESSMENT_SCHEMA, alias="schema")
     generated_at: dt.datetime
     tool: ToolInfo
-    dossier: FreeForm  # the dossier as read (wire form), so outputs need nothing else
+    # the dossier as read, so outputs need nothing else: JSON data by construction (``Dossier.wire``)
+    dossier: dict[str, Any]
     artefacts: list[ArtefactOut]
     catalogs: list[CatalogOut]
     checks: list[CheckAttemptOut]

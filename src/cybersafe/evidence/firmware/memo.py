@@ -79,8 +79,8 @@ class FileFacts:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any], path: str) -> FileFacts:
         """Raises (KeyError, TypeError, ValueError) on a malformed entry: the caller then analyses the file."""
-        if not data.keys() - {"q"}:
-            return _NOTHING  # most files of an image: analysed, nothing found
+        if data.keys() <= _PLAIN_KEYS:  # most files of an image: analysed, nothing found (by unblob either)
+            return _NOTHING_UNBLOB if data.get("u") else _NOTHING
         return cls(
             secrets=tuple(
                 Secret(**{**s, "path": path, "confidence": Confidence(s["confidence"])}) for s in data.get("s", ())
@@ -97,8 +97,25 @@ class FileFacts:
             unblob_found_nothing=bool(data.get("u")),
         )
 
+    @classmethod
+    def of(
+        cls,
+        secrets: tuple[Secret, ...],
+        keys: tuple[KeyMaterial, ...],
+        banners: tuple[tuple[str, str | None], ...],
+        elf: ElfHardening | None,
+        credentials: tuple[Credential, ...] | None,
+        unblob_found_nothing: bool,
+    ) -> FileFacts:
+        """``FileFacts(...)``, one shared value for a file in which nothing was found (most files; it is frozen)."""
+        if not (secrets or keys or banners or elf is not None or credentials is not None):
+            return _NOTHING_UNBLOB if unblob_found_nothing else _NOTHING
+        return cls(secrets, keys, banners, elf, credentials, unblob_found_nothing)
+
 
 _NOTHING = FileFacts()
+_NOTHING_UNBLOB = FileFacts(unblob_found_nothing=True)
+_PLAIN_KEYS = frozenset({"q", "u"})  # a file's locator, and "unblob found nothing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +215,9 @@ class FileMemo:
                 memo.files[path] = (sha256, FileFacts.from_wire(facts, path))
             except (KeyError, TypeError, ValueError):
                 continue
-            memo.locators.update(_locator(path, facts))
+            locator = facts.get("q")
+            if isinstance(locator, str) and len(locator) == 64:
+                memo.locators[path] = locator
         return memo
 
 

@@ -690,13 +690,13 @@ class _Scan:
                 continue
             memo.files[display] = (
                 sha256,
-                FileFacts(
-                    secrets=tuple(facts.secrets),
-                    keys=tuple(facts.keys),
-                    banners=tuple(facts.banners),
-                    elf=facts.elf,
-                    credentials=self.credentials.get(path),
-                    unblob_found_nothing=display in plain,
+                FileFacts.of(
+                    tuple(facts.secrets),
+                    tuple(facts.keys),
+                    tuple(facts.banners),
+                    facts.elf,
+                    self.credentials.get(path),
+                    display in plain,
                 ),
             )
         if self.layout is not None and self.unpacked.direct and not self.unpacked.gaps:
