@@ -817,12 +817,15 @@ class _Scan:
             facts = self.analyser.facts.get(path)
             if facts is None:
                 continue
-            if not any(part in display for part in _DOC_PARTS):
+            # most files hold none of these: nothing is made for them
+            if facts.secrets and not any(part in display for part in _DOC_PARTS):
                 out.secrets.extend(_shown_at(s, display) for s in facts.secrets)
-            out.keys.extend(_shown_at(k, display) for k in facts.keys)
+            if facts.keys:
+                out.keys.extend(_shown_at(k, display) for k in facts.keys)
             if facts.elf is not None:
                 out.elfs.append(_shown_at(facts.elf, display))
-            out.banners.extend(comp.from_banner(name, version, display) for name, version in facts.banners)
+            if facts.banners:
+                out.banners.extend(comp.from_banner(name, version, display) for name, version in facts.banners)
         return out
 
     def _text_facts(self, text_files: dict[str, list[Path]]) -> _TextFacts:
