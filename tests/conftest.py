@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,26 @@ def now() -> dt.datetime:
 @pytest.fixture(scope="session")
 def example_dossier_path() -> Path:
     return EXAMPLE_DOSSIER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite neither reads nor writes the user's own stores and settings: the default vulnerability database,
+    product store, registry and config file live in empty directories of its own (a test that passed only because
+    a store happened to exist under ~/.local/share would fail on a clean machine)."""
+    home = tmp_path_factory.mktemp("user-dirs")
+    isolated = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
+    cleared = ("CYBERSAFE_VULNDB", "CYBERSAFE_PRODUCTS", "CYBERSAFE_DATABASE_URL")
+    saved = {name: os.environ.get(name) for name in (*isolated, *cleared)}
+    os.environ.update(isolated)
+    for name in cleared:
+        os.environ.pop(name, None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -377,13 +377,12 @@ def watch_run_command(
     from cybersafe.evidence.vulndb.watch import ProductStore
 
     where = ""
+    aware = parse_now(aware_at, "--aware-at")  # a mistyped option is named before any store or database is opened
     if scheduler is not None or workers is not None:
-        result, where = _watch_on_cluster(
-            db, store, parse_now(aware_at, "--aware-at"), scheduler, workers, update=not dry_run
-        )
+        result, where = _watch_on_cluster(db, store, aware, scheduler, workers, update=not dry_run)
     else:
         with VulnDb(db, create=False) as vulndb, ProductStore(store) as products:
-            result = products.run(vulndb, parse_now(aware_at, "--aware-at"), update=not dry_run)
+            result = products.run(vulndb, aware, update=not dry_run)
     if output_format is OutputFormat.JSON:
         emit_json(result.as_dict())
     else:
