@@ -87,9 +87,16 @@ class Leaf:
         return found
 
     def __str__(self) -> str:
-        if self.kind is LeafKind.CHECK:
-            return attempt_key(self.ref, self.params)
-        return f"{self.kind}:{self.ref}"
+        text = _LEAF_TEXT.get(self)
+        if text is None:
+            text = attempt_key(self.ref, self.params) if self.kind is LeafKind.CHECK else f"{self.kind}:{self.ref}"
+            _LEAF_TEXT[self] = text
+        return text
+
+
+# a leaf's text (its ref in evidence, an attempt's key), kept per interned leaf: the wire form asks for it about a
+# thousand times per assessment
+_LEAF_TEXT: dict[Leaf, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
