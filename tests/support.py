@@ -94,6 +94,27 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = LOOPBACK) -> int:
         return int(sock.getsockname()[1])
 
 
+class ClosedPort:
+    """A TCP port on the loopback interface that stays closed until ``close``: a socket is bound to it and does not
+    listen, so a connection is refused, and no other process can listen on it meanwhile. A port ``free_port`` only
+    found free can be taken by anything else on the machine (another suite's SSH server, on a shared machine) before
+    a probe reaches it, and the probe then reports a service where the test expects a closed port."""
+
+    def __init__(self, host: str = LOOPBACK) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # no SO_REUSEADDR: nobody else may bind it
+        self._sock.bind((host, 0))
+        self.port = int(self._sock.getsockname()[1])
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> ClosedPort:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 UPDATE_GOLDEN_VARIABLE = "CYBERSAFE_UPDATE_GOLDEN"
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from registry_harness import BACKENDS, GENEROUS, free_port, setup_actors
+from registry_harness import BACKENDS, GENEROUS, setup_actors
 from registry_support import Actors
+from tests.support import ClosedPort
 
 from cybersafe.registry import log
 from cybersafe.registry.app import create_app
@@ -235,7 +236,8 @@ def test_postgres_reader_reconnects_after_its_connection_is_killed(
 
 
 def test_postgres_reader_with_no_server_says_unavailable_in_one_line() -> None:
-    database = PostgresDatabase(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/registry?connect_timeout=2")
+    closed = ClosedPort()
+    database = PostgresDatabase(f"postgresql+psycopg://nobody@127.0.0.1:{closed.port}/registry?connect_timeout=2")
 
     async def scenario() -> None:
         with pytest.raises(Unavailable) as caught:
@@ -243,4 +245,5 @@ def test_postgres_reader_with_no_server_says_unavailable_in_one_line() -> None:
         assert "\n" not in str(caught.value)
         assert str(caught.value).startswith("the registry database is unreachable: ")
 
-    asyncio.run(scenario())
+    with closed:
+        asyncio.run(scenario())

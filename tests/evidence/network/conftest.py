@@ -54,7 +54,7 @@ from _network_servers import (
     telnet_handler,
     tools_available,
 )
-from tests.support import free_port
+from tests.support import ClosedPort, free_port
 
 from cybersafe.evidence.network.model import DeclaredPort, NetworkObservations
 from cybersafe.evidence.network.probe import run_probe
@@ -125,13 +125,14 @@ def _udp_apart(server_loop: LoopThread, reply: Any, taken: set[int]) -> tuple[An
     raise RuntimeError("no UDP port apart from the device's other ports")
 
 
-def _port_apart(taken: set[int]) -> int:
-    """A closed TCP port whose number no role of the device has."""
+def _port_apart(taken: set[int]) -> ClosedPort:
+    """A closed TCP port whose number no role of the device has, held closed until the device stops."""
     for _ in range(50):
-        port = free_port()
-        if port not in taken:
-            taken.add(port)
-            return port
+        closed = ClosedPort()
+        if closed.port not in taken:
+            taken.add(closed.port)
+            return closed
+        closed.close()
     raise RuntimeError("no closed port apart from the device's other ports")
 
 
@@ -162,13 +163,14 @@ def weak_device(
     taken = set(tcp.values())
     ssdp, ssdp_port = _udp_apart(server_loop, ssdp_reply(f"http://{HOST}:{http.port}/desc.xml"), taken)
     mdns, mdns_port = _udp_apart(server_loop, mdns_reply, taken)
+    closed = _port_apart(taken)
     server_loop.closers.extend([telnet_server.close, ftp_server.close, ssdp.close, mdns.close])
     device = Device(
         "weak",
         tcp=tcp,
         udp={"ssdp": ssdp_port, "mdns": mdns_port},
         declared=(DeclaredPort(http.port, "tcp", "http"), DeclaredPort(tls.port, "tcp", "https")),
-        closed_port=_port_apart(taken),
+        closed_port=closed.port,
         policies=(telnet_policy, ftp_policy, http_policy),
     )
     try:
@@ -177,6 +179,7 @@ def weak_device(
         http.stop()
         tls.stop()
         sshd.stop()
+        closed.close()
 
 
 @pytest.fixture(scope="session")
@@ -192,6 +195,7 @@ def strong_device(network_tools: None, tmp_path_factory: pytest.TempPathFactory)
     )
     redirect = start_http(HttpConfig(redirect_to=f"https://{HOST}:{https.port}/"))
     sshd = start_sshd(directory, weak=False)
+    closed = ClosedPort()
     device = Device(
         "strong",
         tcp={"https": https.port, "http": redirect.port, "ssh": sshd.port},
@@ -200,7 +204,7 @@ def strong_device(network_tools: None, tmp_path_factory: pytest.TempPathFactory)
             DeclaredPort(redirect.port, "tcp", "http"),
             DeclaredPort(sshd.port, "tcp", "ssh"),
         ),
-        closed_port=free_port(),
+        closed_port=closed.port,
         policies=(https_policy,),
     )
     try:
@@ -209,6 +213,7 @@ def strong_device(network_tools: None, tmp_path_factory: pytest.TempPathFactory)
         https.stop()
         redirect.stop()
         sshd.stop()
+        closed.close()
 
 
 @pytest.fixture(scope="session")
@@ -229,17 +234,19 @@ def open_device(
         "tls-huge-chain": huge.port,
         "tls-malformed": malformed_port,
     }
+    closed = ClosedPort()
     device = Device(
         "open",
         tcp=tcp,
         declared=tuple(DeclaredPort(port, "tcp", role) for role, port in tcp.items()),
-        closed_port=free_port(),
+        closed_port=closed.port,
     )
     try:
         yield device
     finally:
         for process in (shell, anonymous, delayed, huge):
             process.stop()
+        closed.close()
 
 
 @pytest.fixture(scope="session")
