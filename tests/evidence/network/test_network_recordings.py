@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from _network_servers import HOST, start_blackhole
 from tests.integration.cases import RECORDINGS, Case, assert_outcome, discover, run_case
-from tests.support import dossier, free_port, updating_golden
+from tests.support import ClosedPort, dossier, updating_golden
 
 from cybersafe.assess import collect
 from cybersafe.checks import BUILTIN_CHECKS
@@ -102,15 +102,16 @@ def _unreachable() -> dict[str, Any]:
 
 def _switched_off() -> dict[str, Any]:
     """A device that is switched off: every declared port answers with a reset (a closed loopback port)."""
-    closed = free_port(host=OFF_ADDRESS)
-    declared = [{"port": closed, "protocol": "tcp", "service": "https"}]
-    evidence = Evidence(
-        dossier=dossier(
-            artefacts={"device": {"host": OFF_ADDRESS}}, declarations={"interfaces": {"network_ports": declared}}
+    with ClosedPort(host=OFF_ADDRESS) as held:
+        closed = held.port
+        declared = [{"port": closed, "protocol": "tcp", "service": "https"}]
+        evidence = Evidence(
+            dossier=dossier(
+                artefacts={"device": {"host": OFF_ADDRESS}}, declarations={"interfaces": {"network_ports": declared}}
+            )
         )
-    )
-    collector = NetworkCollector(ProbeSettings(ports=(), connect_timeout=1.0, udp=False))
-    collect(evidence, [collector], NullProgressReporter())
+        collector = NetworkCollector(ProbeSettings(ports=(), connect_timeout=1.0, udp=False))
+        collect(evidence, [collector], NullProgressReporter())
     return _collected(f"a dossier declaring a closed port on {OFF_ADDRESS}, as a switched-off device", evidence,
                       {"closed": closed})  # fmt: skip
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support import NOW, free_port
+from tests.support import NOW, ClosedPort
 
 from cybersafe.assess import AssessmentRun, assess, builtin_collectors
 from cybersafe.demo import example_dir
@@ -63,7 +63,8 @@ def test_switched_off_device_makes_every_scheme_that_needs_it_incomplete(tmp_pat
         on = _assess(tmp_path / "on", camera.device_artefact())
     met_on = {r.scheme.key for r in on.results if r.status == SchemeStatus.MEETS}
     # When the same dossier points at a device that is switched off (every declared port closed)
-    off = _assess(tmp_path / "off", {"host": OFF_ADDRESS, "ports": [free_port(host=OFF_ADDRESS)]})
+    with ClosedPort(host=OFF_ADDRESS) as closed:
+        off = _assess(tmp_path / "off", {"host": OFF_ADDRESS, "ports": [closed.port]})
     # Then no network check passes or reads not_applicable: each is inconclusive and says why
     network = {key: attempt for key, attempt in off.attempts.items() if key.startswith("network.")}
     assert network and {a.verdict for a in network.values()} == {Verdict.INCONCLUSIVE}
