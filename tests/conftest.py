@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,18 +28,12 @@ def _no_user_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     product store, registry and config file live in empty directories of its own (a test that passed only because
     a store happened to exist under ~/.local/share would fail on a clean machine)."""
     home = tmp_path_factory.mktemp("user-dirs")
-    isolated = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
-    cleared = ("CYBERSAFE_VULNDB", "CYBERSAFE_PRODUCTS", "CYBERSAFE_DATABASE_URL")
-    saved = {name: os.environ.get(name) for name in (*isolated, *cleared)}
-    os.environ.update(isolated)
-    for name in cleared:
-        os.environ.pop(name, None)
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        for name in ("CYBERSAFE_VULNDB", "CYBERSAFE_PRODUCTS", "CYBERSAFE_DATABASE_URL"):
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

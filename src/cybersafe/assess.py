@@ -378,8 +378,8 @@ def _collect_and_check(
         plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
         to_run, skipped = collectors_for(collectors, checks, plan.run, plan.record.changed_inputs)
         if image is not None and image not in hashed and any(c.NAME == "firmware" for c in to_run):
-            hashed[image] = image_digest(image, meanwhile=True)  # taken while the scan reads the image in place
-            digester.hashed.update(hashed)
+            # taken while the scan reads the image in place
+            digester.hashed[image] = hashed[image] = image_digest(image, meanwhile=True)
         collectors = tuple(to_run)
         plan.record.collectors_skipped = tuple(c.NAME for c in skipped if c.applies(evidence.dossier))
         carry_over(evidence, baseline, skipped)

@@ -264,18 +264,24 @@ class InputDigester:
         if relative is None:
             return ABSENT
         path = self.base_dir / relative
-        known = self.hashed.get(path)
-        if known is not None:
-            try:
-                sha256 = (known.result() if isinstance(known, concurrent.futures.Future) else known)[0]
-            except (CybersafeError, OSError):
-                pass  # read again below, for the digest's record of what is wrong with the file
-            else:
-                return sha256_json([str(path), sha256])
+        sha256 = self._hashed_elsewhere(path)
+        if sha256 is not None:
+            return sha256_json([str(path), sha256])
         try:
             return sha256_json([str(path), sha256_path(path)]) if path.is_file() else f"missing: {relative}"
         except OSError as exc:
             return f"unreadable: {relative}: {exc.strerror or exc}"
+
+    def _hashed_elsewhere(self, path: Path) -> str | None:
+        """The sha256 another part of the run took of ``path``; None when none did or it could not read the file
+        (the file is then read here, so the digest records what is wrong with it)."""
+        known = self.hashed.get(path)
+        if known is None:
+            return None
+        try:
+            return (known.result() if isinstance(known, concurrent.futures.Future) else known)[0]
+        except (CybersafeError, OSError):
+            return None
 
     def _budget(self) -> str:
         for collector in self.collectors:

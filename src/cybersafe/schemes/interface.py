@@ -87,16 +87,12 @@ class Leaf:
         return found
 
     def __str__(self) -> str:
-        text = _LEAF_TEXT.get(self)
-        if text is None:
-            text = attempt_key(self.ref, self.params) if self.kind is LeafKind.CHECK else f"{self.kind}:{self.ref}"
-            _LEAF_TEXT[self] = text
-        return text
+        return _leaf_text(self)
 
 
-# a leaf's text (its ref in evidence, an attempt's key), kept per interned leaf: the wire form asks for it about a
-# thousand times per assessment
-_LEAF_TEXT: dict[Leaf, str] = {}
+@functools.cache  # per interned leaf: the wire form asks for a leaf's text about a thousand times per assessment
+def _leaf_text(leaf: Leaf) -> str:
+    return attempt_key(leaf.ref, leaf.params) if leaf.kind is LeafKind.CHECK else f"{leaf.kind}:{leaf.ref}"
 
 
 @dataclass(frozen=True, slots=True)
