@@ -24,8 +24,9 @@ TRUE = Path("/usr/bin/true")
 
 def _tree(root: Path) -> Path:
     """Every kind of entry mksquashfs stores: nested directories, a hard link, absolute and relative symlinks, an
-    empty file, a file of exactly two blocks, a larger one with a tail, a sparse one, a FIFO, a device node when
-    running as root, setuid and world-writable modes, owners other than root, and names with spaces and UTF-8."""
+    empty file, empty directories, a file of exactly two blocks, a larger one with a tail, a sparse one, a FIFO, a
+    device node when running as root, setuid and world-writable modes, owners other than root, and names with
+    spaces and UTF-8."""
     rnd = random.Random(3)
     (root / "etc/app/deep/er").mkdir(parents=True)
     (root / "bin").mkdir()
@@ -47,6 +48,7 @@ def _tree(root: Path) -> Path:
     (root / "etc/app/deep/er/world").chmod(0o666)
     (root / "etc/app/deep/open").mkdir()
     (root / "etc/app/deep/open").chmod(0o777)
+    (root / "zz-empty").mkdir()  # an empty directory, listed last: its listing has no bytes to read
     (root / "etc/app/file with spaces.conf").write_text("a = 1\n")
     (root / "etc/app/ünïcode.txt").write_text("naïve\n")
     for i in range(40):  # small files: fragment tails of several fragment blocks

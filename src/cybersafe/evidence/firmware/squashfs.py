@@ -177,6 +177,10 @@ class SquashfsReader:
 
     def _read(self, offset: int, within: int, length: int, end: int) -> bytes:
         """``length`` bytes of the metadata that starts ``within`` the block at ``offset``, as far as ``end``."""
+        if length > 0 and offset < end:  # most records lie within one block: a slice of it (nothing is read for none)
+            contents, _ = self._block(offset)
+            if within + length <= len(contents):
+                return contents[within : within + length]
         out = bytearray()
         while len(out) < length:
             if offset >= end:
@@ -287,18 +291,17 @@ class SquashfsReader:
         base = kind - _EXTENDED if kind > _EXTENDED else kind
         if base not in _KIND or kind > 14 or max(uid, gid) >= len(self.ids):
             raise SquashfsError(f"inode of {path or '/'} is damaged")
-        common = {"path": path, "mode": _KIND[base] | (perms & 0o7777), "uid": self.ids[uid][0],
-                  "gid": self.ids[gid][0], "mtime": mtime, "inode": number}  # fmt: skip
+        common = (path, _KIND[base] | (perms & 0o7777), self.ids[uid][0], self.ids[gid][0], mtime, number)
         within += _HEADER.size
         listing = (0, 0, 0)
         if kind == 1:
             start, _, size, at, _ = struct.unpack("<IIHHI", self._read(offset, within, 16, end))
             listing = (start, at, size)
-            entry = Entry(**common)
+            entry = Entry(*common)
         elif kind == 8:
             _, size, start, _, _, at, _ = struct.unpack("<IIIIHHI", self._read(offset, within, 24, end))
             listing = (start, at, size)
-            entry = Entry(**common)
+            entry = Entry(*common)
         elif base == 2:
             if kind == 2:
                 start, fragment, frag_offset, size = struct.unpack("<IIII", self._read(offset, within, 16, end))
@@ -313,16 +316,15 @@ class SquashfsReader:
             if count > (self.bytes_used // 4) or (fragment != _NO_FRAGMENT and fragment >= len(self.fragments)):
                 raise SquashfsError(f"inode of {path} is damaged")
             words = struct.unpack(f"<{count}I", self._read(offset, within, 4 * count, end)) if count else ()
-            entry = Entry(**common, size=size, start=start, blocks=words, fragment=fragment,
-                          fragment_offset=frag_offset)  # fmt: skip
+            entry = Entry(*common, size, start, words, fragment, frag_offset)
         elif base == 3:
             _, length = struct.unpack("<II", self._read(offset, within, 8, end))
             if length > 4096:
                 raise SquashfsError(f"symlink {path} is damaged")
             raw = self._read(offset, within + 8, length, end)
-            entry = Entry(**common, target=raw.decode("utf-8", "surrogateescape"))
+            entry = Entry(*common, target=raw.decode("utf-8", "surrogateescape"))
         else:  # devices, FIFOs, sockets: nothing to read
-            entry = Entry(**common)
+            entry = Entry(*common)
         return entry, listing
 
     def _listing(self, start: int, within: int, size: int) -> Iterator[tuple[str, int]]:
