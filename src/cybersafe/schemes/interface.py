@@ -131,12 +131,17 @@ class Condition:
         return out
 
     def __str__(self) -> str:
-        if self.op == "fact":
-            return self.fact or ""
-        if self.op == "not":
-            return f"not {self.children[0]}"
-        joiner = " and " if self.op == "all" else " or "
-        return "(" + joiner.join(str(c) for c in self.children) + ")"
+        return _condition_text(self)
+
+
+@functools.cache  # per condition: every assessment's wire form asks for each requirement's
+def _condition_text(condition: Condition) -> str:
+    if condition.op == "fact":
+        return condition.fact or ""
+    if condition.op == "not":
+        return f"not {condition.children[0]}"
+    joiner = " and " if condition.op == "all" else " or "
+    return "(" + joiner.join(str(c) for c in condition.children) + ")"
 
 
 @dataclass(frozen=True, slots=True)
