@@ -687,6 +687,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    from cybersafe import gcpolicy
+
+    gcpolicy.for_assessments()  # as the cybersafe program and batch worker processes run (gcpolicy.py)
     parts = set(args.only.split(","))
     figures: dict[str, Any] = {"machine": load()}
     if "a" in parts:

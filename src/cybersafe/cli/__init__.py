@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, ClassVar, NoReturn
 
+from cybersafe import gcpolicy
 from cybersafe.cli._prestart import start_from_argv
 
 # A firmware scan starts unpacking before the rest of the command line loads (see _prestart).
@@ -117,6 +118,7 @@ def _quiet_native_leak_reports() -> None:
 
 def main() -> None:
     atexit.register(_quiet_native_leak_reports)
+    gcpolicy.for_assessments()
     try:
         app()
     except SystemExit as done:

@@ -31,10 +31,10 @@ class ClusterSpec:
         return max(1, self.workers or os.cpu_count() or 1)
 
 
-def _warm_extraction() -> Any:
-    from cybersafe.fleet._plugins import WarmExtraction  # imports distributed: only once a cluster is used
+def _assessment_worker() -> Any:
+    from cybersafe.fleet._plugins import AssessmentWorker  # imports distributed: only once a cluster is used
 
-    return WarmExtraction()
+    return AssessmentWorker()
 
 
 def _import_distributed() -> Any:
@@ -64,7 +64,7 @@ def open_client(spec: ClusterSpec) -> Iterator[Any]:
             except (OSError, TimeoutError) as exc:
                 raise ClusterUnavailable(f"no Dask scheduler answers at {spec.scheduler}: {exc}") from None
             with client:
-                client.register_plugin(_warm_extraction())
+                client.register_plugin(_assessment_worker())
                 yield client
             return
         # A local cluster listens on loopback only, its status page on a free port (Dask always serves one).
@@ -78,7 +78,7 @@ def open_client(spec: ClusterSpec) -> Iterator[Any]:
         )
         with cluster, distributed.Client(cluster) as client:
             if spec.processes:
-                client.register_plugin(_warm_extraction())
+                client.register_plugin(_assessment_worker())
             yield client
 
 
