@@ -375,7 +375,10 @@ def _collect_and_check(
     if baseline is not None:
         image = firmware_image(evidence.dossier, evidence.base_dir)
         hashed = _image_for_plan(image, baseline, digester)
-        plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
+        try:  # the baseline's digest is taken while the image is hashed on another core
+            plan = plan_delta(baseline, wanted, digester, tool, baseline_digest or baseline.digest())
+        finally:
+            concurrent.futures.wait(hashed.values())  # no hashing thread outlives the plan
         to_run, skipped = collectors_for(collectors, checks, plan.run, plan.record.changed_inputs)
         if image is not None and image not in hashed and any(c.NAME == "firmware" for c in to_run):
             # taken while the scan reads the image in place
@@ -417,7 +420,8 @@ def _image_for_plan(
 ) -> dict[Path, concurrent.futures.Future[tuple[str, int]]]:
     """The image's digest when a delta run's plan needs it to tell whether the image changed: not when its input
     digest is known already (``batch`` hashed it for its re-run key), nor when its size is not the baseline's
-    image's (it has changed: the digest is taken later, and only if the scan runs). The scan takes it too."""
+    image's (it has changed: the digest is taken later, and only if the scan runs). The scan takes it too. It is
+    taken in a thread of its own (hashlib lets go of the interpreter), for the caller to wait for."""
     from cybersafe.evidence.firmware.digest import image_digest
 
     if image is None or "firmware" in digester.cache:
@@ -427,7 +431,7 @@ def _image_for_plan(
         if recorded is not None and image.stat().st_size != recorded:
             digester.changed.add("firmware")
             return {}
-    hashed = {image: image_digest(image)}
+    hashed = {image: image_digest(image, meanwhile=True)}
     digester.hashed.update(hashed)
     return hashed
 

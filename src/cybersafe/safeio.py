@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import mmap
 import os
 import stat
 from collections.abc import Iterator
@@ -219,6 +220,23 @@ def sha256_file(
         except OSError as exc:
             raise _os_error(path, exc, error, field) from None
     return digest.hexdigest(), size
+
+
+def map_regular(
+    path: str | Path,
+    limit: int | None = None,
+    *,
+    what: str = "this input",
+    error: type[InputError] = InputError,
+    field: str | None = None,
+) -> tuple[mmap.mmap | None, int]:
+    """A regular file of at most ``limit`` bytes mapped read-only, and its size (None for an empty file, which
+    cannot be mapped): the caller closes the map. Hashing a map is one call that lets go of the interpreter
+    throughout, where a stream needs it back after each read and each hash. Raises ``error`` as ``open_regular``
+    does, and OSError or ValueError where the file system maps nothing (read it as a stream then)."""
+    with open_regular(path, limit, what=what, error=error, field=field) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else None), size
 
 
 def blocks(handle: BinaryIO, size: int = HASH_BLOCK) -> Iterator[memoryview]:

@@ -241,21 +241,26 @@ def test_a_release_that_is_one_squashfs_is_read_in_place(cache_dir: Path, baseli
 
 
 def _image_reads(monkeypatch: pytest.MonkeyPatch, image: Path) -> list[Path]:
-    """Every read of ``image`` for a digest, by the scan's hashing or the input digests'."""
+    """Every read of ``image`` for a digest, by the scan's hashing (streamed or mapped) or the input digests'."""
     from cybersafe import inputs, safeio
 
     reads: list[Path] = []
-    sha256_file, sha256_path = safeio.sha256_file, inputs.sha256_path
+    sha256_file, map_regular, sha256_path = safeio.sha256_file, safeio.map_regular, inputs.sha256_path
 
     def counted_file(path: Path, *args: Any, **kwargs: Any) -> tuple[str, int]:
         reads.extend([Path(path)] if Path(path) == image else [])
         return sha256_file(path, *args, **kwargs)
+
+    def counted_map(path: Path, *args: Any, **kwargs: Any) -> Any:  # mapped to be hashed in a thread
+        reads.extend([Path(path)] if Path(path) == image else [])
+        return map_regular(path, *args, **kwargs)
 
     def counted_path(path: Path) -> str:
         reads.extend([path] if path == image else [])
         return sha256_path(path)
 
     monkeypatch.setattr(safeio, "sha256_file", counted_file)
+    monkeypatch.setattr(safeio, "map_regular", counted_map)
     monkeypatch.setattr(inputs, "sha256_path", counted_path)
     return reads
 
