@@ -49,11 +49,8 @@ def test_cycles_are_still_collected() -> None:
 
 
 def test_the_cybersafe_program_and_a_batch_worker_process_set_it() -> None:
-    program = (
-        "import gc, sys\n"
-        "import cybersafe.cli as cli\n"
-        "cli.app = lambda: print(gc.get_threshold()[0])\n"
-        "cli.main()\n"
+    program = "\n".join(
+        ["import gc", "import cybersafe.cli as cli", "cli.app = lambda: print(gc.get_threshold()[0])", "cli.main()"]
     )
     shown = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60)
     assert shown.stdout.strip() == str(gcpolicy.YOUNG_GENERATION)
