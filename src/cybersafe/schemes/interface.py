@@ -121,6 +121,17 @@ class Condition:
     op: str  # "fact" | "not" | "all" | "any"
     fact: str | None = None
     children: tuple[Condition, ...] = ()
+    # as the catalog reads, made once: every assessment's wire form asks for each requirement's
+    text: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.op == "fact":
+            text = self.fact or ""
+        elif self.op == "not":
+            text = f"not {self.children[0]}"
+        else:
+            text = "(" + (" and " if self.op == "all" else " or ").join(c.text for c in self.children) + ")"
+        object.__setattr__(self, "text", text)
 
     def facts(self) -> set[str]:
         if self.op == "fact":
@@ -131,17 +142,7 @@ class Condition:
         return out
 
     def __str__(self) -> str:
-        return _condition_text(self)
-
-
-@functools.cache  # per condition: every assessment's wire form asks for each requirement's
-def _condition_text(condition: Condition) -> str:
-    if condition.op == "fact":
-        return condition.fact or ""
-    if condition.op == "not":
-        return f"not {condition.children[0]}"
-    joiner = " and " if condition.op == "all" else " or "
-    return "(" + joiner.join(str(c) for c in condition.children) + ")"
+        return self.text
 
 
 @dataclass(frozen=True, slots=True)
