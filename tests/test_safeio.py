@@ -126,3 +126,18 @@ def test_refuse_special_lets_absent_and_regular_through(tmp_path: Path, fifo: Pa
 )
 def test_size_text(size: int, text: str) -> None:
     assert safeio.size_text(size) == text
+
+
+def test_a_regular_file_is_mapped_and_a_special_or_oversized_one_refused(tmp_path: Path, fifo: Path) -> None:
+    data = os.urandom(70_000)
+    (tmp_path / "image.bin").write_bytes(data)
+    mapped, size = safeio.map_regular(tmp_path / "image.bin", 1_000_000)
+    assert mapped is not None and size == len(data) and mapped[:] == data
+    mapped.close()
+    (tmp_path / "empty.bin").write_bytes(b"")
+    assert safeio.map_regular(tmp_path / "empty.bin") == (None, 0)  # an empty file cannot be mapped
+    with pytest.raises(InputError, match="not a regular file"):
+        safeio.map_regular(fifo)
+    with pytest.raises(InputError, match="limit") as too_big:
+        safeio.map_regular(tmp_path / "image.bin", 1_000, what="a firmware image", field="firmware")
+    assert too_big.value.field == "firmware"

@@ -235,8 +235,10 @@ def map_regular(
     throughout, where a stream needs it back after each read and each hash. Raises ``error`` as ``open_regular``
     does, and OSError or ValueError where the file system maps nothing (read it as a stream then)."""
     with open_regular(path, limit, what=what, error=error, field=field) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        return (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else None), size
+        if os.fstat(handle.fileno()).st_size == 0:
+            return None, 0
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return mapped, len(mapped)  # the size mapped, should the file have grown since it was opened
 
 
 def blocks(handle: BinaryIO, size: int = HASH_BLOCK) -> Iterator[memoryview]:
