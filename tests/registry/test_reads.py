@@ -236,14 +236,12 @@ def test_postgres_reader_reconnects_after_its_connection_is_killed(
 
 
 def test_postgres_reader_with_no_server_says_unavailable_in_one_line() -> None:
-    closed = ClosedPort()
-    database = PostgresDatabase(f"postgresql+psycopg://nobody@127.0.0.1:{closed.port}/registry?connect_timeout=2")
-
-    async def scenario() -> None:
+    async def scenario(database: PostgresDatabase) -> None:
         with pytest.raises(Unavailable) as caught:
             await database.rows("SELECT 1")
         assert "\n" not in str(caught.value)
         assert str(caught.value).startswith("the registry database is unreachable: ")
 
-    with closed:
-        asyncio.run(scenario())
+    with ClosedPort() as closed:  # nothing listens there, and nothing else can while the test runs
+        url = f"postgresql+psycopg://nobody@127.0.0.1:{closed.port}/registry?connect_timeout=2"
+        asyncio.run(scenario(PostgresDatabase(url)))

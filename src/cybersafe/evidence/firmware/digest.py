@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import mmap
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -61,28 +62,22 @@ def _mapped_in_background(image: Path) -> concurrent.futures.Future[tuple[str, i
     mapped here and hashed in one call (``safeio.map_regular``). A thread that reads and hashes block by block
     needs the interpreter back after each step and waits a switch interval (5 ms) each time while this thread
     works: a 20 MB image's digest, asked for 10 ms later, had not begun."""
-    done: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
     try:
         mapped, size = safeio.map_regular(image, MAX_IMAGE_BYTES, what="a firmware image", field="firmware")
     except (OSError, ValueError):  # a file system that maps nothing: read block by block
         return in_background(sha256_image, image, _BACKGROUND_BLOCK)
-    except Exception as exc:  # noqa: BLE001 - the error sha256_image raises, where the result is asked for
-        done.set_exception(exc)
-        return done
-    if mapped is None:
-        done.set_result((hashlib.sha256().hexdigest(), 0))
-        return done
+    except Exception:  # noqa: BLE001 - the image cannot be read: its error as sha256_image gives it, when asked for
+        return image_digest(image)
+    return in_background(_sha256_mapped, mapped, size)
 
-    def run() -> None:
-        try:
-            done.set_result((hashlib.sha256(mapped).hexdigest(), size))
-        except BaseException as exc:  # noqa: BLE001 - raised where the result is asked for
-            done.set_exception(exc)
-        finally:
-            mapped.close()
 
-    threading.Thread(target=run, name="background-sha256-image", daemon=True).start()
-    return done
+def _sha256_mapped(mapped: mmap.mmap | None, size: int) -> tuple[str, int]:
+    if mapped is None:  # an empty file is not mapped
+        return hashlib.sha256().hexdigest(), 0
+    try:
+        return hashlib.sha256(mapped).hexdigest(), size
+    finally:
+        mapped.close()
 
 
 def firmware_image(dossier: Dossier, base_dir: Path) -> Path | None:
